@@ -1,0 +1,82 @@
+//! A collective action aimed at a producer.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum CampaignKind {
+    Petition,
+    Boycott,
+    Buycott,
+    CoCreation,
+}
+
+/// `DRAFT → OPEN → (VICTORY | CLOSED)`. Moderation hides a campaign through
+/// `hidden_at` instead, so that restoring it brings back the status it had.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum CampaignStatus {
+    Draft,
+    Open,
+    Victory,
+    Closed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "campaign")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub kind: CampaignKind,
+    pub status: CampaignStatus,
+    pub title: String,
+    pub summary: String,
+    pub body: String,
+    pub producer_id: Uuid,
+    pub community_id: Option<Uuid>,
+    pub organiser_id: Option<Uuid>,
+    pub goal: Option<i32>,
+    pub deadline: Option<DateTimeUtc>,
+    /// Co-creation only: votes a proposal needs to be selected.
+    pub selection_threshold: Option<i32>,
+    pub published_at: Option<DateTimeUtc>,
+    pub closed_at: Option<DateTimeUtc>,
+    pub hidden_at: Option<DateTimeUtc>,
+    pub hidden_reason: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::producer::Entity",
+        from = "Column::ProducerId",
+        to = "super::producer::Column::Id"
+    )]
+    Producer,
+    #[sea_orm(has_many = "super::signature::Entity")]
+    Signature,
+}
+
+impl Related<super::producer::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Producer.def()
+    }
+}
+
+impl Related<super::signature::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Signature.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

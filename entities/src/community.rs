@@ -1,0 +1,33 @@
+//! Members sharing values, optionally rooted in a territory.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "community")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    /// ISO 3166-1 alpha-2 country or ISO 3166-2 subdivision code.
+    pub territory: Option<String>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::community_member::Entity")]
+    CommunityMember,
+}
+
+impl Related<super::community_member::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CommunityMember.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,26 @@
+//! sea-orm entities of Consumact: one module per table, each with the
+//! enumerations stored in it. Enumerations are stored as their
+//! SCREAMING_SNAKE_CASE names, the same spelling the GraphQL API uses.
+
+pub mod audit_log;
+pub mod auth_token;
+pub mod campaign;
+pub mod campaign_update;
+pub mod campaign_value_tag;
+pub mod commitment_review;
+pub mod community;
+pub mod community_member;
+pub mod community_value_tag;
+pub mod flag;
+pub mod milestone;
+pub mod pledge;
+pub mod producer;
+pub mod producer_representative;
+pub mod producer_response;
+pub mod proposal;
+pub mod signature;
+pub mod trust_rating;
+pub mod value_tag;
+pub mod vote;
+
+pub mod member;

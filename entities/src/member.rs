@@ -1,0 +1,51 @@
+//! A person with an account. Email and password hash never leave the server.
+
+use sea_orm::entity::prelude::*;
+
+/// What a member may do beyond taking part: analysts read the observatory,
+/// moderators hide content, admins do everything and grant roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum Role {
+    Member,
+    Analyst,
+    Moderator,
+    Admin,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "member")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// As the member typed it; `handle_key` holds the lower-cased form that is unique.
+    pub handle: String,
+    #[sea_orm(unique)]
+    pub handle_key: String,
+    #[sea_orm(unique)]
+    pub email: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub role: Role,
+    pub territory: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::auth_token::Entity")]
+    AuthToken,
+}
+
+impl Related<super::auth_token::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AuthToken.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

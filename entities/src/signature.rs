@@ -1,0 +1,37 @@
+//! One member backing one campaign; unique per (campaign, member).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "signature")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub campaign_id: Uuid,
+    /// None once the signer deleted their account; the signature still counts.
+    pub member_id: Option<Uuid>,
+    pub comment: Option<String>,
+    pub anonymous: bool,
+    pub territory: Option<String>,
+    pub hidden_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::campaign::Entity",
+        from = "Column::CampaignId",
+        to = "super::campaign::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Campaign,
+}
+
+impl Related<super::campaign::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Campaign.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

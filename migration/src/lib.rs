@@ -1,0 +1,79 @@
+//! Consumact's schema, as an ordered list of sea-orm migrations.
+//!
+//! Every migration runs unchanged on SQLite and PostgreSQL: only portable
+//! column types, inline foreign keys (SQLite cannot add them later) and
+//! plain indexes. The server applies them at start-up unless told not to.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_members;
+mod m20261125_000002_create_value_tags;
+mod m20261125_000003_create_communities;
+mod m20261125_000004_create_producers;
+mod m20261125_000005_create_campaigns;
+mod m20261125_000006_create_signatures_and_pledges;
+mod m20261125_000007_create_co_creation;
+mod m20261125_000008_create_producer_voice;
+mod m20261125_000009_create_moderation;
+mod m20261125_000010_seed_value_tags;
+
+/// The migrator the server and the `migrate` subcommand run.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_members::Migration),
+            Box::new(m20261125_000002_create_value_tags::Migration),
+            Box::new(m20261125_000003_create_communities::Migration),
+            Box::new(m20261125_000004_create_producers::Migration),
+            Box::new(m20261125_000005_create_campaigns::Migration),
+            Box::new(m20261125_000006_create_signatures_and_pledges::Migration),
+            Box::new(m20261125_000007_create_co_creation::Migration),
+            Box::new(m20261125_000008_create_producer_voice::Migration),
+            Box::new(m20261125_000009_create_moderation::Migration),
+            Box::new(m20261125_000010_seed_value_tags::Migration),
+        ]
+    }
+}
+
+/// Column names shared by many tables, so migrations spell them once.
+#[derive(DeriveIden)]
+pub(crate) enum Common {
+    Id,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// A foreign key from `table.column` to `target.id`.
+pub(crate) fn fk(
+    table: impl IntoIden + 'static,
+    column: impl IntoIden + 'static,
+    target: impl IntoIden + 'static,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(table, column)
+        .to(target, Common::Id)
+        .on_delete(on_delete)
+        .to_owned()
+}
+
+/// A (possibly unique) index named `name` over `columns` of `table`.
+pub(crate) fn index<T: IntoIden + 'static, C: IntoIden + 'static>(
+    name: &str,
+    table: T,
+    columns: impl IntoIterator<Item = C>,
+    unique: bool,
+) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.name(name).table(table).if_not_exists();
+    for column in columns {
+        index.col(column);
+    }
+    if unique {
+        index.unique();
+    }
+    index.to_owned()
+}
