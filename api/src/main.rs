@@ -1,1 +1,89 @@
-fn main(){}
+//! The `consumact` binary: `serve` (the default), `migrate`,
+//! `export-schema` and `create-admin`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use consumact_api::config::Config;
+use consumact_api::{Application, db, graphql, service, shutdown_signal, telemetry};
+
+#[derive(Parser)]
+#[command(name = "consumact", version, about = "GraphQL backend for consumer collective action")]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL), or write it to a file.
+    ExportSchema {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Create an admin account, or promote an existing handle to admin.
+    CreateAdmin {
+        #[arg(long)]
+        handle: String,
+        #[arg(long)]
+        email: String,
+        /// Read from the environment so it stays out of shell history.
+        #[arg(long, env = "CONSUMACT_NEW_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(cli.config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(cli.config).await?;
+            app.run_until(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let mut config = cli.config;
+            config.auto_migrate = false;
+            let database = db::connect(&config).await?;
+            db::migrate(&database).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::ExportSchema { out } => {
+            let sdl = graphql::sdl();
+            match out {
+                Some(path) => std::fs::write(&path, sdl)
+                    .with_context(|| format!("cannot write {}", path.display())),
+                None => {
+                    print!("{sdl}");
+                    Ok(())
+                }
+            }
+        }
+        Command::CreateAdmin {
+            handle,
+            email,
+            password,
+        } => {
+            let database = db::connect(&cli.config).await?;
+            let passwords = service::auth::Passwords::new(
+                cli.config.argon2_memory_kib,
+                cli.config.argon2_iterations,
+            )?;
+            let admin =
+                service::auth::ensure_admin(&database, &passwords, &handle, &email, &password)
+                    .await
+                    .map_err(|err| anyhow::anyhow!(err.message()))?;
+            println!("{} is an admin (id {})", admin.handle, admin.id);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Typed configuration, read from flags with environment fallbacks.
+//!
+//! Every setting has a documented default (README's configuration table) so
+//! that `cargo run` works on a fresh machine with nothing set.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::builder::BoolishValueParser;
+
+/// Server configuration. Each field is a `--flag` and an environment variable.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Config {
+    /// Address the HTTP server listens on (`127.0.0.1:0` picks a free port).
+    #[arg(long, env = "CONSUMACT_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Directory holding the embedded SQLite database when `DATABASE_URL` is unset.
+    #[arg(long, env = "CONSUMACT_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// `postgres://…` for PostgreSQL, `sqlite://path` or `sqlite::memory:` for SQLite.
+    /// Unset: an SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "CONSUMACT_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// Apply pending migrations at start-up.
+    #[arg(long, env = "CONSUMACT_AUTO_MIGRATE", default_value = "true", value_parser = BoolishValueParser::new())]
+    pub auto_migrate: bool,
+
+    /// Argon2 memory cost in KiB (OWASP's 19 MiB by default; tests use far less).
+    #[arg(long, env = "CONSUMACT_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+
+    /// Argon2 iterations.
+    #[arg(long, env = "CONSUMACT_ARGON2_ITERATIONS", default_value_t = 2)]
+    pub argon2_iterations: u32,
+
+    /// How long a bearer token stays valid, in hours.
+    #[arg(long, env = "CONSUMACT_TOKEN_TTL_HOURS", default_value_t = 720)]
+    pub token_ttl_hours: u32,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "CONSUMACT_MAX_BODY_BYTES", default_value_t = 262_144)]
+    pub max_body_bytes: usize,
+
+    /// Deepest selection set a query may nest.
+    #[arg(long, env = "CONSUMACT_GRAPHQL_MAX_DEPTH", default_value_t = 12)]
+    pub graphql_max_depth: usize,
+
+    /// Largest complexity (roughly, fields resolved) a query may have.
+    #[arg(long, env = "CONSUMACT_GRAPHQL_MAX_COMPLEXITY", default_value_t = 2_000)]
+    pub graphql_max_complexity: usize,
+
+    /// Serve GraphiQL on `GET /graphql`.
+    #[arg(long, env = "CONSUMACT_GRAPHIQL", default_value = "true", value_parser = BoolishValueParser::new())]
+    pub graphiql: bool,
+
+    /// Answer introspection queries.
+    #[arg(long, env = "CONSUMACT_INTROSPECTION", default_value = "true", value_parser = BoolishValueParser::new())]
+    pub introspection: bool,
+
+    /// Page size of a list when the client gives no `first`.
+    #[arg(long, env = "CONSUMACT_PAGE_SIZE_DEFAULT", default_value_t = 20)]
+    pub page_size_default: u64,
+
+    /// Largest `first` a client may ask for.
+    #[arg(long, env = "CONSUMACT_PAGE_SIZE_MAX", default_value_t = 100)]
+    pub page_size_max: u64,
+
+    /// Handle of the first admin, created (or promoted) at start-up with the
+    /// email and password below. All three must be set for it to happen.
+    #[arg(long, env = "CONSUMACT_ADMIN_HANDLE")]
+    pub admin_handle: Option<String>,
+
+    /// Email of the first admin.
+    #[arg(long, env = "CONSUMACT_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+
+    /// Password of the first admin.
+    #[arg(long, env = "CONSUMACT_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "CONSUMACT_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// Parse a configuration from command-line style arguments (the first one is
+    /// the program name), with the environment filling what they leave out.
+    pub fn from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: Config,
+        }
+        use clap::Parser;
+        Wrapper::try_parse_from(args).map(|wrapper| wrapper.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_serve_embedded_on_loopback() {
+        let config = Config::from_args(["consumact"]).unwrap();
+        assert_eq!(config.addr.port(), 8080);
+        assert!(config.addr.ip().is_loopback());
+        assert!(config.auto_migrate);
+        assert_eq!(config.page_size_max, 100);
+    }
+
+    #[test]
+    fn booleans_accept_common_spellings() {
+        let config = Config::from_args(["consumact", "--auto-migrate", "no"]).unwrap();
+        assert!(!config.auto_migrate);
+    }
+}

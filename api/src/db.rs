@@ -1,0 +1,82 @@
+//! Opening the database: an embedded SQLite file by default, PostgreSQL when
+//! `DATABASE_URL` says so. Everything above this module is engine-agnostic.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, SqlxSqliteConnector};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::config::Config;
+
+/// Connects to the configured database and, unless disabled, migrates it.
+pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let db = match config.database_url.as_deref() {
+        None => {
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("cannot create data directory {}", config.data_dir.display())
+            })?;
+            let path = config.data_dir.join("consumact.sqlite");
+            let options = SqliteConnectOptions::new().filename(&path);
+            connect_sqlite(options, config.db_max_connections).await?
+        }
+        Some(url) if url.starts_with("sqlite:") => {
+            let options = SqliteConnectOptions::from_str(url)
+                .with_context(|| "DATABASE_URL is not a valid SQLite URL")?;
+            // Each connection to `:memory:` is its own empty database: keep one.
+            let pool_size = if url.contains(":memory:") {
+                1
+            } else {
+                config.db_max_connections
+            };
+            connect_sqlite(options, pool_size).await?
+        }
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let mut options = ConnectOptions::new(url.to_owned());
+            options
+                .max_connections(config.db_max_connections)
+                .min_connections(1)
+                .connect_timeout(Duration::from_secs(5))
+                .acquire_timeout(Duration::from_secs(5))
+                .sqlx_logging(false);
+            Database::connect(options)
+                .await
+                .with_context(|| "cannot connect to PostgreSQL")?
+        }
+        Some(_) => anyhow::bail!("DATABASE_URL must start with postgres://, postgresql:// or sqlite:"),
+    };
+    if config.auto_migrate {
+        migrate(&db).await?;
+    }
+    Ok(db)
+}
+
+/// SQLite in WAL mode with a busy timeout, so concurrent writers queue
+/// instead of failing with "database is locked".
+async fn connect_sqlite(
+    options: SqliteConnectOptions,
+    pool_size: u32,
+) -> anyhow::Result<DatabaseConnection> {
+    let options = options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(pool_size.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .with_context(|| "cannot open the SQLite database")?;
+    Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None)
+        .await
+        .with_context(|| "database migration failed")
+}

@@ -1,0 +1,313 @@
+//! Campaigns: `campaign`, `campaigns`, `createCampaign`, `updateCampaign`,
+//! `publishCampaign`, `closeCampaign`.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entities::campaign;
+
+use crate::error::Result;
+use crate::graphql::community::Community;
+use crate::graphql::connection::{self, Page, complexity};
+use crate::graphql::guards::{require_member, state, viewer};
+use crate::graphql::loaders::{CampaignTags, CommunityById, DbLoader, MemberById, ProducerById};
+use crate::graphql::member::Member;
+use crate::graphql::producer::Producer;
+use crate::graphql::value_tag::ValueTag;
+use crate::error::AppError;
+use crate::service::{self, validate};
+
+/// The form of collective action a campaign takes.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "CampaignKind", remote = "entities::campaign::CampaignKind")]
+pub enum CampaignKind {
+    /// Signatures asking the producer for a change.
+    Petition,
+    /// Members stop buying until the producer changes.
+    Boycott,
+    /// Members buy on purpose to support the producer.
+    Buycott,
+    /// Members propose and vote on ideas for the producer.
+    CoCreation,
+}
+
+/// Where a campaign stands: `DRAFT → OPEN → (VICTORY | CLOSED)`.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "CampaignStatus", remote = "entities::campaign::CampaignStatus")]
+pub enum CampaignStatus {
+    /// Visible to its organiser only.
+    Draft,
+    /// Public and accepting support.
+    Open,
+    /// Ended with the producer meeting the demand.
+    Victory,
+    /// Ended otherwise.
+    Closed,
+}
+
+/// How `closeCampaign` ends a campaign.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignOutcome {
+    Victory,
+    Closed,
+}
+
+/// A collective action aimed at a producer.
+pub struct Campaign(pub campaign::Model);
+
+#[Object]
+impl Campaign {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn kind(&self) -> CampaignKind {
+        self.0.kind.into()
+    }
+    async fn status(&self) -> CampaignStatus {
+        self.0.status.into()
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    /// Supporters the organiser aims for.
+    async fn goal(&self) -> Option<i32> {
+        self.0.goal
+    }
+    async fn deadline(&self) -> Option<DateTime<Utc>> {
+        self.0.deadline
+    }
+    /// CO_CREATION only: votes a proposal needs to be selected.
+    async fn selection_threshold(&self) -> Option<i32> {
+        self.0.selection_threshold
+    }
+    async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
+        let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
+        loader
+            .load_one(ProducerById(self.0.producer_id))
+            .await?
+            .map(Producer)
+            .ok_or(AppError::NotFound("producer"))
+    }
+    async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
+        let Some(id) = self.0.community_id else {
+            return Ok(None);
+        };
+        let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
+        Ok(loader.load_one(CommunityById(id)).await?.map(Community))
+    }
+    /// Null once the organiser has deleted their account.
+    async fn organiser(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
+        let Some(id) = self.0.organiser_id else {
+            return Ok(None);
+        };
+        let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
+        Ok(loader.load_one(MemberById(id)).await?.map(Member))
+    }
+    async fn value_tags(&self, ctx: &Context<'_>) -> Result<Vec<ValueTag>> {
+        let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
+        let tags = loader.load_one(CampaignTags(self.0.id)).await?;
+        Ok(tags.unwrap_or_default().into_iter().map(ValueTag).collect())
+    }
+    /// Whether the signed-in member may edit, publish or close it.
+    async fn viewer_can_edit(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(viewer(ctx)
+            .await?
+            .is_some_and(|v| v.is_admin() || self.0.organiser_id == Some(v.id)))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.0.published_at
+    }
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+}
+
+#[derive(InputObject, Default)]
+#[graphql(name = "CampaignFilter")]
+pub struct CampaignFilterInput {
+    pub kind: Option<CampaignKind>,
+    /// DRAFT lists only the signed-in member's own drafts (every draft for an admin).
+    pub status: Option<CampaignStatus>,
+    pub producer_id: Option<ID>,
+    pub community_id: Option<ID>,
+    pub organiser_id: Option<ID>,
+    /// Slug of a value tag the campaign carries.
+    pub value_tag: Option<String>,
+}
+
+impl CampaignFilterInput {
+    pub fn into_service(self) -> Result<service::campaign::CampaignFilter> {
+        let id = |field: &str, value: Option<ID>| {
+            value
+                .map(|value| validate::id(field, &value))
+                .transpose()
+        };
+        Ok(service::campaign::CampaignFilter {
+            kind: self.kind.map(Into::into),
+            status: self.status.map(Into::into),
+            producer_id: id("filter.producerId", self.producer_id)?,
+            community_id: id("filter.communityId", self.community_id)?,
+            organiser_id: id("filter.organiserId", self.organiser_id)?,
+            value_tag: self.value_tag,
+        })
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateCampaignInput {
+    pub kind: CampaignKind,
+    /// 5-140 characters.
+    pub title: String,
+    /// 10-280 characters.
+    pub summary: String,
+    /// Up to 20 000 characters.
+    pub body: String,
+    pub producer_id: ID,
+    pub community_id: Option<ID>,
+    /// Supporters aimed for, 1 to 100 000 000.
+    pub goal: Option<i32>,
+    /// In the future, at most five years away.
+    pub deadline: Option<DateTime<Utc>>,
+    /// Slugs of the values the campaign stands for (at most 10).
+    #[graphql(default)]
+    pub value_tags: Vec<String>,
+    /// CO_CREATION only: votes a proposal needs to be selected.
+    pub selection_threshold: Option<i32>,
+}
+
+/// Fields left out stay as they are.
+#[derive(InputObject)]
+pub struct UpdateCampaignInput {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub body: Option<String>,
+    pub goal: Option<i32>,
+    pub deadline: Option<DateTime<Utc>>,
+    /// Replaces the campaign's value tags.
+    pub value_tags: Option<Vec<String>>,
+    pub selection_threshold: Option<i32>,
+}
+
+#[derive(Default)]
+pub struct CampaignQuery;
+
+#[Object]
+impl CampaignQuery {
+    /// A campaign; null when it does not exist or is not visible to the caller.
+    async fn campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Campaign>> {
+        let id = validate::id("id", &id)?;
+        let viewer = viewer(ctx).await?;
+        Ok(service::campaign::get(&state(ctx).db, viewer, id)
+            .await?
+            .map(Campaign))
+    }
+
+    /// Published campaigns (and the caller's own drafts), newest first.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn campaigns(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<CampaignFilterInput>,
+    ) -> Result<Page<Campaign>> {
+        let filter = filter.unwrap_or_default().into_service()?;
+        let select = service::campaign::list(viewer(ctx).await?, filter);
+        connection::paginate(ctx, select, campaign::Column::Id, first, after, Campaign).await
+    }
+}
+
+#[derive(Default)]
+pub struct CampaignMutation;
+
+#[Object]
+impl CampaignMutation {
+    /// Drafts a campaign; the caller becomes its organiser.
+    async fn create_campaign(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCampaignInput,
+    ) -> Result<Campaign> {
+        let actor = require_member(ctx).await?;
+        let new = service::campaign::NewCampaign {
+            kind: input.kind.into(),
+            title: input.title,
+            summary: input.summary,
+            body: input.body,
+            producer_id: validate::id("input.producerId", &input.producer_id)?,
+            community_id: input
+                .community_id
+                .map(|id| validate::id("input.communityId", &id))
+                .transpose()?,
+            goal: input.goal,
+            deadline: input.deadline,
+            value_tags: input.value_tags,
+            selection_threshold: input.selection_threshold,
+        };
+        service::campaign::create(&state(ctx).db, actor, new)
+            .await
+            .map(Campaign)
+    }
+
+    /// Edits a draft or open campaign; its organiser or an admin only.
+    async fn update_campaign(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateCampaignInput,
+    ) -> Result<Campaign> {
+        let actor = require_member(ctx).await?;
+        let id = validate::id("id", &id)?;
+        let changes = service::campaign::CampaignChanges {
+            title: input.title,
+            summary: input.summary,
+            body: input.body,
+            goal: input.goal,
+            deadline: input.deadline,
+            value_tags: input.value_tags,
+            selection_threshold: input.selection_threshold,
+        };
+        service::campaign::update(&state(ctx).db, actor, id, changes)
+            .await
+            .map(Campaign)
+    }
+
+    /// `DRAFT → OPEN`.
+    async fn publish_campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Campaign> {
+        let actor = require_member(ctx).await?;
+        let id = validate::id("id", &id)?;
+        service::campaign::publish(&state(ctx).db, actor, id)
+            .await
+            .map(Campaign)
+    }
+
+    /// `OPEN → VICTORY | CLOSED`.
+    async fn close_campaign(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        outcome: CampaignOutcome,
+    ) -> Result<Campaign> {
+        let actor = require_member(ctx).await?;
+        let id = validate::id("id", &id)?;
+        let outcome = match outcome {
+            CampaignOutcome::Victory => service::campaign::Outcome::Victory,
+            CampaignOutcome::Closed => service::campaign::Outcome::Closed,
+        };
+        service::campaign::close(&state(ctx).db, actor, id, outcome)
+            .await
+            .map(Campaign)
+    }
+}

@@ -1,0 +1,128 @@
+//! The one pagination helper: Relay connections over any entity keyed by a
+//! time-ordered UUID (v7), newest first, with opaque cursors.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, OutputType, SimpleObject};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::sea_query::ValueType;
+use sea_orm::{
+    ColumnTrait, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+};
+use uuid::Uuid;
+
+use crate::error::{AppError, Result};
+use crate::graphql::guards::state;
+
+const CURSOR_PREFIX: &str = "c1:";
+
+/// Fields every connection carries besides edges and page info.
+#[derive(SimpleObject)]
+pub struct ConnectionTotals {
+    /// How many items match, across all pages.
+    pub total_count: u64,
+}
+
+/// A Relay connection of `N`.
+pub type Page<N> = Connection<String, N, ConnectionTotals, EmptyFields>;
+
+/// The opaque cursor of the item with this id.
+pub fn encode_cursor(id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{id}"))
+}
+
+/// The id inside a cursor this server issued, or `BAD_USER_INPUT`.
+pub fn decode_cursor(cursor: &str) -> Result<Uuid> {
+    URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| {
+            text.strip_prefix(CURSOR_PREFIX)
+                .and_then(|id| Uuid::parse_str(id).ok())
+        })
+        .ok_or_else(|| AppError::invalid("after", "after is not a cursor this server issued"))
+}
+
+/// Complexity of a connection field: its children count once per item asked for.
+pub fn complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let first = first.unwrap_or(20).clamp(1, 1_000) as usize;
+    first.saturating_mul(child_complexity)
+}
+
+/// Pages through `select`, newest first, after the `after` cursor, turning
+/// each row into a node with `node`. Counts the total only when asked for.
+pub async fn paginate<E, N>(
+    ctx: &Context<'_>,
+    select: Select<E>,
+    id: E::Column,
+    first: Option<i32>,
+    after: Option<String>,
+    node: impl Fn(E::Model) -> N,
+) -> Result<Page<N>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    N: OutputType,
+{
+    let state = state(ctx);
+    let max = state.config.page_size_max;
+    let first = match first {
+        None => state.config.page_size_default.min(max),
+        Some(first) if first < 0 || first as u64 > max => {
+            return Err(AppError::invalid(
+                "first",
+                format!("first must be between 0 and {max}"),
+            ));
+        }
+        Some(first) => first as u64,
+    };
+    let after = after.as_deref().map(decode_cursor).transpose()?;
+    let total_count = if ctx.look_ahead().field("totalCount").exists() {
+        select.clone().count(&state.db).await?
+    } else {
+        0
+    };
+    let mut query = select;
+    if let Some(after) = after {
+        query = query.filter(id.lt(after));
+    }
+    let mut rows = query
+        .order_by_desc(id)
+        .limit(first + 1)
+        .all(&state.db)
+        .await?;
+    let has_next = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    let mut connection =
+        Connection::with_additional_fields(after.is_some(), has_next, ConnectionTotals { total_count });
+    for row in rows {
+        let row_id = <Uuid as ValueType>::try_from(row.get(id))
+            .map_err(|_| AppError::Internal("connection key is not a UUID".into()))?;
+        connection
+            .edges
+            .push(Edge::new(encode_cursor(row_id), node(row)));
+    }
+    Ok(connection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
+    }
+
+    #[test]
+    fn forged_cursors_are_refused() {
+        for forged in ["", "abc", "!!!", &URL_SAFE_NO_PAD.encode("c1:not-a-uuid")] {
+            assert!(decode_cursor(forged).is_err(), "{forged} accepted");
+        }
+        let raw_uuid = Uuid::now_v7().to_string();
+        assert!(decode_cursor(&raw_uuid).is_err());
+    }
+}

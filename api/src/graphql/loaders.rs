@@ -1,0 +1,150 @@
+//! Dataloaders for every relation a list can traverse, so that a page of
+//! campaigns costs one query per relation, not one per campaign.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use entities::community_member::MembershipRole;
+use entities::{community, member, producer, value_tag};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::service;
+
+/// Batches lookups against the database; one instance per request.
+pub struct DbLoader {
+    pub db: DatabaseConnection,
+}
+
+/// A member by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemberById(pub Uuid);
+/// A producer by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProducerById(pub Uuid);
+/// A community by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CommunityById(pub Uuid);
+/// How many members a community has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CommunityMemberCount(pub Uuid);
+/// The value tags of a community.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CommunityTags(pub Uuid);
+/// The value tags of a campaign.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CampaignTags(pub Uuid);
+/// Whether `member` belongs to `community`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Membership {
+    pub community: Uuid,
+    pub member: Uuid,
+}
+
+/// Loads entities of `E` whose primary key is in `keys`.
+macro_rules! by_id_loader {
+    ($key:ty, $entity:ident) => {
+        impl Loader<$key> for DbLoader {
+            type Value = $entity::Model;
+            type Error = AppError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::Id.is_in(keys.iter().map(|key| key.0)))
+                    .all(&self.db)
+                    .await?;
+                Ok(rows.into_iter().map(|row| (<$key>::from_id(row.id), row)).collect())
+            }
+        }
+
+        impl $key {
+            fn from_id(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+    };
+}
+
+by_id_loader!(MemberById, member);
+by_id_loader!(ProducerById, producer);
+by_id_loader!(CommunityById, community);
+
+impl Loader<CommunityMemberCount> for DbLoader {
+    type Value = i64;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[CommunityMemberCount],
+    ) -> Result<HashMap<CommunityMemberCount, i64>, AppError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let counts = service::community::member_counts(&self.db, &ids).await?;
+        Ok(keys
+            .iter()
+            .map(|key| (*key, counts.get(&key.0).copied().unwrap_or(0)))
+            .collect())
+    }
+}
+
+impl Loader<CommunityTags> for DbLoader {
+    type Value = Vec<value_tag::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[CommunityTags],
+    ) -> Result<HashMap<CommunityTags, Self::Value>, AppError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let mut tags = service::community::tags_of(&self.db, &ids).await?;
+        Ok(keys
+            .iter()
+            .map(|key| (*key, tags.remove(&key.0).unwrap_or_default()))
+            .collect())
+    }
+}
+
+impl Loader<CampaignTags> for DbLoader {
+    type Value = Vec<value_tag::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[CampaignTags],
+    ) -> Result<HashMap<CampaignTags, Self::Value>, AppError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let mut tags = service::campaign::tags_of(&self.db, &ids).await?;
+        Ok(keys
+            .iter()
+            .map(|key| (*key, tags.remove(&key.0).unwrap_or_default()))
+            .collect())
+    }
+}
+
+impl Loader<Membership> for DbLoader {
+    type Value = MembershipRole;
+    type Error = AppError;
+
+    /// Present (with the member's role) for the communities the member
+    /// belongs to, absent otherwise.
+    async fn load(
+        &self,
+        keys: &[Membership],
+    ) -> Result<HashMap<Membership, MembershipRole>, AppError> {
+        let mut by_member: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            by_member.entry(key.member).or_default().push(key.community);
+        }
+        let mut found = HashMap::new();
+        for (member, communities) in by_member {
+            for row in service::community::memberships(&self.db, member, &communities).await? {
+                let key = Membership {
+                    community: row.community_id,
+                    member,
+                };
+                found.insert(key, row.role);
+            }
+        }
+        Ok(found)
+    }
+}

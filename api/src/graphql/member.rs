@@ -1,0 +1,168 @@
+//! Members and sessions: `me`, `register`, `login`, `logout`, `setMemberRole`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entities::member;
+use sea_orm::EntityTrait;
+
+use crate::error::Result;
+use crate::graphql::guards::{RequestAuth, require_member, state, viewer};
+use crate::service::{auth, validate};
+
+/// What a member may do beyond taking part.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "MemberRole", remote = "entities::member::Role")]
+pub enum MemberRole {
+    /// Takes part: signs, pledges, votes, organises campaigns.
+    Member,
+    /// Also reads the observatory's full metrics.
+    Analyst,
+    /// Also hides and restores content.
+    Moderator,
+    /// Everything, including granting roles.
+    Admin,
+}
+
+/// A person with an account, as others see them. Email never appears.
+pub struct Member(pub member::Model);
+
+#[Object]
+impl Member {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn handle(&self) -> &str {
+        &self.0.handle
+    }
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    async fn role(&self) -> MemberRole {
+        self.0.role.into()
+    }
+    /// ISO 3166 code of where the member lives, if they said.
+    async fn territory(&self) -> Option<&str> {
+        self.0.territory.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A bearer token and the member it signs in. Send the token as
+/// `Authorization: Bearer <token>`.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    pub token: String,
+    pub member: Member,
+}
+
+impl From<auth::Session> for AuthPayload {
+    fn from(session: auth::Session) -> Self {
+        Self {
+            token: session.token,
+            member: Member(session.member),
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct RegisterInput {
+    /// 3-32 letters, digits or underscores; unique regardless of case.
+    pub handle: String,
+    pub email: String,
+    /// 8-128 characters.
+    pub password: String,
+    /// Shown next to signatures; defaults to the handle.
+    pub display_name: Option<String>,
+    /// ISO 3166 code such as `FR` or `FR-IDF`.
+    pub territory: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    /// The member's handle or email.
+    pub handle_or_email: String,
+    pub password: String,
+}
+
+#[derive(Default)]
+pub struct MemberQuery;
+
+#[Object]
+impl MemberQuery {
+    /// The signed-in member; null without a token.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
+        let Some(viewer) = viewer(ctx).await? else {
+            return Ok(None);
+        };
+        Ok(member::Entity::find_by_id(viewer.id)
+            .one(&state(ctx).db)
+            .await?
+            .map(Member))
+    }
+}
+
+#[derive(Default)]
+pub struct MemberMutation;
+
+#[Object]
+impl MemberMutation {
+    /// Creates an account and signs it in.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+        let state = state(ctx);
+        let registration = auth::Registration {
+            handle: input.handle,
+            email: input.email,
+            password: input.password,
+            display_name: input.display_name,
+            territory: input.territory,
+        };
+        auth::register(
+            &state.db,
+            &state.passwords,
+            state.config.token_ttl_hours,
+            registration,
+        )
+        .await
+        .map(AuthPayload::from)
+    }
+
+    /// Signs in with a handle or email and a password.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
+        let state = state(ctx);
+        auth::login(
+            &state.db,
+            &state.passwords,
+            state.config.token_ttl_hours,
+            &input.handle_or_email,
+            input.password,
+        )
+        .await
+        .map(AuthPayload::from)
+    }
+
+    /// Revokes the token this request was made with.
+    async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
+        require_member(ctx).await?;
+        let token = ctx.data::<RequestAuth>().ok().and_then(RequestAuth::token);
+        match token {
+            Some(token) => auth::logout(&state(ctx).db, token).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Grants a role to a member; admins only.
+    async fn set_member_role(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        role: MemberRole,
+    ) -> Result<Member> {
+        let actor = require_member(ctx).await?;
+        let member_id = validate::id("memberId", &member_id)?;
+        auth::set_role(&state(ctx).db, actor, member_id, role.into())
+            .await
+            .map(Member)
+    }
+}

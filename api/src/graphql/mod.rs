@@ -1,0 +1,59 @@
+//! The GraphQL schema: one module per domain, merged here, with the limits
+//! that keep hostile queries cheap.
+
+pub mod campaign;
+pub mod community;
+pub mod connection;
+pub mod guards;
+pub mod loaders;
+pub mod member;
+pub mod producer;
+pub mod value_tag;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use crate::state::AppState;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    member::MemberQuery,
+    value_tag::ValueTagQuery,
+    community::CommunityQuery,
+    producer::ProducerQuery,
+    campaign::CampaignQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    member::MemberMutation,
+    value_tag::ValueTagMutation,
+    community::CommunityMutation,
+    producer::ProducerMutation,
+    campaign::CampaignMutation,
+);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+}
+
+/// The schema the server executes, with the configured limits.
+pub fn build(state: AppState) -> AppSchema {
+    let config = state.config.clone();
+    let mut schema = builder()
+        .limit_depth(config.graphql_max_depth)
+        .limit_complexity(config.graphql_max_complexity)
+        .limit_recursive_depth(32)
+        .limit_directives(16)
+        .data(state);
+    if !config.introspection {
+        schema = schema.disable_introspection();
+    }
+    schema.finish()
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

@@ -1,0 +1,157 @@
+//! Producers: `producer`, `producers`, `createProducer`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entities::{campaign as campaign_entity, producer};
+
+use crate::error::Result;
+use crate::graphql::campaign::{Campaign, CampaignFilterInput};
+use crate::graphql::connection::{self, Page, complexity};
+use crate::graphql::guards::{require_member, state, viewer};
+use crate::service::{self, validate};
+
+/// What sort of organisation a producer is.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "ProducerKind", remote = "entities::producer::ProducerKind")]
+pub enum ProducerKind {
+    Cooperative,
+    SoleTrader,
+    /// Small or medium-sized enterprise.
+    Sme,
+    LargeGroup,
+    PublicBody,
+    NonProfit,
+}
+
+/// Whom campaigns address: a brand, company or cooperative.
+pub struct Producer(pub producer::Model);
+
+#[Object]
+impl Producer {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> ProducerKind {
+        self.0.kind.into()
+    }
+    /// Sector slug, e.g. `food` or `cosmetics`.
+    async fn sector(&self) -> &str {
+        &self.0.sector
+    }
+    async fn territory(&self) -> Option<&str> {
+        self.0.territory.as_deref()
+    }
+    /// Labels and certifications, e.g. `organic`.
+    async fn labels(&self) -> Vec<String> {
+        service::producer::labels(&self.0)
+    }
+    async fn website(&self) -> Option<&str> {
+        self.0.website.as_deref()
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// Campaigns aimed at this producer, newest first.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn campaigns(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<CampaignFilterInput>,
+    ) -> Result<Page<Campaign>> {
+        let mut filter = filter.unwrap_or_default().into_service()?;
+        filter.producer_id = Some(self.0.id);
+        let select = service::campaign::list(viewer(ctx).await?, filter);
+        connection::paginate(ctx, select, campaign_entity::Column::Id, first, after, Campaign).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ProducerFilter {
+    pub sector: Option<String>,
+    pub kind: Option<ProducerKind>,
+    /// ISO 3166 code; a country also matches its regions.
+    pub territory: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreateProducerInput {
+    /// 2-120 characters; unique regardless of case and spacing.
+    pub name: String,
+    pub kind: ProducerKind,
+    /// Sector slug, e.g. `food`.
+    pub sector: String,
+    pub territory: Option<String>,
+    /// Up to 20 labels of up to 60 characters.
+    #[graphql(default)]
+    pub labels: Vec<String>,
+    pub website: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Default)]
+pub struct ProducerQuery;
+
+#[Object]
+impl ProducerQuery {
+    async fn producer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Producer>> {
+        let id = validate::id("id", &id)?;
+        match service::producer::get(&state(ctx).db, id).await {
+            Ok(found) => Ok(Some(Producer(found))),
+            Err(crate::error::AppError::NotFound(_)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Producers, newest first.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn producers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<ProducerFilter>,
+    ) -> Result<Page<Producer>> {
+        let filter = filter.unwrap_or_default();
+        let select = service::producer::list(service::producer::ProducerFilter {
+            sector: filter.sector,
+            kind: filter.kind.map(Into::into),
+            territory: filter.territory,
+        })?;
+        connection::paginate(ctx, select, producer::Column::Id, first, after, Producer).await
+    }
+}
+
+#[derive(Default)]
+pub struct ProducerMutation;
+
+#[Object]
+impl ProducerMutation {
+    /// Registers a producer so campaigns can address it; any member may.
+    async fn create_producer(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProducerInput,
+    ) -> Result<Producer> {
+        let actor = require_member(ctx).await?;
+        let new = service::producer::NewProducer {
+            name: input.name,
+            kind: input.kind.into(),
+            sector: input.sector,
+            territory: input.territory,
+            labels: input.labels,
+            website: input.website,
+            description: input.description,
+        };
+        service::producer::create(&state(ctx).db, actor, new)
+            .await
+            .map(Producer)
+    }
+}

@@ -1,0 +1,141 @@
+//! The HTTP surface: GraphQL (POST, and GraphiQL on GET), health and
+//! readiness probes.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::http::GraphiQLSource;
+use async_graphql::ServerError;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse, rejection::GraphQLRejection};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+use tower_http::trace::TraceLayer;
+
+use crate::graphql::AppSchema;
+use crate::graphql::guards::RequestAuth;
+use crate::graphql::loaders::DbLoader;
+use crate::state::AppState;
+
+#[derive(Clone)]
+struct HttpState {
+    app: AppState,
+    schema: AppSchema,
+}
+
+/// The application's routes.
+pub fn router(app: AppState, schema: AppSchema) -> Router {
+    let body_limit = app.config.max_body_bytes;
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(HttpState { app, schema })
+}
+
+/// The bearer token of a request, if it carries one.
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|token| !token.is_empty())
+}
+
+async fn graphql(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    request: Result<GraphQLRequest, GraphQLRejection>,
+) -> Response {
+    let request = match request {
+        Ok(request) => request.into_inner(),
+        Err(rejection) => return bad_request(rejection),
+    };
+    let loader = DataLoader::new(
+        DbLoader {
+            db: state.app.db.clone(),
+        },
+        tokio::spawn,
+    );
+    let request = request
+        .data(RequestAuth::new(bearer_token(&headers)))
+        .data(loader);
+    let mut response = state.schema.execute(request).await;
+    for error in &mut response.errors {
+        add_missing_code(error);
+    }
+    GraphQLResponse::from(response).into_response()
+}
+
+/// Errors raised by async-graphql itself (parse, validation, limits) carry
+/// no code; give them the one GraphQL servers conventionally use.
+fn add_missing_code(error: &mut ServerError) {
+    let has_code = error
+        .extensions
+        .as_ref()
+        .is_some_and(|extensions| extensions.get("code").is_some());
+    if has_code {
+        return;
+    }
+    // The parser (pest) reports positions as " --> line:column".
+    let code = if error.message.starts_with(" --> ") {
+        "GRAPHQL_PARSE_FAILED"
+    } else {
+        "GRAPHQL_VALIDATION_FAILED"
+    };
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+}
+
+/// A body that is not a GraphQL request at all: answered in GraphQL's error
+/// shape so clients handle every failure the same way.
+fn bad_request(rejection: GraphQLRejection) -> Response {
+    let message = match &rejection.0 {
+        async_graphql::ParseRequestError::PayloadTooLarge => "request body too large".to_owned(),
+        other => format!("malformed GraphQL request: {other}"),
+    };
+    let status = match &rejection.0 {
+        async_graphql::ParseRequestError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let body = json!({
+        "errors": [{
+            "message": message,
+            "extensions": { "code": "BAD_REQUEST" },
+        }]
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn graphiql(State(state): State<HttpState>) -> Response {
+    if !state.app.config.graphiql {
+        return (StatusCode::NOT_FOUND, "GraphiQL is disabled").into_response();
+    }
+    Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database answers.
+async fn readyz(State(state): State<HttpState>) -> Response {
+    let database = state.app.db.execute_unprepared("SELECT 1").await.is_ok();
+    let status = if database {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if database { "ready" } else { "unavailable" },
+        "database": if database { "ok" } else { "down" },
+    });
+    (status, Json(body)).into_response()
+}

@@ -1,0 +1,359 @@
+//! Accounts and sessions: registration, login, bearer tokens and roles.
+//!
+//! Passwords are hashed with Argon2id (cost from config, on a blocking thread
+//! so the async workers keep serving). Tokens are 256 random bits; only their
+//! SHA-256 digest is stored, so a database leak yields no usable token.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use chrono::Duration;
+use entities::{auth_token, member, member::Role};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::{AppError, Result};
+use crate::service::validate;
+
+/// Who is making a request, as far as authorization cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Viewer {
+    pub id: Uuid,
+    pub role: Role,
+}
+
+impl Viewer {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// Password hashing with the configured Argon2id cost.
+#[derive(Clone)]
+pub struct Passwords {
+    params: Params,
+}
+
+impl Passwords {
+    pub fn new(memory_kib: u32, iterations: u32) -> anyhow::Result<Self> {
+        let params = Params::new(memory_kib, iterations, 1, None)
+            .map_err(|err| anyhow::anyhow!("invalid Argon2 cost: {err}"))?;
+        Ok(Self { params })
+    }
+
+    fn hasher(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    /// The PHC string for `password`.
+    pub async fn hash(&self, password: String) -> Result<String> {
+        let hasher = self.hasher();
+        tokio::task::spawn_blocking(move || {
+            let mut salt = [0u8; 16];
+            rand::rng().fill_bytes(&mut salt);
+            let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(e.to_string()))?;
+            hasher
+                .hash_password(password.as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|e| AppError::Internal(e.to_string()))
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+    }
+
+    /// Whether `password` matches `hash` (with the cost stored in the hash).
+    pub async fn verify(&self, password: String, hash: String) -> Result<bool> {
+        let hasher = self.hasher();
+        tokio::task::spawn_blocking(move || {
+            let parsed = PasswordHash::new(&hash).map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(hasher.verify_password(password.as_bytes(), &parsed).is_ok())
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+    }
+}
+
+/// What `register` needs.
+pub struct Registration {
+    pub handle: String,
+    pub email: String,
+    pub password: String,
+    pub display_name: Option<String>,
+    pub territory: Option<String>,
+}
+
+/// A member and the bearer token that now authenticates them.
+pub struct Session {
+    pub token: String,
+    pub member: member::Model,
+}
+
+fn token_digest(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+async fn issue_token(
+    db: &impl ConnectionTrait,
+    member_id: Uuid,
+    ttl_hours: u32,
+) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = format!(
+        "cst_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let now = validate::now();
+    auth_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        member_id: Set(member_id),
+        token_hash: Set(token_digest(&token)),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::hours(i64::from(ttl_hours))),
+    }
+    .insert(db)
+    .await?;
+    Ok(token)
+}
+
+/// Creates a member with role MEMBER and signs them in.
+pub async fn register(
+    db: &DatabaseConnection,
+    passwords: &Passwords,
+    ttl_hours: u32,
+    input: Registration,
+) -> Result<Session> {
+    let handle = validate::handle("input.handle", &input.handle)?;
+    let email = validate::email("input.email", &input.email)?;
+    validate::password("input.password", &input.password)?;
+    let display_name = match input.display_name.as_deref() {
+        Some(name) => validate::text("input.displayName", name, 1, 80)?,
+        None => handle.clone(),
+    };
+    let territory = validate::optional_territory("input.territory", input.territory.as_deref())?;
+    let member = insert_member(
+        db,
+        passwords,
+        NewMember {
+            handle,
+            email,
+            password: input.password,
+            display_name,
+            territory,
+            role: Role::Member,
+        },
+    )
+    .await?;
+    let token = issue_token(db, member.id, ttl_hours).await?;
+    Ok(Session { token, member })
+}
+
+struct NewMember {
+    handle: String,
+    email: String,
+    password: String,
+    display_name: String,
+    territory: Option<String>,
+    role: Role,
+}
+
+async fn insert_member(
+    db: &DatabaseConnection,
+    passwords: &Passwords,
+    new: NewMember,
+) -> Result<member::Model> {
+    let handle_key = new.handle.to_lowercase();
+    // Friendly answers for the common case; the unique indexes stay the guard under races.
+    if member::Entity::find()
+        .filter(member::Column::HandleKey.eq(&handle_key))
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Conflict(format!(
+            "the handle `{}` is taken",
+            new.handle
+        )));
+    }
+    if member::Entity::find()
+        .filter(member::Column::Email.eq(&new.email))
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Conflict(
+            "an account with this email already exists".into(),
+        ));
+    }
+    let password_hash = passwords.hash(new.password).await?;
+    let now = validate::now();
+    member::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        handle: Set(new.handle),
+        handle_key: Set(handle_key),
+        email: Set(new.email),
+        password_hash: Set(password_hash),
+        display_name: Set(new.display_name),
+        role: Set(new.role),
+        territory: Set(new.territory),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(AppError::on_unique("handle or email already registered"))
+}
+
+/// Signs in with a handle or an email and a password.
+pub async fn login(
+    db: &DatabaseConnection,
+    passwords: &Passwords,
+    ttl_hours: u32,
+    login: &str,
+    password: String,
+) -> Result<Session> {
+    let login = login.trim();
+    let condition = if login.contains('@') {
+        member::Column::Email.eq(login.to_lowercase())
+    } else {
+        member::Column::HandleKey.eq(login.to_lowercase())
+    };
+    let found = member::Entity::find().filter(condition).one(db).await?;
+    let wrong = AppError::Unauthenticated("wrong handle, email or password");
+    let Some(member) = found else {
+        // Spend the same effort as a real check so timing does not reveal who exists.
+        let _ = passwords.hash(password).await;
+        return Err(wrong);
+    };
+    if !passwords
+        .verify(password, member.password_hash.clone())
+        .await?
+    {
+        return Err(wrong);
+    }
+    let token = issue_token(db, member.id, ttl_hours).await?;
+    Ok(Session { token, member })
+}
+
+/// Revokes one token.
+pub async fn logout(db: &DatabaseConnection, token: &str) -> Result<bool> {
+    let result = auth_token::Entity::delete_many()
+        .filter(auth_token::Column::TokenHash.eq(token_digest(token)))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// The member a bearer token authenticates: `UNAUTHENTICATED` when the token
+/// is unknown or expired.
+pub async fn viewer_for_token(db: &DatabaseConnection, token: &str) -> Result<Viewer> {
+    let found = auth_token::Entity::find()
+        .filter(auth_token::Column::TokenHash.eq(token_digest(token)))
+        .find_also_related(member::Entity)
+        .one(db)
+        .await?;
+    match found {
+        Some((token, Some(member))) if token.expires_at > validate::now() => Ok(Viewer {
+            id: member.id,
+            role: member.role,
+        }),
+        Some((_, Some(_))) => Err(AppError::Unauthenticated(
+            "your session has expired, sign in again",
+        )),
+        _ => Err(AppError::Unauthenticated("invalid bearer token")),
+    }
+}
+
+/// Creates the admin named by the arguments, or promotes that handle when it
+/// already exists (its password is left untouched then).
+pub async fn ensure_admin(
+    db: &DatabaseConnection,
+    passwords: &Passwords,
+    handle: &str,
+    email: &str,
+    password: &str,
+) -> Result<member::Model> {
+    let handle = validate::handle("handle", handle)?;
+    let email = validate::email("email", email)?;
+    validate::password("password", password)?;
+    let existing = member::Entity::find()
+        .filter(member::Column::HandleKey.eq(handle.to_lowercase()))
+        .one(db)
+        .await?;
+    if let Some(existing) = existing {
+        if existing.role == Role::Admin {
+            return Ok(existing);
+        }
+        let mut active: member::ActiveModel = existing.into();
+        active.role = Set(Role::Admin);
+        active.updated_at = Set(validate::now());
+        return Ok(active.update(db).await?);
+    }
+    insert_member(
+        db,
+        passwords,
+        NewMember {
+            display_name: handle.clone(),
+            handle,
+            email,
+            password: password.to_owned(),
+            territory: None,
+            role: Role::Admin,
+        },
+    )
+    .await
+}
+
+/// Grants a role. Only admins may, and an admin cannot demote themself (so
+/// the last admin cannot lock everyone out by mistake).
+pub async fn set_role(
+    db: &DatabaseConnection,
+    actor: Viewer,
+    member_id: Uuid,
+    role: Role,
+) -> Result<member::Model> {
+    if !actor.is_admin() {
+        return Err(AppError::Forbidden("only an admin may grant roles".into()));
+    }
+    if actor.id == member_id && role != Role::Admin {
+        return Err(AppError::Conflict(
+            "an admin cannot remove their own admin role".into(),
+        ));
+    }
+    let member = member::Entity::find_by_id(member_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    let mut active: member::ActiveModel = member.into();
+    active.role = Set(role);
+    active.updated_at = Set(validate::now());
+    Ok(active.update(db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_only_their_password() {
+        let passwords = Passwords::new(64, 1).unwrap();
+        let hash = passwords.hash("correct horse".into()).await.unwrap();
+        assert!(passwords.verify("correct horse".into(), hash.clone()).await.unwrap());
+        assert!(!passwords.verify("wrong horse".into(), hash).await.unwrap());
+    }
+
+    #[test]
+    fn token_digest_is_hex_sha256() {
+        let digest = token_digest("abc");
+        assert_eq!(
+            digest,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,369 @@
+//! Campaigns: drafting, editing, publishing and closing them, and who may see
+//! which. Only a campaign's organiser (or an admin) changes it.
+
+use chrono::{DateTime, Utc};
+use entities::campaign::{self, CampaignKind, CampaignStatus};
+use entities::member::Role;
+use entities::{campaign_value_tag, value_tag};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, Select, Set, TransactionTrait,
+};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+use crate::error::{AppError, Result};
+use crate::service::auth::Viewer;
+use crate::service::{community, producer, validate, value_tag as tags};
+
+/// What `create` needs.
+pub struct NewCampaign {
+    pub kind: CampaignKind,
+    pub title: String,
+    pub summary: String,
+    pub body: String,
+    pub producer_id: Uuid,
+    pub community_id: Option<Uuid>,
+    pub goal: Option<i32>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub value_tags: Vec<String>,
+    pub selection_threshold: Option<i32>,
+}
+
+/// What `update` may change; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct CampaignChanges {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub body: Option<String>,
+    pub goal: Option<i32>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub value_tags: Option<Vec<String>>,
+    pub selection_threshold: Option<i32>,
+}
+
+/// How a campaign ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Victory,
+    Closed,
+}
+
+fn check_threshold(kind: CampaignKind, threshold: Option<i32>) -> Result<Option<i32>> {
+    match threshold {
+        None => Ok(None),
+        Some(_) if kind != CampaignKind::CoCreation => Err(AppError::invalid(
+            "input.selectionThreshold",
+            "input.selectionThreshold only applies to CO_CREATION campaigns",
+        )),
+        Some(value) if !(1..=validate::MAX_GOAL).contains(&value) => Err(AppError::invalid(
+            "input.selectionThreshold",
+            format!(
+                "input.selectionThreshold must be between 1 and {}",
+                validate::MAX_GOAL
+            ),
+        )),
+        Some(value) => Ok(Some(value)),
+    }
+}
+
+/// Drafts a campaign; its creator becomes its organiser.
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: Viewer,
+    input: NewCampaign,
+) -> Result<campaign::Model> {
+    let now = validate::now();
+    let title = validate::text("input.title", &input.title, 5, 140)?;
+    let summary = validate::text("input.summary", &input.summary, 10, 280)?;
+    let body = validate::text("input.body", &input.body, 1, 20_000)?;
+    let goal = validate::goal("input.goal", input.goal)?;
+    let deadline = validate::deadline("input.deadline", input.deadline, now)?;
+    let selection_threshold = check_threshold(input.kind, input.selection_threshold)?;
+    let tag_ids = tags::resolve(db, "input.valueTags", &input.value_tags).await?;
+    producer::get(db, input.producer_id).await?;
+    if let Some(community_id) = input.community_id {
+        community::get(db, community_id).await?;
+    }
+
+    let txn = db.begin().await?;
+    let created = campaign::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(input.kind),
+        status: Set(CampaignStatus::Draft),
+        title: Set(title),
+        summary: Set(summary),
+        body: Set(body),
+        producer_id: Set(input.producer_id),
+        community_id: Set(input.community_id),
+        organiser_id: Set(Some(actor.id)),
+        goal: Set(goal),
+        deadline: Set(deadline),
+        selection_threshold: Set(selection_threshold),
+        published_at: Set(None),
+        closed_at: Set(None),
+        hidden_at: Set(None),
+        hidden_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    replace_tags(&txn, created.id, tag_ids).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+async fn replace_tags(db: &impl ConnectionTrait, campaign_id: Uuid, tag_ids: Vec<Uuid>) -> Result<()> {
+    campaign_value_tag::Entity::delete_many()
+        .filter(campaign_value_tag::Column::CampaignId.eq(campaign_id))
+        .exec(db)
+        .await?;
+    if !tag_ids.is_empty() {
+        campaign_value_tag::Entity::insert_many(tag_ids.into_iter().map(|value_tag_id| {
+            campaign_value_tag::ActiveModel {
+                campaign_id: Set(campaign_id),
+                value_tag_id: Set(value_tag_id),
+            }
+        }))
+        .exec(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Whether `viewer` may see `campaign`: drafts only to their organiser and
+/// admins, hidden campaigns only to moderators and admins.
+pub fn visible_to(campaign: &campaign::Model, viewer: Option<Viewer>) -> bool {
+    let privileged = |roles: &[Role]| viewer.is_some_and(|v| roles.contains(&v.role));
+    if campaign.hidden_at.is_some() && !privileged(&[Role::Moderator, Role::Admin]) {
+        return false;
+    }
+    campaign.status != CampaignStatus::Draft
+        || privileged(&[Role::Admin])
+        || viewer.is_some_and(|v| campaign.organiser_id == Some(v.id))
+}
+
+/// The campaign with this id if `viewer` may see it.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    viewer: Option<Viewer>,
+    id: Uuid,
+) -> Result<Option<campaign::Model>> {
+    Ok(campaign::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|found| visible_to(found, viewer)))
+}
+
+/// The campaign `actor` wants to change, refusing anyone but its organiser or an admin.
+async fn get_for_organiser(
+    db: &impl ConnectionTrait,
+    actor: Viewer,
+    id: Uuid,
+) -> Result<campaign::Model> {
+    let found = get(db, Some(actor), id)
+        .await?
+        .ok_or(AppError::NotFound("campaign"))?;
+    if found.organiser_id != Some(actor.id) && !actor.is_admin() {
+        return Err(AppError::Forbidden(
+            "only the campaign's organiser or an admin may change it".into(),
+        ));
+    }
+    Ok(found)
+}
+
+/// Edits a draft or open campaign.
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: Viewer,
+    id: Uuid,
+    changes: CampaignChanges,
+) -> Result<campaign::Model> {
+    let found = get_for_organiser(db, actor, id).await?;
+    if matches!(
+        found.status,
+        CampaignStatus::Victory | CampaignStatus::Closed
+    ) {
+        return Err(AppError::Conflict(
+            "a closed campaign can no longer be edited".into(),
+        ));
+    }
+    let now = validate::now();
+    let kind = found.kind;
+    let mut active: campaign::ActiveModel = found.into();
+    if let Some(title) = changes.title {
+        active.title = Set(validate::text("input.title", &title, 5, 140)?);
+    }
+    if let Some(summary) = changes.summary {
+        active.summary = Set(validate::text("input.summary", &summary, 10, 280)?);
+    }
+    if let Some(body) = changes.body {
+        active.body = Set(validate::text("input.body", &body, 1, 20_000)?);
+    }
+    if let Some(goal) = changes.goal {
+        active.goal = Set(validate::goal("input.goal", Some(goal))?);
+    }
+    if let Some(deadline) = changes.deadline {
+        active.deadline = Set(validate::deadline("input.deadline", Some(deadline), now)?);
+    }
+    if changes.selection_threshold.is_some() {
+        active.selection_threshold = Set(check_threshold(kind, changes.selection_threshold)?);
+    }
+    let tag_ids = match changes.value_tags {
+        Some(slugs) => Some(tags::resolve(db, "input.valueTags", &slugs).await?),
+        None => None,
+    };
+    active.updated_at = Set(now);
+    let txn = db.begin().await?;
+    let updated = active.update(&txn).await?;
+    if let Some(tag_ids) = tag_ids {
+        replace_tags(&txn, updated.id, tag_ids).await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// `DRAFT → OPEN`: the campaign starts accepting support.
+pub async fn publish(db: &DatabaseConnection, actor: Viewer, id: Uuid) -> Result<campaign::Model> {
+    let found = get_for_organiser(db, actor, id).await?;
+    if found.status != CampaignStatus::Draft {
+        return Err(AppError::Conflict(format!(
+            "only a draft can be published; this campaign is {}",
+            status_name(found.status)
+        )));
+    }
+    let now = validate::now();
+    if found.deadline.is_some_and(|deadline| deadline <= now) {
+        return Err(AppError::invalid(
+            "deadline",
+            "the deadline has passed; move it before publishing",
+        ));
+    }
+    transition(db, found, CampaignStatus::Draft, CampaignStatus::Open, now).await
+}
+
+/// `OPEN → VICTORY | CLOSED`.
+pub async fn close(
+    db: &DatabaseConnection,
+    actor: Viewer,
+    id: Uuid,
+    outcome: Outcome,
+) -> Result<campaign::Model> {
+    let found = get_for_organiser(db, actor, id).await?;
+    if found.status != CampaignStatus::Open {
+        return Err(AppError::Conflict(format!(
+            "only an open campaign can be closed; this campaign is {}",
+            status_name(found.status)
+        )));
+    }
+    let to = match outcome {
+        Outcome::Victory => CampaignStatus::Victory,
+        Outcome::Closed => CampaignStatus::Closed,
+    };
+    transition(db, found, CampaignStatus::Open, to, validate::now()).await
+}
+
+/// Moves `found` from `from` to `to` with a guarded update, so that two
+/// concurrent transitions cannot both succeed.
+async fn transition(
+    db: &DatabaseConnection,
+    found: campaign::Model,
+    from: CampaignStatus,
+    to: CampaignStatus,
+    now: DateTime<Utc>,
+) -> Result<campaign::Model> {
+    let mut update = campaign::Entity::update_many()
+        .col_expr(campaign::Column::Status, Expr::value(to))
+        .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
+        .filter(campaign::Column::Id.eq(found.id))
+        .filter(campaign::Column::Status.eq(from));
+    update = match to {
+        CampaignStatus::Open => update.col_expr(campaign::Column::PublishedAt, Expr::value(now)),
+        _ => update.col_expr(campaign::Column::ClosedAt, Expr::value(now)),
+    };
+    if update.exec(db).await?.rows_affected == 0 {
+        return Err(AppError::Conflict(
+            "the campaign changed meanwhile; reload it".into(),
+        ));
+    }
+    campaign::Entity::find_by_id(found.id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("campaign"))
+}
+
+fn status_name(status: CampaignStatus) -> &'static str {
+    match status {
+        CampaignStatus::Draft => "DRAFT",
+        CampaignStatus::Open => "OPEN",
+        CampaignStatus::Victory => "VICTORY",
+        CampaignStatus::Closed => "CLOSED",
+    }
+}
+
+/// How a campaign list may be narrowed.
+#[derive(Default)]
+pub struct CampaignFilter {
+    pub kind: Option<CampaignKind>,
+    pub status: Option<CampaignStatus>,
+    pub producer_id: Option<Uuid>,
+    pub community_id: Option<Uuid>,
+    pub organiser_id: Option<Uuid>,
+    /// Slug of a value tag the campaign must carry.
+    pub value_tag: Option<String>,
+}
+
+/// The campaigns `viewer` may see that match `filter`: published ones, plus
+/// the viewer's own drafts (every draft for an admin); never hidden ones.
+pub fn list(viewer: Option<Viewer>, filter: CampaignFilter) -> Select<campaign::Entity> {
+    let mut query = campaign::Entity::find().filter(campaign::Column::HiddenAt.is_null());
+    let drafts = match viewer {
+        Some(viewer) if viewer.is_admin() => Condition::all(),
+        Some(viewer) => Condition::all().add(campaign::Column::OrganiserId.eq(viewer.id)),
+        None => Condition::all().add(Expr::value(false)),
+    };
+    query = query.filter(
+        Condition::any()
+            .add(campaign::Column::Status.ne(CampaignStatus::Draft))
+            .add(drafts),
+    );
+    if let Some(kind) = filter.kind {
+        query = query.filter(campaign::Column::Kind.eq(kind));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(campaign::Column::Status.eq(status));
+    }
+    if let Some(producer_id) = filter.producer_id {
+        query = query.filter(campaign::Column::ProducerId.eq(producer_id));
+    }
+    if let Some(community_id) = filter.community_id {
+        query = query.filter(campaign::Column::CommunityId.eq(community_id));
+    }
+    if let Some(organiser_id) = filter.organiser_id {
+        query = query.filter(campaign::Column::OrganiserId.eq(organiser_id));
+    }
+    if let Some(slug) = filter.value_tag.as_deref() {
+        let tagged = tags::owners_tagged(
+            campaign_value_tag::Entity,
+            campaign_value_tag::Column::CampaignId,
+            campaign_value_tag::Column::ValueTagId,
+            slug,
+        );
+        query = query.filter(campaign::Column::Id.in_subquery(tagged));
+    }
+    query
+}
+
+/// The value tags of each campaign in `ids`.
+pub async fn tags_of(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<value_tag::Model>>> {
+    let rows = campaign_value_tag::Entity::find()
+        .filter(campaign_value_tag::Column::CampaignId.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    tags::grouped(db, rows.into_iter().map(|row| (row.campaign_id, row.value_tag_id))).await
+}

@@ -1,0 +1,10 @@
+//! Domain rules, one module per concept. Each public function is one use
+//! case: it validates its input, checks who may do it, and runs in one
+//! transaction. Nothing here knows about GraphQL or HTTP.
+
+pub mod auth;
+pub mod campaign;
+pub mod community;
+pub mod producer;
+pub mod validate;
+pub mod value_tag;
