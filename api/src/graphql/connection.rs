@@ -45,10 +45,16 @@ pub fn decode_cursor(cursor: &str) -> Result<Uuid> {
         .ok_or_else(|| AppError::invalid("after", "after is not a cursor this server issued"))
 }
 
-/// Complexity of a connection field: its children count once per item asked for.
+/// Complexity of a connection field: its children count once per item asked
+/// for. An out-of-range `first` counts as one, so that the resolver answers
+/// it with a precise `BAD_USER_INPUT` instead of a vague "too complex".
 pub fn complexity(first: Option<i32>, child_complexity: usize) -> usize {
-    let first = first.unwrap_or(20).clamp(1, 1_000) as usize;
-    first.saturating_mul(child_complexity)
+    let items = match first {
+        None => 20,
+        Some(first @ 1..=1_000) => first as usize,
+        Some(_) => 1,
+    };
+    items.saturating_mul(child_complexity)
 }
 
 /// Pages through `select`, newest first, after the `after` cursor, turning

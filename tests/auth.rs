@@ -1,0 +1,201 @@
+//! Accounts: register, login, me, logout, roles, and their bad inputs.
+
+mod common;
+
+use common::{TestApp, error_code, error_field};
+use serde_json::json;
+
+const ME: &str = "{ me { id handle displayName role } }";
+
+#[tokio::test]
+async fn registering_signs_the_member_in() {
+    let app = TestApp::spawn().await;
+    let (token, id) = app.register("ada").await;
+    let me = app.gql_ok(Some(&token), ME, json!({})).await;
+    assert_eq!(me["me"]["id"], id);
+    assert_eq!(me["me"]["handle"], "ada");
+    assert_eq!(me["me"]["displayName"], "ada");
+    assert_eq!(me["me"]["role"], "MEMBER");
+}
+
+#[tokio::test]
+async fn me_is_null_without_a_token_and_refused_with_a_bad_one() {
+    let app = TestApp::spawn().await;
+    let anonymous = app.gql_ok(None, ME, json!({})).await;
+    assert!(anonymous["me"].is_null());
+    let forged = app.gql(Some("cst_forged"), ME, json!({})).await;
+    assert_eq!(error_code(&forged), "UNAUTHENTICATED");
+}
+
+const LOGIN: &str = "mutation($input: LoginInput!) { login(input: $input) { token member { handle } } }";
+
+#[tokio::test]
+async fn login_accepts_handle_or_email_in_any_case() {
+    let app = TestApp::spawn().await;
+    app.register("Grace").await;
+    for login in ["grace", "GRACE", "Grace@Example.org"] {
+        let data = app
+            .gql_ok(
+                None,
+                LOGIN,
+                json!({ "input": { "handleOrEmail": login, "password": "correct horse battery" } }),
+            )
+            .await;
+        let token = data["login"]["token"].as_str().unwrap();
+        let me = app.gql_ok(Some(token), ME, json!({})).await;
+        assert_eq!(me["me"]["handle"], "Grace");
+    }
+}
+
+#[tokio::test]
+async fn login_with_a_wrong_password_or_unknown_member_is_unauthenticated() {
+    let app = TestApp::spawn().await;
+    app.register("linus").await;
+    for (login, password) in [("linus", "wrong password"), ("nobody", "correct horse battery")] {
+        let body = app
+            .gql(
+                None,
+                LOGIN,
+                json!({ "input": { "handleOrEmail": login, "password": password } }),
+            )
+            .await;
+        assert_eq!(error_code(&body), "UNAUTHENTICATED");
+        assert!(body["data"].is_null());
+    }
+}
+
+#[tokio::test]
+async fn handles_and_emails_are_unique_regardless_of_case() {
+    let app = TestApp::spawn().await;
+    app.register("margaret").await;
+    let register = "mutation($input: RegisterInput!) { register(input: $input) { token } }";
+    let same_handle = app
+        .gql(
+            None,
+            register,
+            json!({ "input": { "handle": "Margaret", "email": "other@example.org", "password": "long enough" } }),
+        )
+        .await;
+    assert_eq!(error_code(&same_handle), "CONFLICT");
+    let same_email = app
+        .gql(
+            None,
+            register,
+            json!({ "input": { "handle": "maggie", "email": "MARGARET@example.org", "password": "long enough" } }),
+        )
+        .await;
+    assert_eq!(error_code(&same_email), "CONFLICT");
+}
+
+#[tokio::test]
+async fn registration_input_is_validated_field_by_field() {
+    let app = TestApp::spawn().await;
+    let register = "mutation($input: RegisterInput!) { register(input: $input) { token } }";
+    let cases = [
+        (json!({ "handle": "a", "email": "a@example.org", "password": "long enough" }), "input.handle"),
+        (json!({ "handle": "bad handle!", "email": "a@example.org", "password": "long enough" }), "input.handle"),
+        (json!({ "handle": "alan", "email": "not-an-email", "password": "long enough" }), "input.email"),
+        (json!({ "handle": "alan", "email": "alan@example.org", "password": "short" }), "input.password"),
+        (json!({ "handle": "alan", "email": "alan@example.org", "password": "long enough", "territory": "Atlantis" }), "input.territory"),
+        (json!({ "handle": "alan", "email": "alan@example.org", "password": "long enough", "displayName": "" }), "input.displayName"),
+    ];
+    for (input, field) in cases {
+        let body = app.gql(None, register, json!({ "input": input })).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{input}");
+        assert_eq!(error_field(&body), field, "{input}");
+    }
+    let wrong_type = app
+        .gql(None, register, json!({ "input": { "handle": 42, "email": "x@example.org", "password": "long enough" } }))
+        .await;
+    assert!(wrong_type["errors"][0]["extensions"]["code"].is_string());
+    assert!(wrong_type["data"].is_null());
+}
+
+#[tokio::test]
+async fn logout_revokes_the_token() {
+    let app = TestApp::spawn().await;
+    let (token, _) = app.register("ken").await;
+    let data = app.gql_ok(Some(&token), "mutation { logout }", json!({})).await;
+    assert_eq!(data["logout"], true);
+    let after = app.gql(Some(&token), ME, json!({})).await;
+    assert_eq!(error_code(&after), "UNAUTHENTICATED");
+    let anonymous = app.gql(None, "mutation { logout }", json!({})).await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+}
+
+const SET_ROLE: &str =
+    "mutation($id: ID!, $role: MemberRole!) { setMemberRole(memberId: $id, role: $role) { id role } }";
+
+async fn admin_app() -> (TestApp, String) {
+    let app = TestApp::spawn_with(&[
+        "--admin-handle",
+        "root",
+        "--admin-email",
+        "root@example.org",
+        "--admin-password",
+        "admin password",
+    ])
+    .await;
+    let data = app
+        .gql_ok(
+            None,
+            LOGIN,
+            json!({ "input": { "handleOrEmail": "root", "password": "admin password" } }),
+        )
+        .await;
+    let token = data["login"]["token"].as_str().unwrap().to_owned();
+    (app, token)
+}
+
+#[tokio::test]
+async fn the_configured_first_admin_grants_roles() {
+    let (app, admin) = admin_app().await;
+    let me = app.gql_ok(Some(&admin), ME, json!({})).await;
+    assert_eq!(me["me"]["role"], "ADMIN");
+    let (_, analyst_id) = app.register("barbara").await;
+    let data = app
+        .gql_ok(Some(&admin), SET_ROLE, json!({ "id": analyst_id, "role": "ANALYST" }))
+        .await;
+    assert_eq!(data["setMemberRole"]["role"], "ANALYST");
+}
+
+#[tokio::test]
+async fn only_admins_grant_roles() {
+    let (app, admin) = admin_app().await;
+    let (member, member_id) = app.register("edsger").await;
+    let body = app
+        .gql(Some(&member), SET_ROLE, json!({ "id": member_id, "role": "ADMIN" }))
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN");
+    let me = app.gql_ok(Some(&member), ME, json!({})).await;
+    assert_eq!(me["me"]["role"], "MEMBER");
+
+    let admin_id = app.gql_ok(Some(&admin), ME, json!({})).await["me"]["id"].clone();
+    let demote_self = app
+        .gql(Some(&admin), SET_ROLE, json!({ "id": admin_id, "role": "MEMBER" }))
+        .await;
+    assert_eq!(error_code(&demote_self), "CONFLICT");
+    let unknown = app
+        .gql(
+            Some(&admin),
+            SET_ROLE,
+            json!({ "id": "01900000-0000-7000-8000-000000000000", "role": "MODERATOR" }),
+        )
+        .await;
+    assert_eq!(error_code(&unknown), "NOT_FOUND");
+    let malformed = app
+        .gql(Some(&admin), SET_ROLE, json!({ "id": "42", "role": "MODERATOR" }))
+        .await;
+    assert_eq!(error_code(&malformed), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn concurrent_registrations_all_succeed() {
+    let app = TestApp::spawn().await;
+    let handles: Vec<String> = (0..24).map(|i| format!("member_{i}")).collect();
+    let results = futures::future::join_all(handles.iter().map(|handle| app.register(handle))).await;
+    let mut ids: Vec<String> = results.into_iter().map(|(_, id)| id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 24);
+}
