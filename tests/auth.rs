@@ -27,7 +27,8 @@ async fn me_is_null_without_a_token_and_refused_with_a_bad_one() {
     assert_eq!(error_code(&forged), "UNAUTHENTICATED");
 }
 
-const LOGIN: &str = "mutation($input: LoginInput!) { login(input: $input) { token member { handle } } }";
+const LOGIN: &str =
+    "mutation($input: LoginInput!) { login(input: $input) { token member { handle } } }";
 
 #[tokio::test]
 async fn login_accepts_handle_or_email_in_any_case() {
@@ -51,7 +52,10 @@ async fn login_accepts_handle_or_email_in_any_case() {
 async fn login_with_a_wrong_password_or_unknown_member_is_unauthenticated() {
     let app = TestApp::spawn().await;
     app.register("linus").await;
-    for (login, password) in [("linus", "wrong password"), ("nobody", "correct horse battery")] {
+    for (login, password) in [
+        ("linus", "wrong password"),
+        ("nobody", "correct horse battery"),
+    ] {
         let body = app
             .gql(
                 None,
@@ -92,12 +96,30 @@ async fn registration_input_is_validated_field_by_field() {
     let app = TestApp::spawn().await;
     let register = "mutation($input: RegisterInput!) { register(input: $input) { token } }";
     let cases = [
-        (json!({ "handle": "a", "email": "a@example.org", "password": "long enough" }), "input.handle"),
-        (json!({ "handle": "bad handle!", "email": "a@example.org", "password": "long enough" }), "input.handle"),
-        (json!({ "handle": "alan", "email": "not-an-email", "password": "long enough" }), "input.email"),
-        (json!({ "handle": "alan", "email": "alan@example.org", "password": "short" }), "input.password"),
-        (json!({ "handle": "alan", "email": "alan@example.org", "password": "long enough", "territory": "Atlantis" }), "input.territory"),
-        (json!({ "handle": "alan", "email": "alan@example.org", "password": "long enough", "displayName": "" }), "input.displayName"),
+        (
+            json!({ "handle": "a", "email": "a@example.org", "password": "long enough" }),
+            "input.handle",
+        ),
+        (
+            json!({ "handle": "bad handle!", "email": "a@example.org", "password": "long enough" }),
+            "input.handle",
+        ),
+        (
+            json!({ "handle": "alan", "email": "not-an-email", "password": "long enough" }),
+            "input.email",
+        ),
+        (
+            json!({ "handle": "alan", "email": "alan@example.org", "password": "short" }),
+            "input.password",
+        ),
+        (
+            json!({ "handle": "alan", "email": "alan@example.org", "password": "long enough", "territory": "Atlantis" }),
+            "input.territory",
+        ),
+        (
+            json!({ "handle": "alan", "email": "alan@example.org", "password": "long enough", "displayName": "" }),
+            "input.displayName",
+        ),
     ];
     for (input, field) in cases {
         let body = app.gql(None, register, json!({ "input": input })).await;
@@ -115,7 +137,9 @@ async fn registration_input_is_validated_field_by_field() {
 async fn logout_revokes_the_token() {
     let app = TestApp::spawn().await;
     let (token, _) = app.register("ken").await;
-    let data = app.gql_ok(Some(&token), "mutation { logout }", json!({})).await;
+    let data = app
+        .gql_ok(Some(&token), "mutation { logout }", json!({}))
+        .await;
     assert_eq!(data["logout"], true);
     let after = app.gql(Some(&token), ME, json!({})).await;
     assert_eq!(error_code(&after), "UNAUTHENTICATED");
@@ -123,8 +147,7 @@ async fn logout_revokes_the_token() {
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
 }
 
-const SET_ROLE: &str =
-    "mutation($id: ID!, $role: MemberRole!) { setMemberRole(memberId: $id, role: $role) { id role } }";
+const SET_ROLE: &str = "mutation($id: ID!, $role: MemberRole!) { setMemberRole(memberId: $id, role: $role) { id role } }";
 
 async fn admin_app() -> (TestApp, String) {
     let app = TestApp::spawn_with(&[
@@ -154,7 +177,11 @@ async fn the_configured_first_admin_grants_roles() {
     assert_eq!(me["me"]["role"], "ADMIN");
     let (_, analyst_id) = app.register("barbara").await;
     let data = app
-        .gql_ok(Some(&admin), SET_ROLE, json!({ "id": analyst_id, "role": "ANALYST" }))
+        .gql_ok(
+            Some(&admin),
+            SET_ROLE,
+            json!({ "id": analyst_id, "role": "ANALYST" }),
+        )
         .await;
     assert_eq!(data["setMemberRole"]["role"], "ANALYST");
 }
@@ -164,7 +191,11 @@ async fn only_admins_grant_roles() {
     let (app, admin) = admin_app().await;
     let (member, member_id) = app.register("edsger").await;
     let body = app
-        .gql(Some(&member), SET_ROLE, json!({ "id": member_id, "role": "ADMIN" }))
+        .gql(
+            Some(&member),
+            SET_ROLE,
+            json!({ "id": member_id, "role": "ADMIN" }),
+        )
         .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
     let me = app.gql_ok(Some(&member), ME, json!({})).await;
@@ -172,7 +203,11 @@ async fn only_admins_grant_roles() {
 
     let admin_id = app.gql_ok(Some(&admin), ME, json!({})).await["me"]["id"].clone();
     let demote_self = app
-        .gql(Some(&admin), SET_ROLE, json!({ "id": admin_id, "role": "MEMBER" }))
+        .gql(
+            Some(&admin),
+            SET_ROLE,
+            json!({ "id": admin_id, "role": "MEMBER" }),
+        )
         .await;
     assert_eq!(error_code(&demote_self), "CONFLICT");
     let unknown = app
@@ -184,7 +219,11 @@ async fn only_admins_grant_roles() {
         .await;
     assert_eq!(error_code(&unknown), "NOT_FOUND");
     let malformed = app
-        .gql(Some(&admin), SET_ROLE, json!({ "id": "42", "role": "MODERATOR" }))
+        .gql(
+            Some(&admin),
+            SET_ROLE,
+            json!({ "id": "42", "role": "MODERATOR" }),
+        )
         .await;
     assert_eq!(error_code(&malformed), "BAD_USER_INPUT");
 }
@@ -193,7 +232,8 @@ async fn only_admins_grant_roles() {
 async fn concurrent_registrations_all_succeed() {
     let app = TestApp::spawn().await;
     let handles: Vec<String> = (0..24).map(|i| format!("member_{i}")).collect();
-    let results = futures::future::join_all(handles.iter().map(|handle| app.register(handle))).await;
+    let results =
+        futures::future::join_all(handles.iter().map(|handle| app.register(handle))).await;
     let mut ids: Vec<String> = results.into_iter().map(|(_, id)| id).collect();
     ids.sort();
     ids.dedup();

@@ -11,7 +11,13 @@ const CREATE: &str = "mutation($input: CreateCommunityInput!) {
   }
 }";
 
-async fn create(app: &TestApp, token: &str, slug: &str, territory: Option<&str>, tags: &[&str]) -> Value {
+async fn create(
+    app: &TestApp,
+    token: &str,
+    slug: &str,
+    territory: Option<&str>,
+    tags: &[&str],
+) -> Value {
     app.gql_ok(
         Some(token),
         CREATE,
@@ -31,7 +37,14 @@ async fn create(app: &TestApp, token: &str, slug: &str, territory: Option<&str>,
 async fn the_creator_is_the_first_moderator() {
     let app = TestApp::spawn().await;
     let (token, _) = app.register("rosa").await;
-    let community = create(&app, &token, "vegan-lyon", Some("fr-ara"), &["vegan", "local"]).await;
+    let community = create(
+        &app,
+        &token,
+        "vegan-lyon",
+        Some("fr-ara"),
+        &["vegan", "local"],
+    )
+    .await;
     assert_eq!(community["slug"], "vegan-lyon");
     assert_eq!(community["territory"], "FR-ARA");
     assert_eq!(community["memberCount"], 1);
@@ -45,7 +58,11 @@ async fn the_creator_is_the_first_moderator() {
     assert_eq!(tags, ["local", "vegan"]);
 
     let by_slug = app
-        .gql_ok(None, "{ community(slug: \"vegan-lyon\") { name viewerRole } }", json!({}))
+        .gql_ok(
+            None,
+            "{ community(slug: \"vegan-lyon\") { name viewerRole } }",
+            json!({}),
+        )
         .await;
     assert_eq!(by_slug["community"]["name"], "Community vegan-lyon");
     assert!(by_slug["community"]["viewerRole"].is_null());
@@ -64,25 +81,42 @@ async fn creating_requires_sign_in_and_valid_input() {
 
     let (token, _) = app.register("omar").await;
     let cases = [
-        (json!({ "name": "Halal Paris", "slug": "Halal Paris" }), "input.slug"),
+        (
+            json!({ "name": "Halal Paris", "slug": "Halal Paris" }),
+            "input.slug",
+        ),
         (json!({ "name": "H", "slug": "halal-paris" }), "input.name"),
-        (json!({ "name": "Halal Paris", "slug": "halal-paris", "territory": "ZZ" }), "input.territory"),
-        (json!({ "name": "Halal Paris", "slug": "halal-paris", "valueTags": ["no-such-value"] }), "input.valueTags"),
+        (
+            json!({ "name": "Halal Paris", "slug": "halal-paris", "territory": "ZZ" }),
+            "input.territory",
+        ),
+        (
+            json!({ "name": "Halal Paris", "slug": "halal-paris", "valueTags": ["no-such-value"] }),
+            "input.valueTags",
+        ),
     ];
     for (input, field) in cases {
-        let body = app.gql(Some(&token), CREATE, json!({ "input": input })).await;
+        let body = app
+            .gql(Some(&token), CREATE, json!({ "input": input }))
+            .await;
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{input}");
         assert_eq!(error_field(&body), field, "{input}");
     }
     create(&app, &token, "halal-paris", None, &["halal"]).await;
     let duplicate = app
-        .gql(Some(&token), CREATE, json!({ "input": { "name": "Again", "slug": "halal-paris" } }))
+        .gql(
+            Some(&token),
+            CREATE,
+            json!({ "input": { "name": "Again", "slug": "halal-paris" } }),
+        )
         .await;
     assert_eq!(error_code(&duplicate), "CONFLICT");
 }
 
-const JOIN: &str = "mutation($id: ID!) { joinCommunity(communityId: $id) { memberCount viewerRole } }";
-const LEAVE: &str = "mutation($id: ID!) { leaveCommunity(communityId: $id) { memberCount viewerRole } }";
+const JOIN: &str =
+    "mutation($id: ID!) { joinCommunity(communityId: $id) { memberCount viewerRole } }";
+const LEAVE: &str =
+    "mutation($id: ID!) { leaveCommunity(communityId: $id) { memberCount viewerRole } }";
 
 #[tokio::test]
 async fn members_join_and_leave_once() {
@@ -104,7 +138,11 @@ async fn members_join_and_leave_once() {
     assert_eq!(error_code(&not_member), "CONFLICT");
 
     let unknown = app
-        .gql(Some(&joiner), JOIN, json!({ "id": "01900000-0000-7000-8000-000000000000" }))
+        .gql(
+            Some(&joiner),
+            JOIN,
+            json!({ "id": "01900000-0000-7000-8000-000000000000" }),
+        )
         .await;
     assert_eq!(error_code(&unknown), "NOT_FOUND");
     let malformed = app.gql(Some(&joiner), JOIN, json!({ "id": "nope" })).await;
@@ -135,7 +173,14 @@ async fn lists_filter_by_value_and_territory() {
     let app = TestApp::spawn().await;
     let (token, _) = app.register("mapper").await;
     create(&app, &token, "vegan-paris", Some("FR-IDF"), &["vegan"]).await;
-    create(&app, &token, "vegan-berlin", Some("DE"), &["vegan", "organic"]).await;
+    create(
+        &app,
+        &token,
+        "vegan-berlin",
+        Some("DE"),
+        &["vegan", "organic"],
+    )
+    .await;
     create(&app, &token, "organic-france", Some("FR"), &["organic"]).await;
 
     let vegan = app
@@ -150,12 +195,20 @@ async fn lists_filter_by_value_and_territory() {
     assert_eq!(slugs(&france), ["organic-france", "vegan-paris"]);
 
     let organic_in_germany = app
-        .gql_ok(None, LIST, json!({ "filter": { "territory": "de", "valueTag": "organic" } }))
+        .gql_ok(
+            None,
+            LIST,
+            json!({ "filter": { "territory": "de", "valueTag": "organic" } }),
+        )
         .await;
     assert_eq!(slugs(&organic_in_germany), ["vegan-berlin"]);
 
     let bad_territory = app
-        .gql(None, LIST, json!({ "filter": { "territory": "Neverland" } }))
+        .gql(
+            None,
+            LIST,
+            json!({ "filter": { "territory": "Neverland" } }),
+        )
         .await;
     assert_eq!(error_code(&bad_territory), "BAD_USER_INPUT");
 }
@@ -173,10 +226,14 @@ async fn pages_follow_cursors_newest_first() {
     assert_eq!(first["communities"]["pageInfo"]["hasNextPage"], true);
     let cursor = first["communities"]["pageInfo"]["endCursor"].clone();
 
-    let second = app.gql_ok(None, LIST, json!({ "first": 2, "after": cursor })).await;
+    let second = app
+        .gql_ok(None, LIST, json!({ "first": 2, "after": cursor }))
+        .await;
     assert_eq!(slugs(&second), ["community-2", "community-1"]);
     let cursor = second["communities"]["pageInfo"]["endCursor"].clone();
-    let last = app.gql_ok(None, LIST, json!({ "first": 2, "after": cursor })).await;
+    let last = app
+        .gql_ok(None, LIST, json!({ "first": 2, "after": cursor }))
+        .await;
     assert_eq!(slugs(&last), ["community-0"]);
     assert_eq!(last["communities"]["pageInfo"]["hasNextPage"], false);
 

@@ -57,25 +57,50 @@ async fn any_member_registers_a_producer() {
 async fn producer_input_is_validated() {
     let app = TestApp::spawn().await;
     let anonymous = app
-        .gql(None, CREATE, json!({ "input": { "name": "Acme", "kind": "SME", "sector": "food" } }))
+        .gql(
+            None,
+            CREATE,
+            json!({ "input": { "name": "Acme", "kind": "SME", "sector": "food" } }),
+        )
         .await;
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
 
     let (token, _) = app.register("val").await;
     let cases = [
-        (json!({ "name": "A", "kind": "SME", "sector": "food" }), "input.name"),
-        (json!({ "name": "Acme", "kind": "SME", "sector": "Food & Drink" }), "input.sector"),
-        (json!({ "name": "Acme", "kind": "SME", "sector": "food", "website": "ftp://acme" }), "input.website"),
-        (json!({ "name": "Acme", "kind": "SME", "sector": "food", "territory": "EU" }), "input.territory"),
-        (json!({ "name": "Acme", "kind": "SME", "sector": "food", "labels": [""] }), "input.labels"),
+        (
+            json!({ "name": "A", "kind": "SME", "sector": "food" }),
+            "input.name",
+        ),
+        (
+            json!({ "name": "Acme", "kind": "SME", "sector": "Food & Drink" }),
+            "input.sector",
+        ),
+        (
+            json!({ "name": "Acme", "kind": "SME", "sector": "food", "website": "ftp://acme" }),
+            "input.website",
+        ),
+        (
+            json!({ "name": "Acme", "kind": "SME", "sector": "food", "territory": "EU" }),
+            "input.territory",
+        ),
+        (
+            json!({ "name": "Acme", "kind": "SME", "sector": "food", "labels": [""] }),
+            "input.labels",
+        ),
     ];
     for (input, field) in cases {
-        let body = app.gql(Some(&token), CREATE, json!({ "input": input })).await;
+        let body = app
+            .gql(Some(&token), CREATE, json!({ "input": input }))
+            .await;
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{input}");
         assert_eq!(error_field(&body), field, "{input}");
     }
     let bad_enum = app
-        .gql(Some(&token), CREATE, json!({ "input": { "name": "Acme", "kind": "MEGACORP", "sector": "food" } }))
+        .gql(
+            Some(&token),
+            CREATE,
+            json!({ "input": { "name": "Acme", "kind": "MEGACORP", "sector": "food" } }),
+        )
         .await;
     assert!(bad_enum["data"].is_null());
     assert!(bad_enum["errors"][0]["extensions"]["code"].is_string());
@@ -86,10 +111,16 @@ async fn unknown_or_malformed_ids_are_told_apart() {
     let app = TestApp::spawn().await;
     let query = "query($id: ID!) { producer(id: $id) { name } }";
     let unknown = app
-        .gql_ok(None, query, json!({ "id": "01900000-0000-7000-8000-000000000000" }))
+        .gql_ok(
+            None,
+            query,
+            json!({ "id": "01900000-0000-7000-8000-000000000000" }),
+        )
         .await;
     assert!(unknown["producer"].is_null());
-    let malformed = app.gql(None, query, json!({ "id": "'; DROP TABLE producer; --" })).await;
+    let malformed = app
+        .gql(None, query, json!({ "id": "'; DROP TABLE producer; --" }))
+        .await;
     assert_eq!(error_code(&malformed), "BAD_USER_INPUT");
 }
 
@@ -125,14 +156,24 @@ async fn lists_filter_by_sector_kind_and_territory() {
     let all = app.gql_ok(None, LIST, json!({})).await;
     assert_eq!(names(&all), ["Soap Co", "Small Dairy", "Big Dairy"]);
     assert_eq!(all["producers"]["totalCount"], 3);
-    let dairy = app.gql_ok(None, LIST, json!({ "filter": { "sector": "dairy" } })).await;
+    let dairy = app
+        .gql_ok(None, LIST, json!({ "filter": { "sector": "dairy" } }))
+        .await;
     assert_eq!(names(&dairy), ["Small Dairy", "Big Dairy"]);
-    let smes = app.gql_ok(None, LIST, json!({ "filter": { "kind": "SME" } })).await;
+    let smes = app
+        .gql_ok(None, LIST, json!({ "filter": { "kind": "SME" } }))
+        .await;
     assert_eq!(names(&smes), ["Soap Co", "Small Dairy"]);
-    let normandy = app.gql_ok(None, LIST, json!({ "filter": { "territory": "FR-NOR" } })).await;
+    let normandy = app
+        .gql_ok(None, LIST, json!({ "filter": { "territory": "FR-NOR" } }))
+        .await;
     assert_eq!(names(&normandy), ["Small Dairy"]);
     let france = app
-        .gql_ok(None, LIST, json!({ "filter": { "territory": "FR", "kind": "LARGE_GROUP" } }))
+        .gql_ok(
+            None,
+            LIST,
+            json!({ "filter": { "territory": "FR", "kind": "LARGE_GROUP" } }),
+        )
         .await;
     assert_eq!(names(&france), ["Big Dairy"]);
 }

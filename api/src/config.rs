@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::ArgAction;
 use clap::builder::BoolishValueParser;
 
 /// Server configuration. Each field is a `--flag` and an environment variable.
@@ -29,7 +30,7 @@ pub struct Config {
     pub db_max_connections: u32,
 
     /// Apply pending migrations at start-up.
-    #[arg(long, env = "CONSUMACT_AUTO_MIGRATE", default_value = "true", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "CONSUMACT_AUTO_MIGRATE", default_value = "true", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub auto_migrate: bool,
 
     /// Argon2 memory cost in KiB (OWASP's 19 MiB by default; tests use far less).
@@ -53,15 +54,19 @@ pub struct Config {
     pub graphql_max_depth: usize,
 
     /// Largest complexity (roughly, fields resolved) a query may have.
-    #[arg(long, env = "CONSUMACT_GRAPHQL_MAX_COMPLEXITY", default_value_t = 2_000)]
+    #[arg(
+        long,
+        env = "CONSUMACT_GRAPHQL_MAX_COMPLEXITY",
+        default_value_t = 2_000
+    )]
     pub graphql_max_complexity: usize,
 
     /// Serve GraphiQL on `GET /graphql`.
-    #[arg(long, env = "CONSUMACT_GRAPHIQL", default_value = "true", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "CONSUMACT_GRAPHIQL", default_value = "true", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub graphiql: bool,
 
     /// Answer introspection queries.
-    #[arg(long, env = "CONSUMACT_INTROSPECTION", default_value = "true", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "CONSUMACT_INTROSPECTION", default_value = "true", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub introspection: bool,
 
     /// Page size of a list when the client gives no `first`.

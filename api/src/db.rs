@@ -45,7 +45,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .await
                 .with_context(|| "cannot connect to PostgreSQL")?
         }
-        Some(_) => anyhow::bail!("DATABASE_URL must start with postgres://, postgresql:// or sqlite:"),
+        Some(_) => {
+            anyhow::bail!("DATABASE_URL must start with postgres://, postgresql:// or sqlite:")
+        }
     };
     if config.auto_migrate {
         migrate(&db).await?;

@@ -1,10 +1,12 @@
 //! The HTTP surface: GraphQL (POST, and GraphiQL on GET), health and
 //! readiness probes.
 
+use async_graphql::ServerError;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
-use async_graphql::ServerError;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse, rejection::GraphQLRejection};
+use async_graphql_axum::GraphQLResponse;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -50,11 +52,40 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 async fn graphql(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    request: Result<GraphQLRequest, GraphQLRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let request = match request {
-        Ok(request) => request.into_inner(),
-        Err(rejection) => return bad_request(rejection),
+    let json_content = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.to_ascii_lowercase().starts_with("application/json"));
+    if !json_content {
+        // Also what keeps a plain cross-site HTML form from reaching a mutation.
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the GraphQL request as application/json".into(),
+        );
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return request_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "request body larger than {} bytes",
+                    state.app.config.max_body_bytes
+                ),
+            );
+        }
+        Err(rejection) => return request_error(rejection.status(), rejection.body_text()),
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                format!("malformed GraphQL request: {err}"),
+            );
+        }
     };
     let loader = DataLoader::new(
         DbLoader {
@@ -94,17 +125,9 @@ fn add_missing_code(error: &mut ServerError) {
         .set("code", code);
 }
 
-/// A body that is not a GraphQL request at all: answered in GraphQL's error
-/// shape so clients handle every failure the same way.
-fn bad_request(rejection: GraphQLRejection) -> Response {
-    let message = match &rejection.0 {
-        async_graphql::ParseRequestError::PayloadTooLarge => "request body too large".to_owned(),
-        other => format!("malformed GraphQL request: {other}"),
-    };
-    let status = match &rejection.0 {
-        async_graphql::ParseRequestError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        _ => StatusCode::BAD_REQUEST,
-    };
+/// A request that is not a GraphQL request at all, answered in GraphQL's
+/// error shape so that clients handle every failure the same way.
+fn request_error(status: StatusCode, message: String) -> Response {
     let body = json!({
         "errors": [{
             "message": message,

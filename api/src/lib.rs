@@ -51,7 +51,9 @@ impl Application {
         ) {
             auth::ensure_admin(&state.db, &state.passwords, handle, email, password)
                 .await
-                .map_err(|err| anyhow::anyhow!("cannot create the first admin: {}", err.message()))?;
+                .map_err(|err| {
+                    anyhow::anyhow!("cannot create the first admin: {}", err.message())
+                })?;
             tracing::info!(handle, "first admin ensured");
         }
         let schema = graphql::build(state.clone());
@@ -79,7 +81,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "serving GraphQL on /graphql");
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)

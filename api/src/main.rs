@@ -9,7 +9,11 @@ use consumact_api::config::Config;
 use consumact_api::{Application, db, graphql, service, shutdown_signal, telemetry};
 
 #[derive(Parser)]
-#[command(name = "consumact", version, about = "GraphQL backend for consumer collective action")]
+#[command(
+    name = "consumact",
+    version,
+    about = "GraphQL backend for consumer collective action"
+)]
 struct Cli {
     #[command(flatten)]
     config: Config,

@@ -46,7 +46,9 @@ impl Drop for PostgresDatabase {
             runtime.block_on(async {
                 if let Ok(admin) = Database::connect(admin_url).await {
                     let _ = admin
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
                         .await;
                 }
             });
@@ -78,9 +80,9 @@ fn with_database(url: &str, name: &str) -> String {
 
 async fn fresh_postgres(url: &str) -> PostgresDatabase {
     let name = format!("consumact_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(url)
-        .await
-        .unwrap_or_else(|err| panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {err}"));
+    let admin = Database::connect(url).await.unwrap_or_else(|err| {
+        panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {err}")
+    });
     admin
         .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await
@@ -183,7 +185,10 @@ impl TestApp {
             .await;
         (
             data["register"]["token"].as_str().unwrap().to_owned(),
-            data["register"]["member"]["id"].as_str().unwrap().to_owned(),
+            data["register"]["member"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
         )
     }
 

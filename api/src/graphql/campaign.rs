@@ -6,6 +6,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entities::campaign;
 
+use crate::error::AppError;
 use crate::error::Result;
 use crate::graphql::community::Community;
 use crate::graphql::connection::{self, Page, complexity};
@@ -14,7 +15,6 @@ use crate::graphql::loaders::{CampaignTags, CommunityById, DbLoader, MemberById,
 use crate::graphql::member::Member;
 use crate::graphql::producer::Producer;
 use crate::graphql::value_tag::ValueTag;
-use crate::error::AppError;
 use crate::service::{self, validate};
 
 /// The form of collective action a campaign takes.
@@ -150,9 +150,7 @@ pub struct CampaignFilterInput {
 impl CampaignFilterInput {
     pub fn into_service(self) -> Result<service::campaign::CampaignFilter> {
         let id = |field: &str, value: Option<ID>| {
-            value
-                .map(|value| validate::id(field, &value))
-                .transpose()
+            value.map(|value| validate::id(field, &value)).transpose()
         };
         Ok(service::campaign::CampaignFilter {
             kind: self.kind.map(Into::into),

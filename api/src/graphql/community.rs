@@ -83,7 +83,15 @@ impl Community {
         let mut filter = filter.unwrap_or_default().into_service()?;
         filter.community_id = Some(self.0.id);
         let select = service::campaign::list(viewer(ctx).await?, filter);
-        connection::paginate(ctx, select, campaign_entity::Column::Id, first, after, Campaign).await
+        connection::paginate(
+            ctx,
+            select,
+            campaign_entity::Column::Id,
+            first,
+            after,
+            Campaign,
+        )
+        .await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -101,8 +101,11 @@ where
         .await?;
     let has_next = rows.len() as u64 > first;
     rows.truncate(first as usize);
-    let mut connection =
-        Connection::with_additional_fields(after.is_some(), has_next, ConnectionTotals { total_count });
+    let mut connection = Connection::with_additional_fields(
+        after.is_some(),
+        has_next,
+        ConnectionTotals { total_count },
+    );
     for row in rows {
         let row_id = <Uuid as ValueType>::try_from(row.get(id))
             .map_err(|_| AppError::Internal("connection key is not a UUID".into()))?;

@@ -44,7 +44,9 @@ pub async fn viewer(ctx: &Context<'_>) -> Result<Option<Viewer>> {
         .get_or_init(|| async {
             match request.token.as_deref() {
                 None => Ok(None),
-                Some(token) => auth::viewer_for_token(&state(ctx).db, token).await.map(Some),
+                Some(token) => auth::viewer_for_token(&state(ctx).db, token)
+                    .await
+                    .map(Some),
             }
         })
         .await

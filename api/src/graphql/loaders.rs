@@ -54,7 +54,10 @@ macro_rules! by_id_loader {
                     .filter($entity::Column::Id.is_in(keys.iter().map(|key| key.0)))
                     .all(&self.db)
                     .await?;
-                Ok(rows.into_iter().map(|row| (<$key>::from_id(row.id), row)).collect())
+                Ok(rows
+                    .into_iter()
+                    .map(|row| (<$key>::from_id(row.id), row))
+                    .collect())
             }
         }
 

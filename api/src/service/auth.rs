@@ -56,7 +56,8 @@ impl Passwords {
         tokio::task::spawn_blocking(move || {
             let mut salt = [0u8; 16];
             rand::rng().fill_bytes(&mut salt);
-            let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(e.to_string()))?;
+            let salt =
+                SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(e.to_string()))?;
             hasher
                 .hash_password(password.as_bytes(), &salt)
                 .map(|hash| hash.to_string())
@@ -98,11 +99,7 @@ fn token_digest(token: &str) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-async fn issue_token(
-    db: &impl ConnectionTrait,
-    member_id: Uuid,
-    ttl_hours: u32,
-) -> Result<String> {
+async fn issue_token(db: &impl ConnectionTrait, member_id: Uuid, ttl_hours: u32) -> Result<String> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = format!(
@@ -344,7 +341,12 @@ mod tests {
     async fn hashes_verify_only_their_password() {
         let passwords = Passwords::new(64, 1).unwrap();
         let hash = passwords.hash("correct horse".into()).await.unwrap();
-        assert!(passwords.verify("correct horse".into(), hash.clone()).await.unwrap());
+        assert!(
+            passwords
+                .verify("correct horse".into(), hash.clone())
+                .await
+                .unwrap()
+        );
         assert!(!passwords.verify("wrong horse".into(), hash).await.unwrap());
     }
 

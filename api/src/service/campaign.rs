@@ -115,7 +115,11 @@ pub async fn create(
     Ok(created)
 }
 
-async fn replace_tags(db: &impl ConnectionTrait, campaign_id: Uuid, tag_ids: Vec<Uuid>) -> Result<()> {
+async fn replace_tags(
+    db: &impl ConnectionTrait,
+    campaign_id: Uuid,
+    tag_ids: Vec<Uuid>,
+) -> Result<()> {
     campaign_value_tag::Entity::delete_many()
         .filter(campaign_value_tag::Column::CampaignId.eq(campaign_id))
         .exec(db)
@@ -365,5 +369,10 @@ pub async fn tags_of(
         .filter(campaign_value_tag::Column::CampaignId.is_in(ids.iter().copied()))
         .all(db)
         .await?;
-    tags::grouped(db, rows.into_iter().map(|row| (row.campaign_id, row.value_tag_id))).await
+    tags::grouped(
+        db,
+        rows.into_iter()
+            .map(|row| (row.campaign_id, row.value_tag_id)),
+    )
+    .await
 }

@@ -109,7 +109,9 @@ pub async fn join(db: &DatabaseConnection, actor: Viewer, id: Uuid) -> Result<co
     }
     .insert(db)
     .await
-    .map_err(AppError::on_unique("you are already a member of this community"))?;
+    .map_err(AppError::on_unique(
+        "you are already a member of this community",
+    ))?;
     Ok(found)
 }
 
@@ -141,7 +143,10 @@ pub fn list(filter: CommunityFilter) -> Result<Select<community::Entity>> {
     let mut query = community::Entity::find();
     if let Some(territory) = filter.territory.as_deref() {
         let territory = validate::territory("filter.territory", territory)?;
-        query = query.filter(territory_condition(community::Column::Territory, &territory));
+        query = query.filter(territory_condition(
+            community::Column::Territory,
+            &territory,
+        ));
     }
     if let Some(slug) = filter.value_tag.as_deref() {
         let tagged = tags::owners_tagged(
@@ -209,5 +214,10 @@ pub async fn tags_of(
         .filter(community_value_tag::Column::CommunityId.is_in(ids.iter().copied()))
         .all(db)
         .await?;
-    tags::grouped(db, rows.into_iter().map(|row| (row.community_id, row.value_tag_id))).await
+    tags::grouped(
+        db,
+        rows.into_iter()
+            .map(|row| (row.community_id, row.value_tag_id)),
+    )
+    .await
 }

@@ -46,11 +46,7 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String> 
 }
 
 /// Like [`text`] for an optional value; empty text counts as absent.
-pub fn optional_text(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>> {
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(value) => text(field, value, 1, max).map(Some),
@@ -277,7 +273,13 @@ mod tests {
     #[test]
     fn emails_are_lowercased() {
         assert_eq!(email("e", " Ada@Example.ORG ").unwrap(), "ada@example.org");
-        for bad in ["ada", "ada@", "@example.org", "ada@example", "a b@example.org"] {
+        for bad in [
+            "ada",
+            "ada@",
+            "@example.org",
+            "ada@example",
+            "a b@example.org",
+        ] {
             assert!(email("e", bad).is_err(), "{bad} should be refused");
         }
     }

@@ -17,7 +17,10 @@ use crate::service::validate;
 pub const MAX_TAGS: usize = 10;
 
 /// Every tag, optionally of one category, ordered by category then slug.
-pub async fn list(db: &impl ConnectionTrait, category: Option<Category>) -> Result<Vec<value_tag::Model>> {
+pub async fn list(
+    db: &impl ConnectionTrait,
+    category: Option<Category>,
+) -> Result<Vec<value_tag::Model>> {
     let mut query = value_tag::Entity::find();
     if let Some(category) = category {
         query = query.filter(value_tag::Column::Category.eq(category));
@@ -63,11 +66,17 @@ pub async fn create(
     }
     .insert(db)
     .await
-    .map_err(AppError::on_unique(format!("the value tag `{slug}` exists already")))
+    .map_err(AppError::on_unique(format!(
+        "the value tag `{slug}` exists already"
+    )))
 }
 
 /// The ids of the tags named by `slugs` (deduplicated), refusing unknown ones.
-pub async fn resolve(db: &impl ConnectionTrait, field: &str, slugs: &[String]) -> Result<Vec<Uuid>> {
+pub async fn resolve(
+    db: &impl ConnectionTrait,
+    field: &str,
+    slugs: &[String],
+) -> Result<Vec<Uuid>> {
     let mut wanted: Vec<&str> = slugs.iter().map(|slug| slug.trim()).collect();
     wanted.sort_unstable();
     wanted.dedup();

@@ -1,0 +1,205 @@
+//! The HTTP surface: probes, GraphiQL, and requests that are not valid GraphQL.
+
+mod common;
+
+use common::{TestApp, error_code};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn probes_answer() {
+    let app = TestApp::spawn().await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+}
+
+#[tokio::test]
+async fn graphiql_is_served_unless_disabled() {
+    let app = TestApp::spawn().await;
+    let page = app.client.get(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
+
+    let locked = TestApp::spawn_with(&["--graphiql", "false"]).await;
+    let page = locked
+        .client
+        .get(locked.url("/graphql"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_a_coded_error() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body("{\"query\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "BAD_REQUEST");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let app = TestApp::spawn_with(&["--max-body-bytes", "1024"]).await;
+    let query = format!("{{ valueTags {{ slug }} }} # {}", "x".repeat(4096));
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "BAD_REQUEST");
+}
+
+#[tokio::test]
+async fn syntax_and_validation_errors_carry_codes() {
+    let app = TestApp::spawn().await;
+    let syntax = app.gql(None, "{ valueTags { slug ", json!({})).await;
+    assert_eq!(error_code(&syntax), "GRAPHQL_PARSE_FAILED");
+    let unknown = app.gql(None, "{ valueTags { nope } }", json!({})).await;
+    assert_eq!(error_code(&unknown), "GRAPHQL_VALIDATION_FAILED");
+    let wrong_variable = app
+        .gql(
+            None,
+            "query($c: ValueCategory) { valueTags(category: $c) { slug } }",
+            json!({ "c": 7 }),
+        )
+        .await;
+    assert_eq!(error_code(&wrong_variable), "GRAPHQL_VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn deep_queries_are_refused() {
+    let app = TestApp::spawn_with(&["--graphql-max-depth", "4"]).await;
+    let deep =
+        "{ campaigns { edges { node { producer { campaigns { edges { node { title } } } } } } } }";
+    let body = app.gql(None, deep, json!({})).await;
+    assert!(body["data"].is_null());
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep")
+    );
+}
+
+#[tokio::test]
+async fn value_tags_cover_every_category() {
+    let app = TestApp::spawn().await;
+    let all = app
+        .gql_ok(None, "{ valueTags { slug category } }", json!({}))
+        .await;
+    let tags = all["valueTags"].as_array().unwrap();
+    assert!(tags.len() >= 20, "seeded taxonomy has {} tags", tags.len());
+    for category in ["PERSONAL", "SOCIETAL", "HUMANIST"] {
+        let only = app
+            .gql_ok(
+                None,
+                "query($c: ValueCategory) { valueTags(category: $c) { category } }",
+                json!({ "c": category }),
+            )
+            .await;
+        let only = only["valueTags"].as_array().unwrap();
+        assert!(!only.is_empty());
+        assert!(only.iter().all(|tag| tag["category"] == category));
+    }
+}
+
+#[tokio::test]
+async fn admins_extend_the_taxonomy() {
+    let app = TestApp::spawn_with(&[
+        "--admin-handle",
+        "curator",
+        "--admin-email",
+        "curator@example.org",
+        "--admin-password",
+        "admin password",
+    ])
+    .await;
+    let create = "mutation($input: CreateValueTagInput!) { createValueTag(input: $input) { slug category } }";
+    let input = json!({ "input": { "slug": "sesame-free", "name": "Sesame-free", "category": "PERSONAL" } });
+    let (member, _) = app.register("plain").await;
+    let refused = app.gql(Some(&member), create, input.clone()).await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
+
+    let login = app
+        .gql_ok(
+            None,
+            "mutation { login(input: { handleOrEmail: \"curator\", password: \"admin password\" }) { token } }",
+            json!({}),
+        )
+        .await;
+    let admin = login["login"]["token"].as_str().unwrap();
+    let created = app.gql_ok(Some(admin), create, input.clone()).await;
+    assert_eq!(created["createValueTag"]["slug"], "sesame-free");
+    let duplicate = app.gql(Some(admin), create, input).await;
+    assert_eq!(error_code(&duplicate), "CONFLICT");
+}
+
+#[tokio::test]
+async fn member_type_exposes_no_email_or_password() {
+    let app = TestApp::spawn().await;
+    let data = app
+        .gql_ok(
+            None,
+            "{ __type(name: \"Member\") { fields { name } } }",
+            json!({}),
+        )
+        .await;
+    let fields: Vec<&str> = data["__type"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|field| field["name"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"handle"));
+    assert!(
+        !fields
+            .iter()
+            .any(|field| field.to_lowercase().contains("email")
+                || field.to_lowercase().contains("password"))
+    );
+}
+
+#[tokio::test]
+async fn form_posts_cannot_reach_mutations() {
+    let app = TestApp::spawn().await;
+    for content_type in [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+    ] {
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .header("content-type", content_type)
+            .body("{\"query\":\"mutation { logout }\"}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{content_type}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(error_code(&body), "BAD_REQUEST");
+    }
+}
