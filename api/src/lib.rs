@@ -45,9 +45,9 @@ impl Application {
             passwords,
         };
         if let (Some(handle), Some(email), Some(password)) = (
-            config.admin_handle.as_deref(),
-            config.admin_email.as_deref(),
-            config.admin_password.as_deref(),
+            non_empty(&config.admin_handle),
+            non_empty(&config.admin_email),
+            non_empty(&config.admin_password),
         ) {
             auth::ensure_admin(&state.db, &state.passwords, handle, email, password)
                 .await
@@ -91,6 +91,11 @@ impl Application {
             .await
             .context("server error")
     }
+}
+
+/// An optional setting, with an empty value (as compose files pass) counting as unset.
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|value| !value.is_empty())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
