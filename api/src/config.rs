@@ -25,6 +25,54 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 
+    /// `redis://…` for live counters and cross-instance updates; unset keeps
+    /// them in process (one instance only).
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key and channel, so several deployments (or
+    /// tests) can share one Redis.
+    #[arg(long, env = "CONSUMACT_REDIS_PREFIX", default_value = "consumact")]
+    pub redis_prefix: String,
+
+    /// How long a request waits on Redis before falling back to the database, in ms.
+    #[arg(long, env = "CONSUMACT_REDIS_TIMEOUT_MS", default_value_t = 250)]
+    pub redis_timeout_ms: u64,
+
+    /// Seconds between passes that correct live counters from the database.
+    #[arg(long, env = "CONSUMACT_RECONCILE_SECS", default_value_t = 60)]
+    pub reconcile_secs: u64,
+
+    /// Signatures one member may make per minute (sustained rate).
+    #[arg(long, env = "CONSUMACT_SIGN_PER_MINUTE", default_value_t = 10)]
+    pub sign_per_minute: u32,
+
+    /// Signatures one member may make in a burst.
+    #[arg(long, env = "CONSUMACT_SIGN_BURST", default_value_t = 5)]
+    pub sign_burst: u32,
+
+    /// Signatures per minute from one client address (an IPv6 /64).
+    #[arg(long, env = "CONSUMACT_SIGN_IP_PER_MINUTE", default_value_t = 120)]
+    pub sign_ip_per_minute: u32,
+
+    /// Burst of signatures from one client address.
+    #[arg(long, env = "CONSUMACT_SIGN_IP_BURST", default_value_t = 60)]
+    pub sign_ip_burst: u32,
+
+    /// Register and login attempts per minute from one client address.
+    #[arg(long, env = "CONSUMACT_AUTH_IP_PER_MINUTE", default_value_t = 30)]
+    pub auth_ip_per_minute: u32,
+
+    /// Burst of register and login attempts from one client address.
+    #[arg(long, env = "CONSUMACT_AUTH_IP_BURST", default_value_t = 10)]
+    pub auth_ip_burst: u32,
+
+    /// Header holding the client address when behind a trusted reverse proxy
+    /// (e.g. `x-forwarded-for`, whose last entry is used). Unset: the socket
+    /// address, which is the only safe choice without such a proxy.
+    #[arg(long, env = "CONSUMACT_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
+
     /// Largest number of pooled database connections.
     #[arg(long, env = "CONSUMACT_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,

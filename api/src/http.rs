@@ -7,7 +7,12 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::GraphQLResponse;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use std::net::{IpAddr, SocketAddr};
+
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -31,7 +36,7 @@ struct HttpState {
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let body_limit = app.config.max_body_bytes;
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphql_get).post(graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -49,8 +54,24 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
         .filter(|token| !token.is_empty())
 }
 
+/// The client's address: the socket peer, or the last entry of the
+/// configured proxy header when one is set (only behind a trusted proxy).
+fn client_ip(state: &HttpState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    state
+        .app
+        .config
+        .client_ip_header
+        .as_deref()
+        .and_then(|name| headers.get(name))
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or(peer.ip())
+}
+
 async fn graphql(
     State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -90,11 +111,13 @@ async fn graphql(
     let loader = DataLoader::new(
         DbLoader {
             db: state.app.db.clone(),
+            counters: state.app.counters.clone(),
         },
         tokio::spawn,
     );
+    let client = client_ip(&state, &headers, peer);
     let request = request
-        .data(RequestAuth::new(bearer_token(&headers)))
+        .data(RequestAuth::new(bearer_token(&headers), Some(client)))
         .data(loader);
     let mut response = state.schema.execute(request).await;
     for error in &mut response.errors {
@@ -137,28 +160,51 @@ fn request_error(status: StatusCode, message: String) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn graphiql(State(state): State<HttpState>) -> Response {
+/// `GET /graphql`: a websocket upgrade speaking `graphql-transport-ws` (or
+/// the legacy `graphql-ws`) serves subscriptions; a browser gets GraphiQL.
+async fn graphql_get(
+    State(state): State<HttpState>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    if let (Ok(protocol), Ok(upgrade)) = (protocol, upgrade) {
+        let schema = state.schema.clone();
+        return upgrade
+            .protocols(ALL_WEBSOCKET_PROTOCOLS)
+            .on_upgrade(move |socket| GraphQLWebSocket::new(socket, schema, protocol).serve())
+            .into_response();
+    }
     if !state.app.config.graphiql {
         return (StatusCode::NOT_FOUND, "GraphiQL is disabled").into_response();
     }
-    Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .finish(),
+    )
+    .into_response()
 }
 
 async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers (HTTP 503 otherwise). A counter store
+/// that does not answer makes the server `degraded`, still HTTP 200: it
+/// serves correctly from the database meanwhile.
 async fn readyz(State(state): State<HttpState>) -> Response {
     let database = state.app.db.execute_unprepared("SELECT 1").await.is_ok();
-    let status = if database {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    let counters = state.app.counters.probe().await;
+    let (status, summary) = match (database, counters) {
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        (true, false) => (StatusCode::OK, "degraded"),
+        (true, true) => (StatusCode::OK, "ready"),
     };
     let body = json!({
-        "status": if database { "ready" } else { "unavailable" },
+        "status": summary,
         "database": if database { "ok" } else { "down" },
+        "counters": if counters { "ok" } else { "degraded" },
     });
     (status, Json(body)).into_response()
 }

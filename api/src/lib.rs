@@ -5,10 +5,14 @@
 //! very same server.
 
 pub mod config;
+pub mod counters;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod ratelimit;
+pub mod redis_link;
 pub mod service;
 pub mod state;
 pub mod telemetry;
@@ -21,8 +25,19 @@ use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use std::time::{Duration, Instant};
+
 use crate::config::Config;
+use crate::counters::Counters;
+use crate::counters::memory::MemoryCounters;
+use crate::counters::redis::RedisCounters;
+use crate::events::EventBus;
+use crate::events::memory::MemoryEvents;
+use crate::events::redis::RedisEvents;
+use crate::ratelimit::RateLimits;
+use crate::redis_link::RedisLink;
 use crate::service::auth::{self, Passwords};
+use crate::service::milestone::MilestoneCache;
 use crate::state::AppState;
 
 /// A server bound to its address, ready to run.
@@ -39,10 +54,15 @@ impl Application {
         let config = Arc::new(config);
         let db = db::connect(&config).await?;
         let passwords = Passwords::new(config.argon2_memory_kib, config.argon2_iterations)?;
+        let (counters, events) = live_backends(&config)?;
         let state = AppState {
             db,
             config: config.clone(),
             passwords,
+            counters,
+            events,
+            limits: Arc::new(RateLimits::new(&config)),
+            milestones: Arc::new(MilestoneCache::default()),
         };
         if let (Some(handle), Some(email), Some(password)) = (
             non_empty(&config.admin_handle),
@@ -56,6 +76,7 @@ impl Application {
                 })?;
             tracing::info!(handle, "first admin ensured");
         }
+        tokio::spawn(maintain(state.clone()));
         let schema = graphql::build(state.clone());
         let router = http::router(state.clone(), schema);
         let listener = TcpListener::bind(config.addr)
@@ -86,10 +107,64 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "serving GraphQL on /graphql");
-        axum::serve(self.listener, self.router)
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server error")
+    }
+}
+
+/// Counter store and event bus: Redis when `REDIS_URL` is set, in process otherwise.
+fn live_backends(config: &Config) -> anyhow::Result<(Arc<Counters>, Arc<dyn EventBus>)> {
+    match non_empty(&config.redis_url) {
+        Some(url) => {
+            let timeout = Duration::from_millis(config.redis_timeout_ms.max(1));
+            let link = Arc::new(RedisLink::new(url, &config.redis_prefix, timeout)?);
+            let store = Arc::new(RedisCounters::new(link.clone()));
+            let counters = Arc::new(Counters::new(store, &config.redis_prefix));
+            Ok((counters, RedisEvents::start(link)))
+        }
+        None => {
+            let store = Arc::new(MemoryCounters::default());
+            let counters = Arc::new(Counters::new(store, &config.redis_prefix));
+            Ok((counters, Arc::new(MemoryEvents::default())))
+        }
+    }
+}
+
+/// Background upkeep for as long as the state lives: rebuilds counters at
+/// start-up, reconciles them on a timer and as soon as the counter store
+/// answers again after an outage, and evicts idle rate-limit keys.
+async fn maintain(state: AppState) {
+    let every = Duration::from_secs(state.config.reconcile_secs.max(1));
+    let mut last_reconcile: Option<Instant> = None;
+    let mut last_eviction = Instant::now();
+    loop {
+        let due = last_reconcile.is_none_or(|at| at.elapsed() >= every);
+        let recovered = state.counters.is_degraded() && state.counters.probe().await;
+        if due || recovered {
+            match state.counters.reconcile_open(&state.db).await {
+                Ok(fixed) if fixed > 0 => tracing::info!(fixed, "counters reconciled"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(?err, "counter reconciliation failed"),
+            }
+            last_reconcile = Some(Instant::now());
+        }
+        if last_eviction.elapsed() >= Duration::from_secs(60) {
+            state.limits.evict_idle();
+            last_eviction = Instant::now();
+        }
+        // Wake early when a request sees the store answer again.
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = state.counters.recovered.notified() => {}
+        }
+        if Arc::strong_count(&state.limits) == 1 {
+            return; // the server is gone; only this task holds the state
+        }
     }
 }
 

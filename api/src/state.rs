@@ -5,7 +5,11 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
+use crate::counters::Counters;
+use crate::events::EventBus;
+use crate::ratelimit::RateLimits;
 use crate::service::auth::Passwords;
+use crate::service::milestone::MilestoneCache;
 
 /// Shared, cheaply clonable application state.
 #[derive(Clone)]
@@ -13,4 +17,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub passwords: Passwords,
+    pub counters: Arc<Counters>,
+    pub events: Arc<dyn EventBus>,
+    pub limits: Arc<RateLimits>,
+    pub milestones: Arc<MilestoneCache>,
 }

@@ -5,8 +5,11 @@
 //! - Default: a fresh SQLite file in a temporary directory.
 //! - `TEST_DATABASE_URL=postgres://…/any`: a fresh PostgreSQL database per
 //!   test, created from that server and dropped when the test ends.
-//! - `CONSUMACT_REQUIRE_SERVICES=1`: a missing `TEST_DATABASE_URL` fails the
-//!   test instead of falling back to SQLite (CI sets it on its service run).
+//! - `TEST_REDIS_URL=redis://…`: live counters and events in Redis, under a
+//!   key prefix of the test's own.
+//! - `CONSUMACT_REQUIRE_SERVICES=1`: a missing `TEST_DATABASE_URL` (or, for
+//!   tests that need it, `TEST_REDIS_URL`) fails the test instead of falling
+//!   back or skipping (CI sets it on its service run).
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -21,9 +24,15 @@ use tokio::sync::oneshot;
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
+    /// The database this server uses (shared by its siblings).
+    pub database_url: String,
+    /// The Redis key prefix this server uses (shared by its siblings).
+    pub redis_prefix: String,
+    /// The extra arguments it was started with (reused by its siblings).
+    extra_args: Vec<String>,
     shutdown: Option<oneshot::Sender<()>>,
-    _data_dir: tempfile::TempDir,
-    postgres: Option<PostgresDatabase>,
+    _data_dir: Option<tempfile::TempDir>,
+    _postgres: Option<PostgresDatabase>,
 }
 
 /// A database created for one test on the PostgreSQL server of `TEST_DATABASE_URL`.
@@ -57,7 +66,7 @@ impl Drop for PostgresDatabase {
     }
 }
 
-fn services_required() -> bool {
+pub fn services_required() -> bool {
     std::env::var("CONSUMACT_REQUIRE_SERVICES").is_ok_and(|value| value == "1" || value == "true")
 }
 
@@ -93,6 +102,28 @@ async fn fresh_postgres(url: &str) -> PostgresDatabase {
     }
 }
 
+/// The shared Redis of `TEST_REDIS_URL`, if set.
+pub fn test_redis_url() -> Option<String> {
+    std::env::var("TEST_REDIS_URL").ok().filter(|url| !url.is_empty())
+}
+
+/// Keeps the last value of each `--flag value` pair, in first-seen order.
+fn dedupe_flags(args: Vec<String>) -> Vec<String> {
+    let mut program = args.into_iter();
+    let mut kept: Vec<(String, String)> = Vec::new();
+    let first = program.next().unwrap_or_default();
+    while let Some(flag) = program.next() {
+        let value = program.next().unwrap_or_default();
+        match kept.iter_mut().find(|(name, _)| *name == flag) {
+            Some(entry) => entry.1 = value,
+            None => kept.push((flag, value)),
+        }
+    }
+    std::iter::once(first)
+        .chain(kept.into_iter().flat_map(|(flag, value)| [flag, value]))
+        .collect()
+}
+
 impl TestApp {
     /// A server with the test defaults (cheap password hashing, small pool).
     pub async fn spawn() -> Self {
@@ -113,21 +144,58 @@ impl TestApp {
             Some(database) => with_database(&database.admin_url, &database.name),
             None => format!("sqlite://{}/test.sqlite", data_dir.path().display()),
         };
-        let mut args = vec![
+        let redis_prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let extra_args: Vec<String> = extra_args.iter().map(|arg| (*arg).to_owned()).collect();
+        let mut app = Self::start(&database_url, &redis_prefix, extra_args).await;
+        app._data_dir = Some(data_dir);
+        app._postgres = postgres;
+        app
+    }
+
+    /// A second server on the same database and Redis prefix, as a second
+    /// instance behind a load balancer would be.
+    pub async fn spawn_sibling(&self) -> Self {
+        Self::start(&self.database_url, &self.redis_prefix, self.extra_args.clone()).await
+    }
+
+    async fn start(database_url: &str, redis_prefix: &str, extra_args: Vec<String>) -> Self {
+        let mut args: Vec<String> = [
             "consumact",
             "--addr",
             "127.0.0.1:0",
             "--database-url",
-            &database_url,
+            database_url,
+            "--redis-prefix",
+            redis_prefix,
             "--argon2-memory-kib",
             "64",
             "--argon2-iterations",
             "1",
             "--db-max-connections",
             "5",
-        ];
-        args.extend_from_slice(extra_args);
-        let config = Config::from_args(args).expect("test configuration");
+            "--reconcile-secs",
+            "1",
+            // Every test client shares 127.0.0.1: per-address limits would
+            // only measure the suite. Rate-limit tests set their own.
+            "--auth-ip-per-minute",
+            "1000000",
+            "--auth-ip-burst",
+            "100000",
+            "--sign-ip-per-minute",
+            "1000000",
+            "--sign-ip-burst",
+            "100000",
+        ]
+        .iter()
+        .map(|arg| (*arg).to_owned())
+        .collect();
+        let own_redis = extra_args.iter().any(|arg| arg == "--redis-url");
+        if let (false, Some(url)) = (own_redis, test_redis_url()) {
+            args.extend(["--redis-url".to_owned(), url]);
+        }
+        args.extend(extra_args.iter().cloned());
+        // Later flags win, so a test's own limits override the defaults above.
+        let config = Config::from_args(dedupe_flags(args)).expect("test configuration");
         let app = Application::build(config).await.expect("server starts");
         let addr = app.local_addr();
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -137,9 +205,12 @@ impl TestApp {
         TestApp {
             addr,
             client: reqwest::Client::new(),
+            database_url: database_url.to_owned(),
+            redis_prefix: redis_prefix.to_owned(),
+            extra_args,
             shutdown: Some(shutdown),
-            _data_dir: data_dir,
-            postgres,
+            _data_dir: None,
+            _postgres: None,
         }
     }
 
@@ -254,4 +325,101 @@ pub fn error_field(body: &Value) -> &str {
     body["errors"][0]["extensions"]["field"]
         .as_str()
         .unwrap_or_else(|| panic!("expected an error naming a field, got {body}"))
+}
+
+pub mod redis_server;
+pub mod ws;
+
+impl TestApp {
+    /// Signs `campaign_id` and returns the whole response body.
+    pub async fn sign(&self, token: &str, campaign_id: &str) -> Value {
+        self.gql(
+            Some(token),
+            "mutation($id: ID!) { signCampaign(campaignId: $id) { id signer } }",
+            json!({ "id": campaign_id }),
+        )
+        .await
+    }
+
+    /// The live signature counter of a campaign.
+    pub async fn signature_count(&self, campaign_id: &str) -> i64 {
+        let data = self
+            .gql_ok(
+                None,
+                "query($id: ID!) { campaign(id: $id) { counters { signatures } } }",
+                json!({ "id": campaign_id }),
+            )
+            .await;
+        data["campaign"]["counters"]["signatures"].as_i64().unwrap()
+    }
+
+    /// The number of signature rows of a campaign, as listed by the API.
+    pub async fn signature_rows(&self, campaign_id: &str) -> i64 {
+        let data = self
+            .gql_ok(
+                None,
+                "query($id: ID!) { campaign(id: $id) { signatures { totalCount } } }",
+                json!({ "id": campaign_id }),
+            )
+            .await;
+        data["campaign"]["signatures"]["totalCount"].as_i64().unwrap()
+    }
+
+    /// `/readyz`'s `counters` field: `ok` or `degraded`.
+    pub async fn counters_readiness(&self) -> String {
+        let body: Value = self
+            .client
+            .get(self.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["counters"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Registers `count` members concurrently; returns their tokens.
+    pub async fn register_many(&self, prefix: &str, count: usize) -> Vec<String> {
+        let handles: Vec<String> = (0..count).map(|i| format!("{prefix}_{i}")).collect();
+        futures::future::join_all(handles.iter().map(|handle| self.register(handle)))
+            .await
+            .into_iter()
+            .map(|(token, _)| token)
+            .collect()
+    }
+
+    /// A published petition with this goal, organised by a new member.
+    pub async fn open_campaign(&self, organiser: &str, goal: i64) -> (String, String) {
+        let (token, _) = self.register(organiser).await;
+        let producer = self.create_producer(&token, &format!("Producer of {organiser}")).await;
+        let id = self.create_campaign(&token, &producer).await;
+        self.gql_ok(
+            Some(&token),
+            "mutation($id: ID!, $goal: Int) { updateCampaign(id: $id, input: { goal: $goal }) { id } }",
+            json!({ "id": id, "goal": goal }),
+        )
+        .await;
+        self.publish(&token, &id).await;
+        (token, id)
+    }
+}
+
+/// Polls `probe` every 100 ms until it returns `expected`, for at most
+/// `seconds`; returns the last value seen. For eventual consistency only,
+/// never for timing.
+pub async fn eventually<T, F, Fut>(seconds: u64, expected: T, mut probe: F) -> T
+where
+    T: PartialEq,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        let value = probe().await;
+        if value == expected || tokio::time::Instant::now() >= deadline {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -4,14 +4,17 @@
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use entities::campaign;
+use entities::{campaign, signature};
 
 use crate::error::AppError;
 use crate::error::Result;
 use crate::graphql::community::Community;
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state, viewer};
-use crate::graphql::loaders::{CampaignTags, CommunityById, DbLoader, MemberById, ProducerById};
+use crate::graphql::loaders::{
+    CampaignCountsOf, CampaignTags, CommunityById, DbLoader, MemberById, ProducerById,
+};
+use crate::graphql::signing::{CampaignCounters, Milestone, Signature};
 use crate::graphql::member::Member;
 use crate::graphql::producer::Producer;
 use crate::graphql::value_tag::ValueTag;
@@ -119,6 +122,37 @@ impl Campaign {
         Ok(viewer(ctx)
             .await?
             .is_some_and(|v| v.is_admin() || self.0.organiser_id == Some(v.id)))
+    }
+    /// Live counters: signatures, pledges, active pledges.
+    async fn counters(&self, ctx: &Context<'_>) -> Result<CampaignCounters> {
+        let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
+        let counts = loader
+            .load_one(CampaignCountsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(CampaignCounters::new(self.0.id, counts, validate::now()))
+    }
+    /// Signature milestones reached so far (10, 100, 1 000…, and the goal).
+    async fn milestones(&self, ctx: &Context<'_>) -> Result<Vec<Milestone>> {
+        let reached = service::milestone::of_campaign(&state(ctx).db, self.0.id).await?;
+        Ok(reached
+            .into_iter()
+            .map(|model| Milestone {
+                model,
+                goal: self.0.goal,
+            })
+            .collect())
+    }
+    /// Public signatures, newest first.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn signatures(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Signature>> {
+        let select = service::signature::of_campaign(self.0.id);
+        connection::paginate(ctx, select, signature::Column::Id, first, after, Signature).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

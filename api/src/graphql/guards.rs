@@ -1,6 +1,8 @@
 //! Who is asking: the bearer token of the request, resolved to a member at
 //! most once per request, and the checks resolvers make with it.
 
+use std::net::IpAddr;
+
 use async_graphql::Context;
 use tokio::sync::OnceCell;
 
@@ -11,13 +13,15 @@ use crate::state::AppState;
 /// Per-request authentication: the raw token, and the viewer it resolves to.
 pub struct RequestAuth {
     token: Option<String>,
+    client: Option<IpAddr>,
     viewer: OnceCell<Result<Option<Viewer>>>,
 }
 
 impl RequestAuth {
-    pub fn new(token: Option<String>) -> Self {
+    pub fn new(token: Option<String>, client: Option<IpAddr>) -> Self {
         Self {
             token,
+            client,
             viewer: OnceCell::new(),
         }
     }
@@ -58,4 +62,9 @@ pub async fn require_member(ctx: &Context<'_>) -> Result<Viewer> {
     viewer(ctx)
         .await?
         .ok_or(AppError::Unauthenticated("sign in to do this"))
+}
+
+/// The client's address, for rate limits (`None` outside HTTP requests).
+pub fn client_ip(ctx: &Context<'_>) -> Option<IpAddr> {
+    ctx.data::<RequestAuth>().ok().and_then(|request| request.client)
 }

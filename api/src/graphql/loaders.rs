@@ -2,19 +2,23 @@
 //! campaigns costs one query per relation, not one per campaign.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entities::community_member::MembershipRole;
-use entities::{community, member, producer, value_tag};
+use entities::{campaign, community, member, producer, value_tag};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::counters::{CampaignCounts, Counters};
 use crate::error::AppError;
 use crate::service;
 
-/// Batches lookups against the database; one instance per request.
+/// Batches lookups against the database (and the counter store); one
+/// instance per request.
 pub struct DbLoader {
     pub db: DatabaseConnection,
+    pub counters: Arc<Counters>,
 }
 
 /// A member by id.
@@ -23,6 +27,12 @@ pub struct MemberById(pub Uuid);
 /// A producer by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ProducerById(pub Uuid);
+/// A campaign by id (visibility is the caller's to check).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CampaignById(pub Uuid);
+/// A campaign's live counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CampaignCountsOf(pub Uuid);
 /// A community by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CommunityById(pub Uuid);
@@ -72,6 +82,7 @@ macro_rules! by_id_loader {
 by_id_loader!(MemberById, member);
 by_id_loader!(ProducerById, producer);
 by_id_loader!(CommunityById, community);
+by_id_loader!(CampaignById, campaign);
 
 impl Loader<CommunityMemberCount> for DbLoader {
     type Value = i64;
@@ -149,5 +160,22 @@ impl Loader<Membership> for DbLoader {
             }
         }
         Ok(found)
+    }
+}
+
+impl Loader<CampaignCountsOf> for DbLoader {
+    type Value = CampaignCounts;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[CampaignCountsOf],
+    ) -> Result<HashMap<CampaignCountsOf, CampaignCounts>, AppError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let counts = self.counters.read_many(&self.db, &ids).await?;
+        Ok(counts
+            .into_iter()
+            .map(|(id, counts)| (CampaignCountsOf(id), counts))
+            .collect())
     }
 }

@@ -5,8 +5,11 @@ use chrono::{DateTime, Utc};
 use entities::member;
 use sea_orm::EntityTrait;
 
-use crate::error::Result;
-use crate::graphql::guards::{RequestAuth, require_member, state, viewer};
+use crate::error::{AppError, Result};
+use crate::graphql::connection::{self, Page, complexity};
+use crate::graphql::guards::{RequestAuth, client_ip, require_member, state, viewer};
+use crate::graphql::signing::Signature;
+use crate::ratelimit::Action;
 use crate::service::{auth, validate};
 
 /// What a member may do beyond taking part.
@@ -46,6 +49,23 @@ impl Member {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// The member's signatures, newest first; only the member may list them.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn signatures(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Signature>> {
+        let viewer = require_member(ctx).await?;
+        if viewer.id != self.0.id {
+            return Err(AppError::Forbidden(
+                "only you can list your own signatures".into(),
+            ));
+        }
+        let select = crate::service::signature::of_member(self.0.id);
+        connection::paginate(ctx, select, entities::signature::Column::Id, first, after, Signature).await
     }
 }
 
@@ -111,6 +131,9 @@ impl MemberMutation {
     /// Creates an account and signs it in.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
         let state = state(ctx);
+        if let Some(ip) = client_ip(ctx) {
+            state.limits.check_address(Action::Auth, ip)?;
+        }
         let registration = auth::Registration {
             handle: input.handle,
             email: input.email,
@@ -131,6 +154,9 @@ impl MemberMutation {
     /// Signs in with a handle or email and a password.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let state = state(ctx);
+        if let Some(ip) = client_ip(ctx) {
+            state.limits.check_address(Action::Auth, ip)?;
+        }
         auth::login(
             &state.db,
             &state.passwords,

@@ -8,9 +8,12 @@ pub mod guards;
 pub mod loaders;
 pub mod member;
 pub mod producer;
+pub mod signing;
 pub mod value_tag;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
+
+use signing::Subscription;
 
 use crate::state::AppState;
 
@@ -30,12 +33,13 @@ pub struct Mutation(
     community::CommunityMutation,
     producer::ProducerMutation,
     campaign::CampaignMutation,
+    signing::SigningMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription)
 }
 
 /// The schema the server executes, with the configured limits.

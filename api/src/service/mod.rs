@@ -8,3 +8,5 @@ pub mod community;
 pub mod producer;
 pub mod validate;
 pub mod value_tag;
+pub mod milestone;
+pub mod signature;

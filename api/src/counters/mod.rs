@@ -1,0 +1,310 @@
+//! Live counters (signatures, pledges, active pledges per campaign) behind
+//! one trait, kept in Redis or in process.
+//!
+//! The database is the source of truth; a counter is a fast copy of a
+//! `COUNT`. Writers add to it after their transaction commits. A counter that
+//! is missing (never built, or lost with a Redis restart or flush) is rebuilt
+//! from the database, and [`Counters::reconcile`] corrects drift when a count
+//! is stable. When the store does not answer, reads fall back to the database
+//! and the store is marked degraded until it answers again.
+
+pub mod memory;
+pub mod redis;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use entities::campaign::{self, CampaignStatus};
+use entities::pledge::{self, PledgeStatus};
+use entities::signature;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::error::Result;
+
+/// Why the store did not answer.
+#[derive(Clone, Debug)]
+pub struct StoreError(pub String);
+
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+/// A key-value store of integer counters.
+#[async_trait]
+pub trait CounterStore: Send + Sync {
+    /// Adds `delta` to an existing counter and returns its new value;
+    /// `None` when the counter does not exist (it must be rebuilt).
+    async fn add_if_present(&self, key: &str, delta: i64) -> StoreResult<Option<i64>>;
+    /// The values of `keys`, `None` for missing ones.
+    async fn get_many(&self, keys: &[String]) -> StoreResult<Vec<Option<i64>>>;
+    /// Creates a counter unless it exists; whether it was created.
+    async fn set_if_absent(&self, key: &str, value: i64) -> StoreResult<bool>;
+    /// Sets a counter only if it still holds `expected` (`None`: absent).
+    async fn compare_and_set(&self, key: &str, expected: Option<i64>, value: i64) -> StoreResult<bool>;
+    /// Whether the store answers.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// The counters each campaign has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Counter {
+    /// Signatures.
+    Signatures,
+    /// Pledges not withdrawn or expired.
+    Pledges,
+    /// Pledges in force (conditional ones whose threshold was met included).
+    ActivePledges,
+}
+
+impl Counter {
+    pub const ALL: [Counter; 3] = [Counter::Signatures, Counter::Pledges, Counter::ActivePledges];
+
+    fn key_part(self) -> &'static str {
+        match self {
+            Counter::Signatures => "signatures",
+            Counter::Pledges => "pledges",
+            Counter::ActivePledges => "active_pledges",
+        }
+    }
+}
+
+/// A campaign's counters at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CampaignCounts {
+    pub signatures: i64,
+    pub pledges: i64,
+    pub active_pledges: i64,
+}
+
+impl CampaignCounts {
+    pub fn get(&self, counter: Counter) -> i64 {
+        match counter {
+            Counter::Signatures => self.signatures,
+            Counter::Pledges => self.pledges,
+            Counter::ActivePledges => self.active_pledges,
+        }
+    }
+
+    pub fn set(&mut self, counter: Counter, value: i64) {
+        match counter {
+            Counter::Signatures => self.signatures = value,
+            Counter::Pledges => self.pledges = value,
+            Counter::ActivePledges => self.active_pledges = value,
+        }
+    }
+}
+
+#[derive(FromQueryResult)]
+struct CountRow {
+    campaign_id: Uuid,
+    n: i64,
+}
+
+/// The exact value of `counter` for each campaign in `campaigns`, from the database.
+pub async fn count_in_db(
+    db: &impl ConnectionTrait,
+    counter: Counter,
+    campaigns: &[Uuid],
+) -> Result<HashMap<Uuid, i64>> {
+    let ids = campaigns.iter().copied();
+    let rows = match counter {
+        Counter::Signatures => {
+            signature::Entity::find()
+                .select_only()
+                .column(signature::Column::CampaignId)
+                .column_as(signature::Column::Id.count(), "n")
+                .filter(signature::Column::CampaignId.is_in(ids))
+                .group_by(signature::Column::CampaignId)
+                .into_model::<CountRow>()
+                .all(db)
+                .await?
+        }
+        Counter::Pledges | Counter::ActivePledges => {
+            let statuses: &[PledgeStatus] = if counter == Counter::Pledges {
+                &[PledgeStatus::Pending, PledgeStatus::Active, PledgeStatus::Kept]
+            } else {
+                &[PledgeStatus::Active]
+            };
+            pledge::Entity::find()
+                .select_only()
+                .column(pledge::Column::CampaignId)
+                .column_as(pledge::Column::Id.count(), "n")
+                .filter(pledge::Column::CampaignId.is_in(ids))
+                .filter(pledge::Column::Status.is_in(statuses.iter().copied()))
+                .group_by(pledge::Column::CampaignId)
+                .into_model::<CountRow>()
+                .all(db)
+                .await?
+        }
+    };
+    let mut counts: HashMap<Uuid, i64> = campaigns.iter().map(|id| (*id, 0)).collect();
+    counts.extend(rows.into_iter().map(|row| (row.campaign_id, row.n)));
+    Ok(counts)
+}
+
+/// Live counters over a store, with the database as fallback and truth.
+pub struct Counters {
+    store: Arc<dyn CounterStore>,
+    prefix: String,
+    degraded: AtomicBool,
+    /// Woken when the store answers again after being degraded.
+    pub recovered: Notify,
+}
+
+impl Counters {
+    pub fn new(store: Arc<dyn CounterStore>, prefix: &str) -> Self {
+        Self {
+            store,
+            prefix: prefix.to_owned(),
+            degraded: AtomicBool::new(false),
+            recovered: Notify::new(),
+        }
+    }
+
+    fn key(&self, campaign: Uuid, counter: Counter) -> String {
+        format!("{}:campaign:{campaign}:{}", self.prefix, counter.key_part())
+    }
+
+    /// Whether the store failed to answer last time it was asked.
+    pub fn is_degraded(&self) -> bool {
+        self.degraded.load(Ordering::Relaxed)
+    }
+
+    fn answered<T>(&self, result: StoreResult<T>) -> Option<T> {
+        match result {
+            Ok(value) => {
+                if self.degraded.swap(false, Ordering::Relaxed) {
+                    tracing::info!("counter store answers again");
+                    self.recovered.notify_one();
+                }
+                Some(value)
+            }
+            Err(StoreError(why)) => {
+                if !self.degraded.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(%why, "counter store unavailable; counting from the database");
+                }
+                None
+            }
+        }
+    }
+
+    /// Asks the store whether it answers, updating the degraded flag.
+    pub async fn probe(&self) -> bool {
+        let result = self.store.ping().await;
+        self.answered(result).is_some()
+    }
+
+    /// Adds `delta` to a counter after the change it counts was committed,
+    /// and returns the new value.
+    pub async fn add(
+        &self,
+        db: &impl ConnectionTrait,
+        campaign: Uuid,
+        counter: Counter,
+        delta: i64,
+    ) -> Result<i64> {
+        let key = self.key(campaign, counter);
+        match self.answered(self.store.add_if_present(&key, delta).await) {
+            Some(Some(value)) => Ok(value),
+            // Missing: the committed change is already in the database count.
+            Some(None) => self.rebuild(db, campaign, counter).await,
+            None => Ok(count_in_db(db, counter, &[campaign]).await?[&campaign]),
+        }
+    }
+
+    async fn rebuild(&self, db: &impl ConnectionTrait, campaign: Uuid, counter: Counter) -> Result<i64> {
+        let value = count_in_db(db, counter, &[campaign]).await?[&campaign];
+        let result = self.store.set_if_absent(&self.key(campaign, counter), value).await;
+        self.answered(result);
+        Ok(value)
+    }
+
+    /// The counters of every campaign in `campaigns`.
+    pub async fn read_many(
+        &self,
+        db: &impl ConnectionTrait,
+        campaigns: &[Uuid],
+    ) -> Result<HashMap<Uuid, CampaignCounts>> {
+        let mut counts: HashMap<Uuid, CampaignCounts> =
+            campaigns.iter().map(|id| (*id, CampaignCounts::default())).collect();
+        let keys: Vec<(Uuid, Counter, String)> = campaigns
+            .iter()
+            .flat_map(|id| Counter::ALL.map(|counter| (*id, counter, self.key(*id, counter))))
+            .collect();
+        let names: Vec<String> = keys.iter().map(|(_, _, key)| key.clone()).collect();
+        match self.answered(self.store.get_many(&names).await) {
+            Some(values) => {
+                for ((campaign, counter, _), value) in keys.into_iter().zip(values) {
+                    let value = match value {
+                        Some(value) => value,
+                        None => self.rebuild(db, campaign, counter).await?,
+                    };
+                    if let Some(entry) = counts.get_mut(&campaign) {
+                        entry.set(counter, value);
+                    }
+                }
+            }
+            None => {
+                for counter in Counter::ALL {
+                    for (campaign, value) in count_in_db(db, counter, campaigns).await? {
+                        if let Some(entry) = counts.get_mut(&campaign) {
+                            entry.set(counter, value);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Corrects the counters of `campaigns` that differ from the database,
+    /// but only where the database count did not move while we looked, and
+    /// only if the counter did not move either (compare-and-set), so that a
+    /// concurrent writer is never overwritten. Returns how many it fixed.
+    pub async fn reconcile(&self, db: &impl ConnectionTrait, campaigns: &[Uuid]) -> Result<usize> {
+        let mut fixed = 0;
+        for counter in Counter::ALL {
+            let before = count_in_db(db, counter, campaigns).await?;
+            let keys: Vec<String> = campaigns.iter().map(|id| self.key(*id, counter)).collect();
+            let Some(current) = self.answered(self.store.get_many(&keys).await) else {
+                return Ok(fixed);
+            };
+            let after = count_in_db(db, counter, campaigns).await?;
+            for ((campaign, key), value) in campaigns.iter().zip(&keys).zip(current) {
+                let truth = after[campaign];
+                if before[campaign] != truth || value == Some(truth) {
+                    continue;
+                }
+                let swapped = self.store.compare_and_set(key, value, truth).await;
+                if self.answered(swapped) == Some(true) {
+                    tracing::info!(%campaign, ?counter, from = ?value, to = truth, "counter corrected");
+                    fixed += 1;
+                }
+            }
+        }
+        Ok(fixed)
+    }
+
+    /// Reconciles every open campaign (the newest 10 000).
+    pub async fn reconcile_open(&self, db: &impl ConnectionTrait) -> Result<usize> {
+        let open: Vec<Uuid> = campaign::Entity::find()
+            .select_only()
+            .column(campaign::Column::Id)
+            .filter(campaign::Column::Status.eq(CampaignStatus::Open))
+            .order_by_desc(campaign::Column::Id)
+            .limit(10_000)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let mut fixed = 0;
+        for chunk in open.chunks(500) {
+            fixed += self.reconcile(db, chunk).await?;
+        }
+        Ok(fixed)
+    }
+}

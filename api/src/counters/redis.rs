@@ -1,0 +1,109 @@
+//! Counters in Redis, shared by every server instance.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redis::{AsyncCommands, Script};
+
+use super::{CounterStore, StoreError, StoreResult};
+use crate::redis_link::{RedisDown, RedisLink};
+
+/// INCRBY only when the key exists, so that a lost counter is rebuilt from
+/// the database instead of silently restarting from zero.
+const ADD_IF_PRESENT: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('INCRBY', KEYS[1], ARGV[1])
+end
+return false
+"#;
+
+/// SET only when the current value is the expected one (`''` meaning absent).
+const COMPARE_AND_SET: &str = r#"
+local current = redis.call('GET', KEYS[1])
+if (current == false and ARGV[1] == '') or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"#;
+
+pub struct RedisCounters {
+    link: Arc<RedisLink>,
+    add_if_present: Script,
+    compare_and_set: Script,
+}
+
+impl RedisCounters {
+    pub fn new(link: Arc<RedisLink>) -> Self {
+        Self {
+            link,
+            add_if_present: Script::new(ADD_IF_PRESENT),
+            compare_and_set: Script::new(COMPARE_AND_SET),
+        }
+    }
+}
+
+impl From<RedisDown> for StoreError {
+    fn from(down: RedisDown) -> Self {
+        StoreError(down.0)
+    }
+}
+
+#[async_trait]
+impl CounterStore for RedisCounters {
+    async fn add_if_present(&self, key: &str, delta: i64) -> StoreResult<Option<i64>> {
+        let script = &self.add_if_present;
+        Ok(self
+            .link
+            .run(|mut connection| async move {
+                script.key(key).arg(delta).invoke_async(&mut connection).await
+            })
+            .await?)
+    }
+
+    async fn get_many(&self, keys: &[String]) -> StoreResult<Vec<Option<i64>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .link
+            .run(|mut connection| async move {
+                redis::cmd("MGET").arg(keys).query_async(&mut connection).await
+            })
+            .await?)
+    }
+
+    async fn set_if_absent(&self, key: &str, value: i64) -> StoreResult<bool> {
+        Ok(self
+            .link
+            .run(|mut connection| async move { connection.set_nx(key, value).await })
+            .await?)
+    }
+
+    async fn compare_and_set(&self, key: &str, expected: Option<i64>, value: i64) -> StoreResult<bool> {
+        let script = &self.compare_and_set;
+        let expected = expected.map(|value| value.to_string()).unwrap_or_default();
+        let swapped: i64 = self
+            .link
+            .run(|mut connection| async move {
+                script
+                    .key(key)
+                    .arg(expected)
+                    .arg(value)
+                    .invoke_async(&mut connection)
+                    .await
+            })
+            .await?;
+        Ok(swapped == 1)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(self
+            .link
+            .run(|mut connection| async move {
+                redis::cmd("PING").query_async::<String>(&mut connection).await
+            })
+            .await
+            .map(|_| ())?)
+    }
+}

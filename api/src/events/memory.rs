@@ -1,0 +1,34 @@
+//! Events within one process: the embedded default.
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use super::{BUFFER, CounterEvent, EventBus};
+
+pub struct MemoryEvents {
+    sender: broadcast::Sender<CounterEvent>,
+}
+
+impl Default for MemoryEvents {
+    fn default() -> Self {
+        Self {
+            sender: broadcast::channel(BUFFER).0,
+        }
+    }
+}
+
+#[async_trait]
+impl EventBus for MemoryEvents {
+    async fn publish(&self, event: CounterEvent) {
+        // No subscriber is not an error.
+        let _ = self.sender.send(event);
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<CounterEvent> {
+        self.sender.subscribe()
+    }
+
+    fn subscriber_count(&self) -> usize {
+        self.sender.receiver_count()
+    }
+}

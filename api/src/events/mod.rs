@@ -1,0 +1,76 @@
+//! Live updates: every change to a campaign's counters is published here and
+//! reaches the GraphQL subscribers of every server instance.
+//!
+//! Each instance fans events out to its own subscribers through a bounded
+//! `tokio::sync::broadcast` channel: publishers never wait, and a subscriber
+//! too slow to keep up skips to the newest events instead of holding anyone
+//! back. With Redis, events travel through Redis pub/sub first so that the
+//! other instances see them too.
+
+pub mod memory;
+pub mod redis;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::counters::Counter;
+
+/// Events buffered per instance before slow subscribers start skipping.
+pub const BUFFER: usize = 1024;
+
+/// One counter of one campaign changed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CounterEvent {
+    pub campaign_id: Uuid,
+    pub counter: CounterName,
+    pub value: i64,
+    pub at: DateTime<Utc>,
+    /// A milestone this change crossed (recorded once, by the change that crossed it).
+    pub milestone: Option<i64>,
+    /// Whether that milestone is the campaign's goal.
+    pub goal_reached: bool,
+}
+
+/// [`Counter`] as it travels between instances.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterName {
+    Signatures,
+    Pledges,
+    ActivePledges,
+}
+
+impl From<Counter> for CounterName {
+    fn from(counter: Counter) -> Self {
+        match counter {
+            Counter::Signatures => CounterName::Signatures,
+            Counter::Pledges => CounterName::Pledges,
+            Counter::ActivePledges => CounterName::ActivePledges,
+        }
+    }
+}
+
+impl From<CounterName> for Counter {
+    fn from(name: CounterName) -> Self {
+        match name {
+            CounterName::Signatures => Counter::Signatures,
+            CounterName::Pledges => Counter::Pledges,
+            CounterName::ActivePledges => Counter::ActivePledges,
+        }
+    }
+}
+
+/// Where events are published and subscribed to.
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Publishes an event to every instance's subscribers. Never fails the
+    /// caller: an event that cannot travel is delivered locally at least.
+    async fn publish(&self, event: CounterEvent);
+    /// This instance's stream of events (all campaigns).
+    fn subscribe(&self) -> broadcast::Receiver<CounterEvent>;
+    /// How many subscribers this instance currently has.
+    fn subscriber_count(&self) -> usize;
+}

@@ -1,0 +1,110 @@
+//! Events across instances through Redis pub/sub.
+//!
+//! Publishing goes to a Redis channel; a listener task per instance holds a
+//! dedicated pub/sub connection (a `ConnectionManager` cannot subscribe),
+//! re-subscribes after every disconnection, and forwards what it hears to
+//! the local broadcast. When Redis cannot take an event, it is delivered to
+//! this instance's subscribers directly, so a single instance keeps working.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use redis::AsyncCommands;
+use tokio::sync::broadcast;
+
+use super::{BUFFER, CounterEvent, EventBus};
+use crate::redis_link::RedisLink;
+
+pub struct RedisEvents {
+    link: Arc<RedisLink>,
+    channel: String,
+    local: broadcast::Sender<CounterEvent>,
+}
+
+impl RedisEvents {
+    /// Creates the bus and starts its listener task.
+    pub fn start(link: Arc<RedisLink>) -> Arc<Self> {
+        let events = Arc::new(Self {
+            channel: link.key("events"),
+            link,
+            local: broadcast::channel(BUFFER).0,
+        });
+        tokio::spawn(listen(Arc::downgrade(&events)));
+        events
+    }
+}
+
+/// Forwards the channel to local subscribers until the bus is dropped.
+async fn listen(events: std::sync::Weak<RedisEvents>) {
+    loop {
+        let Some(bus) = events.upgrade() else { return };
+        let client = bus.link.client().clone();
+        let channel = bus.channel.clone();
+        let local = bus.local.clone();
+        let timeout = bus.link.timeout() * 4;
+        drop(bus);
+        let subscribed = tokio::time::timeout(timeout, async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        })
+        .await;
+        match subscribed {
+            Ok(Ok(pubsub)) => {
+                tracing::debug!(%channel, "listening for events");
+                let mut messages = pubsub.into_on_message();
+                while let Some(message) = messages.next().await {
+                    let Ok(payload) = message.get_payload::<String>() else { continue };
+                    match serde_json::from_str::<CounterEvent>(&payload) {
+                        Ok(event) => {
+                            let _ = local.send(event);
+                        }
+                        Err(err) => tracing::warn!(%err, "ignoring a malformed event"),
+                    }
+                }
+                tracing::warn!(%channel, "event subscription lost; reconnecting");
+            }
+            Ok(Err(err)) => tracing::debug!(%err, "cannot subscribe to events yet"),
+            Err(_) => tracing::debug!("subscribing to events timed out"),
+        }
+        if events.strong_count() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[async_trait]
+impl EventBus for RedisEvents {
+    async fn publish(&self, event: CounterEvent) {
+        let payload = match serde_json::to_string(&event) {
+            Ok(payload) => payload,
+            Err(err) => {
+                tracing::error!(%err, "cannot encode event");
+                return;
+            }
+        };
+        let channel = &self.channel;
+        let sent = self
+            .link
+            .run(|mut connection| async move {
+                connection.publish::<_, _, i64>(channel, payload).await
+            })
+            .await;
+        // Nobody heard it (not even this instance's listener, still
+        // connecting) or Redis is down: deliver to local subscribers directly.
+        if !matches!(sent, Ok(listeners) if listeners > 0) {
+            let _ = self.local.send(event);
+        }
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<CounterEvent> {
+        self.local.subscribe()
+    }
+
+    fn subscriber_count(&self) -> usize {
+        self.local.receiver_count()
+    }
+}

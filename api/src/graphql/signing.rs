@@ -1,0 +1,210 @@
+//! Signing and live counters: `signCampaign`, `withdrawSignature`, the
+//! `Signature` and `CampaignCounters` types, and the `campaignCounters`
+//! subscription.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use entities::{milestone, signature};
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::counters::{CampaignCounts, Counter};
+use crate::error::{AppError, Result};
+use crate::graphql::campaign::Campaign;
+use crate::graphql::guards::{client_ip, require_member, state, viewer};
+use crate::graphql::loaders::{CampaignById, DbLoader, MemberById};
+use crate::service::{self, campaign as campaigns, validate};
+
+/// Shown instead of a name for anonymous signatures and deleted accounts.
+const ANONYMOUS: &str = "Anonymous";
+
+/// One member backing one campaign, as the public sees it.
+pub struct Signature(pub signature::Model);
+
+#[Object]
+impl Signature {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The signer's display name, or "Anonymous".
+    async fn signer(&self, ctx: &Context<'_>) -> Result<String> {
+        let Some(member_id) = self.0.member_id.filter(|_| !self.0.anonymous) else {
+            return Ok(ANONYMOUS.to_owned());
+        };
+        let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
+        Ok(loader
+            .load_one(MemberById(member_id))
+            .await?
+            .map_or_else(|| ANONYMOUS.to_owned(), |member| member.display_name))
+    }
+    async fn anonymous(&self) -> bool {
+        self.0.anonymous
+    }
+    async fn comment(&self) -> Option<&str> {
+        self.0.comment.as_deref()
+    }
+    /// Where the signer lives (ISO 3166), if they said.
+    async fn territory(&self) -> Option<&str> {
+        self.0.territory.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The campaign signed; null if it is no longer visible to the caller.
+    async fn campaign(&self, ctx: &Context<'_>) -> Result<Option<Campaign>> {
+        let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
+        let viewer = viewer(ctx).await?;
+        Ok(loader
+            .load_one(CampaignById(self.0.campaign_id))
+            .await?
+            .filter(|found| campaigns::visible_to(found, viewer))
+            .map(Campaign))
+    }
+}
+
+/// A campaign's live counters.
+#[derive(SimpleObject, Clone)]
+pub struct CampaignCounters {
+    pub campaign_id: ID,
+    pub signatures: i64,
+    /// Pledges not withdrawn or expired.
+    pub pledges: i64,
+    /// Pledges in force.
+    pub active_pledges: i64,
+    pub updated_at: DateTime<Utc>,
+    /// In a subscription: the milestone the latest change crossed, if any.
+    pub milestone: Option<i64>,
+    /// In a subscription: whether the latest change reached the goal.
+    pub goal_reached: bool,
+}
+
+impl CampaignCounters {
+    pub fn new(campaign_id: uuid::Uuid, counts: CampaignCounts, at: DateTime<Utc>) -> Self {
+        Self {
+            campaign_id: ID(campaign_id.to_string()),
+            signatures: counts.signatures,
+            pledges: counts.pledges,
+            active_pledges: counts.active_pledges,
+            updated_at: at,
+            milestone: None,
+            goal_reached: false,
+        }
+    }
+}
+
+/// A signature count a campaign crossed.
+pub struct Milestone {
+    pub model: milestone::Model,
+    pub goal: Option<i32>,
+}
+
+#[Object]
+impl Milestone {
+    async fn threshold(&self) -> i64 {
+        self.model.threshold
+    }
+    async fn reached_at(&self) -> DateTime<Utc> {
+        self.model.reached_at
+    }
+    /// Whether this milestone is the campaign's goal.
+    async fn is_goal(&self) -> bool {
+        self.goal.map(i64::from) == Some(self.model.threshold)
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct SignInput {
+    /// Public comment, up to 500 characters.
+    pub comment: Option<String>,
+    /// Show "Anonymous" instead of your name.
+    #[graphql(default)]
+    pub anonymous: bool,
+}
+
+#[derive(Default)]
+pub struct SigningMutation;
+
+#[Object]
+impl SigningMutation {
+    /// Signs an open campaign. Signing twice is a `CONFLICT` and counts once.
+    async fn sign_campaign(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: ID,
+        input: Option<SignInput>,
+    ) -> Result<Signature> {
+        let actor = require_member(ctx).await?;
+        let id = validate::id("campaignId", &campaign_id)?;
+        let input = input.unwrap_or_default();
+        let sign = service::signature::SignInput {
+            comment: input.comment,
+            anonymous: input.anonymous,
+        };
+        service::signature::sign(state(ctx), actor, client_ip(ctx), id, sign)
+            .await
+            .map(Signature)
+    }
+
+    /// Withdraws your signature from an open campaign.
+    async fn withdraw_signature(&self, ctx: &Context<'_>, campaign_id: ID) -> Result<bool> {
+        let actor = require_member(ctx).await?;
+        let id = validate::id("campaignId", &campaign_id)?;
+        service::signature::withdraw(state(ctx), actor, id).await
+    }
+}
+
+#[derive(Default)]
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// The campaign's counters now, then after every change, from whichever
+    /// server instance the change was made on.
+    async fn campaign_counters(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: ID,
+    ) -> Result<impl Stream<Item = CampaignCounters> + use<>> {
+        let state = state(ctx).clone();
+        let id = validate::id("campaignId", &campaign_id)?;
+        campaigns::get(&state.db, viewer(ctx).await?, id)
+            .await?
+            .ok_or(AppError::NotFound("campaign"))?;
+        // Subscribe before reading, so no change falls between the two.
+        let receiver = state.events.subscribe();
+        let counts = state.counters.read_many(&state.db, &[id]).await?;
+        let initial = CampaignCounters::new(id, counts.get(&id).copied().unwrap_or_default(), validate::now());
+        let stream = futures_util::stream::unfold(
+            (receiver, initial, true),
+            move |(mut receiver, mut latest, first)| async move {
+                if first {
+                    return Some((latest.clone(), (receiver, latest, false)));
+                }
+                loop {
+                    match receiver.recv().await {
+                        Ok(event) if event.campaign_id == id => {
+                            // Changes from concurrent writers may arrive out of order.
+                            if event.at < latest.updated_at && event.milestone.is_none() {
+                                continue;
+                            }
+                            let mut counts = CampaignCounts {
+                                signatures: latest.signatures,
+                                pledges: latest.pledges,
+                                active_pledges: latest.active_pledges,
+                            };
+                            counts.set(Counter::from(event.counter), event.value);
+                            latest = CampaignCounters::new(id, counts, event.at.max(latest.updated_at));
+                            latest.milestone = event.milestone;
+                            latest.goal_reached = event.goal_reached;
+                            return Some((latest.clone(), (receiver, latest, false)));
+                        }
+                        Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return None,
+                    }
+                }
+            },
+        );
+        Ok(stream)
+    }
+}

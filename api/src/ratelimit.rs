@@ -1,0 +1,227 @@
+//! Rate limits, one place for all of them: governor token buckets keyed per
+//! member and per client address, one set per action.
+//!
+//! IPv6 clients are keyed by their /64 (one person can rotate through a whole
+//! /64 at will), and each /56 and /48 has a shared bucket 4× and 16× larger,
+//! so that a whole allocation cannot multiply its quota either. Keys that
+//! have been idle long enough to refill are evicted by [`RateLimits::evict_idle`],
+//! which the server runs on a timer, so memory stays bounded.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::error::{AppError, Result};
+
+/// What is being limited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Signing a campaign.
+    Sign,
+    /// Registering or logging in.
+    Auth,
+}
+
+/// Buckets for one client address, with IPv6 prefixes grouped.
+struct AddressLimits {
+    address: DefaultKeyedRateLimiter<IpAddr>,
+    v6_56: DefaultKeyedRateLimiter<u64>,
+    v6_48: DefaultKeyedRateLimiter<u64>,
+}
+
+impl AddressLimits {
+    fn new(per_minute: u32, burst: u32) -> Self {
+        Self {
+            address: RateLimiter::keyed(quota(per_minute, burst)),
+            v6_56: RateLimiter::keyed(quota(per_minute * 4, burst * 4)),
+            v6_48: RateLimiter::keyed(quota(per_minute * 16, burst * 16)),
+        }
+    }
+}
+
+fn quota(per_minute: u32, burst: u32) -> Quota {
+    let rate = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    Quota::per_minute(rate).allow_burst(burst)
+}
+
+/// The key an address is limited under: IPv4 as is, IPv6 by its /64.
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(prefix.into())
+            }
+        },
+    }
+}
+
+/// The top `bits` of an IPv6 address, for prefix buckets.
+fn v6_prefix(ip: IpAddr, bits: u32) -> Option<u64> {
+    match address_key(ip) {
+        IpAddr::V6(v6) => Some((u128::from(v6) >> (128 - bits)) as u64),
+        IpAddr::V4(_) => None,
+    }
+}
+
+/// Every limiter of the server.
+pub struct RateLimits {
+    sign_member: DefaultKeyedRateLimiter<Uuid>,
+    sign_address: AddressLimits,
+    auth_address: AddressLimits,
+    clock: DefaultClock,
+}
+
+impl RateLimits {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            sign_member: RateLimiter::keyed(quota(config.sign_per_minute, config.sign_burst)),
+            sign_address: AddressLimits::new(config.sign_ip_per_minute, config.sign_ip_burst),
+            auth_address: AddressLimits::new(config.auth_ip_per_minute, config.auth_ip_burst),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    fn refused(&self, not_until: governor::NotUntil<governor::clock::QuantaInstant>) -> AppError {
+        let wait = not_until.wait_time_from(self.clock.now());
+        AppError::RateLimited {
+            retry_after_ms: (wait.as_millis() as u64).max(1),
+        }
+    }
+
+    /// Takes one token for `member` doing `action`, or `RATE_LIMITED`.
+    pub fn check_member(&self, action: Action, member: Uuid) -> Result<()> {
+        match action {
+            Action::Sign => self
+                .sign_member
+                .check_key(&member)
+                .map_err(|refusal| self.refused(refusal)),
+            // Logins have no member yet: they are limited by address only.
+            Action::Auth => Ok(()),
+        }
+    }
+
+    /// Takes one token for the client address `ip` doing `action`, or `RATE_LIMITED`.
+    pub fn check_address(&self, action: Action, ip: IpAddr) -> Result<()> {
+        let limits = match action {
+            Action::Sign => &self.sign_address,
+            Action::Auth => &self.auth_address,
+        };
+        if let Some(prefix) = v6_prefix(ip, 48) {
+            limits
+                .v6_48
+                .check_key(&prefix)
+                .map_err(|refusal| self.refused(refusal))?;
+        }
+        if let Some(prefix) = v6_prefix(ip, 56) {
+            limits
+                .v6_56
+                .check_key(&prefix)
+                .map_err(|refusal| self.refused(refusal))?;
+        }
+        limits
+            .address
+            .check_key(&address_key(ip))
+            .map_err(|refusal| self.refused(refusal))
+    }
+
+    /// Forgets keys whose buckets are full again.
+    pub fn evict_idle(&self) {
+        self.sign_member.retain_recent();
+        for limits in [&self.sign_address, &self.auth_address] {
+            limits.address.retain_recent();
+            limits.v6_56.retain_recent();
+            limits.v6_48.retain_recent();
+        }
+    }
+
+    /// Keys currently held, across every limiter.
+    pub fn tracked_keys(&self) -> usize {
+        self.sign_member.len()
+            + [&self.sign_address, &self.auth_address]
+                .iter()
+                .map(|limits| limits.address.len() + limits.v6_56.len() + limits.v6_48.len())
+                .sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(args: &[&str]) -> RateLimits {
+        let mut all = vec!["consumact"];
+        all.extend_from_slice(args);
+        RateLimits::new(&Config::from_args(all).unwrap())
+    }
+
+    #[test]
+    fn a_member_gets_exactly_the_burst_then_a_retry_delay() {
+        let limits = limits(&["--sign-per-minute", "6", "--sign-burst", "3"]);
+        let member = Uuid::now_v7();
+        for _ in 0..3 {
+            limits.check_member(Action::Sign, member).unwrap();
+        }
+        match limits.check_member(Action::Sign, member) {
+            Err(AppError::RateLimited { retry_after_ms }) => {
+                // One token every 10 s at 6 a minute.
+                assert!((9_000..=10_000).contains(&retry_after_ms), "{retry_after_ms}");
+            }
+            other => panic!("expected RATE_LIMITED, got {other:?}"),
+        }
+        // Another member is unaffected.
+        limits.check_member(Action::Sign, Uuid::now_v7()).unwrap();
+    }
+
+    #[test]
+    fn ipv6_addresses_in_one_64_share_a_bucket() {
+        let limits = limits(&["--sign-ip-per-minute", "2", "--sign-ip-burst", "2"]);
+        let first: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let second: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        limits.check_address(Action::Sign, first).unwrap();
+        limits.check_address(Action::Sign, second).unwrap();
+        assert!(limits.check_address(Action::Sign, first).is_err());
+        assert!(limits.check_address(Action::Sign, second).is_err());
+        limits.check_address(Action::Sign, elsewhere).unwrap();
+    }
+
+    #[test]
+    fn a_whole_56_cannot_multiply_its_quota() {
+        let limits = limits(&["--sign-ip-per-minute", "1", "--sign-ip-burst", "1"]);
+        // Sixteen /64s inside one /56: the /56 bucket holds 4.
+        let allowed = (0..16)
+            .filter(|i| {
+                let ip: IpAddr = format!("2001:db8:0:{i:x}::1").parse().unwrap();
+                limits.check_address(Action::Sign, ip).is_ok()
+            })
+            .count();
+        assert_eq!(allowed, 4);
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_count_as_ipv4() {
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(address_key(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn idle_keys_are_evicted() {
+        let limits = limits(&["--sign-per-minute", "60000", "--sign-burst", "1"]);
+        for _ in 0..100 {
+            limits.check_member(Action::Sign, Uuid::now_v7()).unwrap();
+        }
+        assert_eq!(limits.tracked_keys(), 100);
+        // At 1 000 a second a single-token bucket is full again after 1 ms.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        limits.evict_idle();
+        assert_eq!(limits.tracked_keys(), 0);
+    }
+}

@@ -1,0 +1,109 @@
+//! Milestones: 10, 100, 1 000, 10 000 and 100 000 signatures, and the
+//! campaign's goal. Each is recorded once; the primary key (campaign,
+//! threshold) settles races between signers crossing it together.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use entities::milestone;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::service::validate;
+
+/// Signature counts worth celebrating, besides the goal.
+pub const THRESHOLDS: [i64; 5] = [10, 100, 1_000, 10_000, 100_000];
+
+/// Milestones this instance knows are recorded, so that signers do not ask
+/// the database again and again. Bounded: cleared when it grows large.
+#[derive(Default)]
+pub struct MilestoneCache {
+    recorded: Mutex<HashSet<(Uuid, i64)>>,
+}
+
+const CACHE_LIMIT: usize = 100_000;
+
+impl MilestoneCache {
+    fn known(&self, campaign: Uuid, threshold: i64) -> bool {
+        self.recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&(campaign, threshold))
+    }
+
+    fn remember(&self, campaign: Uuid, threshold: i64) {
+        let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        if recorded.len() >= CACHE_LIMIT {
+            recorded.clear();
+        }
+        recorded.insert((campaign, threshold));
+    }
+}
+
+/// The thresholds of a campaign with this goal, ascending.
+pub fn thresholds(goal: Option<i32>) -> Vec<i64> {
+    let mut all: Vec<i64> = THRESHOLDS.to_vec();
+    if let Some(goal) = goal {
+        all.push(i64::from(goal));
+    }
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// Records every milestone at or below `count` not recorded yet, and returns
+/// those this call recorded (each is returned to exactly one caller).
+pub async fn record_reached(
+    db: &impl ConnectionTrait,
+    cache: &MilestoneCache,
+    campaign: Uuid,
+    goal: Option<i32>,
+    count: i64,
+) -> Result<Vec<i64>> {
+    let mut reached = Vec::new();
+    for threshold in thresholds(goal).into_iter().filter(|t| *t <= count) {
+        if cache.known(campaign, threshold) {
+            continue;
+        }
+        let inserted = milestone::Entity::insert(milestone::ActiveModel {
+            campaign_id: Set(campaign),
+            threshold: Set(threshold),
+            reached_at: Set(validate::now()),
+        })
+        .on_conflict(
+            OnConflict::columns([milestone::Column::CampaignId, milestone::Column::Threshold])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+        cache.remember(campaign, threshold);
+        if inserted == 1 {
+            reached.push(threshold);
+        }
+    }
+    Ok(reached)
+}
+
+/// The milestones a campaign has reached, in order.
+pub async fn of_campaign(db: &impl ConnectionTrait, campaign: Uuid) -> Result<Vec<milestone::Model>> {
+    Ok(milestone::Entity::find()
+        .filter(milestone::Column::CampaignId.eq(campaign))
+        .order_by_asc(milestone::Column::Threshold)
+        .all(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thresholds;
+
+    #[test]
+    fn the_goal_joins_the_fixed_thresholds_once() {
+        assert_eq!(thresholds(Some(500)), [10, 100, 500, 1_000, 10_000, 100_000]);
+        assert_eq!(thresholds(Some(100)), [10, 100, 1_000, 10_000, 100_000]);
+        assert_eq!(thresholds(None), [10, 100, 1_000, 10_000, 100_000]);
+    }
+}

@@ -1,0 +1,152 @@
+//! Signing, the hot path: rate limit → campaign open? → insert (the unique
+//! index is the last guard against double counting) → after commit, bump
+//! the live counter → record milestones → publish.
+//!
+//! Signing twice answers `CONFLICT` and counts once. Once the signature is
+//! committed, nothing after it (counter, milestones, events) can fail the
+//! request: those are derived data that reconciliation repairs.
+
+use std::net::IpAddr;
+
+use entities::campaign::{self, CampaignStatus};
+use entities::{member, signature};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set};
+use uuid::Uuid;
+
+use crate::counters::Counter;
+use crate::error::{AppError, Result};
+use crate::events::CounterEvent;
+use crate::ratelimit::Action;
+use crate::service::auth::Viewer;
+use crate::service::{campaign as campaigns, milestone, validate};
+use crate::state::AppState;
+
+/// Longest public comment on a signature.
+pub const MAX_COMMENT: usize = 500;
+
+/// What a signer may add.
+#[derive(Default)]
+pub struct SignInput {
+    pub comment: Option<String>,
+    /// Show "anonymous" instead of the signer's name.
+    pub anonymous: bool,
+}
+
+async fn open_campaign(state: &AppState, actor: Viewer, id: Uuid) -> Result<campaign::Model> {
+    let found = campaigns::get(&state.db, Some(actor), id)
+        .await?
+        .ok_or(AppError::NotFound("campaign"))?;
+    if found.status != CampaignStatus::Open {
+        return Err(AppError::Conflict(
+            "this campaign is not open for signatures".into(),
+        ));
+    }
+    if found.deadline.is_some_and(|deadline| deadline <= validate::now()) {
+        return Err(AppError::Conflict("this campaign's deadline has passed".into()));
+    }
+    Ok(found)
+}
+
+/// Signs `campaign_id` as `actor`, from `client` (for rate limiting).
+pub async fn sign(
+    state: &AppState,
+    actor: Viewer,
+    client: Option<IpAddr>,
+    campaign_id: Uuid,
+    input: SignInput,
+) -> Result<signature::Model> {
+    state.limits.check_member(Action::Sign, actor.id)?;
+    if let Some(ip) = client {
+        state.limits.check_address(Action::Sign, ip)?;
+    }
+    let comment = validate::optional_text("input.comment", input.comment.as_deref(), MAX_COMMENT)?;
+    let found = open_campaign(state, actor, campaign_id).await?;
+    let territory = member::Entity::find_by_id(actor.id)
+        .one(&state.db)
+        .await?
+        .and_then(|signer| signer.territory);
+    let created = signature::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        campaign_id: Set(found.id),
+        member_id: Set(Some(actor.id)),
+        comment: Set(comment),
+        anonymous: Set(input.anonymous),
+        territory: Set(territory),
+        hidden_at: Set(None),
+        created_at: Set(validate::now()),
+    }
+    .insert(&state.db)
+    .await
+    .map_err(AppError::on_unique("you have already signed this campaign"))?;
+    after_change(state, &found, 1).await;
+    Ok(created)
+}
+
+/// Withdraws `actor`'s signature from an open campaign.
+pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Result<bool> {
+    let found = open_campaign(state, actor, campaign_id).await?;
+    let deleted = signature::Entity::delete_many()
+        .filter(signature::Column::CampaignId.eq(found.id))
+        .filter(signature::Column::MemberId.eq(actor.id))
+        .exec(&state.db)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(AppError::Conflict("you have not signed this campaign".into()));
+    }
+    after_change(state, &found, -1).await;
+    Ok(true)
+}
+
+/// Counter, milestones and live update after a committed change. Failures
+/// are logged, never returned: the signature itself is already safe.
+async fn after_change(state: &AppState, found: &campaign::Model, delta: i64) {
+    let count = match state
+        .counters
+        .add(&state.db, found.id, Counter::Signatures, delta)
+        .await
+    {
+        Ok(count) => count,
+        Err(err) => {
+            tracing::warn!(campaign = %found.id, ?err, "signature counter not updated");
+            return;
+        }
+    };
+    let reached = if delta > 0 {
+        milestone::record_reached(&state.db, &state.milestones, found.id, found.goal, count)
+            .await
+            .unwrap_or_else(|err| {
+                tracing::warn!(campaign = %found.id, ?err, "milestones not recorded");
+                Vec::new()
+            })
+    } else {
+        Vec::new()
+    };
+    let at = validate::now();
+    let event = |milestone: Option<i64>| CounterEvent {
+        campaign_id: found.id,
+        counter: Counter::Signatures.into(),
+        value: count,
+        at,
+        milestone,
+        goal_reached: milestone.is_some() && milestone == found.goal.map(i64::from),
+    };
+    if reached.is_empty() {
+        state.events.publish(event(None)).await;
+    }
+    for threshold in reached {
+        tracing::info!(campaign = %found.id, threshold, "milestone reached");
+        state.events.publish(event(Some(threshold))).await;
+    }
+}
+
+/// Public signatures of a campaign, for the caller to page through.
+pub fn of_campaign(campaign_id: Uuid) -> Select<signature::Entity> {
+    signature::Entity::find()
+        .filter(signature::Column::CampaignId.eq(campaign_id))
+        .filter(signature::Column::HiddenAt.is_null())
+}
+
+/// A member's own signatures.
+pub fn of_member(member_id: Uuid) -> Select<signature::Entity> {
+    signature::Entity::find().filter(signature::Column::MemberId.eq(member_id))
+}

@@ -1,0 +1,85 @@
+//! A minimal `graphql-transport-ws` client, as the `graphql-ws` npm package speaks it.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub struct Subscription {
+    socket: Socket,
+}
+
+impl Subscription {
+    /// Connects to `addr`, acknowledges the connection and subscribes to `query`.
+    pub async fn start(addr: std::net::SocketAddr, query: &str, variables: Value) -> Self {
+        let mut request = format!("ws://{addr}/graphql").into_client_request().unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (mut socket, response) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket connects");
+        assert_eq!(
+            response.headers()["sec-websocket-protocol"],
+            "graphql-transport-ws"
+        );
+        send(&mut socket, json!({ "type": "connection_init" })).await;
+        let ack = receive(&mut socket, 5).await.expect("connection_ack");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        send(
+            &mut socket,
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } }),
+        )
+        .await;
+        Subscription { socket }
+    }
+
+    /// The next protocol message (`next`, `error`, `complete`…), or `None`
+    /// after `seconds`.
+    pub async fn next_message(&mut self, seconds: u64) -> Option<Value> {
+        receive(&mut self.socket, seconds).await
+    }
+
+    /// The payload of the next `next` message, skipping pings; panics on
+    /// anything else or after `seconds`.
+    pub async fn next_data(&mut self, seconds: u64) -> Value {
+        let message = self
+            .next_message(seconds)
+            .await
+            .unwrap_or_else(|| panic!("no update within {seconds} s"));
+        assert_eq!(message["type"], "next", "{message}");
+        message["payload"]["data"].clone()
+    }
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .expect("websocket send");
+}
+
+async fn receive(socket: &mut Socket, seconds: u64) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, socket.next()).await.ok()??;
+        match frame.ok()? {
+            Message::Text(text) => {
+                let message: Value = serde_json::from_str(&text).ok()?;
+                if message["type"] == "ping" {
+                    send(socket, json!({ "type": "pong" })).await;
+                    continue;
+                }
+                return Some(message);
+            }
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
