@@ -39,7 +39,11 @@ async fn signatures_show_names_or_anonymous_and_never_emails() {
         .await;
     assert_eq!(body["signCampaign"]["comment"], "Long overdue.");
     let body = app
-        .gql_ok(Some(&hidden), SIGN, json!({ "id": campaign, "input": { "anonymous": true } }))
+        .gql_ok(
+            Some(&hidden),
+            SIGN,
+            json!({ "id": campaign, "input": { "anonymous": true } }),
+        )
         .await;
     assert_eq!(body["signCampaign"]["signer"], "Anonymous");
 
@@ -67,8 +71,12 @@ async fn members_list_their_own_signatures_only() {
     let (_, campaign) = app.open_campaign("lead", 1000).await;
     let (signer, _) = app.register("collector").await;
     let (other, _) = app.register("peeker").await;
-    app.gql_ok(Some(&signer), SIGN, json!({ "id": campaign, "input": { "anonymous": true } }))
-        .await;
+    app.gql_ok(
+        Some(&signer),
+        SIGN,
+        json!({ "id": campaign, "input": { "anonymous": true } }),
+    )
+    .await;
     let mine = app
         .gql_ok(
             Some(&signer),
@@ -77,7 +85,10 @@ async fn members_list_their_own_signatures_only() {
         )
         .await;
     assert_eq!(mine["me"]["signatures"]["totalCount"], 1);
-    assert_eq!(mine["me"]["signatures"]["edges"][0]["node"]["campaign"]["id"], campaign);
+    assert_eq!(
+        mine["me"]["signatures"]["edges"][0]["node"]["campaign"]["id"],
+        campaign
+    );
 
     // Reaching someone else's signatures through a campaign's organiser is refused.
     let snoop = app
@@ -114,13 +125,13 @@ async fn only_open_campaigns_accept_signatures() {
     assert_eq!(error_code(&on_closed), "CONFLICT");
     assert_eq!(app.signature_rows(&draft).await, 0);
 
-    let unknown = app.sign(&signer, "01900000-0000-7000-8000-000000000000").await;
+    let unknown = app
+        .sign(&signer, "01900000-0000-7000-8000-000000000000")
+        .await;
     assert_eq!(error_code(&unknown), "NOT_FOUND");
     let malformed = app.sign(&signer, "campaign-1").await;
     assert_eq!(error_code(&malformed), "BAD_USER_INPUT");
-    let anonymous = app
-        .gql(None, SIGN, json!({ "id": draft }))
-        .await;
+    let anonymous = app.gql(None, SIGN, json!({ "id": draft })).await;
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
 }
 
@@ -130,7 +141,11 @@ async fn comments_are_validated() {
     let (_, campaign) = app.open_campaign("moderate", 1000).await;
     let (signer, _) = app.register("verbose").await;
     let body = app
-        .gql(Some(&signer), SIGN, json!({ "id": campaign, "input": { "comment": "x".repeat(501) } }))
+        .gql(
+            Some(&signer),
+            SIGN,
+            json!({ "id": campaign, "input": { "comment": "x".repeat(501) } }),
+        )
         .await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     assert_eq!(error_field(&body), "input.comment");
@@ -146,10 +161,14 @@ async fn withdrawing_uncounts_and_allows_signing_again() {
     let (signer, _) = app.register("fickle").await;
     app.sign(&signer, &campaign).await;
     assert_eq!(app.signature_count(&campaign).await, 1);
-    let withdrawn = app.gql_ok(Some(&signer), WITHDRAW, json!({ "id": campaign })).await;
+    let withdrawn = app
+        .gql_ok(Some(&signer), WITHDRAW, json!({ "id": campaign }))
+        .await;
     assert_eq!(withdrawn["withdrawSignature"], true);
     assert_eq!(app.signature_count(&campaign).await, 0);
-    let again = app.gql(Some(&signer), WITHDRAW, json!({ "id": campaign })).await;
+    let again = app
+        .gql(Some(&signer), WITHDRAW, json!({ "id": campaign }))
+        .await;
     assert_eq!(error_code(&again), "CONFLICT");
     let resigned = app.sign(&signer, &campaign).await;
     assert!(resigned.get("errors").is_none(), "{resigned}");
@@ -171,9 +190,18 @@ async fn a_member_over_the_rate_limit_is_told_when_to_retry() {
     }
     let limited = app.sign(&signer, &campaigns[2]).await;
     assert_eq!(error_code(&limited), "RATE_LIMITED");
-    let retry_after = limited["errors"][0]["extensions"]["retryAfterMs"].as_u64().unwrap();
-    assert!((1..=1000).contains(&retry_after), "retryAfterMs = {retry_after}");
-    assert_eq!(app.signature_rows(&campaigns[2]).await, 0, "a refused signature writes nothing");
+    let retry_after = limited["errors"][0]["extensions"]["retryAfterMs"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        (1..=1000).contains(&retry_after),
+        "retryAfterMs = {retry_after}"
+    );
+    assert_eq!(
+        app.signature_rows(&campaigns[2]).await,
+        0,
+        "a refused signature writes nothing"
+    );
 
     tokio::time::sleep(std::time::Duration::from_millis(retry_after + 50)).await;
     let later = app.sign(&signer, &campaigns[2]).await;
@@ -191,7 +219,12 @@ async fn repeated_logins_from_one_address_are_limited() {
     }
     let limited = app.gql(None, login, json!({})).await;
     assert_eq!(error_code(&limited), "RATE_LIMITED");
-    assert!(limited["errors"][0]["extensions"]["retryAfterMs"].as_u64().unwrap() > 1000);
+    assert!(
+        limited["errors"][0]["extensions"]["retryAfterMs"]
+            .as_u64()
+            .unwrap()
+            > 1000
+    );
 }
 
 #[tokio::test]
@@ -199,12 +232,14 @@ async fn two_hundred_concurrent_signers_count_exactly() {
     let app = TestApp::spawn().await;
     let (_, campaign) = app.open_campaign("popular", 150).await;
     let signers = app.register_many("crowd", 200).await;
-    let results = futures::future::join_all(signers.iter().map(|token| app.sign(token, &campaign))).await;
+    let results =
+        futures::future::join_all(signers.iter().map(|token| app.sign(token, &campaign))).await;
     for body in &results {
         assert!(body.get("errors").is_none(), "{body}");
     }
     // Everyone retries once, as flaky networks make clients do.
-    let retries = futures::future::join_all(signers.iter().map(|token| app.sign(token, &campaign))).await;
+    let retries =
+        futures::future::join_all(signers.iter().map(|token| app.sign(token, &campaign))).await;
     assert!(retries.iter().all(|body| error_code(body) == "CONFLICT"));
 
     assert_eq!(app.signature_rows(&campaign).await, 200);

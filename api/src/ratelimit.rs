@@ -172,7 +172,10 @@ mod tests {
         match limits.check_member(Action::Sign, member) {
             Err(AppError::RateLimited { retry_after_ms }) => {
                 // One token every 10 s at 6 a minute.
-                assert!((9_000..=10_000).contains(&retry_after_ms), "{retry_after_ms}");
+                assert!(
+                    (9_000..=10_000).contains(&retry_after_ms),
+                    "{retry_after_ms}"
+                );
             }
             other => panic!("expected RATE_LIMITED, got {other:?}"),
         }

@@ -104,7 +104,9 @@ async fn fresh_postgres(url: &str) -> PostgresDatabase {
 
 /// The shared Redis of `TEST_REDIS_URL`, if set.
 pub fn test_redis_url() -> Option<String> {
-    std::env::var("TEST_REDIS_URL").ok().filter(|url| !url.is_empty())
+    std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
 }
 
 /// Keeps the last value of each `--flag value` pair, in first-seen order.
@@ -155,7 +157,12 @@ impl TestApp {
     /// A second server on the same database and Redis prefix, as a second
     /// instance behind a load balancer would be.
     pub async fn spawn_sibling(&self) -> Self {
-        Self::start(&self.database_url, &self.redis_prefix, self.extra_args.clone()).await
+        Self::start(
+            &self.database_url,
+            &self.redis_prefix,
+            self.extra_args.clone(),
+        )
+        .await
     }
 
     async fn start(database_url: &str, redis_prefix: &str, extra_args: Vec<String>) -> Self {
@@ -362,7 +369,9 @@ impl TestApp {
                 json!({ "id": campaign_id }),
             )
             .await;
-        data["campaign"]["signatures"]["totalCount"].as_i64().unwrap()
+        data["campaign"]["signatures"]["totalCount"]
+            .as_i64()
+            .unwrap()
     }
 
     /// `/readyz`'s `counters` field: `ok` or `degraded`.
@@ -392,7 +401,9 @@ impl TestApp {
     /// A published petition with this goal, organised by a new member.
     pub async fn open_campaign(&self, organiser: &str, goal: i64) -> (String, String) {
         let (token, _) = self.register(organiser).await;
-        let producer = self.create_producer(&token, &format!("Producer of {organiser}")).await;
+        let producer = self
+            .create_producer(&token, &format!("Producer of {organiser}"))
+            .await;
         let id = self.create_campaign(&token, &producer).await;
         self.gql_ok(
             Some(&token),

@@ -17,7 +17,9 @@ pub struct Subscription {
 impl Subscription {
     /// Connects to `addr`, acknowledges the connection and subscribes to `query`.
     pub async fn start(addr: std::net::SocketAddr, query: &str, variables: Value) -> Self {
-        let mut request = format!("ws://{addr}/graphql").into_client_request().unwrap();
+        let mut request = format!("ws://{addr}/graphql")
+            .into_client_request()
+            .unwrap();
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
             "graphql-transport-ws".parse().unwrap(),
@@ -68,7 +70,9 @@ async fn send(socket: &mut Socket, message: Value) {
 async fn receive(socket: &mut Socket, seconds: u64) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
     loop {
-        let frame = tokio::time::timeout_at(deadline, socket.next()).await.ok()??;
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??;
         match frame.ok()? {
             Message::Text(text) => {
                 let message: Value = serde_json::from_str(&text).ok()?;

@@ -47,7 +47,12 @@ impl CounterStore for MemoryCounters {
         }))
     }
 
-    async fn compare_and_set(&self, key: &str, expected: Option<i64>, value: i64) -> StoreResult<bool> {
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<i64>,
+        value: i64,
+    ) -> StoreResult<bool> {
         Ok(self.with(|values| {
             if values.get(key).copied() == expected {
                 values.insert(key.to_owned(), value);

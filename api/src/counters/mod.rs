@@ -12,8 +12,9 @@ pub mod memory;
 pub mod redis;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use entities::campaign::{self, CampaignStatus};
@@ -45,7 +46,12 @@ pub trait CounterStore: Send + Sync {
     /// Creates a counter unless it exists; whether it was created.
     async fn set_if_absent(&self, key: &str, value: i64) -> StoreResult<bool>;
     /// Sets a counter only if it still holds `expected` (`None`: absent).
-    async fn compare_and_set(&self, key: &str, expected: Option<i64>, value: i64) -> StoreResult<bool>;
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<i64>,
+        value: i64,
+    ) -> StoreResult<bool>;
     /// Whether the store answers.
     async fn ping(&self) -> StoreResult<()>;
 }
@@ -62,7 +68,11 @@ pub enum Counter {
 }
 
 impl Counter {
-    pub const ALL: [Counter; 3] = [Counter::Signatures, Counter::Pledges, Counter::ActivePledges];
+    pub const ALL: [Counter; 3] = [
+        Counter::Signatures,
+        Counter::Pledges,
+        Counter::ActivePledges,
+    ];
 
     fn key_part(self) -> &'static str {
         match self {
@@ -126,7 +136,11 @@ pub async fn count_in_db(
         }
         Counter::Pledges | Counter::ActivePledges => {
             let statuses: &[PledgeStatus] = if counter == Counter::Pledges {
-                &[PledgeStatus::Pending, PledgeStatus::Active, PledgeStatus::Kept]
+                &[
+                    PledgeStatus::Pending,
+                    PledgeStatus::Active,
+                    PledgeStatus::Kept,
+                ]
             } else {
                 &[PledgeStatus::Active]
             };
@@ -147,6 +161,11 @@ pub async fn count_in_db(
     Ok(counts)
 }
 
+/// How long a campaign must have been left alone (on this instance) before
+/// reconciliation touches its counters: a change committed but not yet
+/// added to its counter would otherwise be counted twice.
+const QUIET: Duration = Duration::from_secs(2);
+
 /// Live counters over a store, with the database as fallback and truth.
 pub struct Counters {
     store: Arc<dyn CounterStore>,
@@ -154,6 +173,8 @@ pub struct Counters {
     degraded: AtomicBool,
     /// Woken when the store answers again after being degraded.
     pub recovered: Notify,
+    /// When this instance last changed each campaign's counters.
+    last_change: Mutex<HashMap<Uuid, Instant>>,
 }
 
 impl Counters {
@@ -163,7 +184,34 @@ impl Counters {
             prefix: prefix.to_owned(),
             degraded: AtomicBool::new(false),
             recovered: Notify::new(),
+            last_change: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn touched(&self, campaign: Uuid) {
+        let mut last_change = self.last_change.lock().unwrap_or_else(|e| e.into_inner());
+        last_change.insert(campaign, Instant::now());
+    }
+
+    /// The campaigns of `campaigns` nobody changed here for a while; forgets
+    /// changes older than that.
+    fn quiet(&self, campaigns: &[Uuid]) -> Vec<Uuid> {
+        let mut last_change = self.last_change.lock().unwrap_or_else(|e| e.into_inner());
+        last_change.retain(|_, at| at.elapsed() < QUIET);
+        campaigns
+            .iter()
+            .copied()
+            .filter(|campaign| !last_change.contains_key(campaign))
+            .collect()
+    }
+
+    /// Creates a campaign's counters from the database unless they exist;
+    /// done when a campaign opens, so that signers only ever add to them.
+    pub async fn prime(&self, db: &impl ConnectionTrait, campaign: Uuid) -> Result<()> {
+        for counter in Counter::ALL {
+            self.rebuild(db, campaign, counter).await?;
+        }
+        Ok(())
     }
 
     fn key(&self, campaign: Uuid, counter: Counter) -> String {
@@ -208,6 +256,7 @@ impl Counters {
         counter: Counter,
         delta: i64,
     ) -> Result<i64> {
+        self.touched(campaign);
         let key = self.key(campaign, counter);
         match self.answered(self.store.add_if_present(&key, delta).await) {
             Some(Some(value)) => Ok(value),
@@ -217,9 +266,17 @@ impl Counters {
         }
     }
 
-    async fn rebuild(&self, db: &impl ConnectionTrait, campaign: Uuid, counter: Counter) -> Result<i64> {
+    async fn rebuild(
+        &self,
+        db: &impl ConnectionTrait,
+        campaign: Uuid,
+        counter: Counter,
+    ) -> Result<i64> {
         let value = count_in_db(db, counter, &[campaign]).await?[&campaign];
-        let result = self.store.set_if_absent(&self.key(campaign, counter), value).await;
+        let result = self
+            .store
+            .set_if_absent(&self.key(campaign, counter), value)
+            .await;
         self.answered(result);
         Ok(value)
     }
@@ -230,8 +287,10 @@ impl Counters {
         db: &impl ConnectionTrait,
         campaigns: &[Uuid],
     ) -> Result<HashMap<Uuid, CampaignCounts>> {
-        let mut counts: HashMap<Uuid, CampaignCounts> =
-            campaigns.iter().map(|id| (*id, CampaignCounts::default())).collect();
+        let mut counts: HashMap<Uuid, CampaignCounts> = campaigns
+            .iter()
+            .map(|id| (*id, CampaignCounts::default()))
+            .collect();
         let keys: Vec<(Uuid, Counter, String)> = campaigns
             .iter()
             .flat_map(|id| Counter::ALL.map(|counter| (*id, counter, self.key(*id, counter))))
@@ -263,10 +322,13 @@ impl Counters {
     }
 
     /// Corrects the counters of `campaigns` that differ from the database,
-    /// but only where the database count did not move while we looked, and
-    /// only if the counter did not move either (compare-and-set), so that a
-    /// concurrent writer is never overwritten. Returns how many it fixed.
+    /// but only for campaigns this instance has not changed lately, only where
+    /// the database count did not move while we looked, and only if the
+    /// counter did not move either (compare-and-set), so that a concurrent
+    /// writer is never overwritten. A change in flight on another instance can
+    /// still leave a counter one off until the next pass. Returns how many it fixed.
     pub async fn reconcile(&self, db: &impl ConnectionTrait, campaigns: &[Uuid]) -> Result<usize> {
+        let campaigns = &self.quiet(campaigns)[..];
         let mut fixed = 0;
         for counter in Counter::ALL {
             let before = count_in_db(db, counter, campaigns).await?;

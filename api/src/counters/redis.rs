@@ -56,7 +56,11 @@ impl CounterStore for RedisCounters {
         Ok(self
             .link
             .run(|mut connection| async move {
-                script.key(key).arg(delta).invoke_async(&mut connection).await
+                script
+                    .key(key)
+                    .arg(delta)
+                    .invoke_async(&mut connection)
+                    .await
             })
             .await?)
     }
@@ -68,7 +72,10 @@ impl CounterStore for RedisCounters {
         Ok(self
             .link
             .run(|mut connection| async move {
-                redis::cmd("MGET").arg(keys).query_async(&mut connection).await
+                redis::cmd("MGET")
+                    .arg(keys)
+                    .query_async(&mut connection)
+                    .await
             })
             .await?)
     }
@@ -80,7 +87,12 @@ impl CounterStore for RedisCounters {
             .await?)
     }
 
-    async fn compare_and_set(&self, key: &str, expected: Option<i64>, value: i64) -> StoreResult<bool> {
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<i64>,
+        value: i64,
+    ) -> StoreResult<bool> {
         let script = &self.compare_and_set;
         let expected = expected.map(|value| value.to_string()).unwrap_or_default();
         let swapped: i64 = self
@@ -101,7 +113,9 @@ impl CounterStore for RedisCounters {
         Ok(self
             .link
             .run(|mut connection| async move {
-                redis::cmd("PING").query_async::<String>(&mut connection).await
+                redis::cmd("PING")
+                    .query_async::<String>(&mut connection)
+                    .await
             })
             .await
             .map(|_| ())?)

@@ -56,7 +56,9 @@ async fn listen(events: std::sync::Weak<RedisEvents>) {
                 tracing::debug!(%channel, "listening for events");
                 let mut messages = pubsub.into_on_message();
                 while let Some(message) = messages.next().await {
-                    let Ok(payload) = message.get_payload::<String>() else { continue };
+                    let Ok(payload) = message.get_payload::<String>() else {
+                        continue;
+                    };
                     match serde_json::from_str::<CounterEvent>(&payload) {
                         Ok(event) => {
                             let _ = local.send(event);
@@ -87,12 +89,12 @@ impl EventBus for RedisEvents {
             }
         };
         let channel = &self.channel;
-        let sent = self
-            .link
-            .run(|mut connection| async move {
-                connection.publish::<_, _, i64>(channel, payload).await
-            })
-            .await;
+        let sent =
+            self.link
+                .run(|mut connection| async move {
+                    connection.publish::<_, _, i64>(channel, payload).await
+                })
+                .await;
         // Nobody heard it (not even this instance's listener, still
         // connecting) or Redis is down: deliver to local subscribers directly.
         if !matches!(sent, Ok(listeners) if listeners > 0) {

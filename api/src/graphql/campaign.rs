@@ -14,9 +14,9 @@ use crate::graphql::guards::{require_member, state, viewer};
 use crate::graphql::loaders::{
     CampaignCountsOf, CampaignTags, CommunityById, DbLoader, MemberById, ProducerById,
 };
-use crate::graphql::signing::{CampaignCounters, Milestone, Signature};
 use crate::graphql::member::Member;
 use crate::graphql::producer::Producer;
+use crate::graphql::signing::{CampaignCounters, Milestone, Signature};
 use crate::graphql::value_tag::ValueTag;
 use crate::service::{self, validate};
 
@@ -320,7 +320,8 @@ impl CampaignMutation {
     async fn publish_campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Campaign> {
         let actor = require_member(ctx).await?;
         let id = validate::id("id", &id)?;
-        service::campaign::publish(&state(ctx).db, actor, id)
+        let state = state(ctx);
+        service::campaign::publish(&state.db, &state.counters, actor, id)
             .await
             .map(Campaign)
     }

@@ -66,5 +66,7 @@ pub async fn require_member(ctx: &Context<'_>) -> Result<Viewer> {
 
 /// The client's address, for rate limits (`None` outside HTTP requests).
 pub fn client_ip(ctx: &Context<'_>) -> Option<IpAddr> {
-    ctx.data::<RequestAuth>().ok().and_then(|request| request.client)
+    ctx.data::<RequestAuth>()
+        .ok()
+        .and_then(|request| request.client)
 }

@@ -65,7 +65,15 @@ impl Member {
             ));
         }
         let select = crate::service::signature::of_member(self.0.id);
-        connection::paginate(ctx, select, entities::signature::Column::Id, first, after, Signature).await
+        connection::paginate(
+            ctx,
+            select,
+            entities::signature::Column::Id,
+            first,
+            after,
+            Signature,
+        )
+        .await
     }
 }
 

@@ -174,7 +174,11 @@ impl Subscription {
         // Subscribe before reading, so no change falls between the two.
         let receiver = state.events.subscribe();
         let counts = state.counters.read_many(&state.db, &[id]).await?;
-        let initial = CampaignCounters::new(id, counts.get(&id).copied().unwrap_or_default(), validate::now());
+        let initial = CampaignCounters::new(
+            id,
+            counts.get(&id).copied().unwrap_or_default(),
+            validate::now(),
+        );
         let stream = futures_util::stream::unfold(
             (receiver, initial, true),
             move |(mut receiver, mut latest, first)| async move {
@@ -194,7 +198,8 @@ impl Subscription {
                                 active_pledges: latest.active_pledges,
                             };
                             counts.set(Counter::from(event.counter), event.value);
-                            latest = CampaignCounters::new(id, counts, event.at.max(latest.updated_at));
+                            latest =
+                                CampaignCounters::new(id, counts, event.at.max(latest.updated_at));
                             latest.milestone = event.milestone;
                             latest.goal_reached = event.goal_reached;
                             return Some((latest.clone(), (receiver, latest, false)));

@@ -13,6 +13,7 @@ use sea_orm::{
 use std::collections::HashMap;
 use uuid::Uuid;
 
+use crate::counters::Counters;
 use crate::error::{AppError, Result};
 use crate::service::auth::Viewer;
 use crate::service::{community, producer, validate, value_tag as tags};
@@ -229,8 +230,14 @@ pub async fn update(
     Ok(updated)
 }
 
-/// `DRAFT → OPEN`: the campaign starts accepting support.
-pub async fn publish(db: &DatabaseConnection, actor: Viewer, id: Uuid) -> Result<campaign::Model> {
+/// `DRAFT → OPEN`: the campaign starts accepting support, with its live
+/// counters created first so that signers only ever add to them.
+pub async fn publish(
+    db: &DatabaseConnection,
+    counters: &Counters,
+    actor: Viewer,
+    id: Uuid,
+) -> Result<campaign::Model> {
     let found = get_for_organiser(db, actor, id).await?;
     if found.status != CampaignStatus::Draft {
         return Err(AppError::Conflict(format!(
@@ -245,7 +252,12 @@ pub async fn publish(db: &DatabaseConnection, actor: Viewer, id: Uuid) -> Result
             "the deadline has passed; move it before publishing",
         ));
     }
-    transition(db, found, CampaignStatus::Draft, CampaignStatus::Open, now).await
+    let opened = transition(db, found, CampaignStatus::Draft, CampaignStatus::Open, now).await?;
+    if let Err(err) = counters.prime(db, opened.id).await {
+        // The counters will be built on first use instead.
+        tracing::warn!(campaign = %opened.id, ?err, "counters not primed");
+    }
+    Ok(opened)
 }
 
 /// `OPEN → VICTORY | CLOSED`.

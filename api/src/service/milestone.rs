@@ -88,7 +88,10 @@ pub async fn record_reached(
 }
 
 /// The milestones a campaign has reached, in order.
-pub async fn of_campaign(db: &impl ConnectionTrait, campaign: Uuid) -> Result<Vec<milestone::Model>> {
+pub async fn of_campaign(
+    db: &impl ConnectionTrait,
+    campaign: Uuid,
+) -> Result<Vec<milestone::Model>> {
     Ok(milestone::Entity::find()
         .filter(milestone::Column::CampaignId.eq(campaign))
         .order_by_asc(milestone::Column::Threshold)
@@ -102,7 +105,10 @@ mod tests {
 
     #[test]
     fn the_goal_joins_the_fixed_thresholds_once() {
-        assert_eq!(thresholds(Some(500)), [10, 100, 500, 1_000, 10_000, 100_000]);
+        assert_eq!(
+            thresholds(Some(500)),
+            [10, 100, 500, 1_000, 10_000, 100_000]
+        );
         assert_eq!(thresholds(Some(100)), [10, 100, 1_000, 10_000, 100_000]);
         assert_eq!(thresholds(None), [10, 100, 1_000, 10_000, 100_000]);
     }

@@ -5,8 +5,8 @@
 pub mod auth;
 pub mod campaign;
 pub mod community;
+pub mod milestone;
 pub mod producer;
+pub mod signature;
 pub mod validate;
 pub mod value_tag;
-pub mod milestone;
-pub mod signature;

@@ -41,8 +41,13 @@ async fn open_campaign(state: &AppState, actor: Viewer, id: Uuid) -> Result<camp
             "this campaign is not open for signatures".into(),
         ));
     }
-    if found.deadline.is_some_and(|deadline| deadline <= validate::now()) {
-        return Err(AppError::Conflict("this campaign's deadline has passed".into()));
+    if found
+        .deadline
+        .is_some_and(|deadline| deadline <= validate::now())
+    {
+        return Err(AppError::Conflict(
+            "this campaign's deadline has passed".into(),
+        ));
     }
     Ok(found)
 }
@@ -91,7 +96,9 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
         .exec(&state.db)
         .await?;
     if deleted.rows_affected == 0 {
-        return Err(AppError::Conflict("you have not signed this campaign".into()));
+        return Err(AppError::Conflict(
+            "you have not signed this campaign".into(),
+        ));
     }
     after_change(state, &found, -1).await;
     Ok(true)

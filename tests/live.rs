@@ -1,0 +1,91 @@
+//! Live counters over websockets (graphql-transport-ws), on one instance and
+//! across two instances sharing PostgreSQL and Redis.
+
+mod common;
+
+use common::ws::Subscription;
+use common::{TestApp, services_required, test_redis_url};
+use serde_json::json;
+
+const COUNTERS: &str = "subscription($id: ID!) {
+  campaignCounters(campaignId: $id) { campaignId signatures pledges activePledges milestone goalReached }
+}";
+
+#[tokio::test]
+async fn subscribers_see_each_signature() {
+    let app = TestApp::spawn().await;
+    let (_, campaign) = app.open_campaign("broadcaster", 1000).await;
+    let mut live = Subscription::start(app.addr, COUNTERS, json!({ "id": campaign })).await;
+    let initial = live.next_data(5).await;
+    assert_eq!(initial["campaignCounters"]["signatures"], 0);
+    assert_eq!(initial["campaignCounters"]["campaignId"], campaign);
+
+    let signers = app.register_many("viewer", 3).await;
+    for (i, token) in signers.iter().enumerate() {
+        app.sign(token, &campaign).await;
+        let update = live.next_data(5).await;
+        assert_eq!(update["campaignCounters"]["signatures"], i as i64 + 1);
+    }
+}
+
+#[tokio::test]
+async fn reaching_the_goal_is_pushed() {
+    let app = TestApp::spawn().await;
+    let (_, campaign) = app.open_campaign("goalkeeper", 2).await;
+    let mut live = Subscription::start(app.addr, COUNTERS, json!({ "id": campaign })).await;
+    live.next_data(5).await;
+    let signers = app.register_many("fan", 2).await;
+    app.sign(&signers[0], &campaign).await;
+    let first = live.next_data(5).await;
+    assert_eq!(first["campaignCounters"]["goalReached"], false);
+    app.sign(&signers[1], &campaign).await;
+    let second = live.next_data(5).await;
+    assert_eq!(second["campaignCounters"]["signatures"], 2);
+    assert_eq!(second["campaignCounters"]["milestone"], 2);
+    assert_eq!(second["campaignCounters"]["goalReached"], true);
+}
+
+#[tokio::test]
+async fn subscribing_to_an_unknown_campaign_is_an_error() {
+    let app = TestApp::spawn().await;
+    let mut live = Subscription::start(
+        app.addr,
+        COUNTERS,
+        json!({ "id": "01900000-0000-7000-8000-000000000000" }),
+    )
+    .await;
+    // An execution error travels in a `next` message, as the protocol says.
+    let message = live.next_message(5).await.expect("an answer");
+    assert_eq!(message["type"], "next", "{message}");
+    assert!(message["payload"]["data"].is_null());
+    assert_eq!(
+        message["payload"]["errors"][0]["extensions"]["code"],
+        "NOT_FOUND"
+    );
+}
+
+#[tokio::test]
+async fn a_subscriber_on_one_instance_sees_signatures_made_on_another() {
+    if test_redis_url().is_none() {
+        assert!(
+            !services_required(),
+            "CONSUMACT_REQUIRE_SERVICES is set but TEST_REDIS_URL is not"
+        );
+        eprintln!("TEST_REDIS_URL not set: two instances cannot share events; skipping");
+        return;
+    }
+    let instance_a = TestApp::spawn().await;
+    let instance_b = instance_a.spawn_sibling().await;
+    let (_, campaign) = instance_a.open_campaign("federated", 1000).await;
+    let mut live = Subscription::start(instance_b.addr, COUNTERS, json!({ "id": campaign })).await;
+    assert_eq!(live.next_data(5).await["campaignCounters"]["signatures"], 0);
+
+    let signers = instance_a.register_many("remote", 2).await;
+    for (i, token) in signers.iter().enumerate() {
+        let body = instance_a.sign(token, &campaign).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        let update = live.next_data(5).await;
+        assert_eq!(update["campaignCounters"]["signatures"], i as i64 + 1);
+    }
+    assert_eq!(instance_b.signature_count(&campaign).await, 2);
+}
