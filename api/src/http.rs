@@ -108,13 +108,7 @@ async fn graphql(
             );
         }
     };
-    let loader = DataLoader::new(
-        DbLoader {
-            db: state.app.db.clone(),
-            counters: state.app.counters.clone(),
-        },
-        tokio::spawn,
-    );
+    let loader = loader(&state);
     let client = client_ip(&state, &headers, peer);
     let request = request
         .data(RequestAuth::new(bearer_token(&headers), Some(client)))
@@ -124,6 +118,18 @@ async fn graphql(
         add_missing_code(error);
     }
     GraphQLResponse::from(response).into_response()
+}
+
+/// Batched database lookups for one request (or one websocket connection;
+/// the loader caches nothing, so a long connection never reads stale rows).
+fn loader(state: &HttpState) -> DataLoader<DbLoader> {
+    DataLoader::new(
+        DbLoader {
+            db: state.app.db.clone(),
+            counters: state.app.counters.clone(),
+        },
+        tokio::spawn,
+    )
 }
 
 /// Errors raised by async-graphql itself (parse, validation, limits) carry
@@ -169,9 +175,15 @@ async fn graphql_get(
 ) -> Response {
     if let (Ok(protocol), Ok(upgrade)) = (protocol, upgrade) {
         let schema = state.schema.clone();
+        let mut data = async_graphql::Data::default();
+        data.insert(loader(&state));
         return upgrade
             .protocols(ALL_WEBSOCKET_PROTOCOLS)
-            .on_upgrade(move |socket| GraphQLWebSocket::new(socket, schema, protocol).serve())
+            .on_upgrade(move |socket| {
+                GraphQLWebSocket::new(socket, schema, protocol)
+                    .with_data(data)
+                    .serve()
+            })
             .into_response();
     }
     if !state.app.config.graphiql {

@@ -142,9 +142,12 @@ async fn maintain(state: AppState) {
     let every = Duration::from_secs(state.config.reconcile_secs.max(1));
     let mut last_reconcile: Option<Instant> = None;
     let mut last_eviction = Instant::now();
+    let mut recovered = false;
     loop {
         let due = last_reconcile.is_none_or(|at| at.elapsed() >= every);
-        let recovered = state.counters.is_degraded() && state.counters.probe().await;
+        if state.counters.is_degraded() && state.counters.probe().await {
+            recovered = true;
+        }
         if due || recovered {
             match state.counters.reconcile_open(&state.db).await {
                 Ok(fixed) if fixed > 0 => tracing::info!(fixed, "counters reconciled"),
@@ -152,6 +155,7 @@ async fn maintain(state: AppState) {
                 Err(err) => tracing::warn!(?err, "counter reconciliation failed"),
             }
             last_reconcile = Some(Instant::now());
+            recovered = false;
         }
         if last_eviction.elapsed() >= Duration::from_secs(60) {
             state.limits.evict_idle();
@@ -160,7 +164,7 @@ async fn maintain(state: AppState) {
         // Wake early when a request sees the store answer again.
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = state.counters.recovered.notified() => {}
+            _ = state.counters.recovered.notified() => recovered = true,
         }
         if Arc::strong_count(&state.limits) == 1 {
             return; // the server is gone; only this task holds the state

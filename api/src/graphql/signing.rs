@@ -7,10 +7,12 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Subscription
 use chrono::{DateTime, Utc};
 use entities::{milestone, signature};
 use futures_util::Stream;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::counters::{CampaignCounts, Counter};
 use crate::error::{AppError, Result};
+use crate::events::CounterEvent;
 use crate::graphql::campaign::Campaign;
 use crate::graphql::guards::{client_ip, require_member, state, viewer};
 use crate::graphql::loaders::{CampaignById, DbLoader, MemberById};
@@ -179,37 +181,92 @@ impl Subscription {
             counts.get(&id).copied().unwrap_or_default(),
             validate::now(),
         );
-        let stream = futures_util::stream::unfold(
-            (receiver, initial, true),
-            move |(mut receiver, mut latest, first)| async move {
-                if first {
-                    return Some((latest.clone(), (receiver, latest, false)));
-                }
-                loop {
-                    match receiver.recv().await {
-                        Ok(event) if event.campaign_id == id => {
-                            // Changes from concurrent writers may arrive out of order.
-                            if event.at < latest.updated_at && event.milestone.is_none() {
-                                continue;
-                            }
-                            let mut counts = CampaignCounts {
-                                signatures: latest.signatures,
-                                pledges: latest.pledges,
-                                active_pledges: latest.active_pledges,
-                            };
-                            counts.set(Counter::from(event.counter), event.value);
-                            latest =
-                                CampaignCounters::new(id, counts, event.at.max(latest.updated_at));
-                            latest.milestone = event.milestone;
-                            latest.goal_reached = event.goal_reached;
-                            return Some((latest.clone(), (receiver, latest, false)));
+        Ok(counter_updates(receiver, initial))
+    }
+}
+
+/// `initial`, then the counters after each event about the same campaign.
+/// A subscriber that falls behind the bounded channel skips what it missed
+/// (the newest value wins) and never slows publishers down.
+pub fn counter_updates(
+    receiver: broadcast::Receiver<CounterEvent>,
+    initial: CampaignCounters,
+) -> impl Stream<Item = CampaignCounters> {
+    futures_util::stream::unfold(
+        (receiver, initial, true),
+        move |(mut receiver, mut latest, first)| async move {
+            if first {
+                return Some((latest.clone(), (receiver, latest, false)));
+            }
+            loop {
+                match receiver.recv().await {
+                    Ok(event) if latest.campaign_id.0 == event.campaign_id.to_string() => {
+                        // Changes from concurrent writers may arrive out of order.
+                        if event.at < latest.updated_at && event.milestone.is_none() {
+                            continue;
                         }
-                        Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                        Err(RecvError::Closed) => return None,
+                        let mut counts = CampaignCounts {
+                            signatures: latest.signatures,
+                            pledges: latest.pledges,
+                            active_pledges: latest.active_pledges,
+                        };
+                        counts.set(Counter::from(event.counter), event.value);
+                        let at = event.at.max(latest.updated_at);
+                        latest = CampaignCounters::new(event.campaign_id, counts, at);
+                        latest.milestone = event.milestone;
+                        latest.goal_reached = event.goal_reached;
+                        return Some((latest.clone(), (receiver, latest, false)));
                     }
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return None,
                 }
-            },
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::events::{BUFFER, CounterName, EventBus, memory::MemoryEvents};
+
+    fn event(campaign: uuid::Uuid, value: i64) -> CounterEvent {
+        CounterEvent {
+            campaign_id: campaign,
+            counter: CounterName::Signatures,
+            value,
+            at: validate::now(),
+            milestone: None,
+            goal_reached: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_never_reads_does_not_block_publishers() {
+        let events = MemoryEvents::default();
+        let campaign = uuid::Uuid::now_v7();
+        let receiver = events.subscribe();
+        let initial = CampaignCounters::new(campaign, CampaignCounts::default(), validate::now());
+        let mut stream = Box::pin(counter_updates(receiver, initial));
+        // Far more events than the buffer holds, with nobody reading.
+        let published = (BUFFER * 3) as i64;
+        for value in 1..=published {
+            events.publish(event(campaign, value)).await;
+        }
+        events.publish(event(uuid::Uuid::now_v7(), 7)).await;
+        assert_eq!(stream.next().await.unwrap().signatures, 0);
+        let mut last = 0;
+        let mut seen = 0;
+        while last < published {
+            last = stream.next().await.unwrap().signatures;
+            seen += 1;
+        }
+        assert_eq!(last, published, "the newest value arrives");
+        assert!(
+            seen <= BUFFER,
+            "the stale backlog was skipped ({seen} updates)"
         );
-        Ok(stream)
     }
 }

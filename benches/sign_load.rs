@@ -1,0 +1,181 @@
+//! Signing throughput: a bounded load run against a running Consumact server
+//! on loopback. It registers members, opens one campaign, has every member
+//! sign it once with a fixed number of concurrent clients, and reports
+//! signatures per second and latency percentiles.
+//!
+//! Start a server with cheap password hashing and per-address limits lifted
+//! (every load client shares 127.0.0.1), then run the load:
+//!
+//! ```sh
+//! CONSUMACT_ARGON2_MEMORY_KIB=64 CONSUMACT_ARGON2_ITERATIONS=1 \
+//! CONSUMACT_AUTH_IP_PER_MINUTE=1000000 CONSUMACT_AUTH_IP_BURST=100000 \
+//! CONSUMACT_SIGN_IP_PER_MINUTE=1000000 CONSUMACT_SIGN_IP_BURST=100000 \
+//!   cargo run --release
+//! LOAD_SIGNATURES=5000 LOAD_CONCURRENCY=32 cargo bench --bench sign_load
+//! ```
+//!
+//! Settings: `LOAD_URL` (default `http://127.0.0.1:8080/graphql`),
+//! `LOAD_SIGNATURES` (default 2000, at most 100 000), `LOAD_CONCURRENCY`
+//! (default 32, at most 512).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+fn setting(name: &str, default: usize, max: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+        .clamp(1, max)
+}
+
+async fn gql(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = client
+        .post(url)
+        .timeout(Duration::from_secs(30))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    match request.send().await {
+        Ok(response) => response.json().await.unwrap_or(Value::Null),
+        Err(err) => json!({ "errors": [{ "message": err.to_string() }] }),
+    }
+}
+
+fn data(body: Value, what: &str) -> Value {
+    assert!(body.get("errors").is_none(), "{what} failed: {body}");
+    body["data"].clone()
+}
+
+#[tokio::main]
+async fn main() {
+    let url = std::env::var("LOAD_URL").unwrap_or_else(|_| "http://127.0.0.1:8080/graphql".into());
+    let signatures = setting("LOAD_SIGNATURES", 2000, 100_000);
+    let concurrency = setting("LOAD_CONCURRENCY", 32, 512);
+    let client = reqwest::Client::new();
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+
+    let register = "mutation($input: RegisterInput!) { register(input: $input) { token } }";
+    let organiser = data(
+        gql(&client, &url, None, register, json!({ "input": {
+            "handle": format!("load_{run}"), "email": format!("load_{run}@example.org"), "password": "load password",
+        }}))
+        .await,
+        "register organiser",
+    )["register"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let producer = data(
+        gql(
+            &client,
+            &url,
+            Some(&organiser),
+            "mutation($input: CreateProducerInput!) { createProducer(input: $input) { id } }",
+            json!({ "input": { "name": format!("Load {run}"), "kind": "SME", "sector": "food" } }),
+        )
+        .await,
+        "create producer",
+    )["createProducer"]["id"]
+        .clone();
+    let campaign = data(
+        gql(&client, &url, Some(&organiser),
+            "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
+            json!({ "input": { "kind": "PETITION", "title": "Load test petition", "summary": "Measuring signing throughput.",
+                               "body": "Load run.", "producerId": producer } }))
+        .await,
+        "create campaign",
+    )["createCampaign"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    data(
+        gql(
+            &client,
+            &url,
+            Some(&organiser),
+            "mutation($id: ID!) { publishCampaign(id: $id) { id } }",
+            json!({ "id": campaign }),
+        )
+        .await,
+        "publish",
+    );
+
+    eprintln!("registering {signatures} members…");
+    let gate = Arc::new(Semaphore::new(concurrency));
+    let mut registrations = Vec::with_capacity(signatures);
+    for i in 0..signatures {
+        let (client, url, gate) = (client.clone(), url.clone(), gate.clone());
+        let handle = format!("l{run}_{i}");
+        registrations.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.ok()?;
+            let body = gql(&client, &url, None, register, json!({ "input": {
+                "handle": handle, "email": format!("{handle}@example.org"), "password": "load password",
+            }}))
+            .await;
+            body["data"]["register"]["token"].as_str().map(str::to_owned)
+        }));
+    }
+    let mut tokens = Vec::with_capacity(signatures);
+    for registration in registrations {
+        if let Ok(Some(token)) = registration.await {
+            tokens.push(token);
+        }
+    }
+    assert_eq!(tokens.len(), signatures, "some registrations failed");
+
+    eprintln!("signing with {concurrency} concurrent clients…");
+    let sign = "mutation($id: ID!) { signCampaign(campaignId: $id) { id } }";
+    let started = Instant::now();
+    let mut signings = Vec::with_capacity(signatures);
+    for token in tokens {
+        let (client, url, gate, campaign) =
+            (client.clone(), url.clone(), gate.clone(), campaign.clone());
+        signings.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.ok()?;
+            let sent = Instant::now();
+            let body = gql(&client, &url, Some(&token), sign, json!({ "id": campaign })).await;
+            body.get("errors").is_none().then(|| sent.elapsed())
+        }));
+    }
+    let mut latencies = Vec::with_capacity(signatures);
+    let mut failures = 0;
+    for signing in signings {
+        match signing.await {
+            Ok(Some(latency)) => latencies.push(latency),
+            _ => failures += 1,
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |latency| latency.as_secs_f64() * 1000.0)
+    };
+    let counted = data(
+        gql(&client, &url, None, "query($id: ID!) { campaign(id: $id) { counters { signatures } signatures { totalCount } } }", json!({ "id": campaign })).await,
+        "read counters",
+    );
+    println!(
+        "signatures: {} ok, {} failed in {:.2} s = {:.0}/s; latency p50 {:.1} ms, p99 {:.1} ms; live count {}, rows {}",
+        latencies.len(),
+        failures,
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentile(0.50),
+        percentile(0.99),
+        counted["campaign"]["counters"]["signatures"],
+        counted["campaign"]["signatures"]["totalCount"],
+    );
+}
