@@ -168,6 +168,17 @@ impl Campaign {
     }
 }
 
+/// A page of the campaigns the caller may see that match `filter`, newest first.
+pub async fn campaign_page(
+    ctx: &Context<'_>,
+    filter: service::campaign::CampaignFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Page<Campaign>> {
+    let select = service::campaign::list(viewer(ctx).await?, filter);
+    connection::paginate(ctx, select, campaign::Column::Id, first, after, Campaign).await
+}
+
 #[derive(InputObject, Default)]
 #[graphql(name = "CampaignFilter")]
 pub struct CampaignFilterInput {
@@ -256,8 +267,7 @@ impl CampaignQuery {
         filter: Option<CampaignFilterInput>,
     ) -> Result<Page<Campaign>> {
         let filter = filter.unwrap_or_default().into_service()?;
-        let select = service::campaign::list(viewer(ctx).await?, filter);
-        connection::paginate(ctx, select, campaign::Column::Id, first, after, Campaign).await
+        campaign_page(ctx, filter, first, after).await
     }
 }
 

@@ -2,12 +2,12 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use entities::{campaign as campaign_entity, producer};
+use entities::producer;
 
 use crate::error::Result;
-use crate::graphql::campaign::{Campaign, CampaignFilterInput};
+use crate::graphql::campaign::{Campaign, CampaignFilterInput, campaign_page};
 use crate::graphql::connection::{self, Page, complexity};
-use crate::graphql::guards::{require_member, state, viewer};
+use crate::graphql::guards::{require_member, state};
 use crate::service::{self, validate};
 
 /// What sort of organisation a producer is.
@@ -65,16 +65,7 @@ impl Producer {
     ) -> Result<Page<Campaign>> {
         let mut filter = filter.unwrap_or_default().into_service()?;
         filter.producer_id = Some(self.0.id);
-        let select = service::campaign::list(viewer(ctx).await?, filter);
-        connection::paginate(
-            ctx,
-            select,
-            campaign_entity::Column::Id,
-            first,
-            after,
-            Campaign,
-        )
-        .await
+        campaign_page(ctx, filter, first, after).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
