@@ -149,6 +149,11 @@ async fn maintain(state: AppState) {
             recovered = true;
         }
         if due || recovered {
+            if let Err(err) =
+                service::pledge::expire_past_deadlines(&state, service::validate::now()).await
+            {
+                tracing::warn!(?err, "expiring pledges past their deadline failed");
+            }
             match state.counters.reconcile_open(&state.db).await {
                 Ok(fixed) if fixed > 0 => tracing::info!(fixed, "counters reconciled"),
                 Ok(_) => {}

@@ -15,6 +15,7 @@ use crate::graphql::loaders::{
     CampaignCountsOf, CampaignTags, CommunityById, DbLoader, MemberById, ProducerById,
 };
 use crate::graphql::member::Member;
+use crate::graphql::pledge::{Pledge, PledgeTotals};
 use crate::graphql::producer::Producer;
 use crate::graphql::signing::{CampaignCounters, Milestone, Signature};
 use crate::graphql::value_tag::ValueTag;
@@ -131,6 +132,23 @@ impl Campaign {
             .await?
             .unwrap_or_default();
         Ok(CampaignCounters::new(self.0.id, counts, validate::now()))
+    }
+    /// What the campaign's pledges add up to.
+    async fn pledge_totals(&self, ctx: &Context<'_>) -> Result<PledgeTotals> {
+        Ok(service::pledge::totals(&state(ctx).db, self.0.id)
+            .await?
+            .into())
+    }
+    /// The signed-in member's pledge here, if any.
+    async fn viewer_pledge(&self, ctx: &Context<'_>) -> Result<Option<Pledge>> {
+        let Some(viewer) = viewer(ctx).await? else {
+            return Ok(None);
+        };
+        Ok(
+            service::pledge::of_viewer(&state(ctx).db, viewer, self.0.id)
+                .await?
+                .map(Pledge),
+        )
     }
     /// Signature milestones reached so far (10, 100, 1 000…, and the goal).
     async fn milestones(&self, ctx: &Context<'_>) -> Result<Vec<Milestone>> {
@@ -330,8 +348,7 @@ impl CampaignMutation {
     async fn publish_campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Campaign> {
         let actor = require_member(ctx).await?;
         let id = validate::id("id", &id)?;
-        let state = state(ctx);
-        service::campaign::publish(&state.db, &state.counters, actor, id)
+        service::campaign::publish(state(ctx), actor, id)
             .await
             .map(Campaign)
     }
@@ -349,7 +366,7 @@ impl CampaignMutation {
             CampaignOutcome::Victory => service::campaign::Outcome::Victory,
             CampaignOutcome::Closed => service::campaign::Outcome::Closed,
         };
-        service::campaign::close(&state(ctx).db, actor, id, outcome)
+        service::campaign::close(state(ctx), actor, id, outcome)
             .await
             .map(Campaign)
     }

@@ -8,6 +8,7 @@ use sea_orm::EntityTrait;
 use crate::error::{AppError, Result};
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{RequestAuth, client_ip, require_member, state, viewer};
+use crate::graphql::pledge::Pledge;
 use crate::graphql::signing::Signature;
 use crate::ratelimit::Action;
 use crate::service::{auth, validate};
@@ -28,6 +29,18 @@ pub enum MemberRole {
 
 /// A person with an account, as others see them. Email never appears.
 pub struct Member(pub member::Model);
+
+impl Member {
+    /// `FORBIDDEN` unless the caller is this member.
+    async fn require_self(&self, ctx: &Context<'_>) -> Result<()> {
+        if require_member(ctx).await?.id != self.0.id {
+            return Err(AppError::Forbidden(
+                "only the member themself can list this".into(),
+            ));
+        }
+        Ok(())
+    }
+}
 
 #[Object]
 impl Member {
@@ -58,12 +71,7 @@ impl Member {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<Signature>> {
-        let viewer = require_member(ctx).await?;
-        if viewer.id != self.0.id {
-            return Err(AppError::Forbidden(
-                "only you can list your own signatures".into(),
-            ));
-        }
+        self.require_self(ctx).await?;
         let select = crate::service::signature::of_member(self.0.id);
         connection::paginate(
             ctx,
@@ -72,6 +80,26 @@ impl Member {
             first,
             after,
             Signature,
+        )
+        .await
+    }
+    /// The member's pledges, newest first; only the member may list them.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn pledges(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Pledge>> {
+        self.require_self(ctx).await?;
+        let select = crate::service::pledge::of_member(self.0.id);
+        connection::paginate(
+            ctx,
+            select,
+            entities::pledge::Column::Id,
+            first,
+            after,
+            Pledge,
         )
         .await
     }

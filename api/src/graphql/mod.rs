@@ -7,6 +7,7 @@ pub mod connection;
 pub mod guards;
 pub mod loaders;
 pub mod member;
+pub mod pledge;
 pub mod producer;
 pub mod signing;
 pub mod value_tag;
@@ -34,6 +35,7 @@ pub struct Mutation(
     producer::ProducerMutation,
     campaign::CampaignMutation,
     signing::SigningMutation,
+    pledge::PledgeMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

@@ -13,10 +13,10 @@ use sea_orm::{
 use std::collections::HashMap;
 use uuid::Uuid;
 
-use crate::counters::Counters;
 use crate::error::{AppError, Result};
 use crate::service::auth::Viewer;
-use crate::service::{community, producer, validate, value_tag as tags};
+use crate::service::{community, pledge, producer, validate, value_tag as tags};
+use crate::state::AppState;
 
 /// What `create` needs.
 pub struct NewCampaign {
@@ -232,12 +232,8 @@ pub async fn update(
 
 /// `DRAFT → OPEN`: the campaign starts accepting support, with its live
 /// counters created first so that signers only ever add to them.
-pub async fn publish(
-    db: &DatabaseConnection,
-    counters: &Counters,
-    actor: Viewer,
-    id: Uuid,
-) -> Result<campaign::Model> {
+pub async fn publish(state: &AppState, actor: Viewer, id: Uuid) -> Result<campaign::Model> {
+    let db = &state.db;
     let found = get_for_organiser(db, actor, id).await?;
     if found.status != CampaignStatus::Draft {
         return Err(AppError::Conflict(format!(
@@ -253,20 +249,21 @@ pub async fn publish(
         ));
     }
     let opened = transition(db, found, CampaignStatus::Draft, CampaignStatus::Open, now).await?;
-    if let Err(err) = counters.prime(db, opened.id).await {
+    if let Err(err) = state.counters.prime(db, opened.id).await {
         // The counters will be built on first use instead.
         tracing::warn!(campaign = %opened.id, ?err, "counters not primed");
     }
     Ok(opened)
 }
 
-/// `OPEN → VICTORY | CLOSED`.
+/// `OPEN → VICTORY | CLOSED`; conditional pledges still pending expire.
 pub async fn close(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: Viewer,
     id: Uuid,
     outcome: Outcome,
 ) -> Result<campaign::Model> {
+    let db = &state.db;
     let found = get_for_organiser(db, actor, id).await?;
     if found.status != CampaignStatus::Open {
         return Err(AppError::Conflict(format!(
@@ -278,7 +275,9 @@ pub async fn close(
         Outcome::Victory => CampaignStatus::Victory,
         Outcome::Closed => CampaignStatus::Closed,
     };
-    transition(db, found, CampaignStatus::Open, to, validate::now()).await
+    let closed = transition(db, found, CampaignStatus::Open, to, validate::now()).await?;
+    pledge::expire_pending(state, closed.id).await?;
+    Ok(closed)
 }
 
 /// Moves `found` from `from` to `to` with a guarded update, so that two

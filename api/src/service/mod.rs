@@ -6,6 +6,7 @@ pub mod auth;
 pub mod campaign;
 pub mod community;
 pub mod milestone;
+pub mod pledge;
 pub mod producer;
 pub mod signature;
 pub mod validate;
