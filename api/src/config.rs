@@ -51,7 +51,15 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_SIGN_BURST", default_value_t = 5)]
     pub sign_burst: u32,
 
-    /// Signatures per minute from one client address (an IPv6 /64).
+    /// Votes one member may cast per minute.
+    #[arg(long, env = "CONSUMACT_VOTE_PER_MINUTE", default_value_t = 60)]
+    pub vote_per_minute: u32,
+
+    /// Votes one member may cast in a burst.
+    #[arg(long, env = "CONSUMACT_VOTE_BURST", default_value_t = 30)]
+    pub vote_burst: u32,
+
+    /// Signatures (and votes) per minute from one client address (an IPv6 /64).
     #[arg(long, env = "CONSUMACT_SIGN_IP_PER_MINUTE", default_value_t = 120)]
     pub sign_ip_per_minute: u32,
 

@@ -24,6 +24,8 @@ pub enum Action {
     Sign,
     /// Registering or logging in.
     Auth,
+    /// Voting on a proposal.
+    Vote,
 }
 
 /// Buckets for one client address, with IPv6 prefixes grouped.
@@ -74,6 +76,7 @@ fn v6_prefix(ip: IpAddr, bits: u32) -> Option<u64> {
 /// Every limiter of the server.
 pub struct RateLimits {
     sign_member: DefaultKeyedRateLimiter<Uuid>,
+    vote_member: DefaultKeyedRateLimiter<Uuid>,
     sign_address: AddressLimits,
     auth_address: AddressLimits,
     clock: DefaultClock,
@@ -83,6 +86,7 @@ impl RateLimits {
     pub fn new(config: &Config) -> Self {
         Self {
             sign_member: RateLimiter::keyed(quota(config.sign_per_minute, config.sign_burst)),
+            vote_member: RateLimiter::keyed(quota(config.vote_per_minute, config.vote_burst)),
             sign_address: AddressLimits::new(config.sign_ip_per_minute, config.sign_ip_burst),
             auth_address: AddressLimits::new(config.auth_ip_per_minute, config.auth_ip_burst),
             clock: DefaultClock::default(),
@@ -103,6 +107,10 @@ impl RateLimits {
                 .sign_member
                 .check_key(&member)
                 .map_err(|refusal| self.refused(refusal)),
+            Action::Vote => self
+                .vote_member
+                .check_key(&member)
+                .map_err(|refusal| self.refused(refusal)),
             // Logins have no member yet: they are limited by address only.
             Action::Auth => Ok(()),
         }
@@ -111,7 +119,8 @@ impl RateLimits {
     /// Takes one token for the client address `ip` doing `action`, or `RATE_LIMITED`.
     pub fn check_address(&self, action: Action, ip: IpAddr) -> Result<()> {
         let limits = match action {
-            Action::Sign => &self.sign_address,
+            // Votes share the signing budget of an address.
+            Action::Sign | Action::Vote => &self.sign_address,
             Action::Auth => &self.auth_address,
         };
         if let Some(prefix) = v6_prefix(ip, 48) {
@@ -135,6 +144,7 @@ impl RateLimits {
     /// Forgets keys whose buckets are full again.
     pub fn evict_idle(&self) {
         self.sign_member.retain_recent();
+        self.vote_member.retain_recent();
         for limits in [&self.sign_address, &self.auth_address] {
             limits.address.retain_recent();
             limits.v6_56.retain_recent();
@@ -145,6 +155,7 @@ impl RateLimits {
     /// Keys currently held, across every limiter.
     pub fn tracked_keys(&self) -> usize {
         self.sign_member.len()
+            + self.vote_member.len()
             + [&self.sign_address, &self.auth_address]
                 .iter()
                 .map(|limits| limits.address.len() + limits.v6_56.len() + limits.v6_48.len())

@@ -17,8 +17,10 @@ use crate::graphql::loaders::{
 use crate::graphql::member::Member;
 use crate::graphql::pledge::{Pledge, PledgeTotals};
 use crate::graphql::producer::Producer;
+use crate::graphql::proposal::{Proposal, ranked_page};
 use crate::graphql::signing::{CampaignCounters, Milestone, Signature};
 use crate::graphql::value_tag::ValueTag;
+use crate::service::proposal::Venue;
 use crate::service::{self, validate};
 
 /// The form of collective action a campaign takes.
@@ -149,6 +151,16 @@ impl Campaign {
                 .await?
                 .map(Pledge),
         )
+    }
+    /// Proposals (CO_CREATION campaigns), best score first.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn proposals(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Proposal>> {
+        ranked_page(ctx, Venue::Campaign(self.0.id), first, after).await
     }
     /// Signature milestones reached so far (10, 100, 1 000…, and the goal).
     async fn milestones(&self, ctx: &Context<'_>) -> Result<Vec<Milestone>> {

@@ -11,7 +11,9 @@ use crate::graphql::campaign::{Campaign, CampaignFilterInput, campaign_page};
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state, viewer};
 use crate::graphql::loaders::{CommunityMemberCount, CommunityTags, DbLoader, Membership};
+use crate::graphql::proposal::{Proposal, ranked_page};
 use crate::graphql::value_tag::ValueTag;
+use crate::service::proposal::Venue;
 use crate::service::{self, validate};
 
 /// A member's place in a community.
@@ -83,6 +85,16 @@ impl Community {
         let mut filter = filter.unwrap_or_default().into_service()?;
         filter.community_id = Some(self.0.id);
         campaign_page(ctx, filter, first, after).await
+    }
+    /// Proposals made in this community, best score first.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn proposals(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Proposal>> {
+        ranked_page(ctx, Venue::Community(self.0.id), first, after).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entities::community_member::MembershipRole;
-use entities::{campaign, community, member, producer, value_tag};
+use entities::{campaign, community, member, producer, value_tag, vote};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -33,6 +33,15 @@ pub struct CampaignById(pub Uuid);
 /// A campaign's live counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CampaignCountsOf(pub Uuid);
+/// The vote tally of a proposal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProposalTally(pub Uuid);
+/// `member`'s vote on `proposal` (+1 or -1), absent when none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ViewerVote {
+    pub proposal: Uuid,
+    pub member: Uuid,
+}
 /// A community by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CommunityById(pub Uuid);
@@ -177,5 +186,51 @@ impl Loader<CampaignCountsOf> for DbLoader {
             .into_iter()
             .map(|(id, counts)| (CampaignCountsOf(id), counts))
             .collect())
+    }
+}
+
+impl Loader<ProposalTally> for DbLoader {
+    type Value = service::proposal::Tally;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[ProposalTally],
+    ) -> Result<HashMap<ProposalTally, Self::Value>, AppError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let tallies = service::proposal::tallies(&self.db, &ids).await?;
+        Ok(tallies
+            .into_iter()
+            .map(|(id, tally)| (ProposalTally(id), tally))
+            .collect())
+    }
+}
+
+impl Loader<ViewerVote> for DbLoader {
+    type Value = i16;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[ViewerVote]) -> Result<HashMap<ViewerVote, i16>, AppError> {
+        let mut found = HashMap::new();
+        let members: std::collections::HashSet<Uuid> = keys.iter().map(|key| key.member).collect();
+        for member in members {
+            let proposals = keys
+                .iter()
+                .filter(|key| key.member == member)
+                .map(|key| key.proposal);
+            let votes = vote::Entity::find()
+                .filter(vote::Column::MemberId.eq(member))
+                .filter(vote::Column::ProposalId.is_in(proposals))
+                .all(&self.db)
+                .await?;
+            for row in votes {
+                let key = ViewerVote {
+                    proposal: row.proposal_id,
+                    member,
+                };
+                found.insert(key, row.direction);
+            }
+        }
+        Ok(found)
     }
 }

@@ -9,6 +9,7 @@ pub mod loaders;
 pub mod member;
 pub mod pledge;
 pub mod producer;
+pub mod proposal;
 pub mod signing;
 pub mod value_tag;
 
@@ -36,6 +37,7 @@ pub struct Mutation(
     campaign::CampaignMutation,
     signing::SigningMutation,
     pledge::PledgeMutation,
+    proposal::ProposalMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

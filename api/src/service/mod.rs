@@ -8,6 +8,7 @@ pub mod community;
 pub mod milestone;
 pub mod pledge;
 pub mod producer;
+pub mod proposal;
 pub mod signature;
 pub mod validate;
 pub mod value_tag;
