@@ -4,7 +4,7 @@
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use entities::{campaign, signature};
+use entities::{campaign, campaign_update, producer_response, signature};
 
 use crate::error::AppError;
 use crate::error::Result;
@@ -17,6 +17,7 @@ use crate::graphql::loaders::{
 use crate::graphql::member::Member;
 use crate::graphql::pledge::{Pledge, PledgeTotals};
 use crate::graphql::producer::Producer;
+use crate::graphql::producer_voice::{CampaignUpdate, ProducerResponse};
 use crate::graphql::proposal::{Proposal, ranked_page};
 use crate::graphql::signing::{CampaignCounters, Milestone, Signature};
 use crate::graphql::value_tag::ValueTag;
@@ -151,6 +152,44 @@ impl Campaign {
                 .await?
                 .map(Pledge),
         )
+    }
+    /// The producer's answers, newest first.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn responses(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<ProducerResponse>> {
+        let select = service::producer_voice::of_campaign(self.0.id);
+        connection::paginate(
+            ctx,
+            select,
+            producer_response::Column::Id,
+            first,
+            after,
+            ProducerResponse,
+        )
+        .await
+    }
+    /// The organiser's news, newest first.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn updates(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<CampaignUpdate>> {
+        let select = service::producer_voice::updates_of(self.0.id);
+        connection::paginate(
+            ctx,
+            select,
+            campaign_update::Column::Id,
+            first,
+            after,
+            CampaignUpdate,
+        )
+        .await
     }
     /// Proposals (CO_CREATION campaigns), best score first.
     #[graphql(complexity = "complexity(first, child_complexity)")]

@@ -9,6 +9,7 @@ pub mod loaders;
 pub mod member;
 pub mod pledge;
 pub mod producer;
+pub mod producer_voice;
 pub mod proposal;
 pub mod signing;
 pub mod value_tag;
@@ -26,6 +27,7 @@ pub struct Query(
     community::CommunityQuery,
     producer::ProducerQuery,
     campaign::CampaignQuery,
+    producer_voice::ProducerVoiceQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -38,6 +40,7 @@ pub struct Mutation(
     signing::SigningMutation,
     pledge::PledgeMutation,
     proposal::ProposalMutation,
+    producer_voice::ProducerVoiceMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

@@ -2,12 +2,13 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use entities::producer;
+use entities::{producer, producer_response};
 
 use crate::error::Result;
 use crate::graphql::campaign::{Campaign, CampaignFilterInput, campaign_page};
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state};
+use crate::graphql::producer_voice::ProducerResponse;
 use crate::service::{self, validate};
 
 /// What sort of organisation a producer is.
@@ -66,6 +67,25 @@ impl Producer {
         let mut filter = filter.unwrap_or_default().into_service()?;
         filter.producer_id = Some(self.0.id);
         campaign_page(ctx, filter, first, after).await
+    }
+    /// Responses in which the producer made a commitment, newest first.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn commitments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<ProducerResponse>> {
+        let select = service::producer_voice::commitments_of(self.0.id);
+        connection::paginate(
+            ctx,
+            select,
+            producer_response::Column::Id,
+            first,
+            after,
+            ProducerResponse,
+        )
+        .await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

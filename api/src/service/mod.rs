@@ -2,12 +2,14 @@
 //! case: it validates its input, checks who may do it, and runs in one
 //! transaction. Nothing here knows about GraphQL or HTTP.
 
+pub mod audit;
 pub mod auth;
 pub mod campaign;
 pub mod community;
 pub mod milestone;
 pub mod pledge;
 pub mod producer;
+pub mod producer_voice;
 pub mod proposal;
 pub mod signature;
 pub mod validate;
