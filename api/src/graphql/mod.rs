@@ -7,6 +7,7 @@ pub mod connection;
 pub mod guards;
 pub mod loaders;
 pub mod member;
+pub mod moderation;
 pub mod pledge;
 pub mod producer;
 pub mod producer_voice;
@@ -28,6 +29,7 @@ pub struct Query(
     producer::ProducerQuery,
     campaign::CampaignQuery,
     producer_voice::ProducerVoiceQuery,
+    moderation::ModerationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -41,6 +43,7 @@ pub struct Mutation(
     pledge::PledgeMutation,
     proposal::ProposalMutation,
     producer_voice::ProducerVoiceMutation,
+    moderation::ModerationMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

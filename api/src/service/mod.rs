@@ -7,6 +7,7 @@ pub mod auth;
 pub mod campaign;
 pub mod community;
 pub mod milestone;
+pub mod moderation;
 pub mod pledge;
 pub mod producer;
 pub mod producer_voice;

@@ -1,0 +1,195 @@
+//! Moderation: `flagContent`, `hideContent`, `restoreContent`,
+//! `dismissFlag`, and the `flags` and `auditLog` lists for moderators.
+
+use async_graphql::{Context, Enum, ID, Object};
+use chrono::{DateTime, Utc};
+use entities::{audit_log, flag};
+
+use crate::error::Result;
+use crate::graphql::connection::{self, Page, complexity};
+use crate::graphql::guards::{require_member, state};
+use crate::service::moderation::{self, Target};
+use crate::service::{self, validate};
+
+/// Content that can be flagged and hidden.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    Campaign,
+    Proposal,
+    /// A signature's public comment and name.
+    Signature,
+    /// A producer's response.
+    Response,
+}
+
+impl From<ContentKind> for Target {
+    fn from(kind: ContentKind) -> Self {
+        match kind {
+            ContentKind::Campaign => Target::Campaign,
+            ContentKind::Proposal => Target::Proposal,
+            ContentKind::Signature => Target::Signature,
+            ContentKind::Response => Target::Response,
+        }
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "FlagStatus", remote = "entities::flag::FlagStatus")]
+pub enum FlagStatus {
+    Open,
+    /// The content was hidden.
+    Upheld,
+    Dismissed,
+}
+
+/// A report of abusive content.
+pub struct Flag(pub flag::Model);
+
+#[Object]
+impl Flag {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// CAMPAIGN, PROPOSAL, SIGNATURE or RESPONSE.
+    async fn target_kind(&self) -> &str {
+        &self.0.target_type
+    }
+    async fn target_id(&self) -> ID {
+        ID(self.0.target_id.to_string())
+    }
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    async fn status(&self) -> FlagStatus {
+        self.0.status.into()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.resolved_at
+    }
+}
+
+/// One moderation or admin decision.
+pub struct AuditEntry(pub audit_log::Model);
+
+#[Object]
+impl AuditEntry {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Who decided; null once their account is deleted.
+    async fn actor_id(&self) -> Option<ID> {
+        self.0.actor_id.map(|id| ID(id.to_string()))
+    }
+    /// HIDE, RESTORE, DISMISS_FLAG, APPROVE_CLAIM, REJECT_CLAIM…
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    async fn target_kind(&self) -> &str {
+        &self.0.target_type
+    }
+    async fn target_id(&self) -> Option<ID> {
+        self.0.target_id.map(|id| ID(id.to_string()))
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(Default)]
+pub struct ModerationQuery;
+
+#[Object]
+impl ModerationQuery {
+    /// Flags of one status (OPEN by default), newest first; moderators and admins.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn flags(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<FlagStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Flag>> {
+        moderation::require_moderator(require_member(ctx).await?)?;
+        let select = moderation::flags(status.unwrap_or(FlagStatus::Open).into());
+        connection::paginate(ctx, select, flag::Column::Id, first, after, Flag).await
+    }
+
+    /// Decisions, newest first, optionally about one target; moderators and admins.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        target_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<AuditEntry>> {
+        moderation::require_moderator(require_member(ctx).await?)?;
+        let target = target_id
+            .map(|id| validate::id("targetId", &id))
+            .transpose()?;
+        let select = service::audit::entries(target);
+        connection::paginate(ctx, select, audit_log::Column::Id, first, after, AuditEntry).await
+    }
+}
+
+#[derive(Default)]
+pub struct ModerationMutation;
+
+#[Object]
+impl ModerationMutation {
+    /// Reports content to the moderators.
+    async fn flag_content(
+        &self,
+        ctx: &Context<'_>,
+        kind: ContentKind,
+        id: ID,
+        reason: String,
+    ) -> Result<Flag> {
+        let actor = require_member(ctx).await?;
+        let id = validate::id("id", &id)?;
+        moderation::flag(state(ctx), actor, kind.into(), id, &reason)
+            .await
+            .map(Flag)
+    }
+
+    /// Hides content from public lists, with a reason; moderators only.
+    async fn hide_content(
+        &self,
+        ctx: &Context<'_>,
+        kind: ContentKind,
+        id: ID,
+        reason: String,
+    ) -> Result<bool> {
+        let actor = require_member(ctx).await?;
+        let id = validate::id("id", &id)?;
+        moderation::set_hidden(state(ctx), actor, kind.into(), id, true, &reason).await?;
+        Ok(true)
+    }
+
+    /// Restores hidden content, with a reason; moderators only.
+    async fn restore_content(
+        &self,
+        ctx: &Context<'_>,
+        kind: ContentKind,
+        id: ID,
+        reason: String,
+    ) -> Result<bool> {
+        let actor = require_member(ctx).await?;
+        let id = validate::id("id", &id)?;
+        moderation::set_hidden(state(ctx), actor, kind.into(), id, false, &reason).await?;
+        Ok(true)
+    }
+
+    /// Dismisses a flag that needs no action; moderators only.
+    async fn dismiss_flag(&self, ctx: &Context<'_>, flag_id: ID) -> Result<Flag> {
+        let actor = require_member(ctx).await?;
+        let id = validate::id("flagId", &flag_id)?;
+        moderation::dismiss(state(ctx), actor, id).await.map(Flag)
+    }
+}

@@ -1,0 +1,292 @@
+//! Moderation: flags, hiding and restoring with reasons by moderators only,
+//! hidden content gone from public lists but kept and audited.
+
+mod common;
+
+use common::{TestApp, error_code, error_field};
+use serde_json::json;
+
+const FLAG: &str = "mutation($kind: ContentKind!, $id: ID!, $reason: String!) { flagContent(kind: $kind, id: $id, reason: $reason) { id status } }";
+const HIDE: &str = "mutation($kind: ContentKind!, $id: ID!, $reason: String!) { hideContent(kind: $kind, id: $id, reason: $reason) }";
+const RESTORE: &str = "mutation($kind: ContentKind!, $id: ID!, $reason: String!) { restoreContent(kind: $kind, id: $id, reason: $reason) }";
+
+/// A server with an admin, and a member the admin made MODERATOR.
+async fn moderated() -> (TestApp, String, String) {
+    let app = TestApp::spawn_with(&[
+        "--admin-handle",
+        "root",
+        "--admin-email",
+        "root@example.org",
+        "--admin-password",
+        "admin password",
+    ])
+    .await;
+    let admin = app
+        .gql_ok(None, "mutation { login(input: { handleOrEmail: \"root\", password: \"admin password\" }) { token } }", json!({}))
+        .await["login"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (moderator, moderator_id) = app.register("moderator").await;
+    app.gql_ok(
+        Some(&admin),
+        "mutation($id: ID!) { setMemberRole(memberId: $id, role: MODERATOR) { role } }",
+        json!({ "id": moderator_id }),
+    )
+    .await;
+    (app, admin, moderator)
+}
+
+#[tokio::test]
+async fn a_flagged_campaign_is_hidden_audited_and_restored() {
+    let (app, admin, moderator) = moderated().await;
+    let (_, campaign) = app.open_campaign("controversial", 1000).await;
+    let (reporter, _) = app.register("reporter").await;
+    let flagged = app
+        .gql_ok(
+            Some(&reporter),
+            FLAG,
+            json!({ "kind": "CAMPAIGN", "id": campaign, "reason": "Defamatory claims" }),
+        )
+        .await;
+    assert_eq!(flagged["flagContent"]["status"], "OPEN");
+    let twice = app
+        .gql(
+            Some(&reporter),
+            FLAG,
+            json!({ "kind": "CAMPAIGN", "id": campaign, "reason": "Again" }),
+        )
+        .await;
+    assert_eq!(error_code(&twice), "CONFLICT");
+    let open = app
+        .gql_ok(
+            Some(&moderator),
+            "{ flags { totalCount edges { node { targetId reason } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(open["flags"]["edges"][0]["node"]["targetId"], campaign);
+    let not_allowed = app
+        .gql(Some(&reporter), "{ flags { totalCount } }", json!({}))
+        .await;
+    assert_eq!(error_code(&not_allowed), "FORBIDDEN");
+
+    let by_member = app
+        .gql(
+            Some(&reporter),
+            HIDE,
+            json!({ "kind": "CAMPAIGN", "id": campaign, "reason": "I dislike it" }),
+        )
+        .await;
+    assert_eq!(error_code(&by_member), "FORBIDDEN");
+    app.gql_ok(
+        Some(&moderator),
+        HIDE,
+        json!({ "kind": "CAMPAIGN", "id": campaign, "reason": "Defamation" }),
+    )
+    .await;
+    let again = app
+        .gql(
+            Some(&moderator),
+            HIDE,
+            json!({ "kind": "CAMPAIGN", "id": campaign, "reason": "Defamation" }),
+        )
+        .await;
+    assert_eq!(error_code(&again), "CONFLICT");
+
+    let public = app
+        .gql_ok(
+            None,
+            "query($id: ID!) { campaign(id: $id) { id } campaigns { totalCount } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    assert!(public["campaign"].is_null());
+    assert_eq!(public["campaigns"]["totalCount"], 0);
+    let for_moderator = app
+        .gql_ok(
+            Some(&moderator),
+            "query($id: ID!) { campaign(id: $id) { id } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    assert_eq!(
+        for_moderator["campaign"]["id"], campaign,
+        "hidden, not deleted"
+    );
+    let upheld = app
+        .gql_ok(
+            Some(&moderator),
+            "{ flags(status: UPHELD) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(upheld["flags"]["totalCount"], 1);
+
+    app.gql_ok(
+        Some(&admin),
+        RESTORE,
+        json!({ "kind": "CAMPAIGN", "id": campaign, "reason": "Claims were sourced" }),
+    )
+    .await;
+    let back = app
+        .gql_ok(
+            None,
+            "query($id: ID!) { campaign(id: $id) { status } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    assert_eq!(back["campaign"]["status"], "OPEN");
+    let audit = app
+        .gql_ok(
+            Some(&admin),
+            "query($id: ID!) { auditLog(targetId: $id) { edges { node { action reason targetKind } } } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    assert_eq!(
+        audit["auditLog"]["edges"],
+        json!([
+            { "node": { "action": "RESTORE", "reason": "Claims were sourced", "targetKind": "CAMPAIGN" } },
+            { "node": { "action": "HIDE", "reason": "Defamation", "targetKind": "CAMPAIGN" } },
+        ])
+    );
+}
+
+#[tokio::test]
+async fn community_moderators_moderate_their_community_only() {
+    let (app, _, _) = moderated().await;
+    let (founder, _) = app.register("founder").await;
+    let (member, _) = app.register("regular").await;
+    let community = app
+        .gql_ok(Some(&founder), "mutation { createCommunity(input: { name: \"Kosher Paris\", slug: \"kosher-paris\" }) { id } }", json!({}))
+        .await["createCommunity"]["id"]
+        .clone();
+    app.gql_ok(
+        Some(&member),
+        "mutation($id: ID!) { joinCommunity(communityId: $id) { id } }",
+        json!({ "id": community }),
+    )
+    .await;
+    let proposal = app
+        .gql_ok(
+            Some(&member),
+            "mutation($id: ID!) { submitCommunityProposal(communityId: $id, input: { title: \"Spam spam spam\", body: \"Buy my stuff\" }) { id } }",
+            json!({ "id": community }),
+        )
+        .await["submitCommunityProposal"]["id"]
+        .clone();
+    let by_member = app
+        .gql(
+            Some(&member),
+            HIDE,
+            json!({ "kind": "PROPOSAL", "id": proposal, "reason": "Spam" }),
+        )
+        .await;
+    assert_eq!(error_code(&by_member), "FORBIDDEN");
+    app.gql_ok(
+        Some(&founder),
+        HIDE,
+        json!({ "kind": "PROPOSAL", "id": proposal, "reason": "Spam" }),
+    )
+    .await;
+    let listed = app
+        .gql_ok(
+            None,
+            "{ community(slug: \"kosher-paris\") { proposals { totalCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(listed["community"]["proposals"]["totalCount"], 0);
+
+    // The same founder has no say over a campaign outside their community.
+    let (_, elsewhere) = app.open_campaign("independent", 1000).await;
+    let outside = app
+        .gql(
+            Some(&founder),
+            HIDE,
+            json!({ "kind": "CAMPAIGN", "id": elsewhere, "reason": "Not mine" }),
+        )
+        .await;
+    assert_eq!(error_code(&outside), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn a_hidden_signature_still_counts_but_is_not_shown() {
+    let (app, _, moderator) = moderated().await;
+    let (_, campaign) = app.open_campaign("petition", 1000).await;
+    let (troll, _) = app.register("troll").await;
+    let signed = app
+        .gql_ok(
+            Some(&troll),
+            "mutation($id: ID!) { signCampaign(campaignId: $id, input: { comment: \"insults\" }) { id } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    let signature = signed["signCampaign"]["id"].clone();
+    app.gql_ok(
+        Some(&moderator),
+        HIDE,
+        json!({ "kind": "SIGNATURE", "id": signature, "reason": "Insulting comment" }),
+    )
+    .await;
+    assert_eq!(app.signature_rows(&campaign).await, 0);
+    assert_eq!(app.signature_count(&campaign).await, 1);
+}
+
+#[tokio::test]
+async fn flags_are_validated_and_dismissable() {
+    let (app, _, moderator) = moderated().await;
+    let (_, campaign) = app.open_campaign("fine", 1000).await;
+    let (reporter, _) = app.register("overzealous").await;
+    let short = app
+        .gql(
+            Some(&reporter),
+            FLAG,
+            json!({ "kind": "CAMPAIGN", "id": campaign, "reason": "x" }),
+        )
+        .await;
+    assert_eq!(error_code(&short), "BAD_USER_INPUT");
+    assert_eq!(error_field(&short), "reason");
+    let unknown = app
+        .gql(Some(&reporter), FLAG, json!({ "kind": "PROPOSAL", "id": "01900000-0000-7000-8000-000000000000", "reason": "Spam here" }))
+        .await;
+    assert_eq!(error_code(&unknown), "NOT_FOUND");
+    let anonymous = app
+        .gql(
+            None,
+            FLAG,
+            json!({ "kind": "CAMPAIGN", "id": campaign, "reason": "Spam here" }),
+        )
+        .await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+    let flag = app
+        .gql_ok(
+            Some(&reporter),
+            FLAG,
+            json!({ "kind": "CAMPAIGN", "id": campaign, "reason": "Looks odd" }),
+        )
+        .await["flagContent"]["id"]
+        .clone();
+    let dismiss = "mutation($id: ID!) { dismissFlag(flagId: $id) { status } }";
+    let by_reporter = app
+        .gql(Some(&reporter), dismiss, json!({ "id": flag }))
+        .await;
+    assert_eq!(error_code(&by_reporter), "FORBIDDEN");
+    let dismissed = app
+        .gql_ok(Some(&moderator), dismiss, json!({ "id": flag }))
+        .await;
+    assert_eq!(dismissed["dismissFlag"]["status"], "DISMISSED");
+    let twice = app
+        .gql(Some(&moderator), dismiss, json!({ "id": flag }))
+        .await;
+    assert_eq!(error_code(&twice), "CONFLICT");
+    let public = app
+        .gql_ok(
+            None,
+            "query($id: ID!) { campaign(id: $id) { status } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    assert_eq!(public["campaign"]["status"], "OPEN");
+}
