@@ -89,3 +89,28 @@ async fn a_subscriber_on_one_instance_sees_signatures_made_on_another() {
     }
     assert_eq!(instance_b.signature_count(&campaign).await, 2);
 }
+
+#[tokio::test]
+async fn pledge_activation_is_pushed() {
+    let app = TestApp::spawn().await;
+    let (_, campaign) = app.open_campaign("activator", 1000).await;
+    let mut live = Subscription::start(app.addr, COUNTERS, json!({ "id": campaign })).await;
+    live.next_data(5).await;
+    let members = app.register_many("together", 2).await;
+    let pledge = "mutation($id: ID!) { pledge(campaignId: $id, input: { kind: BUY, activationThreshold: 2 }) { status } }";
+    for token in &members {
+        app.gql_ok(Some(token), pledge, json!({ "id": campaign }))
+            .await;
+    }
+    let mut active = 0;
+    for _ in 0..4 {
+        let update = live.next_data(5).await;
+        active = update["campaignCounters"]["activePledges"]
+            .as_i64()
+            .unwrap();
+        if active == 2 {
+            break;
+        }
+    }
+    assert_eq!(active, 2, "both conditional pledges activated and pushed");
+}

@@ -246,3 +246,50 @@ async fn pledge_input_and_ownership_are_checked() {
         .await;
     assert!(peek["campaign"]["viewerPledge"].is_null());
 }
+
+#[tokio::test]
+async fn pending_pledges_expire_when_the_deadline_passes() {
+    let app = TestApp::spawn().await;
+    let (organiser, _) = app.register("deadliner").await;
+    let producer = app.create_producer(&organiser, "Deadline Co").await;
+    let deadline = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let campaign = app
+        .gql_ok(
+            Some(&organiser),
+            "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
+            json!({ "input": {
+                "kind": "BOYCOTT", "title": "Quick boycott", "summary": "A boycott with a short deadline.",
+                "body": "Hurry.", "producerId": producer, "deadline": deadline,
+            }}),
+        )
+        .await["createCampaign"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.publish(&organiser, &campaign).await;
+    let (member, _) = app.register("waiting").await;
+    let body = pledge(
+        &app,
+        &member,
+        &campaign,
+        json!({ "kind": "AVOID", "activationThreshold": 10 }),
+    )
+    .await;
+    assert_eq!(body["data"]["pledge"]["status"], "PENDING", "{body}");
+    let status = common::eventually(10, "EXPIRED".to_owned(), || async {
+        let mine = app
+            .gql_ok(
+                Some(&member),
+                "{ me { pledges { edges { node { status } } } } }",
+                json!({}),
+            )
+            .await;
+        mine["me"]["pledges"]["edges"][0]["node"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    })
+    .await;
+    assert_eq!(status, "EXPIRED");
+    assert_eq!(totals(&app, &campaign).await["counters"]["pledges"], 0);
+}
