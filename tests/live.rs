@@ -114,3 +114,22 @@ async fn pledge_activation_is_pushed() {
     }
     assert_eq!(active, 2, "both conditional pledges activated and pushed");
 }
+
+#[tokio::test]
+async fn invalid_subscriptions_get_a_coded_error() {
+    let app = TestApp::spawn().await;
+    let mut live = Subscription::start(
+        app.addr,
+        "subscription { campaignCounters(campaignId: \"x\") { nope } }",
+        json!({}),
+    )
+    .await;
+    // async-graphql reports it as a result carrying errors, not a protocol error.
+    let message = live.next_message(5).await.expect("an answer");
+    assert_eq!(message["type"], "next", "{message}");
+    assert!(message["payload"]["data"].is_null());
+    assert_eq!(
+        message["payload"]["errors"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+}

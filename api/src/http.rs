@@ -1,7 +1,6 @@
 //! The HTTP surface: GraphQL (POST, and GraphiQL on GET), health and
 //! readiness probes.
 
-use async_graphql::ServerError;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::GraphQLResponse;
@@ -113,11 +112,7 @@ async fn graphql(
     let request = request
         .data(RequestAuth::new(bearer_token(&headers), Some(client)))
         .data(loader);
-    let mut response = state.schema.execute(request).await;
-    for error in &mut response.errors {
-        add_missing_code(error);
-    }
-    GraphQLResponse::from(response).into_response()
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
 /// Batched database lookups for one request (or one websocket connection;
@@ -130,28 +125,6 @@ fn loader(state: &HttpState) -> DataLoader<DbLoader> {
         },
         tokio::spawn,
     )
-}
-
-/// Errors raised by async-graphql itself (parse, validation, limits) carry
-/// no code; give them the one GraphQL servers conventionally use.
-fn add_missing_code(error: &mut ServerError) {
-    let has_code = error
-        .extensions
-        .as_ref()
-        .is_some_and(|extensions| extensions.get("code").is_some());
-    if has_code {
-        return;
-    }
-    // The parser (pest) reports positions as " --> line:column".
-    let code = if error.message.starts_with(" --> ") {
-        "GRAPHQL_PARSE_FAILED"
-    } else {
-        "GRAPHQL_VALIDATION_FAILED"
-    };
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
 }
 
 /// A request that is not a GraphQL request at all, answered in GraphQL's

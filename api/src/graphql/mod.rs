@@ -4,6 +4,7 @@
 pub mod campaign;
 pub mod community;
 pub mod connection;
+pub mod error_codes;
 pub mod guards;
 pub mod loaders;
 pub mod member;
@@ -60,6 +61,7 @@ pub fn build(state: AppState) -> AppSchema {
         .limit_complexity(config.graphql_max_complexity)
         .limit_recursive_depth(32)
         .limit_directives(16)
+        .extension(error_codes::ErrorCodes)
         .data(state);
     if !config.introspection {
         schema = schema.disable_introspection();
