@@ -157,6 +157,17 @@ impl MemberQuery {
             .await?
             .map(Member))
     }
+
+    /// Everything the server holds about you, as one JSON document.
+    async fn export_my_data(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<async_graphql::Json<serde_json::Value>> {
+        let actor = require_member(ctx).await?;
+        crate::service::privacy::export(&state(ctx).db, actor)
+            .await
+            .map(async_graphql::Json)
+    }
 }
 
 #[derive(Default)]
@@ -212,6 +223,16 @@ impl MemberMutation {
             Some(token) => auth::logout(&state(ctx).db, token).await,
             None => Ok(false),
         }
+    }
+
+    /// Erases your personal data (confirm with your password). Your
+    /// signatures, pledges and votes still count, anonymously; you are signed
+    /// out everywhere and cannot sign in again.
+    async fn delete_account(&self, ctx: &Context<'_>, password: String) -> Result<bool> {
+        let actor = require_member(ctx).await?;
+        let state = state(ctx);
+        crate::service::privacy::erase(&state.db, &state.passwords, actor, password).await?;
+        Ok(true)
     }
 
     /// Grants a role to a member; admins only.

@@ -71,8 +71,9 @@ impl Passwords {
     pub async fn verify(&self, password: String, hash: String) -> Result<bool> {
         let hasher = self.hasher();
         tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&hash).map_err(|e| AppError::Internal(e.to_string()))?;
-            Ok(hasher.verify_password(password.as_bytes(), &parsed).is_ok())
+            // An unparsable hash (an erased account) matches no password.
+            Ok(PasswordHash::new(&hash)
+                .is_ok_and(|parsed| hasher.verify_password(password.as_bytes(), &parsed).is_ok()))
         })
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?

@@ -9,6 +9,7 @@ pub mod community;
 pub mod milestone;
 pub mod moderation;
 pub mod pledge;
+pub mod privacy;
 pub mod producer;
 pub mod producer_voice;
 pub mod proposal;

@@ -1,0 +1,146 @@
+//! Privacy rights: a member can take away everything held about them, and
+//! can erase their personal data.
+//!
+//! Erasure keeps what the member contributed to collective action: their
+//! signatures, pledges, votes and ratings still count, but nothing links them
+//! to a person any more. The account row is kept as an anonymous tombstone
+//! (so that votes, whose key includes the member, survive), with its handle,
+//! email, password, name and territory replaced, its tokens revoked, its
+//! signatures made anonymous and their comments removed.
+
+use entities::{
+    auth_token, community_member, member, pledge, producer_representative, proposal, signature,
+    trust_rating, vote,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::error::{AppError, Result};
+use crate::service::auth::{Passwords, Viewer};
+use crate::service::validate;
+
+/// Everything held about `actor`, as one JSON document.
+pub async fn export(db: &DatabaseConnection, actor: Viewer) -> Result<Value> {
+    let me = member::Entity::find_by_id(actor.id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    let signatures = signature::Entity::find()
+        .filter(signature::Column::MemberId.eq(actor.id))
+        .all(db)
+        .await?;
+    let pledges = pledge::Entity::find()
+        .filter(pledge::Column::MemberId.eq(actor.id))
+        .all(db)
+        .await?;
+    let votes = vote::Entity::find()
+        .filter(vote::Column::MemberId.eq(actor.id))
+        .all(db)
+        .await?;
+    let proposals = proposal::Entity::find()
+        .filter(proposal::Column::AuthorId.eq(actor.id))
+        .all(db)
+        .await?;
+    let memberships = community_member::Entity::find()
+        .filter(community_member::Column::MemberId.eq(actor.id))
+        .all(db)
+        .await?;
+    let ratings = trust_rating::Entity::find()
+        .filter(trust_rating::Column::MemberId.eq(actor.id))
+        .all(db)
+        .await?;
+    let claims = producer_representative::Entity::find()
+        .filter(producer_representative::Column::MemberId.eq(actor.id))
+        .all(db)
+        .await?;
+    Ok(json!({
+        "member": {
+            "id": me.id, "handle": me.handle, "email": me.email, "displayName": me.display_name,
+            "role": format!("{:?}", me.role).to_uppercase(), "territory": me.territory,
+            "createdAt": me.created_at,
+        },
+        "signatures": signatures.iter().map(|s| json!({
+            "campaignId": s.campaign_id, "comment": s.comment, "anonymous": s.anonymous,
+            "territory": s.territory, "createdAt": s.created_at,
+        })).collect::<Vec<_>>(),
+        "pledges": pledges.iter().map(|p| json!({
+            "campaignId": p.campaign_id, "kind": format!("{:?}", p.kind).to_uppercase(),
+            "status": format!("{:?}", p.status).to_uppercase(), "monthlyAmountCents": p.monthly_amount_cents,
+            "activationThreshold": p.activation_threshold, "createdAt": p.created_at,
+        })).collect::<Vec<_>>(),
+        "votes": votes.iter().map(|v| json!({
+            "proposalId": v.proposal_id, "direction": if v.direction > 0 { "UP" } else { "DOWN" },
+            "updatedAt": v.updated_at,
+        })).collect::<Vec<_>>(),
+        "proposals": proposals.iter().map(|p| json!({
+            "id": p.id, "title": p.title, "body": p.body, "createdAt": p.created_at,
+        })).collect::<Vec<_>>(),
+        "communities": memberships.iter().map(|m| json!({
+            "communityId": m.community_id, "joinedAt": m.joined_at,
+        })).collect::<Vec<_>>(),
+        "trustRatings": ratings.iter().map(|r| json!({
+            "producerId": r.producer_id, "dimension": format!("{:?}", r.dimension),
+            "score": r.score, "period": r.period,
+        })).collect::<Vec<_>>(),
+        "producerClaims": claims.iter().map(|c| json!({
+            "producerId": c.producer_id, "status": format!("{:?}", c.status).to_uppercase(),
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// Erases `actor`'s personal data, after checking their password.
+pub async fn erase(
+    db: &DatabaseConnection,
+    passwords: &Passwords,
+    actor: Viewer,
+    password: String,
+) -> Result<()> {
+    let me = member::Entity::find_by_id(actor.id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    if !passwords.verify(password, me.password_hash.clone()).await? {
+        return Err(AppError::Unauthenticated("wrong password"));
+    }
+    let tombstone = Uuid::now_v7().simple().to_string();
+    let txn = db.begin().await?;
+    let mut erased: member::ActiveModel = me.into();
+    erased.handle = Set(format!("deleted_{}", &tombstone[..20]));
+    erased.handle_key = Set(format!("deleted_{}", &tombstone[..20]));
+    erased.email = Set(format!("{tombstone}@deleted.invalid"));
+    // Not a PHC string: no password ever verifies against it.
+    erased.password_hash = Set("!erased".into());
+    erased.display_name = Set("Deleted member".into());
+    erased.territory = Set(None);
+    erased.role = Set(member::Role::Member);
+    erased.updated_at = Set(validate::now());
+    erased.update(&txn).await?;
+    auth_token::Entity::delete_many()
+        .filter(auth_token::Column::MemberId.eq(actor.id))
+        .exec(&txn)
+        .await?;
+    signature::Entity::update_many()
+        .col_expr(signature::Column::Anonymous, Expr::value(true))
+        .col_expr(
+            signature::Column::Comment,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            signature::Column::Territory,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(signature::Column::MemberId.eq(actor.id))
+        .exec(&txn)
+        .await?;
+    producer_representative::Entity::delete_many()
+        .filter(producer_representative::Column::MemberId.eq(actor.id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}

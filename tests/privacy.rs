@@ -1,0 +1,130 @@
+//! Privacy rights: exporting one's data, and erasing it while the
+//! signatures, pledges and votes one contributed keep counting.
+
+mod common;
+
+use common::{TestApp, error_code};
+use serde_json::json;
+
+#[tokio::test]
+async fn members_export_what_is_held_about_them_and_nobody_else() {
+    let app = TestApp::spawn().await;
+    let (_, campaign) = app.open_campaign("exporter_org", 1000).await;
+    let (member, member_id) = app.register("exporter").await;
+    let (other, _) = app.register("bystander").await;
+    app.gql_ok(
+        Some(&member),
+        "mutation($id: ID!) { signCampaign(campaignId: $id, input: { comment: \"mine\" }) { id } }",
+        json!({ "id": campaign }),
+    )
+    .await;
+    app.sign(&other, &campaign).await;
+    app.gql_ok(
+        Some(&member),
+        "mutation($id: ID!) { pledge(campaignId: $id, input: { kind: AVOID }) { id } }",
+        json!({ "id": campaign }),
+    )
+    .await;
+    let export = app
+        .gql_ok(Some(&member), "{ exportMyData }", json!({}))
+        .await["exportMyData"]
+        .clone();
+    assert_eq!(export["member"]["id"], member_id);
+    assert_eq!(export["member"]["email"], "exporter@example.org");
+    assert_eq!(export["signatures"].as_array().unwrap().len(), 1);
+    assert_eq!(export["signatures"][0]["comment"], "mine");
+    assert_eq!(export["pledges"][0]["kind"], "AVOID");
+    assert!(!export.to_string().contains("bystander"));
+    let anonymous = app.gql(None, "{ exportMyData }", json!({})).await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn deleting_an_account_erases_the_person_but_keeps_the_counts() {
+    let app = TestApp::spawn().await;
+    let (organiser, _) = app.register("leaver").await;
+    let producer = app.create_producer(&organiser, "Leaver Co").await;
+    let body = app
+        .gql_ok(
+            Some(&organiser),
+            "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
+            json!({ "input": { "kind": "CO_CREATION", "title": "Ideas for Leaver Co", "summary": "Tell Leaver Co what to make next.",
+                               "body": "Go.", "producerId": producer } }),
+        )
+        .await;
+    let campaign = body["createCampaign"]["id"].as_str().unwrap().to_owned();
+    app.publish(&organiser, &campaign).await;
+    app.gql_ok(
+        Some(&organiser),
+        "mutation($id: ID!) { signCampaign(campaignId: $id, input: { comment: \"my own words\" }) { id } }",
+        json!({ "id": campaign }),
+    )
+    .await;
+    let proposal = app
+        .gql_ok(
+            Some(&organiser),
+            "mutation($id: ID!) { submitProposal(campaignId: $id, input: { title: \"Refillable bottles\", body: \"x\" }) { id } }",
+            json!({ "id": campaign }),
+        )
+        .await["submitProposal"]["id"]
+        .clone();
+    app.gql_ok(
+        Some(&organiser),
+        "mutation($id: ID!) { vote(proposalId: $id, direction: UP) { score } }",
+        json!({ "id": proposal }),
+    )
+    .await;
+
+    let wrong = app
+        .gql(
+            Some(&organiser),
+            "mutation { deleteAccount(password: \"nope nope\") }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&wrong), "UNAUTHENTICATED");
+    let deleted = app
+        .gql_ok(
+            Some(&organiser),
+            "mutation { deleteAccount(password: \"correct horse battery\") }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(deleted["deleteAccount"], true);
+
+    let signed_out = app.gql(Some(&organiser), "{ me { id } }", json!({})).await;
+    assert_eq!(error_code(&signed_out), "UNAUTHENTICATED");
+    let login = app
+        .gql(None, "mutation { login(input: { handleOrEmail: \"leaver\", password: \"correct horse battery\" }) { token } }", json!({}))
+        .await;
+    assert_eq!(error_code(&login), "UNAUTHENTICATED");
+
+    let seen = app
+        .gql_ok(
+            None,
+            "query($id: ID!) { campaign(id: $id) {
+               organiser { handle displayName }
+               counters { signatures }
+               signatures { totalCount edges { node { signer comment } } }
+               proposals { edges { node { score author { displayName } } } }
+             } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    let text = seen.to_string();
+    assert!(
+        !text.contains("leaver") && !text.contains("my own words"),
+        "{text}"
+    );
+    let campaign = &seen["campaign"];
+    assert_eq!(campaign["organiser"]["displayName"], "Deleted member");
+    assert_eq!(campaign["counters"]["signatures"], 1);
+    assert_eq!(
+        campaign["signatures"]["edges"][0]["node"],
+        json!({ "signer": "Anonymous", "comment": null })
+    );
+    assert_eq!(campaign["proposals"]["edges"][0]["node"]["score"], 1);
+
+    // The handle is free again.
+    app.register("leaver").await;
+}
