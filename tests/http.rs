@@ -203,3 +203,75 @@ async fn form_posts_cannot_reach_mutations() {
         assert_eq!(error_code(&body), "BAD_REQUEST");
     }
 }
+
+#[tokio::test]
+async fn responses_carry_security_headers_and_a_request_id() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ valueTags { slug } }" }))
+        .send()
+        .await
+        .unwrap();
+    let headers = response.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["x-request-id"].to_str().unwrap().len(), 36);
+}
+
+#[tokio::test]
+async fn cross_origin_access_is_for_configured_origins_only() {
+    let app = TestApp::spawn_with(&[
+        "--cors-origins",
+        "https://app.example.org,https://admin.example.org",
+    ])
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type,authorization",
+            )
+            .send()
+    };
+    let allowed = preflight("https://admin.example.org").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://admin.example.org"
+    );
+    let refused = preflight("https://evil.example.com").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn slow_requests_time_out_with_a_code() {
+    // Deliberately expensive password hashing against a 50 ms budget.
+    let app = TestApp::spawn_with(&[
+        "--request-timeout-ms",
+        "50",
+        "--argon2-memory-kib",
+        "65536",
+        "--argon2-iterations",
+        "10",
+    ])
+    .await;
+    let body = app
+        .gql(
+            None,
+            "mutation { register(input: { handle: \"slowpoke\", email: \"slow@example.org\", password: \"long enough\" }) { token } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "TIMEOUT");
+    assert!(body["errors"][0]["extensions"]["requestId"].is_string());
+}

@@ -105,6 +105,16 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_MAX_BODY_BYTES", default_value_t = 262_144)]
     pub max_body_bytes: usize,
 
+    /// Longest a GraphQL request may run, in milliseconds, before it is
+    /// answered with `TIMEOUT`.
+    #[arg(long, env = "CONSUMACT_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+
+    /// Browser origins allowed to call the API cross-origin, comma-separated
+    /// (e.g. `https://app.example.org`); unset allows none.
+    #[arg(long, env = "CONSUMACT_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
     /// Deepest selection set a query may nest.
     #[arg(long, env = "CONSUMACT_GRAPHQL_MAX_DEPTH", default_value_t = 12)]
     pub graphql_max_depth: usize,

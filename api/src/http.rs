@@ -12,13 +12,19 @@ use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use tracing::Instrument;
+use uuid::Uuid;
 
 use crate::graphql::AppSchema;
 use crate::graphql::guards::RequestAuth;
@@ -34,13 +40,42 @@ struct HttpState {
 /// The application's routes.
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let body_limit = app.config.max_body_bytes;
+    let cors = cors(&app.config.cors_origins);
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(cors)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(HttpState { app, schema })
+}
+
+/// Cross-origin access for the configured browser origins only.
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .map(|origin| origin.trim())
+        .filter(|origin| !origin.is_empty())
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600))
 }
 
 /// The bearer token of a request, if it carries one.
@@ -112,7 +147,47 @@ async fn graphql(
     let request = request
         .data(RequestAuth::new(bearer_token(&headers), Some(client)))
         .data(loader);
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    // One id per request, in every log line it causes and in the answer, so
+    // that a user's report of an INTERNAL error can be found in the logs.
+    let request_id = Uuid::new_v4().to_string();
+    let span = tracing::info_span!("graphql", request_id = %request_id);
+    let limit = Duration::from_millis(state.app.config.request_timeout_ms.max(1));
+    let executed = tokio::time::timeout(limit, state.schema.execute(request))
+        .instrument(span)
+        .await;
+    let mut response = match executed {
+        Ok(mut response) => {
+            for error in &mut response.errors {
+                let internal = error
+                    .extensions
+                    .as_ref()
+                    .and_then(|extensions| extensions.get("code"))
+                    .is_some_and(|code| *code == async_graphql::Value::from("INTERNAL"));
+                if internal {
+                    error
+                        .extensions
+                        .get_or_insert_with(Default::default)
+                        .set("requestId", request_id.as_str());
+                }
+            }
+            GraphQLResponse::from(response).into_response()
+        }
+        Err(_) => {
+            tracing::warn!(%request_id, "request timed out");
+            let body = json!({
+                "data": null,
+                "errors": [{
+                    "message": "the request took too long and was stopped",
+                    "extensions": { "code": "TIMEOUT", "requestId": request_id },
+                }]
+            });
+            (StatusCode::OK, Json(body)).into_response()
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
 }
 
 /// Batched database lookups for one request (or one websocket connection;
