@@ -180,36 +180,43 @@ pub async fn set_hidden(
     let db = &state.db;
     match target {
         Target::Campaign => {
-            campaign::Entity::update_many()
-                .col_expr(campaign::Column::HiddenAt, Expr::value(at))
-                .col_expr(campaign::Column::HiddenReason, Expr::value(why))
-                .filter(campaign::Column::Id.eq(target_id))
-                .exec(db)
-                .await?;
+            use campaign::Column as C;
+            hide_row::<campaign::Entity>(
+                db,
+                (C::Id, C::HiddenAt, Some(C::HiddenReason)),
+                target_id,
+                at,
+                why,
+            )
+            .await?
         }
         Target::Proposal => {
-            proposal::Entity::update_many()
-                .col_expr(proposal::Column::HiddenAt, Expr::value(at))
-                .col_expr(proposal::Column::HiddenReason, Expr::value(why))
-                .filter(proposal::Column::Id.eq(target_id))
-                .exec(db)
-                .await?;
+            use proposal::Column as C;
+            hide_row::<proposal::Entity>(
+                db,
+                (C::Id, C::HiddenAt, Some(C::HiddenReason)),
+                target_id,
+                at,
+                why,
+            )
+            .await?
         }
+        // The signature still counts; only its public display goes.
         Target::Signature => {
-            // The signature still counts; only its public display goes.
-            signature::Entity::update_many()
-                .col_expr(signature::Column::HiddenAt, Expr::value(at))
-                .filter(signature::Column::Id.eq(target_id))
-                .exec(db)
-                .await?;
+            use signature::Column as C;
+            hide_row::<signature::Entity>(db, (C::Id, C::HiddenAt, None), target_id, at, why)
+                .await?
         }
         Target::Response => {
-            producer_response::Entity::update_many()
-                .col_expr(producer_response::Column::HiddenAt, Expr::value(at))
-                .col_expr(producer_response::Column::HiddenReason, Expr::value(why))
-                .filter(producer_response::Column::Id.eq(target_id))
-                .exec(db)
-                .await?;
+            use producer_response::Column as C;
+            hide_row::<producer_response::Entity>(
+                db,
+                (C::Id, C::HiddenAt, Some(C::HiddenReason)),
+                target_id,
+                at,
+                why,
+            )
+            .await?
         }
     }
     if hidden {
@@ -225,6 +232,24 @@ pub async fn set_hidden(
         Some(reason),
     )
     .await
+}
+
+/// Sets (or clears) the hidden columns of one row: (id, hidden_at, hidden_reason).
+async fn hide_row<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    (id, hidden_at, reason): (E::Column, E::Column, Option<E::Column>),
+    target_id: Uuid,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    why: Option<String>,
+) -> Result<()> {
+    let mut update = E::update_many()
+        .col_expr(hidden_at, Expr::value(at))
+        .filter(id.eq(target_id));
+    if let Some(reason) = reason {
+        update = update.col_expr(reason, Expr::value(why));
+    }
+    update.exec(db).await?;
+    Ok(())
 }
 
 async fn resolve_flags(
