@@ -3,7 +3,6 @@
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::GraphQLResponse;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use std::net::{IpAddr, SocketAddr};
@@ -170,7 +169,7 @@ async fn graphql(
                         .set("requestId", request_id.as_str());
                 }
             }
-            GraphQLResponse::from(response).into_response()
+            graphql_response(&headers, response)
         }
         Err(_) => {
             tracing::warn!(%request_id, "request timed out");
@@ -200,6 +199,48 @@ fn loader(state: &HttpState) -> DataLoader<DbLoader> {
         },
         tokio::spawn,
     )
+}
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// Serialises a result as the GraphQL-over-HTTP specification asks: with
+/// `Accept: application/graphql-response+json`, a request that failed before
+/// execution (unparsable, invalid, bad variables) is an HTTP 400 without a
+/// `data` entry; with `application/json` (also for a missing or `*/*`
+/// Accept), results are HTTP 200 as legacy clients expect.
+fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> Response {
+    let modern = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE_JSON));
+    let failed_before_execution = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty());
+    let mut body = match serde_json::to_value(&response) {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::error!(%err, "cannot serialise a GraphQL response");
+            return request_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into());
+        }
+    };
+    let (status, content_type) = if modern {
+        let status = if failed_before_execution {
+            if let Some(object) = body.as_object_mut() {
+                object.remove("data");
+            }
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        (status, GRAPHQL_RESPONSE_JSON)
+    } else {
+        (StatusCode::OK, "application/json")
+    };
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
 }
 
 /// A request that is not a GraphQL request at all, answered in GraphQL's
