@@ -275,3 +275,30 @@ async fn slow_requests_time_out_with_a_code() {
     assert_eq!(error_code(&body), "TIMEOUT");
     assert!(body["errors"][0]["extensions"]["requestId"].is_string());
 }
+
+#[tokio::test]
+async fn metrics_count_operations_signatures_and_refusals() {
+    let app = TestApp::spawn_with(&["--sign-per-minute", "1", "--sign-burst", "1"]).await;
+    app.gql_ok(None, "query Tags { valueTags { slug } }", json!({}))
+        .await;
+    let (_, first) = app.open_campaign("metered", 1000).await;
+    let (_, second) = app.open_campaign("metered_too", 1000).await;
+    let (signer, _) = app.register("counted").await;
+    app.sign(&signer, &first).await;
+    let refused = app.sign(&signer, &second).await;
+    assert_eq!(error_code(&refused), "RATE_LIMITED");
+
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    for expected in [
+        "consumact_graphql_requests_total{operation=\"Tags\"} 1",
+        "consumact_signatures_total 1",
+        "consumact_rate_limited_total 1",
+        "consumact_subscribers 0",
+        "consumact_counters_degraded 0",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+    assert!(text.contains("consumact_db_pool_connections "));
+}

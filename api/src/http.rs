@@ -28,6 +28,7 @@ use uuid::Uuid;
 use crate::graphql::AppSchema;
 use crate::graphql::guards::RequestAuth;
 use crate::graphql::loaders::DbLoader;
+use crate::metrics::Metrics;
 use crate::state::AppState;
 
 #[derive(Clone)]
@@ -44,6 +45,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -151,9 +153,35 @@ async fn graphql(
     let request_id = Uuid::new_v4().to_string();
     let span = tracing::info_span!("graphql", request_id = %request_id);
     let limit = Duration::from_millis(state.app.config.request_timeout_ms.max(1));
+    let operation = request
+        .operation_name
+        .clone()
+        .or_else(|| crate::metrics::operation_name_in(&request.query).map(str::to_owned));
+    let started = std::time::Instant::now();
     let executed = tokio::time::timeout(limit, state.schema.execute(request))
         .instrument(span)
         .await;
+    let metrics = &state.app.metrics;
+    match &executed {
+        Ok(response) => {
+            metrics.observe(
+                operation.as_deref(),
+                started.elapsed(),
+                !response.errors.is_empty(),
+            );
+            let limited = response.errors.iter().any(|error| {
+                error
+                    .extensions
+                    .as_ref()
+                    .and_then(|extensions| extensions.get("code"))
+                    .is_some_and(|code| *code == async_graphql::Value::from("RATE_LIMITED"))
+            });
+            if limited {
+                Metrics::increment(&metrics.rate_limited);
+            }
+        }
+        Err(_) => metrics.observe(operation.as_deref(), started.elapsed(), true),
+    }
     let mut response = match executed {
         Ok(mut response) => {
             for error in &mut response.errors {
@@ -285,6 +313,49 @@ async fn graphql_get(
             .finish(),
     )
     .into_response()
+}
+
+/// Prometheus metrics, with gauges read at scrape time.
+async fn metrics(State(state): State<HttpState>) -> Response {
+    let app = &state.app;
+    let (pool_size, pool_idle) = match app.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = app.db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = app.db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => (0, 0),
+    };
+    let gauges = [
+        (
+            "consumact_subscribers",
+            "Live subscriptions on this instance.",
+            app.events.subscriber_count() as f64,
+        ),
+        (
+            "consumact_db_pool_connections",
+            "Open database connections.",
+            f64::from(pool_size),
+        ),
+        (
+            "consumact_db_pool_idle_connections",
+            "Idle database connections.",
+            pool_idle as f64,
+        ),
+        (
+            "consumact_counters_degraded",
+            "1 while the counter store does not answer.",
+            f64::from(u8::from(app.counters.is_degraded())),
+        ),
+    ];
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(&gauges),
+    )
+        .into_response()
 }
 
 async fn healthz() -> &'static str {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod ratelimit;
 pub mod redis_link;
 pub mod service;
@@ -34,6 +35,7 @@ use crate::counters::redis::RedisCounters;
 use crate::events::EventBus;
 use crate::events::memory::MemoryEvents;
 use crate::events::redis::RedisEvents;
+use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::redis_link::RedisLink;
 use crate::service::auth::{self, Passwords};
@@ -63,6 +65,7 @@ impl Application {
             events,
             limits: Arc::new(RateLimits::new(&config)),
             milestones: Arc::new(MilestoneCache::default()),
+            metrics: Arc::new(Metrics::default()),
         };
         if let (Some(handle), Some(email), Some(password)) = (
             non_empty(&config.admin_handle),
@@ -155,7 +158,13 @@ async fn maintain(state: AppState) {
                 tracing::warn!(?err, "expiring pledges past their deadline failed");
             }
             match state.counters.reconcile_open(&state.db).await {
-                Ok(fixed) if fixed > 0 => tracing::info!(fixed, "counters reconciled"),
+                Ok(fixed) if fixed > 0 => {
+                    tracing::info!(fixed, "counters reconciled");
+                    state
+                        .metrics
+                        .counter_corrections
+                        .fetch_add(fixed as u64, std::sync::atomic::Ordering::Relaxed);
+                }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(?err, "counter reconciliation failed"),
             }

@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::config::Config;
 use crate::counters::Counters;
 use crate::events::EventBus;
+use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::service::auth::Passwords;
 use crate::service::milestone::MilestoneCache;
@@ -21,4 +22,5 @@ pub struct AppState {
     pub events: Arc<dyn EventBus>,
     pub limits: Arc<RateLimits>,
     pub milestones: Arc<MilestoneCache>,
+    pub metrics: Arc<Metrics>,
 }

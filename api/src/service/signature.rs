@@ -83,6 +83,7 @@ pub async fn sign(
     .insert(&state.db)
     .await
     .map_err(AppError::on_unique("you have already signed this campaign"))?;
+    crate::metrics::Metrics::increment(&state.metrics.signatures);
     after_change(state, &found, 1).await;
     Ok(created)
 }
