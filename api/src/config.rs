@@ -127,6 +127,14 @@ pub struct Config {
     )]
     pub graphql_max_complexity: usize,
 
+    /// Most aliases one query document may use.
+    #[arg(long, env = "CONSUMACT_GRAPHQL_MAX_ALIASES", default_value_t = 50)]
+    pub graphql_max_aliases: usize,
+
+    /// Most root fields one operation may select.
+    #[arg(long, env = "CONSUMACT_GRAPHQL_MAX_ROOT_FIELDS", default_value_t = 20)]
+    pub graphql_max_root_fields: usize,
+
     /// Serve GraphiQL on `GET /graphql`.
     #[arg(long, env = "CONSUMACT_GRAPHIQL", default_value = "true", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub graphiql: bool,

@@ -134,6 +134,13 @@ async fn graphql(
         }
         Err(rejection) => return request_error(rejection.status(), rejection.body_text()),
     };
+    // JSON is UTF-8; parsers may skip over unknown fields without looking.
+    if std::str::from_utf8(&body).is_err() {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "the request body is not valid UTF-8".into(),
+        );
+    }
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(err) => {
@@ -143,6 +150,9 @@ async fn graphql(
             );
         }
     };
+    if request.query.trim().is_empty() {
+        return request_error(StatusCode::BAD_REQUEST, "the request has no query".into());
+    }
     let loader = loader(&state);
     let client = client_ip(&state, &headers, peer);
     let request = request

@@ -13,6 +13,7 @@ pub mod pledge;
 pub mod producer;
 pub mod producer_voice;
 pub mod proposal;
+pub mod query_limits;
 pub mod signing;
 pub mod value_tag;
 
@@ -62,6 +63,10 @@ pub fn build(state: AppState) -> AppSchema {
         .limit_recursive_depth(32)
         .limit_directives(16)
         .extension(error_codes::ErrorCodes)
+        .extension(query_limits::QueryLimits {
+            max_aliases: config.graphql_max_aliases,
+            max_root_fields: config.graphql_max_root_fields,
+        })
         .data(state);
     if !config.introspection {
         schema = schema.disable_introspection();
