@@ -134,4 +134,11 @@ mod tests {
         let raw_uuid = Uuid::now_v7().to_string();
         assert!(decode_cursor(&raw_uuid).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_cursor_text_decodes_or_is_refused(text in ".{0,64}") {
+            let _ = decode_cursor(&text);
+        }
+    }
 }

@@ -307,4 +307,54 @@ mod tests {
         assert!(deadline("d", Some(now + Duration::days(30)), now).is_ok());
         assert!(deadline("d", Some(now + Duration::days(3000)), now).is_err());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        proptest! {
+            #[test]
+            fn accepted_text_is_trimmed_and_within_bounds(value in ".{0,80}", min in 0usize..10, max in 10usize..60) {
+                if let Ok(text) = text("t", &value, min, max) {
+                    prop_assert_eq!(text.trim(), text.as_str());
+                    let length = text.chars().count();
+                    prop_assert!(length >= min && length <= max);
+                    prop_assert!(!text.contains(char::from(0)));
+                }
+            }
+
+            #[test]
+            fn accepted_slugs_follow_the_rules(value in "[a-z0-9-]{0,70}|.{0,20}") {
+                if let Ok(slug) = slug("s", &value) {
+                    prop_assert!((3..=64).contains(&slug.len()));
+                    prop_assert!(slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+                    prop_assert!(!slug.starts_with('-') && !slug.ends_with('-') && !slug.contains("--"));
+                }
+            }
+
+            #[test]
+            fn territories_normalise_idempotently(value in "[A-Za-z]{2}(-[A-Za-z0-9]{0,4})?|.{0,8}") {
+                if let Ok(code) = territory("t", &value) {
+                    prop_assert_eq!(code.to_ascii_uppercase(), code.clone());
+                    prop_assert_eq!(territory("t", &code).unwrap(), code);
+                }
+            }
+
+            #[test]
+            fn accepted_emails_are_lowercase_with_one_at(value in "[A-Za-z0-9.@ _-]{0,40}") {
+                if let Ok(address) = email("e", &value) {
+                    prop_assert_eq!(address.to_lowercase(), address.clone());
+                    prop_assert_eq!(address.matches('@').count(), 1);
+                }
+            }
+
+            #[test]
+            fn handles_and_ids_never_panic(value in ".{0,64}") {
+                let _ = handle("h", &value);
+                let _ = id("i", &value);
+                let _ = website("w", &value);
+            }
+        }
+    }
 }
