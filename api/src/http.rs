@@ -1,18 +1,16 @@
-//! The HTTP surface: GraphQL (POST, and GraphiQL on GET), health and
-//! readiness probes.
+//! The HTTP surface: GraphQL over HTTP (POST), websockets and GraphiQL
+//! (GET), health, readiness and metrics; CORS and security headers.
 
-use async_graphql::dataloader::DataLoader;
-use async_graphql::http::GraphiQLSource;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use std::net::{IpAddr, SocketAddr};
-
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
-use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use std::time::Duration;
 
+use async_graphql::dataloader::DataLoader;
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
