@@ -122,3 +122,19 @@ async fn sql_looking_text_is_stored_and_returned_verbatim() {
         .await;
     assert_eq!(me["me"]["handle"], "bobby", "the member table is intact");
 }
+
+#[tokio::test]
+async fn a_one_megabyte_query_is_refused_at_the_door() {
+    let app = TestApp::spawn().await;
+    let query = format!("{{ valueTags {{ slug }} }} #{}", "x".repeat(1 << 20));
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "BAD_REQUEST");
+}

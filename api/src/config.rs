@@ -85,6 +85,11 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
+    /// How long a request waits for a database connection before it is
+    /// answered with `UNAVAILABLE`, in milliseconds.
+    #[arg(long, env = "CONSUMACT_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5_000)]
+    pub db_acquire_timeout_ms: u64,
+
     /// Apply pending migrations at start-up.
     #[arg(long, env = "CONSUMACT_AUTO_MIGRATE", default_value = "true", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub auto_migrate: bool,

@@ -39,7 +39,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .max_connections(config.db_max_connections)
                 .min_connections(1)
                 .connect_timeout(Duration::from_secs(5))
-                .acquire_timeout(Duration::from_secs(5))
+                .acquire_timeout(Duration::from_millis(config.db_acquire_timeout_ms.max(1)))
                 .sqlx_logging(false);
             Database::connect(options)
                 .await

@@ -10,7 +10,7 @@
 //! resolver can return `Result<T, AppError>` directly.
 
 use async_graphql::ErrorExtensions;
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 /// Result of every service function.
 pub type Result<T> = std::result::Result<T, AppError>;
@@ -81,17 +81,39 @@ impl AppError {
     }
 }
 
+/// Whether a database error means "the database is not reachable right
+/// now" (retrying later may succeed) rather than a bug.
+fn database_unreachable(err: &DbErr) -> bool {
+    let runtime = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx_error) = runtime else {
+        return false;
+    };
+    match sqlx_error.as_ref() {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        // Class 08: connection exceptions; 57P: the server is shutting down or starting.
+        sqlx::Error::Database(database) => database
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        match &err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::warn!(error = %err, "database unavailable");
-                AppError::Unavailable
-            }
-            _ => {
-                tracing::error!(error = %err, "database error");
-                AppError::Internal(err.to_string())
-            }
+        if database_unreachable(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            AppError::Unavailable
+        } else {
+            tracing::error!(error = %err, "database error");
+            AppError::Internal(err.to_string())
         }
     }
 }

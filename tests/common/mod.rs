@@ -221,6 +221,12 @@ impl TestApp {
         }
     }
 
+    /// The trigger of this server's graceful shutdown (the same path SIGTERM
+    /// takes), for tests that stop it mid-flight.
+    pub fn take_shutdown(&mut self) -> oneshot::Sender<()> {
+        self.shutdown.take().expect("the server is running")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -334,6 +340,7 @@ pub fn error_field(body: &Value) -> &str {
         .unwrap_or_else(|| panic!("expected an error naming a field, got {body}"))
 }
 
+pub mod postgres_server;
 pub mod redis_server;
 pub mod ws;
 
