@@ -169,6 +169,11 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
+    /// OpenTelemetry collector to export traces to over OTLP/HTTP, e.g.
+    /// `http://127.0.0.1:4318`; unset exports nothing.
+    #[arg(long, env = "CONSUMACT_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "CONSUMACT_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
