@@ -302,3 +302,22 @@ async fn metrics_count_operations_signatures_and_refusals() {
     }
     assert!(text.contains("consumact_db_pool_connections "));
 }
+
+#[tokio::test]
+async fn introspection_can_be_switched_off() {
+    let app = TestApp::spawn_with(&["--introspection", "false"]).await;
+    // async-graphql answers introspection with nothing rather than an error.
+    let body = app
+        .gql(None, "{ __schema { types { name } } }", json!({}))
+        .await;
+    assert!(body["data"]["__schema"].is_null(), "{body}");
+    let member = app
+        .gql(
+            None,
+            "{ __type(name: \"Member\") { fields { name } } }",
+            json!({}),
+        )
+        .await;
+    assert!(member["data"]["__type"].is_null(), "{member}");
+    app.gql_ok(None, "{ valueTags { slug } }", json!({})).await;
+}
