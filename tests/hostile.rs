@@ -138,3 +138,22 @@ async fn a_one_megabyte_query_is_refused_at_the_door() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(error_code(&body), "BAD_REQUEST");
 }
+
+#[tokio::test]
+async fn deeply_nested_arguments_are_refused() {
+    let app = TestApp::spawn_with(&["--graphql-max-recursion", "10"]).await;
+    let nested = format!(
+        "{{ valueTags(category: {}PERSONAL{}) {{ slug }} }}",
+        "[".repeat(40),
+        "]".repeat(40)
+    );
+    let body = app.gql(None, &nested, json!({})).await;
+    assert!(body["data"].is_null());
+    assert!(
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap()
+            .starts_with("GRAPHQL_"),
+        "{body}"
+    );
+}

@@ -132,6 +132,15 @@ pub struct Config {
     )]
     pub graphql_max_complexity: usize,
 
+    /// Deepest nesting the parser accepts (selections, lists, objects),
+    /// which bounds its stack use on hostile documents.
+    #[arg(long, env = "CONSUMACT_GRAPHQL_MAX_RECURSION", default_value_t = 32)]
+    pub graphql_max_recursion: usize,
+
+    /// Most directives one field may carry.
+    #[arg(long, env = "CONSUMACT_GRAPHQL_MAX_DIRECTIVES", default_value_t = 16)]
+    pub graphql_max_directives: usize,
+
     /// Most aliases one query document may use.
     #[arg(long, env = "CONSUMACT_GRAPHQL_MAX_ALIASES", default_value_t = 50)]
     pub graphql_max_aliases: usize,

@@ -60,8 +60,8 @@ pub fn build(state: AppState) -> AppSchema {
     let mut schema = builder()
         .limit_depth(config.graphql_max_depth)
         .limit_complexity(config.graphql_max_complexity)
-        .limit_recursive_depth(32)
-        .limit_directives(16)
+        .limit_recursive_depth(config.graphql_max_recursion)
+        .limit_directives(config.graphql_max_directives)
         .extension(error_codes::ErrorCodes)
         .extension(query_limits::QueryLimits {
             max_aliases: config.graphql_max_aliases,
