@@ -6,13 +6,12 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entities::{campaign, campaign_update, producer_response, signature};
 
-use crate::error::AppError;
 use crate::error::Result;
 use crate::graphql::community::Community;
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state, viewer};
 use crate::graphql::loaders::{
-    CampaignCountsOf, CampaignTags, CommunityById, DbLoader, MemberById, ProducerById,
+    CampaignCountsOf, CampaignTags, CommunityById, DbLoader, MemberById,
 };
 use crate::graphql::member::Member;
 use crate::graphql::pledge::{Pledge, PledgeTotals};
@@ -94,12 +93,7 @@ impl Campaign {
         self.0.selection_threshold
     }
     async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
-        let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
-        loader
-            .load_one(ProducerById(self.0.producer_id))
-            .await?
-            .map(Producer)
-            .ok_or(AppError::NotFound("producer"))
+        Producer::load(ctx, self.0.producer_id).await
     }
     async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
         let Some(id) = self.0.community_id else {

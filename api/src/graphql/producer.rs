@@ -1,5 +1,6 @@
 //! Producers: `producer`, `producers`, `createProducer`.
 
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entities::{producer, producer_response};
@@ -8,6 +9,7 @@ use crate::error::Result;
 use crate::graphql::campaign::{Campaign, CampaignFilterInput, campaign_page};
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state};
+use crate::graphql::loaders::{DbLoader, ProducerById};
 use crate::graphql::producer_voice::ProducerResponse;
 use crate::service::{self, validate};
 
@@ -26,6 +28,19 @@ pub enum ProducerKind {
 
 /// Whom campaigns address: a brand, company or cooperative.
 pub struct Producer(pub producer::Model);
+
+impl Producer {
+    /// The producer with this id, through the request's loader: for the
+    /// many types that point at one.
+    pub async fn load(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Producer> {
+        let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
+        loader
+            .load_one(ProducerById(id))
+            .await?
+            .map(Producer)
+            .ok_or(crate::error::AppError::NotFound("producer"))
+    }
+}
 
 #[Object]
 impl Producer {

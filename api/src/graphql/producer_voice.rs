@@ -10,7 +10,7 @@ use entities::{campaign_update, producer_representative, producer_response};
 use crate::error::{AppError, Result};
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state};
-use crate::graphql::loaders::{DbLoader, MemberById, ProducerById};
+use crate::graphql::loaders::{DbLoader, MemberById};
 use crate::graphql::member::Member;
 use crate::graphql::producer::Producer;
 use crate::service::{self, validate};
@@ -60,12 +60,7 @@ impl ProducerClaim {
         self.0.status.into()
     }
     async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
-        let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
-        loader
-            .load_one(ProducerById(self.0.producer_id))
-            .await?
-            .map(Producer)
-            .ok_or(AppError::NotFound("producer"))
+        Producer::load(ctx, self.0.producer_id).await
     }
     async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
         let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
@@ -94,12 +89,7 @@ impl ProducerResponse {
         ID(self.0.campaign_id.to_string())
     }
     async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
-        let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
-        loader
-            .load_one(ProducerById(self.0.producer_id))
-            .await?
-            .map(Producer)
-            .ok_or(AppError::NotFound("producer"))
+        Producer::load(ctx, self.0.producer_id).await
     }
     async fn body(&self) -> &str {
         &self.0.body
