@@ -319,3 +319,21 @@ async fn addresses_come_from_a_proxy_header_only_when_configured() {
     let spoofed = sign_from(&direct, &signers[1], &campaign, "198.51.100.2").await;
     assert_eq!(error_code(&spoofed), "RATE_LIMITED");
 }
+
+#[tokio::test]
+async fn a_signature_carries_the_signers_territory() {
+    let app = TestApp::spawn().await;
+    let (_, campaign) = app.open_campaign("regional", 1000).await;
+    let data = app
+        .gql_ok(
+            None,
+            "mutation { register(input: { handle: \"parisian\", email: \"p@example.org\", password: \"long enough\", territory: \"fr-idf\" }) { token } }",
+            json!({}),
+        )
+        .await;
+    let token = data["register"]["token"].as_str().unwrap();
+    let signed = app
+        .gql_ok(Some(token), SIGN, json!({ "id": campaign }))
+        .await;
+    assert_eq!(signed["signCampaign"]["territory"], "FR-IDF");
+}

@@ -7,6 +7,8 @@ use async_graphql::Context;
 use tokio::sync::OnceCell;
 
 use crate::error::{AppError, Result};
+use entities::member;
+
 use crate::service::auth::{self, Viewer};
 use crate::state::AppState;
 
@@ -14,7 +16,7 @@ use crate::state::AppState;
 pub struct RequestAuth {
     token: Option<String>,
     client: Option<IpAddr>,
-    viewer: OnceCell<Result<Option<Viewer>>>,
+    member: OnceCell<Result<Option<member::Model>>>,
 }
 
 impl RequestAuth {
@@ -22,7 +24,7 @@ impl RequestAuth {
         Self {
             token,
             client,
-            viewer: OnceCell::new(),
+            member: OnceCell::new(),
         }
     }
 
@@ -36,25 +38,31 @@ pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()
 }
 
-/// The signed-in member, or `None` for an anonymous request. A token that
-/// is present but unknown or expired is an `UNAUTHENTICATED` error, so a
-/// client learns to sign in again instead of silently seeing less.
-pub async fn viewer(ctx: &Context<'_>) -> Result<Option<Viewer>> {
+/// The signed-in member's row, or `None` for an anonymous request, read at
+/// most once per request. A token that is present but unknown or expired is
+/// an `UNAUTHENTICATED` error, so a client learns to sign in again instead of
+/// silently seeing less.
+pub async fn member(ctx: &Context<'_>) -> Result<Option<member::Model>> {
     let Ok(request) = ctx.data::<RequestAuth>() else {
         return Ok(None);
     };
     request
-        .viewer
+        .member
         .get_or_init(|| async {
             match request.token.as_deref() {
                 None => Ok(None),
-                Some(token) => auth::viewer_for_token(&state(ctx).db, token)
+                Some(token) => auth::member_for_token(&state(ctx).db, token)
                     .await
                     .map(Some),
             }
         })
         .await
         .clone()
+}
+
+/// Who is asking, for authorization; `None` for an anonymous request.
+pub async fn viewer(ctx: &Context<'_>) -> Result<Option<Viewer>> {
+    Ok(member(ctx).await?.as_ref().map(Viewer::of))
 }
 
 /// The signed-in member, or `UNAUTHENTICATED`.

@@ -3,11 +3,10 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::member;
-use sea_orm::EntityTrait;
 
 use crate::error::{AppError, Result};
 use crate::graphql::connection::{self, Page, complexity};
-use crate::graphql::guards::{RequestAuth, client_ip, require_member, state, viewer};
+use crate::graphql::guards::{self, RequestAuth, client_ip, require_member, state};
 use crate::graphql::pledge::Pledge;
 use crate::graphql::signing::Signature;
 use crate::ratelimit::Action;
@@ -149,13 +148,7 @@ pub struct MemberQuery;
 impl MemberQuery {
     /// The signed-in member; null without a token.
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        let Some(viewer) = viewer(ctx).await? else {
-            return Ok(None);
-        };
-        Ok(member::Entity::find_by_id(viewer.id)
-            .one(&state(ctx).db)
-            .await?
-            .map(Member))
+        Ok(guards::member(ctx).await?.map(Member))
     }
 
     /// Everything the server holds about you, as one JSON document.

@@ -14,7 +14,7 @@ use crate::counters::{CampaignCounts, Counter};
 use crate::error::{AppError, Result};
 use crate::events::CounterEvent;
 use crate::graphql::campaign::Campaign;
-use crate::graphql::guards::{client_ip, require_member, state, viewer};
+use crate::graphql::guards::{self, client_ip, require_member, state, viewer};
 use crate::graphql::loaders::{CampaignById, DbLoader, MemberById};
 use crate::service::{self, campaign as campaigns, validate};
 
@@ -139,9 +139,14 @@ impl SigningMutation {
         let actor = require_member(ctx).await?;
         let id = validate::id("campaignId", &campaign_id)?;
         let input = input.unwrap_or_default();
+        // The row is cached from authentication: no second read on the hot path.
+        let territory = guards::member(ctx)
+            .await?
+            .and_then(|signer| signer.territory);
         let sign = service::signature::SignInput {
             comment: input.comment,
             anonymous: input.anonymous,
+            territory,
         };
         service::signature::sign(state(ctx), actor, client_ip(ctx), id, sign)
             .await

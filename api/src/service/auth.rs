@@ -28,6 +28,14 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// The authorization view of a member.
+    pub fn of(member: &member::Model) -> Self {
+        Viewer {
+            id: member.id,
+            role: member.role,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
@@ -249,18 +257,15 @@ pub async fn logout(db: &DatabaseConnection, token: &str) -> Result<bool> {
 }
 
 /// The member a bearer token authenticates: `UNAUTHENTICATED` when the token
-/// is unknown or expired.
-pub async fn viewer_for_token(db: &DatabaseConnection, token: &str) -> Result<Viewer> {
+/// is unknown or expired. One query, token and member together.
+pub async fn member_for_token(db: &DatabaseConnection, token: &str) -> Result<member::Model> {
     let found = auth_token::Entity::find()
         .filter(auth_token::Column::TokenHash.eq(token_digest(token)))
         .find_also_related(member::Entity)
         .one(db)
         .await?;
     match found {
-        Some((token, Some(member))) if token.expires_at > validate::now() => Ok(Viewer {
-            id: member.id,
-            role: member.role,
-        }),
+        Some((token, Some(member))) if token.expires_at > validate::now() => Ok(member),
         Some((_, Some(_))) => Err(AppError::Unauthenticated(
             "your session has expired, sign in again",
         )),

@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 
 use entities::campaign::{self, CampaignStatus};
-use entities::{member, signature};
+use entities::signature;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set};
 use uuid::Uuid;
 
@@ -30,6 +30,8 @@ pub struct SignInput {
     pub comment: Option<String>,
     /// Show "anonymous" instead of the signer's name.
     pub anonymous: bool,
+    /// Where the signer lives, as their account says.
+    pub territory: Option<String>,
 }
 
 async fn open_campaign(state: &AppState, actor: Viewer, id: Uuid) -> Result<campaign::Model> {
@@ -66,17 +68,13 @@ pub async fn sign(
     }
     let comment = validate::optional_text("input.comment", input.comment.as_deref(), MAX_COMMENT)?;
     let found = open_campaign(state, actor, campaign_id).await?;
-    let territory = member::Entity::find_by_id(actor.id)
-        .one(&state.db)
-        .await?
-        .and_then(|signer| signer.territory);
     let created = signature::ActiveModel {
         id: Set(Uuid::now_v7()),
         campaign_id: Set(found.id),
         member_id: Set(Some(actor.id)),
         comment: Set(comment),
         anonymous: Set(input.anonymous),
-        territory: Set(territory),
+        territory: Set(input.territory),
         hidden_at: Set(None),
         created_at: Set(validate::now()),
     }
