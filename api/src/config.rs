@@ -186,6 +186,61 @@ pub struct Config {
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "CONSUMACT_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+
+    /// Trust ratings one member may submit per minute.
+    #[arg(long, env = "CONSUMACT_RATE_PER_MINUTE", default_value_t = 10)]
+    pub rate_per_minute: u32,
+
+    /// Trust ratings one member may submit in a burst.
+    #[arg(long, env = "CONSUMACT_RATE_BURST", default_value_t = 5)]
+    pub rate_burst: u32,
+
+    /// Smallest number of distinct members a producer-period must have
+    /// before anything built from it is published (k-anonymity).
+    #[arg(long, env = "CONSUMACT_OBSERVATORY_K", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..))]
+    pub observatory_k: u32,
+
+    /// Open the current picture (`producer`, `ranking`, `groups` and the
+    /// export) to everyone; time series stay with analysts and admins.
+    #[arg(long, env = "CONSUMACT_OBSERVATORY_PUBLIC", default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub observatory_public: bool,
+
+    /// The observatory's finest period: `month` (the rating period) or
+    /// `day` (finer series, more cells below k). Changing it rebuilds the
+    /// rollups at start-up.
+    #[arg(long, env = "CONSUMACT_OBSERVATORY_GRAIN", default_value = "month")]
+    pub observatory_grain: Grain,
+
+    /// Most points one time series may return.
+    #[arg(long, env = "CONSUMACT_OBSERVATORY_MAX_POINTS", default_value_t = 400)]
+    pub observatory_max_points: usize,
+
+    /// Prior mean of the trust index, 0–100: where a producer with few
+    /// ratings sits.
+    #[arg(long, env = "CONSUMACT_TRUST_PRIOR_MEAN", default_value_t = 50.0)]
+    pub trust_prior_mean: f64,
+
+    /// Weight of the prior, in ratings: how many ratings it takes to move
+    /// the index halfway from the prior to the ratings' own mean.
+    #[arg(long, env = "CONSUMACT_TRUST_PRIOR_WEIGHT", default_value_t = 20.0)]
+    pub trust_prior_weight: f64,
+}
+
+/// The observatory's finest period.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grain {
+    Day,
+    Month,
+}
+
+impl Grain {
+    /// The name stored beside the rollups.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Month => "month",
+        }
+    }
 }
 
 /// How log lines are written.

@@ -35,6 +35,12 @@ struct HttpState {
     schema: AppSchema,
 }
 
+impl axum::extract::FromRef<HttpState> for AppState {
+    fn from_ref(state: &HttpState) -> Self {
+        state.app.clone()
+    }
+}
+
 /// The application's routes.
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let body_limit = app.config.max_body_bytes;
@@ -44,6 +50,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::observatory_http::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -12,6 +12,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod observatory_http;
 pub mod ratelimit;
 pub mod redis_link;
 pub mod service;
@@ -67,6 +68,20 @@ impl Application {
             milestones: Arc::new(MilestoneCache::default()),
             metrics: Arc::new(Metrics::default()),
         };
+        if config.auto_migrate
+            && let Some(rebuilt) =
+                service::observatory::rollup::ensure_grain(&state.db, config.observatory_grain)
+                    .await
+                    .map_err(|err| {
+                        anyhow::anyhow!("cannot prepare the observatory: {}", err.message())
+                    })?
+        {
+            tracing::info!(
+                grain = config.observatory_grain.as_str(),
+                atoms = rebuilt.atoms,
+                "observatory rollups rebuilt"
+            );
+        }
         if let (Some(handle), Some(email), Some(password)) = (
             non_empty(&config.admin_handle),
             non_empty(&config.admin_email),

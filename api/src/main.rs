@@ -1,5 +1,5 @@
 //! The `consumact` binary: `serve` (the default), `migrate`,
-//! `export-schema` and `create-admin`.
+//! `export-schema`, `create-admin`, `observatory-rebuild` and `seed`.
 
 use std::path::PathBuf;
 
@@ -42,6 +42,12 @@ enum Command {
         #[arg(long, env = "CONSUMACT_NEW_ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Recompute the observatory's rollups from signatures, ratings and
+    /// pledges (at the configured grain).
+    ObservatoryRebuild,
+    /// Fill the database with a deterministic demo and benchmark data set,
+    /// in bulk, then rebuild the rollups.
+    Seed(service::observatory::seed::SeedArgs),
 }
 
 #[tokio::main]
@@ -93,6 +99,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await
                     .map_err(|err| anyhow::anyhow!(err.message()))?;
             println!("{} is an admin (id {})", admin.handle, admin.id);
+            Ok(())
+        }
+        Command::ObservatoryRebuild => {
+            let database = db::connect(&cli.config).await?;
+            let started = std::time::Instant::now();
+            let rebuilt = service::observatory::rollup::rebuild(
+                &database,
+                cli.config.observatory_grain,
+            )
+            .await
+            .map_err(|err| anyhow::anyhow!(err.message()))?;
+            println!(
+                "rebuilt {} atoms from {} contributor rows in {:.1?}",
+                rebuilt.atoms,
+                rebuilt.contributors,
+                started.elapsed()
+            );
+            Ok(())
+        }
+        Command::Seed(args) => {
+            let database = db::connect(&cli.config).await?;
+            let report = service::observatory::seed::run(&database, &cli.config, &args)
+                .await
+                .map_err(|err| anyhow::anyhow!(err.message()))?;
+            println!("{report}");
             Ok(())
         }
     }

@@ -26,6 +26,8 @@ pub enum Action {
     Auth,
     /// Voting on a proposal.
     Vote,
+    /// Rating a producer.
+    Rate,
 }
 
 /// Buckets for one client address, with IPv6 prefixes grouped.
@@ -77,6 +79,7 @@ fn v6_prefix(ip: IpAddr, bits: u32) -> Option<u64> {
 pub struct RateLimits {
     sign_member: DefaultKeyedRateLimiter<Uuid>,
     vote_member: DefaultKeyedRateLimiter<Uuid>,
+    rate_member: DefaultKeyedRateLimiter<Uuid>,
     sign_address: AddressLimits,
     auth_address: AddressLimits,
     clock: DefaultClock,
@@ -87,6 +90,7 @@ impl RateLimits {
         Self {
             sign_member: RateLimiter::keyed(quota(config.sign_per_minute, config.sign_burst)),
             vote_member: RateLimiter::keyed(quota(config.vote_per_minute, config.vote_burst)),
+            rate_member: RateLimiter::keyed(quota(config.rate_per_minute, config.rate_burst)),
             sign_address: AddressLimits::new(config.sign_ip_per_minute, config.sign_ip_burst),
             auth_address: AddressLimits::new(config.auth_ip_per_minute, config.auth_ip_burst),
             clock: DefaultClock::default(),
@@ -111,6 +115,10 @@ impl RateLimits {
                 .vote_member
                 .check_key(&member)
                 .map_err(|refusal| self.refused(refusal)),
+            Action::Rate => self
+                .rate_member
+                .check_key(&member)
+                .map_err(|refusal| self.refused(refusal)),
             // Logins have no member yet: they are limited by address only.
             Action::Auth => Ok(()),
         }
@@ -119,8 +127,8 @@ impl RateLimits {
     /// Takes one token for the client address `ip` doing `action`, or `RATE_LIMITED`.
     pub fn check_address(&self, action: Action, ip: IpAddr) -> Result<()> {
         let limits = match action {
-            // Votes share the signing budget of an address.
-            Action::Sign | Action::Vote => &self.sign_address,
+            // Votes and ratings share the signing budget of an address.
+            Action::Sign | Action::Vote | Action::Rate => &self.sign_address,
             Action::Auth => &self.auth_address,
         };
         if let Some(prefix) = v6_prefix(ip, 48) {
@@ -145,6 +153,7 @@ impl RateLimits {
     pub fn evict_idle(&self) {
         self.sign_member.retain_recent();
         self.vote_member.retain_recent();
+        self.rate_member.retain_recent();
         for limits in [&self.sign_address, &self.auth_address] {
             limits.address.retain_recent();
             limits.v6_56.retain_recent();
@@ -156,6 +165,7 @@ impl RateLimits {
     pub fn tracked_keys(&self) -> usize {
         self.sign_member.len()
             + self.vote_member.len()
+            + self.rate_member.len()
             + [&self.sign_address, &self.auth_address]
                 .iter()
                 .map(|limits| limits.address.len() + limits.v6_56.len() + limits.v6_48.len())

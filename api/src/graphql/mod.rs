@@ -9,6 +9,7 @@ pub mod guards;
 pub mod loaders;
 pub mod member;
 pub mod moderation;
+pub mod observatory;
 pub mod pledge;
 pub mod producer;
 pub mod producer_voice;
@@ -32,6 +33,7 @@ pub struct Query(
     campaign::CampaignQuery,
     producer_voice::ProducerVoiceQuery,
     moderation::ModerationQuery,
+    observatory::ObservatoryQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -44,6 +46,7 @@ pub struct Mutation(
     signing::SigningMutation,
     pledge::PledgeMutation,
     proposal::ProposalMutation,
+    observatory::RatingMutation,
     producer_voice::ProducerVoiceMutation,
     moderation::ModerationMutation,
 );

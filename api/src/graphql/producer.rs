@@ -70,6 +70,14 @@ impl Producer {
     async fn description(&self) -> &str {
         &self.0.description
     }
+    /// The viewer's ratings of this producer this month (empty when
+    /// signed out or not rated yet).
+    async fn viewer_ratings(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::graphql::observatory::TrustRating>> {
+        crate::graphql::observatory::viewer_ratings(ctx, self.0.id).await
+    }
     /// Campaigns aimed at this producer, newest first.
     #[graphql(complexity = "complexity(first, child_complexity)")]
     async fn campaigns(

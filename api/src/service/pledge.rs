@@ -15,6 +15,7 @@ use entities::pledge::{self, PledgeKind, PledgeStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -22,6 +23,7 @@ use crate::counters::Counter;
 use crate::error::{AppError, Result};
 use crate::events::CounterEvent;
 use crate::service::auth::Viewer;
+use crate::service::observatory::rollup::{self, Delta};
 use crate::service::{campaign as campaigns, validate};
 use crate::state::AppState;
 
@@ -89,6 +91,7 @@ pub async fn pledge(
         .filter(pledge::Column::MemberId.eq(actor.id))
         .one(&state.db)
         .await?;
+    let txn = state.db.begin().await?;
     let saved = match existing {
         Some(old) if old.status != PledgeStatus::Withdrawn => {
             return Err(AppError::Conflict(
@@ -104,7 +107,7 @@ pub async fn pledge(
             renewed.activated_at = Set((status == PledgeStatus::Active).then_some(now));
             renewed.closed_at = Set(None);
             renewed.updated_at = Set(now);
-            renewed.update(&state.db).await?
+            renewed.update(&txn).await?
         }
         None => pledge::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -119,12 +122,22 @@ pub async fn pledge(
             created_at: Set(now),
             updated_at: Set(now),
         }
-        .insert(&state.db)
+        .insert(&txn)
         .await
         .map_err(AppError::on_unique(
             "you have already pledged to this campaign",
         ))?,
     };
+    rollup::apply(
+        &txn,
+        state.config.observatory_grain,
+        found.producer_id,
+        saved.created_at,
+        actor.id,
+        &Delta::pledge(1, saved.kind, saved.monthly_amount_cents),
+    )
+    .await?;
+    txn.commit().await?;
     publish(state, found.id, Counter::Pledges, 1).await;
     if status == PledgeStatus::Active {
         publish(state, found.id, Counter::ActivePledges, 1).await;
@@ -186,13 +199,14 @@ async fn move_own(
         )));
     }
     let now = validate::now();
+    let txn = state.db.begin().await?;
     let moved = pledge::Entity::update_many()
         .col_expr(pledge::Column::Status, Expr::value(to))
         .col_expr(pledge::Column::ClosedAt, Expr::value(now))
         .col_expr(pledge::Column::UpdatedAt, Expr::value(now))
         .filter(pledge::Column::Id.eq(found.id))
         .filter(pledge::Column::Status.eq(found.status))
-        .exec(&state.db)
+        .exec(&txn)
         .await?
         .rows_affected;
     if moved == 0 {
@@ -200,6 +214,25 @@ async fn move_own(
             "the pledge changed meanwhile; reload it".into(),
         ));
     }
+    if to == PledgeStatus::Withdrawn
+        && let Some(member) = found.member_id
+    {
+        let producer = campaign::Entity::find_by_id(found.campaign_id)
+            .one(&txn)
+            .await?
+            .ok_or(AppError::NotFound("campaign"))?
+            .producer_id;
+        rollup::apply(
+            &txn,
+            state.config.observatory_grain,
+            producer,
+            found.created_at,
+            member,
+            &Delta::pledge(-1, found.kind, found.monthly_amount_cents),
+        )
+        .await?;
+    }
+    txn.commit().await?;
     if found.status == PledgeStatus::Active {
         publish(state, found.campaign_id, Counter::ActivePledges, -1).await;
     }

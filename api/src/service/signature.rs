@@ -1,5 +1,6 @@
 //! Signing, the hot path: rate limit → campaign open? → insert (the unique
-//! index is the last guard against double counting) → after commit, bump
+//! index is the last guard against double counting) and the observatory's
+//! rollup, in one transaction → after commit, bump
 //! the live counter → record milestones → publish.
 //!
 //! Signing twice answers `CONFLICT` and counts once. Once the signature is
@@ -10,7 +11,9 @@ use std::net::IpAddr;
 
 use entities::campaign::{self, CampaignStatus};
 use entities::signature;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::counters::Counter;
@@ -18,6 +21,7 @@ use crate::error::{AppError, Result};
 use crate::events::CounterEvent;
 use crate::ratelimit::Action;
 use crate::service::auth::Viewer;
+use crate::service::observatory::rollup::{self, Delta};
 use crate::service::{campaign as campaigns, milestone, validate};
 use crate::state::AppState;
 
@@ -68,6 +72,7 @@ pub async fn sign(
     }
     let comment = validate::optional_text("input.comment", input.comment.as_deref(), MAX_COMMENT)?;
     let found = open_campaign(state, actor, campaign_id).await?;
+    let txn = state.db.begin().await?;
     let created = signature::ActiveModel {
         id: Set(Uuid::now_v7()),
         campaign_id: Set(found.id),
@@ -78,9 +83,19 @@ pub async fn sign(
         hidden_at: Set(None),
         created_at: Set(validate::now()),
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await
     .map_err(AppError::on_unique("you have already signed this campaign"))?;
+    rollup::apply(
+        &txn,
+        state.config.observatory_grain,
+        found.producer_id,
+        created.created_at,
+        actor.id,
+        &Delta::signature(1),
+    )
+    .await?;
+    txn.commit().await?;
     crate::metrics::Metrics::increment(&state.metrics.signatures);
     after_change(state, &found, 1).await;
     Ok(created)
@@ -89,16 +104,35 @@ pub async fn sign(
 /// Withdraws `actor`'s signature from an open campaign.
 pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Result<bool> {
     let found = open_campaign(state, actor, campaign_id).await?;
-    let deleted = signature::Entity::delete_many()
+    let txn = state.db.begin().await?;
+    let Some(signed) = signature::Entity::find()
         .filter(signature::Column::CampaignId.eq(found.id))
         .filter(signature::Column::MemberId.eq(actor.id))
-        .exec(&state.db)
+        .one(&txn)
+        .await?
+    else {
+        return Err(AppError::Conflict(
+            "you have not signed this campaign".into(),
+        ));
+    };
+    let deleted = signature::Entity::delete_by_id(signed.id)
+        .exec(&txn)
         .await?;
     if deleted.rows_affected == 0 {
         return Err(AppError::Conflict(
             "you have not signed this campaign".into(),
         ));
     }
+    rollup::apply(
+        &txn,
+        state.config.observatory_grain,
+        found.producer_id,
+        signed.created_at,
+        actor.id,
+        &Delta::signature(-1),
+    )
+    .await?;
+    txn.commit().await?;
     after_change(state, &found, -1).await;
     Ok(true)
 }

@@ -1,0 +1,562 @@
+//! The consumer-trust observatory (`Query.observatory`) and trust ratings
+//! (`rateProducer`). Thin: arguments, access and shapes; the rules and the
+//! privacy guarantee live in `service::observatory`.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use entities::trust_rating;
+
+use crate::error::{AppError, Result};
+use crate::graphql::connection::{ConnectionTotals, Page, complexity};
+use crate::graphql::guards::{client_ip, require_member, state, viewer};
+use crate::graphql::producer::{Producer, ProducerKind};
+use crate::service::observatory::{
+    self as obs, Bucket, FilterInput, GroupBy, Observatory as Service, Part, RankBy, metrics,
+};
+use crate::service::{rating, validate};
+
+/// A dimension of trust a member rates.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "TrustDimension", remote = "entities::trust_rating::Dimension")]
+pub enum TrustDimension {
+    /// Says openly what it does and how.
+    Transparency,
+    /// Deals fairly with consumers, workers and suppliers.
+    Fairness,
+    /// Keeps the commitments it makes.
+    CommitmentKeeping,
+    /// Makes what it sells well.
+    Quality,
+}
+
+/// One dimension's score.
+#[derive(InputObject)]
+pub struct TrustScoreInput {
+    pub dimension: TrustDimension,
+    /// 1 (no trust) to 5 (full trust).
+    pub score: i32,
+}
+
+/// A rating of a producer on one to four dimensions.
+#[derive(InputObject)]
+pub struct TrustRatingInput {
+    pub scores: Vec<TrustScoreInput>,
+}
+
+/// The viewer's rating of a producer on one dimension for one month.
+pub struct TrustRating(pub trust_rating::Model);
+
+#[Object]
+impl TrustRating {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn dimension(&self) -> TrustDimension {
+        self.0.dimension.into()
+    }
+    /// 1–5.
+    async fn score(&self) -> i32 {
+        i32::from(self.0.score)
+    }
+    /// The calendar month, `YYYY-MM`: rating again this month replaces it.
+    async fn period(&self) -> &str {
+        &self.0.period
+    }
+    async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
+        Producer::load(ctx, self.0.producer_id).await
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(Default)]
+pub struct RatingMutation;
+
+#[Object]
+impl RatingMutation {
+    /// Rates a producer 1–5 on one or more dimensions. Rating again within
+    /// the same calendar month replaces that month's rating. Rate-limited.
+    async fn rate_producer(
+        &self,
+        ctx: &Context<'_>,
+        producer_id: ID,
+        input: TrustRatingInput,
+    ) -> Result<Vec<TrustRating>> {
+        let actor = require_member(ctx).await?;
+        let id = validate::id("producerId", &producer_id)?;
+        let scores = input
+            .scores
+            .into_iter()
+            .map(|score| rating::Score {
+                dimension: score.dimension.into(),
+                score: score.score,
+            })
+            .collect();
+        let saved = rating::rate(state(ctx), actor, client_ip(ctx), id, scores).await?;
+        Ok(saved.into_iter().map(TrustRating).collect())
+    }
+}
+
+/// How producers are grouped.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ObservatoryGroupBy {
+    Sector,
+    /// Producers targeted by a community's campaigns.
+    Community,
+    /// Producers targeted by campaigns carrying a value.
+    ValueTag,
+    /// The producer's territory.
+    Territory,
+}
+
+impl From<ObservatoryGroupBy> for GroupBy {
+    fn from(by: ObservatoryGroupBy) -> Self {
+        match by {
+            ObservatoryGroupBy::Sector => GroupBy::Sector,
+            ObservatoryGroupBy::Community => GroupBy::Community,
+            ObservatoryGroupBy::ValueTag => GroupBy::ValueTag,
+            ObservatoryGroupBy::Territory => GroupBy::Territory,
+        }
+    }
+}
+
+/// The width of a series' points.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum TimeBucket {
+    /// Needs the `day` grain.
+    Day,
+    /// ISO weeks, Monday to Sunday; needs the `day` grain.
+    Week,
+    Month,
+}
+
+impl From<TimeBucket> for Bucket {
+    fn from(bucket: TimeBucket) -> Self {
+        match bucket {
+            TimeBucket::Day => Bucket::Day,
+            TimeBucket::Week => Bucket::Week,
+            TimeBucket::Month => Bucket::Month,
+        }
+    }
+}
+
+/// How a ranking is ordered (suppressed producers always come last).
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RankingOrder {
+    #[default]
+    TrustIndex,
+    Signatures,
+    ResponseRate,
+}
+
+/// The observatory's finest period.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ObservatoryGrain {
+    Day,
+    Month,
+}
+
+/// Which producers and periods an observatory question covers.
+#[derive(InputObject, Default)]
+pub struct ObservatoryFilter {
+    /// Sector slug.
+    pub sector: Option<String>,
+    pub kind: Option<ProducerKind>,
+    /// ISO 3166 code; a country also matches its subdivisions.
+    pub territory: Option<String>,
+    /// Slug of a value: producers targeted by a campaign carrying it.
+    pub value_tag: Option<String>,
+    /// Slug of a community: producers targeted by one of its campaigns.
+    pub community: Option<String>,
+    /// Start of the period covered, widened to the start of its grain period.
+    pub from: Option<DateTime<Utc>>,
+    /// End of the period covered (exclusive).
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl From<ObservatoryFilter> for FilterInput {
+    fn from(filter: ObservatoryFilter) -> Self {
+        FilterInput {
+            sector: filter.sector,
+            kind: filter.kind.map(Into::into),
+            territory: filter.territory,
+            value_tag: filter.value_tag,
+            community: filter.community,
+            from: filter.from,
+            to: filter.to,
+        }
+    }
+}
+
+/// Trust on one dimension.
+#[derive(SimpleObject)]
+pub struct DimensionTrust {
+    pub dimension: TrustDimension,
+    pub rating_count: i64,
+    /// Mean score, 1–5.
+    pub mean: Option<f64>,
+    /// This dimension's own trust index, 0–100.
+    pub trust_index: Option<f64>,
+}
+
+/// Buying pledges made (and not withdrawn).
+#[derive(SimpleObject)]
+pub struct PledgeBalance {
+    pub buy: i64,
+    pub avoid: i64,
+    pub switch: i64,
+    pub reduce: i64,
+    /// BUY minus AVOID.
+    pub balance: i64,
+    /// Monthly amounts pledged, in cents.
+    pub monthly_amount_cents: i64,
+}
+
+/// How producers answer the campaigns aimed at them.
+#[derive(SimpleObject)]
+pub struct ResponseStats {
+    /// Published campaigns aimed at the producers.
+    pub campaigns: i64,
+    /// Of which answered at least once.
+    pub answered: i64,
+    /// answered / campaigns, 0–1.
+    pub response_rate: Option<f64>,
+    /// Median hours from publication to the first response.
+    pub median_hours_to_first_response: Option<f64>,
+}
+
+/// Commitments made in responses, and how they ended.
+#[derive(SimpleObject)]
+pub struct CommitmentStats {
+    pub made: i64,
+    pub kept: i64,
+    pub broken: i64,
+    pub open: i64,
+}
+
+/// The metrics of one cell.
+#[derive(SimpleObject)]
+pub struct TrustMetrics {
+    /// Bayesian trust index, 0–100: the ratings' mean pulled towards the
+    /// prior by its weight (see `Observatory.prior`). Null without ratings.
+    pub trust_index: Option<f64>,
+    pub rating_count: i64,
+    pub dimensions: Vec<DimensionTrust>,
+    /// Signatures on campaigns aimed at the producers.
+    pub signatures: i64,
+    pub pledges: PledgeBalance,
+    pub responses: ResponseStats,
+    pub commitments: CommitmentStats,
+}
+
+impl From<metrics::Metrics> for TrustMetrics {
+    fn from(m: metrics::Metrics) -> Self {
+        TrustMetrics {
+            trust_index: m.trust_index,
+            rating_count: m.rating_count,
+            dimensions: m
+                .dimensions
+                .into_iter()
+                .map(|d| DimensionTrust {
+                    dimension: d.dimension.into(),
+                    rating_count: d.rating_count,
+                    mean: d.mean,
+                    trust_index: d.trust_index,
+                })
+                .collect(),
+            signatures: m.signatures,
+            pledges: PledgeBalance {
+                buy: m.pledges.buy,
+                avoid: m.pledges.avoid,
+                switch: m.pledges.switch,
+                reduce: m.pledges.reduce,
+                balance: m.pledges.balance,
+                monthly_amount_cents: m.pledges.monthly_amount_cents,
+            },
+            responses: ResponseStats {
+                campaigns: m.responses.campaigns,
+                answered: m.responses.answered,
+                response_rate: m.responses.response_rate,
+                median_hours_to_first_response: m.responses.median_hours_to_first_response,
+            },
+            commitments: CommitmentStats {
+                made: m.commitments.made,
+                kept: m.commitments.kept,
+                broken: m.commitments.broken,
+                open: m.commitments.open,
+            },
+        }
+    }
+}
+
+/// A producer's trust.
+pub struct ProducerTrust(obs::ProducerTrust);
+
+#[Object]
+impl ProducerTrust {
+    async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
+        Producer::load(ctx, self.0.producer.id).await
+    }
+    /// True when fewer than k members are behind this producer in every
+    /// period covered: then `memberCount` and `metrics` are null.
+    async fn suppressed(&self) -> bool {
+        self.0.cell.suppressed
+    }
+    /// Distinct members of each producer-period covered, summed over them.
+    async fn member_count(&self) -> Option<i64> {
+        self.0.cell.member_count
+    }
+    async fn metrics(&self) -> Option<TrustMetrics> {
+        self.0.cell.metrics.clone().map(Into::into)
+    }
+}
+
+/// A group of producers' trust.
+pub struct TrustCell(obs::GroupTrust);
+
+#[Object]
+impl TrustCell {
+    /// The group: a sector or territory code, a community or value slug.
+    async fn key(&self) -> &str {
+        &self.0.key
+    }
+    async fn label(&self) -> &str {
+        &self.0.label
+    }
+    /// Producers in the group.
+    async fn producer_count(&self) -> i64 {
+        self.0.producer_count
+    }
+    async fn suppressed(&self) -> bool {
+        self.0.cell.suppressed
+    }
+    async fn member_count(&self) -> Option<i64> {
+        self.0.cell.member_count
+    }
+    async fn metrics(&self) -> Option<TrustMetrics> {
+        self.0.cell.metrics.clone().map(Into::into)
+    }
+}
+
+/// One bucket of a series, `[start, end)`.
+pub struct TrustPoint(obs::TrustPoint);
+
+#[Object]
+impl TrustPoint {
+    async fn start(&self) -> DateTime<Utc> {
+        self.0.start
+    }
+    async fn end(&self) -> DateTime<Utc> {
+        self.0.end
+    }
+    async fn suppressed(&self) -> bool {
+        self.0.cell.suppressed
+    }
+    async fn member_count(&self) -> Option<i64> {
+        self.0.cell.member_count
+    }
+    async fn metrics(&self) -> Option<TrustMetrics> {
+        self.0.cell.metrics.clone().map(Into::into)
+    }
+}
+
+/// The trust index's prior.
+#[derive(SimpleObject)]
+pub struct TrustPrior {
+    /// Where a producer without ratings would sit, 0–100.
+    pub mean: f64,
+    /// How many ratings the prior weighs.
+    pub weight: f64,
+}
+
+/// Aggregate, privacy-protected trust metrics.
+pub struct Observatory;
+
+const RANK_CURSOR: &str = "r1:";
+
+fn encode_rank(position: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{RANK_CURSOR}{position}"))
+}
+
+fn decode_rank(cursor: &str) -> Result<usize> {
+    URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix(RANK_CURSOR).and_then(|n| n.parse().ok()))
+        .ok_or_else(|| AppError::invalid("after", "after is not a cursor this server issued"))
+}
+
+async fn scope(ctx: &Context<'_>, filter: Option<ObservatoryFilter>) -> Result<obs::Scope> {
+    Service::new(state(ctx))
+        .scope(filter.unwrap_or_default().into())
+        .await
+}
+
+async fn authorize(ctx: &Context<'_>, part: Part) -> Result<()> {
+    obs::authorize(state(ctx), viewer(ctx).await?, part)
+}
+
+#[Object]
+impl Observatory {
+    /// The smallest number of distinct members a producer-period needs
+    /// before anything built from it is published.
+    async fn k(&self, ctx: &Context<'_>) -> u32 {
+        state(ctx).config.observatory_k
+    }
+    async fn grain(&self, ctx: &Context<'_>) -> ObservatoryGrain {
+        match state(ctx).config.observatory_grain {
+            crate::config::Grain::Day => ObservatoryGrain::Day,
+            crate::config::Grain::Month => ObservatoryGrain::Month,
+        }
+    }
+    async fn prior(&self, ctx: &Context<'_>) -> TrustPrior {
+        let config = &state(ctx).config;
+        TrustPrior {
+            mean: config.trust_prior_mean,
+            weight: config.trust_prior_weight,
+        }
+    }
+
+    /// One producer's trust over the filter's periods (its producer
+    /// conditions are ignored). Null for an unknown producer.
+    async fn producer(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        filter: Option<ObservatoryFilter>,
+    ) -> Result<Option<ProducerTrust>> {
+        authorize(ctx, Part::Picture).await?;
+        let id = validate::id("id", &id)?;
+        let filter = filter.map(|f| ObservatoryFilter {
+            from: f.from,
+            to: f.to,
+            ..ObservatoryFilter::default()
+        });
+        let scope = scope(ctx, filter).await?;
+        Ok(Service::new(state(ctx))
+            .producer(id, scope)
+            .await?
+            .map(ProducerTrust))
+    }
+
+    /// Producers ranked, best first; suppressed producers last.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn ranking(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<ObservatoryFilter>,
+        #[graphql(default)] order_by: RankingOrder,
+    ) -> Result<Page<ProducerTrust>> {
+        authorize(ctx, Part::Picture).await?;
+        let config = &state(ctx).config;
+        let max = config.page_size_max as usize;
+        let first = match first {
+            None => (config.page_size_default as usize).min(max),
+            Some(first) if first < 0 || first as usize > max => {
+                return Err(AppError::invalid(
+                    "first",
+                    format!("first must be between 0 and {max}"),
+                ));
+            }
+            Some(first) => first as usize,
+        };
+        let start = after.as_deref().map(decode_rank).transpose()?.map_or(0, |p| p + 1);
+        let scope = scope(ctx, filter).await?;
+        let by = match order_by {
+            RankingOrder::TrustIndex => RankBy::TrustIndex,
+            RankingOrder::Signatures => RankBy::Signatures,
+            RankingOrder::ResponseRate => RankBy::ResponseRate,
+        };
+        let ranked = Service::new(state(ctx)).ranking(&scope, by).await?;
+        let total_count = ranked.len() as u64;
+        let mut connection = Connection::with_additional_fields(
+            start > 0,
+            start + first < ranked.len(),
+            ConnectionTotals { total_count },
+        );
+        for (position, trust) in ranked.into_iter().enumerate().skip(start).take(first) {
+            connection
+                .edges
+                .push(Edge::new(encode_rank(position), ProducerTrust(trust)));
+        }
+        Ok(connection)
+    }
+
+    /// The producers in the filter, grouped; largest groups first.
+    async fn groups(
+        &self,
+        ctx: &Context<'_>,
+        by: ObservatoryGroupBy,
+        filter: Option<ObservatoryFilter>,
+    ) -> Result<Vec<TrustCell>> {
+        authorize(ctx, Part::Picture).await?;
+        let scope = scope(ctx, filter).await?;
+        Ok(Service::new(state(ctx))
+            .groups(by.into(), &scope)
+            .await?
+            .into_iter()
+            .map(TrustCell)
+            .collect())
+    }
+
+    /// Trust over time, in buckets from `from` (widened to its bucket's
+    /// start) to `to`, for one producer or the producers in the filter.
+    async fn series(
+        &self,
+        ctx: &Context<'_>,
+        producer_id: Option<ID>,
+        filter: Option<ObservatoryFilter>,
+        bucket: TimeBucket,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<TrustPoint>> {
+        authorize(ctx, Part::Series).await?;
+        let mut scope = scope(ctx, filter).await?;
+        if let Some(id) = producer_id {
+            scope.producer = Some(validate::id("producerId", &id)?);
+        }
+        Ok(Service::new(state(ctx))
+            .series(&scope, bucket.into(), from, to)
+            .await?
+            .into_iter()
+            .map(TrustPoint)
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct ObservatoryQuery;
+
+#[Object]
+impl ObservatoryQuery {
+    /// Aggregate trust metrics, for analysts and admins (and, when the
+    /// server opens it, a public subset).
+    async fn observatory(&self) -> Observatory {
+        Observatory
+    }
+}
+
+/// The viewer's ratings of a producer this month.
+pub async fn viewer_ratings(
+    ctx: &Context<'_>,
+    producer_id: uuid::Uuid,
+) -> Result<Vec<TrustRating>> {
+    let Some(viewer) = viewer(ctx).await? else {
+        return Ok(Vec::new());
+    };
+    let period = rating::current_period();
+    Ok(
+        rating::of_member(&state(ctx).db, viewer.id, producer_id, &period)
+            .await?
+            .into_iter()
+            .map(TrustRating)
+            .collect(),
+    )
+}

@@ -1,0 +1,392 @@
+//! The observatory over plain HTTP: the open-data export
+//! (`GET /observatory/export`, CSV or NDJSON, streamed) and the analysts'
+//! dashboard (`GET /observatory`, static files built into the binary).
+
+use std::collections::HashMap;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRef, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::error::{AppError, Result};
+use crate::service::auth::{self, Viewer};
+use crate::service::observatory::{
+    self as obs, FilterInput, GroupBy, Observatory, Part, metrics::Cell,
+};
+use crate::state::AppState;
+
+/// Producers read per chunk of the export: memory stays flat however many
+/// producers there are.
+const EXPORT_CHUNK: u64 = 500;
+
+const DASHBOARD_HTML: &str = include_str!("../assets/observatory.html");
+const DASHBOARD_JS: &str = include_str!("../assets/observatory.js");
+const DASHBOARD_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+
+/// The observatory's routes, for any router state that holds the app's.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AppState: FromRef<S>,
+{
+    Router::new()
+        .route("/observatory", get(dashboard))
+        .route("/observatory/app.js", get(dashboard_js))
+        .route("/observatory/export", get(export))
+}
+
+async fn dashboard() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, DASHBOARD_POLICY),
+        ],
+        DASHBOARD_HTML,
+    )
+        .into_response()
+}
+
+async fn dashboard_js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        DASHBOARD_JS,
+    )
+        .into_response()
+}
+
+fn error_response(err: AppError) -> Response {
+    let status = match err.code() {
+        "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let body = json!({
+        "errors": [{ "message": err.message(), "extensions": { "code": err.code() } }]
+    });
+    (status, Json(body)).into_response()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Ndjson,
+}
+
+fn format(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<Format> {
+    if let Some(format) = params.get("format") {
+        return match format.to_ascii_lowercase().as_str() {
+            "csv" => Ok(Format::Csv),
+            "ndjson" | "jsonl" => Ok(Format::Ndjson),
+            _ => Err(AppError::invalid("format", "format must be csv or ndjson")),
+        };
+    }
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    Ok(if accept.contains("ndjson") {
+        Format::Ndjson
+    } else {
+        Format::Csv
+    })
+}
+
+fn group_by(name: &str) -> Result<GroupBy> {
+    match name.to_ascii_uppercase().as_str() {
+        "SECTOR" => Ok(GroupBy::Sector),
+        "COMMUNITY" => Ok(GroupBy::Community),
+        "VALUE_TAG" => Ok(GroupBy::ValueTag),
+        "TERRITORY" => Ok(GroupBy::Territory),
+        _ => Err(AppError::invalid(
+            "by",
+            "by must be SECTOR, COMMUNITY, VALUE_TAG or TERRITORY",
+        )),
+    }
+}
+
+fn time(params: &HashMap<String, String>, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    params
+        .get(name)
+        .map(|value| {
+            chrono::DateTime::parse_from_rfc3339(value)
+                .map(|at| at.with_timezone(&chrono::Utc))
+                .map_err(|_| AppError::invalid(name, format!("{name} must be an RFC 3339 date-time")))
+        })
+        .transpose()
+}
+
+fn filter(params: &HashMap<String, String>) -> Result<FilterInput> {
+    use sea_orm::ActiveEnum;
+    let kind = params
+        .get("kind")
+        .map(|kind| {
+            entities::producer::ProducerKind::try_from_value(&kind.to_ascii_uppercase())
+                .map_err(|_| AppError::invalid("kind", "kind is not a producer kind"))
+        })
+        .transpose()?;
+    Ok(FilterInput {
+        sector: params.get("sector").cloned(),
+        kind,
+        territory: params.get("territory").cloned(),
+        value_tag: params.get("valueTag").cloned(),
+        community: params.get("community").cloned(),
+        from: time(params, "from")?,
+        to: time(params, "to")?,
+    })
+}
+
+async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
+    match token {
+        Some(token) => Ok(Some(Viewer::of(
+            &auth::member_for_token(&state.db, &token).await?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// `GET /observatory/export`: the ranking's producers (`level=producers`,
+/// the default) or groups (`level=groups&by=SECTOR`), with the GraphQL
+/// filters as query parameters and the same suppression.
+async fn export(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    match prepare(&state, &params, &headers).await {
+        Ok((format, scope, level)) => stream(state, format, scope, level),
+        Err(err) => error_response(err),
+    }
+}
+
+enum Level {
+    Producers,
+    Groups(GroupBy),
+}
+
+async fn prepare(
+    state: &AppState,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<(Format, obs::Scope, Level)> {
+    obs::authorize(state, viewer(state, headers).await?, Part::Picture)?;
+    let format = format(params, headers)?;
+    let level = match params.get("level").map(String::as_str) {
+        None | Some("producers") => Level::Producers,
+        Some("groups") => Level::Groups(group_by(
+            params
+                .get("by")
+                .ok_or_else(|| AppError::invalid("by", "level=groups needs by"))?,
+        )?),
+        Some(_) => {
+            return Err(AppError::invalid(
+                "level",
+                "level must be producers or groups",
+            ));
+        }
+    };
+    let scope = Observatory::new(state).scope(filter(params)?).await?;
+    Ok((format, scope, level))
+}
+
+const METRIC_COLUMNS: &[&str] = &[
+    "suppressed",
+    "member_count",
+    "trust_index",
+    "rating_count",
+    "transparency_mean",
+    "fairness_mean",
+    "commitment_keeping_mean",
+    "quality_mean",
+    "signatures",
+    "pledges_buy",
+    "pledges_avoid",
+    "pledges_switch",
+    "pledges_reduce",
+    "pledge_balance",
+    "pledged_monthly_cents",
+    "campaigns",
+    "campaigns_answered",
+    "response_rate",
+    "median_hours_to_first_response",
+    "commitments_made",
+    "commitments_kept",
+    "commitments_broken",
+    "commitments_open",
+];
+
+fn metric_values(cell: &Cell) -> Vec<Value> {
+    let mut values = vec![json!(cell.suppressed), json!(cell.member_count)];
+    match &cell.metrics {
+        None => values.extend(std::iter::repeat_n(Value::Null, METRIC_COLUMNS.len() - 2)),
+        Some(m) => {
+            values.push(json!(m.trust_index));
+            values.push(json!(m.rating_count));
+            values.extend(m.dimensions.iter().map(|d| json!(d.mean)));
+            values.extend([
+                json!(m.signatures),
+                json!(m.pledges.buy),
+                json!(m.pledges.avoid),
+                json!(m.pledges.switch),
+                json!(m.pledges.reduce),
+                json!(m.pledges.balance),
+                json!(m.pledges.monthly_amount_cents),
+                json!(m.responses.campaigns),
+                json!(m.responses.answered),
+                json!(m.responses.response_rate),
+                json!(m.responses.median_hours_to_first_response),
+                json!(m.commitments.made),
+                json!(m.commitments.kept),
+                json!(m.commitments.broken),
+                json!(m.commitments.open),
+            ]);
+        }
+    }
+    values
+}
+
+fn csv_field(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(text) => {
+            if text.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", text.replace('"', "\"\""))
+            } else {
+                text.clone()
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn line(format: Format, columns: &[&str], values: &[Value]) -> String {
+    match format {
+        Format::Csv => {
+            let mut line = values.iter().map(csv_field).collect::<Vec<_>>().join(",");
+            line.push('\n');
+            line
+        }
+        Format::Ndjson => {
+            let object: serde_json::Map<String, Value> = columns
+                .iter()
+                .map(|column| (*column).to_owned())
+                .zip(values.iter().cloned())
+                .collect();
+            let mut line = Value::Object(object).to_string();
+            line.push('\n');
+            line
+        }
+    }
+}
+
+fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> Response {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::result::Result<Bytes, std::io::Error>>(4);
+    let key_columns: &[&str] = match level {
+        Level::Producers => &["producer_id", "producer_name"],
+        Level::Groups(_) => &["group_key", "group_label", "producer_count"],
+    };
+    let columns: Vec<&str> = key_columns.iter().chain(METRIC_COLUMNS).copied().collect();
+    tokio::spawn(async move {
+        let send = |text: String| {
+            let sender = sender.clone();
+            async move { sender.send(Ok(Bytes::from(text))).await.is_ok() }
+        };
+        if format == Format::Csv && !send(format!("{}\n", columns.join(","))).await {
+            return;
+        }
+        let observatory = Observatory::new(&state);
+        let failed = match level {
+            Level::Producers => {
+                let mut after = None;
+                loop {
+                    match observatory.producer_chunk(&scope, after, EXPORT_CHUNK).await {
+                        Ok(chunk) if chunk.is_empty() => break None,
+                        Ok(chunk) => {
+                            after = chunk.last().map(|trust| trust.producer.id);
+                            let mut text = String::new();
+                            for trust in chunk {
+                                let mut values = vec![
+                                    json!(trust.producer.id.to_string()),
+                                    json!(trust.producer.name),
+                                ];
+                                values.extend(metric_values(&trust.cell));
+                                text.push_str(&line(format, &columns, &values));
+                            }
+                            if !send(text).await {
+                                return;
+                            }
+                        }
+                        Err(err) => break Some(err),
+                    }
+                }
+            }
+            Level::Groups(by) => match observatory.groups(by, &scope).await {
+                Ok(groups) => {
+                    for group in groups {
+                        let mut values =
+                            vec![json!(group.key), json!(group.label), json!(group.producer_count)];
+                        values.extend(metric_values(&group.cell));
+                        if !send(line(format, &columns, &values)).await {
+                            return;
+                        }
+                    }
+                    None
+                }
+                Err(err) => Some(err),
+            },
+        };
+        if let Some(err) = failed {
+            // Headers are gone: cut the stream so the client sees it incomplete.
+            tracing::warn!(code = err.code(), "observatory export failed mid-stream");
+            let _ = sender
+                .send(Err(std::io::Error::other("export interrupted")))
+                .await;
+        }
+    });
+    let content_type = match format {
+        Format::Csv => "text/csv; charset=utf-8",
+        Format::Ndjson => "application/x-ndjson",
+    };
+    let filename = match format {
+        Format::Csv => "attachment; filename=\"observatory.csv\"",
+        Format::Ndjson => "attachment; filename=\"observatory.ndjson\"",
+    };
+    let mut response = Body::from_stream(ReceiverStream::new(receiver)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(filename));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(csv_field(&json!("plain")), "plain");
+        assert_eq!(csv_field(&json!("a, \"b\"")), "\"a, \"\"b\"\"\"");
+        assert_eq!(csv_field(&Value::Null), "");
+        assert_eq!(csv_field(&json!(4.5)), "4.5");
+    }
+
+    #[test]
+    fn every_metric_column_gets_a_value() {
+        assert_eq!(metric_values(&Cell::suppressed()).len(), METRIC_COLUMNS.len());
+    }
+}

@@ -1,0 +1,498 @@
+//! The consumer-trust observatory: aggregate trust metrics per producer,
+//! per group and over time, built from rollups so no individual shows.
+//!
+//! Privacy rests on one rule, applied everywhere: the *atom* of every
+//! answer is one producer over one period (a month, or a day at the `day`
+//! grain), and an atom with fewer than k distinct members is left out of
+//! every sum, not just hidden in its own cell. A group total is then the sum
+//! of released atoms only, a filtered total likewise, and any difference of
+//! two answers is itself a sum of released atoms, each of at least k members.
+//! That is complementary suppression by construction: no total carries a
+//! suppressed atom, so no subtraction can bring one back.
+
+pub mod metrics;
+pub mod query;
+pub mod rollup;
+pub mod seed;
+pub mod sql;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
+use uuid::Uuid;
+
+pub use metrics::{Cell, Prior};
+pub use query::{GroupBy, ProducerRow, Scope};
+
+use crate::config::Grain;
+use crate::error::{AppError, Result};
+use crate::service::auth::Viewer;
+use crate::service::validate;
+use crate::state::AppState;
+use entities::member::Role;
+
+/// The parts of the observatory, for access checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// `producer`, `ranking`, `groups` and the export: the current picture.
+    Picture,
+    /// Time series.
+    Series,
+}
+
+/// Analysts and admins read everything; with the public switch on, anyone
+/// reads the current picture.
+pub fn authorize(state: &AppState, viewer: Option<Viewer>, part: Part) -> Result<()> {
+    let analyst = viewer.is_some_and(|v| matches!(v.role, Role::Analyst | Role::Admin));
+    if analyst || (part == Part::Picture && state.config.observatory_public) {
+        return Ok(());
+    }
+    match viewer {
+        None => Err(AppError::Unauthenticated(
+            "sign in as an analyst to read the observatory",
+        )),
+        Some(_) => Err(AppError::Forbidden(
+            "the observatory is open to analysts and admins".into(),
+        )),
+    }
+}
+
+/// What a filter may name, before it is checked.
+#[derive(Clone, Debug, Default)]
+pub struct FilterInput {
+    pub sector: Option<String>,
+    pub kind: Option<entities::producer::ProducerKind>,
+    pub territory: Option<String>,
+    pub value_tag: Option<String>,
+    pub community: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A time bucket of a series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bucket {
+    Day,
+    Week,
+    Month,
+}
+
+impl Bucket {
+    /// The start of the bucket holding `date`.
+    pub fn floor(self, date: NaiveDate) -> NaiveDate {
+        match self {
+            Bucket::Day => date,
+            Bucket::Week => date - Days::new(u64::from(date.weekday().num_days_from_monday())),
+            Bucket::Month => date.with_day(1).unwrap_or(date),
+        }
+    }
+
+    /// The start of the next bucket.
+    pub fn next(self, start: NaiveDate) -> NaiveDate {
+        match self {
+            Bucket::Day => start + Days::new(1),
+            Bucket::Week => start + Days::new(7),
+            Bucket::Month => start + Months::new(1),
+        }
+    }
+
+    fn grain_floor(grain: Grain) -> Bucket {
+        match grain {
+            Grain::Day => Bucket::Day,
+            Grain::Month => Bucket::Month,
+        }
+    }
+}
+
+fn midnight(date: NaiveDate) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
+}
+
+fn day_string(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+/// A producer's trust.
+#[derive(Clone, Debug)]
+pub struct ProducerTrust {
+    pub producer: ProducerRow,
+    pub cell: Cell,
+}
+
+/// One group's trust.
+#[derive(Clone, Debug)]
+pub struct GroupTrust {
+    pub key: String,
+    pub label: String,
+    pub producer_count: i64,
+    pub cell: Cell,
+}
+
+/// One point of a series: the bucket `[start, end)`.
+#[derive(Clone, Debug)]
+pub struct TrustPoint {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub cell: Cell,
+}
+
+/// How a ranking is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RankBy {
+    TrustIndex,
+    Signatures,
+    ResponseRate,
+}
+
+/// Reads the observatory of one server.
+pub struct Observatory<'a> {
+    state: &'a AppState,
+}
+
+impl<'a> Observatory<'a> {
+    pub fn new(state: &'a AppState) -> Self {
+        Self { state }
+    }
+
+    fn k(&self) -> u32 {
+        self.state.config.observatory_k
+    }
+
+    fn prior(&self) -> Prior {
+        Prior {
+            mean: self.state.config.trust_prior_mean,
+            weight: self.state.config.trust_prior_weight,
+        }
+    }
+
+    fn grain(&self) -> Grain {
+        self.state.config.observatory_grain
+    }
+
+    /// Checks a filter and turns it into a scope; periods are widened to
+    /// whole atoms (a range starts at the start of its first period).
+    pub async fn scope(&self, filter: FilterInput) -> Result<Scope> {
+        let db = &self.state.db;
+        let sector = filter
+            .sector
+            .as_deref()
+            .map(|sector| validate::slug("filter.sector", sector))
+            .transpose()?;
+        let territory = filter
+            .territory
+            .as_deref()
+            .map(|territory| validate::territory("filter.territory", territory))
+            .transpose()?;
+        let value_tag = match filter.value_tag {
+            Some(slug) => {
+                let slug = slug.trim().to_owned();
+                if !query::slug_exists(db, "value_tag", &slug).await? {
+                    return Err(AppError::invalid(
+                        "filter.valueTag",
+                        format!("there is no value tag {slug:?}"),
+                    ));
+                }
+                Some(slug)
+            }
+            None => None,
+        };
+        let community = match filter.community {
+            Some(slug) => {
+                let slug = slug.trim().to_owned();
+                if !query::slug_exists(db, "community", &slug).await? {
+                    return Err(AppError::invalid(
+                        "filter.community",
+                        format!("there is no community {slug:?}"),
+                    ));
+                }
+                Some(slug)
+            }
+            None => None,
+        };
+        if let (Some(from), Some(to)) = (filter.from, filter.to)
+            && from >= to
+        {
+            return Err(AppError::invalid(
+                "filter.to",
+                "filter.to must come after filter.from",
+            ));
+        }
+        let floor = Bucket::grain_floor(self.grain());
+        Ok(Scope {
+            producer: None,
+            sector,
+            kind: filter.kind,
+            territory,
+            value_tag,
+            community,
+            from: filter
+                .from
+                .map(|from| day_string(floor.floor(from.date_naive()))),
+            to: filter.to.map(|to| {
+                // An atom belongs to the range when its period starts before `to`.
+                let day = to.date_naive();
+                if to == midnight(day) {
+                    day_string(day)
+                } else {
+                    day_string(day + Days::new(1))
+                }
+            }),
+            after: None,
+            through: None,
+        })
+    }
+
+    fn fact_range(scope: &Scope) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        let parse = |day: &Option<String>| {
+            day.as_deref()
+                .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+                .map(midnight)
+        };
+        (parse(&scope.from), parse(&scope.to))
+    }
+
+    /// The cells of every producer in scope, in producer id order.
+    async fn producer_cells(&self, scope: &Scope) -> Result<Vec<ProducerTrust>> {
+        let producers = query::producers(&self.state.db, scope, None).await?;
+        self.cells_of(scope, producers).await
+    }
+
+    /// The next `limit` producers after `after` (by id) with their cells:
+    /// the export reads the whole ranking this way, a chunk at a time.
+    pub async fn producer_chunk(
+        &self,
+        scope: &Scope,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<ProducerTrust>> {
+        let mut scope = scope.clone();
+        scope.after = after;
+        let producers = query::producers(&self.state.db, &scope, Some(limit)).await?;
+        let Some(last) = producers.last() else {
+            return Ok(Vec::new());
+        };
+        scope.through = Some(last.id);
+        self.cells_of(&scope, producers).await
+    }
+
+    async fn cells_of(&self, scope: &Scope, producers: Vec<ProducerRow>) -> Result<Vec<ProducerTrust>> {
+        let db = &self.state.db;
+        let (from, to) = Self::fact_range(scope);
+        let (sums, campaigns, commitments) = tokio::try_join!(
+            query::sums_by_producer(db, self.k(), scope),
+            query::campaigns(db, scope, from, to),
+            query::commitments(db, scope, from, to),
+        )?;
+        let campaigns = by_producer(campaigns, |fact| fact.producer);
+        let commitments = by_producer(commitments, |fact| fact.producer);
+        let now = Utc::now();
+        Ok(producers
+            .into_iter()
+            .map(|producer| {
+                let cell = metrics::cell(
+                    self.prior(),
+                    sums.get(&producer.id),
+                    campaigns.get(&producer.id).into_iter().flatten(),
+                    commitments.get(&producer.id).into_iter().flatten(),
+                    now,
+                );
+                ProducerTrust { producer, cell }
+            })
+            .collect())
+    }
+
+    /// One producer's trust, or `None` when there is no such producer.
+    pub async fn producer(&self, id: Uuid, mut scope: Scope) -> Result<Option<ProducerTrust>> {
+        scope.producer = Some(id);
+        Ok(self.producer_cells(&scope).await?.into_iter().next())
+    }
+
+    /// Producers in scope, best first. Suppressed producers come last.
+    pub async fn ranking(&self, scope: &Scope, by: RankBy) -> Result<Vec<ProducerTrust>> {
+        let mut cells = self.producer_cells(scope).await?;
+        let key = |trust: &ProducerTrust| -> Option<f64> {
+            let metrics = trust.cell.metrics.as_ref()?;
+            match by {
+                RankBy::TrustIndex => metrics.trust_index,
+                RankBy::Signatures => Some(metrics.signatures as f64),
+                RankBy::ResponseRate => metrics.responses.response_rate,
+            }
+        };
+        cells.sort_by(|a, b| match (key(a), key(b)) {
+            (Some(x), Some(y)) => y.total_cmp(&x).then(a.producer.id.cmp(&b.producer.id)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.producer.id.cmp(&b.producer.id),
+        });
+        Ok(cells)
+    }
+
+    /// The groups of producers in scope, by `by`, largest first.
+    pub async fn groups(&self, by: GroupBy, scope: &Scope) -> Result<Vec<GroupTrust>> {
+        let db = &self.state.db;
+        let (from, to) = Self::fact_range(scope);
+        let (memberships, sums, campaigns, commitments) = tokio::try_join!(
+            query::memberships(db, by, scope),
+            query::sums_by_producer(db, self.k(), scope),
+            query::campaigns(db, scope, from, to),
+            query::commitments(db, scope, from, to),
+        )?;
+        let campaigns = by_producer(campaigns, |fact| fact.producer);
+        let commitments = by_producer(commitments, |fact| fact.producer);
+        let mut groups: HashMap<String, (String, Vec<Uuid>)> = HashMap::new();
+        for (producer, key, label) in memberships {
+            groups
+                .entry(key)
+                .or_insert_with(|| (label, Vec::new()))
+                .1
+                .push(producer);
+        }
+        let now = Utc::now();
+        let mut out: Vec<GroupTrust> = groups
+            .into_iter()
+            .map(|(key, (label, producers))| {
+                let mut total = query::Sums::default();
+                for producer in &producers {
+                    if let Some(sums) = sums.get(producer) {
+                        total.add(sums);
+                    }
+                }
+                let cell = metrics::cell(
+                    self.prior(),
+                    Some(&total),
+                    producers
+                        .iter()
+                        .flat_map(|p| campaigns.get(p).into_iter().flatten()),
+                    producers
+                        .iter()
+                        .flat_map(|p| commitments.get(p).into_iter().flatten()),
+                    now,
+                );
+                GroupTrust {
+                    key,
+                    label,
+                    producer_count: producers.len() as i64,
+                    cell,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.cell
+                .member_count
+                .unwrap_or(-1)
+                .cmp(&a.cell.member_count.unwrap_or(-1))
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        Ok(out)
+    }
+
+    /// Trust over `[from, to)` in buckets, for the producers in scope.
+    pub async fn series(
+        &self,
+        scope: &Scope,
+        bucket: Bucket,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<TrustPoint>> {
+        if matches!(
+            (self.grain(), bucket),
+            (Grain::Month, Bucket::Day | Bucket::Week)
+        ) {
+            return Err(AppError::invalid(
+                "bucket",
+                "the observatory is kept by month: DAY and WEEK buckets need CONSUMACT_OBSERVATORY_GRAIN=day",
+            ));
+        }
+        if from >= to {
+            return Err(AppError::invalid("to", "to must come after from"));
+        }
+        let max = self.state.config.observatory_max_points;
+        let mut starts = vec![bucket.floor(from.date_naive())];
+        loop {
+            let next = bucket.next(*starts.last().unwrap_or(&from.date_naive()));
+            if midnight(next) >= to {
+                starts.push(next);
+                break;
+            }
+            if starts.len() >= max {
+                return Err(AppError::invalid(
+                    "to",
+                    format!("a series has at most {max} points; use a wider bucket or a shorter range"),
+                ));
+            }
+            starts.push(next);
+        }
+        let first = starts[0];
+        let end = *starts.last().unwrap_or(&first);
+        let mut scope = scope.clone();
+        scope.from = Some(day_string(first));
+        scope.to = Some(day_string(end));
+        let db = &self.state.db;
+        let (periods, campaigns, commitments) = tokio::try_join!(
+            query::sums_by_period(db, self.k(), &scope),
+            query::campaigns(db, &scope, Some(midnight(first)), Some(midnight(end))),
+            query::commitments(db, &scope, Some(midnight(first)), Some(midnight(end))),
+        )?;
+        let index_of = |date: NaiveDate| starts.partition_point(|start| *start <= date) - 1;
+        let buckets = starts.len() - 1;
+        let mut sums = vec![query::Sums::default(); buckets];
+        for (period, period_sums) in &periods {
+            if let Ok(date) = NaiveDate::parse_from_str(period, "%Y-%m-%d") {
+                sums[index_of(date).min(buckets - 1)].add(period_sums);
+            }
+        }
+        let mut campaign_buckets = vec![Vec::new(); buckets];
+        for fact in campaigns {
+            campaign_buckets[index_of(fact.published_at.date_naive()).min(buckets - 1)].push(fact);
+        }
+        let mut commitment_buckets = vec![Vec::new(); buckets];
+        for fact in commitments {
+            commitment_buckets[index_of(fact.made_at.date_naive()).min(buckets - 1)].push(fact);
+        }
+        let now = Utc::now();
+        Ok((0..buckets)
+            .map(|i| TrustPoint {
+                start: midnight(starts[i]),
+                end: midnight(starts[i + 1]),
+                cell: metrics::cell(
+                    self.prior(),
+                    Some(&sums[i]),
+                    &campaign_buckets[i],
+                    &commitment_buckets[i],
+                    now,
+                ),
+            })
+            .collect())
+    }
+}
+
+fn by_producer<T>(facts: Vec<T>, producer: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut map: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for fact in facts {
+        map.entry(producer(&fact)).or_default().push(fact);
+    }
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_start_on_their_first_day() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(); // a Wednesday
+        assert_eq!(Bucket::Day.floor(date), date);
+        assert_eq!(
+            Bucket::Week.floor(date),
+            NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+        );
+        assert_eq!(
+            Bucket::Month.floor(date),
+            NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
+        );
+        assert_eq!(
+            Bucket::Month.next(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()),
+            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()
+        );
+    }
+}

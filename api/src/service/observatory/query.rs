@@ -1,0 +1,379 @@
+//! Reading the rollups and the producer-side facts (campaigns, responses,
+//! commitments) that the observatory's cells are built from.
+//!
+//! Every member-contributed number comes from *released* atoms only: a
+//! producer-period with fewer than k distinct members is left out of every
+//! sum, so no answer, and no difference of answers, ever contains it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entities::producer::ProducerKind;
+use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult};
+use uuid::Uuid;
+
+use super::sql::Sql;
+use crate::error::Result;
+
+/// Which producers, and which periods, a question covers.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub producer: Option<Uuid>,
+    pub sector: Option<String>,
+    pub kind: Option<ProducerKind>,
+    /// A country also matches its subdivisions.
+    pub territory: Option<String>,
+    /// Slug of a value tag: producers targeted by a campaign carrying it.
+    pub value_tag: Option<String>,
+    /// Slug of a community: producers targeted by one of its campaigns.
+    pub community: Option<String>,
+    /// First period start included (`YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// First period start excluded.
+    pub to: Option<String>,
+    /// Only producers with an id above this one (for chunked reads).
+    pub after: Option<Uuid>,
+    /// Only producers with an id up to this one.
+    pub through: Option<Uuid>,
+}
+
+/// The sums of a set of atoms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sums {
+    /// Distinct members of each atom, summed over the atoms.
+    pub members: i64,
+    pub atoms: i64,
+    pub signatures: i64,
+    pub ratings: [i64; 4],
+    pub scores: [i64; 4],
+    pub pledges: [i64; 4],
+    pub pledged_cents: i64,
+}
+
+impl Sums {
+    pub fn add(&mut self, other: &Sums) {
+        self.members += other.members;
+        self.atoms += other.atoms;
+        self.signatures += other.signatures;
+        for i in 0..4 {
+            self.ratings[i] += other.ratings[i];
+            self.scores[i] += other.scores[i];
+            self.pledges[i] += other.pledges[i];
+        }
+        self.pledged_cents += other.pledged_cents;
+    }
+
+    fn from_row(row: &QueryResult, first: usize) -> Result<Self> {
+        let at = |i: usize| row.try_get_by_index::<i64>(first + i);
+        Ok(Self {
+            members: at(0)?,
+            atoms: at(1)?,
+            signatures: at(2)?,
+            ratings: [at(3)?, at(4)?, at(5)?, at(6)?],
+            scores: [at(7)?, at(8)?, at(9)?, at(10)?],
+            pledges: [at(11)?, at(12)?, at(13)?, at(14)?],
+            pledged_cents: at(15)?,
+        })
+    }
+}
+
+const SUM_COLUMNS: &str = "CAST(SUM(a.members) AS BIGINT), CAST(COUNT(*) AS BIGINT), \
+    CAST(SUM(a.signatures) AS BIGINT), \
+    CAST(SUM(a.ratings_transparency) AS BIGINT), CAST(SUM(a.ratings_fairness) AS BIGINT), \
+    CAST(SUM(a.ratings_commitment_keeping) AS BIGINT), CAST(SUM(a.ratings_quality) AS BIGINT), \
+    CAST(SUM(a.score_transparency) AS BIGINT), CAST(SUM(a.score_fairness) AS BIGINT), \
+    CAST(SUM(a.score_commitment_keeping) AS BIGINT), CAST(SUM(a.score_quality) AS BIGINT), \
+    CAST(SUM(a.pledges_buy) AS BIGINT), CAST(SUM(a.pledges_avoid) AS BIGINT), \
+    CAST(SUM(a.pledges_switch) AS BIGINT), CAST(SUM(a.pledges_reduce) AS BIGINT), \
+    CAST(SUM(a.pledged_cents) AS BIGINT)";
+
+/// Campaigns that count for a producer's groups: published and visible.
+const VISIBLE_CAMPAIGN: &str = "c.status <> 'DRAFT' AND c.hidden_at IS NULL";
+
+/// Appends the conditions of `scope` on the producer aliased `p`.
+fn push_producer_conditions(sql: &mut Sql, scope: &Scope) {
+    if let Some(id) = scope.producer {
+        sql.push(" AND p.id = ").bind(id);
+    }
+    if let Some(after) = scope.after {
+        sql.push(" AND p.id > ").bind(after);
+    }
+    if let Some(through) = scope.through {
+        sql.push(" AND p.id <= ").bind(through);
+    }
+    if let Some(sector) = &scope.sector {
+        sql.push(" AND p.sector = ").bind(sector.clone());
+    }
+    if let Some(kind) = scope.kind {
+        sql.push(" AND p.kind = ").bind(kind_name(kind));
+    }
+    if let Some(territory) = &scope.territory {
+        sql.push(" AND (p.territory = ").bind(territory.clone());
+        if !territory.contains('-') {
+            sql.push(" OR p.territory LIKE ")
+                .bind(format!("{territory}-%"));
+        }
+        sql.push(")");
+    }
+    if let Some(tag) = &scope.value_tag {
+        sql.push(
+            " AND p.id IN (SELECT c.producer_id FROM campaign c \
+             JOIN campaign_value_tag cv ON cv.campaign_id = c.id \
+             JOIN value_tag v ON v.id = cv.value_tag_id WHERE ",
+        )
+        .push(VISIBLE_CAMPAIGN)
+        .push(" AND v.slug = ")
+        .bind(tag.clone())
+        .push(")");
+    }
+    if let Some(community) = &scope.community {
+        sql.push(
+            " AND p.id IN (SELECT c.producer_id FROM campaign c \
+             JOIN community co ON co.id = c.community_id WHERE ",
+        )
+        .push(VISIBLE_CAMPAIGN)
+        .push(" AND co.slug = ")
+        .bind(community.clone())
+        .push(")");
+    }
+}
+
+fn push_period_conditions(sql: &mut Sql, scope: &Scope) {
+    if let Some(from) = &scope.from {
+        sql.push(" AND a.period_start >= ").bind(from.clone());
+    }
+    if let Some(to) = &scope.to {
+        sql.push(" AND a.period_start < ").bind(to.clone());
+    }
+}
+
+fn kind_name(kind: ProducerKind) -> String {
+    use sea_orm::ActiveEnum;
+    kind.to_value()
+}
+
+/// Released sums per producer over the scope's periods.
+pub async fn sums_by_producer(
+    db: &DatabaseConnection,
+    k: u32,
+    scope: &Scope,
+) -> Result<HashMap<Uuid, Sums>> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT a.producer_id, ")
+        .push(SUM_COLUMNS)
+        .push(" FROM obs_atom a JOIN producer p ON p.id = a.producer_id WHERE a.members >= ")
+        .bind(i64::from(k));
+    push_producer_conditions(&mut sql, scope);
+    push_period_conditions(&mut sql, scope);
+    sql.push(" GROUP BY a.producer_id");
+    let rows = db.query_all_raw(sql.build()).await?;
+    let mut sums = HashMap::with_capacity(rows.len());
+    for row in rows {
+        sums.insert(row.try_get_by_index::<Uuid>(0)?, Sums::from_row(&row, 1)?);
+    }
+    Ok(sums)
+}
+
+/// Released sums per period (summed over the scope's producers).
+pub async fn sums_by_period(
+    db: &DatabaseConnection,
+    k: u32,
+    scope: &Scope,
+) -> Result<Vec<(String, Sums)>> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT a.period_start, ")
+        .push(SUM_COLUMNS)
+        .push(" FROM obs_atom a JOIN producer p ON p.id = a.producer_id WHERE a.members >= ")
+        .bind(i64::from(k));
+    push_producer_conditions(&mut sql, scope);
+    push_period_conditions(&mut sql, scope);
+    sql.push(" GROUP BY a.period_start ORDER BY a.period_start");
+    let rows = db.query_all_raw(sql.build()).await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get_by_index::<String>(0)?, Sums::from_row(row, 1)?)))
+        .collect()
+}
+
+/// A producer as the observatory lists it.
+#[derive(Clone, Debug)]
+pub struct ProducerRow {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// The producers in scope, by id (at most `limit` of them).
+pub async fn producers(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    limit: Option<u64>,
+) -> Result<Vec<ProducerRow>> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT p.id, p.name FROM producer p WHERE 1 = 1");
+    push_producer_conditions(&mut sql, scope);
+    sql.push(" ORDER BY p.id");
+    if let Some(limit) = limit {
+        sql.push(" LIMIT ").bind(limit as i64);
+    }
+    let rows = db.query_all_raw(sql.build()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ProducerRow {
+                id: row.try_get_by_index(0)?,
+                name: row.try_get_by_index(1)?,
+            })
+        })
+        .collect()
+}
+
+/// How the observatory groups producers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupBy {
+    Sector,
+    Community,
+    ValueTag,
+    Territory,
+}
+
+/// Which group(s) each producer in scope belongs to: (producer, key, label).
+/// A producer targeted by several communities' (or values') campaigns
+/// belongs to each of them.
+pub async fn memberships(
+    db: &DatabaseConnection,
+    by: GroupBy,
+    scope: &Scope,
+) -> Result<Vec<(Uuid, String, String)>> {
+    let mut sql = Sql::new(db.get_database_backend());
+    match by {
+        GroupBy::Sector => sql.push("SELECT p.id, p.sector, p.sector FROM producer p WHERE 1 = 1"),
+        GroupBy::Territory => sql.push(
+            "SELECT p.id, p.territory, p.territory FROM producer p WHERE p.territory IS NOT NULL",
+        ),
+        GroupBy::Community => sql
+            .push(
+                "SELECT DISTINCT p.id, co.slug, co.name FROM campaign c \
+                 JOIN community co ON co.id = c.community_id \
+                 JOIN producer p ON p.id = c.producer_id WHERE ",
+            )
+            .push(VISIBLE_CAMPAIGN),
+        GroupBy::ValueTag => sql
+            .push(
+                "SELECT DISTINCT p.id, v.slug, v.name FROM campaign c \
+                 JOIN campaign_value_tag cv ON cv.campaign_id = c.id \
+                 JOIN value_tag v ON v.id = cv.value_tag_id \
+                 JOIN producer p ON p.id = c.producer_id WHERE ",
+            )
+            .push(VISIBLE_CAMPAIGN),
+    };
+    push_producer_conditions(&mut sql, scope);
+    let rows = db.query_all_raw(sql.build()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get_by_index(0)?,
+                row.try_get_by_index(1)?,
+                row.try_get_by_index(2)?,
+            ))
+        })
+        .collect()
+}
+
+/// A published campaign and when it was first answered.
+#[derive(Clone, Copy, Debug)]
+pub struct CampaignFact {
+    pub producer: Uuid,
+    pub published_at: DateTime<Utc>,
+    pub first_response_at: Option<DateTime<Utc>>,
+}
+
+/// A commitment a producer made in a response.
+#[derive(Clone, Copy, Debug)]
+pub struct CommitmentFact {
+    pub producer: Uuid,
+    pub made_at: DateTime<Utc>,
+    /// `Some(true)` kept, `Some(false)` broken, `None` still open.
+    pub kept: Option<bool>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// Published, visible campaigns aimed at producers in scope, published in
+/// `[from, to)`, with their first visible response.
+pub async fn campaigns(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<CampaignFact>> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(
+        "SELECT c.producer_id, c.published_at, fr.first_at FROM campaign c \
+         JOIN producer p ON p.id = c.producer_id \
+         LEFT JOIN (SELECT campaign_id, MIN(created_at) AS first_at FROM producer_response \
+                    WHERE hidden_at IS NULL GROUP BY campaign_id) fr ON fr.campaign_id = c.id \
+         WHERE c.published_at IS NOT NULL AND c.hidden_at IS NULL",
+    );
+    push_producer_conditions(&mut sql, scope);
+    if let Some(from) = from {
+        sql.push(" AND c.published_at >= ").bind(from);
+    }
+    if let Some(to) = to {
+        sql.push(" AND c.published_at < ").bind(to);
+    }
+    let rows = db.query_all_raw(sql.build()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(CampaignFact {
+                producer: row.try_get_by_index(0)?,
+                published_at: row.try_get_by_index(1)?,
+                first_response_at: row.try_get_by_index(2)?,
+            })
+        })
+        .collect()
+}
+
+/// Commitments made by producers in scope (in visible responses).
+pub async fn commitments(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<CommitmentFact>> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(
+        "SELECT r.producer_id, r.created_at, r.commitment_status, r.commitment_closed_at \
+         FROM producer_response r JOIN producer p ON p.id = r.producer_id \
+         WHERE r.commitment IS NOT NULL AND r.hidden_at IS NULL",
+    );
+    push_producer_conditions(&mut sql, scope);
+    if let Some(from) = from {
+        sql.push(" AND r.created_at >= ").bind(from);
+    }
+    if let Some(to) = to {
+        sql.push(" AND r.created_at < ").bind(to);
+    }
+    let rows = db.query_all_raw(sql.build()).await?;
+    rows.iter()
+        .map(|row| {
+            let status: Option<String> = row.try_get_by_index(2)?;
+            Ok(CommitmentFact {
+                producer: row.try_get_by_index(0)?,
+                made_at: row.try_get_by_index(1)?,
+                kept: match status.as_deref() {
+                    Some("KEPT") => Some(true),
+                    Some("BROKEN") => Some(false),
+                    _ => None,
+                },
+                closed_at: row.try_get_by_index(3)?,
+            })
+        })
+        .collect()
+}
+
+/// Whether a value tag and a community with these slugs exist.
+pub async fn slug_exists(db: &DatabaseConnection, table: &str, slug: &str) -> Result<bool> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT 1 FROM ")
+        .push(table)
+        .push(" WHERE slug = ")
+        .bind(slug.to_owned());
+    Ok(db.query_one_raw(sql.build()).await?.is_some())
+}

@@ -1,0 +1,347 @@
+//! Keeping the rollups current: every write that feeds the observatory
+//! applies a [`Delta`] to its producer-period atom in the same transaction,
+//! and [`rebuild`] recomputes every atom from the source tables.
+
+use chrono::{DateTime, Utc};
+use entities::pledge::PledgeKind;
+use entities::trust_rating::Dimension;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
+use uuid::Uuid;
+
+use super::sql::{Sql, period_start};
+use crate::config::Grain;
+use crate::error::Result;
+
+/// Count columns of `obs_atom`, in the order [`Delta::values`] gives them.
+pub const COUNT_COLUMNS: [&str; 14] = [
+    "signatures",
+    "ratings_transparency",
+    "ratings_fairness",
+    "ratings_commitment_keeping",
+    "ratings_quality",
+    "score_transparency",
+    "score_fairness",
+    "score_commitment_keeping",
+    "score_quality",
+    "pledges_buy",
+    "pledges_avoid",
+    "pledges_switch",
+    "pledges_reduce",
+    "pledged_cents",
+];
+
+/// Position of a dimension in the rating and score columns.
+pub fn dimension_index(dimension: Dimension) -> usize {
+    match dimension {
+        Dimension::Transparency => 0,
+        Dimension::Fairness => 1,
+        Dimension::CommitmentKeeping => 2,
+        Dimension::Quality => 3,
+    }
+}
+
+/// Position of a pledge kind in the pledge columns.
+pub fn pledge_index(kind: PledgeKind) -> usize {
+    match kind {
+        PledgeKind::Buy => 0,
+        PledgeKind::Avoid => 1,
+        PledgeKind::Switch => 2,
+        PledgeKind::Reduce => 3,
+    }
+}
+
+/// A change to one atom, made by one member.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delta {
+    pub signatures: i64,
+    pub ratings: [i64; 4],
+    pub scores: [i64; 4],
+    pub pledges: [i64; 4],
+    pub pledged_cents: i64,
+    /// +1 when the member adds a contribution (signature, rating, pledge)
+    /// to the atom, -1 when one goes away, 0 when one only changes.
+    pub contributions: i64,
+}
+
+impl Delta {
+    pub fn signature(sign: i64) -> Self {
+        Self {
+            signatures: sign,
+            contributions: sign,
+            ..Self::default()
+        }
+    }
+
+    pub fn pledge(sign: i64, kind: PledgeKind, monthly_amount_cents: Option<i64>) -> Self {
+        let mut delta = Self {
+            pledged_cents: sign * monthly_amount_cents.unwrap_or(0),
+            contributions: sign,
+            ..Self::default()
+        };
+        delta.pledges[pledge_index(kind)] = sign;
+        delta
+    }
+
+    /// A new rating (`old` is `None`) or a changed one.
+    pub fn rating(dimension: Dimension, old: Option<i16>, new: i16) -> Self {
+        let mut delta = Self::default();
+        let index = dimension_index(dimension);
+        match old {
+            None => {
+                delta.ratings[index] = 1;
+                delta.scores[index] = i64::from(new);
+                delta.contributions = 1;
+            }
+            Some(old) => delta.scores[index] = i64::from(new - old),
+        }
+        delta
+    }
+
+    fn values(&self) -> [i64; 14] {
+        let mut all = [0; 14];
+        all[0] = self.signatures;
+        all[1..5].copy_from_slice(&self.ratings);
+        all[5..9].copy_from_slice(&self.scores);
+        all[9..13].copy_from_slice(&self.pledges);
+        all[13] = self.pledged_cents;
+        all
+    }
+
+    fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// The first day of the period holding `at`, as stored in the rollups.
+pub fn period_of(grain: Grain, at: DateTime<Utc>) -> String {
+    match grain {
+        Grain::Day => at.format("%Y-%m-%d").to_string(),
+        Grain::Month => at.format("%Y-%m-01").to_string(),
+    }
+}
+
+/// Applies `delta`, made by `member` at `at`, to the atom of `producer`.
+/// Runs inside the caller's transaction, so the atom and the source row
+/// change together.
+pub async fn apply(
+    conn: &impl ConnectionTrait,
+    grain: Grain,
+    producer: Uuid,
+    at: DateTime<Utc>,
+    member: Uuid,
+    delta: &Delta,
+) -> Result<()> {
+    if delta.is_empty() {
+        return Ok(());
+    }
+    let backend = conn.get_database_backend();
+    let period = period_of(grain, at);
+    let members = match delta.contributions {
+        0 => 0,
+        added => contribute(conn, backend, producer, &period, member, added).await?,
+    };
+    let mut sql = Sql::new(backend);
+    sql.push("INSERT INTO obs_atom (producer_id, period_start, members");
+    for column in COUNT_COLUMNS {
+        sql.push(", ").push(column);
+    }
+    sql.push(") VALUES (")
+        .bind(producer)
+        .push(", ")
+        .bind(period)
+        .push(", ")
+        .bind(members);
+    for value in delta.values() {
+        sql.push(", ").bind(value);
+    }
+    sql.push(") ON CONFLICT (producer_id, period_start) DO UPDATE SET members = obs_atom.members + excluded.members");
+    for column in COUNT_COLUMNS {
+        sql.push(&format!(
+            ", {column} = obs_atom.{column} + excluded.{column}"
+        ));
+    }
+    conn.execute_raw(sql.build()).await?;
+    Ok(())
+}
+
+/// Adds `added` contributions of `member` to an atom; returns the change
+/// in the atom's distinct members (+1 for a newcomer, -1 for a leaver).
+async fn contribute(
+    conn: &impl ConnectionTrait,
+    backend: DbBackend,
+    producer: Uuid,
+    period: &str,
+    member: Uuid,
+    added: i64,
+) -> Result<i64> {
+    let mut sql = Sql::new(backend);
+    sql.push("INSERT INTO obs_contributor (producer_id, period_start, member_id, weight) VALUES (")
+        .bind(producer)
+        .push(", ")
+        .bind(period)
+        .push(", ")
+        .bind(member)
+        .push(", ")
+        .bind(added)
+        .push(") ON CONFLICT (producer_id, period_start, member_id) DO UPDATE SET weight = obs_contributor.weight + excluded.weight RETURNING weight");
+    let weight: i64 = match conn.query_one_raw(sql.build()).await? {
+        Some(row) => row.try_get_by_index::<i64>(0).or_else(|_| {
+            row.try_get_by_index::<i32>(0).map(i64::from)
+        })?,
+        None => 0,
+    };
+    if weight <= 0 {
+        let mut sql = Sql::new(backend);
+        sql.push("DELETE FROM obs_contributor WHERE producer_id = ")
+            .bind(producer)
+            .push(" AND period_start = ")
+            .bind(period)
+            .push(" AND member_id = ")
+            .bind(member);
+        conn.execute_raw(sql.build()).await?;
+        // A leaver only when they were counted before this change.
+        return Ok(if weight - added > 0 { -1 } else { 0 });
+    }
+    Ok(if weight == added { 1 } else { 0 })
+}
+
+/// What a rebuild did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rebuilt {
+    pub atoms: u64,
+    pub contributors: u64,
+}
+
+/// Recomputes every atom from signatures, ratings and pledges, at `grain`,
+/// and records the grain. One transaction: the write path waits for it
+/// (PostgreSQL takes the rollup tables' lock first), so no change made
+/// meanwhile is lost or counted twice.
+pub async fn rebuild(db: &DatabaseConnection, grain: Grain) -> Result<Rebuilt> {
+    let backend = db.get_database_backend();
+    let txn = db.begin().await?;
+    if backend == DbBackend::Postgres {
+        txn.execute_unprepared("LOCK TABLE obs_atom, obs_contributor IN EXCLUSIVE MODE")
+            .await?;
+    }
+    txn.execute_unprepared("DELETE FROM obs_contributor").await?;
+    txn.execute_unprepared("DELETE FROM obs_atom").await?;
+    let signed = period_start(backend, grain, "s.created_at");
+    let rated = period_start(backend, grain, "r.created_at");
+    let pledged = period_start(backend, grain, "p.created_at");
+    let contributors = txn
+        .execute_unprepared(&format!(
+            "INSERT INTO obs_contributor (producer_id, period_start, member_id, weight) \
+             SELECT producer_id, period_start, member_id, COUNT(*) FROM ( \
+               SELECT c.producer_id, {signed} AS period_start, s.member_id \
+                 FROM signature s JOIN campaign c ON c.id = s.campaign_id WHERE s.member_id IS NOT NULL \
+               UNION ALL SELECT r.producer_id, {rated}, r.member_id \
+                 FROM trust_rating r WHERE r.member_id IS NOT NULL \
+               UNION ALL SELECT c.producer_id, {pledged}, p.member_id \
+                 FROM pledge p JOIN campaign c ON c.id = p.campaign_id \
+                 WHERE p.member_id IS NOT NULL AND p.status <> 'WITHDRAWN' \
+             ) contributions GROUP BY producer_id, period_start, member_id"
+        ))
+        .await?
+        .rows_affected();
+    let dimension = |name: &str, value: &str| {
+        format!("CASE WHEN r.dimension = '{name}' THEN {value} ELSE 0 END")
+    };
+    let kind = |name: &str, value: &str| {
+        format!("CASE WHEN p.kind = '{name}' THEN {value} ELSE 0 END")
+    };
+    let dimensions = ["TRANSPARENCY", "FAIRNESS", "COMMITMENT_KEEPING", "QUALITY"];
+    let kinds = ["BUY", "AVOID", "SWITCH", "REDUCE"];
+    let rating_counts: Vec<String> = dimensions.iter().map(|d| dimension(d, "1")).collect();
+    let rating_scores: Vec<String> = dimensions.iter().map(|d| dimension(d, "r.score")).collect();
+    let pledge_counts: Vec<String> = kinds.iter().map(|k| kind(k, "1")).collect();
+    let zeros = |n: usize| vec!["0"; n].join(", ");
+    let sums = COUNT_COLUMNS
+        .iter()
+        .map(|column| format!("SUM({column})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let atoms = txn
+        .execute_unprepared(&format!(
+            "INSERT INTO obs_atom (producer_id, period_start, members, {columns}) \
+             SELECT producer_id, period_start, 0, {sums} FROM ( \
+               SELECT c.producer_id, {signed} AS period_start, 1 AS signatures, \
+                      0 AS ratings_transparency, 0 AS ratings_fairness, 0 AS ratings_commitment_keeping, 0 AS ratings_quality, \
+                      0 AS score_transparency, 0 AS score_fairness, 0 AS score_commitment_keeping, 0 AS score_quality, \
+                      0 AS pledges_buy, 0 AS pledges_avoid, 0 AS pledges_switch, 0 AS pledges_reduce, 0 AS pledged_cents \
+                 FROM signature s JOIN campaign c ON c.id = s.campaign_id \
+               UNION ALL SELECT r.producer_id, {rated}, 0, {rating_counts}, {rating_scores}, {four_zeros}, 0 \
+                 FROM trust_rating r \
+               UNION ALL SELECT c.producer_id, {pledged}, 0, {eight_zeros}, {pledge_counts}, COALESCE(p.monthly_amount_cents, 0) \
+                 FROM pledge p JOIN campaign c ON c.id = p.campaign_id WHERE p.status <> 'WITHDRAWN' \
+             ) facts GROUP BY producer_id, period_start",
+            columns = COUNT_COLUMNS.join(", "),
+            rating_counts = rating_counts.join(", "),
+            rating_scores = rating_scores.join(", "),
+            pledge_counts = pledge_counts.join(", "),
+            four_zeros = zeros(4),
+            eight_zeros = zeros(8),
+        ))
+        .await?
+        .rows_affected();
+    txn.execute_unprepared(
+        "UPDATE obs_atom SET members = (SELECT COUNT(*) FROM obs_contributor o \
+         WHERE o.producer_id = obs_atom.producer_id AND o.period_start = obs_atom.period_start)",
+    )
+    .await?;
+    let mut sql = Sql::new(backend);
+    sql.push("INSERT INTO obs_meta (key, value) VALUES ('grain', ")
+        .bind(grain.as_str())
+        .push(") ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    txn.execute_raw(sql.build()).await?;
+    txn.commit().await?;
+    Ok(Rebuilt {
+        atoms,
+        contributors,
+    })
+}
+
+/// Rebuilds the rollups when they were built at another grain (or never).
+pub async fn ensure_grain(db: &DatabaseConnection, grain: Grain) -> Result<Option<Rebuilt>> {
+    let stored = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT value FROM obs_meta WHERE key = 'grain'",
+        ))
+        .await?
+        .and_then(|row| row.try_get_by_index::<String>(0).ok());
+    if stored.as_deref() == Some(grain.as_str()) {
+        return Ok(None);
+    }
+    rebuild(db, grain).await.map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn periods_start_on_the_first_day() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 17, 23, 59, 0).unwrap();
+        assert_eq!(period_of(Grain::Month, at), "2026-03-01");
+        assert_eq!(period_of(Grain::Day, at), "2026-03-17");
+    }
+
+    #[test]
+    fn a_changed_rating_moves_the_score_only() {
+        let delta = Delta::rating(Dimension::Quality, Some(2), 5);
+        assert_eq!(delta.scores, [0, 0, 0, 3]);
+        assert_eq!(delta.ratings, [0; 4]);
+        assert_eq!(delta.contributions, 0);
+        let first = Delta::rating(Dimension::Fairness, None, 4);
+        assert_eq!((first.ratings[1], first.scores[1], first.contributions), (1, 4, 1));
+    }
+
+    #[test]
+    fn pledges_count_by_kind_and_amount() {
+        let delta = Delta::pledge(-1, PledgeKind::Avoid, Some(1_500));
+        assert_eq!(delta.pledges, [0, -1, 0, 0]);
+        assert_eq!(delta.pledged_cents, -1_500);
+        assert_eq!(delta.contributions, -1);
+    }
+}

@@ -1,0 +1,505 @@
+//! A deterministic data set of any size, for benchmarks and demos: members,
+//! communities, producers, campaigns, signatures, ratings, pledges and
+//! responses, written in bulk (multi-row inserts, not the API), then the
+//! rollups rebuilt. The same `--seed` gives the same data.
+//!
+//! Activity is skewed like real life: a few producers draw most campaigns,
+//! signatures and ratings, and most have little, so the data set exercises
+//! suppression as much as the big numbers.
+
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+use entities::campaign::{CampaignKind, CampaignStatus};
+use entities::member::Role;
+use entities::pledge::{PledgeKind, PledgeStatus};
+use entities::producer::ProducerKind;
+use entities::producer_response::CommitmentStatus;
+use entities::trust_rating::Dimension;
+use entities::{
+    campaign, campaign_value_tag, community, member, pledge, producer, producer_response,
+    signature, trust_rating, value_tag,
+};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
+use uuid::Uuid;
+
+use super::rollup;
+use crate::config::Config;
+use crate::error::{AppError, Result};
+use crate::service::auth::Passwords;
+
+/// How much to generate.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SeedArgs {
+    /// Signatures to create.
+    #[arg(long, default_value_t = 100_000)]
+    pub signatures: u64,
+    /// Trust ratings to create (one per member, producer, dimension and month).
+    #[arg(long, default_value_t = 10_000)]
+    pub ratings: u64,
+    /// Producers to create.
+    #[arg(long, default_value_t = 1_000)]
+    pub producers: u64,
+    /// Members to create; 0 picks one per 20 signatures (at least 2 000).
+    #[arg(long, default_value_t = 0)]
+    pub members: u64,
+    /// Campaigns per producer, on average.
+    #[arg(long, default_value_t = 4)]
+    pub campaigns_per_producer: u64,
+    /// Months of history, ending now.
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
+    /// Seed of the generator: the same seed gives the same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// What a seeding run wrote.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub members: u64,
+    pub producers: u64,
+    pub campaigns: u64,
+    pub signatures: u64,
+    pub ratings: u64,
+    pub pledges: u64,
+    pub responses: u64,
+    pub atoms: u64,
+    pub seconds: f64,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "seeded {} members, {} producers, {} campaigns, {} signatures, {} ratings, {} pledges, {} responses; {} rollup atoms; {:.1} s",
+            self.members,
+            self.producers,
+            self.campaigns,
+            self.signatures,
+            self.ratings,
+            self.pledges,
+            self.responses,
+            self.atoms,
+            self.seconds
+        )
+    }
+}
+
+/// SplitMix64: small, fast and deterministic, which is all seeding needs.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A skewed index in `0..n`: low indexes are far more likely.
+    fn skewed(&mut self, n: u64) -> u64 {
+        let u = self.unit();
+        ((u * u * u) * n as f64) as u64 % n.max(1)
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    /// A time-ordered id for `at`, from the generator's bits.
+    fn id_at(&mut self, at: DateTime<Utc>) -> Uuid {
+        let mut random = [0u8; 10];
+        random[..8].copy_from_slice(&self.next().to_le_bytes());
+        random[8..].copy_from_slice(&self.next().to_le_bytes()[..2]);
+        uuid::Builder::from_unix_timestamp_millis(at.timestamp_millis().max(0) as u64, &random)
+            .into_uuid()
+    }
+}
+
+const SECTORS: &[&str] = &[
+    "food", "beverages", "cosmetics", "clothing", "energy", "banking", "telecom", "retail",
+    "household", "toys", "electronics", "travel",
+];
+const TERRITORIES: &[&str] = &[
+    "FR", "FR-IDF", "FR-ARA", "DE", "ES", "IT", "BE", "NL", "GB", "US", "CA", "PT",
+];
+const KINDS: &[ProducerKind] = &[
+    ProducerKind::Cooperative,
+    ProducerKind::SoleTrader,
+    ProducerKind::Sme,
+    ProducerKind::Sme,
+    ProducerKind::LargeGroup,
+    ProducerKind::LargeGroup,
+    ProducerKind::NonProfit,
+];
+const CAMPAIGN_KINDS: &[CampaignKind] = &[
+    CampaignKind::Petition,
+    CampaignKind::Petition,
+    CampaignKind::Boycott,
+    CampaignKind::Buycott,
+];
+const PLEDGE_KINDS: &[PledgeKind] = &[
+    PledgeKind::Buy,
+    PledgeKind::Buy,
+    PledgeKind::Avoid,
+    PledgeKind::Switch,
+    PledgeKind::Reduce,
+];
+const DIMENSIONS: [Dimension; 4] = [
+    Dimension::Transparency,
+    Dimension::Fairness,
+    Dimension::CommitmentKeeping,
+    Dimension::Quality,
+];
+/// Rows per multi-row insert: well under SQLite's and PostgreSQL's limits
+/// on bound values.
+const CHUNK: usize = 1_000;
+
+async fn insert_chunked<A>(db: &DatabaseConnection, rows: Vec<A>) -> Result<()>
+where
+    A: ActiveModelTrait + Send,
+{
+    let txn = db.begin().await?;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(CHUNK).collect();
+        <A::Entity as EntityTrait>::insert_many(chunk)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Writes the data set and rebuilds the rollups.
+pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> Result<Report> {
+    let started = std::time::Instant::now();
+    let mut rng = Rng(args.seed);
+    let now = Utc::now();
+    let start = now - Duration::days(30 * i64::from(args.months.max(1)));
+    let span = (now - start).num_seconds().max(1) as u64;
+    let mut report = Report::default();
+    let tag = format!("s{}", args.seed);
+
+    // Members share one password hash: seeding is not about logging in.
+    let password_hash = Passwords::new(config.argon2_memory_kib.min(1_024), 1)
+        .map_err(|err| AppError::Internal(err.to_string()))?
+        .hash(format!("{tag}-password"))
+        .await?;
+    let member_count = if args.members == 0 {
+        (args.signatures / 20).max(2_000)
+    } else {
+        args.members
+    };
+    let mut members = Vec::with_capacity(member_count as usize);
+    let mut rows = Vec::with_capacity(member_count as usize);
+    for i in 0..member_count {
+        let at = start;
+        let id = rng.id_at(at);
+        members.push(id);
+        let handle = format!("{tag}-member-{i:07}");
+        rows.push(member::ActiveModel {
+            id: Set(id),
+            handle_key: Set(handle.clone()),
+            email: Set(format!("{handle}@example.invalid")),
+            display_name: Set(format!("Member {i}")),
+            handle: Set(handle),
+            password_hash: Set(password_hash.clone()),
+            role: Set(Role::Member),
+            territory: Set(Some((*rng.pick(TERRITORIES)).to_owned())),
+            created_at: Set(at),
+            updated_at: Set(at),
+        });
+    }
+    insert_chunked(db, rows).await?;
+    report.members = member_count;
+
+    let mut communities = Vec::new();
+    let mut rows = Vec::new();
+    for i in 0..20u64 {
+        let id = rng.id_at(start);
+        communities.push(id);
+        rows.push(community::ActiveModel {
+            id: Set(id),
+            slug: Set(format!("{tag}-community-{i:02}")),
+            name: Set(format!("Community {i}")),
+            description: Set("A seeded community.".into()),
+            territory: Set(Some((*rng.pick(TERRITORIES)).to_owned())),
+            created_by: Set(None),
+            created_at: Set(start),
+            updated_at: Set(start),
+        });
+    }
+    insert_chunked(db, rows).await?;
+
+    let mut producers = Vec::with_capacity(args.producers as usize);
+    let mut quality = Vec::with_capacity(args.producers as usize);
+    let mut rows = Vec::new();
+    for i in 0..args.producers {
+        let id = rng.id_at(start);
+        producers.push(id);
+        quality.push(1.5 + 3.0 * rng.unit());
+        let name = format!("{tag} Producer {i:05}");
+        rows.push(producer::ActiveModel {
+            id: Set(id),
+            name_key: Set(name.to_lowercase()),
+            name: Set(name),
+            kind: Set(*rng.pick(KINDS)),
+            sector: Set((*rng.pick(SECTORS)).to_owned()),
+            territory: Set(Some((*rng.pick(TERRITORIES)).to_owned())),
+            labels: Set("[]".into()),
+            website: Set(None),
+            description: Set("A seeded producer.".into()),
+            created_by: Set(None),
+            created_at: Set(start),
+            updated_at: Set(start),
+        });
+    }
+    insert_chunked(db, rows).await?;
+    report.producers = args.producers;
+
+    let tags: Vec<Uuid> = value_tag::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|tag| tag.id)
+        .collect();
+    let campaign_count = (args.producers * args.campaigns_per_producer).max(1);
+    // (id, producer index, published at)
+    let mut campaigns = Vec::with_capacity(campaign_count as usize);
+    let mut rows = Vec::new();
+    let mut tag_rows = Vec::new();
+    let mut responses = Vec::new();
+    for i in 0..campaign_count {
+        let producer = rng.skewed(args.producers) as usize;
+        let published = start + Duration::seconds(rng.below(span * 3 / 4) as i64);
+        let id = rng.id_at(published);
+        campaigns.push((id, producer, published));
+        let community = (rng.below(5) > 0).then(|| *rng.pick(&communities));
+        rows.push(campaign::ActiveModel {
+            id: Set(id),
+            kind: Set(*rng.pick(CAMPAIGN_KINDS)),
+            status: Set(CampaignStatus::Open),
+            title: Set(format!("Seeded campaign {i}")),
+            summary: Set("A seeded campaign.".into()),
+            body: Set(String::new()),
+            producer_id: Set(producers[producer]),
+            community_id: Set(community),
+            organiser_id: Set(Some(*rng.pick(&members))),
+            goal: Set(Some(1_000)),
+            deadline: Set(None),
+            selection_threshold: Set(None),
+            published_at: Set(Some(published)),
+            closed_at: Set(None),
+            hidden_at: Set(None),
+            hidden_reason: Set(None),
+            created_at: Set(published),
+            updated_at: Set(published),
+        });
+        if !tags.is_empty() {
+            let first = rng.below(tags.len() as u64) as usize;
+            tag_rows.push(campaign_value_tag::ActiveModel {
+                campaign_id: Set(id),
+                value_tag_id: Set(tags[first]),
+            });
+            let second = rng.below(tags.len() as u64) as usize;
+            if second != first && rng.below(2) == 0 {
+                tag_rows.push(campaign_value_tag::ActiveModel {
+                    campaign_id: Set(id),
+                    value_tag_id: Set(tags[second]),
+                });
+            }
+        }
+        if rng.below(10) < 4 {
+            let at = published + Duration::hours(1 + rng.below(24 * 20) as i64);
+            if at < now {
+                let committed = rng.below(2) == 0;
+                let status = match rng.below(3) {
+                    0 => CommitmentStatus::Kept,
+                    1 => CommitmentStatus::Broken,
+                    _ => CommitmentStatus::Pending,
+                };
+                let closed = (committed && status != CommitmentStatus::Pending)
+                    .then(|| (at + Duration::days(30)).min(now));
+                responses.push(producer_response::ActiveModel {
+                    id: Set(rng.id_at(at)),
+                    campaign_id: Set(id),
+                    producer_id: Set(producers[producer]),
+                    author_id: Set(None),
+                    body: Set("A seeded response.".into()),
+                    commitment: Set(committed.then(|| "We will change this.".to_owned())),
+                    due_at: Set(committed.then(|| at + Duration::days(90))),
+                    commitment_status: Set(committed.then_some(status)),
+                    commitment_closed_at: Set(closed),
+                    hidden_at: Set(None),
+                    hidden_reason: Set(None),
+                    created_at: Set(at),
+                });
+            }
+        }
+    }
+    insert_chunked(db, rows).await?;
+    insert_chunked(db, tag_rows).await?;
+    report.campaigns = campaign_count;
+    report.responses = responses.len() as u64;
+    insert_chunked(db, responses).await?;
+
+    // Signatures: each campaign takes a skewed share, signed by a run of
+    // consecutive members from a random offset, so no member signs twice.
+    let per_campaign = distribute(&mut rng, args.signatures, campaign_count, member_count);
+    let mut batch = Vec::with_capacity(CHUNK * 10);
+    for (c, &count) in per_campaign.iter().enumerate() {
+        let (campaign_id, _, published) = campaigns[c];
+        let offset = rng.below(member_count);
+        let window = (now - published).num_seconds().max(1) as u64;
+        for j in 0..count {
+            let at = published + Duration::seconds(rng.below(window) as i64);
+            batch.push(signature::ActiveModel {
+                id: Set(rng.id_at(at)),
+                campaign_id: Set(campaign_id),
+                member_id: Set(Some(members[((offset + j) % member_count) as usize])),
+                comment: Set(None),
+                anonymous: Set(rng.below(3) == 0),
+                territory: Set(None),
+                hidden_at: Set(None),
+                created_at: Set(at),
+            });
+            report.signatures += 1;
+            if batch.len() >= CHUNK * 10 {
+                insert_chunked(db, std::mem::take(&mut batch)).await?;
+            }
+        }
+    }
+    insert_chunked(db, batch).await?;
+
+    // Pledges: one for every ten signatures, on the same skew.
+    let pledges = distribute(&mut rng, args.signatures / 10, campaign_count, member_count);
+    let mut batch = Vec::new();
+    for (c, &count) in pledges.iter().enumerate() {
+        let (campaign_id, _, published) = campaigns[c];
+        let offset = rng.below(member_count);
+        let window = (now - published).num_seconds().max(1) as u64;
+        for j in 0..count {
+            let at = published + Duration::seconds(rng.below(window) as i64);
+            let kind = *rng.pick(PLEDGE_KINDS);
+            batch.push(pledge::ActiveModel {
+                id: Set(rng.id_at(at)),
+                campaign_id: Set(campaign_id),
+                member_id: Set(Some(members[((offset + j) % member_count) as usize])),
+                kind: Set(kind),
+                monthly_amount_cents: Set((rng.below(2) == 0).then(|| 500 + 100 * rng.below(50) as i64)),
+                activation_threshold: Set(None),
+                status: Set(PledgeStatus::Active),
+                activated_at: Set(Some(at)),
+                closed_at: Set(None),
+                created_at: Set(at),
+                updated_at: Set(at),
+            });
+            report.pledges += 1;
+            if batch.len() >= CHUNK * 10 {
+                insert_chunked(db, std::mem::take(&mut batch)).await?;
+            }
+        }
+    }
+    insert_chunked(db, batch).await?;
+
+    // Ratings: a member rates a producer on all four dimensions in a month;
+    // producers and months are skewed, raters are runs of members.
+    let events = args.ratings / 4;
+    let months = u64::from(args.months.max(1));
+    let per_cell = distribute(&mut rng, events, args.producers * months, member_count);
+    let mut batch = Vec::new();
+    for (cell, &count) in per_cell.iter().enumerate() {
+        if count == 0 {
+            continue;
+        }
+        let producer = cell as u64 / months;
+        let month = cell as u64 % months;
+        let month_start = start + Duration::days(30 * month as i64);
+        let offset = rng.below(member_count);
+        for j in 0..count {
+            let at = (month_start + Duration::seconds(rng.below(30 * 86_400) as i64)).min(now);
+            let member = members[((offset + j) % member_count) as usize];
+            for dimension in DIMENSIONS {
+                let noise = rng.unit() * 2.0 - 1.0;
+                let score = (quality[producer as usize] + noise).round().clamp(1.0, 5.0) as i16;
+                batch.push(trust_rating::ActiveModel {
+                    id: Set(rng.id_at(at)),
+                    member_id: Set(Some(member)),
+                    producer_id: Set(producers[producer as usize]),
+                    dimension: Set(dimension),
+                    score: Set(score),
+                    period: Set(at.format("%Y-%m").to_string()),
+                    created_at: Set(at),
+                    updated_at: Set(at),
+                });
+                report.ratings += 1;
+            }
+            if batch.len() >= CHUNK * 10 {
+                insert_chunked(db, std::mem::take(&mut batch)).await?;
+            }
+        }
+    }
+    insert_chunked(db, batch).await?;
+
+    report.atoms = rollup::rebuild(db, config.observatory_grain).await?.atoms;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Splits `total` over `cells` with a skew (early cells get more), no cell
+/// above `cap`.
+fn distribute(rng: &mut Rng, total: u64, cells: u64, cap: u64) -> Vec<u64> {
+    let cells = cells.max(1);
+    let mut counts = vec![0u64; cells as usize];
+    // Half spread evenly at random, half skewed towards a few cells.
+    let mut left = total.min(cells * cap);
+    while left > 0 {
+        let batch = left.min(64);
+        let cell = if rng.below(2) == 0 {
+            rng.below(cells)
+        } else {
+            rng.skewed(cells)
+        } as usize;
+        let room = cap - counts[cell];
+        let added = batch.min(room);
+        counts[cell] += added;
+        left -= added;
+        if added == 0 && counts.iter().all(|&c| c >= cap) {
+            break;
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_numbers() {
+        let mut a = Rng(7);
+        let mut b = Rng(7);
+        for _ in 0..100 {
+            assert_eq!(a.next(), b.next());
+        }
+    }
+
+    #[test]
+    fn distribution_keeps_the_total_and_the_cap() {
+        let mut rng = Rng(1);
+        let counts = distribute(&mut rng, 10_000, 50, 400);
+        assert_eq!(counts.iter().sum::<u64>(), 10_000);
+        assert!(counts.iter().all(|&c| c <= 400));
+    }
+}
