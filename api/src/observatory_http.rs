@@ -68,9 +68,14 @@ fn error_response(err: AppError) -> Response {
         "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let body = json!({
-        "errors": [{ "message": err.message(), "extensions": { "code": err.code() } }]
-    });
+    let mut extensions = json!({ "code": err.code() });
+    if let AppError::InvalidInput { field, .. } = &err {
+        extensions["field"] = json!(field);
+    }
+    if let AppError::Internal(detail) = &err {
+        tracing::error!(%detail, "observatory export failed");
+    }
+    let body = json!({ "errors": [{ "message": err.message(), "extensions": extensions }] });
     (status, Json(body)).into_response()
 }
 
@@ -113,13 +118,18 @@ fn group_by(name: &str) -> Result<GroupBy> {
     }
 }
 
-fn time(params: &HashMap<String, String>, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+fn time(
+    params: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
     params
         .get(name)
         .map(|value| {
             chrono::DateTime::parse_from_rfc3339(value)
                 .map(|at| at.with_timezone(&chrono::Utc))
-                .map_err(|_| AppError::invalid(name, format!("{name} must be an RFC 3339 date-time")))
+                .map_err(|_| {
+                    AppError::invalid(name, format!("{name} must be an RFC 3339 date-time"))
+                })
         })
         .transpose()
 }
@@ -294,7 +304,8 @@ fn line(format: Format, columns: &[&str], values: &[Value]) -> String {
 }
 
 fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> Response {
-    let (sender, receiver) = tokio::sync::mpsc::channel::<std::result::Result<Bytes, std::io::Error>>(4);
+    let (sender, receiver) =
+        tokio::sync::mpsc::channel::<std::result::Result<Bytes, std::io::Error>>(4);
     let key_columns: &[&str] = match level {
         Level::Producers => &["producer_id", "producer_name"],
         Level::Groups(_) => &["group_key", "group_label", "producer_count"],
@@ -313,7 +324,10 @@ fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> R
             Level::Producers => {
                 let mut after = None;
                 loop {
-                    match observatory.producer_chunk(&scope, after, EXPORT_CHUNK).await {
+                    match observatory
+                        .producer_chunk(&scope, after, EXPORT_CHUNK)
+                        .await
+                    {
                         Ok(chunk) if chunk.is_empty() => break None,
                         Ok(chunk) => {
                             after = chunk.last().map(|trust| trust.producer.id);
@@ -337,8 +351,11 @@ fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> R
             Level::Groups(by) => match observatory.groups(by, &scope).await {
                 Ok(groups) => {
                     for group in groups {
-                        let mut values =
-                            vec![json!(group.key), json!(group.label), json!(group.producer_count)];
+                        let mut values = vec![
+                            json!(group.key),
+                            json!(group.label),
+                            json!(group.producer_count),
+                        ];
                         values.extend(metric_values(&group.cell));
                         if !send(line(format, &columns, &values)).await {
                             return;
@@ -368,7 +385,10 @@ fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> R
     let mut response = Body::from_stream(ReceiverStream::new(receiver)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(filename));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static(filename),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -387,6 +407,9 @@ mod tests {
 
     #[test]
     fn every_metric_column_gets_a_value() {
-        assert_eq!(metric_values(&Cell::suppressed()).len(), METRIC_COLUMNS.len());
+        assert_eq!(
+            metric_values(&Cell::suppressed()).len(),
+            METRIC_COLUMNS.len()
+        );
     }
 }

@@ -467,7 +467,11 @@ impl Observatory {
             }
             Some(first) => first as usize,
         };
-        let start = after.as_deref().map(decode_rank).transpose()?.map_or(0, |p| p + 1);
+        let start = after
+            .as_deref()
+            .map(decode_rank)
+            .transpose()?
+            .map_or(0, |p| p + 1);
         let scope = scope(ctx, filter).await?;
         let by = match order_by {
             RankingOrder::TrustIndex => RankBy::TrustIndex,

@@ -5,9 +5,9 @@
 
 use std::net::IpAddr;
 
+use entities::producer;
 use entities::producer_representative::{self, ClaimStatus};
 use entities::trust_rating::{self, Dimension};
-use entities::producer;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait,
@@ -66,11 +66,11 @@ pub async fn rate(
     producer_id: Uuid,
     scores: Vec<Score>,
 ) -> Result<Vec<trust_rating::Model>> {
+    check_scores(&scores)?;
     state.limits.check_member(Action::Rate, actor.id)?;
     if let Some(ip) = client {
         state.limits.check_address(Action::Rate, ip)?;
     }
-    check_scores(&scores)?;
     producer::Entity::find_by_id(producer_id)
         .one(&state.db)
         .await?
@@ -167,6 +167,8 @@ mod tests {
         assert!(
             check_scores(&[score(Dimension::Quality, 3), score(Dimension::Quality, 4)]).is_err()
         );
-        assert!(check_scores(&[score(Dimension::Quality, 1), score(Dimension::Fairness, 5)]).is_ok());
+        assert!(
+            check_scores(&[score(Dimension::Quality, 1), score(Dimension::Fairness, 5)]).is_ok()
+        );
     }
 }

@@ -157,7 +157,10 @@ pub fn cell<'a>(
     }
 }
 
-fn responses<'a>(campaigns: impl IntoIterator<Item = &'a CampaignFact>, now: DateTime<Utc>) -> Responses {
+fn responses<'a>(
+    campaigns: impl IntoIterator<Item = &'a CampaignFact>,
+    now: DateTime<Utc>,
+) -> Responses {
     let mut total = 0;
     let mut hours = Vec::new();
     for campaign in campaigns {

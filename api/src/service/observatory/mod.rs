@@ -275,7 +275,11 @@ impl<'a> Observatory<'a> {
         self.cells_of(&scope, producers).await
     }
 
-    async fn cells_of(&self, scope: &Scope, producers: Vec<ProducerRow>) -> Result<Vec<ProducerTrust>> {
+    async fn cells_of(
+        &self,
+        scope: &Scope,
+        producers: Vec<ProducerRow>,
+    ) -> Result<Vec<ProducerTrust>> {
         let db = &self.state.db;
         let (from, to) = Self::fact_range(scope);
         let (sums, campaigns, commitments) = tokio::try_join!(
@@ -417,7 +421,9 @@ impl<'a> Observatory<'a> {
             if starts.len() >= max {
                 return Err(AppError::invalid(
                     "to",
-                    format!("a series has at most {max} points; use a wider bucket or a shorter range"),
+                    format!(
+                        "a series has at most {max} points; use a wider bucket or a shorter range"
+                    ),
                 ));
             }
             starts.push(next);

@@ -185,9 +185,9 @@ async fn contribute(
         .bind(added)
         .push(") ON CONFLICT (producer_id, period_start, member_id) DO UPDATE SET weight = obs_contributor.weight + excluded.weight RETURNING weight");
     let weight: i64 = match conn.query_one_raw(sql.build()).await? {
-        Some(row) => row.try_get_by_index::<i64>(0).or_else(|_| {
-            row.try_get_by_index::<i32>(0).map(i64::from)
-        })?,
+        Some(row) => row
+            .try_get_by_index::<i64>(0)
+            .or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from))?,
         None => 0,
     };
     if weight <= 0 {
@@ -223,7 +223,8 @@ pub async fn rebuild(db: &DatabaseConnection, grain: Grain) -> Result<Rebuilt> {
         txn.execute_unprepared("LOCK TABLE obs_atom, obs_contributor IN EXCLUSIVE MODE")
             .await?;
     }
-    txn.execute_unprepared("DELETE FROM obs_contributor").await?;
+    txn.execute_unprepared("DELETE FROM obs_contributor")
+        .await?;
     txn.execute_unprepared("DELETE FROM obs_atom").await?;
     let signed = period_start(backend, grain, "s.created_at");
     let rated = period_start(backend, grain, "r.created_at");
@@ -246,9 +247,8 @@ pub async fn rebuild(db: &DatabaseConnection, grain: Grain) -> Result<Rebuilt> {
     let dimension = |name: &str, value: &str| {
         format!("CASE WHEN r.dimension = '{name}' THEN {value} ELSE 0 END")
     };
-    let kind = |name: &str, value: &str| {
-        format!("CASE WHEN p.kind = '{name}' THEN {value} ELSE 0 END")
-    };
+    let kind =
+        |name: &str, value: &str| format!("CASE WHEN p.kind = '{name}' THEN {value} ELSE 0 END");
     let dimensions = ["TRANSPARENCY", "FAIRNESS", "COMMITMENT_KEEPING", "QUALITY"];
     let kinds = ["BUY", "AVOID", "SWITCH", "REDUCE"];
     let rating_counts: Vec<String> = dimensions.iter().map(|d| dimension(d, "1")).collect();
@@ -334,7 +334,10 @@ mod tests {
         assert_eq!(delta.ratings, [0; 4]);
         assert_eq!(delta.contributions, 0);
         let first = Delta::rating(Dimension::Fairness, None, 4);
-        assert_eq!((first.ratings[1], first.scores[1], first.contributions), (1, 4, 1));
+        assert_eq!(
+            (first.ratings[1], first.scores[1], first.contributions),
+            (1, 4, 1)
+        );
     }
 
     #[test]

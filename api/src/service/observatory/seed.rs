@@ -127,8 +127,18 @@ impl Rng {
 }
 
 const SECTORS: &[&str] = &[
-    "food", "beverages", "cosmetics", "clothing", "energy", "banking", "telecom", "retail",
-    "household", "toys", "electronics", "travel",
+    "food",
+    "beverages",
+    "cosmetics",
+    "clothing",
+    "energy",
+    "banking",
+    "telecom",
+    "retail",
+    "household",
+    "toys",
+    "electronics",
+    "travel",
 ];
 const TERRITORIES: &[&str] = &[
     "FR", "FR-IDF", "FR-ARA", "DE", "ES", "IT", "BE", "NL", "GB", "US", "CA", "PT",
@@ -397,7 +407,9 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
                 campaign_id: Set(campaign_id),
                 member_id: Set(Some(members[((offset + j) % member_count) as usize])),
                 kind: Set(kind),
-                monthly_amount_cents: Set((rng.below(2) == 0).then(|| 500 + 100 * rng.below(50) as i64)),
+                monthly_amount_cents: Set(
+                    (rng.below(2) == 0).then(|| 500 + 100 * rng.below(50) as i64)
+                ),
                 activation_threshold: Set(None),
                 status: Set(PledgeStatus::Active),
                 activated_at: Set(Some(at)),

@@ -1,0 +1,936 @@
+//! The consumer-trust observatory, as analysts and frontends see it: trust
+//! ratings, metrics per producer, per group and over time, access rules, the
+//! open-data export, the rollups' rebuild, and above all privacy: no answer,
+//! and no difference of answers, reveals a group smaller than k.
+
+mod common;
+
+use common::{TestApp, error_code, error_field};
+use sea_orm::{ConnectionTrait, Database, Statement};
+use serde_json::{Value, json};
+
+const ADMIN: [&str; 6] = [
+    "--admin-handle",
+    "root",
+    "--admin-email",
+    "root@example.org",
+    "--admin-password",
+    "admin password",
+];
+
+const RATE: &str = "mutation($id: ID!, $scores: [TrustScoreInput!]!) {
+  rateProducer(producerId: $id, input: { scores: $scores }) { dimension score period }
+}";
+
+const METRICS: &str = "suppressed memberCount metrics {
+  trustIndex ratingCount signatures
+  dimensions { dimension ratingCount mean trustIndex }
+  pledges { buy avoid switch reduce balance monthlyAmountCents }
+  responses { campaigns answered responseRate medianHoursToFirstResponse }
+  commitments { made kept broken open }
+}";
+
+async fn spawn(extra: &[&str]) -> TestApp {
+    let mut args: Vec<&str> = ADMIN.to_vec();
+    args.extend_from_slice(extra);
+    TestApp::spawn_with(&args).await
+}
+
+async fn admin_token(app: &TestApp) -> String {
+    app.gql_ok(
+        None,
+        "mutation { login(input: { handleOrEmail: \"root\", password: \"admin password\" }) { token } }",
+        json!({}),
+    )
+    .await["login"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn producer(app: &TestApp, token: &str, name: &str, sector: &str, territory: &str) -> String {
+    app.gql_ok(
+        Some(token),
+        "mutation($input: CreateProducerInput!) { createProducer(input: $input) { id } }",
+        json!({ "input": { "name": name, "kind": "SME", "sector": sector, "territory": territory } }),
+    )
+    .await["createProducer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A published petition against `producer`, with values and a community.
+async fn campaign(
+    app: &TestApp,
+    token: &str,
+    producer: &str,
+    community: Option<&str>,
+    tags: &[&str],
+) -> String {
+    let id = app
+        .gql_ok(
+            Some(token),
+            "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
+            json!({ "input": {
+                "kind": "PETITION",
+                "title": "Tell us where it comes from",
+                "summary": "Publish the origin of every ingredient on the label.",
+                "body": "Members want to buy what is grown near them.",
+                "producerId": producer,
+                "communityId": community,
+                "valueTags": tags,
+            }}),
+        )
+        .await["createCampaign"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.publish(token, &id).await;
+    id
+}
+
+async fn rate(app: &TestApp, token: &str, producer: &str, scores: &[(&str, i64)]) -> Value {
+    let scores: Vec<Value> = scores
+        .iter()
+        .map(|(dimension, score)| json!({ "dimension": dimension, "score": score }))
+        .collect();
+    app.gql(
+        Some(token),
+        RATE,
+        json!({ "id": producer, "scores": scores }),
+    )
+    .await
+}
+
+async fn observatory(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let body = app.gql(token, query, variables).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"]["observatory"].clone()
+}
+
+async fn export(
+    app: &TestApp,
+    token: Option<&str>,
+    query: &str,
+    accept: Option<&str>,
+) -> (u16, String, String) {
+    let mut request = app
+        .client
+        .get(app.url(&format!("/observatory/export?{query}")));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, content_type, response.text().await.unwrap())
+}
+
+fn month_range() -> (String, String) {
+    let now = chrono::Utc::now();
+    let from = now - chrono::Duration::days(400);
+    let to = now + chrono::Duration::days(1);
+    (from.to_rfc3339(), to.to_rfc3339())
+}
+
+#[tokio::test]
+async fn ratings_replace_this_months_rating_and_are_checked() {
+    let app = spawn(&["--rate-burst", "2", "--rate-per-minute", "1"]).await;
+    let (organiser, _) = app.register("organiser").await;
+    let acme = producer(&app, &organiser, "Acme Foods", "food", "FR").await;
+    let (member, _) = app.register("rater").await;
+
+    let first = rate(&app, &member, &acme, &[("QUALITY", 4), ("FAIRNESS", 2)]).await;
+    let ratings = first["data"]["rateProducer"].as_array().unwrap();
+    assert_eq!(ratings.len(), 2, "{first}");
+    let period = chrono::Utc::now().format("%Y-%m").to_string();
+    assert!(ratings.iter().all(|r| r["period"] == period.as_str()));
+
+    let again = rate(&app, &member, &acme, &[("QUALITY", 1)]).await;
+    let ratings = again["data"]["rateProducer"].as_array().unwrap();
+    assert_eq!(ratings.len(), 2, "re-rating replaces, never adds: {again}");
+    let quality = ratings
+        .iter()
+        .find(|r| r["dimension"] == "QUALITY")
+        .unwrap();
+    assert_eq!(quality["score"], 1);
+    let mine = app
+        .gql_ok(
+            Some(&member),
+            "query($id: ID!) { producer(id: $id) { viewerRatings { dimension score } } }",
+            json!({ "id": acme }),
+        )
+        .await;
+    assert_eq!(
+        mine["producer"]["viewerRatings"].as_array().unwrap().len(),
+        2
+    );
+
+    // The burst of two is spent: the limiter answers with a retry delay.
+    let limited = rate(&app, &member, &acme, &[("QUALITY", 3)]).await;
+    assert_eq!(error_code(&limited), "RATE_LIMITED", "{limited}");
+    assert!(
+        limited["errors"][0]["extensions"]["retryAfterMs"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+
+    let (other, _) = app.register("other").await;
+    let (third, _) = app.register("third").await;
+    for (scores, field) in [
+        (
+            json!([{ "dimension": "QUALITY", "score": 6 }]),
+            "input.scores",
+        ),
+        (
+            json!([{ "dimension": "QUALITY", "score": 0 }]),
+            "input.scores",
+        ),
+        (json!([]), "input.scores"),
+        (
+            json!([{ "dimension": "QUALITY", "score": 3 }, { "dimension": "QUALITY", "score": 4 }]),
+            "input.scores",
+        ),
+    ] {
+        let body = app
+            .gql(Some(&other), RATE, json!({ "id": acme, "scores": scores }))
+            .await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(error_field(&body), field);
+    }
+    let unknown = rate(
+        &app,
+        &third,
+        &uuid::Uuid::now_v7().to_string(),
+        &[("QUALITY", 3)],
+    )
+    .await;
+    assert_eq!(error_code(&unknown), "NOT_FOUND");
+    let anonymous = app
+        .gql(
+            None,
+            RATE,
+            json!({ "id": acme, "scores": [{ "dimension": "QUALITY", "score": 3 }] }),
+        )
+        .await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn the_observatory_is_for_analysts_unless_opened() {
+    let app = spawn(&[]).await;
+    let query = "{ observatory { ranking { totalCount } } }";
+    assert_eq!(
+        error_code(&app.gql(None, query, json!({})).await),
+        "UNAUTHENTICATED"
+    );
+    let (member, member_id) = app.register("member").await;
+    assert_eq!(
+        error_code(&app.gql(Some(&member), query, json!({})).await),
+        "FORBIDDEN"
+    );
+    let admin = admin_token(&app).await;
+    app.gql_ok(Some(&admin), query, json!({})).await;
+    app.gql_ok(
+        Some(&admin),
+        "mutation($id: ID!) { setMemberRole(memberId: $id, role: ANALYST) { role } }",
+        json!({ "id": member_id }),
+    )
+    .await;
+    app.gql_ok(Some(&member), query, json!({})).await;
+    let (status, _, body) = export(&app, None, "", None).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("UNAUTHENTICATED"));
+
+    let public = spawn(&["--observatory-public", "true"]).await;
+    public.gql_ok(None, query, json!({})).await;
+    public
+        .gql_ok(
+            None,
+            "{ observatory { groups(by: SECTOR) { key } } }",
+            json!({}),
+        )
+        .await;
+    let (status, _, _) = export(&public, None, "", None).await;
+    assert_eq!(status, 200);
+    // Series stay with analysts even then.
+    let (from, to) = month_range();
+    let series = public
+        .gql(
+            None,
+            "query($from: DateTime!, $to: DateTime!) { observatory { series(bucket: MONTH, from: $from, to: $to) { start } } }",
+            json!({ "from": from, "to": to }),
+        )
+        .await;
+    assert_eq!(error_code(&series), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn producer_metrics_combine_ratings_signatures_pledges_and_responses() {
+    let app = spawn(&["--observatory-k", "3"]).await;
+    let admin = admin_token(&app).await;
+    let (organiser, _) = app.register("organiser").await;
+    let acme = producer(&app, &organiser, "Acme Foods", "food", "FR-IDF").await;
+    let petition = campaign(&app, &organiser, &acme, None, &["local"]).await;
+    let members = app.register_many("member", 4).await;
+    for (i, token) in members.iter().enumerate() {
+        app.sign(token, &petition).await;
+        rate(
+            &app,
+            token,
+            &acme,
+            &[("QUALITY", 5), ("TRANSPARENCY", 1 + i as i64)],
+        )
+        .await;
+    }
+    for (token, kind) in [
+        (&members[0], "BUY"),
+        (&members[1], "BUY"),
+        (&members[2], "AVOID"),
+    ] {
+        app.gql_ok(
+            Some(token),
+            "mutation($id: ID!, $kind: PledgeKind!) { pledge(campaignId: $id, input: { kind: $kind, monthlyAmountCents: 1000 }) { id } }",
+            json!({ "id": petition, "kind": kind }),
+        )
+        .await;
+    }
+    // A representative answers with a commitment.
+    let (rep, _) = app.register("representative").await;
+    let claim = app
+        .gql_ok(
+            Some(&rep),
+            "mutation($id: ID!) { claimProducer(producerId: $id) { id } }",
+            json!({ "id": acme }),
+        )
+        .await["claimProducer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.gql_ok(
+        Some(&admin),
+        "mutation($id: ID!) { decideProducerClaim(claimId: $id, approve: true) { status } }",
+        json!({ "id": claim }),
+    )
+    .await;
+    app.gql_ok(
+        Some(&rep),
+        "mutation($id: ID!) { respondToCampaign(campaignId: $id, input: { body: \"We will label origins by spring.\", commitment: \"Origins on every label\" }) { id } }",
+        json!({ "id": petition }),
+    )
+    .await;
+    // Representatives may not rate their own producer.
+    let own = rate(&app, &rep, &acme, &[("QUALITY", 5)]).await;
+    assert_eq!(error_code(&own), "FORBIDDEN");
+
+    let query = format!(
+        "query($id: ID!) {{ observatory {{ producer(id: $id) {{ producer {{ name }} {METRICS} }} }} }}"
+    );
+    let trust =
+        observatory(&app, Some(&admin), &query, json!({ "id": acme })).await["producer"].clone();
+    assert_eq!(trust["suppressed"], false, "{trust}");
+    assert_eq!(trust["memberCount"], 4);
+    let metrics = &trust["metrics"];
+    assert_eq!(metrics["ratingCount"], 8);
+    // 4 × QUALITY 5 (100 each) + TRANSPARENCY 1..4 (0, 25, 50, 75), prior 50 × 20.
+    let expected = (20.0 * 50.0 + 400.0 + 150.0) / (20.0 + 8.0);
+    assert!(
+        (metrics["trustIndex"].as_f64().unwrap() - expected).abs() < 1e-9,
+        "{metrics}"
+    );
+    let transparency = metrics["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["dimension"] == "TRANSPARENCY")
+        .unwrap();
+    assert_eq!(transparency["mean"], 2.5);
+    assert_eq!(metrics["signatures"], 4);
+    assert_eq!(metrics["pledges"]["buy"], 2);
+    assert_eq!(metrics["pledges"]["avoid"], 1);
+    assert_eq!(metrics["pledges"]["balance"], 1);
+    assert_eq!(metrics["pledges"]["monthlyAmountCents"], 3000);
+    assert_eq!(metrics["responses"]["campaigns"], 1);
+    assert_eq!(metrics["responses"]["answered"], 1);
+    assert_eq!(metrics["responses"]["responseRate"], 1.0);
+    assert!(
+        metrics["responses"]["medianHoursToFirstResponse"]
+            .as_f64()
+            .unwrap()
+            >= 0.0
+    );
+    assert_eq!(metrics["commitments"]["made"], 1);
+    assert_eq!(metrics["commitments"]["open"], 1);
+
+    // The same numbers per sector, per territory (FR includes FR-IDF) and per value.
+    for (by, filter, key) in [
+        ("SECTOR", json!({}), "food"),
+        ("TERRITORY", json!({ "territory": "FR" }), "FR-IDF"),
+        ("VALUE_TAG", json!({}), "local"),
+    ] {
+        let groups = observatory(
+            &app,
+            Some(&admin),
+            &format!("query($by: ObservatoryGroupBy!, $filter: ObservatoryFilter) {{ observatory {{ groups(by: $by, filter: $filter) {{ key producerCount {METRICS} }} }} }}"),
+            json!({ "by": by, "filter": filter }),
+        )
+        .await["groups"]
+            .clone();
+        let cell = groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"] == key)
+            .unwrap_or_else(|| panic!("{by}: {groups}"));
+        assert_eq!(cell["metrics"], trust["metrics"], "{by}");
+        assert_eq!(cell["producerCount"], 1);
+    }
+
+    // A withdrawn signature and pledge leave the figures.
+    app.gql_ok(
+        Some(&members[3]),
+        "mutation($id: ID!) { withdrawSignature(campaignId: $id) }",
+        json!({ "id": petition }),
+    )
+    .await;
+    let after = observatory(&app, Some(&admin), &query, json!({ "id": acme })).await;
+    assert_eq!(after["producer"]["metrics"]["signatures"], 3);
+    // The member still rated: still counted once.
+    assert_eq!(after["producer"]["memberCount"], 4);
+
+    // Over time: this month holds everything; the months before are empty.
+    let (from, to) = month_range();
+    let series = observatory(
+        &app,
+        Some(&admin),
+        &format!("query($id: ID!, $from: DateTime!, $to: DateTime!) {{ observatory {{ series(producerId: $id, bucket: MONTH, from: $from, to: $to) {{ start end {METRICS} }} }} }}"),
+        json!({ "id": acme, "from": from, "to": to }),
+    )
+    .await["series"]
+        .clone();
+    let points = series.as_array().unwrap();
+    assert!((13..=15).contains(&points.len()), "{}", points.len());
+    let released: Vec<&Value> = points.iter().filter(|p| p["suppressed"] == false).collect();
+    assert_eq!(released.len(), 1, "{series}");
+    assert_eq!(released[0]["metrics"]["ratingCount"], 8);
+    let this_month = chrono::Utc::now().format("%Y-%m-01T00:00:00").to_string();
+    assert!(
+        released[0]["start"]
+            .as_str()
+            .unwrap()
+            .starts_with(&this_month),
+        "{}",
+        released[0]["start"]
+    );
+}
+
+/// The acceptance test of the privacy rule: in a sector of 50 raters, three
+/// who rate one producer stay hidden under every query the API allows. Every
+/// answer is taken, the three change every score they gave, and every answer
+/// must come back byte for byte the same.
+#[tokio::test]
+async fn three_raters_in_a_sector_of_fifty_stay_hidden_under_every_query() {
+    let app = spawn(&[]).await;
+    let admin = admin_token(&app).await;
+    let (organiser, _) = app.register("organiser").await;
+    let community = app
+        .gql_ok(
+            Some(&organiser),
+            "mutation { createCommunity(input: { name: \"Label readers\", slug: \"label-readers\" }) { id } }",
+            json!({}),
+        )
+        .await["createCommunity"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let big = producer(&app, &organiser, "Big Dairy", "dairy", "FR").await;
+    let small = producer(&app, &organiser, "Small Creamery", "dairy", "DE").await;
+    campaign(&app, &organiser, &big, Some(&community), &["local"]).await;
+    campaign(&app, &organiser, &small, Some(&community), &["vegan"]).await;
+    let members = app.register_many("rater", 50).await;
+    let (many, few) = members.split_at(47);
+    for token in many {
+        let body = rate(&app, token, &big, &[("QUALITY", 4), ("FAIRNESS", 3)]).await;
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+    for token in few {
+        let body = rate(
+            &app,
+            token,
+            &small,
+            &[("QUALITY", 1), ("FAIRNESS", 1), ("TRANSPARENCY", 2)],
+        )
+        .await;
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+
+    let (from, to) = month_range();
+    let filters = [
+        json!(null),
+        json!({ "sector": "dairy" }),
+        json!({ "territory": "DE" }),
+        json!({ "territory": "FR" }),
+        json!({ "valueTag": "vegan" }),
+        json!({ "valueTag": "local" }),
+        json!({ "community": "label-readers" }),
+        json!({ "sector": "dairy", "territory": "DE" }),
+        json!({ "kind": "SME" }),
+        json!({ "from": from, "to": to }),
+    ];
+    let snapshot = || async {
+        let mut answers = Vec::new();
+        for filter in &filters {
+            answers.push(
+                observatory(
+                    &app,
+                    Some(&admin),
+                    &format!("query($f: ObservatoryFilter) {{ observatory {{ ranking(first: 20, filter: $f) {{ totalCount edges {{ node {{ producer {{ name }} {METRICS} }} }} }} }} }}"),
+                    json!({ "f": filter }),
+                )
+                .await,
+            );
+            for by in ["SECTOR", "TERRITORY", "COMMUNITY", "VALUE_TAG"] {
+                answers.push(
+                    observatory(
+                        &app,
+                        Some(&admin),
+                        &format!("query($by: ObservatoryGroupBy!, $f: ObservatoryFilter) {{ observatory {{ groups(by: $by, filter: $f) {{ key label producerCount {METRICS} }} }} }}"),
+                        json!({ "by": by, "f": filter }),
+                    )
+                    .await,
+                );
+            }
+            answers.push(
+                observatory(
+                    &app,
+                    Some(&admin),
+                    &format!("query($f: ObservatoryFilter, $from: DateTime!, $to: DateTime!) {{ observatory {{ series(filter: $f, bucket: MONTH, from: $from, to: $to) {{ start {METRICS} }} }} }}"),
+                    json!({ "f": filter, "from": from, "to": to }),
+                )
+                .await,
+            );
+        }
+        for id in [&big, &small] {
+            answers.push(
+                observatory(
+                    &app,
+                    Some(&admin),
+                    &format!("query($id: ID!, $from: DateTime!, $to: DateTime!) {{ observatory {{
+                        producer(id: $id) {{ {METRICS} }}
+                        series(producerId: $id, bucket: MONTH, from: $from, to: $to) {{ start {METRICS} }}
+                    }} }}"),
+                    json!({ "id": id, "from": from, "to": to }),
+                )
+                .await,
+            );
+        }
+        for query in [
+            "format=csv",
+            "format=ndjson",
+            "level=groups&by=SECTOR",
+            "level=groups&by=TERRITORY&format=ndjson",
+            "level=groups&by=VALUE_TAG&sector=dairy",
+            "level=groups&by=COMMUNITY",
+            "territory=DE",
+        ] {
+            let (status, _, body) = export(&app, Some(&admin), query, None).await;
+            assert_eq!(status, 200, "{query}: {body}");
+            answers.push(Value::String(body));
+        }
+        answers
+    };
+
+    let before = snapshot().await;
+    // The small producer is suppressed; the sector holds the big one only.
+    let small_trust = &before[before.len() - 8]["producer"];
+    assert_eq!(small_trust["suppressed"], true, "{small_trust}");
+    assert_eq!(small_trust["memberCount"], Value::Null);
+    assert_eq!(small_trust["metrics"], Value::Null);
+    let sectors = &before[1]["groups"];
+    let dairy = sectors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "dairy")
+        .unwrap();
+    assert_eq!(dairy["memberCount"], 47, "{dairy}");
+    assert_eq!(dairy["metrics"]["ratingCount"], 94);
+
+    // The three change every score they gave, and add a dimension.
+    for token in few {
+        let body = rate(
+            &app,
+            token,
+            &small,
+            &[
+                ("QUALITY", 5),
+                ("FAIRNESS", 5),
+                ("TRANSPARENCY", 5),
+                ("COMMITMENT_KEEPING", 4),
+            ],
+        )
+        .await;
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+    let after = snapshot().await;
+    assert_eq!(before.len(), after.len());
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        assert_eq!(b, a, "answer {i} moved with the three hidden raters");
+    }
+
+    // Not a test that cannot fail: one of the 47 changing a score shows.
+    rate(&app, &many[0], &big, &[("QUALITY", 1)]).await;
+    let moved = snapshot().await;
+    assert_ne!(
+        moved[1], before[1],
+        "a released rater's change must show in the sector"
+    );
+}
+
+#[tokio::test]
+async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
+    let app = spawn(&["--observatory-k", "2"]).await;
+    let (organiser, _) = app.register("organiser").await;
+    let acme = producer(&app, &organiser, "Acme Foods", "food", "FR").await;
+    let other = producer(&app, &organiser, "Other Foods", "food", "ES").await;
+    let first = campaign(&app, &organiser, &acme, None, &[]).await;
+    let second = campaign(&app, &organiser, &other, None, &[]).await;
+    let members = app.register_many("member", 6).await;
+    for (i, token) in members.iter().enumerate() {
+        app.sign(token, &first).await;
+        if i % 2 == 0 {
+            app.sign(token, &second).await;
+        }
+        rate(&app, token, &acme, &[("QUALITY", 1 + (i as i64 % 5))]).await;
+        rate(&app, token, &acme, &[("QUALITY", 5), ("FAIRNESS", 2)]).await;
+        let pledge = app
+            .gql_ok(
+                Some(token),
+                "mutation($id: ID!) { pledge(campaignId: $id, input: { kind: SWITCH, monthlyAmountCents: 250 }) { id } }",
+                json!({ "id": first }),
+            )
+            .await["pledge"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if i % 3 == 0 {
+            app.gql_ok(
+                Some(token),
+                "mutation($id: ID!) { withdrawPledge(pledgeId: $id) { status } }",
+                json!({ "id": pledge }),
+            )
+            .await;
+        }
+    }
+    app.gql_ok(
+        Some(&members[1]),
+        "mutation($id: ID!) { withdrawSignature(campaignId: $id) }",
+        json!({ "id": first }),
+    )
+    .await;
+    app.gql_ok(
+        Some(&members[2]),
+        "mutation($id: ID!) { withdrawSignature(campaignId: $id) }",
+        json!({ "id": second }),
+    )
+    .await;
+
+    let db = Database::connect(app.database_url.as_str()).await.unwrap();
+    let read = |db: &sea_orm::DatabaseConnection| {
+        let backend = db.get_database_backend();
+        let db = db.clone();
+        async move {
+            let atoms = db
+                .query_all_raw(Statement::from_string(
+                    backend,
+                    "SELECT producer_id, period_start, members, signatures, ratings_quality, \
+                     ratings_fairness, score_quality, score_fairness, pledges_switch, pledged_cents \
+                     FROM obs_atom ORDER BY producer_id, period_start",
+                ))
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| {
+                    let counts: Vec<i64> = (2..10).map(|i| row.try_get_by_index(i).unwrap()).collect();
+                    (
+                        row.try_get_by_index::<uuid::Uuid>(0).unwrap(),
+                        row.try_get_by_index::<String>(1).unwrap(),
+                        counts,
+                    )
+                })
+                .collect::<Vec<_>>();
+            let contributors = db
+                .query_all_raw(Statement::from_string(
+                    backend,
+                    "SELECT producer_id, member_id, weight FROM obs_contributor ORDER BY producer_id, period_start, member_id",
+                ))
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| {
+                    (
+                        row.try_get_by_index::<uuid::Uuid>(0).unwrap(),
+                        row.try_get_by_index::<uuid::Uuid>(1).unwrap(),
+                        row.try_get_by_index::<i32>(2).unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>();
+            (atoms, contributors)
+        }
+    };
+    let kept = read(&db).await;
+    assert_eq!(
+        kept.0.len(),
+        2,
+        "one atom per producer this month: {:?}",
+        kept.0
+    );
+    // Six signed the first campaign, one withdrew; all six rated and pledged.
+    let acme_atom = kept
+        .0
+        .iter()
+        .find(|atom| atom.0.to_string() == acme)
+        .unwrap();
+    assert_eq!(
+        acme_atom.2[..2],
+        [6, 5],
+        "members, signatures: {acme_atom:?}"
+    );
+    assert_eq!(
+        acme_atom.2[2..6],
+        [6, 6, 30, 12],
+        "ratings and scores: {acme_atom:?}"
+    );
+    // Pledges of members 0 and 3 were withdrawn.
+    assert_eq!(acme_atom.2[6..], [4, 1_000], "pledges: {acme_atom:?}");
+    let rebuilt = consumact_api::service::observatory::rollup::rebuild(
+        &db,
+        consumact_api::config::Grain::Month,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rebuilt.atoms as usize, kept.0.len());
+    let again = read(&db).await;
+    assert_eq!(kept.0, again.0, "atoms");
+    assert_eq!(kept.1, again.1, "contributors");
+}
+
+#[tokio::test]
+async fn series_follow_the_grain_and_refuse_what_it_cannot_answer() {
+    let month = spawn(&["--observatory-k", "2"]).await;
+    let admin = admin_token(&month).await;
+    let (from, to) = month_range();
+    let query = "query($b: TimeBucket!, $from: DateTime!, $to: DateTime!) { observatory { series(bucket: $b, from: $from, to: $to) { start end suppressed } } }";
+    let day = month
+        .gql(
+            Some(&admin),
+            query,
+            json!({ "b": "DAY", "from": from, "to": to }),
+        )
+        .await;
+    assert_eq!(error_code(&day), "BAD_USER_INPUT");
+    assert_eq!(error_field(&day), "bucket");
+    let backwards = month
+        .gql(
+            Some(&admin),
+            query,
+            json!({ "b": "MONTH", "from": to, "to": from }),
+        )
+        .await;
+    assert_eq!(error_code(&backwards), "BAD_USER_INPUT");
+
+    let daily = spawn(&["--observatory-k", "2", "--observatory-grain", "day"]).await;
+    let admin = admin_token(&daily).await;
+    let (organiser, _) = daily.register("organiser").await;
+    let acme = producer(&daily, &organiser, "Acme Foods", "food", "FR").await;
+    for token in daily.register_many("member", 3).await {
+        rate(&daily, &token, &acme, &[("QUALITY", 4)]).await;
+    }
+    let now = chrono::Utc::now();
+    let week = json!({ "b": "DAY", "from": (now - chrono::Duration::days(6)).to_rfc3339(), "to": (now + chrono::Duration::hours(1)).to_rfc3339() });
+    let points = daily.gql_ok(Some(&admin), query, week).await["observatory"]["series"].clone();
+    let points = points.as_array().unwrap();
+    assert!((7..=8).contains(&points.len()), "{points:?}");
+    let today = now.format("%Y-%m-%dT00:00:00").to_string();
+    for point in points {
+        let is_today = point["start"].as_str().unwrap().starts_with(&today);
+        assert_eq!(point["suppressed"], !is_today, "{point}");
+    }
+    let weeks = daily
+        .gql_ok(Some(&admin), query, json!({ "b": "WEEK", "from": (now - chrono::Duration::days(30)).to_rfc3339(), "to": now.to_rfc3339() }))
+        .await;
+    let weeks = weeks["observatory"]["series"].as_array().unwrap().clone();
+    assert!(weeks.iter().all(|w| {
+        let start = chrono::DateTime::parse_from_rfc3339(w["start"].as_str().unwrap()).unwrap();
+        chrono::Datelike::weekday(&start) == chrono::Weekday::Mon
+    }));
+    assert_eq!(weeks.last().unwrap()["suppressed"], false);
+    let too_long = daily
+        .gql(Some(&admin), query, json!({ "b": "DAY", "from": (now - chrono::Duration::days(900)).to_rfc3339(), "to": now.to_rfc3339() }))
+        .await;
+    assert_eq!(error_code(&too_long), "BAD_USER_INPUT", "{too_long}");
+}
+
+#[tokio::test]
+async fn the_export_streams_csv_and_ndjson_with_the_same_suppression() {
+    let app = spawn(&["--observatory-k", "2"]).await;
+    let admin = admin_token(&app).await;
+    let (organiser, _) = app.register("organiser").await;
+    let rated = producer(&app, &organiser, "Rated, \"Quoted\" & Co", "food", "FR").await;
+    let lonely = producer(&app, &organiser, "Lonely Bakery", "food", "BE").await;
+    for token in app.register_many("member", 2).await {
+        rate(&app, &token, &rated, &[("QUALITY", 5)]).await;
+    }
+    let (only, _) = app.register("only").await;
+    rate(&app, &only, &lonely, &[("QUALITY", 1)]).await;
+
+    let (status, content_type, csv) = export(&app, Some(&admin), "", Some("text/csv")).await;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/csv"), "{content_type}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("producer_id,producer_name,suppressed,member_count,trust_index"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    let rated_line = lines.iter().find(|l| l.starts_with(&rated)).unwrap();
+    assert!(
+        rated_line.contains("\"Rated, \"\"Quoted\"\" & Co\",false,2,"),
+        "{rated_line}"
+    );
+    let lonely_line = lines.iter().find(|l| l.starts_with(&lonely)).unwrap();
+    assert!(
+        lonely_line.starts_with(&format!("{lonely},Lonely Bakery,true,,,")),
+        "{lonely_line}"
+    );
+
+    let (_, content_type, ndjson) =
+        export(&app, Some(&admin), "", Some("application/x-ndjson")).await;
+    assert_eq!(content_type, "application/x-ndjson");
+    let rows: Vec<Value> = ndjson
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    let row = rows
+        .iter()
+        .find(|r| r["producer_id"] == rated.as_str())
+        .unwrap();
+    assert_eq!(row["member_count"], 2);
+    assert_eq!(row["quality_mean"], 5.0);
+    let hidden = rows
+        .iter()
+        .find(|r| r["producer_id"] == lonely.as_str())
+        .unwrap();
+    assert_eq!(hidden["suppressed"], true);
+    assert_eq!(hidden["trust_index"], Value::Null);
+
+    let (_, _, groups) = export(
+        &app,
+        Some(&admin),
+        "level=groups&by=TERRITORY&format=ndjson",
+        None,
+    )
+    .await;
+    let groups: Vec<Value> = groups
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let fr = groups.iter().find(|g| g["group_key"] == "FR").unwrap();
+    assert_eq!(fr["suppressed"], false);
+    let be = groups.iter().find(|g| g["group_key"] == "BE").unwrap();
+    assert_eq!(be["suppressed"], true);
+    assert_eq!(be["member_count"], Value::Null);
+
+    for (query, field) in [
+        ("format=xml", "format"),
+        ("level=groups", "by"),
+        ("level=groups&by=COLOUR", "by"),
+        ("valueTag=no-such-value", "filter.valueTag"),
+        ("territory=ZZ", "filter.territory"),
+        ("from=yesterday", "from"),
+    ] {
+        let (status, _, body) = export(&app, Some(&admin), query, None).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{query}");
+        assert_eq!(error_field(&body), field, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn filters_are_checked_and_rankings_page() {
+    let app = spawn(&["--observatory-k", "2"]).await;
+    let admin = admin_token(&app).await;
+    let (organiser, _) = app.register("organiser").await;
+    let mut producers = Vec::new();
+    for i in 0..5 {
+        producers.push(producer(&app, &organiser, &format!("Producer {i}"), "food", "FR").await);
+    }
+    let members = app.register_many("member", 2).await;
+    for (i, id) in producers.iter().enumerate().take(3) {
+        for token in &members {
+            rate(&app, token, id, &[("QUALITY", 1 + i as i64)]).await;
+        }
+    }
+    let page = "query($after: String) { observatory { ranking(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { suppressed producer { name } metrics { trustIndex } } } } } }";
+    let mut names = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let data = app
+            .gql_ok(Some(&admin), page, json!({ "after": after }))
+            .await;
+        let ranking = &data["observatory"]["ranking"];
+        assert_eq!(ranking["totalCount"], 5);
+        for edge in ranking["edges"].as_array().unwrap() {
+            names.push(
+                edge["node"]["producer"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        if ranking["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = ranking["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(names.len(), 5);
+    // Best first: producer 2 was rated highest; the unrated come last.
+    assert_eq!(&names[..3], ["Producer 2", "Producer 1", "Producer 0"]);
+
+    for (filter, field) in [
+        (json!({ "sector": "Not A Slug!" }), "filter.sector"),
+        (json!({ "territory": "XX" }), "filter.territory"),
+        (json!({ "valueTag": "nope-nope" }), "filter.valueTag"),
+        (json!({ "community": "nope-nope" }), "filter.community"),
+    ] {
+        let body = app
+            .gql(Some(&admin), "query($f: ObservatoryFilter) { observatory { ranking(filter: $f) { totalCount } } }", json!({ "f": filter }))
+            .await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(error_field(&body), field);
+    }
+    let forged = app
+        .gql(Some(&admin), page, json!({ "after": "bm90LWEtY3Vyc29y" }))
+        .await;
+    assert_eq!(error_code(&forged), "BAD_USER_INPUT");
+    let unknown = app
+        .gql_ok(
+            Some(&admin),
+            "query($id: ID!) { observatory { producer(id: $id) { suppressed } } }",
+            json!({ "id": uuid::Uuid::now_v7().to_string() }),
+        )
+        .await;
+    assert_eq!(unknown["observatory"]["producer"], Value::Null);
+}
