@@ -179,8 +179,10 @@ async function refresh() {
   status("");
   try {
     const [rows] = await Promise.all([loadRanking(), loadGroups()]);
-    const first = rows.find((row) => !row.suppressed);
-    if (first) await selectProducer(first.producer);
+    // Open on the producer with the most members behind it: the fullest history.
+    const released = rows.filter((row) => !row.suppressed);
+    released.sort((a, b) => b.memberCount - a.memberCount);
+    if (released.length) await selectProducer(released[0].producer);
     document.body.dataset.ready = "1";
   } catch (error) {
     status(error.message);

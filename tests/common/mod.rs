@@ -340,6 +340,7 @@ pub fn error_field(body: &Value) -> &str {
         .unwrap_or_else(|| panic!("expected an error naming a field, got {body}"))
 }
 
+pub mod browser;
 pub mod postgres_server;
 pub mod redis_server;
 pub mod ws;

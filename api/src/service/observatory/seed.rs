@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, TimeZone, Utc};
 use entities::campaign::{CampaignKind, CampaignStatus};
 use entities::member::Role;
 use entities::pledge::{PledgeKind, PledgeStatus};
@@ -428,6 +428,10 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     // Ratings: a member rates a producer on all four dimensions in a month;
     // producers and months are skewed, raters are runs of members.
     let events = args.ratings / 4;
+    let this_month = Utc
+        .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
+        .single()
+        .unwrap_or(now);
     let months = u64::from(args.months.max(1));
     let per_cell = distribute(&mut rng, events, args.producers * months, member_count);
     let mut batch = Vec::new();
@@ -437,10 +441,14 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
         }
         let producer = cell as u64 / months;
         let month = cell as u64 % months;
-        let month_start = start + Duration::days(30 * month as i64);
+        // Calendar months, oldest first, the last one being this month: a
+        // member rates a producer once per dimension and calendar month.
+        let month_start = this_month - Months::new((months - 1 - month) as u32);
+        let month_end = (month_start + Months::new(1)).min(now);
+        let width = (month_end - month_start).num_seconds().max(1) as u64;
         let offset = rng.below(member_count);
         for j in 0..count {
-            let at = (month_start + Duration::seconds(rng.below(30 * 86_400) as i64)).min(now);
+            let at = month_start + Duration::seconds(rng.below(width) as i64);
             let member = members[((offset + j) % member_count) as usize];
             for dimension in DIMENSIONS {
                 let noise = rng.unit() * 2.0 - 1.0;
@@ -477,7 +485,7 @@ fn distribute(rng: &mut Rng, total: u64, cells: u64, cap: u64) -> Vec<u64> {
     // Half spread evenly at random, half skewed towards a few cells.
     let mut left = total.min(cells * cap);
     while left > 0 {
-        let batch = left.min(64);
+        let batch = left.min(1 + rng.below(16));
         let cell = if rng.below(2) == 0 {
             rng.below(cells)
         } else {
