@@ -1,0 +1,195 @@
+//! Observatory latency: the main observatory queries, each asked many times
+//! in a row by one client, against a running server on loopback, with the
+//! median and 95th percentile of each. Meant for a seeded database:
+//!
+//! ```sh
+//! export DATABASE_URL=postgres://postgres@127.0.0.1:5432/consumact_bench
+//! cargo run --release -- seed --signatures 1000000 --ratings 100000 --producers 2000
+//! CONSUMACT_ADMIN_HANDLE=bench CONSUMACT_ADMIN_EMAIL=bench@example.org \
+//! CONSUMACT_ADMIN_PASSWORD='observatory bench' cargo run --release &
+//! cargo bench --bench observatory_load
+//! ```
+//!
+//! Settings: `LOAD_URL` (default `http://127.0.0.1:8080`), `LOAD_ITERATIONS`
+//! (default 50, at most 1 000), `LOAD_ADMIN_HANDLE` (default `bench`) and
+//! `LOAD_ADMIN_PASSWORD` (default `observatory bench`).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const METRICS: &str = "suppressed memberCount metrics {
+  trustIndex ratingCount signatures
+  dimensions { dimension ratingCount mean trustIndex }
+  pledges { buy avoid balance monthlyAmountCents }
+  responses { campaigns answered responseRate medianHoursToFirstResponse }
+  commitments { made kept broken open }
+}";
+
+async fn gql(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = client
+        .post(format!("{url}/graphql"))
+        .timeout(Duration::from_secs(60))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let body: Value = request
+        .send()
+        .await
+        .expect("server reachable")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(body.get("errors").is_none(), "{query}: {body}");
+    body["data"].clone()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() {
+    let url = std::env::var("LOAD_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+    let iterations: usize = std::env::var("LOAD_ITERATIONS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 1_000);
+    let handle = std::env::var("LOAD_ADMIN_HANDLE").unwrap_or_else(|_| "bench".into());
+    let password =
+        std::env::var("LOAD_ADMIN_PASSWORD").unwrap_or_else(|_| "observatory bench".into());
+    let client = reqwest::Client::new();
+    let token = gql(
+        &client,
+        &url,
+        None,
+        "mutation($h: String!, $p: String!) { login(input: { handleOrEmail: $h, password: $p }) { token } }",
+        json!({ "h": handle, "p": password }),
+    )
+    .await["login"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+
+    // Pick the busiest producer and sector of the data set.
+    let top = gql(
+        &client,
+        &url,
+        Some(&token),
+        "{ observatory { ranking(first: 1, orderBy: SIGNATURES) { totalCount edges { node { producer { id sector } } } } } }",
+        json!({}),
+    )
+    .await;
+    let node = &top["observatory"]["ranking"]["edges"][0]["node"]["producer"];
+    let producer = node["id"].as_str().expect("a producer").to_owned();
+    let sector = node["sector"].as_str().expect("a sector").to_owned();
+    let producers = top["observatory"]["ranking"]["totalCount"].clone();
+    let now = chrono::Utc::now();
+    let from = (now - chrono::Duration::days(365)).to_rfc3339();
+    let to = now.to_rfc3339();
+
+    let queries: Vec<(&str, String, Value)> = vec![
+        (
+            "producer(id)",
+            format!("query($id: ID!) {{ observatory {{ producer(id: $id) {{ {METRICS} }} }} }}"),
+            json!({ "id": producer }),
+        ),
+        (
+            "ranking(first: 20)",
+            format!(
+                "{{ observatory {{ ranking(first: 20) {{ totalCount edges {{ node {{ producer {{ name }} {METRICS} }} }} }} }} }}"
+            ),
+            json!({}),
+        ),
+        (
+            "ranking(sector)",
+            format!(
+                "query($s: String) {{ observatory {{ ranking(first: 20, filter: {{ sector: $s }}) {{ edges {{ node {{ producer {{ name }} {METRICS} }} }} }} }} }}"
+            ),
+            json!({ "s": sector }),
+        ),
+        (
+            "groups(SECTOR)",
+            format!("{{ observatory {{ groups(by: SECTOR) {{ key producerCount {METRICS} }} }} }}"),
+            json!({}),
+        ),
+        (
+            "groups(TERRITORY)",
+            format!(
+                "{{ observatory {{ groups(by: TERRITORY) {{ key producerCount {METRICS} }} }} }}"
+            ),
+            json!({}),
+        ),
+        (
+            "groups(VALUE_TAG)",
+            format!(
+                "{{ observatory {{ groups(by: VALUE_TAG) {{ key producerCount {METRICS} }} }} }}"
+            ),
+            json!({}),
+        ),
+        (
+            "series(producer, MONTH, 1 y)",
+            format!(
+                "query($id: ID!, $from: DateTime!, $to: DateTime!) {{ observatory {{ series(producerId: $id, bucket: MONTH, from: $from, to: $to) {{ start {METRICS} }} }} }}"
+            ),
+            json!({ "id": producer, "from": from, "to": to }),
+        ),
+        (
+            "series(sector, MONTH, 1 y)",
+            format!(
+                "query($s: String, $from: DateTime!, $to: DateTime!) {{ observatory {{ series(filter: {{ sector: $s }}, bucket: MONTH, from: $from, to: $to) {{ start {METRICS} }} }} }}"
+            ),
+            json!({ "s": sector, "from": from, "to": to }),
+        ),
+    ];
+    println!(
+        "observatory latency, {iterations} sequential requests per query, {producers} producers"
+    );
+    println!(
+        "{:<30} {:>10} {:>10} {:>10}",
+        "query", "median", "p95", "max"
+    );
+    for (name, query, variables) in &queries {
+        // Warm-up: the first request pays for cold caches.
+        gql(&client, &url, Some(&token), query, variables.clone()).await;
+        let mut times = Vec::with_capacity(iterations);
+        for _ in 0..iterations {
+            let started = Instant::now();
+            gql(&client, &url, Some(&token), query, variables.clone()).await;
+            times.push(started.elapsed());
+        }
+        times.sort();
+        println!(
+            "{:<30} {:>8.1}ms {:>8.1}ms {:>8.1}ms",
+            name,
+            percentile(&times, 0.5).as_secs_f64() * 1e3,
+            percentile(&times, 0.95).as_secs_f64() * 1e3,
+            times.last().unwrap().as_secs_f64() * 1e3,
+        );
+    }
+    let started = Instant::now();
+    let csv = client
+        .get(format!("{url}/observatory/export?format=csv"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("export body");
+    println!(
+        "export (CSV, every producer): {} rows, {} bytes in {:.1} ms",
+        csv.lines().count() - 1,
+        csv.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+}
