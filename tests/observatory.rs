@@ -747,6 +747,14 @@ async fn series_follow_the_grain_and_refuse_what_it_cannot_answer() {
         )
         .await;
     assert_eq!(error_code(&backwards), "BAD_USER_INPUT");
+    let unknown = month
+        .gql(
+            Some(&admin),
+            "query($id: ID!, $from: DateTime!, $to: DateTime!) { observatory { series(producerId: $id, bucket: MONTH, from: $from, to: $to) { start } } }",
+            json!({ "id": uuid::Uuid::now_v7().to_string(), "from": from, "to": to }),
+        )
+        .await;
+    assert_eq!(error_code(&unknown), "NOT_FOUND", "{unknown}");
 
     let daily = spawn(&["--observatory-k", "2", "--observatory-grain", "day"]).await;
     let admin = admin_token(&daily).await;

@@ -273,10 +273,16 @@ fn csv_field(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(text) => {
+            // A name starting like a formula would run as one in a spreadsheet.
+            let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{text}")
+            } else {
+                text.clone()
+            };
             if text.contains([',', '"', '\n', '\r']) {
                 format!("\"{}\"", text.replace('"', "\"\""))
             } else {
-                text.clone()
+                text
             }
         }
         other => other.to_string(),
@@ -403,6 +409,7 @@ mod tests {
         assert_eq!(csv_field(&json!("a, \"b\"")), "\"a, \"\"b\"\"\"");
         assert_eq!(csv_field(&Value::Null), "");
         assert_eq!(csv_field(&json!(4.5)), "4.5");
+        assert_eq!(csv_field(&json!("=HYPERLINK(1)")), "'=HYPERLINK(1)");
     }
 
     #[test]

@@ -524,7 +524,10 @@ impl Observatory {
         authorize(ctx, Part::Series).await?;
         let mut scope = scope(ctx, filter).await?;
         if let Some(id) = producer_id {
-            scope.producer = Some(validate::id("producerId", &id)?);
+            let id = validate::id("producerId", &id)?;
+            // An unknown producer is an error, not a series of empty points.
+            Producer::load(ctx, id).await?;
+            scope.producer = Some(id);
         }
         Ok(Service::new(state(ctx))
             .series(&scope, bucket.into(), from, to)
