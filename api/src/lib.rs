@@ -56,6 +56,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let config = Arc::new(config);
         let db = db::connect(&config).await?;
+        let db_backend = sea_orm::ConnectionTrait::get_database_backend(&db);
         let passwords = Passwords::new(config.argon2_memory_kib, config.argon2_iterations)?;
         let (counters, events) = live_backends(&config)?;
         let state = AppState {
@@ -67,6 +68,8 @@ impl Application {
             limits: Arc::new(RateLimits::new(&config)),
             milestones: Arc::new(MilestoneCache::default()),
             metrics: Arc::new(Metrics::default()),
+            sqlite_writer: (db_backend == sea_orm::DbBackend::Sqlite)
+                .then(|| Arc::new(tokio::sync::Mutex::new(()))),
         };
         if config.auto_migrate
             && let Some(rebuilt) =

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use tokio::sync::OwnedMutexGuard;
 
 use crate::config::Config;
 use crate::counters::Counters;
@@ -23,4 +24,24 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     pub milestones: Arc<MilestoneCache>,
     pub metrics: Arc<Metrics>,
+    /// Queues this process's write transactions on SQLite (see [`AppState::begin_write`]).
+    pub sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+impl AppState {
+    /// Begins a write transaction. SQLite has one writer at a time, and a
+    /// writer that finds the database locked waits in SQLite's busy handler,
+    /// which sleeps up to 100 ms between tries; on SQLite this process's
+    /// writers therefore queue on an in-process lock first, held until the
+    /// transaction ends (drop the guard after commit or rollback).
+    pub async fn begin_write(
+        &self,
+    ) -> Result<(Option<OwnedMutexGuard<()>>, DatabaseTransaction), DbErr> {
+        let guard = match &self.sqlite_writer {
+            Some(writer) => Some(writer.clone().lock_owned().await),
+            None => None,
+        };
+        let txn = self.db.begin().await?;
+        Ok((guard, txn))
+    }
 }

@@ -15,7 +15,6 @@ use entities::pledge::{self, PledgeKind, PledgeStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -91,7 +90,7 @@ pub async fn pledge(
         .filter(pledge::Column::MemberId.eq(actor.id))
         .one(&state.db)
         .await?;
-    let txn = state.db.begin().await?;
+    let (writer, txn) = state.begin_write().await?;
     let saved = match existing {
         Some(old) if old.status != PledgeStatus::Withdrawn => {
             return Err(AppError::Conflict(
@@ -138,6 +137,7 @@ pub async fn pledge(
     )
     .await?;
     txn.commit().await?;
+    drop(writer);
     publish(state, found.id, Counter::Pledges, 1).await;
     if status == PledgeStatus::Active {
         publish(state, found.id, Counter::ActivePledges, 1).await;
@@ -199,7 +199,7 @@ async fn move_own(
         )));
     }
     let now = validate::now();
-    let txn = state.db.begin().await?;
+    let (writer, txn) = state.begin_write().await?;
     let moved = pledge::Entity::update_many()
         .col_expr(pledge::Column::Status, Expr::value(to))
         .col_expr(pledge::Column::ClosedAt, Expr::value(now))
@@ -233,6 +233,7 @@ async fn move_own(
         .await?;
     }
     txn.commit().await?;
+    drop(writer);
     if found.status == PledgeStatus::Active {
         publish(state, found.campaign_id, Counter::ActivePledges, -1).await;
     }

@@ -10,7 +10,6 @@ use entities::producer_representative::{self, ClaimStatus};
 use entities::trust_rating::{self, Dimension};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -90,7 +89,7 @@ pub async fn rate(
     let period = current_period();
     let now = validate::now();
     let grain = state.config.observatory_grain;
-    let txn = state.db.begin().await?;
+    let (writer, txn) = state.begin_write().await?;
     for Score { dimension, score } in scores {
         let score = score as i16;
         let existing = trust_rating::Entity::find()
@@ -132,6 +131,7 @@ pub async fn rate(
         }
     }
     txn.commit().await?;
+    drop(writer);
     of_member(&state.db, actor.id, producer_id, &period).await
 }
 

@@ -11,9 +11,7 @@ use std::net::IpAddr;
 
 use entities::campaign::{self, CampaignStatus};
 use entities::signature;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set};
 use uuid::Uuid;
 
 use crate::counters::Counter;
@@ -72,7 +70,7 @@ pub async fn sign(
     }
     let comment = validate::optional_text("input.comment", input.comment.as_deref(), MAX_COMMENT)?;
     let found = open_campaign(state, actor, campaign_id).await?;
-    let txn = state.db.begin().await?;
+    let (writer, txn) = state.begin_write().await?;
     let created = signature::ActiveModel {
         id: Set(Uuid::now_v7()),
         campaign_id: Set(found.id),
@@ -96,6 +94,7 @@ pub async fn sign(
     )
     .await?;
     txn.commit().await?;
+    drop(writer);
     crate::metrics::Metrics::increment(&state.metrics.signatures);
     after_change(state, &found, 1).await;
     Ok(created)
@@ -104,7 +103,7 @@ pub async fn sign(
 /// Withdraws `actor`'s signature from an open campaign.
 pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Result<bool> {
     let found = open_campaign(state, actor, campaign_id).await?;
-    let txn = state.db.begin().await?;
+    let (writer, txn) = state.begin_write().await?;
     let Some(signed) = signature::Entity::find()
         .filter(signature::Column::CampaignId.eq(found.id))
         .filter(signature::Column::MemberId.eq(actor.id))
@@ -133,6 +132,7 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
     )
     .await?;
     txn.commit().await?;
+    drop(writer);
     after_change(state, &found, -1).await;
     Ok(true)
 }
