@@ -755,6 +755,22 @@ async fn series_follow_the_grain_and_refuse_what_it_cannot_answer() {
         )
         .await;
     assert_eq!(error_code(&unknown), "NOT_FOUND", "{unknown}");
+    let far = month
+        .gql(
+            Some(&admin),
+            query,
+            json!({ "b": "MONTH", "from": "0100-01-01T00:00:00Z", "to": "0100-12-31T23:59:59Z" }),
+        )
+        .await;
+    assert_eq!(error_code(&far), "BAD_USER_INPUT", "{far}");
+    let ancient = month
+        .gql(
+            Some(&admin),
+            "{ observatory { ranking(filter: { from: \"0001-01-01T00:00:00Z\" }) { totalCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_field(&ancient), "filter.from", "{ancient}");
 
     let daily = spawn(&["--observatory-k", "2", "--observatory-grain", "day"]).await;
     let admin = admin_token(&daily).await;

@@ -104,6 +104,19 @@ impl Bucket {
     }
 }
 
+/// The observatory's calendar: years 1970 to 9999, far from the limits
+/// of date arithmetic.
+fn check_years(field: &str, at: DateTime<Utc>) -> Result<()> {
+    if (1970..=9999).contains(&at.year()) {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            field,
+            format!("{field} must fall between the years 1970 and 9999"),
+        ))
+    }
+}
+
 fn midnight(date: NaiveDate) -> DateTime<Utc> {
     Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
 }
@@ -209,6 +222,12 @@ impl<'a> Observatory<'a> {
             }
             None => None,
         };
+        if let Some(from) = filter.from {
+            check_years("filter.from", from)?;
+        }
+        if let Some(to) = filter.to {
+            check_years("filter.to", to)?;
+        }
         if let (Some(from), Some(to)) = (filter.from, filter.to)
             && from >= to
         {
@@ -410,6 +429,8 @@ impl<'a> Observatory<'a> {
         if from >= to {
             return Err(AppError::invalid("to", "to must come after from"));
         }
+        check_years("from", from)?;
+        check_years("to", to)?;
         let max = self.state.config.observatory_max_points;
         let mut starts = vec![bucket.floor(from.date_naive())];
         loop {
@@ -439,7 +460,11 @@ impl<'a> Observatory<'a> {
             query::campaigns(db, &scope, Some(midnight(first)), Some(midnight(end))),
             query::commitments(db, &scope, Some(midnight(first)), Some(midnight(end))),
         )?;
-        let index_of = |date: NaiveDate| starts.partition_point(|start| *start <= date) - 1;
+        let index_of = |date: NaiveDate| {
+            starts
+                .partition_point(|start| *start <= date)
+                .saturating_sub(1)
+        };
         let buckets = starts.len() - 1;
         let mut sums = vec![query::Sums::default(); buckets];
         for (period, period_sums) in &periods {
