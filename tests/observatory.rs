@@ -958,3 +958,63 @@ async fn filters_are_checked_and_rankings_page() {
         .await;
     assert_eq!(unknown["observatory"]["producer"], Value::Null);
 }
+
+/// Midnight on the first day of the month `back` months before `now`'s.
+fn first_of_month(now: chrono::DateTime<chrono::Utc>, back: u32) -> String {
+    use chrono::Datelike;
+    let first = chrono::NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap()
+        - chrono::Months::new(back);
+    format!("{first}T00:00:00Z")
+}
+
+#[tokio::test]
+async fn closed_periods_only_publishes_months_that_have_ended() {
+    let seeded = |closed: &'static str| async move {
+        let app = spawn(&[
+            "--observatory-k",
+            "3",
+            "--observatory-closed-periods",
+            closed,
+        ])
+        .await;
+        let db = Database::connect(app.database_url.as_str()).await.unwrap();
+        let config = consumact_api::config::Config::from_args(["consumact"]).unwrap();
+        let args = consumact_api::service::observatory::seed::SeedArgs {
+            signatures: 2_000,
+            ratings: 4_000,
+            producers: 2,
+            members: 400,
+            campaigns_per_producer: 2,
+            months: 3,
+            seed: 3,
+        };
+        consumact_api::service::observatory::seed::run(&db, &config, &args)
+            .await
+            .unwrap();
+        let admin = admin_token(&app).await;
+        let now = chrono::Utc::now();
+        let data = observatory(
+            &app,
+            Some(&admin),
+            "query($from: DateTime!, $to: DateTime!) { observatory {
+                closedPeriodsOnly
+                series(bucket: MONTH, from: $from, to: $to) { start suppressed metrics { ratingCount } }
+            } }",
+            json!({ "from": first_of_month(now, 2), "to": now.to_rfc3339() }),
+        )
+        .await;
+        (app, data)
+    };
+    let (_live_app, live) = seeded("false").await;
+    let (_closed_app, closed) = seeded("true").await;
+    assert_eq!(live["closedPeriodsOnly"], false);
+    assert_eq!(closed["closedPeriodsOnly"], true);
+    let live = live["series"].as_array().unwrap();
+    let closed = closed["series"].as_array().unwrap();
+    assert_eq!(live.len(), 3, "{live:?}");
+    // Live: every month of the seeded set shows, this one included.
+    assert!(live.iter().all(|p| p["suppressed"] == false), "{live:?}");
+    // Closed: the months that have ended show the same figures; this one waits.
+    assert_eq!(closed[..2], live[..2]);
+    assert_eq!(closed[2]["suppressed"], true, "{:?}", closed[2]);
+}

@@ -211,6 +211,12 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_OBSERVATORY_GRAIN", default_value = "month")]
     pub observatory_grain: Grain,
 
+    /// Publish a period only once it has ended: figures then never move with
+    /// one member's action of the moment (no before/after differencing), at
+    /// the cost of showing the current period only when it closes.
+    #[arg(long, env = "CONSUMACT_OBSERVATORY_CLOSED_PERIODS", default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub observatory_closed_periods: bool,
+
     /// Most points one time series may return.
     #[arg(long, env = "CONSUMACT_OBSERVATORY_MAX_POINTS", default_value_t = 400)]
     pub observatory_max_points: usize,

@@ -414,6 +414,10 @@ impl Observatory {
             crate::config::Grain::Month => ObservatoryGrain::Month,
         }
     }
+    /// True when a period is published only once it has ended.
+    async fn closed_periods_only(&self, ctx: &Context<'_>) -> bool {
+        state(ctx).config.observatory_closed_periods
+    }
     async fn prior(&self, ctx: &Context<'_>) -> TrustPrior {
         let config = &state(ctx).config;
         TrustPrior {

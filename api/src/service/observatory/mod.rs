@@ -256,6 +256,11 @@ impl<'a> Observatory<'a> {
                     day_string(day + Days::new(1))
                 }
             }),
+            open_from: self
+                .state
+                .config
+                .observatory_closed_periods
+                .then(|| day_string(floor.floor(Utc::now().date_naive()))),
             after: None,
             through: None,
         })

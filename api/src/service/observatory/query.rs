@@ -31,6 +31,9 @@ pub struct Scope {
     pub from: Option<String>,
     /// First period start excluded.
     pub to: Option<String>,
+    /// Periods starting here or later are still open and left out (when
+    /// only closed periods are published).
+    pub open_from: Option<String>,
     /// Only producers with an id above this one (for chunked reads).
     pub after: Option<Uuid>,
     /// Only producers with an id up to this one.
@@ -144,6 +147,9 @@ fn push_period_conditions(sql: &mut Sql, scope: &Scope) {
     }
     if let Some(to) = &scope.to {
         sql.push(" AND a.period_start < ").bind(to.clone());
+    }
+    if let Some(open) = &scope.open_from {
+        sql.push(" AND a.period_start < ").bind(open.clone());
     }
 }
 
