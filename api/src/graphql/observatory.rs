@@ -515,7 +515,9 @@ impl Observatory {
     }
 
     /// Trust over time, in buckets from `from` (widened to its bucket's
-    /// start) to `to`, for one producer or the producers in the filter.
+    /// start) to `to`, for one producer or the producers in the filter (whose
+    /// own `from` and `to` give way to the series' range). Campaigns and
+    /// commitments count in the bucket they were published or made in.
     async fn series(
         &self,
         ctx: &Context<'_>,
