@@ -337,3 +337,96 @@ async fn a_signature_carries_the_signers_territory() {
         .await;
     assert_eq!(signed["signCampaign"]["territory"], "FR-IDF");
 }
+
+/// Signatures that arrive together share a transaction; each signer still
+/// gets their own answer, a burst of duplicates still counts once, and the
+/// observatory counts exactly what was written.
+#[tokio::test]
+async fn bursts_are_written_in_batches_and_duplicates_in_a_batch_count_once() {
+    let app = TestApp::spawn_with(&[
+        "--observatory-k",
+        "2",
+        "--sign-burst",
+        "20",
+        "--admin-handle",
+        "root",
+        "--admin-email",
+        "root@example.org",
+        "--admin-password",
+        "admin password",
+    ])
+    .await;
+    let (_, campaign) = app.open_campaign("busy", 1000).await;
+    let signers = app.register_many("burst", 60).await;
+    // Each of the first two fires ten times at once; the others once.
+    let mut tokens: Vec<&String> = signers.iter().collect();
+    for _ in 0..9 {
+        tokens.push(&signers[0]);
+        tokens.push(&signers[1]);
+    }
+    let results =
+        futures::future::join_all(tokens.iter().map(|token| app.sign(token, &campaign))).await;
+    let signed = results.iter().filter(|b| b.get("errors").is_none()).count();
+    let conflicts = results
+        .iter()
+        .filter(|b| b["errors"][0]["extensions"]["code"] == "CONFLICT")
+        .count();
+    assert_eq!((signed, conflicts), (60, 18), "{results:?}");
+    assert_eq!(app.signature_rows(&campaign).await, 60);
+    assert_eq!(app.signature_count(&campaign).await, 60);
+
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("consumact_signatures_total"), 60);
+    let batches = value("consumact_signature_batches_total");
+    assert!(
+        batches < 60,
+        "78 concurrent requests wrote in {batches} transactions"
+    );
+
+    let admin = app
+        .gql_ok(
+            None,
+            "mutation { login(input: { handleOrEmail: \"root\", password: \"admin password\" }) { token } }",
+            json!({}),
+        )
+        .await["login"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let producer = app
+        .gql_ok(
+            None,
+            "query($id: ID!) { campaign(id: $id) { producer { id } } }",
+            json!({ "id": campaign }),
+        )
+        .await["campaign"]["producer"]["id"]
+        .clone();
+    let trust = app
+        .gql_ok(
+            Some(&admin),
+            "query($id: ID!) { observatory { producer(id: $id) { memberCount metrics { signatures } } } }",
+            json!({ "id": producer }),
+        )
+        .await;
+    assert_eq!(trust["observatory"]["producer"]["memberCount"], 60);
+    assert_eq!(
+        trust["observatory"]["producer"]["metrics"]["signatures"],
+        60
+    );
+}

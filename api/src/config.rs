@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::ArgAction;
-use clap::builder::BoolishValueParser;
+use clap::builder::{BoolishValueParser, TypedValueParser};
 
 /// Server configuration. Each field is a `--flag` and an environment variable.
 #[derive(clap::Args, Clone, Debug)]
@@ -186,6 +186,14 @@ pub struct Config {
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "CONSUMACT_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+
+    /// Writers of signature batches (each takes what is queued when free).
+    #[arg(long, env = "CONSUMACT_SIGN_BATCH_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64).map(usize::from))]
+    pub sign_batch_workers: usize,
+
+    /// Most signatures one batch (one transaction) may write.
+    #[arg(long, env = "CONSUMACT_SIGN_BATCH_MAX", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=4096).map(usize::from))]
+    pub sign_batch_max: usize,
 
     /// Trust ratings one member may submit per minute.
     #[arg(long, env = "CONSUMACT_RATE_PER_MINUTE", default_value_t = 10)]

@@ -27,6 +27,8 @@ use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::service::sign_batch::SignBatcher;
+
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -56,20 +58,30 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let config = Arc::new(config);
         let db = db::connect(&config).await?;
-        let db_backend = sea_orm::ConnectionTrait::get_database_backend(&db);
+        let sqlite_writer = (sea_orm::ConnectionTrait::get_database_backend(&db)
+            == sea_orm::DbBackend::Sqlite)
+            .then(|| Arc::new(tokio::sync::Mutex::new(())));
         let passwords = Passwords::new(config.argon2_memory_kib, config.argon2_iterations)?;
         let (counters, events) = live_backends(&config)?;
+        let metrics = Arc::new(Metrics::default());
         let state = AppState {
-            db,
+            db: db.clone(),
             config: config.clone(),
             passwords,
             counters,
             events,
             limits: Arc::new(RateLimits::new(&config)),
             milestones: Arc::new(MilestoneCache::default()),
-            metrics: Arc::new(Metrics::default()),
-            sqlite_writer: (db_backend == sea_orm::DbBackend::Sqlite)
-                .then(|| Arc::new(tokio::sync::Mutex::new(()))),
+            metrics: metrics.clone(),
+            signer: Arc::new(SignBatcher::start(
+                db.clone(),
+                metrics.clone(),
+                config.observatory_grain,
+                sqlite_writer.clone(),
+                config.sign_batch_workers,
+                config.sign_batch_max,
+            )),
+            sqlite_writer,
         };
         if config.auto_migrate
             && let Some(rebuilt) =

@@ -32,6 +32,8 @@ struct Latency {
 pub struct Metrics {
     operations: Mutex<HashMap<String, Latency>>,
     pub signatures: AtomicU64,
+    /// Transactions that wrote signatures (many signatures share one under load).
+    pub signature_batches: AtomicU64,
     pub rate_limited: AtomicU64,
     pub counter_corrections: AtomicU64,
 }
@@ -164,6 +166,11 @@ impl Metrics {
                 "consumact_signatures_total",
                 "Signatures made through this instance.",
                 &self.signatures,
+            ),
+            (
+                "consumact_signature_batches_total",
+                "Transactions that wrote signatures; signatures per batch = signatures / batches.",
+                &self.signature_batches,
             ),
             (
                 "consumact_rate_limited_total",

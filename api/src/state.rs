@@ -12,6 +12,7 @@ use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::service::auth::Passwords;
 use crate::service::milestone::MilestoneCache;
+use crate::service::sign_batch::SignBatcher;
 
 /// Shared, cheaply clonable application state.
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Queues this process's write transactions on SQLite (see [`AppState::begin_write`]).
     pub sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Writes signatures in batches (see `service::sign_batch`).
+    pub signer: Arc<SignBatcher>,
 }
 
 impl AppState {
@@ -37,11 +40,19 @@ impl AppState {
     pub async fn begin_write(
         &self,
     ) -> Result<(Option<OwnedMutexGuard<()>>, DatabaseTransaction), DbErr> {
-        let guard = match &self.sqlite_writer {
-            Some(writer) => Some(writer.clone().lock_owned().await),
-            None => None,
-        };
-        let txn = self.db.begin().await?;
-        Ok((guard, txn))
+        begin_write(&self.db, self.sqlite_writer.as_ref()).await
     }
+}
+
+/// [`AppState::begin_write`] for holders of the parts only.
+pub async fn begin_write(
+    db: &DatabaseConnection,
+    sqlite_writer: Option<&Arc<tokio::sync::Mutex<()>>>,
+) -> Result<(Option<OwnedMutexGuard<()>>, DatabaseTransaction), DbErr> {
+    let guard = match sqlite_writer {
+        Some(writer) => Some(writer.clone().lock_owned().await),
+        None => None,
+    };
+    let txn = db.begin().await?;
+    Ok((guard, txn))
 }

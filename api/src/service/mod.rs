@@ -15,6 +15,7 @@ pub mod producer;
 pub mod producer_voice;
 pub mod proposal;
 pub mod rating;
+pub mod sign_batch;
 pub mod signature;
 pub mod validate;
 pub mod value_tag;

@@ -1,6 +1,7 @@
 //! Signing, the hot path: rate limit → campaign open? → insert (the unique
 //! index is the last guard against double counting) and the observatory's
-//! rollup, in one transaction → after commit, bump
+//! rollup, in one transaction shared with the signatures that arrive at the
+//! same time (`sign_batch`) → after commit, bump
 //! the live counter → record milestones → publish.
 //!
 //! Signing twice answers `CONFLICT` and counts once. Once the signature is
@@ -11,7 +12,7 @@ use std::net::IpAddr;
 
 use entities::campaign::{self, CampaignStatus};
 use entities::signature;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
 use crate::counters::Counter;
@@ -20,6 +21,7 @@ use crate::events::CounterEvent;
 use crate::ratelimit::Action;
 use crate::service::auth::Viewer;
 use crate::service::observatory::rollup::{self, Delta};
+use crate::service::sign_batch::NewSignature;
 use crate::service::{campaign as campaigns, milestone, validate};
 use crate::state::AppState;
 
@@ -70,31 +72,18 @@ pub async fn sign(
     }
     let comment = validate::optional_text("input.comment", input.comment.as_deref(), MAX_COMMENT)?;
     let found = open_campaign(state, actor, campaign_id).await?;
-    let (writer, txn) = state.begin_write().await?;
-    let created = signature::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        campaign_id: Set(found.id),
-        member_id: Set(Some(actor.id)),
-        comment: Set(comment),
-        anonymous: Set(input.anonymous),
-        territory: Set(input.territory),
-        hidden_at: Set(None),
-        created_at: Set(validate::now()),
-    }
-    .insert(&txn)
-    .await
-    .map_err(AppError::on_unique("you have already signed this campaign"))?;
-    rollup::apply(
-        &txn,
-        state.config.observatory_grain,
-        found.producer_id,
-        created.created_at,
-        actor.id,
-        &Delta::signature(1),
-    )
-    .await?;
-    txn.commit().await?;
-    drop(writer);
+    let created = state
+        .signer
+        .sign(NewSignature {
+            campaign_id: found.id,
+            producer_id: found.producer_id,
+            member_id: actor.id,
+            comment,
+            anonymous: input.anonymous,
+            territory: input.territory,
+            created_at: validate::now(),
+        })
+        .await?;
     crate::metrics::Metrics::increment(&state.metrics.signatures);
     after_change(state, &found, 1).await;
     Ok(created)

@@ -2,6 +2,8 @@
 //! applies a [`Delta`] to its producer-period atom in the same transaction,
 //! and [`rebuild`] recomputes every atom from the source tables.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use entities::pledge::PledgeKind;
 use entities::trust_rating::Dimension;
@@ -110,6 +112,17 @@ impl Delta {
     fn is_empty(&self) -> bool {
         self == &Self::default()
     }
+
+    fn add(&mut self, other: &Delta) {
+        self.signatures += other.signatures;
+        for i in 0..4 {
+            self.ratings[i] += other.ratings[i];
+            self.scores[i] += other.scores[i];
+            self.pledges[i] += other.pledges[i];
+        }
+        self.pledged_cents += other.pledged_cents;
+        self.contributions += other.contributions;
+    }
 }
 
 /// The first day of the period holding `at`, as stored in the rollups.
@@ -131,15 +144,58 @@ pub async fn apply(
     member: Uuid,
     delta: &Delta,
 ) -> Result<()> {
-    if delta.is_empty() {
-        return Ok(());
-    }
+    apply_many(conn, grain, &[(producer, at, member, delta.clone())]).await
+}
+
+/// Applies many changes at once (a batch of signatures): contributions are
+/// summed per member and atom, and each atom is written once. Rows are
+/// locked in key order, so concurrent batches never deadlock.
+pub async fn apply_many(
+    conn: &impl ConnectionTrait,
+    grain: Grain,
+    changes: &[(Uuid, DateTime<Utc>, Uuid, Delta)],
+) -> Result<()> {
     let backend = conn.get_database_backend();
-    let period = period_of(grain, at);
-    let members = match delta.contributions {
-        0 => 0,
-        added => contribute(conn, backend, producer, &period, member, added).await?,
-    };
+    let mut contributions: BTreeMap<(Uuid, String, Uuid), i64> = BTreeMap::new();
+    let mut atoms: BTreeMap<(Uuid, String), (i64, Delta)> = BTreeMap::new();
+    for (producer, at, member, delta) in changes {
+        if delta.is_empty() {
+            continue;
+        }
+        let period = period_of(grain, *at);
+        if delta.contributions != 0 {
+            *contributions
+                .entry((*producer, period.clone(), *member))
+                .or_default() += delta.contributions;
+        }
+        atoms
+            .entry((*producer, period))
+            .or_insert_with(|| (0, Delta::default()))
+            .1
+            .add(delta);
+    }
+    for ((producer, period, member), added) in contributions {
+        if added != 0 {
+            let joined = contribute(conn, backend, producer, &period, member, added).await?;
+            if let Some(atom) = atoms.get_mut(&(producer, period)) {
+                atom.0 += joined;
+            }
+        }
+    }
+    for ((producer, period), (members, delta)) in atoms {
+        upsert_atom(conn, backend, producer, period, members, &delta).await?;
+    }
+    Ok(())
+}
+
+async fn upsert_atom(
+    conn: &impl ConnectionTrait,
+    backend: DbBackend,
+    producer: Uuid,
+    period: String,
+    members: i64,
+    delta: &Delta,
+) -> Result<()> {
     let mut sql = Sql::new(backend);
     sql.push("INSERT INTO obs_atom (producer_id, period_start, members");
     for column in COUNT_COLUMNS {

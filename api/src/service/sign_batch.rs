@@ -1,0 +1,191 @@
+//! Signing in batches: signatures that arrive together share one
+//! transaction, so a burst on one campaign costs one commit (and one update
+//! of its producer's observatory atom) per batch instead of one per
+//! signature. Each signer still gets their own answer: their signature, or
+//! `CONFLICT` when they had already signed; a failed batch fails all of its
+//! signers, and none of its signatures is written.
+//!
+//! Batches form by themselves: a worker takes whatever is queued when it
+//! becomes free (up to the batch limit), so a quiet server writes each
+//! signature at once and a busy one writes many per commit.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use entities::signature;
+use sea_orm::{DatabaseConnection, EntityTrait, Set, TryInsertResult};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::config::Grain;
+use crate::error::{AppError, Result};
+use crate::metrics::Metrics;
+use crate::service::observatory::rollup::{self, Delta};
+use crate::state::begin_write;
+
+/// A signature to write.
+#[derive(Clone, Debug)]
+pub struct NewSignature {
+    pub campaign_id: Uuid,
+    pub producer_id: Uuid,
+    pub member_id: Uuid,
+    pub comment: Option<String>,
+    pub anonymous: bool,
+    pub territory: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+struct Job {
+    id: Uuid,
+    signature: NewSignature,
+    reply: oneshot::Sender<Result<signature::Model>>,
+}
+
+/// The queue signatures wait in, and its workers.
+pub struct SignBatcher {
+    sender: mpsc::Sender<Job>,
+}
+
+struct Worker {
+    db: DatabaseConnection,
+    metrics: Arc<Metrics>,
+    grain: Grain,
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+    max_batch: usize,
+    queue: Arc<Mutex<mpsc::Receiver<Job>>>,
+}
+
+impl SignBatcher {
+    /// Starts `workers` writers taking up to `max_batch` signatures each.
+    pub fn start(
+        db: DatabaseConnection,
+        metrics: Arc<Metrics>,
+        grain: Grain,
+        sqlite_writer: Option<Arc<Mutex<()>>>,
+        workers: usize,
+        max_batch: usize,
+    ) -> Self {
+        let max_batch = max_batch.max(1);
+        let (sender, receiver) = mpsc::channel(max_batch * workers.max(1) * 2);
+        let queue = Arc::new(Mutex::new(receiver));
+        for _ in 0..workers.max(1) {
+            let worker = Worker {
+                db: db.clone(),
+                metrics: metrics.clone(),
+                grain,
+                sqlite_writer: sqlite_writer.clone(),
+                max_batch,
+                queue: queue.clone(),
+            };
+            tokio::spawn(worker.run());
+        }
+        Self { sender }
+    }
+
+    /// Writes one signature with whichever others are waiting.
+    pub async fn sign(&self, signature: NewSignature) -> Result<signature::Model> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            id: Uuid::now_v7(),
+            signature,
+            reply,
+        };
+        self.sender
+            .send(job)
+            .await
+            .map_err(|_| AppError::Unavailable)?;
+        answer.await.map_err(|_| AppError::Unavailable)?
+    }
+}
+
+impl Worker {
+    async fn run(self) {
+        loop {
+            let jobs = {
+                let mut queue = self.queue.lock().await;
+                let Some(first) = queue.recv().await else {
+                    return;
+                };
+                let mut jobs = vec![first];
+                while jobs.len() < self.max_batch {
+                    match queue.try_recv() {
+                        Ok(job) => jobs.push(job),
+                        Err(_) => break,
+                    }
+                }
+                jobs
+            };
+            match self.write(&jobs).await {
+                Ok(mut written) => {
+                    for job in jobs {
+                        let answer = written.remove(&job.id).ok_or_else(|| {
+                            AppError::Conflict("you have already signed this campaign".into())
+                        });
+                        let _ = job.reply.send(answer);
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(
+                        code = err.code(),
+                        size = jobs.len(),
+                        "signature batch failed"
+                    );
+                    for job in jobs {
+                        let _ = job.reply.send(Err(err.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Inserts the batch (a second signature of the same member on the same
+    /// campaign is skipped) and its rollup changes, in one transaction.
+    async fn write(&self, jobs: &[Job]) -> Result<HashMap<Uuid, signature::Model>> {
+        // Key order, so that concurrent batches lock index entries alike.
+        let mut order: Vec<&Job> = jobs.iter().collect();
+        order.sort_by_key(|job| (job.signature.campaign_id, job.signature.member_id, job.id));
+        let rows = order.iter().map(|job| signature::ActiveModel {
+            id: Set(job.id),
+            campaign_id: Set(job.signature.campaign_id),
+            member_id: Set(Some(job.signature.member_id)),
+            comment: Set(job.signature.comment.clone()),
+            anonymous: Set(job.signature.anonymous),
+            territory: Set(job.signature.territory.clone()),
+            hidden_at: Set(None),
+            created_at: Set(job.signature.created_at),
+        });
+        let (writer, txn) = begin_write(&self.db, self.sqlite_writer.as_ref()).await?;
+        let inserted = match signature::Entity::insert_many(rows)
+            .on_conflict_do_nothing_on([signature::Column::CampaignId, signature::Column::MemberId])
+            .exec_with_returning_many(&txn)
+            .await?
+        {
+            TryInsertResult::Inserted(models) => models,
+            TryInsertResult::Empty | TryInsertResult::Conflicted => Vec::new(),
+        };
+        let producers: HashMap<Uuid, Uuid> = jobs
+            .iter()
+            .map(|job| (job.id, job.signature.producer_id))
+            .collect();
+        let changes: Vec<_> = inserted
+            .iter()
+            .filter_map(|model| {
+                Some((
+                    *producers.get(&model.id)?,
+                    model.created_at,
+                    model.member_id?,
+                    Delta::signature(1),
+                ))
+            })
+            .collect();
+        rollup::apply_many(&txn, self.grain, &changes).await?;
+        txn.commit().await?;
+        drop(writer);
+        Metrics::increment(&self.metrics.signature_batches);
+        Ok(inserted
+            .into_iter()
+            .map(|model| (model.id, model))
+            .collect())
+    }
+}
