@@ -374,7 +374,7 @@ pub async fn commitments(
         .collect()
 }
 
-/// Whether a value tag and a community with these slugs exist.
+/// Whether `table` (`value_tag` or `community`) has a row with this slug.
 pub async fn slug_exists(db: &DatabaseConnection, table: &str, slug: &str) -> Result<bool> {
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT 1 FROM ")
