@@ -85,7 +85,7 @@ fn cors(origins: &[String]) -> CorsLayer {
 }
 
 /// The bearer token of a request, if it carries one.
-fn bearer_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme

@@ -155,13 +155,7 @@ fn filter(params: &HashMap<String, String>) -> Result<FilterInput> {
 }
 
 async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned());
-    match token {
+    match crate::http::bearer_token(headers) {
         Some(token) => Ok(Some(Viewer::of(
             &auth::member_for_token(&state.db, &token).await?,
         ))),

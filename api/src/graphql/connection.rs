@@ -16,6 +16,7 @@ use crate::error::{AppError, Result};
 use crate::graphql::guards::state;
 
 const CURSOR_PREFIX: &str = "c1:";
+const POSITION_PREFIX: &str = "p1:";
 
 /// Fields every connection carries besides edges and page info.
 #[derive(SimpleObject)]
@@ -57,6 +58,39 @@ pub fn complexity(first: Option<i32>, child_complexity: usize) -> usize {
     items.saturating_mul(child_complexity)
 }
 
+/// The page size a client asked for (or the default), or `BAD_USER_INPUT`
+/// when it is out of range.
+pub fn page_size(ctx: &Context<'_>, first: Option<i32>) -> Result<u64> {
+    let config = &state(ctx).config;
+    let max = config.page_size_max;
+    match first {
+        None => Ok(config.page_size_default.min(max)),
+        Some(first) if first < 0 || first as u64 > max => Err(AppError::invalid(
+            "first",
+            format!("first must be between 0 and {max}"),
+        )),
+        Some(first) => Ok(first as u64),
+    }
+}
+
+/// The opaque cursor of a position in a computed list (a ranking).
+pub fn encode_position(position: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{POSITION_PREFIX}{position}"))
+}
+
+/// The position inside a cursor from [`encode_position`], or `BAD_USER_INPUT`.
+pub fn decode_position(cursor: &str) -> Result<usize> {
+    URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| {
+            text.strip_prefix(POSITION_PREFIX)
+                .and_then(|n| n.parse().ok())
+        })
+        .ok_or_else(|| AppError::invalid("after", "after is not a cursor this server issued"))
+}
+
 /// Pages through `select`, newest first, after the `after` cursor, turning
 /// each row into a node with `node`. Counts the total only when asked for.
 pub async fn paginate<E, N>(
@@ -73,17 +107,7 @@ where
     N: OutputType,
 {
     let state = state(ctx);
-    let max = state.config.page_size_max;
-    let first = match first {
-        None => state.config.page_size_default.min(max),
-        Some(first) if first < 0 || first as u64 > max => {
-            return Err(AppError::invalid(
-                "first",
-                format!("first must be between 0 and {max}"),
-            ));
-        }
-        Some(first) => first as u64,
-    };
+    let first = page_size(ctx, first)?;
     let after = after.as_deref().map(decode_cursor).transpose()?;
     let total_count = if ctx.look_ahead().field("totalCount").exists() {
         select.clone().count(&state.db).await?
@@ -133,6 +157,14 @@ mod tests {
         }
         let raw_uuid = Uuid::now_v7().to_string();
         assert!(decode_cursor(&raw_uuid).is_err());
+    }
+
+    #[test]
+    fn position_cursors_round_trip_and_are_not_id_cursors() {
+        assert_eq!(decode_position(&encode_position(41)).unwrap(), 41);
+        assert!(decode_position(&encode_cursor(Uuid::now_v7())).is_err());
+        assert!(decode_cursor(&encode_position(3)).is_err());
+        assert!(decode_position(&URL_SAFE_NO_PAD.encode("p1:-1")).is_err());
     }
 
     proptest::proptest! {

@@ -4,13 +4,13 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entities::trust_rating;
 
-use crate::error::{AppError, Result};
-use crate::graphql::connection::{ConnectionTotals, Page, complexity};
+use crate::error::Result;
+use crate::graphql::connection::{
+    ConnectionTotals, Page, complexity, decode_position, encode_position, page_size,
+};
 use crate::graphql::guards::{client_ip, require_member, state, viewer};
 use crate::graphql::producer::{Producer, ProducerKind};
 use crate::service::observatory::{
@@ -376,21 +376,6 @@ pub struct TrustPrior {
 /// Aggregate, privacy-protected trust metrics.
 pub struct Observatory;
 
-const RANK_CURSOR: &str = "r1:";
-
-fn encode_rank(position: usize) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{RANK_CURSOR}{position}"))
-}
-
-fn decode_rank(cursor: &str) -> Result<usize> {
-    URL_SAFE_NO_PAD
-        .decode(cursor.trim())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix(RANK_CURSOR).and_then(|n| n.parse().ok()))
-        .ok_or_else(|| AppError::invalid("after", "after is not a cursor this server issued"))
-}
-
 async fn scope(ctx: &Context<'_>, filter: Option<ObservatoryFilter>) -> Result<obs::Scope> {
     Service::new(state(ctx))
         .scope(filter.unwrap_or_default().into())
@@ -459,21 +444,10 @@ impl Observatory {
         #[graphql(default)] order_by: RankingOrder,
     ) -> Result<Page<ProducerTrust>> {
         authorize(ctx, Part::Picture).await?;
-        let config = &state(ctx).config;
-        let max = config.page_size_max as usize;
-        let first = match first {
-            None => (config.page_size_default as usize).min(max),
-            Some(first) if first < 0 || first as usize > max => {
-                return Err(AppError::invalid(
-                    "first",
-                    format!("first must be between 0 and {max}"),
-                ));
-            }
-            Some(first) => first as usize,
-        };
+        let first = page_size(ctx, first)? as usize;
         let start = after
             .as_deref()
-            .map(decode_rank)
+            .map(decode_position)
             .transpose()?
             .map_or(0, |p| p + 1);
         let scope = scope(ctx, filter).await?;
@@ -492,7 +466,7 @@ impl Observatory {
         for (position, trust) in ranked.into_iter().enumerate().skip(start).take(first) {
             connection
                 .edges
-                .push(Edge::new(encode_rank(position), ProducerTrust(trust)));
+                .push(Edge::new(encode_position(position), ProducerTrust(trust)));
         }
         Ok(connection)
     }
