@@ -150,23 +150,8 @@ async fn logout_revokes_the_token() {
 const SET_ROLE: &str = "mutation($id: ID!, $role: MemberRole!) { setMemberRole(memberId: $id, role: $role) { id role } }";
 
 async fn admin_app() -> (TestApp, String) {
-    let app = TestApp::spawn_with(&[
-        "--admin-handle",
-        "root",
-        "--admin-email",
-        "root@example.org",
-        "--admin-password",
-        "admin password",
-    ])
-    .await;
-    let data = app
-        .gql_ok(
-            None,
-            LOGIN,
-            json!({ "input": { "handleOrEmail": "root", "password": "admin password" } }),
-        )
-        .await;
-    let token = data["login"]["token"].as_str().unwrap().to_owned();
+    let app = TestApp::spawn_with(&common::ADMIN_ARGS).await;
+    let token = app.admin_token().await;
     (app, token)
 }
 

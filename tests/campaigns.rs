@@ -90,15 +90,7 @@ async fn drafts_are_seen_only_by_their_organiser() {
 
 #[tokio::test]
 async fn only_the_organiser_or_an_admin_changes_a_campaign() {
-    let app = TestApp::spawn_with(&[
-        "--admin-handle",
-        "boss",
-        "--admin-email",
-        "boss@example.org",
-        "--admin-password",
-        "admin password",
-    ])
-    .await;
+    let app = TestApp::spawn_with(&common::ADMIN_ARGS).await;
     let (organiser, _) = app.register("owner").await;
     let (intruder, _) = app.register("intruder").await;
     let producer = app.create_producer(&organiser, "Guarded Ltd").await;
@@ -134,14 +126,7 @@ async fn only_the_organiser_or_an_admin_changes_a_campaign() {
         "Label every allergen"
     );
 
-    let login = app
-        .gql_ok(
-            None,
-            "mutation { login(input: { handleOrEmail: \"boss\", password: \"admin password\" }) { token } }",
-            json!({}),
-        )
-        .await;
-    let admin = login["login"]["token"].as_str().unwrap();
+    let admin = &app.admin_token().await;
     let moderated = app
         .gql_ok(
             Some(admin),

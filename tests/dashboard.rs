@@ -15,15 +15,7 @@ async fn the_dashboard_draws_its_charts_from_seeded_data_without_console_errors(
     let Some(mut browser) = Browser::launch().await else {
         return;
     };
-    let app = TestApp::spawn_with(&[
-        "--admin-handle",
-        "analyst",
-        "--admin-email",
-        "analyst@example.org",
-        "--admin-password",
-        "analyst password",
-    ])
-    .await;
+    let app = TestApp::spawn_with(&common::ADMIN_ARGS).await;
     let db = sea_orm::Database::connect(app.database_url.as_str())
         .await
         .unwrap();
@@ -39,16 +31,7 @@ async fn the_dashboard_draws_its_charts_from_seeded_data_without_console_errors(
     };
     let report = seed::run(&db, &config, &args).await.unwrap();
     assert_eq!(report.signatures, 6_000);
-    let token = app
-        .gql_ok(
-            None,
-            "mutation { login(input: { handleOrEmail: \"analyst\", password: \"analyst password\" }) { token } }",
-            json!({}),
-        )
-        .await["login"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.admin_token().await;
 
     browser
         .navigate(&app.url(&format!("/observatory#token={token}")))

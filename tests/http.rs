@@ -128,29 +128,14 @@ async fn value_tags_cover_every_category() {
 
 #[tokio::test]
 async fn admins_extend_the_taxonomy() {
-    let app = TestApp::spawn_with(&[
-        "--admin-handle",
-        "curator",
-        "--admin-email",
-        "curator@example.org",
-        "--admin-password",
-        "admin password",
-    ])
-    .await;
+    let app = TestApp::spawn_with(&common::ADMIN_ARGS).await;
     let create = "mutation($input: CreateValueTagInput!) { createValueTag(input: $input) { slug category } }";
     let input = json!({ "input": { "slug": "sesame-free", "name": "Sesame-free", "category": "PERSONAL" } });
     let (member, _) = app.register("plain").await;
     let refused = app.gql(Some(&member), create, input.clone()).await;
     assert_eq!(error_code(&refused), "FORBIDDEN");
 
-    let login = app
-        .gql_ok(
-            None,
-            "mutation { login(input: { handleOrEmail: \"curator\", password: \"admin password\" }) { token } }",
-            json!({}),
-        )
-        .await;
-    let admin = login["login"]["token"].as_str().unwrap();
+    let admin = &app.admin_token().await;
     let created = app.gql_ok(Some(admin), create, input.clone()).await;
     assert_eq!(created["createValueTag"]["slug"], "sesame-free");
     let duplicate = app.gql(Some(admin), create, input).await;

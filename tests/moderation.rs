@@ -12,21 +12,8 @@ const RESTORE: &str = "mutation($kind: ContentKind!, $id: ID!, $reason: String!)
 
 /// A server with an admin, and a member the admin made MODERATOR.
 async fn moderated() -> (TestApp, String, String) {
-    let app = TestApp::spawn_with(&[
-        "--admin-handle",
-        "root",
-        "--admin-email",
-        "root@example.org",
-        "--admin-password",
-        "admin password",
-    ])
-    .await;
-    let admin = app
-        .gql_ok(None, "mutation { login(input: { handleOrEmail: \"root\", password: \"admin password\" }) { token } }", json!({}))
-        .await["login"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let app = TestApp::spawn_with(&common::ADMIN_ARGS).await;
+    let admin = app.admin_token().await;
     let (moderator, moderator_id) = app.register("moderator").await;
     app.gql_ok(
         Some(&admin),

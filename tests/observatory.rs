@@ -9,15 +9,6 @@ use common::{TestApp, error_code, error_field};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 
-const ADMIN: [&str; 6] = [
-    "--admin-handle",
-    "root",
-    "--admin-email",
-    "root@example.org",
-    "--admin-password",
-    "admin password",
-];
-
 const RATE: &str = "mutation($id: ID!, $scores: [TrustScoreInput!]!) {
   rateProducer(producerId: $id, input: { scores: $scores }) { dimension score period }
 }";
@@ -31,21 +22,9 @@ const METRICS: &str = "suppressed memberCount metrics {
 }";
 
 async fn spawn(extra: &[&str]) -> TestApp {
-    let mut args: Vec<&str> = ADMIN.to_vec();
+    let mut args: Vec<&str> = common::ADMIN_ARGS.to_vec();
     args.extend_from_slice(extra);
     TestApp::spawn_with(&args).await
-}
-
-async fn admin_token(app: &TestApp) -> String {
-    app.gql_ok(
-        None,
-        "mutation { login(input: { handleOrEmail: \"root\", password: \"admin password\" }) { token } }",
-        json!({}),
-    )
-    .await["login"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 async fn producer(app: &TestApp, token: &str, name: &str, sector: &str, territory: &str) -> String {
@@ -238,7 +217,7 @@ async fn the_observatory_is_for_analysts_unless_opened() {
         error_code(&app.gql(Some(&member), query, json!({})).await),
         "FORBIDDEN"
     );
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     app.gql_ok(Some(&admin), query, json!({})).await;
     app.gql_ok(
         Some(&admin),
@@ -277,7 +256,7 @@ async fn the_observatory_is_for_analysts_unless_opened() {
 #[tokio::test]
 async fn producer_metrics_combine_ratings_signatures_pledges_and_responses() {
     let app = spawn(&["--observatory-k", "3"]).await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let (organiser, _) = app.register("organiser").await;
     let acme = producer(&app, &organiser, "Acme Foods", "food", "FR-IDF").await;
     let petition = campaign(&app, &organiser, &acme, None, &["local"]).await;
@@ -440,7 +419,7 @@ async fn producer_metrics_combine_ratings_signatures_pledges_and_responses() {
 #[tokio::test]
 async fn three_raters_in_a_sector_of_fifty_stay_hidden_under_every_query() {
     let app = spawn(&[]).await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let (organiser, _) = app.register("organiser").await;
     let community = app
         .gql_ok(
@@ -727,7 +706,7 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
 #[tokio::test]
 async fn series_follow_the_grain_and_refuse_what_it_cannot_answer() {
     let month = spawn(&["--observatory-k", "2"]).await;
-    let admin = admin_token(&month).await;
+    let admin = month.admin_token().await;
     let (from, to) = month_range();
     let query = "query($b: TimeBucket!, $from: DateTime!, $to: DateTime!) { observatory { series(bucket: $b, from: $from, to: $to) { start end suppressed } } }";
     let day = month
@@ -773,7 +752,7 @@ async fn series_follow_the_grain_and_refuse_what_it_cannot_answer() {
     assert_eq!(error_field(&ancient), "filter.from", "{ancient}");
 
     let daily = spawn(&["--observatory-k", "2", "--observatory-grain", "day"]).await;
-    let admin = admin_token(&daily).await;
+    let admin = daily.admin_token().await;
     let (organiser, _) = daily.register("organiser").await;
     let acme = producer(&daily, &organiser, "Acme Foods", "food", "FR").await;
     for token in daily.register_many("member", 3).await {
@@ -807,7 +786,7 @@ async fn series_follow_the_grain_and_refuse_what_it_cannot_answer() {
 #[tokio::test]
 async fn the_export_streams_csv_and_ndjson_with_the_same_suppression() {
     let app = spawn(&["--observatory-k", "2"]).await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let (organiser, _) = app.register("organiser").await;
     let rated = producer(&app, &organiser, "Rated, \"Quoted\" & Co", "food", "FR").await;
     let lonely = producer(&app, &organiser, "Lonely Bakery", "food", "BE").await;
@@ -895,7 +874,7 @@ async fn the_export_streams_csv_and_ndjson_with_the_same_suppression() {
 #[tokio::test]
 async fn filters_are_checked_and_rankings_page() {
     let app = spawn(&["--observatory-k", "2"]).await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let (organiser, _) = app.register("organiser").await;
     let mut producers = Vec::new();
     for i in 0..5 {
@@ -957,6 +936,15 @@ async fn filters_are_checked_and_rankings_page() {
         )
         .await;
     assert_eq!(unknown["observatory"]["producer"], Value::Null);
+    let malformed = app
+        .gql(
+            Some(&admin),
+            "{ observatory { producer(id: \"not-an-id\") { suppressed } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&malformed), "BAD_USER_INPUT", "{malformed}");
+    assert_eq!(error_field(&malformed), "id");
 }
 
 /// Midnight on the first day of the month `back` months before `now`'s.
@@ -991,7 +979,7 @@ async fn closed_periods_only_publishes_months_that_have_ended() {
         consumact_api::service::observatory::seed::run(&db, &config, &args)
             .await
             .unwrap();
-        let admin = admin_token(&app).await;
+        let admin = app.admin_token().await;
         let now = chrono::Utc::now();
         let data = observatory(
             &app,

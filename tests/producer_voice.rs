@@ -24,21 +24,8 @@ struct World {
 }
 
 async fn world() -> World {
-    let app = TestApp::spawn_with(&[
-        "--admin-handle",
-        "root",
-        "--admin-email",
-        "root@example.org",
-        "--admin-password",
-        "admin password",
-    ])
-    .await;
-    let admin = app
-        .gql_ok(None, "mutation { login(input: { handleOrEmail: \"root\", password: \"admin password\" }) { token } }", json!({}))
-        .await["login"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let app = TestApp::spawn_with(&common::ADMIN_ARGS).await;
+    let admin = app.admin_token().await;
     let (organiser, campaign) = app.open_campaign("campaigner", 1000).await;
     let producer = app
         .gql_ok(

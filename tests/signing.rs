@@ -343,19 +343,9 @@ async fn a_signature_carries_the_signers_territory() {
 /// observatory counts exactly what was written.
 #[tokio::test]
 async fn bursts_are_written_in_batches_and_duplicates_in_a_batch_count_once() {
-    let app = TestApp::spawn_with(&[
-        "--observatory-k",
-        "2",
-        "--sign-burst",
-        "20",
-        "--admin-handle",
-        "root",
-        "--admin-email",
-        "root@example.org",
-        "--admin-password",
-        "admin password",
-    ])
-    .await;
+    let mut args = vec!["--observatory-k", "2", "--sign-burst", "20"];
+    args.extend(common::ADMIN_ARGS);
+    let app = TestApp::spawn_with(&args).await;
     let (_, campaign) = app.open_campaign("busy", 1000).await;
     let signers = app.register_many("burst", 60).await;
     // Each of the first two fires ten times at once; the others once.
@@ -399,16 +389,7 @@ async fn bursts_are_written_in_batches_and_duplicates_in_a_batch_count_once() {
         "78 concurrent requests wrote in {batches} transactions"
     );
 
-    let admin = app
-        .gql_ok(
-            None,
-            "mutation { login(input: { handleOrEmail: \"root\", password: \"admin password\" }) { token } }",
-            json!({}),
-        )
-        .await["login"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let admin = app.admin_token().await;
     let producer = app
         .gql_ok(
             None,

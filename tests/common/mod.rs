@@ -20,6 +20,17 @@ use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+/// Start-up flags that create the first admin: handle `root`, password
+/// `admin password` (see [`TestApp::admin_token`]).
+pub const ADMIN_ARGS: [&str; 6] = [
+    "--admin-handle",
+    "root",
+    "--admin-email",
+    "root@example.org",
+    "--admin-password",
+    "admin password",
+];
+
 /// A running server and what the test needs to talk to it.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -252,6 +263,19 @@ impl TestApp {
             "unexpected errors for {query}: {body}"
         );
         body["data"].clone()
+    }
+
+    /// Signs in as the admin that [`ADMIN_ARGS`] creates; returns the token.
+    pub async fn admin_token(&self) -> String {
+        self.gql_ok(
+            None,
+            "mutation { login(input: { handleOrEmail: \"root\", password: \"admin password\" }) { token } }",
+            json!({}),
+        )
+        .await["login"]["token"]
+            .as_str()
+            .expect("admin token")
+            .to_owned()
     }
 
     /// Registers `handle` and returns (token, member id).

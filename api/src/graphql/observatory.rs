@@ -3,7 +3,7 @@
 //! privacy guarantee live in `service::observatory`.
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::trust_rating;
 
@@ -293,74 +293,92 @@ impl From<metrics::Metrics> for TrustMetrics {
     }
 }
 
-/// A producer's trust.
-pub struct ProducerTrust(obs::ProducerTrust);
+/// What every producer, group and point of the observatory carries.
+#[derive(SimpleObject)]
+pub struct CellFields {
+    /// True when no producer-period in this cell has k members behind it:
+    /// then `memberCount` and `metrics` are null.
+    suppressed: bool,
+    /// Distinct members of each producer-period in the cell, summed over them.
+    member_count: Option<i64>,
+    metrics: Option<TrustMetrics>,
+}
 
-#[Object]
+impl From<metrics::Cell> for CellFields {
+    fn from(cell: metrics::Cell) -> Self {
+        CellFields {
+            suppressed: cell.suppressed,
+            member_count: cell.member_count,
+            metrics: cell.metrics.map(Into::into),
+        }
+    }
+}
+
+/// A producer's trust.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ProducerTrust {
+    #[graphql(skip)]
+    producer_id: uuid::Uuid,
+    #[graphql(flatten)]
+    cell: CellFields,
+}
+
+impl From<obs::ProducerTrust> for ProducerTrust {
+    fn from(trust: obs::ProducerTrust) -> Self {
+        ProducerTrust {
+            producer_id: trust.producer.id,
+            cell: trust.cell.into(),
+        }
+    }
+}
+
+#[ComplexObject]
 impl ProducerTrust {
     async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
-        Producer::load(ctx, self.0.producer.id).await
-    }
-    /// True when fewer than k members are behind this producer in every
-    /// period covered: then `memberCount` and `metrics` are null.
-    async fn suppressed(&self) -> bool {
-        self.0.cell.suppressed
-    }
-    /// Distinct members of each producer-period covered, summed over them.
-    async fn member_count(&self) -> Option<i64> {
-        self.0.cell.member_count
-    }
-    async fn metrics(&self) -> Option<TrustMetrics> {
-        self.0.cell.metrics.clone().map(Into::into)
+        Producer::load(ctx, self.producer_id).await
     }
 }
 
 /// A group of producers' trust.
-pub struct TrustCell(obs::GroupTrust);
-
-#[Object]
-impl TrustCell {
+#[derive(SimpleObject)]
+pub struct TrustCell {
     /// The group: a sector or territory code, a community or value slug.
-    async fn key(&self) -> &str {
-        &self.0.key
-    }
-    async fn label(&self) -> &str {
-        &self.0.label
-    }
+    key: String,
+    label: String,
     /// Producers in the group.
-    async fn producer_count(&self) -> i64 {
-        self.0.producer_count
-    }
-    async fn suppressed(&self) -> bool {
-        self.0.cell.suppressed
-    }
-    async fn member_count(&self) -> Option<i64> {
-        self.0.cell.member_count
-    }
-    async fn metrics(&self) -> Option<TrustMetrics> {
-        self.0.cell.metrics.clone().map(Into::into)
+    producer_count: i64,
+    #[graphql(flatten)]
+    cell: CellFields,
+}
+
+impl From<obs::GroupTrust> for TrustCell {
+    fn from(group: obs::GroupTrust) -> Self {
+        TrustCell {
+            key: group.key,
+            label: group.label,
+            producer_count: group.producer_count,
+            cell: group.cell.into(),
+        }
     }
 }
 
 /// One bucket of a series, `[start, end)`.
-pub struct TrustPoint(obs::TrustPoint);
+#[derive(SimpleObject)]
+pub struct TrustPoint {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    #[graphql(flatten)]
+    cell: CellFields,
+}
 
-#[Object]
-impl TrustPoint {
-    async fn start(&self) -> DateTime<Utc> {
-        self.0.start
-    }
-    async fn end(&self) -> DateTime<Utc> {
-        self.0.end
-    }
-    async fn suppressed(&self) -> bool {
-        self.0.cell.suppressed
-    }
-    async fn member_count(&self) -> Option<i64> {
-        self.0.cell.member_count
-    }
-    async fn metrics(&self) -> Option<TrustMetrics> {
-        self.0.cell.metrics.clone().map(Into::into)
+impl From<obs::TrustPoint> for TrustPoint {
+    fn from(point: obs::TrustPoint) -> Self {
+        TrustPoint {
+            start: point.start,
+            end: point.end,
+            cell: point.cell.into(),
+        }
     }
 }
 
@@ -430,7 +448,7 @@ impl Observatory {
         Ok(Service::new(state(ctx))
             .producer(id, scope)
             .await?
-            .map(ProducerTrust))
+            .map(Into::into))
     }
 
     /// Producers ranked, best first; suppressed producers last.
@@ -466,7 +484,7 @@ impl Observatory {
         for (position, trust) in ranked.into_iter().enumerate().skip(start).take(first) {
             connection
                 .edges
-                .push(Edge::new(encode_position(position), ProducerTrust(trust)));
+                .push(Edge::new(encode_position(position), trust.into()));
         }
         Ok(connection)
     }
@@ -484,7 +502,7 @@ impl Observatory {
             .groups(by.into(), &scope)
             .await?
             .into_iter()
-            .map(TrustCell)
+            .map(Into::into)
             .collect())
     }
 
@@ -513,7 +531,7 @@ impl Observatory {
             .series(&scope, bucket.into(), from, to)
             .await?
             .into_iter()
-            .map(TrustPoint)
+            .map(Into::into)
             .collect())
     }
 }
