@@ -238,6 +238,81 @@ pub struct Config {
     /// the index halfway from the prior to the ratings' own mean.
     #[arg(long, env = "CONSUMACT_TRUST_PRIOR_WEIGHT", default_value_t = 20.0)]
     pub trust_prior_weight: f64,
+
+    /// `required`: a member's signature counts only once their e-mail
+    /// address is confirmed, and pledges, votes, ratings and proposals need a
+    /// confirmed address. `off`: every member counts as confirmed.
+    #[arg(long, env = "CONSUMACT_EMAIL_CONFIRMATION", default_value = "required")]
+    pub email_confirmation: EmailConfirmation,
+
+    /// How long a confirmation link stays valid, in hours; pending
+    /// signatures of members who never confirm are removed after it.
+    #[arg(long, env = "CONSUMACT_CONFIRM_TTL_HOURS", default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    pub confirm_ttl_hours: u32,
+
+    /// Confirmation mails one member may ask to be sent again per hour.
+    #[arg(long, env = "CONSUMACT_RESEND_PER_HOUR", default_value_t = 3)]
+    pub resend_per_hour: u32,
+
+    /// Failed logins one account accepts per 15 minutes before further
+    /// attempts answer `RATE_LIMITED` (a password reset lifts it).
+    #[arg(long, env = "CONSUMACT_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_failures_per_account: u32,
+
+    /// Base of the links in mails (`…/confirm-email`, `…/reset-password`);
+    /// unset: `http://` + the address the server listens on.
+    #[arg(long, env = "CONSUMACT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// SMTP server mail is sent through: `smtp://host:25` (plain),
+    /// `smtp://host:587?tls=required` (STARTTLS), `smtps://user:pass@host`
+    /// (implicit TLS). Unset: mail is written as `.eml` files instead.
+    #[arg(long, env = "CONSUMACT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Where mail goes as `.eml` files when no SMTP server is set; unset:
+    /// `mail/` in the data directory.
+    #[arg(long, env = "CONSUMACT_MAIL_DIR")]
+    pub mail_dir: Option<PathBuf>,
+
+    /// The sender of every mail.
+    #[arg(
+        long,
+        env = "CONSUMACT_MAIL_FROM",
+        default_value = "Consumact <no-reply@consumact.localhost>"
+    )]
+    pub mail_from: String,
+
+    /// Longest one SMTP delivery may take, in seconds.
+    #[arg(long, env = "CONSUMACT_SMTP_TIMEOUT_SECS", default_value_t = 20)]
+    pub smtp_timeout_secs: u64,
+
+    /// How often an outbox worker looks for due messages, in ms (a message
+    /// written by this instance wakes it at once).
+    #[arg(long, env = "CONSUMACT_OUTBOX_POLL_MS", default_value_t = 1_000)]
+    pub outbox_poll_ms: u64,
+
+    /// How long a worker holds the messages it claimed before another
+    /// worker (of any instance) may take them, in seconds.
+    #[arg(long, env = "CONSUMACT_OUTBOX_LEASE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub outbox_lease_secs: u64,
+
+    /// First retry delay after a failed delivery, in ms; doubled at each
+    /// further failure (with jitter), at most one hour.
+    #[arg(long, env = "CONSUMACT_OUTBOX_RETRY_BASE_MS", default_value_t = 5_000)]
+    pub outbox_retry_base_ms: u64,
+
+    /// Delivery attempts before a message is given up.
+    #[arg(long, env = "CONSUMACT_OUTBOX_MAX_ATTEMPTS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..))]
+    pub outbox_max_attempts: u32,
+
+    /// Confirmed members who must back a campaign before it opens (0: none).
+    #[arg(long, env = "CONSUMACT_CAMPAIGN_SPONSORS", default_value_t = 0)]
+    pub campaign_sponsors: u32,
+
+    /// A moderator approves each campaign before it opens.
+    #[arg(long, env = "CONSUMACT_CAMPAIGN_REVIEW", default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub campaign_review: bool,
 }
 
 /// The observatory's finest period.
@@ -257,6 +332,13 @@ impl Grain {
     }
 }
 
+/// Whether signatures wait for a confirmed e-mail address.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailConfirmation {
+    Required,
+    Off,
+}
+
 /// How log lines are written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -265,6 +347,18 @@ pub enum LogFormat {
 }
 
 impl Config {
+    /// Where `.eml` files go when no SMTP server is set.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.mail_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("mail"))
+    }
+
+    /// Whether members must confirm their address before their actions count.
+    pub fn confirmation_required(&self) -> bool {
+        self.email_confirmation == EmailConfirmation::Required
+    }
+
     /// Parse a configuration from command-line style arguments (the first one is
     /// the program name), with the environment filling what they leave out.
     pub fn from_args<I, T>(args: I) -> Result<Self, clap::Error>

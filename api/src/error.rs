@@ -25,6 +25,12 @@ pub enum AppError {
     Unauthenticated(&'static str),
     /// `FORBIDDEN`: authenticated, but not allowed to do this.
     Forbidden(String),
+    /// `FORBIDDEN` with `extensions.reason`, a stable word a client can act
+    /// on (`EMAIL_NOT_CONFIRMED`: confirm your address first).
+    Refused {
+        reason: &'static str,
+        message: String,
+    },
     /// `CONFLICT`: a duplicate, or an action the current state does not allow.
     Conflict(String),
     /// `RATE_LIMITED`, with `extensions.retryAfterMs`.
@@ -50,7 +56,7 @@ impl AppError {
             AppError::InvalidInput { .. } => "BAD_USER_INPUT",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
-            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::Forbidden(_) | AppError::Refused { .. } => "FORBIDDEN",
             AppError::Conflict(_) => "CONFLICT",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::Unavailable => "UNAVAILABLE",
@@ -64,10 +70,20 @@ impl AppError {
             AppError::InvalidInput { message, .. } => message.clone(),
             AppError::NotFound(what) => format!("{what} not found"),
             AppError::Unauthenticated(why) => (*why).to_owned(),
-            AppError::Forbidden(message) | AppError::Conflict(message) => message.clone(),
+            AppError::Forbidden(message)
+            | AppError::Conflict(message)
+            | AppError::Refused { message, .. } => message.clone(),
             AppError::RateLimited { .. } => "too many requests, try again later".to_owned(),
             AppError::Unavailable => "service temporarily unavailable, try again".to_owned(),
             AppError::Internal(_) => "internal error".to_owned(),
+        }
+    }
+
+    /// `FORBIDDEN` with reason `EMAIL_NOT_CONFIRMED`.
+    pub fn email_not_confirmed() -> Self {
+        AppError::Refused {
+            reason: "EMAIL_NOT_CONFIRMED",
+            message: "confirm your e-mail address first (see the mail we sent you)".into(),
         }
     }
 
@@ -133,6 +149,7 @@ impl ErrorExtensions for AppError {
                 AppError::RateLimited { retry_after_ms } => {
                     extensions.set("retryAfterMs", *retry_after_ms)
                 }
+                AppError::Refused { reason, .. } => extensions.set("reason", *reason),
                 _ => {}
             }
         })

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod observatory_http;
+pub mod outbox;
 pub mod ratelimit;
 pub mod redis_link;
 pub mod service;
@@ -64,6 +65,16 @@ impl Application {
         let passwords = Passwords::new(config.argon2_memory_kib, config.argon2_iterations)?;
         let (counters, events) = live_backends(&config)?;
         let metrics = Arc::new(Metrics::default());
+        // Bound first: the default public URL is the address actually bound.
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        let public_url: Arc<str> = match non_empty(&config.public_url) {
+            Some(url) => url.trim_end_matches('/').into(),
+            None => format!("http://{}", listener.local_addr()?).into(),
+        };
+        let outbox = Arc::new(outbox::Outbox::new(&config)?);
+        outbox.start_worker(db.clone(), sqlite_writer.clone(), &config, metrics.clone());
         let state = AppState {
             db: db.clone(),
             config: config.clone(),
@@ -82,6 +93,8 @@ impl Application {
                 config.sign_batch_max,
             )),
             sqlite_writer,
+            outbox,
+            public_url,
         };
         if config.auto_migrate
             && let Some(rebuilt) =
@@ -112,9 +125,6 @@ impl Application {
         tokio::spawn(maintain(state.clone()));
         let schema = graphql::build(state.clone());
         let router = http::router(state.clone(), schema);
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.addr))?;
         Ok(Self {
             listener,
             router,
@@ -186,6 +196,13 @@ async fn maintain(state: AppState) {
                 service::pledge::expire_past_deadlines(&state, service::validate::now()).await
             {
                 tracing::warn!(?err, "expiring pledges past their deadline failed");
+            }
+            match service::confirmation::purge_unconfirmed(&state).await {
+                Ok(removed) if removed > 0 => {
+                    tracing::info!(removed, "pending signatures of unconfirmed members removed")
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(?err, "removing unconfirmed signatures failed"),
             }
             match state.counters.reconcile_open(&state.db).await {
                 Ok(fixed) if fixed > 0 => {

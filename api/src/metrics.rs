@@ -36,6 +36,10 @@ pub struct Metrics {
     pub signature_batches: AtomicU64,
     pub rate_limited: AtomicU64,
     pub counter_corrections: AtomicU64,
+    /// Outbox messages delivered.
+    pub outbox_sent: AtomicU64,
+    /// Outbox delivery attempts that failed (retried or given up).
+    pub outbox_failures: AtomicU64,
 }
 
 fn label(operation: Option<&str>) -> String {
@@ -181,6 +185,16 @@ impl Metrics {
                 "consumact_counter_corrections_total",
                 "Live counters corrected by reconciliation.",
                 &self.counter_corrections,
+            ),
+            (
+                "consumact_outbox_sent_total",
+                "Outbox messages (mail) delivered by this instance.",
+                &self.outbox_sent,
+            ),
+            (
+                "consumact_outbox_failures_total",
+                "Outbox delivery attempts that failed on this instance (each is retried or given up).",
+                &self.outbox_failures,
             ),
         ] {
             let _ = writeln!(

@@ -158,6 +158,7 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>>
     match crate::http::bearer_token(headers) {
         Some(token) => Ok(Some(Viewer::of(
             &auth::member_for_token(&state.db, &token).await?,
+            &state.config,
         ))),
         None => Ok(None),
     }

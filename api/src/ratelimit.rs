@@ -7,8 +7,11 @@
 //! have been idle long enough to refill are evicted by [`RateLimits::evict_idle`],
 //! which the server runs on a timer, so memory stays bounded.
 
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -28,6 +31,8 @@ pub enum Action {
     Vote,
     /// Rating a producer.
     Rate,
+    /// Asking for a mail again (confirmation, password reset).
+    Resend,
 }
 
 /// Buckets for one client address, with IPv6 prefixes grouped.
@@ -51,6 +56,83 @@ fn quota(per_minute: u32, burst: u32) -> Quota {
     let rate = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
     Quota::per_minute(rate).allow_burst(burst)
+}
+
+fn per_hour(count: u32) -> Quota {
+    let count = NonZeroU32::new(count.max(1)).unwrap_or(NonZeroU32::MIN);
+    Quota::per_hour(count).allow_burst(count)
+}
+
+/// The window failed logins are counted over.
+pub const LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Failed logins per account over a sliding window. Past the limit, every
+/// attempt on the account (right password included) answers
+/// `RATE_LIMITED` until the oldest failure leaves the window, so that
+/// guesses spread over many addresses stall; a password reset lifts it
+/// ([`LoginFailures::clear`]), so the owner is never locked out.
+pub struct LoginFailures {
+    limit: usize,
+    window: Duration,
+    failures: Mutex<HashMap<Uuid, VecDeque<Instant>>>,
+}
+
+impl LoginFailures {
+    pub fn new(limit: u32, window: Duration) -> Self {
+        Self {
+            limit: limit.max(1) as usize,
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn recent<'a>(
+        &self,
+        failures: &'a mut HashMap<Uuid, VecDeque<Instant>>,
+        member: Uuid,
+    ) -> Option<&'a mut VecDeque<Instant>> {
+        let times = failures.get_mut(&member)?;
+        while times.front().is_some_and(|at| at.elapsed() >= self.window) {
+            times.pop_front();
+        }
+        Some(times)
+    }
+
+    /// `RATE_LIMITED` when the account is at its limit.
+    pub fn check(&self, member: Uuid) -> Result<()> {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        match self.recent(&mut failures, member) {
+            Some(times) if times.len() >= self.limit => {
+                let oldest = times.front().copied().unwrap_or_else(Instant::now);
+                let wait = self.window.saturating_sub(oldest.elapsed());
+                Err(AppError::RateLimited {
+                    retry_after_ms: (wait.as_millis() as u64).max(1),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one failed login on the account.
+    pub fn record(&self, member: Uuid) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let times = failures.entry(member).or_default();
+        times.push_back(Instant::now());
+        while times.len() > self.limit {
+            times.pop_front();
+        }
+    }
+
+    /// Forgets the account's failures (after a password reset).
+    pub fn clear(&self, member: Uuid) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.remove(&member);
+    }
+
+    fn evict_idle(&self) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.retain(|_, times| times.back().is_some_and(|at| at.elapsed() < self.window));
+    }
 }
 
 /// The key an address is limited under: IPv4 as is, IPv6 by its /64.
@@ -80,6 +162,9 @@ pub struct RateLimits {
     sign_member: DefaultKeyedRateLimiter<Uuid>,
     vote_member: DefaultKeyedRateLimiter<Uuid>,
     rate_member: DefaultKeyedRateLimiter<Uuid>,
+    resend_member: DefaultKeyedRateLimiter<Uuid>,
+    /// Failed logins per account (see [`LoginFailures`]).
+    pub login_failures: LoginFailures,
     sign_address: AddressLimits,
     auth_address: AddressLimits,
     clock: DefaultClock,
@@ -91,6 +176,11 @@ impl RateLimits {
             sign_member: RateLimiter::keyed(quota(config.sign_per_minute, config.sign_burst)),
             vote_member: RateLimiter::keyed(quota(config.vote_per_minute, config.vote_burst)),
             rate_member: RateLimiter::keyed(quota(config.rate_per_minute, config.rate_burst)),
+            resend_member: RateLimiter::keyed(per_hour(config.resend_per_hour)),
+            login_failures: LoginFailures::new(
+                config.login_failures_per_account,
+                LOGIN_FAILURE_WINDOW,
+            ),
             sign_address: AddressLimits::new(config.sign_ip_per_minute, config.sign_ip_burst),
             auth_address: AddressLimits::new(config.auth_ip_per_minute, config.auth_ip_burst),
             clock: DefaultClock::default(),
@@ -119,7 +209,12 @@ impl RateLimits {
                 .rate_member
                 .check_key(&member)
                 .map_err(|refusal| self.refused(refusal)),
-            // Logins have no member yet: they are limited by address only.
+            Action::Resend => self
+                .resend_member
+                .check_key(&member)
+                .map_err(|refusal| self.refused(refusal)),
+            // Logins have no member yet: they are limited by address, and
+            // failures per account by `login_failures`.
             Action::Auth => Ok(()),
         }
     }
@@ -129,7 +224,7 @@ impl RateLimits {
         let limits = match action {
             // Votes and ratings share the signing budget of an address.
             Action::Sign | Action::Vote | Action::Rate => &self.sign_address,
-            Action::Auth => &self.auth_address,
+            Action::Auth | Action::Resend => &self.auth_address,
         };
         if let Some(prefix) = v6_prefix(ip, 48) {
             limits
@@ -154,6 +249,8 @@ impl RateLimits {
         self.sign_member.retain_recent();
         self.vote_member.retain_recent();
         self.rate_member.retain_recent();
+        self.resend_member.retain_recent();
+        self.login_failures.evict_idle();
         for limits in [&self.sign_address, &self.auth_address] {
             limits.address.retain_recent();
             limits.v6_56.retain_recent();
@@ -166,6 +263,7 @@ impl RateLimits {
         self.sign_member.len()
             + self.vote_member.len()
             + self.rate_member.len()
+            + self.resend_member.len()
             + [&self.sign_address, &self.auth_address]
                 .iter()
                 .map(|limits| limits.address.len() + limits.v6_56.len() + limits.v6_48.len())
@@ -234,6 +332,38 @@ mod tests {
     fn ipv4_mapped_addresses_count_as_ipv4() {
         let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
         assert_eq!(address_key(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn an_account_refuses_logins_past_its_failures_until_cleared() {
+        let failures = LoginFailures::new(3, Duration::from_secs(900));
+        let member = Uuid::now_v7();
+        for _ in 0..3 {
+            failures.check(member).unwrap();
+            failures.record(member);
+        }
+        match failures.check(member) {
+            Err(AppError::RateLimited { retry_after_ms }) => {
+                assert!(retry_after_ms > 899_000 && retry_after_ms <= 900_000)
+            }
+            other => panic!("expected RATE_LIMITED, got {other:?}"),
+        }
+        failures.check(Uuid::now_v7()).unwrap();
+        failures.clear(member);
+        failures.check(member).unwrap();
+    }
+
+    #[test]
+    fn old_failures_leave_the_window() {
+        let failures = LoginFailures::new(2, Duration::from_millis(20));
+        let member = Uuid::now_v7();
+        failures.record(member);
+        failures.record(member);
+        assert!(failures.check(member).is_err());
+        std::thread::sleep(Duration::from_millis(30));
+        failures.check(member).unwrap();
+        failures.evict_idle();
+        assert!(failures.failures.lock().unwrap().is_empty());
     }
 
     #[test]

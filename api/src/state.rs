@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::counters::Counters;
 use crate::events::EventBus;
 use crate::metrics::Metrics;
+use crate::outbox::Outbox;
 use crate::ratelimit::RateLimits;
 use crate::service::auth::Passwords;
 use crate::service::milestone::MilestoneCache;
@@ -29,6 +30,10 @@ pub struct AppState {
     pub sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
     /// Writes signatures in batches (see `service::sign_batch`).
     pub signer: Arc<SignBatcher>,
+    /// Mail (and later other messages) leaving the server.
+    pub outbox: Arc<Outbox>,
+    /// Base of the links in mails, without a trailing slash.
+    pub public_url: Arc<str>,
 }
 
 impl AppState {

@@ -15,7 +15,9 @@ pub enum CampaignKind {
     CoCreation,
 }
 
-/// `DRAFT → OPEN → (VICTORY | CLOSED)`. Moderation hides a campaign through
+/// `DRAFT → [SPONSORING →] [IN_REVIEW → (OPEN | REJECTED)] OPEN → (VICTORY
+/// | CLOSED)`: sponsors and review are steps an instance may switch on.
+/// Moderation hides a campaign through
 /// `hidden_at` instead, so that restoring it brings back the status it had.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(
@@ -25,6 +27,9 @@ pub enum CampaignKind {
 )]
 pub enum CampaignStatus {
     Draft,
+    Sponsoring,
+    InReview,
+    Rejected,
     Open,
     Victory,
     Closed,
@@ -51,6 +56,13 @@ pub struct Model {
     pub closed_at: Option<DateTimeUtc>,
     pub hidden_at: Option<DateTimeUtc>,
     pub hidden_reason: Option<String>,
+    /// While `SPONSORING`: the secret the organiser hands to sponsors.
+    #[sea_orm(unique)]
+    pub sponsor_code: Option<String>,
+    /// Members who backed it before it opened.
+    pub sponsor_count: i32,
+    /// Why a moderator rejected it (public).
+    pub rejection_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

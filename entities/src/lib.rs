@@ -5,14 +5,17 @@
 pub mod audit_log;
 pub mod auth_token;
 pub mod campaign;
+pub mod campaign_sponsor;
 pub mod campaign_update;
 pub mod campaign_value_tag;
 pub mod commitment_review;
 pub mod community;
 pub mod community_member;
 pub mod community_value_tag;
+pub mod email_token;
 pub mod flag;
 pub mod milestone;
+pub mod outbox_message;
 pub mod pledge;
 pub mod producer;
 pub mod producer_representative;

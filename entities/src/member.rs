@@ -28,6 +28,14 @@ pub struct Model {
     pub handle_key: String,
     #[sea_orm(unique)]
     pub email: String,
+    /// The address in canonical form (see the API's `email_key`): unique,
+    /// so one address cannot hold two accounts through `+tags` or dots.
+    #[sea_orm(unique)]
+    pub email_key: String,
+    /// When the member proved they read mail at `email`; `None` until then.
+    pub email_confirmed_at: Option<DateTimeUtc>,
+    /// Language of the mail they receive: `en` or `fr`.
+    pub locale: String,
     pub password_hash: String,
     pub display_name: String,
     pub role: Role,

@@ -2,6 +2,20 @@
 
 use sea_orm::entity::prelude::*;
 
+/// `PENDING` (its signer has not confirmed their address) → `COUNTED` →
+/// `INVALIDATED`. Only counted signatures count anywhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum SignatureStatus {
+    Pending,
+    Counted,
+    Invalidated,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "signature")]
 pub struct Model {
@@ -14,6 +28,7 @@ pub struct Model {
     pub anonymous: bool,
     pub territory: Option<String>,
     pub hidden_at: Option<DateTimeUtc>,
+    pub status: SignatureStatus,
     pub created_at: DateTimeUtc,
 }
 

@@ -17,6 +17,7 @@ mod m20261125_000008_create_producer_voice;
 mod m20261125_000009_create_moderation;
 mod m20261125_000010_seed_value_tags;
 mod m20261125_000011_create_observatory_rollups;
+mod m20261126_000012_verified_participation;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_create_moderation::Migration),
             Box::new(m20261125_000010_seed_value_tags::Migration),
             Box::new(m20261125_000011_create_observatory_rollups::Migration),
+            Box::new(m20261126_000012_verified_participation::Migration),
         ]
     }
 }

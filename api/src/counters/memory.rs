@@ -10,6 +10,8 @@ use super::{CounterStore, StoreResult};
 #[derive(Default)]
 pub struct MemoryCounters {
     values: Mutex<HashMap<String, i64>>,
+    /// Changes made so far, numbering each `add`.
+    changes: std::sync::atomic::AtomicI64,
 }
 
 impl MemoryCounters {
@@ -23,11 +25,16 @@ impl MemoryCounters {
 
 #[async_trait]
 impl CounterStore for MemoryCounters {
-    async fn add_if_present(&self, key: &str, delta: i64) -> StoreResult<Option<i64>> {
+    async fn add_if_present(&self, key: &str, delta: i64) -> StoreResult<Option<(i64, i64)>> {
         Ok(self.with(|values| {
             values.get_mut(key).map(|value| {
                 *value += delta;
-                *value
+                // Numbered under the lock, so numbers follow the values' order.
+                let change = self
+                    .changes
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1;
+                (*value, change)
             })
         }))
     }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use entities::campaign::{self, CampaignStatus};
 use entities::pledge::{self, PledgeStatus};
-use entities::signature;
+use entities::signature::{self, SignatureStatus};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QuerySelect,
@@ -38,9 +38,11 @@ pub type StoreResult<T> = std::result::Result<T, StoreError>;
 /// A key-value store of integer counters.
 #[async_trait]
 pub trait CounterStore: Send + Sync {
-    /// Adds `delta` to an existing counter and returns its new value;
-    /// `None` when the counter does not exist (it must be rebuilt).
-    async fn add_if_present(&self, key: &str, delta: i64) -> StoreResult<Option<i64>>;
+    /// Adds `delta` to an existing counter and returns its new value with
+    /// the change's number (increasing with every change of the key, in the
+    /// order the store applied them); `None` when the counter does not exist
+    /// (it must be rebuilt).
+    async fn add_if_present(&self, key: &str, delta: i64) -> StoreResult<Option<(i64, i64)>>;
     /// The values of `keys`, `None` for missing ones.
     async fn get_many(&self, keys: &[String]) -> StoreResult<Vec<Option<i64>>>;
     /// Creates a counter unless it exists; whether it was created.
@@ -73,6 +75,15 @@ impl Counter {
         Counter::Pledges,
         Counter::ActivePledges,
     ];
+
+    /// Its position in [`Counter::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            Counter::Signatures => 0,
+            Counter::Pledges => 1,
+            Counter::ActivePledges => 2,
+        }
+    }
 
     fn key_part(self) -> &'static str {
         match self {
@@ -129,6 +140,7 @@ pub async fn count_in_db(
                 .column(signature::Column::CampaignId)
                 .column_as(signature::Column::Id.count(), "n")
                 .filter(signature::Column::CampaignId.is_in(ids))
+                .filter(signature::Column::Status.eq(SignatureStatus::Counted))
                 .group_by(signature::Column::CampaignId)
                 .into_model::<CountRow>()
                 .all(db)
@@ -248,21 +260,25 @@ impl Counters {
     }
 
     /// Adds `delta` to a counter after the change it counts was committed,
-    /// and returns the new value.
+    /// and returns the new value, with the change's number when the store
+    /// numbered it (see [`CounterStore::add_if_present`]).
     pub async fn add(
         &self,
         db: &impl ConnectionTrait,
         campaign: Uuid,
         counter: Counter,
         delta: i64,
-    ) -> Result<i64> {
+    ) -> Result<(i64, Option<i64>)> {
         self.touched(campaign);
         let key = self.key(campaign, counter);
         match self.answered(self.store.add_if_present(&key, delta).await) {
-            Some(Some(value)) => Ok(value),
+            Some(Some((value, change))) => Ok((value, Some(change))),
             // Missing: the committed change is already in the database count.
-            Some(None) => self.rebuild(db, campaign, counter).await,
-            None => Ok(count_in_db(db, counter, &[campaign]).await?[&campaign]),
+            Some(None) => Ok((self.rebuild(db, campaign, counter).await?, None)),
+            None => Ok((
+                count_in_db(db, counter, &[campaign]).await?[&campaign],
+                None,
+            )),
         }
     }
 

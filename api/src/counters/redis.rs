@@ -9,10 +9,12 @@ use super::{CounterStore, StoreError, StoreResult};
 use crate::redis_link::{RedisDown, RedisLink};
 
 /// INCRBY only when the key exists, so that a lost counter is rebuilt from
-/// the database instead of silently restarting from zero.
+/// the database instead of silently restarting from zero; also numbers the
+/// change (KEYS[2]), so that subscribers can put concurrent changes in order.
 const ADD_IF_PRESENT: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  return redis.call('INCRBY', KEYS[1], ARGV[1])
+  local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+  return { value, redis.call('INCR', KEYS[2]) }
 end
 return false
 "#;
@@ -51,13 +53,16 @@ impl From<RedisDown> for StoreError {
 
 #[async_trait]
 impl CounterStore for RedisCounters {
-    async fn add_if_present(&self, key: &str, delta: i64) -> StoreResult<Option<i64>> {
+    async fn add_if_present(&self, key: &str, delta: i64) -> StoreResult<Option<(i64, i64)>> {
         let script = &self.add_if_present;
+        let sequence = format!("{key}:seq");
+        let sequence = &sequence;
         Ok(self
             .link
             .run(|mut connection| async move {
                 script
                     .key(key)
+                    .key(sequence)
                     .arg(delta)
                     .invoke_async(&mut connection)
                     .await

@@ -32,6 +32,12 @@ pub struct CounterEvent {
     pub milestone: Option<i64>,
     /// Whether that milestone is the campaign's goal.
     pub goal_reached: bool,
+    /// The change's number from the counter store: a subscriber drops an
+    /// event older than one it has shown, so concurrent changes published
+    /// out of order never move a count backwards. `None` when counting fell
+    /// back to the database.
+    #[serde(default)]
+    pub seq: Option<i64>,
 }
 
 /// [`Counter`] as it travels between instances.

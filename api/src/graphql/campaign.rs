@@ -37,12 +37,19 @@ pub enum CampaignKind {
     CoCreation,
 }
 
-/// Where a campaign stands: `DRAFT → OPEN → (VICTORY | CLOSED)`.
+/// Where a campaign stands: `DRAFT → [SPONSORING →] [IN_REVIEW →] OPEN →
+/// (VICTORY | CLOSED)`, or `REJECTED` by a moderator in review.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "CampaignStatus", remote = "entities::campaign::CampaignStatus")]
 pub enum CampaignStatus {
     /// Visible to its organiser only.
     Draft,
+    /// Gathering sponsors before it opens (its organiser shares the sponsor code).
+    Sponsoring,
+    /// Waiting for a moderator's approval.
+    InReview,
+    /// Refused by a moderator, with a public reason.
+    Rejected,
     /// Public and accepting support.
     Open,
     /// Ended with the producer meeting the demand.
@@ -60,6 +67,15 @@ pub enum CampaignOutcome {
 
 /// A collective action aimed at a producer.
 pub struct Campaign(pub campaign::Model);
+
+impl Campaign {
+    /// Whether the signed-in member organises it (or is an admin).
+    async fn organised_by_viewer(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(viewer(ctx)
+            .await?
+            .is_some_and(|v| v.is_admin() || self.0.organiser_id == Some(v.id)))
+    }
+}
 
 #[Object]
 impl Campaign {
@@ -117,18 +133,39 @@ impl Campaign {
     }
     /// Whether the signed-in member may edit, publish or close it.
     async fn viewer_can_edit(&self, ctx: &Context<'_>) -> Result<bool> {
-        Ok(viewer(ctx)
-            .await?
-            .is_some_and(|v| v.is_admin() || self.0.organiser_id == Some(v.id)))
+        self.organised_by_viewer(ctx).await
     }
-    /// Live counters: signatures, pledges, active pledges.
+    /// Live counters: signatures, pledges, active pledges; for its organiser
+    /// (and admins) also the signatures waiting for their signer to confirm.
     async fn counters(&self, ctx: &Context<'_>) -> Result<CampaignCounters> {
         let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
         let counts = loader
             .load_one(CampaignCountsOf(self.0.id))
             .await?
             .unwrap_or_default();
-        Ok(CampaignCounters::new(self.0.id, counts, validate::now()))
+        let mut counters = CampaignCounters::new(self.0.id, counts, validate::now());
+        if self.organised_by_viewer(ctx).await? {
+            counters.pending_signatures =
+                Some(service::signature::pending_count(&state(ctx).db, self.0.id).await?);
+        }
+        Ok(counters)
+    }
+    /// The code sponsors back it with, while `SPONSORING`; its organiser
+    /// (and admins) only.
+    async fn sponsor_code(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(if self.organised_by_viewer(ctx).await? {
+            self.0.sponsor_code.as_deref()
+        } else {
+            None
+        })
+    }
+    /// Members who backed it before it opened.
+    async fn sponsor_count(&self) -> i32 {
+        self.0.sponsor_count
+    }
+    /// Why a moderator rejected it (`REJECTED` only).
+    async fn rejection_reason(&self) -> Option<&str> {
+        self.0.rejection_reason.as_deref()
     }
     /// What the campaign's pledges add up to.
     async fn pledge_totals(&self, ctx: &Context<'_>) -> Result<PledgeTotals> {
@@ -389,7 +426,8 @@ impl CampaignMutation {
             .map(Campaign)
     }
 
-    /// `DRAFT → OPEN`.
+    /// `DRAFT → OPEN`, or `SPONSORING` / `IN_REVIEW` first when the
+    /// instance asks for sponsors or review. Needs a confirmed address.
     async fn publish_campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Campaign> {
         let actor = require_member(ctx).await?;
         let id = validate::id("id", &id)?;

@@ -62,7 +62,11 @@ pub async fn member(ctx: &Context<'_>) -> Result<Option<member::Model>> {
 
 /// Who is asking, for authorization; `None` for an anonymous request.
 pub async fn viewer(ctx: &Context<'_>) -> Result<Option<Viewer>> {
-    Ok(member(ctx).await?.as_ref().map(Viewer::of))
+    let config = &state(ctx).config;
+    Ok(member(ctx)
+        .await?
+        .as_ref()
+        .map(|member| Viewer::of(member, config)))
 }
 
 /// The signed-in member, or `UNAUTHENTICATED`.

@@ -62,7 +62,20 @@ impl Member {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
-    /// The member's signatures, newest first; only the member may list them.
+    /// Whether the member confirmed their e-mail address (see
+    /// `confirmEmail`); only the member themself may read it.
+    async fn email_confirmed(&self, ctx: &Context<'_>) -> Result<bool> {
+        self.require_self(ctx).await?;
+        Ok(self.0.email_confirmed_at.is_some())
+    }
+    /// Language of the mail the member gets (`en` or `fr`); only the member
+    /// themself may read it.
+    async fn locale(&self, ctx: &Context<'_>) -> Result<&str> {
+        self.require_self(ctx).await?;
+        Ok(&self.0.locale)
+    }
+    /// The member's signatures (pending ones included), newest first; only
+    /// the member may list them.
     #[graphql(complexity = "complexity(first, child_complexity)")]
     async fn signatures(
         &self,
@@ -132,6 +145,8 @@ pub struct RegisterInput {
     pub display_name: Option<String>,
     /// ISO 3166 code such as `FR` or `FR-IDF`.
     pub territory: Option<String>,
+    /// Language of the mail you get: `en` (default) or `fr`.
+    pub locale: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -168,7 +183,9 @@ pub struct MemberMutation;
 
 #[Object]
 impl MemberMutation {
-    /// Creates an account and signs it in.
+    /// Creates an account and signs it in, and mails a link that confirms
+    /// the address (until then, signatures are `PENDING`). One account per
+    /// address: `+tags`, case and (for Gmail) dots do not make a new one.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
         let state = state(ctx);
         if let Some(ip) = client_ip(ctx) {
@@ -180,32 +197,23 @@ impl MemberMutation {
             password: input.password,
             display_name: input.display_name,
             territory: input.territory,
+            locale: input.locale,
         };
-        auth::register(
-            &state.db,
-            &state.passwords,
-            state.config.token_ttl_hours,
-            registration,
-        )
-        .await
-        .map(AuthPayload::from)
+        auth::register(state, registration)
+            .await
+            .map(AuthPayload::from)
     }
 
-    /// Signs in with a handle or email and a password.
+    /// Signs in with a handle or email and a password. Failed attempts are
+    /// limited per address and per account (`RATE_LIMITED`).
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let state = state(ctx);
         if let Some(ip) = client_ip(ctx) {
             state.limits.check_address(Action::Auth, ip)?;
         }
-        auth::login(
-            &state.db,
-            &state.passwords,
-            state.config.token_ttl_hours,
-            &input.handle_or_email,
-            input.password,
-        )
-        .await
-        .map(AuthPayload::from)
+        auth::login(state, &input.handle_or_email, input.password)
+            .await
+            .map(AuthPayload::from)
     }
 
     /// Revokes the token this request was made with.

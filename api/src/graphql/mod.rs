@@ -1,6 +1,7 @@
 //! The GraphQL schema: one module per domain, merged here, with the limits
 //! that keep hostile queries cheap.
 
+pub mod account;
 pub mod campaign;
 pub mod community;
 pub mod connection;
@@ -16,6 +17,7 @@ pub mod producer_voice;
 pub mod proposal;
 pub mod query_limits;
 pub mod signing;
+pub mod sponsorship;
 pub mod value_tag;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
@@ -34,11 +36,13 @@ pub struct Query(
     producer_voice::ProducerVoiceQuery,
     moderation::ModerationQuery,
     observatory::ObservatoryQuery,
+    sponsorship::SponsorshipQuery,
 );
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     member::MemberMutation,
+    account::AccountMutation,
     value_tag::ValueTagMutation,
     community::CommunityMutation,
     producer::ProducerMutation,
@@ -49,6 +53,7 @@ pub struct Mutation(
     observatory::RatingMutation,
     producer_voice::ProducerVoiceMutation,
     moderation::ModerationMutation,
+    sponsorship::SponsorshipMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

@@ -3,7 +3,7 @@
 //! subscription.
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Subscription};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use entities::{milestone, signature};
 use futures_util::Stream;
@@ -43,6 +43,11 @@ impl Signature {
     async fn anonymous(&self) -> bool {
         self.0.anonymous
     }
+    /// `PENDING` until the signer confirms their address; public lists
+    /// show `COUNTED` ones only.
+    async fn status(&self) -> SignatureStatus {
+        self.0.status.into()
+    }
     async fn comment(&self) -> Option<&str> {
         self.0.comment.as_deref()
     }
@@ -65,11 +70,30 @@ impl Signature {
     }
 }
 
+/// A signature's state: only `COUNTED` ones count anywhere.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "SignatureStatus",
+    remote = "entities::signature::SignatureStatus"
+)]
+pub enum SignatureStatus {
+    /// Waits for its signer to confirm their e-mail address.
+    Pending,
+    /// Counts.
+    Counted,
+    /// Struck out by a moderator; kept for the record.
+    Invalidated,
+}
+
 /// A campaign's live counters.
 #[derive(SimpleObject, Clone)]
 pub struct CampaignCounters {
     pub campaign_id: ID,
+    /// Counted signatures.
     pub signatures: i64,
+    /// Signatures waiting for their signers to confirm their address; only
+    /// for the campaign's organiser (and admins), null otherwise.
+    pub pending_signatures: Option<i64>,
     /// Pledges not withdrawn or expired.
     pub pledges: i64,
     /// Pledges in force.
@@ -88,6 +112,7 @@ impl CampaignCounters {
             signatures: counts.signatures,
             pledges: counts.pledges,
             active_pledges: counts.active_pledges,
+            pending_signatures: None,
             updated_at: at,
             milestone: None,
             goal_reached: false,
@@ -130,6 +155,8 @@ pub struct SigningMutation;
 #[Object]
 impl SigningMutation {
     /// Signs an open campaign. Signing twice is a `CONFLICT` and counts once.
+    /// A signer whose address is not confirmed yet gets a `PENDING`
+    /// signature that counts once they confirm.
     async fn sign_campaign(
         &self,
         ctx: &Context<'_>,
@@ -192,38 +219,57 @@ impl Subscription {
 
 /// `initial`, then the counters after each event about the same campaign.
 /// A subscriber that falls behind the bounded channel skips what it missed
-/// (the newest value wins) and never slows publishers down.
+/// (the newest value wins) and never slows publishers down. Concurrent
+/// changes may be published out of order: an event numbered before one
+/// already shown does not move the count back (a milestone it carries is
+/// still announced, with the newer count).
 pub fn counter_updates(
     receiver: broadcast::Receiver<CounterEvent>,
     initial: CampaignCounters,
 ) -> impl Stream<Item = CampaignCounters> {
+    let campaign = initial.campaign_id.0.clone();
     futures_util::stream::unfold(
-        (receiver, initial, true),
-        move |(mut receiver, mut latest, first)| async move {
-            if first {
-                return Some((latest.clone(), (receiver, latest, false)));
-            }
-            loop {
-                match receiver.recv().await {
-                    Ok(event) if latest.campaign_id.0 == event.campaign_id.to_string() => {
-                        // Changes from concurrent writers may arrive out of order.
-                        if event.at < latest.updated_at && event.milestone.is_none() {
-                            continue;
+        (receiver, initial, [None::<i64>; 3], true),
+        move |(mut receiver, mut latest, mut seen, first)| {
+            let campaign = campaign.clone();
+            async move {
+                if first {
+                    return Some((latest.clone(), (receiver, latest, seen, false)));
+                }
+                loop {
+                    match receiver.recv().await {
+                        Ok(event) if campaign == event.campaign_id.to_string() => {
+                            let counter = Counter::from(event.counter);
+                            let slot = &mut seen[counter.index()];
+                            let stale = match (event.seq, *slot) {
+                                (Some(seq), Some(shown)) => seq <= shown,
+                                (Some(_), None) => false,
+                                // Unnumbered (counted from the database): by time.
+                                (None, _) => event.at < latest.updated_at,
+                            };
+                            if stale && event.milestone.is_none() {
+                                continue;
+                            }
+                            let mut counts = CampaignCounts {
+                                signatures: latest.signatures,
+                                pledges: latest.pledges,
+                                active_pledges: latest.active_pledges,
+                            };
+                            if !stale {
+                                counts.set(counter, event.value);
+                                if event.seq.is_some() {
+                                    *slot = event.seq;
+                                }
+                            }
+                            let at = event.at.max(latest.updated_at);
+                            latest = CampaignCounters::new(event.campaign_id, counts, at);
+                            latest.milestone = event.milestone;
+                            latest.goal_reached = event.goal_reached;
+                            return Some((latest.clone(), (receiver, latest, seen, false)));
                         }
-                        let mut counts = CampaignCounts {
-                            signatures: latest.signatures,
-                            pledges: latest.pledges,
-                            active_pledges: latest.active_pledges,
-                        };
-                        counts.set(Counter::from(event.counter), event.value);
-                        let at = event.at.max(latest.updated_at);
-                        latest = CampaignCounters::new(event.campaign_id, counts, at);
-                        latest.milestone = event.milestone;
-                        latest.goal_reached = event.goal_reached;
-                        return Some((latest.clone(), (receiver, latest, false)));
+                        Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return None,
                     }
-                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                    Err(RecvError::Closed) => return None,
                 }
             }
         },
@@ -245,7 +291,24 @@ mod tests {
             at: validate::now(),
             milestone: None,
             goal_reached: false,
+            seq: Some(value),
         }
+    }
+
+    #[tokio::test]
+    async fn an_older_change_published_late_does_not_move_the_count_back() {
+        let events = MemoryEvents::default();
+        let campaign = uuid::Uuid::now_v7();
+        let receiver = events.subscribe();
+        let initial = CampaignCounters::new(campaign, CampaignCounts::default(), validate::now());
+        let mut stream = Box::pin(counter_updates(receiver, initial));
+        assert_eq!(stream.next().await.unwrap().signatures, 0);
+        events.publish(event(campaign, 2)).await;
+        // Change 1 committed first but is published after change 2.
+        events.publish(event(campaign, 1)).await;
+        events.publish(event(campaign, 3)).await;
+        assert_eq!(stream.next().await.unwrap().signatures, 2);
+        assert_eq!(stream.next().await.unwrap().signatures, 3);
     }
 
     #[tokio::test]

@@ -17,22 +17,37 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::config::Config;
 use crate::error::{AppError, Result};
-use crate::service::validate;
+use crate::service::{confirmation, validate};
+use crate::state::AppState;
 
 /// Who is making a request, as far as authorization cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Viewer {
     pub id: Uuid,
     pub role: Role,
+    /// Whether the member's address is confirmed (always, with
+    /// confirmation off).
+    pub confirmed: bool,
 }
 
 impl Viewer {
-    /// The authorization view of a member.
-    pub fn of(member: &member::Model) -> Self {
+    /// The authorization view of a member, under `config`'s confirmation rule.
+    pub fn of(member: &member::Model, config: &Config) -> Self {
         Viewer {
             id: member.id,
             role: member.role,
+            confirmed: member.email_confirmed_at.is_some() || !config.confirmation_required(),
+        }
+    }
+
+    /// `FORBIDDEN` (reason `EMAIL_NOT_CONFIRMED`) unless the address is confirmed.
+    pub fn require_confirmed(&self) -> Result<()> {
+        if self.confirmed {
+            Ok(())
+        } else {
+            Err(AppError::email_not_confirmed())
         }
     }
 
@@ -95,6 +110,8 @@ pub struct Registration {
     pub password: String,
     pub display_name: Option<String>,
     pub territory: Option<String>,
+    /// `en` (default) or `fr`: the language of the mail the member gets.
+    pub locale: Option<String>,
 }
 
 /// A member and the bearer token that now authenticates them.
@@ -103,18 +120,24 @@ pub struct Session {
     pub member: member::Model,
 }
 
-fn token_digest(token: &str) -> String {
+/// Hex SHA-256 of a secret handed to a client (bearer or mailed token).
+pub(crate) fn token_digest(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-async fn issue_token(db: &impl ConnectionTrait, member_id: Uuid, ttl_hours: u32) -> Result<String> {
+/// 256 random bits, URL-safe, after `prefix`.
+pub(crate) fn random_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let token = format!(
-        "cst_{}",
+    format!(
+        "{prefix}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    );
+    )
+}
+
+async fn issue_token(db: &impl ConnectionTrait, member_id: Uuid, ttl_hours: u32) -> Result<String> {
+    let token = random_token("cst_");
     let now = validate::now();
     auth_token::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -128,13 +151,14 @@ async fn issue_token(db: &impl ConnectionTrait, member_id: Uuid, ttl_hours: u32)
     Ok(token)
 }
 
-/// Creates a member with role MEMBER and signs them in.
-pub async fn register(
-    db: &DatabaseConnection,
-    passwords: &Passwords,
-    ttl_hours: u32,
-    input: Registration,
-) -> Result<Session> {
+/// The answer to a registration whose address is already held: it does not
+/// say whose, nor even that it is held, beyond refusing.
+const ADDRESS_REFUSED: &str = "this e-mail address cannot be used for a new account; if it is yours, sign in or reset your password";
+
+/// Creates a member with role MEMBER, signs them in, and (with
+/// confirmation required) mails them a confirmation link, written to the
+/// outbox in the same transaction as the account.
+pub async fn register(state: &AppState, input: Registration) -> Result<Session> {
     let handle = validate::handle("input.handle", &input.handle)?;
     let email = validate::email("input.email", &input.email)?;
     validate::password("input.password", &input.password)?;
@@ -143,68 +167,81 @@ pub async fn register(
         None => handle.clone(),
     };
     let territory = validate::optional_territory("input.territory", input.territory.as_deref())?;
+    let locale = validate::locale("input.locale", input.locale.as_deref())?;
+    check_available(&state.db, &handle, &email).await?;
+    let password_hash = state.passwords.hash(input.password).await?;
+    let (writer, txn) = state.begin_write().await?;
     let member = insert_member(
-        db,
-        passwords,
+        &txn,
         NewMember {
             handle,
             email,
-            password: input.password,
+            password_hash,
             display_name,
             territory,
+            locale,
             role: Role::Member,
+            confirmed: false,
         },
     )
     .await?;
-    let token = issue_token(db, member.id, ttl_hours).await?;
+    let token = issue_token(&txn, member.id, state.config.token_ttl_hours).await?;
+    if state.config.confirmation_required() {
+        confirmation::mail_link(&txn, state, &member).await?;
+    }
+    txn.commit().await?;
+    drop(writer);
+    state.outbox.wake();
     Ok(Session { token, member })
 }
 
 struct NewMember {
     handle: String,
     email: String,
-    password: String,
+    password_hash: String,
     display_name: String,
     territory: Option<String>,
+    locale: String,
     role: Role,
+    /// Admins created by the operator count as confirmed.
+    confirmed: bool,
 }
 
-async fn insert_member(
-    db: &DatabaseConnection,
-    passwords: &Passwords,
-    new: NewMember,
-) -> Result<member::Model> {
-    let handle_key = new.handle.to_lowercase();
-    // Friendly answers for the common case; the unique indexes stay the guard under races.
+/// Friendly answers for the common case; the unique indexes stay the guard
+/// under races.
+async fn check_available(db: &impl ConnectionTrait, handle: &str, email: &str) -> Result<()> {
     if member::Entity::find()
-        .filter(member::Column::HandleKey.eq(&handle_key))
+        .filter(member::Column::HandleKey.eq(handle.to_lowercase()))
         .one(db)
         .await?
         .is_some()
     {
         return Err(AppError::Conflict(format!(
-            "the handle `{}` is taken",
-            new.handle
+            "the handle `{handle}` is taken"
         )));
     }
     if member::Entity::find()
-        .filter(member::Column::Email.eq(&new.email))
+        .filter(member::Column::EmailKey.eq(validate::email_key(email)))
         .one(db)
         .await?
         .is_some()
     {
-        return Err(AppError::Conflict(
-            "an account with this email already exists".into(),
-        ));
+        return Err(AppError::Conflict(ADDRESS_REFUSED.into()));
     }
-    let password_hash = passwords.hash(new.password).await?;
+    Ok(())
+}
+
+async fn insert_member(db: &impl ConnectionTrait, new: NewMember) -> Result<member::Model> {
     let now = validate::now();
     member::ActiveModel {
         id: Set(Uuid::now_v7()),
+        handle_key: Set(new.handle.to_lowercase()),
         handle: Set(new.handle),
-        handle_key: Set(handle_key),
+        email_key: Set(validate::email_key(&new.email)),
         email: Set(new.email),
-        password_hash: Set(password_hash),
+        email_confirmed_at: Set(new.confirmed.then_some(now)),
+        locale: Set(new.locale),
+        password_hash: Set(new.password_hash),
         display_name: Set(new.display_name),
         role: Set(new.role),
         territory: Set(new.territory),
@@ -213,37 +250,42 @@ async fn insert_member(
     }
     .insert(db)
     .await
-    .map_err(AppError::on_unique("handle or email already registered"))
+    .map_err(AppError::on_unique(
+        "this handle or e-mail address cannot be used for a new account",
+    ))
 }
 
-/// Signs in with a handle or an email and a password.
-pub async fn login(
-    db: &DatabaseConnection,
-    passwords: &Passwords,
-    ttl_hours: u32,
-    login: &str,
-    password: String,
-) -> Result<Session> {
+/// Signs in with a handle or an email and a password. Failures are counted
+/// per account as well as per address: past
+/// `CONSUMACT_LOGIN_FAILURES_PER_ACCOUNT` in 15 minutes the account answers
+/// `RATE_LIMITED` whatever the password, until a reset or the window ends.
+pub async fn login(state: &AppState, login: &str, password: String) -> Result<Session> {
     let login = login.trim();
     let condition = if login.contains('@') {
-        member::Column::Email.eq(login.to_lowercase())
+        member::Column::EmailKey.eq(validate::email_key(login))
     } else {
         member::Column::HandleKey.eq(login.to_lowercase())
     };
-    let found = member::Entity::find().filter(condition).one(db).await?;
+    let found = member::Entity::find()
+        .filter(condition)
+        .one(&state.db)
+        .await?;
     let wrong = AppError::Unauthenticated("wrong handle, email or password");
     let Some(member) = found else {
         // Spend the same effort as a real check so timing does not reveal who exists.
-        let _ = passwords.hash(password).await;
+        let _ = state.passwords.hash(password).await;
         return Err(wrong);
     };
-    if !passwords
+    state.limits.login_failures.check(member.id)?;
+    if !state
+        .passwords
         .verify(password, member.password_hash.clone())
         .await?
     {
+        state.limits.login_failures.record(member.id);
         return Err(wrong);
     }
-    let token = issue_token(db, member.id, ttl_hours).await?;
+    let token = issue_token(&state.db, member.id, state.config.token_ttl_hours).await?;
     Ok(Session { token, member })
 }
 
@@ -290,24 +332,30 @@ pub async fn ensure_admin(
         .one(db)
         .await?;
     if let Some(existing) = existing {
-        if existing.role == Role::Admin {
+        if existing.role == Role::Admin && existing.email_confirmed_at.is_some() {
             return Ok(existing);
         }
-        let mut active: member::ActiveModel = existing.into();
+        // An admin named by the operator counts as confirmed.
+        let now = validate::now();
+        let mut active: member::ActiveModel = existing.clone().into();
         active.role = Set(Role::Admin);
-        active.updated_at = Set(validate::now());
+        active.email_confirmed_at = Set(existing.email_confirmed_at.or(Some(now)));
+        active.updated_at = Set(now);
         return Ok(active.update(db).await?);
     }
+    check_available(db, &handle, &email).await?;
+    let password_hash = passwords.hash(password.to_owned()).await?;
     insert_member(
         db,
-        passwords,
         NewMember {
             display_name: handle.clone(),
             handle,
             email,
-            password: password.to_owned(),
+            password_hash,
             territory: None,
+            locale: "en".to_owned(),
             role: Role::Admin,
+            confirmed: true,
         },
     )
     .await

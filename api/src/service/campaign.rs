@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::service::auth::Viewer;
-use crate::service::{community, pledge, producer, validate, value_tag as tags};
+use crate::service::{community, pledge, producer, sponsorship, validate, value_tag as tags};
 use crate::state::AppState;
 
 /// What `create` needs.
@@ -106,6 +106,9 @@ pub async fn create(
         closed_at: Set(None),
         hidden_at: Set(None),
         hidden_reason: Set(None),
+        sponsor_code: Set(None),
+        sponsor_count: Set(0),
+        rejection_reason: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -138,15 +141,24 @@ async fn replace_tags(
     Ok(())
 }
 
-/// Whether `viewer` may see `campaign`: drafts only to their organiser and
-/// admins, hidden campaigns only to moderators and admins.
+/// Statuses of campaigns not public yet.
+const NOT_PUBLIC: [CampaignStatus; 3] = [
+    CampaignStatus::Draft,
+    CampaignStatus::Sponsoring,
+    CampaignStatus::InReview,
+];
+
+/// Whether `viewer` may see `campaign`: drafts and campaigns gathering
+/// sponsors only to their organiser and admins, campaigns in review also to
+/// moderators, hidden campaigns only to moderators and admins.
 pub fn visible_to(campaign: &campaign::Model, viewer: Option<Viewer>) -> bool {
     let privileged = |roles: &[Role]| viewer.is_some_and(|v| roles.contains(&v.role));
     if campaign.hidden_at.is_some() && !privileged(&[Role::Moderator, Role::Admin]) {
         return false;
     }
-    campaign.status != CampaignStatus::Draft
+    !NOT_PUBLIC.contains(&campaign.status)
         || privileged(&[Role::Admin])
+        || (campaign.status == CampaignStatus::InReview && privileged(&[Role::Moderator]))
         || viewer.is_some_and(|v| campaign.organiser_id == Some(v.id))
 }
 
@@ -189,7 +201,7 @@ pub async fn update(
     let found = get_for_organiser(db, actor, id).await?;
     if matches!(
         found.status,
-        CampaignStatus::Victory | CampaignStatus::Closed
+        CampaignStatus::Victory | CampaignStatus::Closed | CampaignStatus::Rejected
     ) {
         return Err(AppError::Conflict(
             "a closed campaign can no longer be edited".into(),
@@ -230,11 +242,13 @@ pub async fn update(
     Ok(updated)
 }
 
-/// `DRAFT → OPEN`: the campaign starts accepting support, with its live
-/// counters created first so that signers only ever add to them.
+/// Publishes a draft: `OPEN` at once, or first `SPONSORING` / `IN_REVIEW`
+/// when the instance asks for sponsors or review (see `sponsorship`). An
+/// open campaign's live counters are created first, so that signers only
+/// ever add to them. The organiser needs a confirmed address.
 pub async fn publish(state: &AppState, actor: Viewer, id: Uuid) -> Result<campaign::Model> {
-    let db = &state.db;
-    let found = get_for_organiser(db, actor, id).await?;
+    let found = get_for_organiser(&state.db, actor, id).await?;
+    actor.require_confirmed()?;
     if found.status != CampaignStatus::Draft {
         return Err(AppError::Conflict(format!(
             "only a draft can be published; this campaign is {}",
@@ -248,12 +262,41 @@ pub async fn publish(state: &AppState, actor: Viewer, id: Uuid) -> Result<campai
             "the deadline has passed; move it before publishing",
         ));
     }
-    let opened = transition(db, found, CampaignStatus::Draft, CampaignStatus::Open, now).await?;
-    if let Err(err) = state.counters.prime(db, opened.id).await {
-        // The counters will be built on first use instead.
-        tracing::warn!(campaign = %opened.id, ?err, "counters not primed");
+    let to = sponsorship::first_step(state);
+    let mut update = campaign::Entity::update_many()
+        .col_expr(campaign::Column::Status, Expr::value(to))
+        .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
+        .filter(campaign::Column::Id.eq(found.id))
+        .filter(campaign::Column::Status.eq(CampaignStatus::Draft));
+    update = match to {
+        CampaignStatus::Open => update.col_expr(campaign::Column::PublishedAt, Expr::value(now)),
+        CampaignStatus::Sponsoring => update.col_expr(
+            campaign::Column::SponsorCode,
+            Expr::value(sponsorship::new_sponsor_code()),
+        ),
+        _ => update,
+    };
+    let (writer, txn) = state.begin_write().await?;
+    if update.exec(&txn).await?.rows_affected == 0 {
+        return Err(AppError::Conflict(
+            "the campaign changed meanwhile; reload it".into(),
+        ));
     }
-    Ok(opened)
+    let moved = campaign::Entity::find_by_id(found.id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("campaign"))?;
+    if to != CampaignStatus::Open {
+        sponsorship::mail_organiser(&txn, state, &moved).await?;
+    }
+    txn.commit().await?;
+    drop(writer);
+    if to == CampaignStatus::Open {
+        sponsorship::opened(state, &moved).await;
+    } else {
+        state.outbox.wake();
+    }
+    Ok(moved)
 }
 
 /// `OPEN → VICTORY | CLOSED`; conditional pledges still pending expire.
@@ -312,6 +355,9 @@ async fn transition(
 fn status_name(status: CampaignStatus) -> &'static str {
     match status {
         CampaignStatus::Draft => "DRAFT",
+        CampaignStatus::Sponsoring => "SPONSORING",
+        CampaignStatus::InReview => "IN_REVIEW",
+        CampaignStatus::Rejected => "REJECTED",
         CampaignStatus::Open => "OPEN",
         CampaignStatus::Victory => "VICTORY",
         CampaignStatus::Closed => "CLOSED",
@@ -330,8 +376,9 @@ pub struct CampaignFilter {
     pub value_tag: Option<String>,
 }
 
-/// The campaigns `viewer` may see that match `filter`: published ones, plus
-/// the viewer's own drafts (every draft for an admin); never hidden ones.
+/// The campaigns `viewer` may see that match `filter`: public ones, plus
+/// the viewer's own not yet public (every one for an admin); never hidden
+/// ones.
 pub fn list(viewer: Option<Viewer>, filter: CampaignFilter) -> Select<campaign::Entity> {
     let mut query = campaign::Entity::find().filter(campaign::Column::HiddenAt.is_null());
     let drafts = match viewer {
@@ -341,7 +388,7 @@ pub fn list(viewer: Option<Viewer>, filter: CampaignFilter) -> Select<campaign::
     };
     query = query.filter(
         Condition::any()
-            .add(campaign::Column::Status.ne(CampaignStatus::Draft))
+            .add(campaign::Column::Status.is_not_in(NOT_PUBLIC))
             .add(drafts),
     );
     if let Some(kind) = filter.kind {

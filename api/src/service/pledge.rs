@@ -51,6 +51,7 @@ pub async fn pledge(
     campaign_id: Uuid,
     input: NewPledge,
 ) -> Result<pledge::Model> {
+    actor.require_confirmed()?;
     if let Some(amount) = input.monthly_amount_cents
         && !(0..=MAX_MONTHLY_CENTS).contains(&amount)
     {
@@ -314,7 +315,7 @@ async fn publish(state: &AppState, campaign_id: Uuid, counter: Counter, delta: i
         .add(&state.db, campaign_id, counter, delta)
         .await
     {
-        Ok(value) => {
+        Ok((value, seq)) => {
             state
                 .events
                 .publish(CounterEvent {
@@ -324,6 +325,7 @@ async fn publish(state: &AppState, campaign_id: Uuid, counter: Counter, delta: i
                     at: validate::now(),
                     milestone: None,
                     goal_reached: false,
+                    seq,
                 })
                 .await
         }

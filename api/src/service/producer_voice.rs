@@ -189,6 +189,7 @@ pub async fn review(
     let signed = signature::Entity::find()
         .filter(signature::Column::CampaignId.eq(found.campaign_id))
         .filter(signature::Column::MemberId.eq(actor.id))
+        .filter(signature::Column::Status.eq(signature::SignatureStatus::Counted))
         .one(&state.db)
         .await?;
     if signed.is_none() {

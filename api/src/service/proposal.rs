@@ -46,6 +46,7 @@ pub async fn submit(
     venue: Venue,
     input: NewProposal,
 ) -> Result<proposal::Model> {
+    actor.require_confirmed()?;
     let title = validate::text("input.title", &input.title, 5, 140)?;
     let body = validate::text("input.body", &input.body, 1, 10_000)?;
     let (campaign_id, community_id) = match venue {
@@ -142,6 +143,7 @@ pub async fn vote(
     proposal_id: Uuid,
     direction: Direction,
 ) -> Result<proposal::Model> {
+    actor.require_confirmed()?;
     state.limits.check_member(Action::Vote, actor.id)?;
     if let Some(ip) = client {
         state.limits.check_address(Action::Vote, ip)?;

@@ -65,6 +65,7 @@ pub async fn rate(
     producer_id: Uuid,
     scores: Vec<Score>,
 ) -> Result<Vec<trust_rating::Model>> {
+    actor.require_confirmed()?;
     check_scores(&scores)?;
     state.limits.check_member(Action::Rate, actor.id)?;
     if let Some(ip) = client {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use entities::signature;
+use entities::signature::{self, SignatureStatus};
 use sea_orm::{DatabaseConnection, EntityTrait, Set, TryInsertResult};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
@@ -34,6 +34,9 @@ pub struct NewSignature {
     pub anonymous: bool,
     pub territory: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// `PENDING` for a signer whose address is not confirmed yet: stored,
+    /// but left out of the rollups (and, by the caller, the counters).
+    pub status: SignatureStatus,
 }
 
 struct Job {
@@ -153,6 +156,7 @@ impl Worker {
             anonymous: Set(job.signature.anonymous),
             territory: Set(job.signature.territory.clone()),
             hidden_at: Set(None),
+            status: Set(job.signature.status),
             created_at: Set(job.signature.created_at),
         });
         let (writer, txn) = begin_write(&self.db, self.sqlite_writer.as_ref()).await?;
@@ -170,6 +174,7 @@ impl Worker {
             .collect();
         let changes: Vec<_> = inserted
             .iter()
+            .filter(|model| model.status == SignatureStatus::Counted)
             .filter_map(|model| {
                 Some((
                     *producers.get(&model.id)?,

@@ -11,8 +11,8 @@
 use std::net::IpAddr;
 
 use entities::campaign::{self, CampaignStatus};
-use entities::signature;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
+use entities::signature::{self, SignatureStatus};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select};
 use uuid::Uuid;
 
 use crate::counters::Counter;
@@ -72,6 +72,13 @@ pub async fn sign(
     }
     let comment = validate::optional_text("input.comment", input.comment.as_deref(), MAX_COMMENT)?;
     let found = open_campaign(state, actor, campaign_id).await?;
+    // An unconfirmed signer's signature waits, counted nowhere, until they
+    // confirm their address (`service::confirmation`).
+    let status = if actor.confirmed {
+        SignatureStatus::Counted
+    } else {
+        SignatureStatus::Pending
+    };
     let created = state
         .signer
         .sign(NewSignature {
@@ -82,10 +89,13 @@ pub async fn sign(
             anonymous: input.anonymous,
             territory: input.territory,
             created_at: validate::now(),
+            status,
         })
         .await?;
     crate::metrics::Metrics::increment(&state.metrics.signatures);
-    after_change(state, &found, 1).await;
+    if created.status == SignatureStatus::Counted {
+        after_change(state, &found, 1).await;
+    }
     Ok(created)
 }
 
@@ -111,6 +121,11 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
             "you have not signed this campaign".into(),
         ));
     }
+    if signed.status != SignatureStatus::Counted {
+        // A pending (or struck out) signature counted nowhere.
+        txn.commit().await?;
+        return Ok(true);
+    }
     rollup::apply(
         &txn,
         state.config.observatory_grain,
@@ -128,13 +143,13 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
 
 /// Counter, milestones and live update after a committed change. Failures
 /// are logged, never returned: the signature itself is already safe.
-async fn after_change(state: &AppState, found: &campaign::Model, delta: i64) {
-    let count = match state
+pub(crate) async fn after_change(state: &AppState, found: &campaign::Model, delta: i64) {
+    let (count, seq) = match state
         .counters
         .add(&state.db, found.id, Counter::Signatures, delta)
         .await
     {
-        Ok(count) => count,
+        Ok(counted) => counted,
         Err(err) => {
             tracing::warn!(campaign = %found.id, ?err, "signature counter not updated");
             return;
@@ -158,6 +173,7 @@ async fn after_change(state: &AppState, found: &campaign::Model, delta: i64) {
         at,
         milestone,
         goal_reached: milestone.is_some() && milestone == found.goal.map(i64::from),
+        seq,
     };
     if reached.is_empty() {
         state.events.publish(event(None)).await;
@@ -168,14 +184,25 @@ async fn after_change(state: &AppState, found: &campaign::Model, delta: i64) {
     }
 }
 
-/// Public signatures of a campaign, for the caller to page through.
+/// Public signatures of a campaign, for the caller to page through: counted
+/// ones only.
 pub fn of_campaign(campaign_id: Uuid) -> Select<signature::Entity> {
     signature::Entity::find()
         .filter(signature::Column::CampaignId.eq(campaign_id))
+        .filter(signature::Column::Status.eq(SignatureStatus::Counted))
         .filter(signature::Column::HiddenAt.is_null())
 }
 
-/// A member's own signatures.
+/// How many signatures of a campaign wait for their signers to confirm.
+pub async fn pending_count(db: &impl ConnectionTrait, campaign_id: Uuid) -> Result<i64> {
+    Ok(signature::Entity::find()
+        .filter(signature::Column::CampaignId.eq(campaign_id))
+        .filter(signature::Column::Status.eq(SignatureStatus::Pending))
+        .count(db)
+        .await? as i64)
+}
+
+/// A member's own signatures, pending ones included.
 pub fn of_member(member_id: Uuid) -> Select<signature::Entity> {
     signature::Entity::find().filter(signature::Column::MemberId.eq(member_id))
 }

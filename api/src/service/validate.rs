@@ -118,6 +118,38 @@ pub fn email(field: &str, value: &str) -> Result<String> {
     }
 }
 
+/// Domains whose mailboxes ignore dots in the local part.
+const DOTLESS_DOMAINS: [&str; 2] = ["gmail.com", "googlemail.com"];
+
+/// The canonical form of a (validated, lower-case) address, unique per
+/// mailbox: a `+tag` removed, and for providers that ignore dots, the dots
+/// too (`J.Doe+news@Gmail.com` and `jdoe@gmail.com` are one mailbox).
+/// `googlemail.com` is the same service as `gmail.com`.
+pub fn email_key(email: &str) -> String {
+    let email = email.trim().to_lowercase();
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return email;
+    };
+    let local = local.split('+').next().unwrap_or(local);
+    if DOTLESS_DOMAINS.contains(&domain) {
+        format!("{}@gmail.com", local.replace('.', ""))
+    } else {
+        format!("{local}@{domain}")
+    }
+}
+
+/// A mail language: `en` or `fr`; `None` gives `en`.
+pub fn locale(field: &str, value: Option<&str>) -> Result<String> {
+    match value.map(str::trim) {
+        None => Ok("en".to_owned()),
+        Some(value @ ("en" | "fr")) => Ok(value.to_owned()),
+        Some(_) => Err(AppError::invalid(
+            field,
+            format!("{field} must be `en` or `fr`"),
+        )),
+    }
+}
+
 /// A password of 8–128 characters.
 pub fn password(field: &str, value: &str) -> Result<()> {
     let length = value.chars().count();
@@ -241,6 +273,24 @@ pub fn id(field: &str, value: &str) -> Result<Uuid> {
 pub fn now() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod email_key_tests {
+    use super::email_key;
+
+    #[test]
+    fn tags_case_and_provider_dots_fold_into_one_key() {
+        assert_eq!(email_key("J.Doe+news@Gmail.com"), "jdoe@gmail.com");
+        assert_eq!(email_key("jdoe@googlemail.com"), "jdoe@gmail.com");
+        assert_eq!(email_key("ann+x+y@example.org"), "ann@example.org");
+        // Elsewhere dots matter.
+        assert_eq!(email_key("j.doe@example.org"), "j.doe@example.org");
+        assert_ne!(
+            email_key("j.doe@example.org"),
+            email_key("jdoe@example.org")
+        );
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use entities::member::Role;
 use entities::pledge::{PledgeKind, PledgeStatus};
 use entities::producer::ProducerKind;
 use entities::producer_response::CommitmentStatus;
+use entities::signature::SignatureStatus;
 use entities::trust_rating::Dimension;
 use entities::{
     campaign, campaign_value_tag, community, member, pledge, producer, producer_response,
@@ -224,6 +225,9 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             id: Set(id),
             handle_key: Set(handle.clone()),
             email: Set(format!("{handle}@example.invalid")),
+            email_key: Set(format!("{handle}@example.invalid")),
+            email_confirmed_at: Set(Some(at)),
+            locale: Set("en".to_owned()),
             display_name: Set(format!("Member {i}")),
             handle: Set(handle),
             password_hash: Set(password_hash.clone()),
@@ -315,6 +319,9 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             closed_at: Set(None),
             hidden_at: Set(None),
             hidden_reason: Set(None),
+            sponsor_code: Set(None),
+            sponsor_count: Set(0),
+            rejection_reason: Set(None),
             created_at: Set(published),
             updated_at: Set(published),
         });
@@ -384,6 +391,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
                 anonymous: Set(rng.below(3) == 0),
                 territory: Set(None),
                 hidden_at: Set(None),
+                status: Set(SignatureStatus::Counted),
                 created_at: Set(at),
             });
             report.signatures += 1;

@@ -1,5 +1,8 @@
 //! The HTTP surface: GraphQL over HTTP (POST), websockets and GraphiQL
-//! (GET), health, readiness and metrics; CORS and security headers.
+//! (GET), health, readiness and metrics, the pages mailed links open
+//! (`email_links`); CORS and security headers.
+
+mod email_links;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -51,6 +54,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::observatory_http::routes())
+        .merge(email_links::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -1,0 +1,191 @@
+//! The pages mailed links open: `GET /confirm-email?token=…` confirms the
+//! address and says so; `GET /reset-password?token=…` shows a form to
+//! choose a new password, which `POST /reset-password` applies. Plain HTML,
+//! no script, answers in English or French after `Accept-Language`.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use crate::error::AppError;
+use crate::service::{confirmation, password};
+use crate::state::AppState;
+
+/// The routes of mailed links.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AppState: axum::extract::FromRef<S>,
+{
+    Router::new()
+        .route("/confirm-email", get(confirm_email))
+        .route("/reset-password", get(reset_form).post(reset_password))
+}
+
+/// `fr` when the browser prefers French, else `en`.
+fn language(headers: &HeaderMap) -> &'static str {
+    let preferred = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(',').next())
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if preferred.starts_with("fr") {
+        "fr"
+    } else {
+        "en"
+    }
+}
+
+fn page(status: StatusCode, lang: &str, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title></head>\
+         <body style=\"font-family: sans-serif; max-width: 36em; margin: 3em auto; line-height: 1.5\">\
+         <h1>{title}</h1>{body}</body></html>\n"
+    );
+    (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+}
+
+fn escape(value: &str) -> String {
+    value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Why a link did not work, in the page's language.
+fn failure(lang: &str, err: &AppError) -> Response {
+    let (status, message) = match (err, lang) {
+        (AppError::InvalidInput { .. }, "fr") => (
+            StatusCode::BAD_REQUEST,
+            "Ce lien n'est pas valable : il a expiré ou a déjà servi.",
+        ),
+        (AppError::InvalidInput { .. }, _) => (
+            StatusCode::BAD_REQUEST,
+            "This link is not valid: it has expired or was already used.",
+        ),
+        (_, "fr") => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Le service est momentanément indisponible ; réessayez plus tard.",
+        ),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The service is unavailable for a moment; please try again later.",
+        ),
+    };
+    let title = if lang == "fr" {
+        "Lien non valable"
+    } else {
+        "Link not valid"
+    };
+    page(status, lang, title, &format!("<p>{message}</p>"))
+}
+
+async fn confirm_email(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = language(&headers);
+    let token = params.get("token").map(String::as_str).unwrap_or_default();
+    match confirmation::confirm(&state, token).await {
+        Ok(member) => {
+            let name = escape(&member.display_name);
+            let (title, body) = if lang == "fr" {
+                (
+                    "Adresse confirmée",
+                    format!(
+                        "<p>Merci {name}, votre adresse e-mail est confirmée. Vos signatures comptent désormais.</p>"
+                    ),
+                )
+            } else {
+                (
+                    "Address confirmed",
+                    format!(
+                        "<p>Thank you {name}, your e-mail address is confirmed. Your signatures count from now on.</p>"
+                    ),
+                )
+            };
+            page(StatusCode::OK, lang, title, &body)
+        }
+        Err(err) => failure(lang, &err),
+    }
+}
+
+async fn reset_form(headers: HeaderMap, Query(params): Query<HashMap<String, String>>) -> Response {
+    let lang = language(&headers);
+    let token = escape(params.get("token").map(String::as_str).unwrap_or_default());
+    let (title, label, button) = if lang == "fr" {
+        (
+            "Nouveau mot de passe",
+            "Nouveau mot de passe (8 caractères au moins)",
+            "Enregistrer",
+        )
+    } else {
+        (
+            "New password",
+            "New password (at least 8 characters)",
+            "Save",
+        )
+    };
+    page(
+        StatusCode::OK,
+        lang,
+        title,
+        &format!(
+            "<form method=\"post\" action=\"/reset-password\">\
+             <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+             <label>{label}<br><input type=\"password\" name=\"new_password\" minlength=\"8\" maxlength=\"128\" required autocomplete=\"new-password\"></label>\
+             <p><button type=\"submit\">{button}</button></p></form>"
+        ),
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct ResetForm {
+    token: String,
+    new_password: String,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    let lang = language(&headers);
+    match password::reset(&state, &form.token, form.new_password).await {
+        Ok(_) => {
+            let (title, body) = if lang == "fr" {
+                (
+                    "Mot de passe changé",
+                    "<p>Votre mot de passe est changé. Connectez-vous avec le nouveau.</p>",
+                )
+            } else {
+                (
+                    "Password changed",
+                    "<p>Your password is changed. Sign in with the new one.</p>",
+                )
+            };
+            page(StatusCode::OK, lang, title, body)
+        }
+        Err(AppError::InvalidInput { field, message }) if field == "newPassword" => page(
+            StatusCode::BAD_REQUEST,
+            lang,
+            if lang == "fr" {
+                "Mot de passe refusé"
+            } else {
+                "Password refused"
+            },
+            &format!("<p>{}</p>", escape(&message)),
+        ),
+        Err(err) => failure(lang, &err),
+    }
+}

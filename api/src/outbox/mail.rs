@@ -1,0 +1,147 @@
+//! Mail: what a mail message in the outbox holds, and its delivery over
+//! SMTP (plain, STARTTLS or implicit TLS, through lettre with rustls) or,
+//! when no SMTP server is configured, as one RFC 5322 `.eml` file per
+//! message in the mail directory.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use entities::outbox_message;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::ConnectionTrait;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::templates::{self, Template};
+use super::{DeliveryError, enqueue};
+use crate::config::Config;
+use crate::error::Result;
+
+/// The outbox kind of a mail.
+pub const KIND: &str = "mail";
+
+/// A mail to send: its template, in the recipient's language, with the
+/// values its placeholders take.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Mail {
+    pub to: String,
+    pub locale: String,
+    pub template: Template,
+    pub vars: BTreeMap<String, String>,
+}
+
+impl Mail {
+    pub fn new(to: &str, locale: &str, template: Template) -> Self {
+        Self {
+            to: to.to_owned(),
+            locale: locale.to_owned(),
+            template,
+            vars: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the value of `{{name}}`.
+    pub fn var(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.vars.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Writes this mail into the outbox within the caller's transaction.
+    pub async fn enqueue(&self, db: &impl ConnectionTrait) -> Result<Uuid> {
+        enqueue(db, KIND, self).await
+    }
+}
+
+/// Where mail goes.
+pub(super) struct Mailer {
+    from: Mailbox,
+    /// The domain of `Message-ID`s (the sender's).
+    domain: String,
+    transport: Transport,
+}
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(PathBuf),
+}
+
+impl Mailer {
+    pub(super) fn new(config: &Config) -> anyhow::Result<Self> {
+        let from: Mailbox = config
+            .mail_from
+            .parse()
+            .map_err(|err| anyhow::anyhow!("CONSUMACT_MAIL_FROM is not an address: {err}"))?;
+        let domain = from.email.domain().to_owned();
+        let transport = match config.smtp_url.as_deref().filter(|url| !url.is_empty()) {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|err| anyhow::anyhow!("CONSUMACT_SMTP_URL is not usable: {err}"))?
+                    .timeout(Some(Duration::from_secs(config.smtp_timeout_secs.max(1))))
+                    .build(),
+            ),
+            None => Transport::Files(config.mail_dir()),
+        };
+        Ok(Self {
+            from,
+            domain,
+            transport,
+        })
+    }
+
+    /// Renders and sends one outbox message.
+    pub(super) async fn deliver(
+        &self,
+        message: &outbox_message::Model,
+    ) -> std::result::Result<(), DeliveryError> {
+        let mail: Mail = serde_json::from_str(&message.payload)
+            .map_err(|err| DeliveryError::Permanent(format!("unreadable mail: {err}")))?;
+        let rendered = templates::render(mail.template, &mail.locale, &mail.vars)
+            .map_err(DeliveryError::Permanent)?;
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|err| DeliveryError::Permanent(format!("bad recipient: {err}")))?;
+        let email = Message::builder()
+            .message_id(Some(format!("<{}@{}>", message.id, self.domain)))
+            .date(message.created_at.into())
+            .from(self.from.clone())
+            .to(to)
+            .subject(rendered.subject)
+            .multipart(MultiPart::alternative_plain_html(
+                rendered.text,
+                rendered.html,
+            ))
+            .map_err(|err| DeliveryError::Permanent(format!("cannot build the mail: {err}")))?;
+        match &self.transport {
+            Transport::Smtp(smtp) => smtp
+                .send(email)
+                .await
+                .map(|_| ())
+                .map_err(|err| DeliveryError::Temporary(format!("SMTP: {err}"))),
+            Transport::Files(dir) => write_file(dir, message, &email.formatted())
+                .await
+                .map_err(|err| DeliveryError::Temporary(format!("mail file: {err}"))),
+        }
+    }
+}
+
+/// Writes `bytes` as `<dir>/<created>-<id>.eml`, atomically (a temporary
+/// file renamed into place), so a retry rewrites the same file and a
+/// reader never sees half a message.
+async fn write_file(
+    dir: &std::path::Path,
+    message: &outbox_message::Model,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    let name = format!(
+        "{}-{}.eml",
+        message.created_at.format("%Y%m%dT%H%M%S"),
+        message.id
+    );
+    let partial = dir.join(format!(".{name}.partial"));
+    tokio::fs::write(&partial, bytes).await?;
+    tokio::fs::rename(&partial, dir.join(name)).await
+}

@@ -1,0 +1,294 @@
+//! The outbox: everything that leaves the server goes through one table.
+//!
+//! A message is written by [`enqueue`] in the same transaction as the
+//! change that causes it, so a rolled-back change sends nothing and a
+//! committed one is never forgotten. Workers (one per instance) deliver it
+//! afterwards: they claim due messages for a lease (`FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL, the writer queue on SQLite), so two instances never
+//! send the same message at once, and a message claimed by an instance that
+//! died is taken again when its lease ends. A failed delivery is retried
+//! with exponential backoff and jitter; the message id stays the same across
+//! retries (it is the mail's `Message-ID`), so receivers can drop a
+//! duplicate of an at-least-once delivery.
+
+pub mod mail;
+pub mod templates;
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entities::outbox_message::{self, Column};
+use futures_util::StreamExt;
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use tokio::sync::{Mutex, Notify};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::error::{AppError, Result};
+use crate::metrics::Metrics;
+use crate::service::validate;
+use crate::state::begin_write;
+
+use mail::Mailer;
+
+/// Messages one worker claims at a time.
+const CLAIM: u64 = 32;
+/// Deliveries one worker runs at once.
+const PARALLEL: usize = 8;
+/// Longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// Writes a message of `kind` into the outbox through `db` (the caller's
+/// transaction), due now. Call [`Outbox::wake`] after the commit.
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    payload: &impl Serialize,
+) -> Result<Uuid> {
+    let now = validate::now();
+    let id = Uuid::now_v7();
+    let payload =
+        serde_json::to_string(payload).map_err(|err| AppError::Internal(err.to_string()))?;
+    outbox_message::ActiveModel {
+        id: Set(id),
+        kind: Set(kind.to_owned()),
+        payload: Set(payload),
+        due_at: Set(now),
+        attempts: Set(0),
+        last_error: Set(None),
+        locked_until: Set(None),
+        sent_at: Set(None),
+        failed_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(id)
+}
+
+/// Why a delivery failed.
+#[derive(Debug)]
+pub enum DeliveryError {
+    /// Worth retrying later (a server down, a timeout).
+    Temporary(String),
+    /// Will never succeed (an unknown kind, a malformed payload).
+    Permanent(String),
+}
+
+/// This instance's outbox: the deliverers, and the bell that wakes its worker.
+pub struct Outbox {
+    mailer: Mailer,
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    /// The outbox for `config`: SMTP when `CONSUMACT_SMTP_URL` is set, files otherwise.
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            mailer: Mailer::new(config)?,
+            wake: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Tells this instance's worker that a message was committed.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    async fn deliver(
+        &self,
+        message: &outbox_message::Model,
+    ) -> std::result::Result<(), DeliveryError> {
+        match message.kind.as_str() {
+            mail::KIND => self.mailer.deliver(message).await,
+            other => Err(DeliveryError::Permanent(format!(
+                "unknown message kind `{other}`"
+            ))),
+        }
+    }
+
+    /// Starts this instance's delivery worker; it stops once the outbox is
+    /// dropped (the server is gone).
+    pub fn start_worker(
+        self: &Arc<Self>,
+        db: DatabaseConnection,
+        sqlite_writer: Option<Arc<Mutex<()>>>,
+        config: &Config,
+        metrics: Arc<Metrics>,
+    ) {
+        let worker = Worker {
+            outbox: Arc::downgrade(self),
+            bell: self.wake.clone(),
+            db,
+            sqlite_writer,
+            metrics,
+            poll: Duration::from_millis(config.outbox_poll_ms.max(10)),
+            lease: Duration::from_secs(config.outbox_lease_secs.max(1)),
+            retry_base: Duration::from_millis(config.outbox_retry_base_ms.max(1)),
+            max_attempts: config.outbox_max_attempts.max(1) as i32,
+        };
+        tokio::spawn(worker.run());
+    }
+}
+
+struct Worker {
+    outbox: Weak<Outbox>,
+    /// The outbox's bell, held apart so the worker can sleep without
+    /// keeping the outbox alive.
+    bell: Arc<Notify>,
+    db: DatabaseConnection,
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+    metrics: Arc<Metrics>,
+    poll: Duration,
+    lease: Duration,
+    retry_base: Duration,
+    max_attempts: i32,
+}
+
+impl Worker {
+    async fn run(self) {
+        loop {
+            let Some(outbox) = self.outbox.upgrade() else {
+                return;
+            };
+            let claimed = match self.claim().await {
+                Ok(claimed) => claimed,
+                Err(err) => {
+                    tracing::warn!(code = err.code(), "outbox claim failed");
+                    Vec::new()
+                }
+            };
+            let full = claimed.len() as u64 == CLAIM;
+            let this = &self;
+            let outbox_ref = &outbox;
+            futures_util::stream::iter(claimed)
+                .for_each_concurrent(PARALLEL, |message| async move {
+                    let outcome = outbox_ref.deliver(&message).await;
+                    if let Err(err) = this.settle(&message, outcome).await {
+                        tracing::warn!(id = %message.id, code = err.code(), "outbox message not settled");
+                    }
+                })
+                .await;
+            drop(outbox); // let the server go while this worker sleeps
+            if full {
+                continue; // more may be due right now
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.poll) => {}
+                _ = self.bell.notified() => {}
+            }
+        }
+    }
+
+    /// Takes the due messages nobody holds, for one lease.
+    async fn claim(&self) -> Result<Vec<outbox_message::Model>> {
+        use sea_orm::sea_query::ExprTrait;
+        let now = validate::now();
+        let (writer, txn) = begin_write(&self.db, self.sqlite_writer.as_ref()).await?;
+        let mut due = outbox_message::Entity::find()
+            .filter(Column::SentAt.is_null())
+            .filter(Column::FailedAt.is_null())
+            .filter(Column::DueAt.lte(now))
+            .filter(
+                Condition::any()
+                    .add(Column::LockedUntil.is_null())
+                    .add(Column::LockedUntil.lte(now)),
+            )
+            .order_by_asc(Column::DueAt)
+            .limit(CLAIM);
+        if txn.get_database_backend() == DbBackend::Postgres {
+            due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        let mut claimed = due.all(&txn).await?;
+        if !claimed.is_empty() {
+            let until = now + chrono::Duration::from_std(self.lease).unwrap_or_default();
+            outbox_message::Entity::update_many()
+                .col_expr(Column::LockedUntil, Expr::value(until))
+                .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+                .filter(Column::Id.is_in(claimed.iter().map(|message| message.id)))
+                .exec(&txn)
+                .await?;
+            for message in &mut claimed {
+                message.attempts += 1;
+            }
+        }
+        txn.commit().await?;
+        drop(writer);
+        Ok(claimed)
+    }
+
+    /// Records a delivery's outcome: sent, due again later, or given up.
+    async fn settle(
+        &self,
+        message: &outbox_message::Model,
+        outcome: std::result::Result<(), DeliveryError>,
+    ) -> Result<()> {
+        let now = validate::now();
+        let update = outbox_message::Entity::update_many()
+            .col_expr(Column::LockedUntil, Expr::value(None::<DateTime<Utc>>))
+            .filter(Column::Id.eq(message.id));
+        let update = match outcome {
+            Ok(()) => {
+                Metrics::increment(&self.metrics.outbox_sent);
+                update
+                    .col_expr(Column::SentAt, Expr::value(now))
+                    .col_expr(Column::LastError, Expr::value(None::<String>))
+            }
+            Err(failure) => {
+                Metrics::increment(&self.metrics.outbox_failures);
+                let (why, permanent) = match failure {
+                    DeliveryError::Temporary(why) => (why, false),
+                    DeliveryError::Permanent(why) => (why, true),
+                };
+                tracing::warn!(id = %message.id, attempts = message.attempts, %why, permanent, "outbox delivery failed");
+                let update = update.col_expr(Column::LastError, Expr::value(why));
+                if permanent || message.attempts >= self.max_attempts {
+                    update.col_expr(Column::FailedAt, Expr::value(now))
+                } else {
+                    let wait = backoff(self.retry_base, message.attempts);
+                    let due = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                    update.col_expr(Column::DueAt, Expr::value(due))
+                }
+            }
+        };
+        let (writer, txn) = begin_write(&self.db, self.sqlite_writer.as_ref()).await?;
+        update.exec(&txn).await?;
+        txn.commit().await?;
+        drop(writer);
+        Ok(())
+    }
+}
+
+/// The wait after the `attempt`-th failure: `base`·2^(attempt−1), at most
+/// an hour, with up to a quarter of it added at random so that messages
+/// failing together do not retry together.
+fn backoff(base: Duration, attempt: i32) -> Duration {
+    let exponent = attempt.clamp(1, 30) as u32 - 1;
+    let wait = base
+        .saturating_mul(1u32 << exponent.min(20))
+        .min(MAX_BACKOFF);
+    let jitter = rand::random::<f64>() * 0.25;
+    wait.mul_f64(1.0 + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_its_base_and_stops_at_an_hour() {
+        let base = Duration::from_secs(5);
+        let first = backoff(base, 1);
+        assert!(first >= base && first <= base.mul_f64(1.25));
+        let third = backoff(base, 3);
+        assert!(third >= base * 4 && third <= (base * 4).mul_f64(1.25));
+        let late = backoff(base, 30);
+        assert!(late >= MAX_BACKOFF && late <= MAX_BACKOFF.mul_f64(1.25));
+    }
+}

@@ -1,0 +1,188 @@
+//! Mail templates, kept in `api/templates/mail/` and built into the binary:
+//! one file per template and language, holding the subject, the plain-text
+//! body and the HTML body. `{{name}}` placeholders take the mail's values
+//! (HTML-escaped in the HTML body); a placeholder without a value is an
+//! error, never an empty hole in a mail.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Which mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Template {
+    /// After `register` or `resendConfirmation`: the confirmation link.
+    ConfirmEmail,
+    /// After `requestPasswordReset`: the reset link.
+    PasswordReset,
+    /// To an organiser: the campaign gathers sponsors, with their code.
+    CampaignSponsoring,
+    /// To an organiser: the campaign waits for a moderator.
+    CampaignInReview,
+    /// To an organiser: the campaign is open.
+    CampaignOpened,
+    /// To an organiser: a moderator rejected the campaign.
+    CampaignRejected,
+}
+
+impl Template {
+    pub const ALL: [Template; 6] = [
+        Template::ConfirmEmail,
+        Template::PasswordReset,
+        Template::CampaignSponsoring,
+        Template::CampaignInReview,
+        Template::CampaignOpened,
+        Template::CampaignRejected,
+    ];
+
+    fn source(self, locale: &str) -> &'static str {
+        macro_rules! pair {
+            ($name:literal) => {
+                if locale == "fr" {
+                    include_str!(concat!("../../templates/mail/", $name, ".fr.txt"))
+                } else {
+                    include_str!(concat!("../../templates/mail/", $name, ".en.txt"))
+                }
+            };
+        }
+        match self {
+            Template::ConfirmEmail => pair!("confirm_email"),
+            Template::PasswordReset => pair!("password_reset"),
+            Template::CampaignSponsoring => pair!("campaign_sponsoring"),
+            Template::CampaignInReview => pair!("campaign_in_review"),
+            Template::CampaignOpened => pair!("campaign_opened"),
+            Template::CampaignRejected => pair!("campaign_rejected"),
+        }
+    }
+}
+
+/// The languages mail is written in; anything else gets English.
+pub const LOCALES: [&str; 2] = ["en", "fr"];
+
+/// A mail ready to send.
+#[derive(Debug)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Fills `template` in `locale` with `vars`.
+pub fn render(
+    template: Template,
+    locale: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<Rendered, String> {
+    let locale = if LOCALES.contains(&locale) {
+        locale
+    } else {
+        "en"
+    };
+    let source = template.source(locale);
+    let (subject, rest) = source
+        .strip_prefix("subject: ")
+        .and_then(|rest| rest.split_once('\n'))
+        .ok_or("a template starts with `subject: `")?;
+    let (text, html) = rest
+        .split_once("--- html\n")
+        .ok_or("a template has a `--- html` part")?;
+    let text = text
+        .trim_start()
+        .strip_prefix("--- text\n")
+        .ok_or("a template has a `--- text` part")?;
+    let html_body = fill(html.trim(), vars, escape_html)?;
+    Ok(Rendered {
+        subject: fill(subject.trim(), vars, |value| value.to_owned())?,
+        text: fill(text.trim(), vars, |value| value.to_owned())? + "\n",
+        html: format!(
+            "<!DOCTYPE html>\n<html lang=\"{locale}\"><head><meta charset=\"utf-8\"></head>\
+             <body style=\"font-family: sans-serif; line-height: 1.5\">\n{html_body}\n</body></html>\n"
+        ),
+    })
+}
+
+fn fill(
+    source: &str,
+    vars: &BTreeMap<String, String>,
+    encode: impl Fn(&str) -> String,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find("}}").ok_or("an unclosed `{{` in a template")?;
+        let name = after[..end].trim();
+        let value = vars
+            .get(name)
+            .ok_or_else(|| format!("no value for `{{{{{name}}}}}`"))?;
+        out.push_str(&encode(value));
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn escape_html(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_var() -> BTreeMap<String, String> {
+        [
+            "name", "link", "title", "code", "sponsors", "reason", "hours",
+        ]
+        .into_iter()
+        .map(|name| (name.to_owned(), format!("<{name}&value>")))
+        .collect()
+    }
+
+    #[test]
+    fn every_template_renders_in_every_language() {
+        for template in Template::ALL {
+            for locale in LOCALES {
+                let mail = render(template, locale, &every_var())
+                    .unwrap_or_else(|err| panic!("{template:?} in {locale}: {err}"));
+                assert!(!mail.subject.is_empty());
+                assert!(!mail.text.contains("{{") && !mail.html.contains("{{"));
+                assert!(!mail.html.contains("<name&value>"), "HTML is escaped");
+                assert!(mail.html.contains(&format!("lang=\"{locale}\"")));
+            }
+        }
+    }
+
+    #[test]
+    fn french_differs_from_english_and_unknown_locales_fall_back() {
+        let vars = every_var();
+        let en = render(Template::ConfirmEmail, "en", &vars).unwrap();
+        let fr = render(Template::ConfirmEmail, "fr", &vars).unwrap();
+        let other = render(Template::ConfirmEmail, "de", &vars).unwrap();
+        assert_ne!(en.subject, fr.subject);
+        assert_eq!(en.subject, other.subject);
+        assert!(
+            en.text.contains("<link&value>"),
+            "links appear as is in text"
+        );
+    }
+
+    #[test]
+    fn a_missing_value_is_an_error() {
+        let err = render(Template::ConfirmEmail, "en", &BTreeMap::new()).unwrap_err();
+        assert!(err.contains("no value"), "{err}");
+    }
+}

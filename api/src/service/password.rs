@@ -1,0 +1,130 @@
+//! Passwords by mail: asking for a reset link, using it, and changing a
+//! password while signed in. A reset signs the account out everywhere and
+//! lifts its failed-login limit.
+
+use chrono::Duration;
+use entities::email_token::TokenPurpose;
+use entities::{auth_token, member};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::error::{AppError, Result};
+use crate::outbox::mail::Mail;
+use crate::outbox::templates::Template;
+use crate::ratelimit::Action;
+use crate::service::auth::{Viewer, token_digest};
+use crate::service::{email_token, validate};
+use crate::state::AppState;
+
+/// How long a reset link stays valid.
+const RESET_TTL_MINUTES: i64 = 60;
+
+/// Mails a reset link to `email` if it belongs to an account. The answer is
+/// the same either way (and a member asking too often is silently skipped),
+/// so nobody learns who has an account.
+pub async fn request_reset(state: &AppState, email: &str) -> Result<bool> {
+    let email = validate::email("email", email)?;
+    let found = member::Entity::find()
+        .filter(member::Column::EmailKey.eq(validate::email_key(&email)))
+        .one(&state.db)
+        .await?;
+    let Some(found) = found else {
+        return Ok(true);
+    };
+    if state.limits.check_member(Action::Resend, found.id).is_err() {
+        tracing::info!(member = %found.id, "password reset mail skipped: asked too often");
+        return Ok(true);
+    }
+    let (writer, txn) = state.begin_write().await?;
+    let token = email_token::issue(
+        &txn,
+        found.id,
+        TokenPurpose::Reset,
+        Duration::minutes(RESET_TTL_MINUTES),
+    )
+    .await?;
+    Mail::new(&found.email, &found.locale, Template::PasswordReset)
+        .var("name", &found.display_name)
+        .var(
+            "link",
+            format!("{}/reset-password?token={token}", state.public_url),
+        )
+        .enqueue(&txn)
+        .await?;
+    txn.commit().await?;
+    drop(writer);
+    state.outbox.wake();
+    Ok(true)
+}
+
+/// Sets a new password with a reset link's token; every session of the
+/// account ends and its failed-login limit is lifted.
+pub async fn reset(state: &AppState, token: &str, new_password: String) -> Result<bool> {
+    validate::password("newPassword", &new_password)?;
+    let hash = state.passwords.hash(new_password).await?;
+    let (writer, txn) = state.begin_write().await?;
+    let spent = email_token::spend(&txn, "token", token, TokenPurpose::Reset).await?;
+    set_password(&txn, spent.member_id, hash, None).await?;
+    email_token::revoke(&txn, spent.member_id, TokenPurpose::Reset).await?;
+    txn.commit().await?;
+    drop(writer);
+    state.limits.login_failures.clear(spent.member_id);
+    Ok(true)
+}
+
+/// Changes a signed-in member's password, given the current one; their
+/// other sessions end, the one making the change stays.
+pub async fn change(
+    state: &AppState,
+    actor: Viewer,
+    current_token: Option<&str>,
+    current: String,
+    new_password: String,
+) -> Result<bool> {
+    validate::password("newPassword", &new_password)?;
+    let found = member::Entity::find_by_id(actor.id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    state.limits.login_failures.check(actor.id)?;
+    if !state
+        .passwords
+        .verify(current, found.password_hash.clone())
+        .await?
+    {
+        state.limits.login_failures.record(actor.id);
+        return Err(AppError::invalid(
+            "currentPassword",
+            "the current password is wrong",
+        ));
+    }
+    let hash = state.passwords.hash(new_password).await?;
+    let (writer, txn) = state.begin_write().await?;
+    set_password(&txn, actor.id, hash, current_token).await?;
+    txn.commit().await?;
+    drop(writer);
+    Ok(true)
+}
+
+/// Stores a new hash and revokes the account's bearer tokens, but `keep`.
+async fn set_password(
+    txn: &impl ConnectionTrait,
+    member_id: Uuid,
+    hash: String,
+    keep: Option<&str>,
+) -> Result<()> {
+    member::Entity::update_many()
+        .col_expr(member::Column::PasswordHash, Expr::value(hash))
+        .col_expr(member::Column::UpdatedAt, Expr::value(validate::now()))
+        .filter(member::Column::Id.eq(member_id))
+        .exec(txn)
+        .await?;
+    let mut revoke =
+        auth_token::Entity::delete_many().filter(auth_token::Column::MemberId.eq(member_id));
+    if let Some(keep) = keep {
+        revoke = revoke.filter(auth_token::Column::TokenHash.ne(token_digest(keep)));
+    }
+    revoke.exec(txn).await?;
+    Ok(())
+}
