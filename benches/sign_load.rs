@@ -16,7 +16,12 @@
 //!
 //! Settings: `LOAD_URL` (default `http://127.0.0.1:8080/graphql`),
 //! `LOAD_SIGNATURES` (default 2000, at most 100 000), `LOAD_CONCURRENCY`
-//! (default 32, at most 512).
+//! (default 32, at most 512), `LOAD_MAIL_DIR` (default `./data/mail`).
+//!
+//! When the server requires confirmed addresses (its default), the run
+//! confirms the organiser and every signer first, by the links in the
+//! `.eml` files the server writes into `LOAD_MAIL_DIR` (run the server
+//! without `CONSUMACT_SMTP_URL`), so that it measures counted signatures.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,6 +54,69 @@ async fn gql(
     match request.send().await {
         Ok(response) => response.json().await.unwrap_or(Value::Null),
         Err(err) => json!({ "errors": [{ "message": err.to_string() }] }),
+    }
+}
+
+/// Confirms each of `addresses` through the link of its mail in `mail_dir`.
+async fn confirm(client: &reqwest::Client, url: &str, mail_dir: &str, addresses: &[String]) {
+    let wanted: std::collections::HashSet<&str> = addresses.iter().map(String::as_str).collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let links = loop {
+        let mut links = std::collections::HashMap::new();
+        for entry in std::fs::read_dir(mail_dir).into_iter().flatten().flatten() {
+            let Ok(bytes) = std::fs::read(entry.path()) else {
+                continue;
+            };
+            let Some(mail) = mail_parser::MessageParser::default().parse(&bytes) else {
+                continue;
+            };
+            let to = mail
+                .to()
+                .and_then(|to| to.first())
+                .and_then(|address| address.address())
+                .unwrap_or_default()
+                .to_owned();
+            let text = mail.body_text(0).unwrap_or_default();
+            if wanted.contains(to.as_str())
+                && let Some((_, rest)) = text.split_once("/confirm-email?token=")
+            {
+                let token: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+                links.insert(to, token);
+            }
+        }
+        if links.len() == wanted.len() {
+            break links;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "found {} of {} confirmation mails in {mail_dir}",
+            links.len(),
+            wanted.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let gate = Arc::new(Semaphore::new(32));
+    let mut confirmations = Vec::new();
+    for token in links.into_values() {
+        let (client, url, gate) = (client.clone(), url.to_owned(), gate.clone());
+        confirmations.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.ok()?;
+            let body = gql(
+                &client,
+                &url,
+                None,
+                "mutation($token: String!) { confirmEmail(token: $token) { id } }",
+                json!({ "token": token }),
+            )
+            .await;
+            body.get("errors").is_none().then_some(())
+        }));
+    }
+    for confirmation in confirmations {
+        assert!(
+            matches!(confirmation.await, Ok(Some(()))),
+            "a confirmation failed"
+        );
     }
 }
 
@@ -99,17 +167,34 @@ async fn main() {
         .as_str()
         .unwrap()
         .to_owned();
-    data(
-        gql(
-            &client,
-            &url,
-            Some(&organiser),
-            "mutation($id: ID!) { publishCampaign(id: $id) { id } }",
-            json!({ "id": campaign }),
-        )
-        .await,
-        "publish",
-    );
+    let mail_dir = std::env::var("LOAD_MAIL_DIR").unwrap_or_else(|_| "./data/mail".into());
+    let publish = "mutation($id: ID!) { publishCampaign(id: $id) { id } }";
+    let published = gql(
+        &client,
+        &url,
+        Some(&organiser),
+        publish,
+        json!({ "id": campaign }),
+    )
+    .await;
+    let confirmation = published["errors"][0]["extensions"]["reason"] == "EMAIL_NOT_CONFIRMED";
+    if confirmation {
+        let organiser_address = format!("load_{run}@example.org");
+        confirm(&client, &url, &mail_dir, &[organiser_address]).await;
+        data(
+            gql(
+                &client,
+                &url,
+                Some(&organiser),
+                publish,
+                json!({ "id": campaign }),
+            )
+            .await,
+            "publish",
+        );
+    } else {
+        data(published, "publish");
+    }
 
     eprintln!("registering {signatures} members…");
     let gate = Arc::new(Semaphore::new(concurrency));
@@ -133,6 +218,21 @@ async fn main() {
         }
     }
     assert_eq!(tokens.len(), signatures, "some registrations failed");
+    if confirmation {
+        eprintln!("confirming {signatures} addresses by their mailed links…");
+        let addresses: Vec<String> = (0..signatures)
+            .map(|i| format!("l{run}_{i}@example.org"))
+            .collect();
+        confirm(&client, &url, &mail_dir, &addresses).await;
+    }
+    println!(
+        "e-mail confirmation: {}",
+        if confirmation {
+            "required (every signer confirmed)"
+        } else {
+            "off"
+        }
+    );
 
     eprintln!("signing with {concurrency} concurrent clients…");
     let sign = "mutation($id: ID!) { signCampaign(campaignId: $id) { id } }";

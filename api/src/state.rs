@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use tokio::sync::OwnedMutexGuard;
 
 use crate::config::Config;
@@ -54,10 +54,16 @@ pub async fn begin_write(
     db: &DatabaseConnection,
     sqlite_writer: Option<&Arc<tokio::sync::Mutex<()>>>,
 ) -> Result<(Option<OwnedMutexGuard<()>>, DatabaseTransaction), DbErr> {
-    let guard = match sqlite_writer {
-        Some(writer) => Some(writer.clone().lock_owned().await),
-        None => None,
+    let Some(writer) = sqlite_writer else {
+        return Ok((None, db.begin().await?));
     };
+    let guard = writer.clone().lock_owned().await;
     let txn = db.begin().await?;
-    Ok((guard, txn))
+    // Take SQLite's write lock now, with a statement that changes nothing:
+    // a transaction that reads first and writes later fails at once with
+    // SQLITE_BUSY (no busy wait) when another connection wrote in between,
+    // which writers outside this queue (and other processes) may do.
+    txn.execute_unprepared("UPDATE seaql_migrations SET version = version WHERE 0")
+        .await?;
+    Ok((Some(guard), txn))
 }

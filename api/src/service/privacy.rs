@@ -113,6 +113,8 @@ pub async fn erase(
     erased.handle = Set(format!("deleted_{}", &tombstone[..20]));
     erased.handle_key = Set(format!("deleted_{}", &tombstone[..20]));
     erased.email = Set(format!("{tombstone}@deleted.invalid"));
+    // The address is free for a new account.
+    erased.email_key = Set(format!("{tombstone}@deleted.invalid"));
     // Not a PHC string: no password ever verifies against it.
     erased.password_hash = Set("!erased".into());
     erased.display_name = Set("Deleted member".into());
