@@ -8,7 +8,8 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --home /var/lib/consumact --create-home consumact
+    && useradd --system --home /var/lib/consumact --create-home consumact \
+    && install -d -o consumact /var/lib/consumact/data
 COPY --from=build /src/target/release/consumact /usr/local/bin/consumact
 USER consumact
 WORKDIR /var/lib/consumact
