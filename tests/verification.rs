@@ -811,3 +811,127 @@ async fn mail_due_when_a_server_is_killed_is_delivered_after_restart_once_each()
     assert_eq!(ids.len(), MEMBERS, "one Message-ID per message");
     assert!(base.mail_files().is_empty());
 }
+
+#[tokio::test]
+async fn pending_signatures_of_members_who_never_confirm_are_removed_after_the_link_expires() {
+    let app = spawn(&[]).await;
+    let (organiser, campaign) = open_petition(&app, "organiser", 100).await;
+    let (late, _) = app.register("late").await;
+    let (prompt, _) = app.register("prompt").await;
+    for token in [&late, &prompt] {
+        assert!(app.sign(token, &campaign).await.get("errors").is_none());
+    }
+    assert_eq!(
+        pending_count(&app, &organiser, &campaign).await,
+        json!({ "signatures": 0, "pendingSignatures": 2 })
+    );
+    // Three days pass for `late`, who never confirms (the rows are aged in
+    // the database: the lifetime is counted in hours).
+    let db = sea_orm::Database::connect(app.database_url.as_str())
+        .await
+        .unwrap();
+    let aged = chrono::Utc::now() - chrono::Duration::hours(72);
+    let aged = match sea_orm::ConnectionTrait::get_database_backend(&db) {
+        sea_orm::DbBackend::Sqlite => aged.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string(),
+        _ => aged.to_rfc3339(),
+    };
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        &format!(
+            "UPDATE signature SET created_at = '{aged}' WHERE member_id IN \
+             (SELECT id FROM member WHERE handle = 'late')"
+        ),
+    )
+    .await
+    .unwrap();
+    // The upkeep pass (every second in tests) removes it; the other stays.
+    let pending = eventually(
+        10,
+        json!({ "signatures": 0, "pendingSignatures": 1 }),
+        || pending_count(&app, &organiser, &campaign),
+    )
+    .await;
+    assert_eq!(pending, json!({ "signatures": 0, "pendingSignatures": 1 }));
+    let mine = app
+        .gql_ok(
+            Some(&late),
+            "{ me { signatures { totalCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(mine["me"]["signatures"]["totalCount"], 0);
+    // `prompt` confirms and counts.
+    let token = confirmation_token(&app, "prompt").await;
+    app.gql_ok(
+        None,
+        "mutation($token: String!) { confirmEmail(token: $token) { id } }",
+        json!({ "token": token }),
+    )
+    .await;
+    assert_eq!(app.signature_count(&campaign).await, 1);
+}
+
+#[tokio::test]
+async fn postgresql_is_reached_over_tls_when_the_url_asks() {
+    if std::env::var("TEST_DATABASE_URL").is_err() {
+        assert!(!common::services_required());
+        return; // SQLite has no connection to encrypt
+    }
+    let app = TestApp::spawn().await;
+    let separator = if app.database_url.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let url = format!("{}{separator}sslmode=require", app.database_url);
+    let tls = app.spawn_sibling_with(&["--database-url", &url]).await;
+    let (token, _) = tls.register("over_tls").await;
+    tls.gql_ok(Some(&token), "{ me { handle } }", json!({}))
+        .await;
+    // The server's own connections are encrypted.
+    let db = sea_orm::Database::connect(app.database_url.as_str())
+        .await
+        .unwrap();
+    let row = sea_orm::ConnectionTrait::query_one_raw(
+        &db,
+        sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT COUNT(*) AS n FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.datname = current_database() AND s.ssl",
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let encrypted: i64 = row.try_get("", "n").unwrap();
+    assert!(encrypted >= 1, "no encrypted connection to the database");
+}
+
+#[tokio::test]
+async fn a_pending_signature_left_behind_by_a_confirmation_is_counted_by_the_upkeep() {
+    let app = spawn(&[]).await;
+    let (organiser, campaign) = open_petition(&app, "organiser", 100).await;
+    let (racer, _) = app.register("racer").await;
+    assert!(app.sign(&racer, &campaign).await.get("errors").is_none());
+    // As if the signature's batch had committed just after the member's
+    // confirmation moved their pending signatures: confirmed, yet pending.
+    let db = sea_orm::Database::connect(app.database_url.as_str())
+        .await
+        .unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        "UPDATE member SET email_confirmed_at = \
+         (SELECT created_at FROM signature WHERE signature.member_id = member.id) \
+         WHERE handle = 'racer'",
+    )
+    .await
+    .unwrap();
+    let counters = eventually(
+        10,
+        json!({ "signatures": 1, "pendingSignatures": 0 }),
+        || pending_count(&app, &organiser, &campaign),
+    )
+    .await;
+    assert_eq!(counters, json!({ "signatures": 1, "pendingSignatures": 0 }));
+    assert_eq!(app.signature_rows(&campaign).await, 1);
+}

@@ -197,6 +197,13 @@ async fn maintain(state: AppState) {
             {
                 tracing::warn!(?err, "expiring pledges past their deadline failed");
             }
+            match service::confirmation::count_left_behind(&state).await {
+                Ok(counted) if counted > 0 => {
+                    tracing::info!(counted, "pending signatures of confirmed members counted")
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(?err, "counting left-behind signatures failed"),
+            }
             match service::confirmation::purge_unconfirmed(&state).await {
                 Ok(removed) if removed > 0 => {
                     tracing::info!(removed, "pending signatures of unconfirmed members removed")
