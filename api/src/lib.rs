@@ -12,7 +12,6 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
-pub mod observatory_http;
 pub mod outbox;
 pub mod ratelimit;
 pub mod redis_link;

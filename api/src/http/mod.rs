@@ -3,6 +3,7 @@
 //! (`email_links`); CORS and security headers.
 
 mod email_links;
+mod observatory;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -53,7 +54,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(crate::observatory_http::routes())
+        .merge(observatory::routes())
         .merge(email_links::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)

@@ -24,8 +24,8 @@ use crate::state::AppState;
 /// producers there are.
 const EXPORT_CHUNK: u64 = 500;
 
-const DASHBOARD_HTML: &str = include_str!("../assets/observatory.html");
-const DASHBOARD_JS: &str = include_str!("../assets/observatory.js");
+const DASHBOARD_HTML: &str = include_str!("../../assets/observatory.html");
+const DASHBOARD_JS: &str = include_str!("../../assets/observatory.js");
 const DASHBOARD_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
 
 /// The observatory's routes, for any router state that holds the app's.
@@ -155,7 +155,7 @@ fn filter(params: &HashMap<String, String>) -> Result<FilterInput> {
 }
 
 async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>> {
-    match crate::http::bearer_token(headers) {
+    match super::bearer_token(headers) {
         Some(token) => Ok(Some(Viewer::of(
             &auth::member_for_token(&state.db, &token).await?,
             &state.config,
