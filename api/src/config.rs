@@ -306,6 +306,10 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_OUTBOX_MAX_ATTEMPTS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..))]
     pub outbox_max_attempts: u32,
 
+    /// Days a sent (or given up) outbox message is kept before it is deleted.
+    #[arg(long, env = "CONSUMACT_OUTBOX_KEEP_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
+    pub outbox_keep_days: u32,
+
     /// Confirmed members who must back a campaign before it opens (0: none).
     #[arg(long, env = "CONSUMACT_CAMPAIGN_SPONSORS", default_value_t = 0)]
     pub campaign_sponsors: u32,

@@ -236,9 +236,15 @@ impl Worker {
         let update = match outcome {
             Ok(()) => {
                 Metrics::increment(&self.metrics.outbox_sent);
-                update
+                let update = update
                     .col_expr(Column::SentAt, Expr::value(now))
-                    .col_expr(Column::LastError, Expr::value(None::<String>))
+                    .col_expr(Column::LastError, Expr::value(None::<String>));
+                match (message.kind.as_str(), mail::scrubbed(&message.payload)) {
+                    (mail::KIND, Some(payload)) => {
+                        update.col_expr(Column::Payload, Expr::value(payload))
+                    }
+                    _ => update,
+                }
             }
             Err(failure) => {
                 Metrics::increment(&self.metrics.outbox_failures);
@@ -265,6 +271,20 @@ impl Worker {
     }
 }
 
+/// Deletes messages sent (or given up) before `before`: the record of
+/// what left the server is kept for a while, not forever.
+pub async fn purge_settled(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64> {
+    Ok(outbox_message::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(Column::SentAt.lt(before))
+                .add(Column::FailedAt.lt(before)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// The wait after the `attempt`-th failure: `base`·2^(attempt−1), at most
 /// an hour, with up to a quarter of it added at random so that messages
 /// failing together do not retry together.
@@ -280,6 +300,17 @@ fn backoff(base: Duration, attempt: i32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sent_mail_keeps_no_link() {
+        let mail = mail::Mail::new("a@example.org", "en", templates::Template::ConfirmEmail)
+            .var("link", "http://x/confirm-email?token=secret")
+            .var("name", "Ann");
+        let payload = serde_json::to_string(&mail).unwrap();
+        let kept = mail::scrubbed(&payload).unwrap();
+        assert!(!kept.contains("secret"), "{kept}");
+        assert!(kept.contains("Ann"));
+    }
 
     #[test]
     fn backoff_doubles_from_its_base_and_stops_at_an_hour() {

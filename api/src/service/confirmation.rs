@@ -201,7 +201,8 @@ pub async fn count_left_behind(state: &AppState) -> Result<usize> {
 }
 
 /// Deletes the pending signatures of members still unconfirmed a link's
-/// lifetime after signing, and tokens long expired. They never counted, so
+/// lifetime after signing, tokens long expired, and outbox messages settled
+/// more than `CONSUMACT_OUTBOX_KEEP_DAYS` ago. They never counted, so
 /// no counter moves.
 pub async fn purge_unconfirmed(state: &AppState) -> Result<u64> {
     let ttl = Duration::hours(i64::from(state.config.confirm_ttl_hours));
@@ -220,6 +221,8 @@ pub async fn purge_unconfirmed(state: &AppState) -> Result<u64> {
         .await?
         .rows_affected;
     email_token::purge_expired(&txn, before).await?;
+    let keep = Duration::days(i64::from(state.config.outbox_keep_days));
+    crate::outbox::purge_settled(&txn, validate::now() - keep).await?;
     txn.commit().await?;
     drop(writer);
     Ok(removed)
