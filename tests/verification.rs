@@ -361,28 +361,22 @@ async fn one_address_holds_one_account_whatever_its_spelling() {
 const LOGIN: &str = "mutation($login: String!, $password: String!) { login(input: { handleOrEmail: $login, password: $password }) { token } }";
 const RESET: &str = "mutation($email: String!) { requestPasswordReset(email: $email) }";
 
+/// Signs in as `bob` with `password`; the whole answer.
+async fn login_bob(app: &TestApp, password: &str) -> Value {
+    app.gql(None, LOGIN, json!({ "login": "bob", "password": password }))
+        .await
+}
+
 #[tokio::test]
 async fn a_password_reset_from_the_mail_signs_out_everywhere_and_lifts_the_lock() {
     let app = spawn(&["--login-failures-per-account", "3"]).await;
     let (old_token, _) = app.register("bob").await;
     // A guesser spread over many addresses still stalls on the account.
     for _ in 0..3 {
-        let wrong = app
-            .gql(
-                None,
-                LOGIN,
-                json!({ "login": "bob", "password": "wrong guess" }),
-            )
-            .await;
+        let wrong = login_bob(&app, "wrong guess").await;
         assert_eq!(error_code(&wrong), "UNAUTHENTICATED");
     }
-    let locked = app
-        .gql(
-            None,
-            LOGIN,
-            json!({ "login": "bob", "password": "correct horse battery" }),
-        )
-        .await;
+    let locked = login_bob(&app, "correct horse battery").await;
     assert_eq!(
         error_code(&locked),
         "RATE_LIMITED",
@@ -432,25 +426,13 @@ async fn a_password_reset_from_the_mail_signs_out_everywhere_and_lifts_the_lock(
     // Every old session is gone; the old password no longer works; the new one does.
     let me = app.gql(Some(&old_token), "{ me { id } }", json!({})).await;
     assert_eq!(error_code(&me), "UNAUTHENTICATED");
-    let old = app
-        .gql(
-            None,
-            LOGIN,
-            json!({ "login": "bob", "password": "correct horse battery" }),
-        )
-        .await;
+    let old = login_bob(&app, "correct horse battery").await;
     assert_eq!(
         error_code(&old),
         "UNAUTHENTICATED",
         "the lock was lifted: {old}"
     );
-    let new_token = app
-        .gql_ok(
-            None,
-            LOGIN,
-            json!({ "login": "bob", "password": "a brand new secret" }),
-        )
-        .await["login"]["token"]
+    let new_token = login_bob(&app, "a brand new secret").await["data"]["login"]["token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -465,13 +447,7 @@ async fn a_password_reset_from_the_mail_signs_out_everywhere_and_lifts_the_lock(
     assert_eq!(error_code(&reuse), "BAD_USER_INPUT");
 
     // Changing the password while signed in keeps this session only.
-    let other_session = app
-        .gql_ok(
-            None,
-            LOGIN,
-            json!({ "login": "bob", "password": "a brand new secret" }),
-        )
-        .await["login"]["token"]
+    let other_session = login_bob(&app, "a brand new secret").await["data"]["login"]["token"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -8,7 +8,7 @@ use entities::{campaign_value_tag, value_tag};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, Select, Set, TransactionTrait,
+    QueryFilter, Select, Set, TransactionTrait, UpdateMany,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -263,29 +263,15 @@ pub async fn publish(state: &AppState, actor: Viewer, id: Uuid) -> Result<campai
         ));
     }
     let to = sponsorship::first_step(state);
-    let mut update = campaign::Entity::update_many()
-        .col_expr(campaign::Column::Status, Expr::value(to))
-        .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
-        .filter(campaign::Column::Id.eq(found.id))
-        .filter(campaign::Column::Status.eq(CampaignStatus::Draft));
-    update = match to {
-        CampaignStatus::Open => update.col_expr(campaign::Column::PublishedAt, Expr::value(now)),
-        CampaignStatus::Sponsoring => update.col_expr(
+    let mut update = status_move(found.id, CampaignStatus::Draft, to, now);
+    if to == CampaignStatus::Sponsoring {
+        update = update.col_expr(
             campaign::Column::SponsorCode,
             Expr::value(sponsorship::new_sponsor_code()),
-        ),
-        _ => update,
-    };
-    let (writer, txn) = state.begin_write().await?;
-    if update.exec(&txn).await?.rows_affected == 0 {
-        return Err(AppError::Conflict(
-            "the campaign changed meanwhile; reload it".into(),
-        ));
+        );
     }
-    let moved = campaign::Entity::find_by_id(found.id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("campaign"))?;
+    let (writer, txn) = state.begin_write().await?;
+    let moved = apply_move(&txn, update, found.id).await?;
     if to != CampaignStatus::Open {
         sponsorship::mail_organiser(&txn, state, &moved).await?;
     }
@@ -318,35 +304,49 @@ pub async fn close(
         Outcome::Victory => CampaignStatus::Victory,
         Outcome::Closed => CampaignStatus::Closed,
     };
-    let closed = transition(db, found, CampaignStatus::Open, to, validate::now()).await?;
+    let update = status_move(found.id, CampaignStatus::Open, to, validate::now());
+    let closed = apply_move(db, update, found.id).await?;
     pledge::expire_pending(state, closed.id).await?;
     Ok(closed)
 }
 
-/// Moves `found` from `from` to `to` with a guarded update, so that two
-/// concurrent transitions cannot both succeed.
-async fn transition(
-    db: &DatabaseConnection,
-    found: campaign::Model,
+/// A campaign's move from `from` to `to` at `now`, guarded by `from` so
+/// that two concurrent moves cannot both succeed; stamps `published_at` on
+/// opening and `closed_at` on an ending. Callers may set more columns, then
+/// run it with [`apply_move`].
+pub(crate) fn status_move(
+    id: Uuid,
     from: CampaignStatus,
     to: CampaignStatus,
     now: DateTime<Utc>,
-) -> Result<campaign::Model> {
-    let mut update = campaign::Entity::update_many()
+) -> UpdateMany<campaign::Entity> {
+    let update = campaign::Entity::update_many()
         .col_expr(campaign::Column::Status, Expr::value(to))
         .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
-        .filter(campaign::Column::Id.eq(found.id))
+        .filter(campaign::Column::Id.eq(id))
         .filter(campaign::Column::Status.eq(from));
-    update = match to {
+    match to {
         CampaignStatus::Open => update.col_expr(campaign::Column::PublishedAt, Expr::value(now)),
-        _ => update.col_expr(campaign::Column::ClosedAt, Expr::value(now)),
-    };
+        CampaignStatus::Victory | CampaignStatus::Closed | CampaignStatus::Rejected => {
+            update.col_expr(campaign::Column::ClosedAt, Expr::value(now))
+        }
+        _ => update,
+    }
+}
+
+/// Runs a [`status_move`] of campaign `id` and returns the campaign after
+/// it; `CONFLICT` when the campaign was no longer where the move started.
+pub(crate) async fn apply_move(
+    db: &impl ConnectionTrait,
+    update: UpdateMany<campaign::Entity>,
+    id: Uuid,
+) -> Result<campaign::Model> {
     if update.exec(db).await?.rows_affected == 0 {
         return Err(AppError::Conflict(
             "the campaign changed meanwhile; reload it".into(),
         ));
     }
-    campaign::Entity::find_by_id(found.id)
+    campaign::Entity::find_by_id(id)
         .one(db)
         .await?
         .ok_or(AppError::NotFound("campaign"))

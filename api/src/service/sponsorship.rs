@@ -25,7 +25,7 @@ use crate::outbox::templates::Template;
 use crate::service::auth::{Viewer, random_token};
 use crate::service::moderation::require_moderator;
 use crate::service::observatory::rollup::{self, Delta};
-use crate::service::{audit, milestone, validate};
+use crate::service::{audit, campaign as campaigns, milestone, validate};
 use crate::state::AppState;
 
 /// Where a published draft goes first under this instance's settings.
@@ -230,25 +230,11 @@ async fn advance(
     to: CampaignStatus,
     reason: Option<String>,
 ) -> Result<campaign::Model> {
-    let now = validate::now();
-    let mut update = campaign::Entity::update_many()
-        .col_expr(campaign::Column::Status, Expr::value(to))
-        .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
-        .filter(campaign::Column::Id.eq(found.id))
-        .filter(campaign::Column::Status.eq(from));
-    update = match to {
-        CampaignStatus::Open => update.col_expr(campaign::Column::PublishedAt, Expr::value(now)),
-        CampaignStatus::Rejected => update
-            .col_expr(campaign::Column::RejectionReason, Expr::value(reason))
-            .col_expr(campaign::Column::ClosedAt, Expr::value(now)),
-        _ => update,
-    };
-    if update.exec(txn).await?.rows_affected == 0 {
-        return Err(AppError::Conflict(
-            "the campaign changed meanwhile; reload it".into(),
-        ));
+    let mut update = campaigns::status_move(found.id, from, to, validate::now());
+    if to == CampaignStatus::Rejected {
+        update = update.col_expr(campaign::Column::RejectionReason, Expr::value(reason));
     }
-    let moved = reload(txn, found.id).await?;
+    let moved = campaigns::apply_move(txn, update, found.id).await?;
     if to == CampaignStatus::Open {
         sponsors_sign(txn, state, &moved).await?;
     }
