@@ -911,3 +911,36 @@ async fn a_pending_signature_left_behind_by_a_confirmation_is_counted_by_the_upk
     assert_eq!(counters, json!({ "signatures": 1, "pendingSignatures": 0 }));
     assert_eq!(app.signature_rows(&campaign).await, 1);
 }
+
+#[tokio::test]
+async fn mail_goes_over_starttls_only_to_a_server_whose_certificate_is_trusted() {
+    let Some((smtp, certificate)) = SmtpServer::start_tls() else {
+        return;
+    };
+    let url = format!("smtp://127.0.0.1:{}?tls=required", smtp.port);
+    // Without the certificate, the self-signed server is not trusted: nothing is sent.
+    let untrusting = spawn(&["--smtp-url", &url, "--outbox-retry-base-ms", "60000"]).await;
+    untrusting.register("wary").await;
+    let failed = eventually(10, true, || async {
+        let metrics = untrusting
+            .client
+            .get(untrusting.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metrics.contains("consumact_outbox_failures_total 1")
+    })
+    .await;
+    assert!(failed, "the delivery to an untrusted server failed");
+    assert!(smtp.mails().is_empty());
+
+    // Trusting it, mail goes through STARTTLS (the server refuses mail without it).
+    let certificate = certificate.display().to_string();
+    let app = spawn(&["--smtp-url", &url, "--smtp-ca-file", &certificate]).await;
+    app.register("trusting").await;
+    let mails = common::mail::wait_for(|| smtp.mails(), &address("trusting"), 1).await;
+    assert!(mails[0].text.contains("/confirm-email?token="));
+}

@@ -270,6 +270,11 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
 
+    /// PEM file of certificates to trust for the SMTP server's TLS besides
+    /// the public roots (a private CA, or the server's own certificate).
+    #[arg(long, env = "CONSUMACT_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
+
     /// Where mail goes as `.eml` files when no SMTP server is set; unset:
     /// `mail/` in the data directory.
     #[arg(long, env = "CONSUMACT_MAIL_DIR")]

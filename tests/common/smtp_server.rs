@@ -32,6 +32,86 @@ impl SmtpServer {
     /// failure instead under `CONSUMACT_REQUIRE_SMTP` or
     /// `CONSUMACT_REQUIRE_SERVICES`).
     pub fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// One that insists on STARTTLS, with a certificate for 127.0.0.1 signed
+    /// by a test CA of its own; also returns the CA's PEM file (to trust it).
+    pub fn start_tls() -> Option<(Self, PathBuf)> {
+        let certificates = tempfile::tempdir().expect("certificate directory");
+        let path = |name: &str| certificates.path().join(name);
+        std::fs::write(
+            path("leaf.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .expect("extensions file");
+        let openssl = |args: &[&str]| {
+            let made = Command::new("openssl")
+                .args(args)
+                .current_dir(certificates.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success());
+            assert!(made, "openssl {args:?}");
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=Consumact test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "leaf.csr",
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "cert.pem",
+        ]);
+        let (cert, key) = (path("cert.pem"), path("key.pem"));
+        let server = Self::start_with(&[
+            "--tlscert".as_ref(),
+            cert.as_os_str(),
+            "--tlskey".as_ref(),
+            key.as_os_str(),
+        ])?;
+        let trusted = server.dir.path().join("ca.pem");
+        std::fs::copy(path("ca.pem"), &trusted).expect("CA certificate copied");
+        Some((server, trusted))
+    }
+
+    fn start_with(extra: &[&std::ffi::OsStr]) -> Option<Self> {
         if !available() {
             let required = super::services_required()
                 || std::env::var("CONSUMACT_REQUIRE_SMTP").is_ok_and(|v| v == "1" || v == "true");
@@ -50,6 +130,7 @@ impl SmtpServer {
         let child = Command::new(PYTHON)
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
+            .args(extra)
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(dir.path().join("maildir"))
             .stdout(Stdio::null())

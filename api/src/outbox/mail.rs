@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use entities::outbox_message;
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
@@ -91,12 +92,7 @@ impl Mailer {
             .map_err(|err| anyhow::anyhow!("CONSUMACT_MAIL_FROM is not an address: {err}"))?;
         let domain = from.email.domain().to_owned();
         let transport = match config.smtp_url.as_deref().filter(|url| !url.is_empty()) {
-            Some(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|err| anyhow::anyhow!("CONSUMACT_SMTP_URL is not usable: {err}"))?
-                    .timeout(Some(Duration::from_secs(config.smtp_timeout_secs.max(1))))
-                    .build(),
-            ),
+            Some(url) => Transport::Smtp(smtp_transport(url, config)?),
             None => Transport::Files(config.mail_dir()),
         };
         Ok(Self {
@@ -141,6 +137,48 @@ impl Mailer {
                 .map_err(|err| DeliveryError::Temporary(format!("mail file: {err}"))),
         }
     }
+}
+
+/// The SMTP transport `url` describes (see `CONSUMACT_SMTP_URL`), trusting
+/// the certificates of `CONSUMACT_SMTP_CA_FILE` too when it is set.
+fn smtp_transport(
+    url: &str,
+    config: &Config,
+) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let unusable =
+        |err: &dyn std::fmt::Display| anyhow::anyhow!("CONSUMACT_SMTP_URL is not usable: {err}");
+    let mut builder =
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|err| unusable(&err))?;
+    if let Some(ca_file) = &config.smtp_ca_file {
+        let pem = std::fs::read(ca_file).map_err(|err| {
+            anyhow::anyhow!(
+                "cannot read CONSUMACT_SMTP_CA_FILE {}: {err}",
+                ca_file.display()
+            )
+        })?;
+        let certificate = Certificate::from_pem(&pem)
+            .map_err(|err| anyhow::anyhow!("CONSUMACT_SMTP_CA_FILE holds no certificate: {err}"))?;
+        let parsed = url::Url::parse(url).map_err(|err| unusable(&err))?;
+        let host = parsed.host_str().ok_or_else(|| unusable(&"no host"))?;
+        let parameters = TlsParameters::builder(host.to_owned())
+            .add_root_certificate(certificate)
+            .build_rustls()
+            .map_err(|err| unusable(&err))?;
+        let mode = parsed
+            .query_pairs()
+            .find(|(key, _)| key == "tls")
+            .map(|(_, value)| value.into_owned());
+        builder = match (parsed.scheme(), mode.as_deref()) {
+            ("smtps", _) => builder.tls(Tls::Wrapper(parameters)),
+            ("smtp", Some("required")) => builder.tls(Tls::Required(parameters)),
+            ("smtp", Some("opportunistic")) => builder.tls(Tls::Opportunistic(parameters)),
+            // Plain SMTP: no certificate to check.
+            _ => builder,
+        };
+    }
+    Ok(builder
+        .timeout(Some(Duration::from_secs(config.smtp_timeout_secs.max(1))))
+        .build())
 }
 
 /// Writes `bytes` as `<dir>/<created>-<id>.eml`, atomically (a temporary
