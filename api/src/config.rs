@@ -315,6 +315,12 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_OUTBOX_KEEP_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
     pub outbox_keep_days: u32,
 
+    /// Key of the HMAC that turns a signer's network into a signature's
+    /// source key. Unset: one generated into `source.key` in the data
+    /// directory. Instances sharing a database must share it.
+    #[arg(long, env = "CONSUMACT_SOURCE_KEY", hide_env_values = true)]
+    pub source_key: Option<String>,
+
     /// Confirmed members who must back a campaign before it opens (0: none).
     #[arg(long, env = "CONSUMACT_CAMPAIGN_SPONSORS", default_value_t = 0)]
     pub campaign_sponsors: u32,

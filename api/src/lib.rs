@@ -94,6 +94,7 @@ impl Application {
             sqlite_writer,
             outbox,
             public_url,
+            sources: Arc::new(service::source::SourceKeys::load(&config)?),
         };
         if config.auto_migrate
             && let Some(rebuilt) =

@@ -14,6 +14,7 @@ use crate::ratelimit::RateLimits;
 use crate::service::auth::Passwords;
 use crate::service::milestone::MilestoneCache;
 use crate::service::sign_batch::SignBatcher;
+use crate::service::source::SourceKeys;
 
 /// Shared, cheaply clonable application state.
 #[derive(Clone)]
@@ -34,6 +35,8 @@ pub struct AppState {
     pub outbox: Arc<Outbox>,
     /// Base of the links in mails, without a trailing slash.
     pub public_url: Arc<str>,
+    /// Keys signatures' sources (see `service::source`).
+    pub sources: Arc<SourceKeys>,
 }
 
 impl AppState {

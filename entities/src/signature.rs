@@ -29,6 +29,12 @@ pub struct Model {
     pub territory: Option<String>,
     pub hidden_at: Option<DateTimeUtc>,
     pub status: SignatureStatus,
+    /// Hex HMAC-SHA-256 of the client's /24 (IPv4) or /64 (IPv6) prefix
+    /// under the instance's source key: which signatures share a network,
+    /// never the address. `None` when unknown (sponsors, older rows).
+    pub source_key: Option<String>,
+    /// The signer's e-mail domain when they signed.
+    pub email_domain: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -18,6 +18,7 @@ mod m20261125_000009_create_moderation;
 mod m20261125_000010_seed_value_tags;
 mod m20261125_000011_create_observatory_rollups;
 mod m20261126_000012_verified_participation;
+mod m20261126_000013_signature_sources;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000010_seed_value_tags::Migration),
             Box::new(m20261125_000011_create_observatory_rollups::Migration),
             Box::new(m20261126_000012_verified_participation::Migration),
+            Box::new(m20261126_000013_signature_sources::Migration),
         ]
     }
 }

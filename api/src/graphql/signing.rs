@@ -48,6 +48,24 @@ impl Signature {
     async fn status(&self) -> SignatureStatus {
         self.0.status.into()
     }
+    /// Where it came from: a keyed hash of the signer's network (/24 or
+    /// /64), equal for signatures from one network, never the address.
+    /// Moderators and admins only; null for others.
+    async fn source_key(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(if moderates(ctx).await? {
+            self.0.source_key.as_deref()
+        } else {
+            None
+        })
+    }
+    /// The signer's e-mail domain. Moderators and admins only; null for others.
+    async fn email_domain(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(if moderates(ctx).await? {
+            self.0.email_domain.as_deref()
+        } else {
+            None
+        })
+    }
     async fn comment(&self) -> Option<&str> {
         self.0.comment.as_deref()
     }
@@ -83,6 +101,16 @@ pub enum SignatureStatus {
     Counted,
     /// Struck out by a moderator; kept for the record.
     Invalidated,
+}
+
+/// Whether the caller is a moderator or an admin.
+async fn moderates(ctx: &Context<'_>) -> Result<bool> {
+    Ok(viewer(ctx).await?.is_some_and(|v| {
+        matches!(
+            v.role,
+            entities::member::Role::Moderator | entities::member::Role::Admin
+        )
+    }))
 }
 
 /// A campaign's live counters.
@@ -167,13 +195,14 @@ impl SigningMutation {
         let id = validate::id("campaignId", &campaign_id)?;
         let input = input.unwrap_or_default();
         // The row is cached from authentication: no second read on the hot path.
-        let territory = guards::member(ctx)
-            .await?
-            .and_then(|signer| signer.territory);
+        let signer = guards::member(ctx).await?;
         let sign = service::signature::SignInput {
             comment: input.comment,
             anonymous: input.anonymous,
-            territory,
+            territory: signer.as_ref().and_then(|signer| signer.territory.clone()),
+            email_domain: signer
+                .as_ref()
+                .and_then(|signer| service::source::email_domain(&signer.email)),
         };
         service::signature::sign(state(ctx), actor, client_ip(ctx), id, sign)
             .await

@@ -20,6 +20,7 @@ pub mod proposal;
 pub mod rating;
 pub mod sign_batch;
 pub mod signature;
+pub mod source;
 pub mod sponsorship;
 pub mod validate;
 pub mod value_tag;

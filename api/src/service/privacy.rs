@@ -136,6 +136,14 @@ pub async fn erase(
             signature::Column::Territory,
             Expr::value(Option::<String>::None),
         )
+        .col_expr(
+            signature::Column::SourceKey,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            signature::Column::EmailDomain,
+            Expr::value(Option::<String>::None),
+        )
         .filter(signature::Column::MemberId.eq(actor.id))
         .exec(&txn)
         .await?;

@@ -37,6 +37,9 @@ pub struct NewSignature {
     /// `PENDING` for a signer whose address is not confirmed yet: stored,
     /// but left out of the rollups (and, by the caller, the counters).
     pub status: SignatureStatus,
+    /// See `service::source`.
+    pub source_key: Option<String>,
+    pub email_domain: Option<String>,
 }
 
 struct Job {
@@ -157,6 +160,8 @@ impl Worker {
             territory: Set(job.signature.territory.clone()),
             hidden_at: Set(None),
             status: Set(job.signature.status),
+            source_key: Set(job.signature.source_key.clone()),
+            email_domain: Set(job.signature.email_domain.clone()),
             created_at: Set(job.signature.created_at),
         });
         let (writer, txn) = begin_write(&self.db, self.sqlite_writer.as_ref()).await?;

@@ -36,6 +36,8 @@ pub struct SignInput {
     pub anonymous: bool,
     /// Where the signer lives, as their account says.
     pub territory: Option<String>,
+    /// The signer's e-mail domain, as their account says.
+    pub email_domain: Option<String>,
 }
 
 async fn open_campaign(state: &AppState, actor: Viewer, id: Uuid) -> Result<campaign::Model> {
@@ -90,6 +92,8 @@ pub async fn sign(
             territory: input.territory,
             created_at: validate::now(),
             status,
+            source_key: client.map(|ip| state.sources.key_of(ip)),
+            email_domain: input.email_domain,
         })
         .await?;
     crate::metrics::Metrics::increment(&state.metrics.signatures);

@@ -272,6 +272,9 @@ async fn sponsors_sign(
         territory: Set(territories.get(&sponsor.member_id).cloned().flatten()),
         hidden_at: Set(None),
         status: Set(SignatureStatus::Counted),
+        // Their backing was given before the campaign opened, from no request.
+        source_key: Set(None),
+        email_domain: Set(None),
         created_at: Set(now),
     });
     signature::Entity::insert_many(rows).exec(txn).await?;

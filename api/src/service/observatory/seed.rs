@@ -392,6 +392,8 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
                 territory: Set(None),
                 hidden_at: Set(None),
                 status: Set(SignatureStatus::Counted),
+                source_key: Set(None),
+                email_domain: Set(None),
                 created_at: Set(at),
             });
             report.signatures += 1;
