@@ -100,3 +100,170 @@ async fn moderators_see_which_signatures_share_a_network_but_never_an_address() 
         assert_eq!((source, domain), (Value::Null, Value::Null));
     }
 }
+
+const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $input) { token } }";
+
+/// Registers `handle` at `email` from `address`; the whole answer.
+async fn register_from(app: &TestApp, handle: &str, email: &str, address: &str) -> Value {
+    app.client
+        .post(app.url("/graphql"))
+        .header("x-forwarded-for", address)
+        .json(&json!({
+            "query": REGISTER,
+            "variables": { "input": { "handle": handle, "email": email, "password": "correct horse battery" } },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+const ADD_RULE: &str =
+    "mutation($input: BlockRuleInput!) { addBlockRule(input: $input) { id pattern allow } }";
+
+#[tokio::test]
+async fn a_block_rule_added_on_one_instance_refuses_the_next_registration_on_another() {
+    // Two instances share a Redis of their own, which carries the change.
+    let Some(redis) = common::redis_server::RedisServer::start() else {
+        return;
+    };
+    let mut args = ADMIN_ARGS.to_vec();
+    let url = redis.url();
+    args.extend(["--client-ip-header", "x-forwarded-for", "--redis-url", &url]);
+    let first = TestApp::spawn_with(&args).await;
+    let second = first.spawn_sibling().await;
+    let admin = first.admin_token().await;
+    let ok = register_from(&second, "before", "before@example.org", "198.51.100.7").await;
+    assert!(ok.get("errors").is_none(), "{ok}");
+
+    let added = first
+        .gql_ok(
+            Some(&admin),
+            ADD_RULE,
+            json!({ "input": { "kind": "IP_RANGE", "pattern": "198.51.100.99/24", "reason": "a farm of scripted accounts" } }),
+        )
+        .await;
+    assert_eq!(added["addBlockRule"]["pattern"], "198.51.100.0/24");
+    let rule = added["addBlockRule"]["id"].as_str().unwrap().to_owned();
+    // Within a second, the other instance refuses that network.
+    let mut attempt = 0;
+    let refused = common::eventually(1, "BLOCKED".to_owned(), || {
+        attempt += 1;
+        let handle = format!("farm_{attempt}");
+        let second = &second;
+        async move {
+            let body = register_from(
+                second,
+                &handle,
+                &format!("{handle}@example.org"),
+                "198.51.100.8",
+            )
+            .await;
+            body["errors"][0]["extensions"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    })
+    .await;
+    assert_eq!(refused, "BLOCKED");
+    let body = register_from(&second, "farm_x", "farm_x@example.org", "198.51.100.9").await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    // Elsewhere, registration goes on.
+    let other = register_from(
+        &second,
+        "neighbour",
+        "neighbour@example.org",
+        "198.51.101.8",
+    )
+    .await;
+    assert!(other.get("errors").is_none(), "{other}");
+
+    // A throwaway domain, with one club let through.
+    first
+        .gql_ok(
+            Some(&admin),
+            ADD_RULE,
+            json!({ "input": { "kind": "EMAIL_DOMAIN", "pattern": "*.throwaway.test", "reason": "disposable addresses" } }),
+        )
+        .await;
+    first
+        .gql_ok(
+            Some(&admin),
+            ADD_RULE,
+            json!({ "input": { "kind": "EMAIL_DOMAIN", "pattern": "club.throwaway.test", "reason": "a real members' club", "allow": true } }),
+        )
+        .await;
+    let disposable = common::eventually(1, "BLOCKED".to_owned(), || async {
+        let body = register_from(&second, "disposable", "x@a.throwaway.test", "192.0.2.1").await;
+        body["errors"][0]["extensions"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    })
+    .await;
+    assert_eq!(disposable, "BLOCKED");
+    let club = register_from(&second, "clubber", "x@club.throwaway.test", "192.0.2.1").await;
+    assert!(club.get("errors").is_none(), "{club}");
+
+    // Signing from a blocked network is refused too, for members already in.
+    let (_, campaign) = first.open_campaign("organiser", 100).await;
+    let member = ok["data"]["register"]["token"].as_str().unwrap();
+    let signed: Value = second
+        .client
+        .post(second.url("/graphql"))
+        .bearer_auth(member)
+        .header("x-forwarded-for", "198.51.100.7")
+        .json(&json!({ "query": "mutation($id: ID!) { signCampaign(campaignId: $id) { id } }", "variables": { "id": campaign } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        signed["errors"][0]["extensions"]["reason"], "BLOCKED",
+        "{signed}"
+    );
+
+    // Removing the rule lifts it everywhere; both changes are audit-logged.
+    first
+        .gql_ok(
+            Some(&admin),
+            "mutation($id: ID!) { removeBlockRule(id: $id) }",
+            json!({ "id": rule }),
+        )
+        .await;
+    let lifted = common::eventually(1, true, || async {
+        register_from(&second, "after", "after@example.org", "198.51.100.8")
+            .await
+            .get("errors")
+            .is_none()
+    })
+    .await;
+    assert!(lifted);
+    let audit = first
+        .gql_ok(
+            Some(&admin),
+            "query($id: ID!) { auditLog(targetId: $id) { edges { node { action } } } }",
+            json!({ "id": rule }),
+        )
+        .await;
+    let actions: Vec<&str> = audit["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["remove_block_rule", "add_block_rule"]);
+    let rules = first
+        .gql_ok(Some(&admin), "{ blockRules { totalCount } }", json!({}))
+        .await;
+    assert_eq!(rules["blockRules"]["totalCount"], 2);
+    let refused = first
+        .gql(Some(member), "{ blockRules { totalCount } }", json!({}))
+        .await;
+    assert_eq!(common::error_code(&refused), "FORBIDDEN");
+}

@@ -95,7 +95,14 @@ impl Application {
             outbox,
             public_url,
             sources: Arc::new(service::source::SourceKeys::load(&config)?),
+            blocks: Arc::new(service::block::BlockList::default()),
         };
+        state
+            .blocks
+            .reload(&state.db)
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot load the block-list: {}", err.message()))?;
+        tokio::spawn(follow_reloads(state.clone()));
         if config.auto_migrate
             && let Some(rebuilt) =
                 service::observatory::rollup::ensure_grain(&state.db, config.observatory_grain)
@@ -236,6 +243,36 @@ async fn maintain(state: AppState) {
         }
         if Arc::strong_count(&state.limits) == 1 {
             return; // the server is gone; only this task holds the state
+        }
+    }
+}
+
+/// Reloads what another instance announced changed, until the server is
+/// gone; every 30 s regardless, in case an announcement was lost.
+async fn follow_reloads(state: AppState) {
+    let mut reloads = state.events.subscribe_reloads();
+    let blocks = Arc::downgrade(&state.blocks);
+    let (db, events) = (state.db.clone(), state.events.clone());
+    drop(state);
+    loop {
+        let heard = tokio::select! {
+            heard = reloads.recv() => match heard {
+                Ok(what) => Some(what),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Some(events::Reload::BlockRules),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            },
+            _ = tokio::time::sleep(Duration::from_secs(30)) => None,
+        };
+        let Some(blocks) = blocks.upgrade() else {
+            return;
+        };
+        if matches!(heard, None | Some(events::Reload::BlockRules))
+            && let Err(err) = blocks.reload(&db).await
+        {
+            tracing::warn!(code = err.code(), "reloading the block-list failed");
+        }
+        if Arc::strong_count(&events) == 1 {
+            return;
         }
     }
 }

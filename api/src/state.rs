@@ -12,6 +12,7 @@ use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::ratelimit::RateLimits;
 use crate::service::auth::Passwords;
+use crate::service::block::BlockList;
 use crate::service::milestone::MilestoneCache;
 use crate::service::sign_batch::SignBatcher;
 use crate::service::source::SourceKeys;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Keys signatures' sources (see `service::source`).
     pub sources: Arc<SourceKeys>,
+    /// The block-list in force (see `service::block`).
+    pub blocks: Arc<BlockList>,
 }
 
 impl AppState {

@@ -4,6 +4,7 @@
 
 pub mod audit_log;
 pub mod auth_token;
+pub mod block_rule;
 pub mod campaign;
 pub mod campaign_sponsor;
 pub mod campaign_update;

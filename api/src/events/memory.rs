@@ -3,22 +3,32 @@
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use super::{BUFFER, CounterEvent, EventBus};
+use super::{BUFFER, CounterEvent, EventBus, Reload};
 
 pub struct MemoryEvents {
     sender: broadcast::Sender<CounterEvent>,
+    reloads: broadcast::Sender<Reload>,
 }
 
 impl Default for MemoryEvents {
     fn default() -> Self {
         Self {
             sender: broadcast::channel(BUFFER).0,
+            reloads: broadcast::channel(64).0,
         }
     }
 }
 
 #[async_trait]
 impl EventBus for MemoryEvents {
+    async fn publish_reload(&self, what: Reload) {
+        let _ = self.reloads.send(what);
+    }
+
+    fn subscribe_reloads(&self) -> broadcast::Receiver<Reload> {
+        self.reloads.subscribe()
+    }
+
     async fn publish(&self, event: CounterEvent) {
         // No subscriber is not an error.
         let _ = self.sender.send(event);

@@ -69,9 +69,21 @@ impl From<CounterName> for Counter {
     }
 }
 
+/// Something every instance keeps in memory changed: reload it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Reload {
+    /// The block-list (`service::block`).
+    BlockRules,
+}
+
 /// Where events are published and subscribed to.
 #[async_trait]
 pub trait EventBus: Send + Sync {
+    /// Tells every instance (this one included) to reload `what`.
+    async fn publish_reload(&self, what: Reload);
+    /// This instance's stream of reload requests.
+    fn subscribe_reloads(&self) -> broadcast::Receiver<Reload>;
     /// Publishes an event to every instance's subscribers. Never fails the
     /// caller: an event that cannot travel is delivered locally at least.
     async fn publish(&self, event: CounterEvent);

@@ -14,13 +14,16 @@ use futures_util::StreamExt;
 use redis::AsyncCommands;
 use tokio::sync::broadcast;
 
-use super::{BUFFER, CounterEvent, EventBus};
+use super::{BUFFER, CounterEvent, EventBus, Reload};
 use crate::redis_link::RedisLink;
 
 pub struct RedisEvents {
     link: Arc<RedisLink>,
     channel: String,
     local: broadcast::Sender<CounterEvent>,
+    /// Reload requests travel on a channel of their own.
+    reload_channel: String,
+    reloads: broadcast::Sender<Reload>,
 }
 
 impl RedisEvents {
@@ -28,8 +31,10 @@ impl RedisEvents {
     pub fn start(link: Arc<RedisLink>) -> Arc<Self> {
         let events = Arc::new(Self {
             channel: link.key("events"),
+            reload_channel: link.key("reloads"),
             link,
             local: broadcast::channel(BUFFER).0,
+            reloads: broadcast::channel(64).0,
         });
         tokio::spawn(listen(Arc::downgrade(&events)));
         events
@@ -42,12 +47,14 @@ async fn listen(events: std::sync::Weak<RedisEvents>) {
         let Some(bus) = events.upgrade() else { return };
         let client = bus.link.client().clone();
         let channel = bus.channel.clone();
+        let reload_channel = bus.reload_channel.clone();
         let local = bus.local.clone();
+        let reloads = bus.reloads.clone();
         let timeout = bus.link.timeout() * 4;
         drop(bus);
         let subscribed = tokio::time::timeout(timeout, async {
             let mut pubsub = client.get_async_pubsub().await?;
-            pubsub.subscribe(&channel).await?;
+            pubsub.subscribe(&[&channel, &reload_channel]).await?;
             Ok::<_, redis::RedisError>(pubsub)
         })
         .await;
@@ -59,6 +66,15 @@ async fn listen(events: std::sync::Weak<RedisEvents>) {
                     let Ok(payload) = message.get_payload::<String>() else {
                         continue;
                     };
+                    if message.get_channel_name() == reload_channel {
+                        match serde_json::from_str::<Reload>(&payload) {
+                            Ok(what) => {
+                                let _ = reloads.send(what);
+                            }
+                            Err(err) => tracing::warn!(%err, "ignoring a malformed reload"),
+                        }
+                        continue;
+                    }
                     match serde_json::from_str::<CounterEvent>(&payload) {
                         Ok(event) => {
                             let _ = local.send(event);
@@ -80,6 +96,27 @@ async fn listen(events: std::sync::Weak<RedisEvents>) {
 
 #[async_trait]
 impl EventBus for RedisEvents {
+    async fn publish_reload(&self, what: Reload) {
+        let Ok(payload) = serde_json::to_string(&what) else {
+            return;
+        };
+        let channel = &self.reload_channel;
+        let sent =
+            self.link
+                .run(|mut connection| async move {
+                    connection.publish::<_, _, i64>(channel, payload).await
+                })
+                .await;
+        // This instance hears it through Redis; without Redis, at least here.
+        if !matches!(sent, Ok(listeners) if listeners > 0) {
+            let _ = self.reloads.send(what);
+        }
+    }
+
+    fn subscribe_reloads(&self) -> broadcast::Receiver<Reload> {
+        self.reloads.subscribe()
+    }
+
     async fn publish(&self, event: CounterEvent) {
         let payload = match serde_json::to_string(&event) {
             Ok(payload) => payload,

@@ -199,7 +199,7 @@ impl MemberMutation {
             territory: input.territory,
             locale: input.locale,
         };
-        auth::register(state, registration)
+        auth::register(state, client_ip(ctx), registration)
             .await
             .map(AuthPayload::from)
     }

@@ -2,6 +2,7 @@
 //! that keep hostile queries cheap.
 
 pub mod account;
+pub mod block;
 pub mod campaign;
 pub mod community;
 pub mod connection;
@@ -37,6 +38,7 @@ pub struct Query(
     moderation::ModerationQuery,
     observatory::ObservatoryQuery,
     sponsorship::SponsorshipQuery,
+    block::BlockQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -54,6 +56,7 @@ pub struct Mutation(
     producer_voice::ProducerVoiceMutation,
     moderation::ModerationMutation,
     sponsorship::SponsorshipMutation,
+    block::BlockMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

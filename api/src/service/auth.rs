@@ -155,12 +155,19 @@ async fn issue_token(db: &impl ConnectionTrait, member_id: Uuid, ttl_hours: u32)
 /// say whose, nor even that it is held, beyond refusing.
 const ADDRESS_REFUSED: &str = "this e-mail address cannot be used for a new account; if it is yours, sign in or reset your password";
 
-/// Creates a member with role MEMBER, signs them in, and (with
+/// Creates a member with role MEMBER (unless the block-list refuses the
+/// client's network or the address's domain), signs them in, and (with
 /// confirmation required) mails them a confirmation link, written to the
 /// outbox in the same transaction as the account.
-pub async fn register(state: &AppState, input: Registration) -> Result<Session> {
+pub async fn register(
+    state: &AppState,
+    client: Option<std::net::IpAddr>,
+    input: Registration,
+) -> Result<Session> {
     let handle = validate::handle("input.handle", &input.handle)?;
     let email = validate::email("input.email", &input.email)?;
+    let domain = crate::service::source::email_domain(&email);
+    state.blocks.check(client, domain.as_deref())?;
     validate::password("input.password", &input.password)?;
     let display_name = match input.display_name.as_deref() {
         Some(name) => validate::text("input.displayName", name, 1, 80)?,

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod block;
 pub mod campaign;
 pub mod community;
 pub mod confirmation;

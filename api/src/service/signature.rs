@@ -68,6 +68,7 @@ pub async fn sign(
     campaign_id: Uuid,
     input: SignInput,
 ) -> Result<signature::Model> {
+    state.blocks.check(client, input.email_domain.as_deref())?;
     state.limits.check_member(Action::Sign, actor.id)?;
     if let Some(ip) = client {
         state.limits.check_address(Action::Sign, ip)?;
