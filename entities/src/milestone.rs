@@ -10,6 +10,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub threshold: i64,
     pub reached_at: DateTimeUtc,
+    /// When an invalidation brought the count back below it: the milestone
+    /// stays in the history, marked as reached before an invalidation.
+    pub invalidated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -35,6 +35,8 @@ pub struct Model {
     pub source_key: Option<String>,
     /// The signer's e-mail domain when they signed.
     pub email_domain: Option<String>,
+    /// The invalidation that struck it out, while `INVALIDATED`.
+    pub invalidation_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
 }
 

@@ -20,6 +20,7 @@ mod m20261125_000011_create_observatory_rollups;
 mod m20261126_000012_verified_participation;
 mod m20261126_000013_signature_sources;
 mod m20261126_000014_block_rules;
+mod m20261126_000015_invalidations;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000012_verified_participation::Migration),
             Box::new(m20261126_000013_signature_sources::Migration),
             Box::new(m20261126_000014_block_rules::Migration),
+            Box::new(m20261126_000015_invalidations::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ pub mod community;
 pub mod connection;
 pub mod error_codes;
 pub mod guards;
+pub mod invalidation;
 pub mod loaders;
 pub mod member;
 pub mod moderation;
@@ -39,6 +40,7 @@ pub struct Query(
     observatory::ObservatoryQuery,
     sponsorship::SponsorshipQuery,
     block::BlockQuery,
+    invalidation::InvalidationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -57,6 +59,7 @@ pub struct Mutation(
     moderation::ModerationMutation,
     sponsorship::SponsorshipMutation,
     block::BlockMutation,
+    invalidation::InvalidationMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

@@ -166,6 +166,11 @@ impl Milestone {
     async fn is_goal(&self) -> bool {
         self.goal.map(i64::from) == Some(self.model.threshold)
     }
+    /// Whether an invalidation has since brought the count back below it:
+    /// reached, then struck signatures took it away.
+    async fn reached_before_invalidation(&self) -> bool {
+        self.model.invalidated_at.is_some()
+    }
 }
 
 #[derive(InputObject, Default)]

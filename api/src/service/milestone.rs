@@ -71,6 +71,7 @@ pub async fn record_reached(
             campaign_id: Set(campaign),
             threshold: Set(threshold),
             reached_at: Set(validate::now()),
+            invalidated_at: Set(None),
         })
         .on_conflict(
             OnConflict::columns([milestone::Column::CampaignId, milestone::Column::Threshold])

@@ -9,6 +9,7 @@ pub mod campaign;
 pub mod community;
 pub mod confirmation;
 pub mod email_token;
+pub mod invalidation;
 pub mod milestone;
 pub mod moderation;
 pub mod observatory;

@@ -162,6 +162,7 @@ impl Worker {
             status: Set(job.signature.status),
             source_key: Set(job.signature.source_key.clone()),
             email_domain: Set(job.signature.email_domain.clone()),
+            invalidation_id: Set(None),
             created_at: Set(job.signature.created_at),
         });
         let (writer, txn) = begin_write(&self.db, self.sqlite_writer.as_ref()).await?;

@@ -275,6 +275,7 @@ async fn sponsors_sign(
         // Their backing was given before the campaign opened, from no request.
         source_key: Set(None),
         email_domain: Set(None),
+        invalidation_id: Set(None),
         created_at: Set(now),
     });
     signature::Entity::insert_many(rows).exec(txn).await?;

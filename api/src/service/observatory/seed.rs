@@ -394,6 +394,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
                 status: Set(SignatureStatus::Counted),
                 source_key: Set(None),
                 email_domain: Set(None),
+                invalidation_id: Set(None),
                 created_at: Set(at),
             });
             report.signatures += 1;

@@ -1,0 +1,304 @@
+//! Bulk invalidation: a moderator strikes out a campaign's counted
+//! signatures that match a filter (a source, an e-mail domain, members, a
+//! time span), and may undo it.
+//!
+//! The struck-out signatures stay, `INVALIDATED` and tied to the
+//! invalidation, so the undo restores exactly those. Each move is one
+//! guarded `UPDATE … RETURNING` that takes only rows still in the state it
+//! moves them from, so a repeated call moves nothing twice, and members
+//! signing meanwhile are untouched; the observatory's rollups change in the
+//! same transaction, the live counter by the number of rows moved once it
+//! commits (subscribers get the corrected count). Milestones above the new
+//! count stay in the history, marked as reached before an invalidation.
+
+use chrono::{DateTime, Utc};
+use entities::signature::{self, SignatureStatus};
+use entities::{campaign, invalidation, milestone};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, Select, Set,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::{AppError, Result};
+use crate::service::auth::Viewer;
+use crate::service::moderation::require_moderator;
+use crate::service::observatory::rollup::{self, Delta};
+use crate::service::{audit, signature as signatures, validate};
+use crate::state::AppState;
+
+/// Which signatures of the campaign to strike out; at least one criterion.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Filter {
+    pub source_key: Option<String>,
+    pub email_domain: Option<String>,
+    pub member_ids: Option<Vec<Uuid>>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl Filter {
+    fn condition(&self) -> Result<Condition> {
+        let mut condition = Condition::all();
+        let mut criteria = 0;
+        if let Some(key) = &self.source_key {
+            condition = condition.add(signature::Column::SourceKey.eq(key.trim()));
+            criteria += 1;
+        }
+        if let Some(domain) = &self.email_domain {
+            condition =
+                condition.add(signature::Column::EmailDomain.eq(domain.trim().to_lowercase()));
+            criteria += 1;
+        }
+        if let Some(members) = &self.member_ids {
+            if members.is_empty() || members.len() > 10_000 {
+                return Err(AppError::invalid(
+                    "filter.memberIds",
+                    "filter.memberIds must name 1 to 10 000 members",
+                ));
+            }
+            condition = condition.add(signature::Column::MemberId.is_in(members.iter().copied()));
+            criteria += 1;
+        }
+        if let Some(from) = self.from {
+            condition = condition.add(signature::Column::CreatedAt.gte(from));
+            criteria += 1;
+        }
+        if let Some(to) = self.to {
+            condition = condition.add(signature::Column::CreatedAt.lt(to));
+            criteria += 1;
+        }
+        if criteria == 0 {
+            return Err(AppError::invalid(
+                "filter",
+                "give at least one of sourceKey, emailDomain, memberIds, from, to",
+            ));
+        }
+        Ok(condition)
+    }
+}
+
+/// Strikes out (or, with `dry_run`, counts) the campaign's counted
+/// signatures matching `filter`; moderators and admins only, audit-logged.
+pub async fn invalidate(
+    state: &AppState,
+    actor: Viewer,
+    campaign_id: Uuid,
+    filter: Filter,
+    reason: &str,
+    dry_run: bool,
+) -> Result<invalidation::Model> {
+    require_moderator(actor)?;
+    let reason = validate::text("reason", reason, 3, 1_000)?;
+    let matching = filter.condition()?;
+    let found = campaign::Entity::find_by_id(campaign_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("campaign"))?;
+    let record = |id: Uuid, count: i64| invalidation::ActiveModel {
+        id: Set(id),
+        campaign_id: Set(campaign_id),
+        reason: Set(reason.clone()),
+        filter: Set(serde_json::to_string(&filter).unwrap_or_default()),
+        count: Set(count),
+        dry_run: Set(dry_run),
+        actor_id: Set(Some(actor.id)),
+        revalidated_at: Set(None),
+        created_at: Set(validate::now()),
+    };
+    let id = Uuid::now_v7();
+    let (writer, txn) = state.begin_write().await?;
+    let struck = if dry_run {
+        let count = signature::Entity::find()
+            .filter(signature::Column::CampaignId.eq(campaign_id))
+            .filter(signature::Column::Status.eq(SignatureStatus::Counted))
+            .filter(matching)
+            .count(&txn)
+            .await?;
+        record(id, count as i64).insert(&txn).await?;
+        Vec::new()
+    } else {
+        // The record first: the rows point at it.
+        record(id, 0).insert(&txn).await?;
+        let struck = signature::Entity::update_many()
+            .col_expr(
+                signature::Column::Status,
+                Expr::value(SignatureStatus::Invalidated),
+            )
+            .col_expr(signature::Column::InvalidationId, Expr::value(id))
+            .filter(signature::Column::CampaignId.eq(campaign_id))
+            .filter(signature::Column::Status.eq(SignatureStatus::Counted))
+            .filter(matching)
+            .exec_with_returning(&txn)
+            .await?;
+        invalidation::Entity::update_many()
+            .col_expr(
+                invalidation::Column::Count,
+                Expr::value(struck.len() as i64),
+            )
+            .filter(invalidation::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+        roll(&txn, state, &found, &struck, -1).await?;
+        struck
+    };
+    let saved = invalidation::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("invalidation"))?;
+    let action = if dry_run {
+        "invalidate_signatures_dry_run"
+    } else {
+        "invalidate_signatures"
+    };
+    let note = format!("{} signatures: {reason}", saved.count);
+    audit::record(
+        &txn,
+        actor,
+        action,
+        "campaign",
+        Some(campaign_id),
+        Some(note),
+    )
+    .await?;
+    txn.commit().await?;
+    drop(writer);
+    if !struck.is_empty() {
+        let count = recount(state, &found, -(struck.len() as i64)).await;
+        mark_milestones(state, campaign_id, count).await;
+    }
+    Ok(saved)
+}
+
+/// Undoes an invalidation: its signatures count again. Doing it twice
+/// changes nothing more.
+pub async fn revalidate(
+    state: &AppState,
+    actor: Viewer,
+    invalidation_id: Uuid,
+) -> Result<invalidation::Model> {
+    require_moderator(actor)?;
+    let (writer, txn) = state.begin_write().await?;
+    let undone = invalidation::Entity::update_many()
+        .col_expr(
+            invalidation::Column::RevalidatedAt,
+            Expr::value(validate::now()),
+        )
+        .filter(invalidation::Column::Id.eq(invalidation_id))
+        .filter(invalidation::Column::RevalidatedAt.is_null())
+        .filter(invalidation::Column::DryRun.eq(false))
+        .exec(&txn)
+        .await?;
+    let record = invalidation::Entity::find_by_id(invalidation_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("invalidation"))?;
+    if record.dry_run {
+        return Err(AppError::Conflict(
+            "a dry run struck nothing out; there is nothing to undo".into(),
+        ));
+    }
+    if undone.rows_affected == 0 {
+        return Ok(record); // already undone
+    }
+    let found = campaign::Entity::find_by_id(record.campaign_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("campaign"))?;
+    let restored = signature::Entity::update_many()
+        .col_expr(
+            signature::Column::Status,
+            Expr::value(SignatureStatus::Counted),
+        )
+        .col_expr(signature::Column::InvalidationId, Expr::value(None::<Uuid>))
+        .filter(signature::Column::InvalidationId.eq(invalidation_id))
+        .filter(signature::Column::Status.eq(SignatureStatus::Invalidated))
+        .exec_with_returning(&txn)
+        .await?;
+    roll(&txn, state, &found, &restored, 1).await?;
+    let note = format!("{} signatures restored", restored.len());
+    audit::record(
+        &txn,
+        actor,
+        "revalidate_signatures",
+        "campaign",
+        Some(found.id),
+        Some(note),
+    )
+    .await?;
+    txn.commit().await?;
+    drop(writer);
+    if !restored.is_empty() {
+        let count = recount(state, &found, restored.len() as i64).await;
+        mark_milestones(state, found.id, count).await;
+    }
+    Ok(record)
+}
+
+/// The moved signatures' observatory contributions, added (`sign` 1) or
+/// taken away (-1).
+async fn roll(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    found: &campaign::Model,
+    moved: &[signature::Model],
+    sign: i64,
+) -> Result<()> {
+    let changes: Vec<_> = moved
+        .iter()
+        .filter_map(|row| {
+            Some((
+                found.producer_id,
+                row.created_at,
+                row.member_id?,
+                Delta::signature(sign),
+            ))
+        })
+        .collect();
+    rollup::apply_many(txn, state.config.observatory_grain, &changes).await
+}
+
+/// Moves the live counter by `delta` and tells subscribers; the new count.
+async fn recount(state: &AppState, found: &campaign::Model, delta: i64) -> i64 {
+    signatures::after_change(state, found, delta).await;
+    state
+        .counters
+        .read_many(&state.db, &[found.id])
+        .await
+        .ok()
+        .and_then(|counts| counts.get(&found.id).map(|c| c.signatures))
+        .unwrap_or_default()
+}
+
+/// Marks the milestones above `count` as reached before an invalidation,
+/// and clears the mark of those at or below it again.
+async fn mark_milestones(state: &AppState, campaign_id: Uuid, count: i64) {
+    let now = validate::now();
+    let above = milestone::Entity::update_many()
+        .col_expr(milestone::Column::InvalidatedAt, Expr::value(now))
+        .filter(milestone::Column::CampaignId.eq(campaign_id))
+        .filter(milestone::Column::Threshold.gt(count))
+        .filter(milestone::Column::InvalidatedAt.is_null())
+        .exec(&state.db)
+        .await;
+    let below = milestone::Entity::update_many()
+        .col_expr(
+            milestone::Column::InvalidatedAt,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .filter(milestone::Column::CampaignId.eq(campaign_id))
+        .filter(milestone::Column::Threshold.lte(count))
+        .exec(&state.db)
+        .await;
+    if let Err(err) = above.and(below) {
+        tracing::warn!(campaign = %campaign_id, %err, "milestones not marked");
+    }
+}
+
+/// A campaign's invalidations, for moderators to page through.
+pub fn of_campaign(actor: Viewer, campaign_id: Uuid) -> Result<Select<invalidation::Entity>> {
+    require_moderator(actor)?;
+    Ok(invalidation::Entity::find().filter(invalidation::Column::CampaignId.eq(campaign_id)))
+}
