@@ -477,3 +477,224 @@ async fn invalidating_one_network_strikes_exactly_its_signatures_and_revalidatin
         "30 signatures restored".to_owned()
     )));
 }
+
+/// Registers members `{prefix}_{i}` with the e-mail `email(i)`, 32 at a
+/// time; their tokens.
+async fn register_with(
+    app: &TestApp,
+    prefix: &str,
+    count: usize,
+    email: impl Fn(usize) -> String,
+) -> Vec<String> {
+    use futures::StreamExt;
+    futures::stream::iter((0..count).map(|i| {
+        let handle = format!("{prefix}_{i}");
+        let email = email(i);
+        async move {
+            let body = app
+                .gql_ok(None, REGISTER, json!({ "input": { "handle": handle, "email": email, "password": "correct horse battery" } }))
+                .await;
+            body["register"]["token"].as_str().unwrap().to_owned()
+        }
+    }))
+    .buffered(32)
+    .collect()
+    .await
+}
+
+/// Signs with each token from the address `address(i)`, 32 at a time.
+async fn sign_all(
+    app: &TestApp,
+    tokens: &[String],
+    campaign: &str,
+    address: impl Fn(usize) -> String,
+) {
+    use futures::StreamExt;
+    futures::stream::iter(tokens.iter().enumerate().map(|(i, token)| {
+        let address = address(i);
+        async move { sign_from(app, token, campaign, &address).await }
+    }))
+    .buffer_unordered(32)
+    .collect::<Vec<()>>()
+    .await;
+}
+
+#[tokio::test]
+async fn a_farm_of_300_among_2000_raises_one_signal_and_is_struck_out_exactly() {
+    const CROWD: usize = 2_000;
+    const FARM: usize = 300;
+    const LATE: usize = 200;
+    let mut args = ADMIN_ARGS.to_vec();
+    args.extend([
+        "--client-ip-header",
+        "x-forwarded-for",
+        "--trending-threshold",
+        "100",
+        "--trending-window-secs",
+        "600",
+    ]);
+    let app = TestApp::spawn_with(&args).await;
+    let admin = app.admin_token().await;
+    let (_, campaign) = app.open_campaign("organiser", 100_000).await;
+    // Everyone has an address of their own domain (a few share one), so
+    // that only the farm's network stands out.
+    let crowd = register_with(&app, "crowd", CROWD, |i| format!("c{i}@d{}.example", i / 4)).await;
+    let farm = register_with(&app, "farm", FARM, |i| format!("f{i}@f{}.example", i / 4)).await;
+    let late = register_with(&app, "late", LATE, |i| format!("l{i}@l{}.example", i / 4)).await;
+    let spread = |i: usize| format!("10.{}.{}.1", i / 250, i % 250);
+    sign_all(&app, &crowd, &campaign, spread).await;
+    sign_all(&app, &farm, &campaign, |i| {
+        format!("203.0.113.{}", i % 250 + 1)
+    })
+    .await;
+    assert_eq!(app.signature_count(&campaign).await, (CROWD + FARM) as i64);
+
+    let signals = common::eventually(5, 1, || async {
+        app.gql_ok(
+            Some(&admin),
+            "query($id: ID) { fraudSignals(campaignId: $id) { totalCount } }",
+            json!({ "id": campaign }),
+        )
+        .await["fraudSignals"]["totalCount"]
+            .as_i64()
+            .unwrap()
+    })
+    .await;
+    assert_eq!(signals, 1, "exactly one signal");
+    let signal = app
+        .gql_ok(
+            Some(&admin),
+            "query($id: ID) { fraudSignals(campaignId: $id) { edges { node { kind key count status } } } }",
+            json!({ "id": campaign }),
+        )
+        .await["fraudSignals"]["edges"][0]["node"]
+        .clone();
+    assert_eq!(signal["kind"], "SOURCE");
+    assert_eq!(signal["status"], "OPEN");
+    assert!(signal["count"].as_i64().unwrap() >= 100);
+    let key = signal["key"].as_str().unwrap().to_owned();
+
+    let mut subscription = common::ws::Subscription::start(
+        app.addr,
+        "subscription($id: ID!) { campaignCounters(campaignId: $id) { signatures } }",
+        json!({ "id": campaign }),
+    )
+    .await;
+    subscription.next_data(5).await;
+    let (struck, _) = tokio::join!(
+        app.gql_ok(
+            Some(&admin),
+            INVALIDATE,
+            json!({ "id": campaign, "filter": { "sourceKey": key } })
+        ),
+        sign_all(&app, &late, &campaign, |i| format!("172.16.{i}.1")),
+    );
+    assert_eq!(struck["invalidateSignatures"]["count"], FARM);
+    let honest = (CROWD + LATE) as i64;
+    let (count, rows, observatory, _) = standing(&app, &admin, &campaign).await;
+    assert_eq!((count, rows, observatory), (honest, honest, honest));
+    let mut last = -1;
+    while let Some(message) = subscription.next_message(1).await {
+        last = message["payload"]["data"]["campaignCounters"]["signatures"]
+            .as_i64()
+            .unwrap_or(last);
+    }
+    assert_eq!(last, honest);
+
+    let id = struck["invalidateSignatures"]["id"].as_str().unwrap();
+    app.gql_ok(
+        Some(&admin),
+        "mutation($id: ID!) { revalidateSignatures(invalidationId: $id) { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let everyone = (CROWD + FARM + LATE) as i64;
+    let (count, rows, observatory, _) = standing(&app, &admin, &campaign).await;
+    assert_eq!((count, rows, observatory), (everyone, everyone, everyone));
+}
+
+#[tokio::test]
+async fn a_trending_source_is_held_until_a_moderator_dismisses_its_signal() {
+    let mut args = ADMIN_ARGS.to_vec();
+    args.extend([
+        "--client-ip-header",
+        "x-forwarded-for",
+        "--trending-threshold",
+        "5",
+        "--hold-trending",
+        "true",
+    ]);
+    let app = TestApp::spawn_with(&args).await;
+    let admin = app.admin_token().await;
+    let (organiser, campaign) = app.open_campaign("organiser", 100).await;
+    let first = register_with(&app, "first", 5, |i| format!("a{i}@a{i}.example")).await;
+    sign_all(&app, &first, &campaign, |i| format!("198.51.100.{}", i + 1)).await;
+    // The fifth raised the signal; moderators are mailed.
+    let signal = common::eventually(5, true, || async {
+        app.gql_ok(
+            Some(&admin),
+            "{ fraudSignals(status: OPEN) { totalCount } }",
+            json!({}),
+        )
+        .await["fraudSignals"]["totalCount"]
+            == 1
+    })
+    .await;
+    assert!(signal);
+    let mails = app.mails_to("root@example.org", 1).await;
+    assert!(mails[0].subject.contains("Surge"), "{}", mails[0].subject);
+
+    // Further signatures from that network wait.
+    let more = register_with(&app, "more", 3, |i| format!("b{i}@b{i}.example")).await;
+    sign_all(&app, &more, &campaign, |i| {
+        format!("198.51.100.{}", i + 100)
+    })
+    .await;
+    assert_eq!(app.signature_count(&campaign).await, 5);
+    assert_eq!(
+        app.gql_ok(
+            Some(&organiser),
+            "query($id: ID!) { campaign(id: $id) { counters { pendingSignatures } } }",
+            json!({ "id": campaign }),
+        )
+        .await["campaign"]["counters"]["pendingSignatures"],
+        3
+    );
+    // Elsewhere, signing goes on.
+    let other = register_with(&app, "other", 1, |_| "o@o.example".to_owned()).await;
+    sign_all(&app, &other, &campaign, |_| "192.0.2.1".to_owned()).await;
+    assert_eq!(app.signature_count(&campaign).await, 6);
+
+    let id = app
+        .gql_ok(
+            Some(&admin),
+            "{ fraudSignals { edges { node { id } } } }",
+            json!({}),
+        )
+        .await["fraudSignals"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = app
+        .gql(
+            Some(&organiser),
+            "mutation($id: ID!) { dismissFraudSignal(id: $id) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(common::error_code(&refused), "FORBIDDEN");
+    let dismissed = app
+        .gql_ok(
+            Some(&admin),
+            "mutation($id: ID!) { dismissFraudSignal(id: $id) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(dismissed["dismissFraudSignal"]["status"], "DISMISSED");
+    assert_eq!(
+        app.signature_count(&campaign).await,
+        9,
+        "what it held counts"
+    );
+    assert_eq!(app.signature_rows(&campaign).await, 9);
+}

@@ -321,6 +321,20 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_SOURCE_KEY", hide_env_values = true)]
     pub source_key: Option<String>,
 
+    /// Signatures from one source (network) or e-mail domain on one campaign
+    /// within the trending window that raise a fraud signal.
+    #[arg(long, env = "CONSUMACT_TRENDING_THRESHOLD", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub trending_threshold: u32,
+
+    /// The trending window, in seconds.
+    #[arg(long, env = "CONSUMACT_TRENDING_WINDOW_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub trending_window_secs: u64,
+
+    /// Hold further signatures from a trending source or domain `PENDING`
+    /// until a moderator decides.
+    #[arg(long, env = "CONSUMACT_HOLD_TRENDING", default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub hold_trending: bool,
+
     /// Confirmed members who must back a campaign before it opens (0: none).
     #[arg(long, env = "CONSUMACT_CAMPAIGN_SPONSORS", default_value_t = 0)]
     pub campaign_sponsors: u32,

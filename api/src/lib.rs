@@ -96,7 +96,13 @@ impl Application {
             public_url,
             sources: Arc::new(service::source::SourceKeys::load(&config)?),
             blocks: Arc::new(service::block::BlockList::default()),
+            surge: Arc::new(service::surge::SurgeDetector::new(&config)),
         };
+        state
+            .surge
+            .reload(&state.db)
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot load fraud signals: {}", err.message()))?;
         state
             .blocks
             .reload(&state.db)
@@ -234,6 +240,7 @@ async fn maintain(state: AppState) {
         }
         if last_eviction.elapsed() >= Duration::from_secs(60) {
             state.limits.evict_idle();
+            state.surge.evict_idle();
             last_eviction = Instant::now();
         }
         // Wake early when a request sees the store answer again.
@@ -252,24 +259,31 @@ async fn maintain(state: AppState) {
 async fn follow_reloads(state: AppState) {
     let mut reloads = state.events.subscribe_reloads();
     let blocks = Arc::downgrade(&state.blocks);
+    let surge = Arc::downgrade(&state.surge);
     let (db, events) = (state.db.clone(), state.events.clone());
     drop(state);
     loop {
         let heard = tokio::select! {
             heard = reloads.recv() => match heard {
                 Ok(what) => Some(what),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Some(events::Reload::BlockRules),
+                // Missed some: reload everything.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => None,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             },
             _ = tokio::time::sleep(Duration::from_secs(30)) => None,
         };
-        let Some(blocks) = blocks.upgrade() else {
+        let (Some(blocks), Some(surge)) = (blocks.upgrade(), surge.upgrade()) else {
             return;
         };
         if matches!(heard, None | Some(events::Reload::BlockRules))
             && let Err(err) = blocks.reload(&db).await
         {
             tracing::warn!(code = err.code(), "reloading the block-list failed");
+        }
+        if matches!(heard, None | Some(events::Reload::FraudSignals))
+            && let Err(err) = surge.reload(&db).await
+        {
+            tracing::warn!(code = err.code(), "reloading fraud signals failed");
         }
         if Arc::strong_count(&events) == 1 {
             return;

@@ -16,6 +16,7 @@ use crate::service::block::BlockList;
 use crate::service::milestone::MilestoneCache;
 use crate::service::sign_batch::SignBatcher;
 use crate::service::source::SourceKeys;
+use crate::service::surge::SurgeDetector;
 
 /// Shared, cheaply clonable application state.
 #[derive(Clone)]
@@ -40,6 +41,8 @@ pub struct AppState {
     pub sources: Arc<SourceKeys>,
     /// The block-list in force (see `service::block`).
     pub blocks: Arc<BlockList>,
+    /// Sliding windows and signals of surge detection (see `service::surge`).
+    pub surge: Arc<SurgeDetector>,
 }
 
 impl AppState {

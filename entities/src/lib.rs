@@ -15,6 +15,7 @@ pub mod community_member;
 pub mod community_value_tag;
 pub mod email_token;
 pub mod flag;
+pub mod fraud_signal;
 pub mod invalidation;
 pub mod milestone;
 pub mod outbox_message;

@@ -37,6 +37,8 @@ pub struct Model {
     pub email_domain: Option<String>,
     /// The invalidation that struck it out, while `INVALIDATED`.
     pub invalidation_id: Option<Uuid>,
+    /// The open fraud signal that holds it `PENDING` until a moderator decides.
+    pub held_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
 }
 

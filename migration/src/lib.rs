@@ -21,6 +21,7 @@ mod m20261126_000012_verified_participation;
 mod m20261126_000013_signature_sources;
 mod m20261126_000014_block_rules;
 mod m20261126_000015_invalidations;
+mod m20261126_000016_fraud_signals;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000013_signature_sources::Migration),
             Box::new(m20261126_000014_block_rules::Migration),
             Box::new(m20261126_000015_invalidations::Migration),
+            Box::new(m20261126_000016_fraud_signals::Migration),
         ]
     }
 }

@@ -75,6 +75,8 @@ impl From<CounterName> for Counter {
 pub enum Reload {
     /// The block-list (`service::block`).
     BlockRules,
+    /// The open fraud signals (`service::surge`).
+    FraudSignals,
 }
 
 /// Where events are published and subscribed to.

@@ -20,6 +20,7 @@ pub mod proposal;
 pub mod query_limits;
 pub mod signing;
 pub mod sponsorship;
+pub mod surge;
 pub mod value_tag;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
@@ -41,6 +42,7 @@ pub struct Query(
     sponsorship::SponsorshipQuery,
     block::BlockQuery,
     invalidation::InvalidationQuery,
+    surge::SurgeQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -60,6 +62,7 @@ pub struct Mutation(
     sponsorship::SponsorshipMutation,
     block::BlockMutation,
     invalidation::InvalidationMutation,
+    surge::SurgeMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

@@ -24,16 +24,19 @@ pub enum Template {
     CampaignOpened,
     /// To an organiser: a moderator rejected the campaign.
     CampaignRejected,
+    /// To moderators: a source or e-mail domain surges on a campaign.
+    FraudSignal,
 }
 
 impl Template {
-    pub const ALL: [Template; 6] = [
+    pub const ALL: [Template; 7] = [
         Template::ConfirmEmail,
         Template::PasswordReset,
         Template::CampaignSponsoring,
         Template::CampaignInReview,
         Template::CampaignOpened,
         Template::CampaignRejected,
+        Template::FraudSignal,
     ];
 
     fn source(self, locale: &str) -> &'static str {
@@ -53,6 +56,7 @@ impl Template {
             Template::CampaignInReview => pair!("campaign_in_review"),
             Template::CampaignOpened => pair!("campaign_opened"),
             Template::CampaignRejected => pair!("campaign_rejected"),
+            Template::FraudSignal => pair!("fraud_signal"),
         }
     }
 }
@@ -145,7 +149,8 @@ mod tests {
 
     fn every_var() -> BTreeMap<String, String> {
         [
-            "name", "link", "title", "code", "sponsors", "reason", "hours",
+            "name", "link", "title", "code", "sponsors", "reason", "hours", "kind", "key", "count",
+            "window",
         ]
         .into_iter()
         .map(|name| (name.to_owned(), format!("<{name}&value>")))

@@ -129,7 +129,9 @@ async fn count_pending(
             Expr::value(SignatureStatus::Counted),
         )
         .filter(signature::Column::MemberId.eq(member_id))
-        .filter(signature::Column::Status.eq(SignatureStatus::Pending));
+        .filter(signature::Column::Status.eq(SignatureStatus::Pending))
+        // Held by a fraud signal: a moderator decides, not the confirmation.
+        .filter(signature::Column::HeldBy.is_null());
     if let Some(up_to) = up_to {
         pending = pending.filter(signature::Column::CreatedAt.lte(up_to));
     }

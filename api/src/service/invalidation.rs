@@ -8,13 +8,15 @@
 //! moves them from, so a repeated call moves nothing twice, and members
 //! signing meanwhile are untouched; the observatory's rollups change in the
 //! same transaction, the live counter by the number of rows moved once it
-//! commits (subscribers get the corrected count). Milestones above the new
+//! commits (subscribers get the corrected count). Signatures a fraud signal
+//! holds (`PENDING`) are struck out too, and come back held. Milestones above the new
 //! count stay in the history, marked as reached before an invalidation.
 
 use chrono::{DateTime, Utc};
+use entities::fraud_signal::{self, SignalStatus};
 use entities::signature::{self, SignatureStatus};
 use entities::{campaign, invalidation, milestone};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, Select, Set,
@@ -113,7 +115,7 @@ pub async fn invalidate(
     let struck = if dry_run {
         let count = signature::Entity::find()
             .filter(signature::Column::CampaignId.eq(campaign_id))
-            .filter(signature::Column::Status.eq(SignatureStatus::Counted))
+            .filter(strikable())
             .filter(matching)
             .count(&txn)
             .await?;
@@ -130,13 +132,27 @@ pub async fn invalidate(
             .col_expr(signature::Column::InvalidationId, Expr::value(id))
             .filter(signature::Column::CampaignId.eq(campaign_id))
             .filter(signature::Column::Status.eq(SignatureStatus::Counted))
-            .filter(matching)
+            .filter(matching.clone())
             .exec_with_returning(&txn)
             .await?;
+        // Signatures a fraud signal holds go too; they never counted.
+        let held = signature::Entity::update_many()
+            .col_expr(
+                signature::Column::Status,
+                Expr::value(SignatureStatus::Invalidated),
+            )
+            .col_expr(signature::Column::InvalidationId, Expr::value(id))
+            .filter(signature::Column::CampaignId.eq(campaign_id))
+            .filter(signature::Column::Status.eq(SignatureStatus::Pending))
+            .filter(signature::Column::HeldBy.is_not_null())
+            .filter(matching)
+            .exec(&txn)
+            .await?
+            .rows_affected as i64;
         invalidation::Entity::update_many()
             .col_expr(
                 invalidation::Column::Count,
-                Expr::value(struck.len() as i64),
+                Expr::value(struck.len() as i64 + held),
             )
             .filter(invalidation::Column::Id.eq(id))
             .exec(&txn)
@@ -207,18 +223,38 @@ pub async fn revalidate(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("campaign"))?;
+    // Each row goes back where it was: held while its signal is open,
+    // counted otherwise.
+    let open_signals = Query::select()
+        .column(fraud_signal::Column::Id)
+        .from(fraud_signal::Entity)
+        .and_where(fraud_signal::Column::Status.eq(SignalStatus::Open))
+        .to_owned();
+    let held = signature::Entity::update_many()
+        .col_expr(
+            signature::Column::Status,
+            Expr::value(SignatureStatus::Pending),
+        )
+        .col_expr(signature::Column::InvalidationId, Expr::value(None::<Uuid>))
+        .filter(signature::Column::InvalidationId.eq(invalidation_id))
+        .filter(signature::Column::Status.eq(SignatureStatus::Invalidated))
+        .filter(signature::Column::HeldBy.in_subquery(open_signals))
+        .exec(&txn)
+        .await?
+        .rows_affected;
     let restored = signature::Entity::update_many()
         .col_expr(
             signature::Column::Status,
             Expr::value(SignatureStatus::Counted),
         )
         .col_expr(signature::Column::InvalidationId, Expr::value(None::<Uuid>))
+        .col_expr(signature::Column::HeldBy, Expr::value(None::<Uuid>))
         .filter(signature::Column::InvalidationId.eq(invalidation_id))
         .filter(signature::Column::Status.eq(SignatureStatus::Invalidated))
         .exec_with_returning(&txn)
         .await?;
     roll(&txn, state, &found, &restored, 1).await?;
-    let note = format!("{} signatures restored", restored.len());
+    let note = format!("{} signatures restored", restored.len() as u64 + held);
     audit::record(
         &txn,
         actor,
@@ -235,6 +271,18 @@ pub async fn revalidate(
         mark_milestones(state, found.id, count).await;
     }
     Ok(record)
+}
+
+/// What an invalidation may strike: counted signatures, and those a fraud
+/// signal holds.
+fn strikable() -> Condition {
+    Condition::any()
+        .add(signature::Column::Status.eq(SignatureStatus::Counted))
+        .add(
+            Condition::all()
+                .add(signature::Column::Status.eq(SignatureStatus::Pending))
+                .add(signature::Column::HeldBy.is_not_null()),
+        )
 }
 
 /// The moved signatures' observatory contributions, added (`sign` 1) or

@@ -24,5 +24,6 @@ pub mod sign_batch;
 pub mod signature;
 pub mod source;
 pub mod sponsorship;
+pub mod surge;
 pub mod validate;
 pub mod value_tag;

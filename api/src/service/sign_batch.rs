@@ -40,6 +40,8 @@ pub struct NewSignature {
     /// See `service::source`.
     pub source_key: Option<String>,
     pub email_domain: Option<String>,
+    /// The open fraud signal holding it (`PENDING`), if any.
+    pub held_by: Option<Uuid>,
 }
 
 struct Job {
@@ -163,6 +165,7 @@ impl Worker {
             source_key: Set(job.signature.source_key.clone()),
             email_domain: Set(job.signature.email_domain.clone()),
             invalidation_id: Set(None),
+            held_by: Set(job.signature.held_by),
             created_at: Set(job.signature.created_at),
         });
         let (writer, txn) = begin_write(&self.db, self.sqlite_writer.as_ref()).await?;

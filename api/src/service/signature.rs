@@ -22,8 +22,9 @@ use crate::ratelimit::Action;
 use crate::service::auth::Viewer;
 use crate::service::observatory::rollup::{self, Delta};
 use crate::service::sign_batch::NewSignature;
-use crate::service::{campaign as campaigns, milestone, validate};
+use crate::service::{campaign as campaigns, milestone, surge, validate};
 use crate::state::AppState;
+use entities::fraud_signal::SignalKind;
 
 /// Longest public comment on a signature.
 pub const MAX_COMMENT: usize = 500;
@@ -75,9 +76,19 @@ pub async fn sign(
     }
     let comment = validate::optional_text("input.comment", input.comment.as_deref(), MAX_COMMENT)?;
     let found = open_campaign(state, actor, campaign_id).await?;
-    // An unconfirmed signer's signature waits, counted nowhere, until they
-    // confirm their address (`service::confirmation`).
-    let status = if actor.confirmed {
+    let source_key = client.map(|ip| state.sources.key_of(ip));
+    let mut watched = Vec::with_capacity(2);
+    if let Some(key) = &source_key {
+        watched.push((SignalKind::Source, key.clone()));
+    }
+    if let Some(domain) = &input.email_domain {
+        watched.push((SignalKind::EmailDomain, domain.clone()));
+    }
+    // A signature waits, counted nowhere, while its signer has not
+    // confirmed their address (`service::confirmation`) or while a fraud
+    // signal holds its source or domain (`service::surge`).
+    let held_by = state.surge.holding(found.id, &watched);
+    let status = if actor.confirmed && held_by.is_none() {
         SignatureStatus::Counted
     } else {
         SignatureStatus::Pending
@@ -93,11 +104,13 @@ pub async fn sign(
             territory: input.territory,
             created_at: validate::now(),
             status,
-            source_key: client.map(|ip| state.sources.key_of(ip)),
+            source_key,
             email_domain: input.email_domain,
+            held_by,
         })
         .await?;
     crate::metrics::Metrics::increment(&state.metrics.signatures);
+    surge::watch(state, found.id, watched);
     if created.status == SignatureStatus::Counted {
         after_change(state, &found, 1).await;
     }

@@ -276,6 +276,7 @@ async fn sponsors_sign(
         source_key: Set(None),
         email_domain: Set(None),
         invalidation_id: Set(None),
+        held_by: Set(None),
         created_at: Set(now),
     });
     signature::Entity::insert_many(rows).exec(txn).await?;

@@ -395,6 +395,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
                 source_key: Set(None),
                 email_domain: Set(None),
                 invalidation_id: Set(None),
+                held_by: Set(None),
                 created_at: Set(at),
             });
             report.signatures += 1;
