@@ -698,3 +698,97 @@ async fn a_trending_source_is_held_until_a_moderator_dismisses_its_signal() {
     );
     assert_eq!(app.signature_rows(&campaign).await, 9);
 }
+
+#[tokio::test]
+async fn retention_makes_an_ended_campaigns_signatures_anonymous_and_keeps_every_count() {
+    let mut args = ADMIN_ARGS.to_vec();
+    args.extend([
+        "--client-ip-header",
+        "x-forwarded-for",
+        "--retention-days",
+        "0",
+        "--observatory-k",
+        "2",
+    ]);
+    let app = TestApp::spawn_with(&args).await;
+    let admin = app.admin_token().await;
+    let (organiser, campaign) = app.open_campaign("organiser", 10).await;
+    let (_, still_open) = app.open_campaign("other_organiser", 10).await;
+    let signers = register_with(&app, "signer", 12, |i| format!("s{i}@s{i}.example")).await;
+    for (i, token) in signers.iter().enumerate() {
+        let body: Value = app
+            .client
+            .post(app.url("/graphql"))
+            .bearer_auth(token)
+            .header("x-forwarded-for", format!("10.0.{i}.1"))
+            .json(&json!({
+                "query": "mutation($id: ID!) { signCampaign(campaignId: $id, input: { comment: \"I buy their yoghurt\" }) { id } }",
+                "variables": { "id": campaign },
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(body.get("errors").is_none(), "{body}");
+        sign_from(&app, token, &still_open, &format!("10.0.{i}.1")).await;
+    }
+    let before = standing(&app, &admin, &campaign).await;
+    app.gql_ok(
+        Some(&organiser),
+        "mutation($id: ID!) { closeCampaign(id: $id, outcome: CLOSED) { status } }",
+        json!({ "id": campaign }),
+    )
+    .await;
+    let signatures = "query($id: ID!) { campaign(id: $id) { signatures(first: 50) { edges { node { signer anonymous comment territory createdAt sourceKey emailDomain } } } } }";
+    // The upkeep pass (every second in tests) does it.
+    let anonymous = common::eventually(10, true, || async {
+        let data = app
+            .gql_ok(Some(&admin), signatures, json!({ "id": campaign }))
+            .await;
+        data["campaign"]["signatures"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|edge| edge["node"]["anonymous"] == true)
+    })
+    .await;
+    assert!(anonymous);
+    let data = app
+        .gql_ok(Some(&admin), signatures, json!({ "id": campaign }))
+        .await;
+    for edge in data["campaign"]["signatures"]["edges"].as_array().unwrap() {
+        let node = &edge["node"];
+        assert_eq!(node["signer"], "Anonymous");
+        assert_eq!(node["comment"], Value::Null);
+        assert_eq!(node["sourceKey"], Value::Null);
+        assert_eq!(node["emailDomain"], Value::Null);
+        assert!(node["createdAt"].is_string(), "dates stay");
+    }
+    assert_eq!(
+        standing(&app, &admin, &campaign).await,
+        before,
+        "every count stays"
+    );
+    // The open campaign keeps its signers.
+    let open = app
+        .gql_ok(Some(&admin), signatures, json!({ "id": still_open }))
+        .await;
+    assert!(
+        open["campaign"]["signatures"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|edge| edge["node"]["sourceKey"].is_string())
+    );
+    // The signer's own list no longer ties them to the ended campaign.
+    let mine = app
+        .gql_ok(
+            Some(&signers[0]),
+            "{ me { signatures { totalCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(mine["me"]["signatures"]["totalCount"], 1);
+}

@@ -335,6 +335,11 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_HOLD_TRENDING", default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub hold_trending: bool,
 
+    /// Days after a campaign ends before its signatures lose their member,
+    /// comment and source (counts, territory and dates stay).
+    #[arg(long, env = "CONSUMACT_RETENTION_DAYS", default_value_t = 180)]
+    pub retention_days: u32,
+
     /// Confirmed members who must back a campaign before it opens (0: none).
     #[arg(long, env = "CONSUMACT_CAMPAIGN_SPONSORS", default_value_t = 0)]
     pub campaign_sponsors: u32,

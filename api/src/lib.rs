@@ -217,6 +217,13 @@ async fn maintain(state: AppState) {
                 Ok(_) => {}
                 Err(err) => tracing::warn!(?err, "counting left-behind signatures failed"),
             }
+            match service::retention::anonymise_ended(&state).await {
+                Ok(changed) if changed > 0 => {
+                    tracing::info!(changed, "signatures of ended campaigns anonymised")
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(?err, "anonymising ended campaigns failed"),
+            }
             match service::confirmation::purge_unconfirmed(&state).await {
                 Ok(removed) if removed > 0 => {
                     tracing::info!(removed, "pending signatures of unconfirmed members removed")

@@ -20,6 +20,7 @@ pub mod producer;
 pub mod producer_voice;
 pub mod proposal;
 pub mod rating;
+pub mod retention;
 pub mod sign_batch;
 pub mod signature;
 pub mod source;
