@@ -322,8 +322,9 @@ pub struct Config {
     pub source_key: Option<String>,
 
     /// Signatures from one source (network) or e-mail domain on one campaign
-    /// within the trending window that raise a fraud signal.
-    #[arg(long, env = "CONSUMACT_TRENDING_THRESHOLD", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    /// within the trending window that raise a fraud signal; 0 turns
+    /// surge detection off.
+    #[arg(long, env = "CONSUMACT_TRENDING_THRESHOLD", default_value_t = 50)]
     pub trending_threshold: u32,
 
     /// The trending window, in seconds.

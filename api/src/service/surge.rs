@@ -76,6 +76,7 @@ pub enum Seen {
 
 /// This instance's windows and the signals in force.
 pub struct SurgeDetector {
+    /// 0: detection off.
     threshold: usize,
     window: Duration,
     hold: bool,
@@ -85,7 +86,7 @@ pub struct SurgeDetector {
 impl SurgeDetector {
     pub fn new(config: &Config) -> Self {
         Self {
-            threshold: config.trending_threshold.max(1) as usize,
+            threshold: config.trending_threshold as usize,
             window: Duration::from_secs(config.trending_window_secs.max(1)),
             hold: config.hold_trending,
             tracks: Mutex::new(HashMap::new()),
@@ -99,7 +100,7 @@ impl SurgeDetector {
     /// The open signal holding signatures from any of `keys` on `campaign`,
     /// when holding is on.
     pub fn holding(&self, campaign: Uuid, keys: &[(SignalKind, String)]) -> Option<Uuid> {
-        if !self.hold {
+        if !self.hold || self.threshold == 0 {
             return None;
         }
         let tracks = self.tracks();
@@ -114,6 +115,9 @@ impl SurgeDetector {
 
     /// Counts one signature from `key` on `campaign`.
     pub fn observe(&self, campaign: Uuid, kind: SignalKind, key: &str) -> Seen {
+        if self.threshold == 0 {
+            return Seen::Nothing;
+        }
         let now = Instant::now();
         let mut tracks = self.tracks();
         let track = tracks
@@ -490,6 +494,19 @@ mod tests {
         let id = Uuid::now_v7();
         surge.raised(campaign, SignalKind::Source, "net", id);
         assert_eq!(surge.holding(campaign, &keys), Some(id));
+    }
+
+    #[test]
+    fn a_zero_threshold_turns_detection_off() {
+        let surge = detector(0, true);
+        let campaign = Uuid::now_v7();
+        for _ in 0..10 {
+            assert_eq!(
+                surge.observe(campaign, SignalKind::Source, "net"),
+                Seen::Nothing
+            );
+        }
+        assert!(surge.tracks().is_empty(), "nothing is even tracked");
     }
 
     #[test]
