@@ -45,9 +45,13 @@ const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 type Key = (Uuid, SignalKind, String);
 
+/// Slices a window is counted in: memory stays bounded whatever the rate,
+/// and the count is off by at most one slice at the window's far edge.
+const SLICES: u32 = 30;
+
 struct Track {
-    /// Times of the latest signatures (at most a few times the threshold).
-    times: VecDeque<Instant>,
+    /// Signatures per slice of the window, oldest first: (slice start, count).
+    slices: VecDeque<(Instant, usize)>,
     signal: Option<Raised>,
 }
 
@@ -123,22 +127,22 @@ impl SurgeDetector {
         let track = tracks
             .entry((campaign, kind, key.to_owned()))
             .or_insert_with(|| Track {
-                times: VecDeque::new(),
+                slices: VecDeque::new(),
                 signal: None,
             });
-        track.times.push_back(now);
+        let slice = (self.window / SLICES).max(Duration::from_millis(1));
+        match track.slices.back_mut() {
+            Some((start, count)) if now.duration_since(*start) < slice => *count += 1,
+            _ => track.slices.push_back((now, 1)),
+        }
         while track
-            .times
+            .slices
             .front()
-            .is_some_and(|at| now.duration_since(*at) > self.window)
+            .is_some_and(|(start, _)| now.duration_since(*start) > self.window)
         {
-            track.times.pop_front();
+            track.slices.pop_front();
         }
-        let cap = self.threshold.saturating_mul(4).max(16);
-        while track.times.len() > cap {
-            track.times.pop_front();
-        }
-        let count = track.times.len();
+        let count: usize = track.slices.iter().map(|(_, count)| count).sum();
         if count < self.threshold {
             return Seen::Nothing;
         }
@@ -198,7 +202,7 @@ impl SurgeDetector {
             let track = tracks
                 .entry((signal.campaign_id, signal.kind, signal.key.clone()))
                 .or_insert_with(|| Track {
-                    times: VecDeque::new(),
+                    slices: VecDeque::new(),
                     signal: None,
                 });
             if track
@@ -221,7 +225,10 @@ impl SurgeDetector {
     pub fn evict_idle(&self) {
         let window = self.window;
         self.tracks().retain(|_, track| {
-            let recent = track.times.back().is_some_and(|at| at.elapsed() <= window);
+            let recent = track
+                .slices
+                .back()
+                .is_some_and(|(start, _)| start.elapsed() <= window);
             let holding = track
                 .signal
                 .as_ref()
@@ -494,6 +501,35 @@ mod tests {
         let id = Uuid::now_v7();
         surge.raised(campaign, SignalKind::Source, "net", id);
         assert_eq!(surge.holding(campaign, &keys), Some(id));
+    }
+
+    #[test]
+    fn the_signal_count_follows_a_surge_beyond_the_threshold() {
+        let surge = detector(3, false);
+        let campaign = Uuid::now_v7();
+        let id = Uuid::now_v7();
+        for _ in 0..3 {
+            surge.observe(campaign, SignalKind::Source, "net");
+        }
+        surge.raised(campaign, SignalKind::Source, "net", id);
+        for _ in 0..500 {
+            surge.observe(campaign, SignalKind::Source, "net");
+        }
+        std::thread::sleep(FLUSH_EVERY);
+        assert_eq!(
+            surge.observe(campaign, SignalKind::Source, "net"),
+            Seen::Update {
+                signal: id,
+                count: 504
+            }
+        );
+        let slices = surge
+            .tracks()
+            .values()
+            .map(|t| t.slices.len())
+            .max()
+            .unwrap();
+        assert!(slices <= SLICES as usize + 1, "{slices} slices");
     }
 
     #[test]
