@@ -7,7 +7,7 @@ use entities::fraud_signal;
 use crate::error::Result;
 use crate::graphql::campaign::Campaign;
 use crate::graphql::connection::{self, Page, complexity};
-use crate::graphql::guards::{require_member, state};
+use crate::graphql::guards::{require_member, state, viewer};
 use crate::service::{surge, validate};
 
 /// What a surge came from.
@@ -45,8 +45,9 @@ impl FraudSignal {
         ID(self.0.id.to_string())
     }
     async fn campaign(&self, ctx: &Context<'_>) -> Result<Option<Campaign>> {
+        let viewer = viewer(ctx).await?;
         Ok(
-            crate::service::campaign::get(&state(ctx).db, None, self.0.campaign_id)
+            crate::service::campaign::get(&state(ctx).db, viewer, self.0.campaign_id)
                 .await?
                 .map(Campaign),
         )

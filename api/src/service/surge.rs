@@ -181,6 +181,18 @@ impl SurgeDetector {
         }
     }
 
+    /// Forgets a raise whose signal could not be written.
+    fn forget(&self, campaign: Uuid, kind: SignalKind, key: &str) {
+        if let Some(track) = self.tracks().get_mut(&(campaign, kind, key.to_owned()))
+            && track
+                .signal
+                .as_ref()
+                .is_some_and(|raised| raised.id.is_none())
+        {
+            track.signal = None;
+        }
+    }
+
     /// Replaces the signals in force with the database's open ones.
     pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<()> {
         let open = fraud_signal::Entity::find()
@@ -249,6 +261,8 @@ pub fn watch(state: &AppState, campaign: Uuid, keys: Vec<(SignalKind, String)>) 
                 tokio::spawn(async move {
                     if let Err(err) = raise(&state, campaign, kind, &key, count).await {
                         tracing::warn!(%campaign, code = err.code(), "fraud signal not raised");
+                        // Let the next signature from the key try again.
+                        state.surge.forget(campaign, kind, &key);
                     }
                 });
             }
