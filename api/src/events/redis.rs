@@ -94,23 +94,39 @@ async fn listen(events: std::sync::Weak<RedisEvents>) {
     }
 }
 
-#[async_trait]
-impl EventBus for RedisEvents {
-    async fn publish_reload(&self, what: Reload) {
-        let Ok(payload) = serde_json::to_string(&what) else {
-            return;
+impl RedisEvents {
+    /// Publishes `value` on `channel`; when nobody heard it (not even this
+    /// instance's listener, still connecting) or Redis is down, delivers it
+    /// to this instance's `local` subscribers directly.
+    async fn send<T: serde::Serialize>(
+        &self,
+        channel: &str,
+        value: T,
+        local: &broadcast::Sender<T>,
+    ) {
+        let payload = match serde_json::to_string(&value) {
+            Ok(payload) => payload,
+            Err(err) => {
+                tracing::error!(%err, "cannot encode event");
+                return;
+            }
         };
-        let channel = &self.reload_channel;
         let sent =
             self.link
                 .run(|mut connection| async move {
                     connection.publish::<_, _, i64>(channel, payload).await
                 })
                 .await;
-        // This instance hears it through Redis; without Redis, at least here.
         if !matches!(sent, Ok(listeners) if listeners > 0) {
-            let _ = self.reloads.send(what);
+            let _ = local.send(value);
         }
+    }
+}
+
+#[async_trait]
+impl EventBus for RedisEvents {
+    async fn publish_reload(&self, what: Reload) {
+        self.send(&self.reload_channel, what, &self.reloads).await;
     }
 
     fn subscribe_reloads(&self) -> broadcast::Receiver<Reload> {
@@ -118,25 +134,7 @@ impl EventBus for RedisEvents {
     }
 
     async fn publish(&self, event: CounterEvent) {
-        let payload = match serde_json::to_string(&event) {
-            Ok(payload) => payload,
-            Err(err) => {
-                tracing::error!(%err, "cannot encode event");
-                return;
-            }
-        };
-        let channel = &self.channel;
-        let sent =
-            self.link
-                .run(|mut connection| async move {
-                    connection.publish::<_, _, i64>(channel, payload).await
-                })
-                .await;
-        // Nobody heard it (not even this instance's listener, still
-        // connecting) or Redis is down: deliver to local subscribers directly.
-        if !matches!(sent, Ok(listeners) if listeners > 0) {
-            let _ = self.local.send(event);
-        }
+        self.send(&self.channel, event, &self.local).await;
     }
 
     fn subscribe(&self) -> broadcast::Receiver<CounterEvent> {
