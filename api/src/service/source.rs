@@ -19,30 +19,32 @@ use sha2::Sha256;
 
 use crate::config::Config;
 
-/// The key sources are hashed under.
+/// The key sources are hashed under, keyed once.
 pub struct SourceKeys {
-    key: Vec<u8>,
+    mac: Hmac<Sha256>,
 }
 
 impl SourceKeys {
     /// The configured key, or the data directory's, created when missing.
     pub fn load(config: &Config) -> anyhow::Result<Self> {
         if let Some(key) = config.source_key.as_deref().filter(|key| !key.is_empty()) {
-            return Ok(Self {
-                key: key.as_bytes().to_vec(),
-            });
+            return Self::with_key(key.as_bytes());
         }
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
-        let key = read_or_create(&config.data_dir.join("source.key"))?;
-        Ok(Self { key })
+        Self::with_key(&read_or_create(&config.data_dir.join("source.key"))?)
+    }
+
+    fn with_key(key: &[u8]) -> anyhow::Result<Self> {
+        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+            .map_err(|err| anyhow::anyhow!("unusable source key: {err}"))?;
+        Ok(Self { mac })
     }
 
     /// The keyed value of `ip`'s network.
     pub fn key_of(&self, ip: IpAddr) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
-            .expect("HMAC takes keys of any length");
+        let mut mac = self.mac.clone();
         mac.update(network(ip).as_bytes());
         mac.finalize()
             .into_bytes()
@@ -108,9 +110,7 @@ mod tests {
     use super::*;
 
     fn keys(key: &str) -> SourceKeys {
-        SourceKeys {
-            key: key.as_bytes().to_vec(),
-        }
+        SourceKeys::with_key(key.as_bytes()).unwrap()
     }
 
     #[test]
