@@ -6,30 +6,19 @@ mod common;
 use common::{ADMIN_ARGS, TestApp};
 use serde_json::{Value, json};
 
-/// A server that takes the client address from `x-forwarded-for`, as behind
-/// a trusted proxy, so that one test can sign from many networks.
-async fn spawn() -> TestApp {
+/// A server with the first admin that takes the client address from
+/// `x-forwarded-for`, as behind a trusted proxy, so that one test can sign
+/// from many networks; `extra` flags on top.
+async fn spawn(extra: &[&str]) -> TestApp {
     let mut args = ADMIN_ARGS.to_vec();
     args.extend(["--client-ip-header", "x-forwarded-for"]);
+    args.extend_from_slice(extra);
     TestApp::spawn_with(&args).await
 }
 
+/// Signs as a client at `address`, failing the test on an error.
 async fn sign_from(app: &TestApp, token: &str, campaign: &str, address: &str) {
-    let body: Value = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(token)
-        .header("x-forwarded-for", address)
-        .json(&json!({
-            "query": "mutation($id: ID!) { signCampaign(campaignId: $id) { id } }",
-            "variables": { "id": campaign },
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = app.sign_from(token, campaign, address).await;
     assert!(body.get("errors").is_none(), "{body}");
 }
 
@@ -57,7 +46,7 @@ async fn sources(app: &TestApp, token: &str, campaign: &str) -> Vec<(String, Val
 
 #[tokio::test]
 async fn moderators_see_which_signatures_share_a_network_but_never_an_address() {
-    let app = spawn().await;
+    let app = spawn(&[]).await;
     let admin = app.admin_token().await;
     let (organiser, campaign) = app.open_campaign("organiser", 100).await;
     let signers = [
@@ -105,19 +94,8 @@ const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $inpu
 
 /// Registers `handle` at `email` from `address`; the whole answer.
 async fn register_from(app: &TestApp, handle: &str, email: &str, address: &str) -> Value {
-    app.client
-        .post(app.url("/graphql"))
-        .header("x-forwarded-for", address)
-        .json(&json!({
-            "query": REGISTER,
-            "variables": { "input": { "handle": handle, "email": email, "password": "correct horse battery" } },
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    let input = json!({ "input": { "handle": handle, "email": email, "password": "correct horse battery" } });
+    app.gql_from(None, address, REGISTER, input).await
 }
 
 const ADD_RULE: &str =
@@ -129,10 +107,7 @@ async fn a_block_rule_added_on_one_instance_refuses_the_next_registration_on_ano
     let Some(redis) = common::redis_server::RedisServer::start() else {
         return;
     };
-    let mut args = ADMIN_ARGS.to_vec();
-    let url = redis.url();
-    args.extend(["--client-ip-header", "x-forwarded-for", "--redis-url", &url]);
-    let first = TestApp::spawn_with(&args).await;
+    let first = spawn(&["--redis-url", &redis.url()]).await;
     let second = first.spawn_sibling().await;
     let admin = first.admin_token().await;
     let ok = register_from(&second, "before", "before@example.org", "198.51.100.7").await;
@@ -215,18 +190,7 @@ async fn a_block_rule_added_on_one_instance_refuses_the_next_registration_on_ano
     // Signing from a blocked network is refused too, for members already in.
     let (_, campaign) = first.open_campaign("organiser", 100).await;
     let member = ok["data"]["register"]["token"].as_str().unwrap();
-    let signed: Value = second
-        .client
-        .post(second.url("/graphql"))
-        .bearer_auth(member)
-        .header("x-forwarded-for", "198.51.100.7")
-        .json(&json!({ "query": "mutation($id: ID!) { signCampaign(campaignId: $id) { id } }", "variables": { "id": campaign } }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let signed = second.sign_from(member, &campaign, "198.51.100.7").await;
     assert_eq!(
         signed["errors"][0]["extensions"]["reason"], "BLOCKED",
         "{signed}"
@@ -311,14 +275,7 @@ async fn invalidating_one_network_strikes_exactly_its_signatures_and_revalidatin
     const FARM: usize = 30;
     const HONEST: usize = 20;
     const LATE: usize = 20;
-    let mut args = ADMIN_ARGS.to_vec();
-    args.extend([
-        "--client-ip-header",
-        "x-forwarded-for",
-        "--observatory-k",
-        "2",
-    ]);
-    let app = TestApp::spawn_with(&args).await;
+    let app = spawn(&["--observatory-k", "2"]).await;
     let admin = app.admin_token().await;
     let (organiser, campaign) = app.open_campaign("organiser", 45).await;
     let farm = app.register_many("farm", FARM).await;
@@ -415,6 +372,15 @@ async fn invalidating_one_network_strikes_exactly_its_signatures_and_revalidatin
             .unwrap_or(last);
     }
     assert_eq!(last, expected, "the subscriber ends on the corrected count");
+    // A struck-out signature stays for the record: its signer cannot withdraw it.
+    let withdraw = app
+        .gql(
+            Some(&farm[0]),
+            "mutation($id: ID!) { withdrawSignature(campaignId: $id) }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    assert_eq!(common::error_code(&withdraw), "CONFLICT");
     // Striking again finds nothing more.
     let again = app
         .gql_ok(
@@ -524,16 +490,13 @@ async fn a_farm_of_300_among_2000_raises_one_signal_and_is_struck_out_exactly() 
     const CROWD: usize = 2_000;
     const FARM: usize = 300;
     const LATE: usize = 200;
-    let mut args = ADMIN_ARGS.to_vec();
-    args.extend([
-        "--client-ip-header",
-        "x-forwarded-for",
+    let app = spawn(&[
         "--trending-threshold",
         "100",
         "--trending-window-secs",
         "600",
-    ]);
-    let app = TestApp::spawn_with(&args).await;
+    ])
+    .await;
     let admin = app.admin_token().await;
     let (_, campaign) = app.open_campaign("organiser", 100_000).await;
     // Everyone has an address of their own domain (a few share one), so
@@ -615,16 +578,7 @@ async fn a_farm_of_300_among_2000_raises_one_signal_and_is_struck_out_exactly() 
 
 #[tokio::test]
 async fn a_trending_source_is_held_until_a_moderator_dismisses_its_signal() {
-    let mut args = ADMIN_ARGS.to_vec();
-    args.extend([
-        "--client-ip-header",
-        "x-forwarded-for",
-        "--trending-threshold",
-        "5",
-        "--hold-trending",
-        "true",
-    ]);
-    let app = TestApp::spawn_with(&args).await;
+    let app = spawn(&["--trending-threshold", "5", "--hold-trending", "true"]).await;
     let admin = app.admin_token().await;
     let (organiser, campaign) = app.open_campaign("organiser", 100).await;
     let first = register_with(&app, "first", 5, |i| format!("a{i}@a{i}.example")).await;
@@ -701,36 +655,20 @@ async fn a_trending_source_is_held_until_a_moderator_dismisses_its_signal() {
 
 #[tokio::test]
 async fn retention_makes_an_ended_campaigns_signatures_anonymous_and_keeps_every_count() {
-    let mut args = ADMIN_ARGS.to_vec();
-    args.extend([
-        "--client-ip-header",
-        "x-forwarded-for",
-        "--retention-days",
-        "0",
-        "--observatory-k",
-        "2",
-    ]);
-    let app = TestApp::spawn_with(&args).await;
+    let app = spawn(&["--retention-days", "0", "--observatory-k", "2"]).await;
     let admin = app.admin_token().await;
     let (organiser, campaign) = app.open_campaign("organiser", 10).await;
     let (_, still_open) = app.open_campaign("other_organiser", 10).await;
     let signers = register_with(&app, "signer", 12, |i| format!("s{i}@s{i}.example")).await;
     for (i, token) in signers.iter().enumerate() {
-        let body: Value = app
-            .client
-            .post(app.url("/graphql"))
-            .bearer_auth(token)
-            .header("x-forwarded-for", format!("10.0.{i}.1"))
-            .json(&json!({
-                "query": "mutation($id: ID!) { signCampaign(campaignId: $id, input: { comment: \"I buy their yoghurt\" }) { id } }",
-                "variables": { "id": campaign },
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = app
+            .gql_from(
+                Some(token),
+                &format!("10.0.{i}.1"),
+                "mutation($id: ID!) { signCampaign(campaignId: $id, input: { comment: \"I buy their yoghurt\" }) { id } }",
+                json!({ "id": campaign }),
+            )
+            .await;
         assert!(body.get("errors").is_none(), "{body}");
         sign_from(&app, token, &still_open, &format!("10.0.{i}.1")).await;
     }
@@ -791,4 +729,96 @@ async fn retention_makes_an_ended_campaigns_signatures_anonymous_and_keeps_every
         )
         .await;
     assert_eq!(mine["me"]["signatures"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn bad_input_to_the_fraud_tools_gets_coded_errors() {
+    let app = spawn(&[]).await;
+    let admin = app.admin_token().await;
+    let (organiser, campaign) = app.open_campaign("organiser", 10).await;
+    let add = |input: Value| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            app.gql(Some(&admin), ADD_RULE, json!({ "input": input }))
+                .await
+        }
+    };
+    let wide =
+        add(json!({ "kind": "IP_RANGE", "pattern": "0.0.0.0/0", "reason": "everyone" })).await;
+    assert_eq!(common::error_field(&wide), "input.pattern");
+    let garbled =
+        add(json!({ "kind": "EMAIL_DOMAIN", "pattern": "not a domain", "reason": "typo" })).await;
+    assert_eq!(common::error_field(&garbled), "input.pattern");
+    let past = add(json!({ "kind": "EMAIL_DOMAIN", "pattern": "x.example", "reason": "late", "expiresAt": "2000-01-01T00:00:00Z" })).await;
+    assert_eq!(common::error_field(&past), "input.expiresAt");
+    let kind = add(json!({ "kind": "PHONE", "pattern": "x", "reason": "what" })).await;
+    // Variables of the wrong type fail validation, as for every operation.
+    assert_eq!(
+        common::error_code(&kind),
+        "GRAPHQL_VALIDATION_FAILED",
+        "{kind}"
+    );
+    let member = app
+        .gql(
+            Some(&organiser),
+            ADD_RULE,
+            json!({ "input": { "kind": "EMAIL_DOMAIN", "pattern": "x.example", "reason": "mine" } }),
+        )
+        .await;
+    assert_eq!(common::error_code(&member), "FORBIDDEN");
+    let unknown = uuid::Uuid::new_v4().to_string();
+    for (query, variables) in [
+        (
+            "mutation($id: ID!) { removeBlockRule(id: $id) }",
+            json!({ "id": unknown }),
+        ),
+        (
+            "mutation($id: ID!) { revalidateSignatures(invalidationId: $id) { id } }",
+            json!({ "id": unknown }),
+        ),
+        (
+            "mutation($id: ID!) { dismissFraudSignal(id: $id) { id } }",
+            json!({ "id": unknown }),
+        ),
+        (
+            INVALIDATE,
+            json!({ "id": unknown, "filter": { "emailDomain": "x.example" } }),
+        ),
+    ] {
+        let body = app.gql(Some(&admin), query, variables).await;
+        assert_eq!(common::error_code(&body), "NOT_FOUND", "{query}: {body}");
+    }
+    let malformed = app
+        .gql(
+            Some(&admin),
+            INVALIDATE,
+            json!({ "id": campaign, "filter": { "memberIds": ["not-an-id"] } }),
+        )
+        .await;
+    assert_eq!(common::error_field(&malformed), "filter.memberIds");
+    let bad_signal = app
+        .gql(
+            Some(&admin),
+            "mutation { dismissFraudSignal(id: \"x\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(common::error_field(&bad_signal), "id");
+    let bad_campaign = app
+        .gql(
+            Some(&admin),
+            "{ fraudSignals(campaignId: \"x\") { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(common::error_field(&bad_campaign), "campaignId");
+    let terse = app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { invalidateSignatures(campaignId: $id, filter: { emailDomain: \"x.example\" }, reason: \"x\") { id } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    assert_eq!(common::error_field(&terse), "reason");
 }

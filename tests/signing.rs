@@ -261,28 +261,6 @@ async fn two_hundred_concurrent_signers_count_exactly() {
     );
 }
 
-async fn sign_from(
-    app: &TestApp,
-    token: &str,
-    campaign: &str,
-    forwarded_for: &str,
-) -> serde_json::Value {
-    app.client
-        .post(app.url("/graphql"))
-        .bearer_auth(token)
-        .header("x-forwarded-for", forwarded_for)
-        .json(&json!({
-            "query": "mutation($id: ID!) { signCampaign(campaignId: $id) { id } }",
-            "variables": { "id": campaign },
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn addresses_come_from_a_proxy_header_only_when_configured() {
     let limits = ["--sign-ip-per-minute", "1", "--sign-ip-burst", "1"];
@@ -291,32 +269,30 @@ async fn addresses_come_from_a_proxy_header_only_when_configured() {
     let proxied = TestApp::spawn_with(&behind_proxy).await;
     let (_, campaign) = proxied.open_campaign("proxied", 1000).await;
     let signers = proxied.register_many("behind_proxy", 3).await;
-    let first = sign_from(
-        &proxied,
-        &signers[0],
-        &campaign,
-        "203.0.113.9, 198.51.100.1",
-    )
-    .await;
+    let first = proxied
+        .sign_from(&signers[0], &campaign, "203.0.113.9, 198.51.100.1")
+        .await;
     assert!(first.get("errors").is_none(), "{first}");
-    let other_client = sign_from(
-        &proxied,
-        &signers[1],
-        &campaign,
-        "203.0.113.9, 198.51.100.2",
-    )
-    .await;
+    let other_client = proxied
+        .sign_from(&signers[1], &campaign, "203.0.113.9, 198.51.100.2")
+        .await;
     assert!(other_client.get("errors").is_none(), "{other_client}");
-    let same_client = sign_from(&proxied, &signers[2], &campaign, "198.51.100.1").await;
+    let same_client = proxied
+        .sign_from(&signers[2], &campaign, "198.51.100.1")
+        .await;
     assert_eq!(error_code(&same_client), "RATE_LIMITED");
 
     // Without the setting the header is ignored: everyone is 127.0.0.1.
     let direct = TestApp::spawn_with(&limits).await;
     let (_, campaign) = direct.open_campaign("direct", 1000).await;
     let signers = direct.register_many("direct", 2).await;
-    let first = sign_from(&direct, &signers[0], &campaign, "198.51.100.1").await;
+    let first = direct
+        .sign_from(&signers[0], &campaign, "198.51.100.1")
+        .await;
     assert!(first.get("errors").is_none(), "{first}");
-    let spoofed = sign_from(&direct, &signers[1], &campaign, "198.51.100.2").await;
+    let spoofed = direct
+        .sign_from(&signers[1], &campaign, "198.51.100.2")
+        .await;
     assert_eq!(error_code(&spoofed), "RATE_LIMITED");
 }
 
@@ -365,25 +341,8 @@ async fn bursts_are_written_in_batches_and_duplicates_in_a_batch_count_once() {
     assert_eq!(app.signature_rows(&campaign).await, 60);
     assert_eq!(app.signature_count(&campaign).await, 60);
 
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let value = |name: &str| -> u64 {
-        metrics
-            .lines()
-            .find_map(|line| line.strip_prefix(&format!("{name} ")))
-            .unwrap_or_else(|| panic!("{name} missing"))
-            .parse()
-            .unwrap()
-    };
-    assert_eq!(value("consumact_signatures_total"), 60);
-    let batches = value("consumact_signature_batches_total");
+    assert_eq!(app.metric("consumact_signatures_total").await, 60);
+    let batches = app.metric("consumact_signature_batches_total").await;
     assert!(
         batches < 60,
         "78 concurrent requests wrote in {batches} transactions"

@@ -746,17 +746,7 @@ async fn mail_due_when_a_server_is_killed_is_delivered_after_restart_once_each()
     }
     // A tries, fails, and retries while the messages are due.
     let failures = eventually(10, true, || async {
-        let metrics = reqwest::get(format!("http://{a}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        metrics
-            .lines()
-            .find_map(|line| line.strip_prefix("consumact_outbox_failures_total "))
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .is_some_and(|failed| failed >= MEMBERS as u64 * 2)
+        common::metric_at(a, "consumact_outbox_failures_total").await >= MEMBERS as u64 * 2
     })
     .await;
     assert!(failures, "server A retried the failing deliveries");
@@ -921,20 +911,11 @@ async fn mail_goes_over_starttls_only_to_a_server_whose_certificate_is_trusted()
     // Without the certificate, the self-signed server is not trusted: nothing is sent.
     let untrusting = spawn(&["--smtp-url", &url, "--outbox-retry-base-ms", "60000"]).await;
     untrusting.register("wary").await;
-    let failed = eventually(10, true, || async {
-        let metrics = untrusting
-            .client
-            .get(untrusting.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        metrics.contains("consumact_outbox_failures_total 1")
+    let failed = eventually(10, 1, || {
+        untrusting.metric("consumact_outbox_failures_total")
     })
     .await;
-    assert!(failed, "the delivery to an untrusted server failed");
+    assert_eq!(failed, 1, "the delivery to an untrusted server failed");
     assert!(smtp.mails().is_empty());
 
     // Trusting it, mail goes through STARTTLS (the server refuses mail without it).
@@ -943,4 +924,101 @@ async fn mail_goes_over_starttls_only_to_a_server_whose_certificate_is_trusted()
     app.register("trusting").await;
     let mails = common::mail::wait_for(|| smtp.mails(), &address("trusting"), 1).await;
     assert!(mails[0].text.contains("/confirm-email?token="));
+}
+
+#[tokio::test]
+async fn bad_input_to_the_account_mutations_gets_coded_errors() {
+    let mut args = ADMIN_ARGS.to_vec();
+    args.extend(["--campaign-review", "true"]);
+    let app = spawn(&args).await;
+    let check = |body: Value, code: &str, field: Option<&str>| {
+        assert_eq!(error_code(&body), code, "{body}");
+        if let Some(field) = field {
+            assert_eq!(error_field(&body), field, "{body}");
+        }
+    };
+    let register = app
+        .gql(
+            None,
+            "mutation { register(input: { handle: \"polyglot\", email: \"p@example.org\", password: \"correct horse battery\", locale: \"de\" }) { token } }",
+            json!({}),
+        )
+        .await;
+    check(register, "BAD_USER_INPUT", Some("input.locale"));
+    let reset = app
+        .gql(None, RESET, json!({ "email": "not an address" }))
+        .await;
+    check(reset, "BAD_USER_INPUT", Some("email"));
+    let short = app
+        .gql(
+            None,
+            "mutation { resetPassword(token: \"whatever\", newPassword: \"short\") }",
+            json!({}),
+        )
+        .await;
+    check(short, "BAD_USER_INPUT", Some("newPassword"));
+    let unknown = app
+        .gql(
+            None,
+            "mutation { resetPassword(token: \"not-a-token\", newPassword: \"long enough secret\") }",
+            json!({}),
+        )
+        .await;
+    check(unknown, "BAD_USER_INPUT", Some("token"));
+    let empty = app
+        .gql(
+            None,
+            "mutation { confirmEmail(token: \"\") { id } }",
+            json!({}),
+        )
+        .await;
+    check(empty, "BAD_USER_INPUT", Some("token"));
+    let anonymous = app
+        .gql(None, "mutation { resendConfirmation }", json!({}))
+        .await;
+    check(anonymous, "UNAUTHENTICATED", None);
+    let wrong_type = app
+        .gql(
+            None,
+            "mutation { confirmEmail(token: 42) { id } }",
+            json!({}),
+        )
+        .await;
+    check(wrong_type, "GRAPHQL_VALIDATION_FAILED", None);
+
+    // Review decisions check their input too.
+    let admin = app.admin_token().await;
+    let reject = "mutation($id: ID!, $reason: String!) { rejectCampaign(id: $id, reason: $reason) { status } }";
+    let malformed = app
+        .gql(
+            Some(&admin),
+            reject,
+            json!({ "id": "nope", "reason": "off topic" }),
+        )
+        .await;
+    check(malformed, "BAD_USER_INPUT", Some("id"));
+    let missing = app
+        .gql(
+            Some(&admin),
+            reject,
+            json!({ "id": uuid::Uuid::new_v4().to_string(), "reason": "off topic" }),
+        )
+        .await;
+    check(missing, "NOT_FOUND", None);
+    let organiser = confirmed_member(&app, "reviewed").await;
+    let producer = app.create_producer(&organiser, "Reviewed Foods").await;
+    let campaign = app.create_campaign(&organiser, &producer).await;
+    app.publish(&organiser, &campaign).await;
+    let terse = app
+        .gql(
+            Some(&admin),
+            reject,
+            json!({ "id": campaign, "reason": "no" }),
+        )
+        .await;
+    check(terse, "BAD_USER_INPUT", Some("reason"));
+    let code = app
+        .gql(Some(&admin), SPONSOR, json!({ "code": "x".repeat(200) }))
+        .await;
+    check(code, "NOT_FOUND", None);
 }

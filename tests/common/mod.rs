@@ -423,6 +423,48 @@ pub mod smtp_server;
 pub mod ws;
 
 impl TestApp {
+    /// POSTs a GraphQL operation as a client at `address` behind a proxy
+    /// (the server must take `--client-ip-header x-forwarded-for`).
+    pub async fn gql_from(
+        &self,
+        token: Option<&str>,
+        address: &str,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .header("x-forwarded-for", address)
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .expect("request reaches the server")
+            .json()
+            .await
+            .expect("JSON response")
+    }
+
+    /// Signs `campaign_id` as a client at `address`; the whole response body.
+    pub async fn sign_from(&self, token: &str, campaign_id: &str, address: &str) -> Value {
+        self.gql_from(
+            Some(token),
+            address,
+            "mutation($id: ID!) { signCampaign(campaignId: $id) { id } }",
+            json!({ "id": campaign_id }),
+        )
+        .await
+    }
+
+    /// The value of a counter on this server's `/metrics` (0 when absent).
+    pub async fn metric(&self, name: &str) -> u64 {
+        metric_at(self.addr, name).await
+    }
+
     /// The mail this server wrote as `.eml` files (no SMTP server set).
     pub fn mail_files(&self) -> Vec<mail::Mail> {
         mail::read_dir(&self.data_dir.join("mail"), |path| {
@@ -513,6 +555,22 @@ impl TestApp {
         self.publish(&token, &id).await;
         (token, id)
     }
+}
+
+/// The value of a counter on the `/metrics` of the server at `addr` (0
+/// when absent).
+pub async fn metric_at(addr: SocketAddr, name: &str) -> u64 {
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics text");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Polls `probe` every 100 ms until it returns `expected`, for at most

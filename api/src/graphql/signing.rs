@@ -105,12 +105,7 @@ pub enum SignatureStatus {
 
 /// Whether the caller is a moderator or an admin.
 async fn moderates(ctx: &Context<'_>) -> Result<bool> {
-    Ok(viewer(ctx).await?.is_some_and(|v| {
-        matches!(
-            v.role,
-            entities::member::Role::Moderator | entities::member::Role::Admin
-        )
-    }))
+    Ok(viewer(ctx).await?.is_some_and(|v| v.moderates()))
 }
 
 /// A campaign's live counters.

@@ -54,6 +54,11 @@ impl Viewer {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
+
+    /// Whether they moderate the whole site (moderators and admins).
+    pub fn moderates(&self) -> bool {
+        matches!(self.role, Role::Moderator | Role::Admin)
+    }
 }
 
 /// Password hashing with the configured Argon2id cost.

@@ -18,8 +18,7 @@ use entities::signature::{self, SignatureStatus};
 use entities::{campaign, invalidation, milestone};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, Select, Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -27,7 +26,6 @@ use uuid::Uuid;
 use crate::error::{AppError, Result};
 use crate::service::auth::Viewer;
 use crate::service::moderation::require_moderator;
-use crate::service::observatory::rollup::{self, Delta};
 use crate::service::{audit, signature as signatures, validate};
 use crate::state::AppState;
 
@@ -157,7 +155,7 @@ pub async fn invalidate(
             .filter(invalidation::Column::Id.eq(id))
             .exec(&txn)
             .await?;
-        roll(&txn, state, &found, &struck, -1).await?;
+        signatures::rollup_moved(&txn, state, &found, &struck, -1).await?;
         struck
     };
     let saved = invalidation::Entity::find_by_id(id)
@@ -181,8 +179,9 @@ pub async fn invalidate(
     .await?;
     txn.commit().await?;
     drop(writer);
-    if !struck.is_empty() {
-        let count = recount(state, &found, -(struck.len() as i64)).await;
+    if !struck.is_empty()
+        && let Some(count) = signatures::after_change(state, &found, -(struck.len() as i64)).await
+    {
         mark_milestones(state, campaign_id, count).await;
     }
     Ok(saved)
@@ -253,7 +252,7 @@ pub async fn revalidate(
         .filter(signature::Column::Status.eq(SignatureStatus::Invalidated))
         .exec_with_returning(&txn)
         .await?;
-    roll(&txn, state, &found, &restored, 1).await?;
+    signatures::rollup_moved(&txn, state, &found, &restored, 1).await?;
     let note = format!("{} signatures restored", restored.len() as u64 + held);
     audit::record(
         &txn,
@@ -266,8 +265,9 @@ pub async fn revalidate(
     .await?;
     txn.commit().await?;
     drop(writer);
-    if !restored.is_empty() {
-        let count = recount(state, &found, restored.len() as i64).await;
+    if !restored.is_empty()
+        && let Some(count) = signatures::after_change(state, &found, restored.len() as i64).await
+    {
         mark_milestones(state, found.id, count).await;
     }
     Ok(record)
@@ -283,41 +283,6 @@ fn strikable() -> Condition {
                 .add(signature::Column::Status.eq(SignatureStatus::Pending))
                 .add(signature::Column::HeldBy.is_not_null()),
         )
-}
-
-/// The moved signatures' observatory contributions, added (`sign` 1) or
-/// taken away (-1).
-async fn roll(
-    txn: &impl ConnectionTrait,
-    state: &AppState,
-    found: &campaign::Model,
-    moved: &[signature::Model],
-    sign: i64,
-) -> Result<()> {
-    let changes: Vec<_> = moved
-        .iter()
-        .filter_map(|row| {
-            Some((
-                found.producer_id,
-                row.created_at,
-                row.member_id?,
-                Delta::signature(sign),
-            ))
-        })
-        .collect();
-    rollup::apply_many(txn, state.config.observatory_grain, &changes).await
-}
-
-/// Moves the live counter by `delta` and tells subscribers; the new count.
-async fn recount(state: &AppState, found: &campaign::Model, delta: i64) -> i64 {
-    signatures::after_change(state, found, delta).await;
-    state
-        .counters
-        .read_many(&state.db, &[found.id])
-        .await
-        .ok()
-        .and_then(|counts| counts.get(&found.id).map(|c| c.signatures))
-        .unwrap_or_default()
 }
 
 /// Marks the milestones above `count` as reached before an invalidation,

@@ -6,7 +6,6 @@
 
 use entities::community_member::{self, MembershipRole};
 use entities::flag::{self, FlagStatus};
-use entities::member::Role;
 use entities::{campaign, producer_response, proposal, signature};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -111,7 +110,7 @@ async fn may_moderate(
     actor: Viewer,
     community: Option<Uuid>,
 ) -> Result<bool> {
-    if matches!(actor.role, Role::Moderator | Role::Admin) {
+    if actor.moderates() {
         return Ok(true);
     }
     let Some(community) = community else {
@@ -312,7 +311,7 @@ pub async fn dismiss(state: &AppState, actor: Viewer, flag_id: Uuid) -> Result<f
 
 /// `FORBIDDEN` unless `actor` holds the MODERATOR or ADMIN role.
 pub fn require_moderator(actor: Viewer) -> Result<()> {
-    if matches!(actor.role, Role::Moderator | Role::Admin) {
+    if actor.moderates() {
         Ok(())
     } else {
         Err(AppError::Forbidden(

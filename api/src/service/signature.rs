@@ -131,16 +131,26 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
             "you have not signed this campaign".into(),
         ));
     };
-    let deleted = signature::Entity::delete_by_id(signed.id)
+    if signed.status == SignatureStatus::Invalidated {
+        // Struck out by a moderator: kept for the record.
+        return Err(AppError::Conflict(
+            "this signature was struck out by a moderator and cannot be withdrawn".into(),
+        ));
+    }
+    // Guarded by the status read, so a confirmation or an invalidation
+    // committing meanwhile cannot make this withdrawal count twice.
+    let deleted = signature::Entity::delete_many()
+        .filter(signature::Column::Id.eq(signed.id))
+        .filter(signature::Column::Status.eq(signed.status))
         .exec(&txn)
         .await?;
     if deleted.rows_affected == 0 {
         return Err(AppError::Conflict(
-            "you have not signed this campaign".into(),
+            "your signature changed meanwhile; try again".into(),
         ));
     }
-    if signed.status != SignatureStatus::Counted {
-        // A pending (or struck out) signature counted nowhere.
+    if signed.status == SignatureStatus::Pending {
+        // It counted nowhere: it simply goes.
         txn.commit().await?;
         return Ok(true);
     }
@@ -159,9 +169,14 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
     Ok(true)
 }
 
-/// Counter, milestones and live update after a committed change. Failures
-/// are logged, never returned: the signature itself is already safe.
-pub(crate) async fn after_change(state: &AppState, found: &campaign::Model, delta: i64) {
+/// Counter, milestones and live update after a committed change; the new
+/// count. Failures are logged, never returned (`None`): the change itself
+/// is already safe, and reconciliation repairs the counter.
+pub(crate) async fn after_change(
+    state: &AppState,
+    found: &campaign::Model,
+    delta: i64,
+) -> Option<i64> {
     let (count, seq) = match state
         .counters
         .add(&state.db, found.id, Counter::Signatures, delta)
@@ -170,7 +185,7 @@ pub(crate) async fn after_change(state: &AppState, found: &campaign::Model, delt
         Ok(counted) => counted,
         Err(err) => {
             tracing::warn!(campaign = %found.id, ?err, "signature counter not updated");
-            return;
+            return None;
         }
     };
     let reached = if delta > 0 {
@@ -200,6 +215,30 @@ pub(crate) async fn after_change(state: &AppState, found: &campaign::Model, delt
         tracing::info!(campaign = %found.id, threshold, "milestone reached");
         state.events.publish(event(Some(threshold))).await;
     }
+    Some(count)
+}
+
+/// Adds (`sign` 1) or takes away (-1) the observatory contributions of
+/// signatures of `found` that just became, or stopped being, counted.
+pub(crate) async fn rollup_moved(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    found: &campaign::Model,
+    moved: &[signature::Model],
+    sign: i64,
+) -> Result<()> {
+    let changes: Vec<_> = moved
+        .iter()
+        .filter_map(|row| {
+            Some((
+                found.producer_id,
+                row.created_at,
+                row.member_id?,
+                Delta::signature(sign),
+            ))
+        })
+        .collect();
+    rollup::apply_many(txn, state.config.observatory_grain, &changes).await
 }
 
 /// Public signatures of a campaign, for the caller to page through: counted

@@ -34,7 +34,6 @@ use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::service::auth::Viewer;
 use crate::service::moderation::require_moderator;
-use crate::service::observatory::rollup::{self, Delta};
 use crate::service::{audit, signature as signatures, validate};
 use crate::state::AppState;
 
@@ -425,18 +424,7 @@ pub async fn dismiss(state: &AppState, actor: Viewer, id: Uuid) -> Result<fraud_
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("campaign"))?;
-    let changes: Vec<_> = released
-        .iter()
-        .filter_map(|row| {
-            Some((
-                found.producer_id,
-                row.created_at,
-                row.member_id?,
-                Delta::signature(1),
-            ))
-        })
-        .collect();
-    rollup::apply_many(&txn, state.config.observatory_grain, &changes).await?;
+    signatures::rollup_moved(&txn, state, &found, &released, 1).await?;
     let note = format!("{} held signatures counted", released.len());
     audit::record(
         &txn,
