@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use entities::outbox_message;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::ConnectionTrait;
@@ -115,16 +116,18 @@ impl Mailer {
             .to
             .parse()
             .map_err(|err| DeliveryError::Permanent(format!("bad recipient: {err}")))?;
+        let for_file = matches!(self.transport, Transport::Files(_));
         let email = Message::builder()
             .message_id(Some(format!("<{}@{}>", message.id, self.domain)))
             .date(message.created_at.into())
             .from(self.from.clone())
             .to(to)
             .subject(rendered.subject)
-            .multipart(MultiPart::alternative_plain_html(
-                rendered.text,
-                rendered.html,
-            ))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(part(ContentType::TEXT_PLAIN, rendered.text, for_file))
+                    .singlepart(part(ContentType::TEXT_HTML, rendered.html, for_file)),
+            )
             .map_err(|err| DeliveryError::Permanent(format!("cannot build the mail: {err}")))?;
         match &self.transport {
             Transport::Smtp(smtp) => smtp
@@ -137,6 +140,25 @@ impl Mailer {
                 .map_err(|err| DeliveryError::Temporary(format!("mail file: {err}"))),
         }
     }
+}
+
+/// A body part. Written to a file, it is 8-bit text when it can be (lines
+/// under 998 octets, no NUL), so that the `.eml` reads as written: lettre's
+/// own choice, quoted-printable for lines over 76 characters, would break a
+/// long link and turn its `=` into `=3D`. Over SMTP, lettre chooses (a
+/// server may lack 8BITMIME).
+fn part(content_type: ContentType, text: String, for_file: bool) -> SinglePart {
+    let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let eight_bit = for_file
+        && !crlf.contains('\0')
+        && !crlf.replace("\r\n", "\n").contains('\r')
+        && crlf.split("\r\n").all(|line| line.len() <= 998);
+    let body = if eight_bit {
+        Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::EightBit)
+    } else {
+        Body::new(text)
+    };
+    SinglePart::builder().header(content_type).body(body)
 }
 
 /// The SMTP transport `url` describes (see `CONSUMACT_SMTP_URL`), trusting
@@ -198,4 +220,40 @@ async fn write_file(
     let partial = dir.join(format!(".{name}.partial"));
     tokio::fs::write(&partial, bytes).await?;
     tokio::fs::rename(&partial, dir.join(name)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINK: &str =
+        "http://127.0.0.1:8080/confirm-email?token=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+    fn formatted(part: SinglePart) -> String {
+        String::from_utf8(part.formatted()).unwrap()
+    }
+
+    #[test]
+    fn a_mail_file_carries_its_links_verbatim() {
+        let text = format!("Hello,\n\n{LINK}\n\nÀ bientôt\n");
+        let written = formatted(part(ContentType::TEXT_PLAIN, text.clone(), true));
+        assert!(
+            written.contains("Content-Transfer-Encoding: 8bit"),
+            "{written}"
+        );
+        assert!(
+            written.contains(LINK) && written.contains("À bientôt"),
+            "{written}"
+        );
+        // Over SMTP lettre chooses, and a long line is not sent raw.
+        let sent = formatted(part(ContentType::TEXT_PLAIN, text, false));
+        assert!(!sent.contains("8bit"), "{sent}");
+    }
+
+    #[test]
+    fn a_line_too_long_for_8_bit_falls_back() {
+        let text = "x".repeat(1_200);
+        let written = formatted(part(ContentType::TEXT_PLAIN, text, true));
+        assert!(!written.contains("8bit"), "{written}");
+    }
 }

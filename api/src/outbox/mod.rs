@@ -169,7 +169,15 @@ impl Worker {
             let outbox_ref = &outbox;
             futures_util::stream::iter(claimed)
                 .for_each_concurrent(PARALLEL, |message| async move {
-                    let outcome = outbox_ref.deliver(&message).await;
+                    // In a task of its own, so that a delivery that panics
+                    // fails its message, not the worker.
+                    let delivery = {
+                        let (outbox, message) = (Arc::clone(outbox_ref), message.clone());
+                        tokio::spawn(async move { outbox.deliver(&message).await })
+                    };
+                    let outcome = delivery.await.unwrap_or_else(|err| {
+                        Err(DeliveryError::Permanent(format!("delivery panicked: {err}")))
+                    });
                     if let Err(err) = this.settle(&message, outcome).await {
                         tracing::warn!(id = %message.id, code = err.code(), "outbox message not settled");
                     }
