@@ -1022,3 +1022,58 @@ async fn bad_input_to_the_account_mutations_gets_coded_errors() {
         .await;
     check(code, "NOT_FOUND", None);
 }
+
+#[tokio::test]
+async fn a_pending_signature_withdrawn_counts_nowhere_and_a_new_one_counts_once() {
+    let app = spawn(&[]).await;
+    let (organiser, campaign) = open_petition(&app, "organiser", 100).await;
+    let (hesitant, _) = app.register("hesitant").await;
+    assert!(app.sign(&hesitant, &campaign).await.get("errors").is_none());
+    let withdraw = "mutation($id: ID!) { withdrawSignature(campaignId: $id) }";
+    app.gql_ok(Some(&hesitant), withdraw, json!({ "id": campaign }))
+        .await;
+    assert_eq!(
+        pending_count(&app, &organiser, &campaign).await,
+        json!({ "signatures": 0, "pendingSignatures": 0 })
+    );
+    assert!(app.sign(&hesitant, &campaign).await.get("errors").is_none());
+    let token = confirmation_token(&app, "hesitant").await;
+    app.gql_ok(
+        None,
+        "mutation($token: String!) { confirmEmail(token: $token) { id } }",
+        json!({ "token": token }),
+    )
+    .await;
+    assert_eq!(
+        pending_count(&app, &organiser, &campaign).await,
+        json!({ "signatures": 1, "pendingSignatures": 0 })
+    );
+    // Withdrawn once counted, it leaves the count once.
+    app.gql_ok(Some(&hesitant), withdraw, json!({ "id": campaign }))
+        .await;
+    assert_eq!(app.signature_count(&campaign).await, 0);
+    assert_eq!(app.signature_rows(&campaign).await, 0);
+}
+
+#[tokio::test]
+async fn the_reset_form_refuses_a_bad_token_or_a_short_password_with_a_page() {
+    let app = spawn(&[]).await;
+    let post = |body: &'static str| {
+        app.client
+            .post(app.url("/reset-password"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    for body in [
+        "token=not-a-token&new_password=long+enough+secret",
+        "token=whatever&new_password=short",
+    ] {
+        let page = post(body).await.unwrap();
+        assert_eq!(page.status(), 400);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("<h1>"), "{html}");
+    }
+    let missing = post("token=only").await.unwrap();
+    assert!(missing.status().is_client_error(), "{}", missing.status());
+}
