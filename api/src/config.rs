@@ -348,6 +348,47 @@ pub struct Config {
     /// A moderator approves each campaign before it opens.
     #[arg(long, env = "CONSUMACT_CAMPAIGN_REVIEW", default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub campaign_review: bool,
+
+    /// First retry delay after a failed webhook attempt, in ms; doubled at
+    /// each further failure (with jitter), at most one hour between tries.
+    #[arg(long, env = "CONSUMACT_WEBHOOK_RETRY_BASE_MS", default_value_t = 5_000)]
+    pub webhook_retry_base_ms: u64,
+
+    /// Hours an event is retried for before its delivery is given up.
+    #[arg(long, env = "CONSUMACT_WEBHOOK_RETRY_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..))]
+    pub webhook_retry_hours: u32,
+
+    /// Time one webhook attempt may take (connect, send, answer), in ms.
+    #[arg(long, env = "CONSUMACT_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_timeout_ms: u64,
+
+    /// Consecutive failed attempts after which an endpoint is disabled (and
+    /// its owner mailed).
+    #[arg(long, env = "CONSUMACT_WEBHOOK_MAX_FAILURES", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub webhook_max_failures: u32,
+
+    /// Let webhooks reach loopback, private, link-local and metadata
+    /// addresses (tests and closed networks only).
+    #[arg(long, env = "CONSUMACT_WEBHOOK_ALLOW_PRIVATE", default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub webhook_allow_private: bool,
+
+    /// Webhooks one member may register.
+    #[arg(long, env = "CONSUMACT_WEBHOOKS_PER_MEMBER", default_value_t = 20)]
+    pub webhooks_per_member: u32,
+
+    /// Seconds a notification digest waits after its first event, gathering
+    /// the next ones into the same mail.
+    #[arg(long, env = "CONSUMACT_NOTIFY_DELAY_SECS", default_value_t = 300)]
+    pub notify_delay_secs: u64,
+
+    /// Least time between two digests of one campaign to one member, in
+    /// seconds (a day: at most one mail per campaign per member per day).
+    #[arg(long, env = "CONSUMACT_NOTIFY_INTERVAL_SECS", default_value_t = 86_400)]
+    pub notify_interval_secs: u64,
+
+    /// Largest number of signatures one offline tally may record.
+    #[arg(long, env = "CONSUMACT_OFFLINE_TALLY_MAX", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub offline_tally_max: u32,
 }
 
 /// The observatory's finest period.

@@ -73,7 +73,6 @@ impl Application {
             None => format!("http://{}", listener.local_addr()?).into(),
         };
         let outbox = Arc::new(outbox::Outbox::new(&config)?);
-        outbox.start_worker(db.clone(), sqlite_writer.clone(), &config, metrics.clone());
         let state = AppState {
             db: db.clone(),
             config: config.clone(),
@@ -108,6 +107,15 @@ impl Application {
             .reload(&state.db)
             .await
             .map_err(|err| anyhow::anyhow!("cannot load the block-list: {}", err.message()))?;
+        state.outbox.start_worker(outbox::Context {
+            db: state.db.clone(),
+            sqlite_writer: state.sqlite_writer.clone(),
+            events: state.events.clone(),
+            config: config.clone(),
+            metrics: metrics.clone(),
+            public_url: state.public_url.clone(),
+            keys: state.sources.clone(),
+        });
         tokio::spawn(follow_reloads(state.clone()));
         if config.auto_migrate
             && let Some(rebuilt) =
@@ -209,6 +217,13 @@ async fn maintain(state: AppState) {
                 service::pledge::expire_past_deadlines(&state, service::validate::now()).await
             {
                 tracing::warn!(?err, "expiring pledges past their deadline failed");
+            }
+            match service::producer_voice::announce_due(&state).await {
+                Ok(announced) if announced > 0 => {
+                    tracing::info!(announced, "commitments past their due date announced")
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(?err, "announcing due commitments failed"),
             }
             match service::confirmation::count_left_behind(&state).await {
                 Ok(counted) if counted > 0 => {

@@ -63,6 +63,8 @@ pub struct Model {
     pub sponsor_count: i32,
     /// Why a moderator rejected it (public).
     pub rejection_reason: Option<String>,
+    /// Signatures of verified offline tallies (kept beside online ones).
+    pub offline_signatures: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -18,6 +18,8 @@ pub mod flag;
 pub mod fraud_signal;
 pub mod invalidation;
 pub mod milestone;
+pub mod notification_digest;
+pub mod offline_tally;
 pub mod outbox_message;
 pub mod pledge;
 pub mod producer;
@@ -28,5 +30,7 @@ pub mod signature;
 pub mod trust_rating;
 pub mod value_tag;
 pub mod vote;
+pub mod webhook;
+pub mod webhook_delivery;
 
 pub mod member;

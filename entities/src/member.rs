@@ -40,6 +40,16 @@ pub struct Model {
     pub display_name: String,
     pub role: Role,
     pub territory: Option<String>,
+    /// Mail when a campaign they signed reaches a milestone or its goal.
+    pub notify_milestones: bool,
+    /// Mail when the producer answers a campaign they signed.
+    pub notify_responses: bool,
+    /// Mail when a commitment made to a campaign they signed closes.
+    pub notify_commitments: bool,
+    /// Mail when the organiser posts an update on a campaign they signed.
+    pub notify_updates: bool,
+    /// Producers' representatives: mail when a campaign aims at their producer.
+    pub notify_new_campaigns: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -27,6 +27,8 @@ pub struct Model {
     pub due_at: Option<DateTimeUtc>,
     pub commitment_status: Option<CommitmentStatus>,
     pub commitment_closed_at: Option<DateTimeUtc>,
+    /// When `commitment.due` was announced (once, when `due_at` passed).
+    pub due_notified_at: Option<DateTimeUtc>,
     pub hidden_at: Option<DateTimeUtc>,
     pub hidden_reason: Option<String>,
     pub created_at: DateTimeUtc,

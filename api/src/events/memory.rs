@@ -3,11 +3,12 @@
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use super::{BUFFER, CounterEvent, EventBus, Reload};
+use super::{BUFFER, CounterEvent, EventBus, Notice, Reload};
 
 pub struct MemoryEvents {
     sender: broadcast::Sender<CounterEvent>,
     reloads: broadcast::Sender<Reload>,
+    notices: broadcast::Sender<Notice>,
 }
 
 impl Default for MemoryEvents {
@@ -15,6 +16,7 @@ impl Default for MemoryEvents {
         Self {
             sender: broadcast::channel(BUFFER).0,
             reloads: broadcast::channel(64).0,
+            notices: broadcast::channel(BUFFER).0,
         }
     }
 }
@@ -36,6 +38,14 @@ impl EventBus for MemoryEvents {
 
     fn subscribe(&self) -> broadcast::Receiver<CounterEvent> {
         self.sender.subscribe()
+    }
+
+    async fn publish_notice(&self, notice: Notice) {
+        let _ = self.notices.send(notice);
+    }
+
+    fn subscribe_notices(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
     }
 
     fn subscriber_count(&self) -> usize {

@@ -79,6 +79,20 @@ pub enum Reload {
     FraudSignals,
 }
 
+/// An event that members hear about (`myNotifications`), as it travels
+/// between instances: the webhook payload and what subscribers filter on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Notice {
+    pub id: Uuid,
+    pub kind: crate::outbox::event::EventType,
+    pub campaign_id: Uuid,
+    pub producer_id: Uuid,
+    pub organiser_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+    /// `{ type, timestamp, data }`, as webhooks receive it.
+    pub payload: serde_json::Value,
+}
+
 /// Where events are published and subscribed to.
 #[async_trait]
 pub trait EventBus: Send + Sync {
@@ -91,6 +105,10 @@ pub trait EventBus: Send + Sync {
     async fn publish(&self, event: CounterEvent);
     /// This instance's stream of events (all campaigns).
     fn subscribe(&self) -> broadcast::Receiver<CounterEvent>;
+    /// Publishes a notice to every instance's `myNotifications` subscribers.
+    async fn publish_notice(&self, notice: Notice);
+    /// This instance's stream of notices.
+    fn subscribe_notices(&self) -> broadcast::Receiver<Notice>;
     /// How many subscribers this instance currently has.
     fn subscriber_count(&self) -> usize;
 }

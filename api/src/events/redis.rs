@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use redis::AsyncCommands;
 use tokio::sync::broadcast;
 
-use super::{BUFFER, CounterEvent, EventBus, Reload};
+use super::{BUFFER, CounterEvent, EventBus, Notice, Reload};
 use crate::redis_link::RedisLink;
 
 pub struct RedisEvents {
@@ -24,6 +24,9 @@ pub struct RedisEvents {
     /// Reload requests travel on a channel of their own.
     reload_channel: String,
     reloads: broadcast::Sender<Reload>,
+    /// Notices for `myNotifications` too.
+    notice_channel: String,
+    notices: broadcast::Sender<Notice>,
 }
 
 impl RedisEvents {
@@ -32,6 +35,8 @@ impl RedisEvents {
         let events = Arc::new(Self {
             channel: link.key("events"),
             reload_channel: link.key("reloads"),
+            notice_channel: link.key("notices"),
+            notices: broadcast::channel(BUFFER).0,
             link,
             local: broadcast::channel(BUFFER).0,
             reloads: broadcast::channel(64).0,
@@ -50,11 +55,15 @@ async fn listen(events: std::sync::Weak<RedisEvents>) {
         let reload_channel = bus.reload_channel.clone();
         let local = bus.local.clone();
         let reloads = bus.reloads.clone();
+        let notice_channel = bus.notice_channel.clone();
+        let notices = bus.notices.clone();
         let timeout = bus.link.timeout() * 4;
         drop(bus);
         let subscribed = tokio::time::timeout(timeout, async {
             let mut pubsub = client.get_async_pubsub().await?;
-            pubsub.subscribe(&[&channel, &reload_channel]).await?;
+            pubsub
+                .subscribe(&[&channel, &reload_channel, &notice_channel])
+                .await?;
             Ok::<_, redis::RedisError>(pubsub)
         })
         .await;
@@ -72,6 +81,15 @@ async fn listen(events: std::sync::Weak<RedisEvents>) {
                                 let _ = reloads.send(what);
                             }
                             Err(err) => tracing::warn!(%err, "ignoring a malformed reload"),
+                        }
+                        continue;
+                    }
+                    if message.get_channel_name() == notice_channel {
+                        match serde_json::from_str::<Notice>(&payload) {
+                            Ok(notice) => {
+                                let _ = notices.send(notice);
+                            }
+                            Err(err) => tracing::warn!(%err, "ignoring a malformed notice"),
                         }
                         continue;
                     }
@@ -139,6 +157,14 @@ impl EventBus for RedisEvents {
 
     fn subscribe(&self) -> broadcast::Receiver<CounterEvent> {
         self.local.subscribe()
+    }
+
+    async fn publish_notice(&self, notice: Notice) {
+        self.send(&self.notice_channel, notice, &self.notices).await;
+    }
+
+    fn subscribe_notices(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
     }
 
     fn subscriber_count(&self) -> usize {

@@ -4,6 +4,7 @@
 
 mod email_links;
 mod observatory;
+mod signatures;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -56,6 +57,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/metrics", get(metrics))
         .merge(observatory::routes())
         .merge(email_links::routes())
+        .merge(signatures::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -59,7 +59,7 @@ async fn dashboard_js() -> Response {
         .into_response()
 }
 
-fn error_response(err: AppError) -> Response {
+pub(super) fn error_response(err: AppError) -> Response {
     let status = match err.code() {
         "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
         "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
@@ -73,19 +73,19 @@ fn error_response(err: AppError) -> Response {
         extensions["field"] = json!(field);
     }
     if let AppError::Internal(detail) = &err {
-        tracing::error!(%detail, "observatory export failed");
+        tracing::error!(%detail, "export failed");
     }
     let body = json!({ "errors": [{ "message": err.message(), "extensions": extensions }] });
     (status, Json(body)).into_response()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub(super) enum Format {
     Csv,
     Ndjson,
 }
 
-fn format(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<Format> {
+pub(super) fn format(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<Format> {
     if let Some(format) = params.get("format") {
         return match format.to_ascii_lowercase().as_str() {
             "csv" => Ok(Format::Csv),
@@ -154,7 +154,7 @@ fn filter(params: &HashMap<String, String>) -> Result<FilterInput> {
     })
 }
 
-async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>> {
+pub(super) async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>> {
     match super::bearer_token(headers) {
         Some(token) => Ok(Some(Viewer::of(
             &auth::member_for_token(&state.db, &token).await?,
@@ -284,7 +284,7 @@ fn csv_field(value: &Value) -> String {
     }
 }
 
-fn line(format: Format, columns: &[&str], values: &[Value]) -> String {
+pub(super) fn line(format: Format, columns: &[&str], values: &[Value]) -> String {
     match format {
         Format::Csv => {
             let mut line = values.iter().map(csv_field).collect::<Vec<_>>().join(",");

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use entities::outbox_message;
-use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::header::{
+    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue,
+};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -32,6 +34,10 @@ pub struct Mail {
     pub locale: String,
     pub template: Template,
     pub vars: BTreeMap<String, String>,
+    /// The one-click unsubscribe URL (RFC 8058), for mail a member may
+    /// stop: sent as `List-Unsubscribe` with `List-Unsubscribe-Post`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribe: Option<String>,
 }
 
 impl Mail {
@@ -41,7 +47,15 @@ impl Mail {
             locale: locale.to_owned(),
             template,
             vars: BTreeMap::new(),
+            unsubscribe: None,
         }
+    }
+
+    /// Makes the mail stoppable in one click at `url` (also `{{unsubscribe}}`).
+    pub fn unsubscribe(mut self, url: String) -> Self {
+        self.vars.insert("unsubscribe".to_owned(), url.clone());
+        self.unsubscribe = Some(url);
+        self
     }
 
     /// Sets the value of `{{name}}`.
@@ -59,7 +73,7 @@ impl Mail {
 /// Placeholders whose values are secrets (links carrying a token): once a
 /// mail is sent, the outbox keeps it without them, so the table never holds
 /// a usable token longer than needed (tokens are otherwise stored hashed).
-const SECRET_VARS: [&str; 1] = ["link"];
+const SECRET_VARS: [&str; 2] = ["link", "unsubscribe"];
 
 /// `payload` with its secrets removed, for a sent mail's record.
 pub(super) fn scrubbed(payload: &str) -> Option<String> {
@@ -68,6 +82,9 @@ pub(super) fn scrubbed(payload: &str) -> Option<String> {
         if let Some(value) = mail.vars.get_mut(name) {
             *value = "[sent]".to_owned();
         }
+    }
+    if mail.unsubscribe.is_some() {
+        mail.unsubscribe = Some("[sent]".to_owned());
     }
     serde_json::to_string(&mail).ok()
 }
@@ -117,11 +134,17 @@ impl Mailer {
             .parse()
             .map_err(|err| DeliveryError::Permanent(format!("bad recipient: {err}")))?;
         let for_file = matches!(self.transport, Transport::Files(_));
-        let email = Message::builder()
+        let mut builder = Message::builder()
             .message_id(Some(format!("<{}@{}>", message.id, self.domain)))
             .date(message.created_at.into())
             .from(self.from.clone())
-            .to(to)
+            .to(to);
+        if let Some(url) = &mail.unsubscribe {
+            builder = builder
+                .header(ListUnsubscribe(format!("<{url}>")))
+                .header(ListUnsubscribePost);
+        }
+        let email = builder
             .subject(rendered.subject)
             .multipart(
                 MultiPart::alternative()
@@ -139,6 +162,43 @@ impl Mailer {
                 .await
                 .map_err(|err| DeliveryError::Temporary(format!("mail file: {err}"))),
         }
+    }
+}
+
+/// `List-Unsubscribe: <url>` (RFC 2369).
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(value: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(value.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): the
+/// link unsubscribes with one POST, no sign-in, no further page.
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
     }
 }
 

@@ -11,8 +11,10 @@
 //! retries (it is the mail's `Message-ID`), so receivers can drop a
 //! duplicate of an at-least-once delivery.
 
+pub mod event;
 pub mod mail;
 pub mod templates;
+pub mod webhook;
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -31,8 +33,10 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::error::{AppError, Result};
+use crate::events::EventBus;
 use crate::metrics::Metrics;
-use crate::service::validate;
+use crate::service::source::SourceKeys;
+use crate::service::{notification, validate};
 use crate::state::begin_write;
 
 use mail::Mailer;
@@ -81,9 +85,25 @@ pub enum DeliveryError {
     Permanent(String),
 }
 
+/// What deliveries need besides the message: the database (events fan
+/// out into further messages), the live bus, the settings and links.
+#[derive(Clone)]
+pub struct Context {
+    pub db: DatabaseConnection,
+    pub sqlite_writer: Option<Arc<Mutex<()>>>,
+    pub events: Arc<dyn EventBus>,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    /// Base of the links in mails and payloads, without a trailing slash.
+    pub public_url: Arc<str>,
+    /// Keys unsubscribe links.
+    pub keys: Arc<SourceKeys>,
+}
+
 /// This instance's outbox: the deliverers, and the bell that wakes its worker.
 pub struct Outbox {
     mailer: Mailer,
+    webhooks: webhook::Sender,
     wake: Arc<Notify>,
 }
 
@@ -92,6 +112,7 @@ impl Outbox {
     pub fn new(config: &Config) -> anyhow::Result<Self> {
         Ok(Self {
             mailer: Mailer::new(config)?,
+            webhooks: webhook::Sender::new(config)?,
             wake: Arc::new(Notify::new()),
         })
     }
@@ -103,10 +124,13 @@ impl Outbox {
 
     async fn deliver(
         &self,
+        context: &Context,
         message: &outbox_message::Model,
     ) -> std::result::Result<(), DeliveryError> {
         match message.kind.as_str() {
             mail::KIND => self.mailer.deliver(message).await,
+            event::KIND => event::fan_out(context, message).await,
+            webhook::KIND => self.webhooks.deliver(context, message).await,
             other => Err(DeliveryError::Permanent(format!(
                 "unknown message kind `{other}`"
             ))),
@@ -115,23 +139,20 @@ impl Outbox {
 
     /// Starts this instance's delivery worker; it stops once the outbox is
     /// dropped (the server is gone).
-    pub fn start_worker(
-        self: &Arc<Self>,
-        db: DatabaseConnection,
-        sqlite_writer: Option<Arc<Mutex<()>>>,
-        config: &Config,
-        metrics: Arc<Metrics>,
-    ) {
+    pub fn start_worker(self: &Arc<Self>, context: Context) {
+        let config = &context.config;
         let worker = Worker {
             outbox: Arc::downgrade(self),
             bell: self.wake.clone(),
-            db,
-            sqlite_writer,
-            metrics,
+            db: context.db.clone(),
+            sqlite_writer: context.sqlite_writer.clone(),
+            metrics: context.metrics.clone(),
             poll: Duration::from_millis(config.outbox_poll_ms.max(10)),
             lease: Duration::from_secs(config.outbox_lease_secs.max(1)),
             retry_base: Duration::from_millis(config.outbox_retry_base_ms.max(1)),
+            webhook_retry_base: Duration::from_millis(config.webhook_retry_base_ms.max(1)),
             max_attempts: config.outbox_max_attempts.max(1) as i32,
+            context,
         };
         tokio::spawn(worker.run());
     }
@@ -148,7 +169,11 @@ struct Worker {
     poll: Duration,
     lease: Duration,
     retry_base: Duration,
+    /// Webhooks retry on their own schedule, for a window rather than a
+    /// number of attempts (the deliverer gives up when it closes).
+    webhook_retry_base: Duration,
     max_attempts: i32,
+    context: Context,
 }
 
 impl Worker {
@@ -157,6 +182,12 @@ impl Worker {
             let Some(outbox) = self.outbox.upgrade() else {
                 return;
             };
+            // Digests that came due become mail messages first.
+            match notification::send_due_digests(&self.context).await {
+                Ok(0) => {}
+                Ok(sent) => tracing::debug!(sent, "notification digests queued"),
+                Err(err) => tracing::warn!(code = err.code(), "notification digests failed"),
+            }
             let claimed = match self.claim().await {
                 Ok(claimed) => claimed,
                 Err(err) => {
@@ -164,7 +195,10 @@ impl Worker {
                     Vec::new()
                 }
             };
-            let full = claimed.len() as u64 == CLAIM;
+            // A full claim may leave more due now; an event fanned out
+            // queued deliveries that are due now.
+            let full = claimed.len() as u64 == CLAIM
+                || claimed.iter().any(|message| message.kind == event::KIND);
             let this = &self;
             let outbox_ref = &outbox;
             futures_util::stream::iter(claimed)
@@ -173,7 +207,8 @@ impl Worker {
                     // fails its message, not the worker.
                     let delivery = {
                         let (outbox, message) = (Arc::clone(outbox_ref), message.clone());
-                        tokio::spawn(async move { outbox.deliver(&message).await })
+                        let context = this.context.clone();
+                        tokio::spawn(async move { outbox.deliver(&context, &message).await })
                     };
                     let outcome = delivery.await.unwrap_or_else(|err| {
                         Err(DeliveryError::Permanent(format!("delivery panicked: {err}")))
@@ -262,10 +297,15 @@ impl Worker {
                 };
                 tracing::warn!(id = %message.id, attempts = message.attempts, %why, permanent, "outbox delivery failed");
                 let update = update.col_expr(Column::LastError, Expr::value(why));
-                if permanent || message.attempts >= self.max_attempts {
+                let (base, out_of_attempts) = if message.kind == webhook::KIND {
+                    (self.webhook_retry_base, false)
+                } else {
+                    (self.retry_base, message.attempts >= self.max_attempts)
+                };
+                if permanent || out_of_attempts {
                     update.col_expr(Column::FailedAt, Expr::value(now))
                 } else {
-                    let wait = backoff(self.retry_base, message.attempts);
+                    let wait = backoff(base, message.attempts);
                     let due = now + chrono::Duration::from_std(wait).unwrap_or_default();
                     update.col_expr(Column::DueAt, Expr::value(due))
                 }

@@ -26,10 +26,14 @@ pub enum Template {
     CampaignRejected,
     /// To moderators: a source or e-mail domain surges on a campaign.
     FraudSignal,
+    /// To a webhook's owner: it failed too often and was disabled.
+    WebhookDisabled,
+    /// To a member: the day's news of a campaign they follow.
+    CampaignDigest,
 }
 
 impl Template {
-    pub const ALL: [Template; 7] = [
+    pub const ALL: [Template; 9] = [
         Template::ConfirmEmail,
         Template::PasswordReset,
         Template::CampaignSponsoring,
@@ -37,6 +41,8 @@ impl Template {
         Template::CampaignOpened,
         Template::CampaignRejected,
         Template::FraudSignal,
+        Template::WebhookDisabled,
+        Template::CampaignDigest,
     ];
 
     fn source(self, locale: &str) -> &'static str {
@@ -57,6 +63,8 @@ impl Template {
             Template::CampaignOpened => pair!("campaign_opened"),
             Template::CampaignRejected => pair!("campaign_rejected"),
             Template::FraudSignal => pair!("fraud_signal"),
+            Template::WebhookDisabled => pair!("webhook_disabled"),
+            Template::CampaignDigest => pair!("campaign_digest"),
         }
     }
 }
@@ -149,8 +157,21 @@ mod tests {
 
     fn every_var() -> BTreeMap<String, String> {
         [
-            "name", "link", "title", "code", "sponsors", "reason", "hours", "kind", "key", "count",
+            "name",
+            "link",
+            "title",
+            "code",
+            "sponsors",
+            "reason",
+            "hours",
+            "kind",
+            "key",
+            "count",
             "window",
+            "url",
+            "failures",
+            "items",
+            "unsubscribe",
         ]
         .into_iter()
         .map(|name| (name.to_owned(), format!("<{name}&value>")))

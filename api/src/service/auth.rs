@@ -257,6 +257,11 @@ async fn insert_member(db: &impl ConnectionTrait, new: NewMember) -> Result<memb
         display_name: Set(new.display_name),
         role: Set(new.role),
         territory: Set(new.territory),
+        notify_milestones: Set(true),
+        notify_responses: Set(true),
+        notify_commitments: Set(true),
+        notify_updates: Set(true),
+        notify_new_campaigns: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -10,10 +10,12 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     QueryFilter, Select, Set, TransactionTrait, UpdateMany,
 };
+use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
+use crate::outbox::event::{self, EventType};
 use crate::service::auth::Viewer;
 use crate::service::{community, pledge, producer, sponsorship, validate, value_tag as tags};
 use crate::state::AppState;
@@ -109,6 +111,7 @@ pub async fn create(
         sponsor_code: Set(None),
         sponsor_count: Set(0),
         rejection_reason: Set(None),
+        offline_signatures: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -279,9 +282,8 @@ pub async fn publish(state: &AppState, actor: Viewer, id: Uuid) -> Result<campai
     drop(writer);
     if to == CampaignStatus::Open {
         sponsorship::opened(state, &moved).await;
-    } else {
-        state.outbox.wake();
     }
+    state.outbox.wake();
     Ok(moved)
 }
 
@@ -305,7 +307,11 @@ pub async fn close(
         Outcome::Closed => CampaignStatus::Closed,
     };
     let update = status_move(found.id, CampaignStatus::Open, to, validate::now());
-    let closed = apply_move(db, update, found.id).await?;
+    let (writer, txn) = state.begin_write().await?;
+    let closed = apply_move(&txn, update, found.id).await?;
+    txn.commit().await?;
+    drop(writer);
+    state.outbox.wake();
     pledge::expire_pending(state, closed.id).await?;
     Ok(closed)
 }
@@ -346,10 +352,32 @@ pub(crate) async fn apply_move(
             "the campaign changed meanwhile; reload it".into(),
         ));
     }
-    campaign::Entity::find_by_id(id)
+    let moved = campaign::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or(AppError::NotFound("campaign"))
+        .ok_or(AppError::NotFound("campaign"))?;
+    // Announced in the same transaction as the move (see `outbox::event`).
+    match moved.status {
+        CampaignStatus::Open => {
+            event::emit(db, EventType::CampaignPublished, moved.id, json!({})).await?;
+        }
+        CampaignStatus::Victory | CampaignStatus::Closed => {
+            let outcome = if moved.status == CampaignStatus::Victory {
+                "VICTORY"
+            } else {
+                "CLOSED"
+            };
+            event::emit(
+                db,
+                EventType::CampaignClosed,
+                moved.id,
+                json!({ "outcome": outcome }),
+            )
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(moved)
 }
 
 fn status_name(status: CampaignStatus) -> &'static str {

@@ -167,6 +167,19 @@ pub async fn invalidate(
     } else {
         "invalidate_signatures"
     };
+    if !dry_run && saved.count > 0 {
+        crate::outbox::event::emit(
+            &txn,
+            crate::outbox::event::EventType::SignaturesInvalidated,
+            campaign_id,
+            serde_json::json!({
+                "invalidationId": saved.id,
+                "count": saved.count,
+                "reason": saved.reason,
+            }),
+        )
+        .await?;
+    }
     let note = format!("{} signatures: {reason}", saved.count);
     audit::record(
         &txn,
@@ -179,6 +192,7 @@ pub async fn invalidate(
     .await?;
     txn.commit().await?;
     drop(writer);
+    state.outbox.wake();
     if !struck.is_empty()
         && let Some(count) = signatures::after_change(state, &found, -(struck.len() as i64)).await
     {

@@ -105,7 +105,7 @@ async fn find(db: &impl ConnectionTrait, target: Target, id: Uuid) -> Result<Fou
 }
 
 /// Whether `actor` moderates content of `community`.
-async fn may_moderate(
+pub(crate) async fn may_moderate(
     db: &impl ConnectionTrait,
     actor: Viewer,
     community: Option<Uuid>,

@@ -176,6 +176,20 @@ pub async fn activate_reached(state: &AppState, campaign_id: Uuid) -> Result<u64
     if activated > 0 {
         tracing::info!(campaign = %campaign_id, activated, "conditional pledges activated");
         publish(state, campaign_id, Counter::ActivePledges, activated as i64).await;
+        let data = serde_json::json!({ "activated": activated });
+        match crate::outbox::event::emit(
+            &state.db,
+            crate::outbox::event::EventType::PledgesActivated,
+            campaign_id,
+            data,
+        )
+        .await
+        {
+            Ok(_) => state.outbox.wake(),
+            Err(err) => {
+                tracing::warn!(campaign = %campaign_id, code = err.code(), "pledge activation not announced")
+            }
+        }
     }
     Ok(activated)
 }

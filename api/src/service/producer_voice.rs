@@ -12,11 +12,14 @@ use entities::producer_response::{self, CommitmentStatus};
 use entities::{campaign_update, signature};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select,
+    Set,
 };
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
+use crate::outbox::event::{self, EventType};
 use crate::service::auth::Viewer;
 use crate::service::{audit, campaign as campaigns, producer, validate};
 use crate::state::AppState;
@@ -87,7 +90,7 @@ pub fn claims(status: ClaimStatus) -> Select<producer_representative::Entity> {
         .filter(producer_representative::Column::Status.eq(status))
 }
 
-async fn is_representative(
+pub async fn is_representative(
     db: &impl ConnectionTrait,
     actor: Viewer,
     producer_id: Uuid,
@@ -132,7 +135,8 @@ pub async fn respond(
         ));
     }
     let due_at = validate::deadline("input.dueAt", input.due_at, validate::now())?;
-    Ok(producer_response::ActiveModel {
+    let (writer, txn) = state.begin_write().await?;
+    let created = producer_response::ActiveModel {
         id: Set(Uuid::now_v7()),
         campaign_id: Set(found.id),
         producer_id: Set(found.producer_id),
@@ -144,10 +148,76 @@ pub async fn respond(
         commitment_closed_at: Set(None),
         hidden_at: Set(None),
         hidden_reason: Set(None),
+        due_notified_at: Set(None),
         created_at: Set(validate::now()),
     }
-    .insert(&state.db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    event::emit(
+        &txn,
+        EventType::ProducerResponded,
+        found.id,
+        json!({ "response": response_json(&created) }),
+    )
+    .await?;
+    txn.commit().await?;
+    drop(writer);
+    state.outbox.wake();
+    Ok(created)
+}
+
+/// What payloads say of a producer's response.
+fn response_json(response: &producer_response::Model) -> serde_json::Value {
+    json!({
+        "id": response.id,
+        "producerId": response.producer_id,
+        "body": response.body,
+        "commitment": response.commitment,
+        "commitmentStatus": response.commitment_status.map(|status| format!("{status:?}").to_uppercase()),
+        "dueAt": response.due_at,
+        "createdAt": response.created_at,
+    })
+}
+
+/// Announces `commitment.due` for pending commitments whose due date
+/// passed, once each; how many.
+pub async fn announce_due(state: &AppState) -> Result<usize> {
+    let now = validate::now();
+    let due = producer_response::Entity::find()
+        .filter(producer_response::Column::CommitmentStatus.eq(CommitmentStatus::Pending))
+        .filter(producer_response::Column::DueAt.lte(now))
+        .filter(producer_response::Column::DueNotifiedAt.is_null())
+        .filter(producer_response::Column::HiddenAt.is_null())
+        .limit(100)
+        .all(&state.db)
+        .await?;
+    let mut announced = 0;
+    for response in due {
+        let (writer, txn) = state.begin_write().await?;
+        let marked = producer_response::Entity::update_many()
+            .col_expr(producer_response::Column::DueNotifiedAt, Expr::value(now))
+            .filter(producer_response::Column::Id.eq(response.id))
+            .filter(producer_response::Column::DueNotifiedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if marked == 1 {
+            event::emit(
+                &txn,
+                EventType::CommitmentDue,
+                response.campaign_id,
+                json!({ "response": response_json(&response) }),
+            )
+            .await?;
+            announced += 1;
+        }
+        txn.commit().await?;
+        drop(writer);
+    }
+    if announced > 0 {
+        state.outbox.wake();
+    }
+    Ok(announced)
 }
 
 async fn published(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Result<campaign::Model> {
@@ -266,6 +336,7 @@ pub async fn close_commitment(
         CommitmentStatus::Broken
     };
     let now = validate::now();
+    let (writer, txn) = state.begin_write().await?;
     let closed = producer_response::Entity::update_many()
         .col_expr(
             producer_response::Column::CommitmentStatus,
@@ -277,16 +348,31 @@ pub async fn close_commitment(
         )
         .filter(producer_response::Column::Id.eq(found.id))
         .filter(producer_response::Column::CommitmentStatus.eq(CommitmentStatus::Pending))
-        .exec(&state.db)
+        .exec(&txn)
         .await?
         .rows_affected;
     if closed == 0 {
         return Err(AppError::Conflict("this commitment is closed".into()));
     }
-    producer_response::Entity::find_by_id(found.id)
-        .one(&state.db)
+    let closed = producer_response::Entity::find_by_id(found.id)
+        .one(&txn)
         .await?
-        .ok_or(AppError::NotFound("response"))
+        .ok_or(AppError::NotFound("response"))?;
+    event::emit(
+        &txn,
+        EventType::CommitmentClosed,
+        closed.campaign_id,
+        json!({
+            "response": response_json(&closed),
+            "kept": tally.kept,
+            "broken": tally.broken,
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    drop(writer);
+    state.outbox.wake();
+    Ok(closed)
 }
 
 /// Visible responses to a campaign.
@@ -318,16 +404,30 @@ pub async fn post_update(
             "only the campaign's organiser or an admin may post updates".into(),
         ));
     }
-    Ok(campaign_update::ActiveModel {
+    let title = validate::text("input.title", title, 3, 140)?;
+    let body = validate::text("input.body", body, 1, 20_000)?;
+    let (writer, txn) = state.begin_write().await?;
+    let posted = campaign_update::ActiveModel {
         id: Set(Uuid::now_v7()),
         campaign_id: Set(found.id),
         author_id: Set(Some(actor.id)),
-        title: Set(validate::text("input.title", title, 3, 140)?),
-        body: Set(validate::text("input.body", body, 1, 20_000)?),
+        title: Set(title),
+        body: Set(body),
         created_at: Set(validate::now()),
     }
-    .insert(&state.db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    event::emit(
+        &txn,
+        EventType::CampaignUpdatePosted,
+        found.id,
+        json!({ "update": { "id": posted.id, "title": posted.title, "body": posted.body } }),
+    )
+    .await?;
+    txn.commit().await?;
+    drop(writer);
+    state.outbox.wake();
+    Ok(posted)
 }
 
 /// A campaign's updates.

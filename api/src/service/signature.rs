@@ -11,13 +11,18 @@
 use std::net::IpAddr;
 
 use entities::campaign::{self, CampaignStatus};
+use entities::member;
 use entities::signature::{self, SignatureStatus};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
 use uuid::Uuid;
 
 use crate::counters::Counter;
 use crate::error::{AppError, Result};
 use crate::events::CounterEvent;
+use crate::outbox::event::{self, EventType};
 use crate::ratelimit::Action;
 use crate::service::auth::Viewer;
 use crate::service::observatory::rollup::{self, Delta};
@@ -188,8 +193,10 @@ pub(crate) async fn after_change(
             return None;
         }
     };
+    // Goal progress counts verified offline signatures too.
     let reached = if delta > 0 {
-        milestone::record_reached(&state.db, &state.milestones, found.id, found.goal, count)
+        let total = count + found.offline_signatures;
+        milestone::record_reached(&state.db, &state.milestones, found.id, found.goal, total)
             .await
             .unwrap_or_else(|err| {
                 tracing::warn!(campaign = %found.id, ?err, "milestones not recorded");
@@ -211,11 +218,165 @@ pub(crate) async fn after_change(
     if reached.is_empty() {
         state.events.publish(event(None)).await;
     }
-    for threshold in reached {
+    for &threshold in &reached {
         tracing::info!(campaign = %found.id, threshold, "milestone reached");
         state.events.publish(event(Some(threshold))).await;
     }
+    if !reached.is_empty() {
+        announce_milestones(state, found, count, &reached).await;
+    }
     Some(count)
+}
+
+/// Emits `campaign.milestone` (and `campaign.goal_reached`) for milestones
+/// just recorded. Logged, never returned: the milestone row is kept, and
+/// only its announcement would be missing.
+pub(crate) async fn announce_milestones(
+    state: &AppState,
+    found: &campaign::Model,
+    online: i64,
+    reached: &[i64],
+) {
+    let goal = found.goal.map(i64::from);
+    for &threshold in reached {
+        let data = serde_json::json!({
+            "threshold": threshold,
+            "signatures": online,
+            "offlineSignatures": found.offline_signatures,
+        });
+        let mut kinds = Vec::with_capacity(2);
+        if milestone::THRESHOLDS.contains(&threshold) {
+            kinds.push(EventType::CampaignMilestone);
+        }
+        if goal == Some(threshold) {
+            kinds.push(EventType::CampaignGoalReached);
+        }
+        for kind in kinds {
+            if let Err(err) = event::emit(&state.db, kind, found.id, data.clone()).await {
+                tracing::warn!(campaign = %found.id, code = err.code(), "milestone not announced");
+            }
+        }
+    }
+    state.outbox.wake();
+}
+
+/// One line of the organiser's delivery pack.
+pub struct PackLine {
+    pub id: Uuid,
+    /// Display name, or "Anonymous".
+    pub signer: String,
+    pub territory: Option<String>,
+    pub signed_at: chrono::DateTime<chrono::Utc>,
+    pub comment: Option<String>,
+}
+
+/// Shown instead of a name for anonymous signatures and deleted accounts.
+pub const ANONYMOUS: &str = "Anonymous";
+
+/// Up to `limit` counted signatures of `campaign` after `after`, in
+/// signing order, with their signers' names.
+pub async fn pack_chunk(
+    db: &impl ConnectionTrait,
+    campaign: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<PackLine>> {
+    let mut query = signature::Entity::find()
+        .filter(signature::Column::CampaignId.eq(campaign))
+        .filter(signature::Column::Status.eq(SignatureStatus::Counted))
+        .order_by_asc(signature::Column::Id)
+        .limit(limit);
+    if let Some(after) = after {
+        query = query.filter(signature::Column::Id.gt(after));
+    }
+    let rows = query.all(db).await?;
+    let named: Vec<Uuid> = rows
+        .iter()
+        .filter(|row| !row.anonymous)
+        .filter_map(|row| row.member_id)
+        .collect();
+    let names: std::collections::HashMap<Uuid, String> = if named.is_empty() {
+        Default::default()
+    } else {
+        member::Entity::find()
+            .filter(member::Column::Id.is_in(named))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|found| (found.id, found.display_name))
+            .collect()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|row| PackLine {
+            id: row.id,
+            signer: row
+                .member_id
+                .filter(|_| !row.anonymous)
+                .and_then(|id| names.get(&id).cloned())
+                .unwrap_or_else(|| ANONYMOUS.to_owned()),
+            territory: row.territory,
+            signed_at: row.created_at,
+            comment: row.comment,
+        })
+        .collect())
+}
+
+/// The line that gathers places with fewer than k signers.
+pub const OTHER_TERRITORY: &str = "OTHER";
+
+/// A campaign's counted signatures per country and per subdivision
+/// (ISO 3166-1 and 3166-2 codes); places with fewer than `k` signers, and
+/// signers who gave no place, are merged into one `OTHER` line so that no
+/// small place exposes who signed. Largest first.
+pub async fn by_territory(
+    db: &impl ConnectionTrait,
+    campaign: Uuid,
+    k: u32,
+) -> Result<Vec<(String, i64)>> {
+    let rows: Vec<(Option<String>, i64)> = signature::Entity::find()
+        .select_only()
+        .column(signature::Column::Territory)
+        .column_as(signature::Column::Id.count(), "count")
+        .filter(signature::Column::CampaignId.eq(campaign))
+        .filter(signature::Column::Status.eq(SignatureStatus::Counted))
+        .group_by(signature::Column::Territory)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(merge_small_places(rows, i64::from(k.max(1))))
+}
+
+/// The breakdown of [`by_territory`] from raw counts per territory.
+fn merge_small_places(rows: Vec<(Option<String>, i64)>, k: i64) -> Vec<(String, i64)> {
+    let mut places: std::collections::BTreeMap<String, i64> = Default::default();
+    let mut other = 0;
+    for (territory, count) in rows {
+        match territory.filter(|code| !code.is_empty()) {
+            None => other += count,
+            Some(code) => {
+                let country = code.split('-').next().unwrap_or(&code).to_owned();
+                if country != code {
+                    *places.entry(code.clone()).or_default() += count;
+                }
+                *places.entry(country).or_default() += count;
+            }
+        }
+    }
+    let mut lines: Vec<(String, i64)> = Vec::with_capacity(places.len() + 1);
+    for (code, count) in places {
+        if count >= k {
+            lines.push((code, count));
+        } else if !code.contains('-') {
+            // A small country: its signers (subdivisions included) go to OTHER once.
+            other += count;
+        }
+    }
+    lines.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    if other > 0 {
+        lines.push((OTHER_TERRITORY.to_owned(), other));
+    }
+    lines
 }
 
 /// Adds (`sign` 1) or takes away (-1) the observatory contributions of
@@ -262,4 +423,29 @@ pub async fn pending_count(db: &impl ConnectionTrait, campaign_id: Uuid) -> Resu
 /// A member's own signatures, pending ones included.
 pub fn of_member(member_id: Uuid) -> Select<signature::Entity> {
     signature::Entity::find().filter(signature::Column::MemberId.eq(member_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_under_k_merge_into_other() {
+        let rows = vec![
+            (Some("FR-ARA".to_owned()), 6),
+            (Some("FR-IDF".to_owned()), 2),
+            (Some("FR".to_owned()), 1),
+            (Some("BE-BRU".to_owned()), 3),
+            (None, 1),
+        ];
+        let lines = merge_small_places(rows, 5);
+        assert_eq!(
+            lines,
+            vec![
+                ("FR".to_owned(), 9),
+                ("FR-ARA".to_owned(), 6),
+                (OTHER_TERRITORY.to_owned(), 4),
+            ]
+        );
+    }
 }

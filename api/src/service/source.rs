@@ -36,10 +36,29 @@ impl SourceKeys {
         Self::with_key(&read_or_create(&config.data_dir.join("source.key"))?)
     }
 
+    /// Keys under a fixed key, for unit tests.
+    #[cfg(test)]
+    pub fn for_tests() -> Self {
+        Self::with_key(b"test key").expect("any key length works")
+    }
+
     fn with_key(key: &[u8]) -> anyhow::Result<Self> {
         let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
             .map_err(|err| anyhow::anyhow!("unusable source key: {err}"))?;
         Ok(Self { mac })
+    }
+
+    /// A tag that proves the server wrote `data` for `purpose` (unsubscribe
+    /// links): 32 hex digits of HMAC-SHA-256 under the same key.
+    pub fn tag(&self, purpose: &str, data: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(data.as_bytes());
+        mac.finalize().into_bytes()[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
     }
 
     /// The keyed value of `ip`'s network.

@@ -233,6 +233,11 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             password_hash: Set(password_hash.clone()),
             role: Set(Role::Member),
             territory: Set(Some((*rng.pick(TERRITORIES)).to_owned())),
+            notify_milestones: Set(true),
+            notify_responses: Set(true),
+            notify_commitments: Set(true),
+            notify_updates: Set(true),
+            notify_new_campaigns: Set(true),
             created_at: Set(at),
             updated_at: Set(at),
         });
@@ -322,6 +327,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             sponsor_code: Set(None),
             sponsor_count: Set(0),
             rejection_reason: Set(None),
+            offline_signatures: Set(0),
             created_at: Set(published),
             updated_at: Set(published),
         });
@@ -362,6 +368,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
                     commitment_closed_at: Set(closed),
                     hidden_at: Set(None),
                     hidden_reason: Set(None),
+                    due_notified_at: Set(None),
                     created_at: Set(at),
                 });
             }

@@ -1,0 +1,220 @@
+//! Events: what happened to a campaign, written into the outbox by the
+//! change that caused it (same transaction), then fanned out by a worker:
+//! one delivery per subscribed webhook, the members' notification digests,
+//! and the live `myNotifications` subscribers of every instance.
+//!
+//! Fanning out is idempotent (deliveries are unique per webhook and event;
+//! digests are upserts), so an instance that dies halfway is simply
+//! followed by another that finishes the job.
+
+use std::fmt;
+
+use async_graphql::Enum;
+use chrono::{DateTime, SecondsFormat, Utc};
+use entities::{campaign, outbox_message};
+use sea_orm::{ConnectionTrait, EntityTrait};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{Context, DeliveryError, enqueue};
+use crate::error::{AppError, Result};
+use crate::service::{notification, validate, webhook};
+use crate::state::begin_write;
+
+/// The outbox kind of an event waiting to fan out.
+pub const KIND: &str = "event";
+
+/// What happened. On the wire (webhook payloads) each has a dotted name:
+/// `CAMPAIGN_PUBLISHED` is `campaign.published`.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[graphql(name = "WebhookEvent")]
+pub enum EventType {
+    /// A campaign opened for signatures.
+    #[serde(rename = "campaign.published")]
+    CampaignPublished,
+    /// A campaign crossed 10, 100, 1 000, 10 000 or 100 000 signatures.
+    #[serde(rename = "campaign.milestone")]
+    CampaignMilestone,
+    /// A campaign reached its goal.
+    #[serde(rename = "campaign.goal_reached")]
+    CampaignGoalReached,
+    /// A campaign closed, in victory or not.
+    #[serde(rename = "campaign.closed")]
+    CampaignClosed,
+    /// The organiser posted an update.
+    #[serde(rename = "campaign.update_posted")]
+    CampaignUpdatePosted,
+    /// The producer answered a campaign.
+    #[serde(rename = "producer.responded")]
+    ProducerResponded,
+    /// A commitment's due date passed while it was still pending.
+    #[serde(rename = "commitment.due")]
+    CommitmentDue,
+    /// A commitment closed, kept or broken.
+    #[serde(rename = "commitment.closed")]
+    CommitmentClosed,
+    /// Conditional pledges became active: their threshold was met.
+    #[serde(rename = "pledges.activated")]
+    PledgesActivated,
+    /// A moderator struck signatures out.
+    #[serde(rename = "signatures.invalidated")]
+    SignaturesInvalidated,
+    /// Sent by `testWebhook` only.
+    #[serde(rename = "webhook.test")]
+    WebhookTest,
+}
+
+impl EventType {
+    /// Every type, in catalogue order.
+    pub const ALL: [EventType; 11] = [
+        EventType::CampaignPublished,
+        EventType::CampaignMilestone,
+        EventType::CampaignGoalReached,
+        EventType::CampaignClosed,
+        EventType::CampaignUpdatePosted,
+        EventType::ProducerResponded,
+        EventType::CommitmentDue,
+        EventType::CommitmentClosed,
+        EventType::PledgesActivated,
+        EventType::SignaturesInvalidated,
+        EventType::WebhookTest,
+    ];
+
+    /// The dotted name sent in payloads.
+    pub fn wire(self) -> &'static str {
+        match self {
+            EventType::CampaignPublished => "campaign.published",
+            EventType::CampaignMilestone => "campaign.milestone",
+            EventType::CampaignGoalReached => "campaign.goal_reached",
+            EventType::CampaignClosed => "campaign.closed",
+            EventType::CampaignUpdatePosted => "campaign.update_posted",
+            EventType::ProducerResponded => "producer.responded",
+            EventType::CommitmentDue => "commitment.due",
+            EventType::CommitmentClosed => "commitment.closed",
+            EventType::PledgesActivated => "pledges.activated",
+            EventType::SignaturesInvalidated => "signatures.invalidated",
+            EventType::WebhookTest => "webhook.test",
+        }
+    }
+
+    /// The type whose dotted name is `wire`.
+    pub fn from_wire(wire: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.wire() == wire)
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.wire())
+    }
+}
+
+/// One event, as the outbox keeps it until it has fanned out.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Event {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub timestamp: DateTime<Utc>,
+    pub campaign_id: Uuid,
+    /// The payload's `data`, besides the campaign (added when it fans out).
+    pub data: Value,
+}
+
+impl Event {
+    /// The Standard Webhooks payload: `{ type, timestamp, data }`, with the
+    /// campaign in `data.campaign`.
+    pub fn payload(&self, campaign: &campaign::Model, public_url: &str) -> Value {
+        let mut data = match &self.data {
+            Value::Object(fields) => fields.clone(),
+            _ => serde_json::Map::new(),
+        };
+        data.insert("campaign".into(), campaign_json(campaign, public_url));
+        json!({
+            "type": self.kind.wire(),
+            "timestamp": self.timestamp.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "data": data,
+        })
+    }
+}
+
+/// What payloads say of a campaign: public facts only.
+pub fn campaign_json(campaign: &campaign::Model, public_url: &str) -> Value {
+    json!({
+        "id": campaign.id,
+        "title": campaign.title,
+        "status": format!("{:?}", campaign.status).to_uppercase(),
+        "producerId": campaign.producer_id,
+        "communityId": campaign.community_id,
+        "goal": campaign.goal,
+        "offlineSignatures": campaign.offline_signatures,
+        "url": format!("{public_url}/campaigns/{}", campaign.id),
+    })
+}
+
+/// Records that `kind` happened to `campaign`, with `data`, in the
+/// caller's transaction. Wake the outbox after the commit.
+pub async fn emit(
+    db: &impl ConnectionTrait,
+    kind: EventType,
+    campaign: Uuid,
+    data: Value,
+) -> Result<Uuid> {
+    let event = Event {
+        id: Uuid::now_v7(),
+        kind,
+        timestamp: validate::now(),
+        campaign_id: campaign,
+        data,
+    };
+    enqueue(db, KIND, &event).await?;
+    Ok(event.id)
+}
+
+/// Delivers an event message: webhooks and digests in one transaction,
+/// then the live subscribers.
+pub(super) async fn fan_out(
+    context: &Context,
+    message: &outbox_message::Model,
+) -> std::result::Result<(), DeliveryError> {
+    let event: Event = serde_json::from_str(&message.payload)
+        .map_err(|err| DeliveryError::Permanent(format!("unreadable event: {err}")))?;
+    let temporary = |err: AppError| DeliveryError::Temporary(err.message());
+    let Some(campaign) = campaign::Entity::find_by_id(event.campaign_id)
+        .one(&context.db)
+        .await
+        .map_err(|err| temporary(err.into()))?
+    else {
+        return Ok(()); // deleted since: nobody to tell
+    };
+    let (writer, txn) = begin_write(&context.db, context.sqlite_writer.as_ref())
+        .await
+        .map_err(|err| temporary(err.into()))?;
+    let payload = event.payload(&campaign, &context.public_url);
+    let queued = webhook::fan_out(&txn, &event, &campaign, &payload)
+        .await
+        .map_err(temporary)?;
+    notification::schedule(&txn, &context.config, &event, &campaign)
+        .await
+        .map_err(temporary)?;
+    txn.commit().await.map_err(|err| temporary(err.into()))?;
+    drop(writer);
+    if queued > 0 {
+        // The deliveries are due now; this worker takes them next round.
+        tracing::debug!(event = %event.id, queued, "webhook deliveries queued");
+    }
+    context
+        .events
+        .publish_notice(crate::events::Notice {
+            id: event.id,
+            kind: event.kind,
+            campaign_id: campaign.id,
+            producer_id: campaign.producer_id,
+            organiser_id: campaign.organiser_id,
+            at: event.timestamp,
+            payload,
+        })
+        .await;
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! Offline tallies: signatures collected on paper or elsewhere (a market
+//! stall, a shop counter, a place with poor connectivity), recorded by the
+//! campaign's organiser with evidence, and counted once a moderator
+//! verifies them. Verified tallies add to the campaign's
+//! `offlineSignatures`, shown apart from online signatures, and to its goal
+//! progress. Every step is written to the audit log.
+
+use chrono::{DateTime, Utc};
+use entities::campaign::{self, CampaignStatus};
+use entities::offline_tally::{self, TallyStatus};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set,
+};
+use uuid::Uuid;
+
+use crate::counters::Counter;
+use crate::error::{AppError, Result};
+use crate::service::auth::Viewer;
+use crate::service::{audit, campaign as campaigns, milestone, moderation, validate};
+use crate::state::AppState;
+
+/// Longest evidence note.
+const MAX_EVIDENCE: usize = 2_000;
+
+/// What an organiser records.
+pub struct NewTally {
+    pub count: i32,
+    pub territory: Option<String>,
+    pub collected_from: DateTime<Utc>,
+    pub collected_to: DateTime<Utc>,
+    pub evidence: String,
+}
+
+/// Records a tally on a published campaign; its organiser (or an admin).
+pub async fn record(
+    state: &AppState,
+    actor: Viewer,
+    campaign_id: Uuid,
+    input: NewTally,
+) -> Result<offline_tally::Model> {
+    let found = campaigns::get(&state.db, Some(actor), campaign_id)
+        .await?
+        .ok_or(AppError::NotFound("campaign"))?;
+    if found.organiser_id != Some(actor.id) && !actor.is_admin() {
+        return Err(AppError::Forbidden(
+            "only the campaign's organiser may record offline signatures".into(),
+        ));
+    }
+    if !matches!(
+        found.status,
+        CampaignStatus::Open | CampaignStatus::Victory | CampaignStatus::Closed
+    ) {
+        return Err(AppError::Conflict(
+            "offline signatures are recorded on a published campaign".into(),
+        ));
+    }
+    let max = state.config.offline_tally_max as i32;
+    if !(1..=max).contains(&input.count) {
+        return Err(AppError::invalid(
+            "input.count",
+            format!("input.count must be between 1 and {max}"),
+        ));
+    }
+    let territory = validate::optional_territory("input.territory", input.territory.as_deref())?;
+    let now = validate::now();
+    if input.collected_from > input.collected_to {
+        return Err(AppError::invalid(
+            "input.collectedFrom",
+            "input.collectedFrom must not be after input.collectedTo",
+        ));
+    }
+    if input.collected_to > now + chrono::Duration::minutes(5) {
+        return Err(AppError::invalid(
+            "input.collectedTo",
+            "input.collectedTo is in the future",
+        ));
+    }
+    let evidence = validate::text("input.evidence", &input.evidence, 3, MAX_EVIDENCE)?;
+    let (writer, txn) = state.begin_write().await?;
+    let created = offline_tally::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        campaign_id: Set(found.id),
+        recorded_by: Set(Some(actor.id)),
+        count: Set(input.count),
+        territory: Set(territory),
+        collected_from: Set(input.collected_from),
+        collected_to: Set(input.collected_to),
+        evidence: Set(evidence),
+        status: Set(TallyStatus::Pending),
+        reviewed_by: Set(None),
+        reviewed_at: Set(None),
+        rejection_reason: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        "offline_tally.recorded",
+        "offline_tally",
+        Some(created.id),
+        Some(format!("{} signatures", created.count)),
+    )
+    .await?;
+    txn.commit().await?;
+    drop(writer);
+    Ok(created)
+}
+
+/// A pending tally and its campaign, for a moderator of that campaign.
+async fn for_review(
+    state: &AppState,
+    actor: Viewer,
+    tally_id: Uuid,
+) -> Result<(offline_tally::Model, campaign::Model)> {
+    let tally = offline_tally::Entity::find_by_id(tally_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("offline tally"))?;
+    let found = campaign::Entity::find_by_id(tally.campaign_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("offline tally"))?;
+    if !moderation::may_moderate(&state.db, actor, found.community_id).await? {
+        return Err(AppError::Forbidden(
+            "only moderators verify offline signatures".into(),
+        ));
+    }
+    if tally.recorded_by == Some(actor.id) && !actor.is_admin() {
+        return Err(AppError::Forbidden(
+            "a tally is verified by someone other than who recorded it".into(),
+        ));
+    }
+    if tally.status != TallyStatus::Pending {
+        return Err(AppError::Conflict("this tally was already reviewed".into()));
+    }
+    Ok((tally, found))
+}
+
+/// Moves a pending tally to `to`, guarded by its status; `CONFLICT` when
+/// another moderator decided first.
+async fn decide(
+    db: &impl ConnectionTrait,
+    actor: Viewer,
+    tally: &offline_tally::Model,
+    to: TallyStatus,
+    reason: Option<String>,
+) -> Result<()> {
+    let moved = offline_tally::Entity::update_many()
+        .col_expr(offline_tally::Column::Status, Expr::value(to))
+        .col_expr(offline_tally::Column::ReviewedBy, Expr::value(actor.id))
+        .col_expr(
+            offline_tally::Column::ReviewedAt,
+            Expr::value(validate::now()),
+        )
+        .col_expr(offline_tally::Column::RejectionReason, Expr::value(reason))
+        .filter(offline_tally::Column::Id.eq(tally.id))
+        .filter(offline_tally::Column::Status.eq(TallyStatus::Pending))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if moved == 0 {
+        return Err(AppError::Conflict("this tally was already reviewed".into()));
+    }
+    Ok(())
+}
+
+/// Verifies a tally: its signatures count from now on.
+pub async fn verify(
+    state: &AppState,
+    actor: Viewer,
+    tally_id: Uuid,
+) -> Result<offline_tally::Model> {
+    let (tally, found) = for_review(state, actor, tally_id).await?;
+    let (writer, txn) = state.begin_write().await?;
+    decide(&txn, actor, &tally, TallyStatus::Verified, None).await?;
+    campaign::Entity::update_many()
+        .col_expr(
+            campaign::Column::OfflineSignatures,
+            Expr::col(campaign::Column::OfflineSignatures).add(i64::from(tally.count)),
+        )
+        .filter(campaign::Column::Id.eq(found.id))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        actor,
+        "offline_tally.verified",
+        "offline_tally",
+        Some(tally.id),
+        Some(format!("{} signatures", tally.count)),
+    )
+    .await?;
+    txn.commit().await?;
+    drop(writer);
+    // Goal progress counts offline signatures: milestones may be crossed.
+    let updated = campaign::Entity::find_by_id(found.id)
+        .one(&state.db)
+        .await?
+        .unwrap_or(found);
+    let online = state
+        .counters
+        .read_many(&state.db, &[updated.id])
+        .await?
+        .get(&updated.id)
+        .map(|counts| counts.get(Counter::Signatures))
+        .unwrap_or_default();
+    let reached = milestone::record_reached(
+        &state.db,
+        &state.milestones,
+        updated.id,
+        updated.goal,
+        online + updated.offline_signatures,
+    )
+    .await?;
+    if !reached.is_empty() {
+        crate::service::signature::announce_milestones(state, &updated, online, &reached).await;
+    }
+    reviewed(state, tally.id).await
+}
+
+/// Rejects a tally, with a reason the organiser sees.
+pub async fn reject(
+    state: &AppState,
+    actor: Viewer,
+    tally_id: Uuid,
+    reason: &str,
+) -> Result<offline_tally::Model> {
+    let (tally, _) = for_review(state, actor, tally_id).await?;
+    let reason = validate::text("reason", reason, 3, 1_000)?;
+    let (writer, txn) = state.begin_write().await?;
+    decide(
+        &txn,
+        actor,
+        &tally,
+        TallyStatus::Rejected,
+        Some(reason.clone()),
+    )
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        "offline_tally.rejected",
+        "offline_tally",
+        Some(tally.id),
+        Some(reason),
+    )
+    .await?;
+    txn.commit().await?;
+    drop(writer);
+    reviewed(state, tally.id).await
+}
+
+async fn reviewed(state: &AppState, id: Uuid) -> Result<offline_tally::Model> {
+    offline_tally::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("offline tally"))
+}
+
+/// A campaign's tallies as `viewer` may see them: all of them for its
+/// organiser and moderators, verified ones for everyone else.
+pub async fn of_campaign(
+    state: &AppState,
+    viewer: Option<Viewer>,
+    found: &campaign::Model,
+) -> Result<Select<offline_tally::Entity>> {
+    let query =
+        offline_tally::Entity::find().filter(offline_tally::Column::CampaignId.eq(found.id));
+    let insider = match viewer {
+        Some(actor) => {
+            found.organiser_id == Some(actor.id)
+                || moderation::may_moderate(&state.db, actor, found.community_id).await?
+        }
+        None => false,
+    };
+    Ok(if insider {
+        query
+    } else {
+        query.filter(offline_tally::Column::Status.eq(TallyStatus::Verified))
+    })
+}
+
+/// Pending tallies, for moderators' queue.
+pub fn pending() -> Select<offline_tally::Entity> {
+    offline_tally::Entity::find().filter(offline_tally::Column::Status.eq(TallyStatus::Pending))
+}
