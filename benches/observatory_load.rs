@@ -67,6 +67,7 @@ async fn main() {
     let handle = std::env::var("LOAD_ADMIN_HANDLE").unwrap_or_else(|_| "bench".into());
     let password =
         std::env::var("LOAD_ADMIN_PASSWORD").unwrap_or_else(|_| "observatory bench".into());
+    consumact_api::install_tls_provider();
     let client = reqwest::Client::new();
     let token = gql(
         &client,

@@ -130,6 +130,7 @@ async fn main() {
     let url = std::env::var("LOAD_URL").unwrap_or_else(|_| "http://127.0.0.1:8080/graphql".into());
     let signatures = setting("LOAD_SIGNATURES", 2000, 100_000);
     let concurrency = setting("LOAD_CONCURRENCY", 32, 512);
+    consumact_api::install_tls_provider();
     let client = reqwest::Client::new();
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
 

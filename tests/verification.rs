@@ -672,7 +672,7 @@ async fn sponsors_then_review_open_a_campaign_or_reject_it() {
 
 /// POSTs a GraphQL operation to a server the harness does not own.
 async fn gql_at(addr: std::net::SocketAddr, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
+    common::http_client()
         .post(format!("http://{addr}/graphql"))
         .json(&json!({ "query": query, "variables": variables }))
         .send()

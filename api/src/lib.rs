@@ -199,6 +199,13 @@ fn live_backends(config: &Config) -> anyhow::Result<(Arc<Counters>, Arc<dyn Even
     }
 }
 
+/// Makes ring the process's TLS crypto provider, for HTTP clients built
+/// without one of their own (this crate's webhook client brings its own; a
+/// client in the same process, a test's, needs this). Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Background upkeep for as long as the state lives: rebuilds counters at
 /// start-up, reconciles them on a timer and as soon as the counter store
 /// answers again after an outage, and evicts idle rate-limit keys.

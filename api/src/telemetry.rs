@@ -39,6 +39,9 @@ pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Result<Te
     };
     let provider = match otlp_endpoint.filter(|endpoint| !endpoint.is_empty()) {
         Some(endpoint) => {
+            // Its HTTP client shares reqwest with the webhook client, whose
+            // TLS comes without a default crypto provider.
+            crate::install_tls_provider();
             let exporter = SpanExporter::builder()
                 .with_http()
                 .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))

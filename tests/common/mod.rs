@@ -79,6 +79,13 @@ impl Drop for PostgresDatabase {
     }
 }
 
+/// An HTTP client for tests: the process's TLS provider installed first
+/// (the server's webhook client enables reqwest's TLS without one).
+pub fn http_client() -> reqwest::Client {
+    consumact_api::install_tls_provider();
+    reqwest::Client::new()
+}
+
 pub fn services_required() -> bool {
     std::env::var("CONSUMACT_REQUIRE_SERVICES").is_ok_and(|value| value == "1" || value == "true")
 }
@@ -272,7 +279,7 @@ impl TestApp {
         }));
         TestApp {
             addr,
-            client: reqwest::Client::new(),
+            client: http_client(),
             database_url: database_url.to_owned(),
             redis_prefix: redis_prefix.to_owned(),
             extra_args,
@@ -560,7 +567,9 @@ impl TestApp {
 /// The value of a counter on the `/metrics` of the server at `addr` (0
 /// when absent).
 pub async fn metric_at(addr: SocketAddr, name: &str) -> u64 {
-    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+    let metrics = http_client()
+        .get(format!("http://{addr}/metrics"))
+        .send()
         .await
         .expect("metrics answer")
         .text()

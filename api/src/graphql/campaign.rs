@@ -2,7 +2,7 @@
 //! `publishCampaign`, `closeCampaign`.
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{campaign, campaign_update, producer_response, signature};
 
@@ -14,6 +14,7 @@ use crate::graphql::loaders::{
     CampaignCountsOf, CampaignTags, CommunityById, DbLoader, MemberById,
 };
 use crate::graphql::member::Member;
+use crate::graphql::offline_tally::OfflineTally;
 use crate::graphql::pledge::{Pledge, PledgeTotals};
 use crate::graphql::producer::Producer;
 use crate::graphql::producer_voice::{CampaignUpdate, ProducerResponse};
@@ -143,7 +144,8 @@ impl Campaign {
             .load_one(CampaignCountsOf(self.0.id))
             .await?
             .unwrap_or_default();
-        let mut counters = CampaignCounters::new(self.0.id, counts, validate::now());
+        let mut counters = CampaignCounters::new(self.0.id, counts, validate::now())
+            .with_offline(self.0.offline_signatures);
         if self.organised_by_viewer(ctx).await? {
             counters.pending_signatures =
                 Some(service::signature::pending_count(&state(ctx).db, self.0.id).await?);
@@ -231,6 +233,42 @@ impl Campaign {
         after: Option<String>,
     ) -> Result<Page<Proposal>> {
         ranked_page(ctx, Venue::Campaign(self.0.id), first, after).await
+    }
+    /// Counted signatures per country and per subdivision (ISO 3166),
+    /// largest first. Places with fewer signers than the observatory's k
+    /// (and signers who gave no place) are merged into one `OTHER` line, so
+    /// no small place exposes its signers; country lines and `OTHER` add up
+    /// to the online count.
+    async fn signatures_by_territory(&self, ctx: &Context<'_>) -> Result<Vec<TerritoryCount>> {
+        let state = state(ctx);
+        let lines =
+            service::signature::by_territory(&state.db, self.0.id, state.config.observatory_k)
+                .await?;
+        Ok(lines
+            .into_iter()
+            .map(|(territory, count)| TerritoryCount { territory, count })
+            .collect())
+    }
+    /// Signatures collected offline: all tallies for its organiser and
+    /// moderators, verified ones for everyone else; newest first.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn offline_tallies(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<OfflineTally>> {
+        let select =
+            service::offline_tally::of_campaign(state(ctx), viewer(ctx).await?, &self.0).await?;
+        connection::paginate(
+            ctx,
+            select,
+            entities::offline_tally::Column::Id,
+            first,
+            after,
+            OfflineTally,
+        )
+        .await
     }
     /// Signature milestones reached so far (10, 100, 1 000…, and the goal).
     async fn milestones(&self, ctx: &Context<'_>) -> Result<Vec<Milestone>> {
@@ -341,6 +379,14 @@ pub struct UpdateCampaignInput {
     /// Replaces the campaign's value tags.
     pub value_tags: Option<Vec<String>>,
     pub selection_threshold: Option<i32>,
+}
+
+/// Signers of one place.
+#[derive(SimpleObject)]
+pub struct TerritoryCount {
+    /// An ISO 3166 code (`FR`, `FR-ARA`), or `OTHER`.
+    pub territory: String,
+    pub count: i64,
 }
 
 #[derive(Default)]

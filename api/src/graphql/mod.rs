@@ -12,7 +12,9 @@ pub mod invalidation;
 pub mod loaders;
 pub mod member;
 pub mod moderation;
+pub mod notification;
 pub mod observatory;
+pub mod offline_tally;
 pub mod pledge;
 pub mod producer;
 pub mod producer_voice;
@@ -22,10 +24,9 @@ pub mod signing;
 pub mod sponsorship;
 pub mod surge;
 pub mod value_tag;
+pub mod webhook;
 
-use async_graphql::{MergedObject, Schema, SchemaBuilder};
-
-use signing::Subscription;
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use crate::state::AppState;
 
@@ -43,6 +44,9 @@ pub struct Query(
     block::BlockQuery,
     invalidation::InvalidationQuery,
     surge::SurgeQuery,
+    webhook::WebhookQuery,
+    notification::NotificationQuery,
+    offline_tally::OfflineTallyQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -63,12 +67,25 @@ pub struct Mutation(
     block::BlockMutation,
     invalidation::InvalidationMutation,
     surge::SurgeMutation,
+    webhook::WebhookMutation,
+    notification::NotificationMutation,
+    offline_tally::OfflineTallyMutation,
+);
+
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(
+    signing::CounterSubscription,
+    notification::NotificationSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), Mutation::default(), Subscription)
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
 }
 
 /// The schema the server executes, with the configured limits.

@@ -6,7 +6,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use entities::{milestone, signature};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -18,8 +18,7 @@ use crate::graphql::guards::{self, client_ip, require_member, state, viewer};
 use crate::graphql::loaders::{CampaignById, DbLoader, MemberById};
 use crate::service::{self, campaign as campaigns, validate};
 
-/// Shown instead of a name for anonymous signatures and deleted accounts.
-const ANONYMOUS: &str = "Anonymous";
+use crate::service::signature::ANONYMOUS;
 
 /// One member backing one campaign, as the public sees it.
 pub struct Signature(pub signature::Model);
@@ -121,6 +120,11 @@ pub struct CampaignCounters {
     pub pledges: i64,
     /// Pledges in force.
     pub active_pledges: i64,
+    /// Signatures collected offline, from verified tallies (apart from
+    /// online ones).
+    pub offline_signatures: i64,
+    /// Online and verified offline signatures: what the goal is measured by.
+    pub total: i64,
     pub updated_at: DateTime<Utc>,
     /// In a subscription: the milestone the latest change crossed, if any.
     pub milestone: Option<i64>,
@@ -129,12 +133,21 @@ pub struct CampaignCounters {
 }
 
 impl CampaignCounters {
+    /// These counters with `offline` verified offline signatures.
+    pub fn with_offline(mut self, offline: i64) -> Self {
+        self.offline_signatures = offline;
+        self.total = self.signatures + offline;
+        self
+    }
+
     pub fn new(campaign_id: uuid::Uuid, counts: CampaignCounts, at: DateTime<Utc>) -> Self {
         Self {
             campaign_id: ID(campaign_id.to_string()),
             signatures: counts.signatures,
             pledges: counts.pledges,
             active_pledges: counts.active_pledges,
+            offline_signatures: 0,
+            total: counts.signatures,
             pending_signatures: None,
             updated_at: at,
             milestone: None,
@@ -218,31 +231,52 @@ impl SigningMutation {
 }
 
 #[derive(Default)]
-pub struct Subscription;
+pub struct CounterSubscription;
 
 #[Subscription]
-impl Subscription {
+impl CounterSubscription {
     /// The campaign's counters now, then after every change, from whichever
     /// server instance the change was made on.
     async fn campaign_counters(
         &self,
         ctx: &Context<'_>,
         campaign_id: ID,
-    ) -> Result<impl Stream<Item = CampaignCounters> + use<>> {
+    ) -> Result<futures_util::stream::BoxStream<'static, CampaignCounters>> {
         let state = state(ctx).clone();
         let id = validate::id("campaignId", &campaign_id)?;
-        campaigns::get(&state.db, viewer(ctx).await?, id)
+        let found = campaigns::get(&state.db, viewer(ctx).await?, id)
             .await?
             .ok_or(AppError::NotFound("campaign"))?;
         // Subscribe before reading, so no change falls between the two.
         let receiver = state.events.subscribe();
         let counts = state.counters.read_many(&state.db, &[id]).await?;
-        let initial = CampaignCounters::new(
+        let mut initial = CampaignCounters::new(
             id,
             counts.get(&id).copied().unwrap_or_default(),
             validate::now(),
-        );
-        Ok(counter_updates(receiver, initial))
+        )
+        .with_offline(found.offline_signatures);
+        let organiser = viewer(ctx)
+            .await?
+            .is_some_and(|v| found.organiser_id == Some(v.id) || v.is_admin());
+        if !organiser {
+            return Ok(counter_updates(receiver, initial).boxed());
+        }
+        // The organiser also sees signatures waiting for confirmation,
+        // read again with each change.
+        initial.pending_signatures = Some(service::signature::pending_count(&state.db, id).await?);
+        let db = state.db.clone();
+        Ok(counter_updates(receiver, initial)
+            .then(move |mut counters| {
+                let db = db.clone();
+                async move {
+                    if let Ok(pending) = service::signature::pending_count(&db, id).await {
+                        counters.pending_signatures = Some(pending);
+                    }
+                    counters
+                }
+            })
+            .boxed())
     }
 }
 
@@ -291,7 +325,11 @@ pub fn counter_updates(
                                 }
                             }
                             let at = event.at.max(latest.updated_at);
-                            latest = CampaignCounters::new(event.campaign_id, counts, at);
+                            let offline = latest.offline_signatures;
+                            let pending = latest.pending_signatures;
+                            latest = CampaignCounters::new(event.campaign_id, counts, at)
+                                .with_offline(offline);
+                            latest.pending_signatures = pending;
                             latest.milestone = event.milestone;
                             latest.goal_reached = event.goal_reached;
                             return Some((latest.clone(), (receiver, latest, seen, false)));

@@ -1,7 +1,11 @@
 //! The pages mailed links open: `GET /confirm-email?token=…` confirms the
 //! address and says so; `GET /reset-password?token=…` shows a form to
-//! choose a new password, which `POST /reset-password` applies. Plain HTML,
-//! no script, answers in English or French after `Accept-Language`.
+//! choose a new password, which `POST /reset-password` applies;
+//! `POST /unsubscribe?token=…` stops notification mail in one click (RFC
+//! 8058: mail clients post `List-Unsubscribe=One-Click` there), and
+//! `GET /unsubscribe?token=…` shows the button that does it (a GET changes
+//! nothing, so link scanners cannot unsubscribe anyone). Plain HTML, no
+//! script, answers in English or French after `Accept-Language`.
 
 use std::collections::HashMap;
 
@@ -12,7 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::error::AppError;
-use crate::service::{confirmation, password};
+use crate::service::{confirmation, notification, password};
 use crate::state::AppState;
 
 /// The routes of mailed links.
@@ -24,6 +28,7 @@ where
     Router::new()
         .route("/confirm-email", get(confirm_email))
         .route("/reset-password", get(reset_form).post(reset_password))
+        .route("/unsubscribe", get(unsubscribe_form).post(unsubscribe))
 }
 
 /// `fr` when the browser prefers French, else `en`.
@@ -186,6 +191,68 @@ async fn reset_password(
             },
             &format!("<p>{}</p>", escape(&message)),
         ),
+        Err(err) => failure(lang, &err),
+    }
+}
+
+async fn unsubscribe_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = language(&headers);
+    let token = params.get("token").map(String::as_str).unwrap_or_default();
+    if notification::member_of_token(&state.sources, token).is_none() {
+        return failure(lang, &AppError::invalid("token", "not valid"));
+    }
+    let token = escape(token);
+    let (title, text, button) = if lang == "fr" {
+        (
+            "Ne plus recevoir de nouvelles",
+            "Vous ne recevrez plus de nouvelles des campagnes par e-mail. Vous pourrez les réactiver dans vos préférences.",
+            "Me désabonner",
+        )
+    } else {
+        (
+            "Stop campaign news",
+            "You will no longer receive campaign news by e-mail. You can turn it back on in your preferences.",
+            "Unsubscribe",
+        )
+    };
+    page(
+        StatusCode::OK,
+        lang,
+        title,
+        &format!(
+            "<p>{text}</p><form method=\"post\" action=\"/unsubscribe?token={token}\">\
+             <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+             <p><button type=\"submit\">{button}</button></p></form>"
+        ),
+    )
+}
+
+async fn unsubscribe(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = language(&headers);
+    let token = params.get("token").map(String::as_str).unwrap_or_default();
+    match notification::unsubscribe(&state, token).await {
+        Ok(()) => {
+            let (title, body) = if lang == "fr" {
+                (
+                    "Désabonnement fait",
+                    "<p>Vous ne recevrez plus de nouvelles des campagnes par e-mail.</p>",
+                )
+            } else {
+                (
+                    "Unsubscribed",
+                    "<p>You will no longer receive campaign news by e-mail.</p>",
+                )
+            };
+            page(StatusCode::OK, lang, title, body)
+        }
         Err(err) => failure(lang, &err),
     }
 }

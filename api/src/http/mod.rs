@@ -316,11 +316,13 @@ async fn graphql_get(
         let schema = state.schema.clone();
         let mut data = async_graphql::Data::default();
         data.insert(loader(&state));
+        let app = state.app.clone();
         return upgrade
             .protocols(ALL_WEBSOCKET_PROTOCOLS)
             .on_upgrade(move |socket| {
                 GraphQLWebSocket::new(socket, schema, protocol)
                     .with_data(data)
+                    .on_connection_init(move |payload| authenticate_socket(app, payload))
                     .serve()
             })
             .into_response();
@@ -335,6 +337,41 @@ async fn graphql_get(
             .finish(),
     )
     .into_response()
+}
+
+/// The graphql-ws `connection_init` payload's token (`authorization:
+/// "Bearer …"`, or `token`), checked once: a connection with a bad token is
+/// refused, one without a token is anonymous.
+async fn authenticate_socket(
+    app: AppState,
+    payload: serde_json::Value,
+) -> async_graphql::Result<async_graphql::Data> {
+    let field = |name: &str| {
+        payload
+            .as_object()?
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .and_then(|(_, value)| value.as_str())
+            .map(str::trim)
+    };
+    let token = field("authorization")
+        .map(|value| {
+            value
+                .split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map_or(value, |(_, token)| token.trim())
+        })
+        .or_else(|| field("token"))
+        .filter(|token| !token.is_empty())
+        .map(str::to_owned);
+    if let Some(token) = &token {
+        crate::service::auth::member_for_token(&app.db, token)
+            .await
+            .map_err(|err| async_graphql::Error::new(err.message()))?;
+    }
+    let mut data = async_graphql::Data::default();
+    data.insert(RequestAuth::new(token, None));
+    Ok(data)
 }
 
 /// Prometheus metrics, with gauges read at scrape time.
