@@ -427,6 +427,7 @@ pub mod mail;
 pub mod postgres_server;
 pub mod redis_server;
 pub mod smtp_server;
+pub mod webhook_receiver;
 pub mod ws;
 
 impl TestApp {

@@ -17,6 +17,34 @@ pub struct Subscription {
 impl Subscription {
     /// Connects to `addr`, acknowledges the connection and subscribes to `query`.
     pub async fn start(addr: std::net::SocketAddr, query: &str, variables: Value) -> Self {
+        Self::start_as(addr, None, query, variables).await
+    }
+
+    /// Like [`start`](Self::start), signed in with `token` in `connection_init`.
+    pub async fn start_as(
+        addr: std::net::SocketAddr,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Self {
+        let init = match token {
+            Some(token) => json!({ "authorization": format!("Bearer {token}") }),
+            None => json!({}),
+        };
+        let mut socket = Self::connect(addr, init)
+            .await
+            .unwrap_or_else(|refusal| panic!("connection refused: {refusal}"));
+        send(
+            &mut socket.socket,
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } }),
+        )
+        .await;
+        socket
+    }
+
+    /// Connects with `payload` in `connection_init`; the first answer when
+    /// it is not `connection_ack` (or `null` when the server closed).
+    pub async fn connect(addr: std::net::SocketAddr, payload: Value) -> Result<Self, Value> {
         let mut request = format!("ws://{addr}/graphql")
             .into_client_request()
             .unwrap();
@@ -31,15 +59,15 @@ impl Subscription {
             response.headers()["sec-websocket-protocol"],
             "graphql-transport-ws"
         );
-        send(&mut socket, json!({ "type": "connection_init" })).await;
-        let ack = receive(&mut socket, 5).await.expect("connection_ack");
-        assert_eq!(ack["type"], "connection_ack", "{ack}");
         send(
             &mut socket,
-            json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } }),
+            json!({ "type": "connection_init", "payload": payload }),
         )
         .await;
-        Subscription { socket }
+        match receive(&mut socket, 5).await {
+            Some(ack) if ack["type"] == "connection_ack" => Ok(Subscription { socket }),
+            other => Err(other.unwrap_or(Value::Null)),
+        }
     }
 
     /// The next protocol message (`next`, `error`, `complete`…), or `None`

@@ -97,11 +97,6 @@ impl EventType {
             EventType::WebhookTest => "webhook.test",
         }
     }
-
-    /// The type whose dotted name is `wire`.
-    pub fn from_wire(wire: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.wire() == wire)
-    }
 }
 
 impl fmt::Display for EventType {

@@ -54,10 +54,9 @@ fn events_column(events: &[EventType]) -> String {
 
 /// The event types a webhook receives.
 pub fn events_of(found: &webhook::Model) -> Vec<EventType> {
-    found
-        .events
-        .split(',')
-        .filter_map(EventType::from_wire)
+    EventType::ALL
+        .into_iter()
+        .filter(|kind| found.events.contains(&format!(",{},", kind.wire())))
         .collect()
 }
 
