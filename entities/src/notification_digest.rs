@@ -12,7 +12,8 @@ pub struct Model {
     pub campaign_id: Uuid,
     /// When the pending digest goes out; `None` while nothing waits.
     pub due_at: Option<DateTimeUtc>,
-    /// The pending digest tells what happened after this instant.
+    /// The next digest tells what happened after this instant: when the
+    /// last one was written, or (before any) just before the first event.
     pub since: Option<DateTimeUtc>,
     /// The next digest goes out no earlier than this.
     pub next_allowed_at: Option<DateTimeUtc>,

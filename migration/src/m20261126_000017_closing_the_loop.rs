@@ -50,7 +50,8 @@ enum NotificationDigest {
     CampaignId,
     /// When the pending digest goes out; `NULL` while nothing waits.
     DueAt,
-    /// Events after this instant belong in the pending digest.
+    /// The next digest tells what happened after this instant: the last
+    /// digest's, or the first event's.
     Since,
     /// No digest of this campaign to this member before this instant.
     NextAllowedAt,

@@ -158,7 +158,10 @@ pub async fn schedule(
                     .bind(true);
             }
         }
-        sql.push(" AND m.email_confirmed_at IS NOT NULL");
+        if config.confirmation_required() {
+            // Mail only reaches addresses that proved they read it.
+            sql.push(" AND m.email_confirmed_at IS NOT NULL");
+        }
     };
     // New followers: a digest row opened now.
     let mut insert = Sql::new(backend);
@@ -174,11 +177,13 @@ pub async fn schedule(
     insert.push(") AS recipients WHERE TRUE ON CONFLICT (member_id, campaign_id) DO NOTHING");
     db.execute_raw(insert.build()).await?;
     // Known followers with nothing pending: due after the delay, but not
-    // before a day has passed since their last digest.
+    // before a day has passed since their last digest, which tells what
+    // happened since the one before (`since` is when that one was written).
     let mut reopen = Sql::new(backend);
     reopen
-        .push("UPDATE notification_digest SET since = ")
+        .push("UPDATE notification_digest SET since = COALESCE(since, ")
         .bind(since)
+        .push(")")
         .push(", due_at = CASE WHEN next_allowed_at IS NOT NULL AND next_allowed_at > ")
         .bind(due)
         .push(" THEN next_allowed_at ELSE ")
@@ -269,16 +274,14 @@ pub async fn send_due_digests(context: &Context) -> Result<usize> {
     let mut sent = 0;
     for digest in due {
         // Claimed by moving it on: another instance racing for it finds
-        // `due_at` changed and leaves it.
+        // `due_at` changed and leaves it. The next digest tells what
+        // happens after this one.
         let claimed = notification_digest::Entity::update_many()
             .col_expr(
                 notification_digest::Column::DueAt,
                 Expr::value(None::<DateTime<Utc>>),
             )
-            .col_expr(
-                notification_digest::Column::Since,
-                Expr::value(None::<DateTime<Utc>>),
-            )
+            .col_expr(notification_digest::Column::Since, Expr::value(now))
             .filter(notification_digest::Column::MemberId.eq(digest.member_id))
             .filter(notification_digest::Column::CampaignId.eq(digest.campaign_id))
             .filter(notification_digest::Column::DueAt.eq(digest.due_at))
@@ -326,7 +329,7 @@ async fn compose(
     else {
         return Ok(None);
     };
-    if reader.email_confirmed_at.is_none() {
+    if reader.email_confirmed_at.is_none() && context.config.confirmation_required() {
         return Ok(None);
     }
     let wants = Preferences::of(&reader);
