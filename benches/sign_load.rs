@@ -16,7 +16,11 @@
 //!
 //! Settings: `LOAD_URL` (default `http://127.0.0.1:8080/graphql`),
 //! `LOAD_SIGNATURES` (default 2000, at most 100 000), `LOAD_CONCURRENCY`
-//! (default 32, at most 512), `LOAD_MAIL_DIR` (default `./data/mail`).
+//! (default 32, at most 512), `LOAD_MAIL_DIR` (default `./data/mail`),
+//! `LOAD_WEBHOOKS` (default 0, at most 20): endpoints on a loopback receiver
+//! of this process subscribed to the campaign's milestones, to show what
+//! they cost the signing path (run the server with
+//! `CONSUMACT_WEBHOOK_ALLOW_PRIVATE=true`).
 //!
 //! When the server requires confirmed addresses (its default), the run
 //! confirms the organiser and every signer first, by the links in the
@@ -28,6 +32,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
+
+#[path = "support/receiver.rs"]
+mod receiver;
 
 fn setting(name: &str, default: usize, max: usize) -> usize {
     std::env::var(name)
@@ -197,6 +204,31 @@ async fn main() {
         data(published, "publish");
     }
 
+    let webhooks = std::env::var("LOAD_WEBHOOKS")
+        .ok()
+        .and_then(|value| value.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(20);
+    let receiver = receiver::Receiver::start().await;
+    for n in 0..webhooks {
+        data(
+            gql(
+                &client,
+                &url,
+                Some(&organiser),
+                "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { secret } }",
+                json!({ "input": {
+                    "url": receiver.url(n),
+                    "events": ["CAMPAIGN_MILESTONE", "CAMPAIGN_GOAL_REACHED"],
+                    "campaignId": campaign,
+                }}),
+            )
+            .await,
+            "create webhook",
+        );
+    }
+    println!("webhooks on the campaign's milestones: {webhooks}");
+
     eprintln!("registering {signatures} members…");
     let gate = Arc::new(Semaphore::new(concurrency));
     let mut registrations = Vec::with_capacity(signatures);
@@ -279,4 +311,20 @@ async fn main() {
         counted["campaign"]["counters"]["signatures"],
         counted["campaign"]["signatures"]["totalCount"],
     );
+    if webhooks > 0 {
+        // The milestones crossed, times the endpoints, arrive shortly after.
+        let crossed = [10, 100, 1_000, 10_000, 100_000]
+            .iter()
+            .filter(|threshold| **threshold <= latencies.len())
+            .count() as u64;
+        let expected = crossed * webhooks as u64;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while receiver.received() < expected && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        println!(
+            "webhook deliveries received: {} of {expected}",
+            receiver.received()
+        );
+    }
 }

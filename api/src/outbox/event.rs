@@ -139,7 +139,7 @@ pub fn campaign_json(campaign: &campaign::Model, public_url: &str) -> Value {
     json!({
         "id": campaign.id,
         "title": campaign.title,
-        "status": format!("{:?}", campaign.status).to_uppercase(),
+        "status": crate::service::campaign::status_name(campaign.status),
         "producerId": campaign.producer_id,
         "communityId": campaign.community_id,
         "goal": campaign.goal,

@@ -380,7 +380,7 @@ pub(crate) async fn apply_move(
     Ok(moved)
 }
 
-fn status_name(status: CampaignStatus) -> &'static str {
+pub(crate) fn status_name(status: CampaignStatus) -> &'static str {
     match status {
         CampaignStatus::Draft => "DRAFT",
         CampaignStatus::Sponsoring => "SPONSORING",

@@ -203,9 +203,9 @@ pub async fn count_left_behind(state: &AppState) -> Result<usize> {
 }
 
 /// Deletes the pending signatures of members still unconfirmed a link's
-/// lifetime after signing, tokens long expired, and outbox messages settled
-/// more than `CONSUMACT_OUTBOX_KEEP_DAYS` ago. They never counted, so
-/// no counter moves.
+/// lifetime after signing, tokens long expired, and outbox messages and
+/// webhook deliveries settled more than `CONSUMACT_OUTBOX_KEEP_DAYS` ago
+/// (with idle digests). They never counted, so no counter moves.
 pub async fn purge_unconfirmed(state: &AppState) -> Result<u64> {
     let ttl = Duration::hours(i64::from(state.config.confirm_ttl_hours));
     let before = validate::now() - ttl;
@@ -225,6 +225,8 @@ pub async fn purge_unconfirmed(state: &AppState) -> Result<u64> {
     email_token::purge_expired(&txn, before).await?;
     let keep = Duration::days(i64::from(state.config.outbox_keep_days));
     crate::outbox::purge_settled(&txn, validate::now() - keep).await?;
+    crate::service::webhook::purge_settled(&txn, validate::now() - keep).await?;
+    crate::service::notification::purge_idle(&txn, validate::now()).await?;
     txn.commit().await?;
     drop(writer);
     Ok(removed)

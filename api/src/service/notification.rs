@@ -257,6 +257,21 @@ pub async fn unsubscribe(state: &AppState, token: &str) -> Result<()> {
     Ok(())
 }
 
+/// Deletes digests with nothing pending whose quiet interval has passed:
+/// the next event opens a fresh one, just as it would have reopened it.
+pub async fn purge_idle(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64> {
+    Ok(notification_digest::Entity::delete_many()
+        .filter(notification_digest::Column::DueAt.is_null())
+        .filter(
+            sea_orm::Condition::any()
+                .add(notification_digest::Column::NextAllowedAt.is_null())
+                .add(notification_digest::Column::NextAllowedAt.lt(now)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// Turns the digests that came due into mail messages; how many mails.
 pub async fn send_due_digests(context: &Context) -> Result<usize> {
     let now = validate::now();

@@ -333,6 +333,19 @@ pub async fn fan_out(
     Ok(queued)
 }
 
+/// Deletes deliveries settled (delivered or given up) before `before`.
+pub async fn purge_settled(
+    db: &impl ConnectionTrait,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<u64> {
+    Ok(webhook_delivery::Entity::delete_many()
+        .filter(webhook_delivery::Column::Status.ne(DeliveryStatus::Pending))
+        .filter(webhook_delivery::Column::CreatedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// The delivery an attempt works on and its webhook, unless the delivery
 /// is settled or gone.
 pub async fn for_attempt(
