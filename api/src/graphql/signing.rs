@@ -121,7 +121,8 @@ pub struct CampaignCounters {
     /// Pledges in force.
     pub active_pledges: i64,
     /// Signatures collected offline, from verified tallies (apart from
-    /// online ones).
+    /// online ones). A subscription reads it when it starts: tallies are
+    /// verified rarely, and a new subscription sees them.
     pub offline_signatures: i64,
     /// Online and verified offline signatures: what the goal is measured by.
     pub total: i64,

@@ -21,14 +21,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entities::outbox_message::{self, Column};
-use futures_util::StreamExt;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::{Mutex, Notify, Semaphore};
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -41,10 +40,11 @@ use crate::state::begin_write;
 
 use mail::Mailer;
 
-/// Messages one worker claims at a time.
-const CLAIM: u64 = 32;
-/// Deliveries one worker runs at once.
-const PARALLEL: usize = 8;
+/// Most messages one worker claims at a time.
+const CLAIM: u64 = 128;
+/// Deliveries one worker runs at once (each is mostly waiting on a
+/// remote server).
+const PARALLEL: usize = 32;
 /// Longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
@@ -177,60 +177,77 @@ struct Worker {
 }
 
 impl Worker {
+    /// Claims what it has free slots for, hands each message to a task of
+    /// its own, and claims again as soon as a slot frees: a slow endpoint
+    /// holds one slot, never the whole outbox.
     async fn run(self) {
+        let worker = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(PARALLEL));
         loop {
-            let Some(outbox) = self.outbox.upgrade() else {
+            let Some(outbox) = worker.outbox.upgrade() else {
                 return;
             };
             // Digests that came due become mail messages first.
-            match notification::send_due_digests(&self.context).await {
+            match notification::send_due_digests(&worker.context).await {
                 Ok(0) => {}
                 Ok(sent) => tracing::debug!(sent, "notification digests queued"),
                 Err(err) => tracing::warn!(code = err.code(), "notification digests failed"),
             }
-            let claimed = match self.claim().await {
-                Ok(claimed) => claimed,
-                Err(err) => {
+            let limit = (slots.available_permits() as u64).min(CLAIM);
+            let claimed = if limit == 0 {
+                Vec::new()
+            } else {
+                worker.claim(limit).await.unwrap_or_else(|err| {
                     tracing::warn!(code = err.code(), "outbox claim failed");
                     Vec::new()
-                }
+                })
             };
-            // A full claim may leave more due now; an event fanned out
-            // queued deliveries that are due now.
-            let full = claimed.len() as u64 == CLAIM
+            // Slots were all busy, or a full claim may leave more due now,
+            // or an event fanned out deliveries that are due now.
+            let more = limit == 0
+                || claimed.len() as u64 == limit
                 || claimed.iter().any(|message| message.kind == event::KIND);
-            let this = &self;
-            let outbox_ref = &outbox;
-            futures_util::stream::iter(claimed)
-                .for_each_concurrent(PARALLEL, |message| async move {
-                    // In a task of its own, so that a delivery that panics
-                    // fails its message, not the worker.
+            for message in claimed {
+                let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                    return;
+                };
+                let (worker, outbox) = (Arc::clone(&worker), Arc::clone(&outbox));
+                tokio::spawn(async move {
+                    // Delivered in a task of its own, so that a delivery
+                    // that panics fails its message, not the worker.
                     let delivery = {
-                        let (outbox, message) = (Arc::clone(outbox_ref), message.clone());
-                        let context = this.context.clone();
+                        let (context, message) = (worker.context.clone(), message.clone());
                         tokio::spawn(async move { outbox.deliver(&context, &message).await })
                     };
                     let outcome = delivery.await.unwrap_or_else(|err| {
-                        Err(DeliveryError::Permanent(format!("delivery panicked: {err}")))
+                        Err(DeliveryError::Permanent(format!(
+                            "delivery panicked: {err}"
+                        )))
                     });
-                    if let Err(err) = this.settle(&message, outcome).await {
+                    if let Err(err) = worker.settle(&message, outcome).await {
                         tracing::warn!(id = %message.id, code = err.code(), "outbox message not settled");
                     }
-                })
-                .await;
+                    drop(slot);
+                });
+            }
             drop(outbox); // let the server go while this worker sleeps
-            if full {
-                continue; // more may be due right now
+            if more {
+                // Go on as soon as a slot is free.
+                match Arc::clone(&slots).acquire_owned().await {
+                    Ok(slot) => drop(slot),
+                    Err(_) => return,
+                }
+                continue;
             }
             tokio::select! {
-                _ = tokio::time::sleep(self.poll) => {}
-                _ = self.bell.notified() => {}
+                _ = tokio::time::sleep(worker.poll) => {}
+                _ = worker.bell.notified() => {}
             }
         }
     }
 
-    /// Takes the due messages nobody holds, for one lease.
-    async fn claim(&self) -> Result<Vec<outbox_message::Model>> {
+    /// Takes up to `limit` due messages nobody holds, for one lease.
+    async fn claim(&self, limit: u64) -> Result<Vec<outbox_message::Model>> {
         use sea_orm::sea_query::ExprTrait;
         let now = validate::now();
         let (writer, txn) = begin_write(&self.db, self.sqlite_writer.as_ref()).await?;
@@ -244,7 +261,7 @@ impl Worker {
                     .add(Column::LockedUntil.lte(now)),
             )
             .order_by_asc(Column::DueAt)
-            .limit(CLAIM);
+            .limit(limit);
         if txn.get_database_backend() == DbBackend::Postgres {
             due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
@@ -311,10 +328,12 @@ impl Worker {
                 }
             }
         };
-        let (writer, txn) = begin_write(&self.db, self.sqlite_writer.as_ref()).await?;
-        update.exec(&txn).await?;
-        txn.commit().await?;
-        drop(writer);
+        // One statement: no transaction, but SQLite's writers still queue.
+        let _writer = match &self.sqlite_writer {
+            Some(writer) => Some(writer.lock().await),
+            None => None,
+        };
+        update.exec(&self.db).await?;
         Ok(())
     }
 }
