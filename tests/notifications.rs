@@ -7,7 +7,7 @@ mod common;
 
 use common::smtp_server::SmtpServer;
 use common::ws::Subscription;
-use common::{TestApp, error_code, http_client};
+use common::{TestApp, error_code, http_client, services_required, test_redis_url};
 use serde_json::{Value, json};
 
 const POST_UPDATE: &str = "mutation($id: ID!, $title: String!) { postCampaignUpdate(campaignId: $id, input: { title: $title, body: \"Details inside.\" }) { id } }";
@@ -229,5 +229,34 @@ async fn the_organiser_watches_pending_signatures_live_and_the_public_does_not()
     assert_eq!(
         public_view.next_data(5).await["campaignCounters"]["pendingSignatures"],
         Value::Null
+    );
+}
+
+#[tokio::test]
+async fn a_subscriber_on_one_instance_hears_an_event_fanned_out_on_another() {
+    if test_redis_url().is_none() {
+        assert!(
+            !services_required(),
+            "CONSUMACT_REQUIRE_SERVICES is set but TEST_REDIS_URL is not"
+        );
+        eprintln!("TEST_REDIS_URL not set: two instances cannot share events; skipping");
+        return;
+    }
+    // The first instance's worker sleeps: the second fans the event out.
+    let asleep = TestApp::spawn_with(&["--outbox-poll-ms", "600000"]).await;
+    let awake = asleep
+        .spawn_sibling_with(&["--outbox-poll-ms", "100"])
+        .await;
+    let (organiser, campaign) = awake.open_campaign("organiser", 1000).await;
+    let (signer, _) = awake.register("signer").await;
+    assert!(awake.sign(&signer, &campaign).await.get("errors").is_none());
+    let mut stream =
+        Subscription::start_as(asleep.addr, Some(&signer), MY_NOTIFICATIONS, json!({})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    post_update(&awake, &organiser, &campaign, "Heard everywhere").await;
+    let heard = stream.next_data(10).await;
+    assert_eq!(
+        heard["myNotifications"]["data"]["update"]["title"],
+        "Heard everywhere"
     );
 }

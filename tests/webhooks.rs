@@ -390,3 +390,51 @@ async fn an_endpoint_that_keeps_failing_is_disabled_and_its_owner_told() {
         created["data"]["createWebhook"]["secret"]
     );
 }
+
+#[tokio::test]
+async fn a_webhook_address_is_checked_again_at_every_attempt() {
+    // Registered where private addresses are allowed (its worker asleep)...
+    let lenient = app(&["--outbox-poll-ms", "600000"]).await;
+    let receiver = WebhookReceiver::start(0).await;
+    let (organiser, campaign) = lenient.open_campaign("organiser", 100).await;
+    let created = create(
+        &lenient,
+        &organiser,
+        json!({ "url": receiver.url(), "events": ["CAMPAIGN_MILESTONE"], "campaignId": campaign }),
+    )
+    .await;
+    let id = created["data"]["createWebhook"]["webhook"]["id"].clone();
+    // ...and delivered by an instance that does not allow them.
+    let strict = lenient
+        .spawn_sibling_with(&[
+            "--webhook-allow-private",
+            "false",
+            "--outbox-poll-ms",
+            "100",
+        ])
+        .await;
+    strict
+        .gql_ok(
+            Some(&organiser),
+            "mutation($id: ID!) { testWebhook(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let last_error = common::eventually(10, true, || async {
+        strict
+            .gql_ok(
+                Some(&organiser),
+                "query($id: ID!) { webhookDeliveries(webhookId: $id) { edges { node { lastError attempts } } } }",
+                json!({ "id": id }),
+            )
+            .await["webhookDeliveries"]["edges"][0]["node"]["lastError"]
+            .as_str()
+            .is_some_and(|error| error.contains("non-public address"))
+    })
+    .await;
+    assert!(last_error, "the attempt was refused before any request");
+    assert!(
+        receiver.received().is_empty(),
+        "nothing reached the address"
+    );
+}
