@@ -3,6 +3,7 @@
 //! (`email_links`); CORS and security headers.
 
 mod email_links;
+mod export;
 mod observatory;
 mod signatures;
 
@@ -99,6 +100,21 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim().to_owned())
         .filter(|token| !token.is_empty())
+}
+
+/// The member a plain-HTTP request's bearer token belongs to (`None`
+/// without a token; `UNAUTHENTICATED` for a bad one).
+pub(crate) async fn viewer(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> crate::error::Result<Option<crate::service::auth::Viewer>> {
+    match bearer_token(headers) {
+        Some(token) => Ok(Some(crate::service::auth::Viewer::of(
+            &crate::service::auth::member_for_token(&state.db, &token).await?,
+            &state.config,
+        ))),
+        None => Ok(None),
+    }
 }
 
 /// The client's address: the socket peer, or the last entry of the

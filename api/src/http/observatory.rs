@@ -4,17 +4,18 @@
 
 use std::collections::HashMap;
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRef, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::export::{Format, error_response, format, line};
+use super::viewer;
 use crate::error::{AppError, Result};
-use crate::service::auth::{self, Viewer};
 use crate::service::observatory::{
     self as obs, FilterInput, GroupBy, Observatory, Part, metrics::Cell,
 };
@@ -57,52 +58,6 @@ async fn dashboard_js() -> Response {
         DASHBOARD_JS,
     )
         .into_response()
-}
-
-pub(super) fn error_response(err: AppError) -> Response {
-    let status = match err.code() {
-        "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
-        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
-        "FORBIDDEN" => StatusCode::FORBIDDEN,
-        "NOT_FOUND" => StatusCode::NOT_FOUND,
-        "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let mut extensions = json!({ "code": err.code() });
-    if let AppError::InvalidInput { field, .. } = &err {
-        extensions["field"] = json!(field);
-    }
-    if let AppError::Internal(detail) = &err {
-        tracing::error!(%detail, "export failed");
-    }
-    let body = json!({ "errors": [{ "message": err.message(), "extensions": extensions }] });
-    (status, Json(body)).into_response()
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Format {
-    Csv,
-    Ndjson,
-}
-
-pub(super) fn format(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<Format> {
-    if let Some(format) = params.get("format") {
-        return match format.to_ascii_lowercase().as_str() {
-            "csv" => Ok(Format::Csv),
-            "ndjson" | "jsonl" => Ok(Format::Ndjson),
-            _ => Err(AppError::invalid("format", "format must be csv or ndjson")),
-        };
-    }
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    Ok(if accept.contains("ndjson") {
-        Format::Ndjson
-    } else {
-        Format::Csv
-    })
 }
 
 fn group_by(name: &str) -> Result<GroupBy> {
@@ -152,16 +107,6 @@ fn filter(params: &HashMap<String, String>) -> Result<FilterInput> {
         from: time(params, "from")?,
         to: time(params, "to")?,
     })
-}
-
-pub(super) async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>> {
-    match super::bearer_token(headers) {
-        Some(token) => Ok(Some(Viewer::of(
-            &auth::member_for_token(&state.db, &token).await?,
-            &state.config,
-        ))),
-        None => Ok(None),
-    }
 }
 
 /// `GET /observatory/export`: the ranking's producers (`level=producers`,
@@ -264,46 +209,6 @@ fn metric_values(cell: &Cell) -> Vec<Value> {
     values
 }
 
-fn csv_field(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(text) => {
-            // A name starting like a formula would run as one in a spreadsheet.
-            let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                format!("'{text}")
-            } else {
-                text.clone()
-            };
-            if text.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", text.replace('"', "\"\""))
-            } else {
-                text
-            }
-        }
-        other => other.to_string(),
-    }
-}
-
-pub(super) fn line(format: Format, columns: &[&str], values: &[Value]) -> String {
-    match format {
-        Format::Csv => {
-            let mut line = values.iter().map(csv_field).collect::<Vec<_>>().join(",");
-            line.push('\n');
-            line
-        }
-        Format::Ndjson => {
-            let object: serde_json::Map<String, Value> = columns
-                .iter()
-                .map(|column| (*column).to_owned())
-                .zip(values.iter().cloned())
-                .collect();
-            let mut line = Value::Object(object).to_string();
-            line.push('\n');
-            line
-        }
-    }
-}
-
 fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> Response {
     let (sender, receiver) =
         tokio::sync::mpsc::channel::<std::result::Result<Bytes, std::io::Error>>(4);
@@ -397,15 +302,6 @@ fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_when_needed() {
-        assert_eq!(csv_field(&json!("plain")), "plain");
-        assert_eq!(csv_field(&json!("a, \"b\"")), "\"a, \"\"b\"\"\"");
-        assert_eq!(csv_field(&Value::Null), "");
-        assert_eq!(csv_field(&json!(4.5)), "4.5");
-        assert_eq!(csv_field(&json!("=HYPERLINK(1)")), "'=HYPERLINK(1)");
-    }
 
     #[test]
     fn every_metric_column_gets_a_value() {

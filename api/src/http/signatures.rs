@@ -15,7 +15,8 @@ use axum::routing::get;
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::observatory::{Format, error_response, format, line, viewer};
+use super::export::{Format, error_response, format, line};
+use super::viewer;
 use crate::error::{AppError, Result};
 use crate::service::signature::{self, PackLine};
 use crate::service::{campaign as campaigns, validate};
