@@ -9,6 +9,8 @@ use entities::producer_representative::{self, ClaimStatus};
 use entities::signature::{self, SignatureStatus};
 use futures_util::Stream;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use std::collections::HashSet;
+
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
@@ -17,6 +19,9 @@ use crate::events::Notice;
 use crate::graphql::guards::{self, require_member, state};
 use crate::outbox::event::EventType;
 use crate::service::notification::{self as service, PreferenceChanges, Preferences};
+
+/// Campaigns one subscription remembers its member signed (or organises).
+const KNOWN_LIMIT: usize = 1_000;
 
 /// What you are mailed about (at most one mail per campaign per day).
 #[derive(SimpleObject)]
@@ -136,14 +141,23 @@ impl NotificationSubscription {
         let state = state(ctx);
         let receiver = state.events.subscribe_notices();
         let db = state.db.clone();
+        // Campaigns known to concern this member: asked once each.
+        let known: HashSet<Uuid> = HashSet::new();
         Ok(futures_util::stream::unfold(
-            (receiver, db),
-            move |(mut receiver, db)| async move {
+            (receiver, db, known),
+            move |(mut receiver, db, mut known)| async move {
                 loop {
                     match receiver.recv().await {
                         Ok(notice) => {
-                            if concerns(&db, actor.id, &notice).await {
-                                return Some((notice.into(), (receiver, db)));
+                            // A signer stays one; a new campaign is asked about apart.
+                            let signer_news = notice.kind != EventType::CampaignPublished;
+                            let concerned = (signer_news && known.contains(&notice.campaign_id))
+                                || concerns(&db, actor.id, &notice).await;
+                            if concerned {
+                                if signer_news && known.len() < KNOWN_LIMIT {
+                                    known.insert(notice.campaign_id);
+                                }
+                                return Some((notice.into(), (receiver, db, known)));
                             }
                         }
                         Err(RecvError::Lagged(_)) => continue,
