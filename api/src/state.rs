@@ -76,3 +76,15 @@ pub async fn begin_write(
         .await?;
     Ok((Some(guard), txn))
 }
+
+/// For a single statement outside a transaction: on SQLite, this process's
+/// place in the writers' queue (drop it after the statement); nothing
+/// elsewhere.
+pub async fn writer_turn(
+    sqlite_writer: Option<&Arc<tokio::sync::Mutex<()>>>,
+) -> Option<OwnedMutexGuard<()>> {
+    match sqlite_writer {
+        Some(writer) => Some(writer.clone().lock_owned().await),
+        None => None,
+    }
+}

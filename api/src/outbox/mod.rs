@@ -36,7 +36,7 @@ use crate::events::EventBus;
 use crate::metrics::Metrics;
 use crate::service::source::SourceKeys;
 use crate::service::{notification, validate};
-use crate::state::begin_write;
+use crate::state::{begin_write, writer_turn};
 
 use mail::Mailer;
 
@@ -329,10 +329,7 @@ impl Worker {
             }
         };
         // One statement: no transaction, but SQLite's writers still queue.
-        let _writer = match &self.sqlite_writer {
-            Some(writer) => Some(writer.lock().await),
-            None => None,
-        };
+        let _writer = writer_turn(self.sqlite_writer.as_ref()).await;
         update.exec(&self.db).await?;
         Ok(())
     }

@@ -25,7 +25,7 @@ use crate::outbox::webhook::{self as delivery, Attempt};
 use crate::outbox::{self, Context};
 use crate::service::auth::Viewer;
 use crate::service::{moderation, producer_voice, validate};
-use crate::state::{AppState, begin_write};
+use crate::state::{AppState, begin_write, writer_turn};
 
 /// Longest webhook URL.
 const MAX_URL: usize = 2048;
@@ -370,6 +370,7 @@ pub async fn for_attempt(
 
 /// Marks a delivery given up.
 pub async fn give_up(context: &Context, delivery_id: Uuid, why: &str) -> Result<()> {
+    let _writer = writer_turn(context.sqlite_writer.as_ref()).await;
     webhook_delivery::Entity::update_many()
         .col_expr(
             webhook_delivery::Column::Status,
@@ -411,10 +412,7 @@ pub async fn record_attempt(
         .filter(webhook_delivery::Column::Id.eq(found.id));
     if failure.is_none() && hook.consecutive_failures == 0 {
         // The common case, a healthy endpoint: one statement, no transaction.
-        let _writer = match &context.sqlite_writer {
-            Some(writer) => Some(writer.lock().await),
-            None => None,
-        };
+        let _writer = writer_turn(context.sqlite_writer.as_ref()).await;
         delivered(update, now).exec(&context.db).await?;
         return Ok(());
     }
