@@ -438,3 +438,29 @@ async fn a_webhook_address_is_checked_again_at_every_attempt() {
         "nothing reached the address"
     );
 }
+
+#[tokio::test]
+async fn test_events_are_limited_per_member() {
+    let app = app(&["--webhook-tests-per-hour", "2"]).await;
+    let receiver = WebhookReceiver::start(0).await;
+    let (organiser, campaign) = app.open_campaign("organiser", 100).await;
+    let created = create(
+        &app,
+        &organiser,
+        json!({ "url": receiver.url(), "events": ["CAMPAIGN_MILESTONE"], "campaignId": campaign }),
+    )
+    .await;
+    let id = created["data"]["createWebhook"]["webhook"]["id"].clone();
+    let test = "mutation($id: ID!) { testWebhook(id: $id) { id } }";
+    for _ in 0..2 {
+        app.gql_ok(Some(&organiser), test, json!({ "id": id }))
+            .await;
+    }
+    let limited = app.gql(Some(&organiser), test, json!({ "id": id })).await;
+    assert_eq!(error_code(&limited), "RATE_LIMITED", "{limited}");
+    let received = common::eventually(10, 2, || async { receiver.acknowledged().len() }).await;
+    assert_eq!(
+        received, 2,
+        "the two accepted tests arrived, the refused one did not"
+    );
+}

@@ -372,6 +372,10 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_WEBHOOK_ALLOW_PRIVATE", default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub webhook_allow_private: bool,
 
+    /// `testWebhook` calls one member may make per hour.
+    #[arg(long, env = "CONSUMACT_WEBHOOK_TESTS_PER_HOUR", default_value_t = 30)]
+    pub webhook_tests_per_hour: u32,
+
     /// Webhooks one member may register.
     #[arg(long, env = "CONSUMACT_WEBHOOKS_PER_MEMBER", default_value_t = 20)]
     pub webhooks_per_member: u32,

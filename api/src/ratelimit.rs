@@ -33,6 +33,8 @@ pub enum Action {
     Rate,
     /// Asking for a mail again (confirmation, password reset).
     Resend,
+    /// Sending a test event to a webhook.
+    WebhookTest,
 }
 
 /// Buckets for one client address, with IPv6 prefixes grouped.
@@ -163,6 +165,7 @@ pub struct RateLimits {
     vote_member: DefaultKeyedRateLimiter<Uuid>,
     rate_member: DefaultKeyedRateLimiter<Uuid>,
     resend_member: DefaultKeyedRateLimiter<Uuid>,
+    webhook_test_member: DefaultKeyedRateLimiter<Uuid>,
     /// Failed logins per account (see [`LoginFailures`]).
     pub login_failures: LoginFailures,
     sign_address: AddressLimits,
@@ -177,6 +180,7 @@ impl RateLimits {
             vote_member: RateLimiter::keyed(quota(config.vote_per_minute, config.vote_burst)),
             rate_member: RateLimiter::keyed(quota(config.rate_per_minute, config.rate_burst)),
             resend_member: RateLimiter::keyed(per_hour(config.resend_per_hour)),
+            webhook_test_member: RateLimiter::keyed(per_hour(config.webhook_tests_per_hour)),
             login_failures: LoginFailures::new(
                 config.login_failures_per_account,
                 LOGIN_FAILURE_WINDOW,
@@ -213,6 +217,10 @@ impl RateLimits {
                 .resend_member
                 .check_key(&member)
                 .map_err(|refusal| self.refused(refusal)),
+            Action::WebhookTest => self
+                .webhook_test_member
+                .check_key(&member)
+                .map_err(|refusal| self.refused(refusal)),
             // Logins have no member yet: they are limited by address, and
             // failures per account by `login_failures`.
             Action::Auth => Ok(()),
@@ -224,7 +232,7 @@ impl RateLimits {
         let limits = match action {
             // Votes and ratings share the signing budget of an address.
             Action::Sign | Action::Vote | Action::Rate => &self.sign_address,
-            Action::Auth | Action::Resend => &self.auth_address,
+            Action::Auth | Action::Resend | Action::WebhookTest => &self.auth_address,
         };
         if let Some(prefix) = v6_prefix(ip, 48) {
             limits
@@ -250,6 +258,7 @@ impl RateLimits {
         self.vote_member.retain_recent();
         self.rate_member.retain_recent();
         self.resend_member.retain_recent();
+        self.webhook_test_member.retain_recent();
         self.login_failures.evict_idle();
         for limits in [&self.sign_address, &self.auth_address] {
             limits.address.retain_recent();
@@ -264,6 +273,7 @@ impl RateLimits {
             + self.vote_member.len()
             + self.rate_member.len()
             + self.resend_member.len()
+            + self.webhook_test_member.len()
             + [&self.sign_address, &self.auth_address]
                 .iter()
                 .map(|limits| limits.address.len() + limits.v6_56.len() + limits.v6_48.len())

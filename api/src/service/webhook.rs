@@ -226,6 +226,9 @@ pub async fn rotate_secret(state: &AppState, actor: Viewer, id: Uuid) -> Result<
 /// Sends a `webhook.test` event to one webhook; its delivery.
 pub async fn test(state: &AppState, actor: Viewer, id: Uuid) -> Result<webhook_delivery::Model> {
     let found = get(state, actor, id).await?;
+    state
+        .limits
+        .check_member(crate::ratelimit::Action::WebhookTest, actor.id)?;
     if found.disabled_at.is_some() {
         return Err(AppError::Conflict(
             "this webhook is disabled; rotate its secret to enable it again".into(),
