@@ -16,9 +16,8 @@ use crate::events::CounterEvent;
 use crate::graphql::campaign::Campaign;
 use crate::graphql::guards::{self, client_ip, require_member, state, viewer};
 use crate::graphql::loaders::{CampaignById, DbLoader, MemberById};
-use crate::service::{self, campaign as campaigns, validate};
-
 use crate::service::signature::ANONYMOUS;
+use crate::service::{self, campaign as campaigns, validate};
 
 /// One member backing one campaign, as the public sees it.
 pub struct Signature(pub signature::Model);
