@@ -159,7 +159,11 @@ async fn a_producer_webhook_hears_of_every_campaign_aimed_at_it() {
     let created = create(
         &app,
         &representative,
-        json!({ "url": receiver.url(), "events": ["CAMPAIGN_PUBLISHED"], "producerId": producer }),
+        json!({
+            "url": receiver.url(),
+            "events": ["CAMPAIGN_PUBLISHED", "PRODUCER_RESPONDED", "COMMITMENT_DUE"],
+            "producerId": producer,
+        }),
     )
     .await;
     receiver.set_secret(created["data"]["createWebhook"]["secret"].as_str().unwrap());
@@ -173,6 +177,36 @@ async fn a_producer_webhook_hears_of_every_campaign_aimed_at_it() {
     assert_eq!(request.body["type"], "campaign.published");
     assert_eq!(request.body["data"]["campaign"]["id"], campaign);
     assert_eq!(request.body["data"]["campaign"]["producerId"], producer);
+
+    // An answer with a commitment due in two seconds: answered, then due.
+    let due = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    app.gql_ok(
+        Some(&representative),
+        "mutation($id: ID!, $due: DateTime) { respondToCampaign(campaignId: $id, input: { body: \"We will.\", commitment: \"Full labels by spring\", dueAt: $due }) { id } }",
+        json!({ "id": campaign, "due": due }),
+    )
+    .await;
+    let acknowledged = common::eventually(20, 3, || async { receiver.acknowledged().len() }).await;
+    assert_eq!(acknowledged, 3, "{:?}", receiver.received());
+    let types: Vec<Value> = receiver
+        .acknowledged()
+        .iter()
+        .map(|request| request.body["type"].clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            json!("campaign.published"),
+            json!("producer.responded"),
+            json!("commitment.due")
+        ]
+    );
+    let due_event = &receiver.acknowledged()[2].body;
+    assert_eq!(
+        due_event["data"]["response"]["commitment"],
+        "Full labels by spring"
+    );
+    assert_eq!(due_event["data"]["response"]["commitmentStatus"], "PENDING");
 }
 
 #[tokio::test]

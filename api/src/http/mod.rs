@@ -1,6 +1,7 @@
 //! The HTTP surface: GraphQL over HTTP (POST), websockets and GraphiQL
 //! (GET), health, readiness and metrics, the pages mailed links open
-//! (`email_links`); CORS and security headers.
+//! (`email_links`), the streamed exports (`observatory`, `signatures`);
+//! CORS and security headers.
 
 mod email_links;
 mod export;
