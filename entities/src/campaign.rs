@@ -65,6 +65,9 @@ pub struct Model {
     pub rejection_reason: Option<String>,
     /// Signatures of verified offline tallies (kept beside online ones).
     pub offline_signatures: i64,
+    /// Co-creation: what contributors get (recognition, a share, a
+    /// product named after them).
+    pub reward_description: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -34,3 +34,4 @@ pub mod webhook;
 pub mod webhook_delivery;
 
 pub mod member;
+pub mod member_value_tag;

@@ -50,6 +50,9 @@ pub struct Model {
     pub notify_updates: bool,
     /// Producers' representatives: mail when a campaign aims at their producer.
     pub notify_new_campaigns: bool,
+    /// Whether communities joined and campaigns signed count as signals
+    /// for discovery, besides the values the member states.
+    pub use_activity_signals: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

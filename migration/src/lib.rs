@@ -23,6 +23,7 @@ mod m20261126_000014_block_rules;
 mod m20261126_000015_invalidations;
 mod m20261126_000016_fraud_signals;
 mod m20261126_000017_closing_the_loop;
+mod m20261126_000018_member_values;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000015_invalidations::Migration),
             Box::new(m20261126_000016_fraud_signals::Migration),
             Box::new(m20261126_000017_closing_the_loop::Migration),
+            Box::new(m20261126_000018_member_values::Migration),
         ]
     }
 }

@@ -109,6 +109,10 @@ impl Campaign {
     async fn selection_threshold(&self) -> Option<i32> {
         self.0.selection_threshold
     }
+    /// CO_CREATION only: what contributors get when their idea is adopted.
+    async fn reward_description(&self) -> Option<&str> {
+        self.0.reward_description.as_deref()
+    }
     async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
         Producer::load(ctx, self.0.producer_id).await
     }
@@ -366,6 +370,9 @@ pub struct CreateCampaignInput {
     pub value_tags: Vec<String>,
     /// CO_CREATION only: votes a proposal needs to be selected.
     pub selection_threshold: Option<i32>,
+    /// CO_CREATION only: what contributors get (recognition, a share, a
+    /// product named after them), up to 2 000 characters.
+    pub reward_description: Option<String>,
 }
 
 /// Fields left out stay as they are.
@@ -379,6 +386,8 @@ pub struct UpdateCampaignInput {
     /// Replaces the campaign's value tags.
     pub value_tags: Option<Vec<String>>,
     pub selection_threshold: Option<i32>,
+    /// CO_CREATION only; an empty text removes it.
+    pub reward_description: Option<String>,
 }
 
 /// Signers of one place.
@@ -443,6 +452,7 @@ impl CampaignMutation {
             deadline: input.deadline,
             value_tags: input.value_tags,
             selection_threshold: input.selection_threshold,
+            reward_description: input.reward_description,
         };
         service::campaign::create(&state(ctx).db, actor, new)
             .await
@@ -466,6 +476,7 @@ impl CampaignMutation {
             deadline: input.deadline,
             value_tags: input.value_tags,
             selection_threshold: input.selection_threshold,
+            reward_description: input.reward_description,
         };
         service::campaign::update(&state(ctx).db, actor, id, changes)
             .await

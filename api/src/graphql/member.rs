@@ -6,9 +6,11 @@ use entities::member;
 
 use crate::error::{AppError, Result};
 use crate::graphql::connection::{self, Page, complexity};
-use crate::graphql::guards::{self, RequestAuth, client_ip, require_member, state};
+use crate::graphql::guards::{self, RequestAuth, client_ip, require_member, state, viewer};
 use crate::graphql::pledge::Pledge;
+use crate::graphql::proposal::Proposal;
 use crate::graphql::signing::Signature;
+use crate::graphql::value_tag::ValueTag;
 use crate::ratelimit::Action;
 use crate::service::{auth, validate};
 
@@ -55,9 +57,49 @@ impl Member {
     async fn role(&self) -> MemberRole {
         self.0.role.into()
     }
-    /// ISO 3166 code of where the member lives, if they said.
-    async fn territory(&self) -> Option<&str> {
-        self.0.territory.as_deref()
+    /// ISO 3166 code of where the member lives, if they said; the member's
+    /// own (null for everyone else).
+    async fn territory(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        let own = viewer(ctx).await?.is_some_and(|v| v.id == self.0.id);
+        Ok(self.0.territory.as_deref().filter(|_| own))
+    }
+    /// The values the member holds (see `updateProfile`); only the member
+    /// themself may read them.
+    async fn values(&self, ctx: &Context<'_>) -> Result<Vec<ValueTag>> {
+        self.require_self(ctx).await?;
+        let held = crate::service::profile::values_of(&state(ctx).db, self.0.id).await?;
+        Ok(held.into_iter().map(ValueTag).collect())
+    }
+    /// Whether communities joined and campaigns signed count as signals for
+    /// recommendations; only the member themself may read it.
+    async fn use_activity_signals(&self, ctx: &Context<'_>) -> Result<bool> {
+        self.require_self(ctx).await?;
+        Ok(self.0.use_activity_signals)
+    }
+    /// The member's proposals that were adopted (public credit), newest first.
+    #[graphql(complexity = "complexity(first, child_complexity)")]
+    async fn adopted_proposals(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Proposal>> {
+        connection::paginate(
+            ctx,
+            crate::service::proposal::adopted_by(self.0.id),
+            entities::proposal::Column::Id,
+            first,
+            after,
+            Proposal,
+        )
+        .await
+    }
+    /// How many of the member's proposals were adopted.
+    async fn adopted_proposal_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(crate::service::proposal::adopted_by(self.0.id)
+            .count(&state(ctx).db)
+            .await?)
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -115,6 +157,20 @@ impl Member {
         )
         .await
     }
+}
+
+/// Changes to your profile; fields left out stay as they are.
+#[derive(InputObject, Default)]
+pub struct UpdateProfileInput {
+    /// Slugs of the values you hold (replaces them; at most 10).
+    pub values: Option<Vec<String>>,
+    /// ISO 3166 code such as `FR` or `FR-ARA`; an empty text removes it.
+    pub territory: Option<String>,
+    /// `en` or `fr`.
+    pub locale: Option<String>,
+    /// Let communities joined and campaigns signed count as signals for
+    /// recommendations.
+    pub use_activity_signals: Option<bool>,
 }
 
 /// A bearer token and the member it signs in. Send the token as
@@ -214,6 +270,21 @@ impl MemberMutation {
         auth::login(state, &input.handle_or_email, input.password)
             .await
             .map(AuthPayload::from)
+    }
+
+    /// Changes your values, territory, language and signal preference;
+    /// private to you (`me { values territory locale useActivitySignals }`).
+    async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<Member> {
+        let actor = require_member(ctx).await?;
+        let changes = crate::service::profile::ProfileChanges {
+            values: input.values,
+            territory: input.territory,
+            locale: input.locale,
+            use_activity_signals: input.use_activity_signals,
+        };
+        crate::service::profile::update(state(ctx), actor, changes)
+            .await
+            .map(Member)
     }
 
     /// Revokes the token this request was made with.

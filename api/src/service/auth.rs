@@ -262,6 +262,7 @@ async fn insert_member(db: &impl ConnectionTrait, new: NewMember) -> Result<memb
         notify_commitments: Set(true),
         notify_updates: Set(true),
         notify_new_campaigns: Set(true),
+        use_activity_signals: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -32,6 +32,7 @@ pub struct NewCampaign {
     pub deadline: Option<DateTime<Utc>>,
     pub value_tags: Vec<String>,
     pub selection_threshold: Option<i32>,
+    pub reward_description: Option<String>,
 }
 
 /// What `update` may change; `None` leaves a field as it is.
@@ -44,6 +45,8 @@ pub struct CampaignChanges {
     pub deadline: Option<DateTime<Utc>>,
     pub value_tags: Option<Vec<String>>,
     pub selection_threshold: Option<i32>,
+    /// An empty text removes it.
+    pub reward_description: Option<String>,
 }
 
 /// How a campaign ends.
@@ -71,6 +74,21 @@ fn check_threshold(kind: CampaignKind, threshold: Option<i32>) -> Result<Option<
     }
 }
 
+/// Longest reward description.
+const MAX_REWARD: usize = 2_000;
+
+/// What contributors of a co-creation campaign get; `None` for an empty text.
+fn check_reward(kind: CampaignKind, reward: Option<&str>) -> Result<Option<String>> {
+    let reward = validate::optional_text("input.rewardDescription", reward, MAX_REWARD)?;
+    if reward.is_some() && kind != CampaignKind::CoCreation {
+        return Err(AppError::invalid(
+            "input.rewardDescription",
+            "input.rewardDescription only applies to CO_CREATION campaigns",
+        ));
+    }
+    Ok(reward)
+}
+
 /// Drafts a campaign; its creator becomes its organiser.
 pub async fn create(
     db: &DatabaseConnection,
@@ -84,6 +102,7 @@ pub async fn create(
     let goal = validate::goal("input.goal", input.goal)?;
     let deadline = validate::deadline("input.deadline", input.deadline, now)?;
     let selection_threshold = check_threshold(input.kind, input.selection_threshold)?;
+    let reward_description = check_reward(input.kind, input.reward_description.as_deref())?;
     let tag_ids = tags::resolve(db, "input.valueTags", &input.value_tags).await?;
     producer::get(db, input.producer_id).await?;
     if let Some(community_id) = input.community_id {
@@ -112,6 +131,7 @@ pub async fn create(
         sponsor_count: Set(0),
         rejection_reason: Set(None),
         offline_signatures: Set(0),
+        reward_description: Set(reward_description),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -142,6 +162,17 @@ async fn replace_tags(
         .await?;
     }
     Ok(())
+}
+
+/// Ids of the campaigns everyone may see (published, not hidden), as a
+/// subquery.
+pub fn public_ids() -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(campaign::Column::Id)
+        .from(campaign::Entity)
+        .and_where(campaign::Column::HiddenAt.is_null())
+        .and_where(campaign::Column::Status.is_not_in(NOT_PUBLIC))
+        .to_owned()
 }
 
 /// Statuses of campaigns not public yet.
@@ -230,6 +261,9 @@ pub async fn update(
     }
     if changes.selection_threshold.is_some() {
         active.selection_threshold = Set(check_threshold(kind, changes.selection_threshold)?);
+    }
+    if let Some(reward) = changes.reward_description {
+        active.reward_description = Set(check_reward(kind, Some(&reward))?);
     }
     let tag_ids = match changes.value_tags {
         Some(slugs) => Some(tags::resolve(db, "input.valueTags", &slugs).await?),

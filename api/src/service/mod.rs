@@ -20,6 +20,7 @@ pub mod pledge;
 pub mod privacy;
 pub mod producer;
 pub mod producer_voice;
+pub mod profile;
 pub mod proposal;
 pub mod rating;
 pub mod retention;

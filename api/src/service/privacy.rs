@@ -6,7 +6,8 @@
 //! to a person any more. The account row is kept as an anonymous tombstone
 //! (so that votes, whose key includes the member, survive), with its handle,
 //! email, password, name and territory replaced, its tokens revoked, its
-//! signatures made anonymous and their comments removed.
+//! signatures made anonymous and their comments removed; its values,
+//! webhooks and notification choices go too.
 
 use entities::{
     auth_token, community_member, member, pledge, producer_representative, proposal, signature,
@@ -58,11 +59,19 @@ pub async fn export(db: &DatabaseConnection, actor: Viewer) -> Result<Value> {
         .filter(producer_representative::Column::MemberId.eq(actor.id))
         .all(db)
         .await?;
+    let values = crate::service::profile::values_of(db, actor.id).await?;
     Ok(json!({
         "member": {
             "id": me.id, "handle": me.handle, "email": me.email, "displayName": me.display_name,
             "role": format!("{:?}", me.role).to_uppercase(), "territory": me.territory,
-            "createdAt": me.created_at,
+            "locale": me.locale, "createdAt": me.created_at,
+            "values": values.iter().map(|tag| tag.slug.clone()).collect::<Vec<_>>(),
+            "useActivitySignals": me.use_activity_signals,
+            "notifications": {
+                "milestones": me.notify_milestones, "responses": me.notify_responses,
+                "commitments": me.notify_commitments, "updates": me.notify_updates,
+                "newCampaigns": me.notify_new_campaigns,
+            },
         },
         "signatures": signatures.iter().map(|s| json!({
             "campaignId": s.campaign_id, "comment": s.comment, "anonymous": s.anonymous,
@@ -119,6 +128,13 @@ pub async fn erase(
     erased.password_hash = Set("!erased".into());
     erased.display_name = Set("Deleted member".into());
     erased.territory = Set(None);
+    // Nothing is mailed to a tombstone, and it is nobody's signal.
+    erased.notify_milestones = Set(false);
+    erased.notify_responses = Set(false);
+    erased.notify_commitments = Set(false);
+    erased.notify_updates = Set(false);
+    erased.notify_new_campaigns = Set(false);
+    erased.use_activity_signals = Set(false);
     erased.role = Set(member::Role::Member);
     erased.updated_at = Set(validate::now());
     erased.update(&txn).await?;
@@ -149,6 +165,14 @@ pub async fn erase(
         .await?;
     producer_representative::Entity::delete_many()
         .filter(producer_representative::Column::MemberId.eq(actor.id))
+        .exec(&txn)
+        .await?;
+    entities::member_value_tag::Entity::delete_many()
+        .filter(entities::member_value_tag::Column::MemberId.eq(actor.id))
+        .exec(&txn)
+        .await?;
+    entities::webhook::Entity::delete_many()
+        .filter(entities::webhook::Column::OwnerId.eq(actor.id))
         .exec(&txn)
         .await?;
     txn.commit().await?;

@@ -317,3 +317,18 @@ pub async fn ranked(
     ranked.sort_by(|(a, ta), (b, tb)| tb.score().cmp(&ta.score()).then(b.id.cmp(&a.id)));
     Ok(ranked)
 }
+
+/// Proposals `author` wrote that were adopted, in public view: visible, on
+/// a public campaign or in a community. Each credits its author.
+pub fn adopted_by(author: Uuid) -> sea_orm::Select<proposal::Entity> {
+    use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+    proposal::Entity::find()
+        .filter(proposal::Column::AuthorId.eq(author))
+        .filter(proposal::Column::Status.eq(ProposalStatus::Adopted))
+        .filter(proposal::Column::HiddenAt.is_null())
+        .filter(
+            Condition::any()
+                .add(proposal::Column::CampaignId.is_null())
+                .add(proposal::Column::CampaignId.in_subquery(campaigns::public_ids())),
+        )
+}

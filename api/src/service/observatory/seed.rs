@@ -238,6 +238,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             notify_commitments: Set(true),
             notify_updates: Set(true),
             notify_new_campaigns: Set(true),
+            use_activity_signals: Set(true),
             created_at: Set(at),
             updated_at: Set(at),
         });
@@ -328,6 +329,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             sponsor_count: Set(0),
             rejection_reason: Set(None),
             offline_signatures: Set(0),
+            reward_description: Set(None),
             created_at: Set(published),
             updated_at: Set(published),
         });
