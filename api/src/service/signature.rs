@@ -238,6 +238,7 @@ pub(crate) async fn announce_milestones(
     reached: &[i64],
 ) {
     let goal = found.goal.map(i64::from);
+    let writer = crate::state::writer_turn(state.sqlite_writer.as_ref()).await;
     for &threshold in reached {
         let data = serde_json::json!({
             "threshold": threshold,
@@ -257,6 +258,7 @@ pub(crate) async fn announce_milestones(
             }
         }
     }
+    drop(writer);
     state.outbox.wake();
 }
 
