@@ -68,6 +68,10 @@ pub struct Model {
     /// Co-creation: what contributors get (recognition, a share, a
     /// product named after them).
     pub reward_description: Option<String>,
+    /// Where the action applies (ISO 3166), if anywhere in particular.
+    pub territory: Option<String>,
+    /// The language it is written in (`en`, `fr`).
+    pub language: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -13,6 +13,8 @@ pub struct Model {
     pub description: String,
     /// ISO 3166-1 alpha-2 country or ISO 3166-2 subdivision code.
     pub territory: Option<String>,
+    /// The language it is written in (`en`, `fr`).
+    pub language: String,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

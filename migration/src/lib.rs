@@ -24,6 +24,7 @@ mod m20261126_000015_invalidations;
 mod m20261126_000016_fraud_signals;
 mod m20261126_000017_closing_the_loop;
 mod m20261126_000018_member_values;
+mod m20261126_000019_campaign_place_and_language;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000016_fraud_signals::Migration),
             Box::new(m20261126_000017_closing_the_loop::Migration),
             Box::new(m20261126_000018_member_values::Migration),
+            Box::new(m20261126_000019_campaign_place_and_language::Migration),
         ]
     }
 }

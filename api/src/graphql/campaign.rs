@@ -109,6 +109,14 @@ impl Campaign {
     async fn selection_threshold(&self) -> Option<i32> {
         self.0.selection_threshold
     }
+    /// Where the action applies (ISO 3166), if anywhere in particular.
+    async fn territory(&self) -> Option<&str> {
+        self.0.territory.as_deref()
+    }
+    /// The language it is written in (`en`, `fr`).
+    async fn language(&self) -> &str {
+        &self.0.language
+    }
     /// CO_CREATION only: what contributors get when their idea is adopted.
     async fn reward_description(&self) -> Option<&str> {
         self.0.reward_description.as_deref()
@@ -332,6 +340,9 @@ pub struct CampaignFilterInput {
     pub organiser_id: Option<ID>,
     /// Slug of a value tag the campaign carries.
     pub value_tag: Option<String>,
+    /// ISO 3166 code where the campaign applies; a country (`FR`) also
+    /// finds its subdivisions (`FR-ARA`).
+    pub territory: Option<String>,
 }
 
 impl CampaignFilterInput {
@@ -346,6 +357,10 @@ impl CampaignFilterInput {
             community_id: id("filter.communityId", self.community_id)?,
             organiser_id: id("filter.organiserId", self.organiser_id)?,
             value_tag: self.value_tag,
+            territory: self
+                .territory
+                .map(|territory| validate::territory("filter.territory", &territory))
+                .transpose()?,
         })
     }
 }
@@ -373,6 +388,10 @@ pub struct CreateCampaignInput {
     /// CO_CREATION only: what contributors get (recognition, a share, a
     /// product named after them), up to 2 000 characters.
     pub reward_description: Option<String>,
+    /// Where the action applies (ISO 3166), if anywhere in particular.
+    pub territory: Option<String>,
+    /// `en` or `fr`; by default your language.
+    pub language: Option<String>,
 }
 
 /// Fields left out stay as they are.
@@ -388,6 +407,9 @@ pub struct UpdateCampaignInput {
     pub selection_threshold: Option<i32>,
     /// CO_CREATION only; an empty text removes it.
     pub reward_description: Option<String>,
+    /// An empty text removes it.
+    pub territory: Option<String>,
+    pub language: Option<String>,
 }
 
 /// Signers of one place.
@@ -453,6 +475,8 @@ impl CampaignMutation {
             value_tags: input.value_tags,
             selection_threshold: input.selection_threshold,
             reward_description: input.reward_description,
+            territory: input.territory,
+            language: input.language,
         };
         service::campaign::create(&state(ctx).db, actor, new)
             .await
@@ -477,6 +501,8 @@ impl CampaignMutation {
             value_tags: input.value_tags,
             selection_threshold: input.selection_threshold,
             reward_description: input.reward_description,
+            territory: input.territory,
+            language: input.language,
         };
         service::campaign::update(&state(ctx).db, actor, id, changes)
             .await

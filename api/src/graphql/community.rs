@@ -49,6 +49,10 @@ impl Community {
     async fn territory(&self) -> Option<&str> {
         self.0.territory.as_deref()
     }
+    /// The language it is written in (`en`, `fr`).
+    async fn language(&self) -> &str {
+        &self.0.language
+    }
     async fn value_tags(&self, ctx: &Context<'_>) -> Result<Vec<ValueTag>> {
         let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
         let tags = loader.load_one(CommunityTags(self.0.id)).await?;
@@ -120,6 +124,8 @@ pub struct CreateCommunityInput {
     #[graphql(default)]
     pub value_tags: Vec<String>,
     pub territory: Option<String>,
+    /// `en` or `fr`; by default your language.
+    pub language: Option<String>,
 }
 
 #[derive(Default)]
@@ -169,6 +175,7 @@ impl CommunityMutation {
             description: input.description,
             value_tags: input.value_tags,
             territory: input.territory,
+            language: input.language,
         };
         service::community::create(&state(ctx).db, actor, new)
             .await

@@ -33,6 +33,10 @@ pub struct NewCampaign {
     pub value_tags: Vec<String>,
     pub selection_threshold: Option<i32>,
     pub reward_description: Option<String>,
+    /// Where the action applies (ISO 3166).
+    pub territory: Option<String>,
+    /// `en` or `fr`; by default the organiser's language.
+    pub language: Option<String>,
 }
 
 /// What `update` may change; `None` leaves a field as it is.
@@ -47,6 +51,9 @@ pub struct CampaignChanges {
     pub selection_threshold: Option<i32>,
     /// An empty text removes it.
     pub reward_description: Option<String>,
+    /// An empty text removes it.
+    pub territory: Option<String>,
+    pub language: Option<String>,
 }
 
 /// How a campaign ends.
@@ -103,6 +110,14 @@ pub async fn create(
     let deadline = validate::deadline("input.deadline", input.deadline, now)?;
     let selection_threshold = check_threshold(input.kind, input.selection_threshold)?;
     let reward_description = check_reward(input.kind, input.reward_description.as_deref())?;
+    let territory = validate::optional_territory("input.territory", input.territory.as_deref())?;
+    let language = crate::service::profile::language_of(
+        db,
+        "input.language",
+        input.language.as_deref(),
+        actor,
+    )
+    .await?;
     let tag_ids = tags::resolve(db, "input.valueTags", &input.value_tags).await?;
     producer::get(db, input.producer_id).await?;
     if let Some(community_id) = input.community_id {
@@ -132,6 +147,8 @@ pub async fn create(
         rejection_reason: Set(None),
         offline_signatures: Set(0),
         reward_description: Set(reward_description),
+        territory: Set(territory),
+        language: Set(language),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -264,6 +281,15 @@ pub async fn update(
     }
     if let Some(reward) = changes.reward_description {
         active.reward_description = Set(check_reward(kind, Some(&reward))?);
+    }
+    if let Some(territory) = changes.territory {
+        active.territory = Set(match territory.trim() {
+            "" => None,
+            given => Some(validate::territory("input.territory", given)?),
+        });
+    }
+    if let Some(language) = changes.language {
+        active.language = Set(validate::locale("input.language", Some(&language))?);
     }
     let tag_ids = match changes.value_tags {
         Some(slugs) => Some(tags::resolve(db, "input.valueTags", &slugs).await?),
@@ -436,6 +462,8 @@ pub struct CampaignFilter {
     pub organiser_id: Option<Uuid>,
     /// Slug of a value tag the campaign must carry.
     pub value_tag: Option<String>,
+    /// A validated ISO 3166 code; a country also matches its subdivisions.
+    pub territory: Option<String>,
 }
 
 /// The campaigns `viewer` may see that match `filter`: public ones, plus
@@ -467,6 +495,12 @@ pub fn list(viewer: Option<Viewer>, filter: CampaignFilter) -> Select<campaign::
     }
     if let Some(organiser_id) = filter.organiser_id {
         query = query.filter(campaign::Column::OrganiserId.eq(organiser_id));
+    }
+    if let Some(territory) = filter.territory.as_deref() {
+        query = query.filter(community::territory_condition(
+            campaign::Column::Territory,
+            territory,
+        ));
     }
     if let Some(slug) = filter.value_tag.as_deref() {
         let tagged = tags::owners_tagged(

@@ -21,6 +21,8 @@ pub struct NewCommunity {
     pub description: Option<String>,
     pub value_tags: Vec<String>,
     pub territory: Option<String>,
+    /// `en` or `fr`; by default its creator's language.
+    pub language: Option<String>,
 }
 
 /// Creates a community; its creator joins it as its first moderator.
@@ -36,6 +38,13 @@ pub async fn create(
             .unwrap_or_default();
     let territory = validate::optional_territory("input.territory", input.territory.as_deref())?;
     let tag_ids = tags::resolve(db, "input.valueTags", &input.value_tags).await?;
+    let language = crate::service::profile::language_of(
+        db,
+        "input.language",
+        input.language.as_deref(),
+        actor,
+    )
+    .await?;
     if community::Entity::find()
         .filter(community::Column::Slug.eq(&slug))
         .one(db)
@@ -53,6 +62,7 @@ pub async fn create(
         name: Set(name),
         description: Set(description),
         territory: Set(territory),
+        language: Set(language),
         created_by: Set(Some(actor.id)),
         created_at: Set(now),
         updated_at: Set(now),

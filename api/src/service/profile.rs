@@ -85,6 +85,23 @@ pub async fn update(
     Ok(updated)
 }
 
+/// The language content is written in: `given` (`en` or `fr`), or by
+/// default the language of its author's mail.
+pub async fn language_of(
+    db: &impl ConnectionTrait,
+    field: &str,
+    given: Option<&str>,
+    author: Viewer,
+) -> Result<String> {
+    if given.is_some() {
+        return validate::locale(field, given);
+    }
+    Ok(member::Entity::find_by_id(author.id)
+        .one(db)
+        .await?
+        .map_or_else(|| "en".to_owned(), |found| found.locale))
+}
+
 /// The values `member` holds, by slug.
 pub async fn values_of(db: &impl ConnectionTrait, member: Uuid) -> Result<Vec<value_tag::Model>> {
     let ids: Vec<Uuid> = member_value_tag::Entity::find()

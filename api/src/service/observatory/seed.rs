@@ -257,6 +257,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             name: Set(format!("Community {i}")),
             description: Set("A seeded community.".into()),
             territory: Set(Some((*rng.pick(TERRITORIES)).to_owned())),
+            language: Set("en".to_owned()),
             created_by: Set(None),
             created_at: Set(start),
             updated_at: Set(start),
@@ -330,6 +331,8 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             rejection_reason: Set(None),
             offline_signatures: Set(0),
             reward_description: Set(None),
+            territory: Set(None),
+            language: Set("en".to_owned()),
             created_at: Set(published),
             updated_at: Set(published),
         });
