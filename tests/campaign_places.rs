@@ -99,22 +99,14 @@ async fn the_language_defaults_to_the_authors_and_is_checked() {
         )
         .await;
     assert_eq!(english["createCampaign"]["language"], "en");
-    let refused = app
-        .gql(
-            Some(&token),
-            CREATE,
-            campaign(&producer, "Allergen labels", None, Some("de")),
-        )
-        .await;
-    assert_eq!(error_field(&refused), "input.language");
-    let refused = app
-        .gql(
-            Some(&token),
-            CREATE,
-            campaign(&producer, "Allergen labels", Some("Atlantis"), None),
-        )
-        .await;
-    assert_eq!(error_field(&refused), "input.territory");
+    for (territory, language, field) in [
+        (None, Some("de"), "input.language"),
+        (Some("Atlantis"), None, "input.territory"),
+    ] {
+        let input = campaign(&producer, "Allergen labels", territory, language);
+        let refused = app.gql(Some(&token), CREATE, input).await;
+        assert_eq!(error_field(&refused), field);
+    }
 
     // Moved and cleared.
     let id = created["createCampaign"]["id"].clone();
