@@ -30,39 +30,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::Semaphore;
 
+#[path = "support/client.rs"]
+mod client;
 #[path = "support/receiver.rs"]
 mod receiver;
 
-fn setting(name: &str, default: usize, max: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-        .clamp(1, max)
-}
-
-async fn gql(
-    client: &reqwest::Client,
-    url: &str,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Value {
-    let mut request = client
-        .post(url)
-        .timeout(Duration::from_secs(30))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    match request.send().await {
-        Ok(response) => response.json().await.unwrap_or(Value::Null),
-        Err(err) => json!({ "errors": [{ "message": err.to_string() }] }),
-    }
-}
+use client::{data, gql, setting};
 
 /// Confirms each of `addresses` through the link of its mail in `mail_dir`.
 async fn confirm(client: &reqwest::Client, url: &str, mail_dir: &str, addresses: &[String]) {
@@ -125,11 +101,6 @@ async fn confirm(client: &reqwest::Client, url: &str, mail_dir: &str, addresses:
             "a confirmation failed"
         );
     }
-}
-
-fn data(body: Value, what: &str) -> Value {
-    assert!(body.get("errors").is_none(), "{what} failed: {body}");
-    body["data"].clone()
 }
 
 #[tokio::main]

@@ -20,37 +20,22 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+#[path = "support/client.rs"]
+mod client;
 #[path = "support/receiver.rs"]
 mod receiver;
 
-fn setting(name: &str, default: usize, max: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-        .clamp(1, max)
-}
+use client::{data, gql, setting};
 
-async fn gql(
-    client: &reqwest::Client,
+/// The `data` of a GraphQL call that must succeed.
+async fn call(
+    http: &reqwest::Client,
     url: &str,
     token: Option<&str>,
     query: &str,
     variables: Value,
 ) -> Value {
-    let mut request = client
-        .post(url)
-        .timeout(Duration::from_secs(30))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let body: Value = match request.send().await {
-        Ok(response) => response.json().await.unwrap_or(Value::Null),
-        Err(err) => json!({ "errors": [{ "message": err.to_string() }] }),
-    };
-    assert!(body.get("errors").is_none(), "{query} failed: {body}");
-    body["data"].clone()
+    data(gql(http, url, token, query, variables).await, query)
 }
 
 #[tokio::main]
@@ -62,7 +47,7 @@ async fn main() {
     let client = reqwest::Client::new();
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
 
-    let organiser = gql(
+    let organiser = call(
         &client,
         &url,
         None,
@@ -73,7 +58,7 @@ async fn main() {
         .as_str()
         .unwrap()
         .to_owned();
-    let producer = gql(
+    let producer = call(
         &client,
         &url,
         Some(&organiser),
@@ -82,7 +67,7 @@ async fn main() {
     )
     .await["createProducer"]["id"]
         .clone();
-    let campaign = gql(
+    let campaign = call(
         &client,
         &url,
         Some(&organiser),
@@ -93,7 +78,7 @@ async fn main() {
         .as_str()
         .unwrap()
         .to_owned();
-    gql(
+    call(
         &client,
         &url,
         Some(&organiser),
@@ -104,7 +89,7 @@ async fn main() {
 
     let receiver = receiver::Receiver::start().await;
     for n in 0..endpoints {
-        gql(
+        call(
             &client,
             &url,
             Some(&organiser),
@@ -129,7 +114,7 @@ async fn main() {
         );
         posts.push(tokio::spawn(async move {
             let _permit = gate.acquire().await.ok()?;
-            gql(
+            call(
                 &client,
                 &url,
                 Some(&organiser),

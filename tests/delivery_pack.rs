@@ -297,6 +297,7 @@ async fn offline_tallies_count_once_a_moderator_verifies_them() {
     );
 
     // A rejected tally never counts, and says why.
+    let second_input = json!({ "id": campaign, "input": tally(500) });
     let second = app
         .gql_ok(
             Some(&organiser),
@@ -305,6 +306,14 @@ async fn offline_tallies_count_once_a_moderator_verifies_them() {
         )
         .await["recordOfflineTally"]["id"]
         .clone();
+    let terse = app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { rejectOfflineTally(id: $id, reason: \"no\") { status } }",
+            json!({ "id": second }),
+        )
+        .await;
+    assert_eq!(error_field(&terse), "reason", "a rejection says why");
     let rejected = app
         .gql_ok(
             Some(&admin),

@@ -31,6 +31,23 @@ async fn create(app: &TestApp, token: &str, input: Value) -> Value {
         .await
 }
 
+/// A new campaign whose organiser watches its milestones at `receiver`
+/// (which checks signatures with the secret); the organiser's token, the
+/// webhook's id and its secret.
+async fn watch_milestones(app: &TestApp, receiver: &WebhookReceiver) -> (String, Value, String) {
+    let (organiser, campaign) = app.open_campaign("organiser", 100).await;
+    let created = create(
+        app,
+        &organiser,
+        json!({ "url": receiver.url(), "events": ["CAMPAIGN_MILESTONE"], "campaignId": campaign }),
+    )
+    .await;
+    let webhook = &created["data"]["createWebhook"];
+    let secret = webhook["secret"].as_str().expect("a secret").to_owned();
+    receiver.set_secret(&secret);
+    (organiser, webhook["webhook"]["id"].clone(), secret)
+}
+
 #[tokio::test]
 async fn each_event_arrives_signed_and_exactly_once_after_failed_attempts() {
     let app = app(&[]).await;
@@ -295,6 +312,18 @@ async fn only_those_responsible_may_register_a_webhook() {
         )
         .await;
     assert_eq!(error_code(&deleted), "NOT_FOUND");
+    for mutation in [
+        "mutation { deleteWebhook(id: \"not-an-id\") }",
+        "mutation { testWebhook(id: \"not-an-id\") { id } }",
+        "mutation { rotateWebhookSecret(id: \"not-an-id\") { secret } }",
+    ] {
+        let malformed = app.gql(Some(&organiser), mutation, json!({})).await;
+        assert_eq!(
+            error_code(&malformed),
+            "BAD_USER_INPUT",
+            "{mutation}: {malformed}"
+        );
+    }
     let listed = app
         .gql_ok(Some(&stranger), "{ webhooks { totalCount } }", json!({}))
         .await;
@@ -355,15 +384,7 @@ async fn webhooks_to_addresses_inside_the_network_are_refused() {
 async fn an_endpoint_that_keeps_failing_is_disabled_and_its_owner_told() {
     let app = app(&["--webhook-max-failures", "3"]).await;
     let receiver = WebhookReceiver::failing().await;
-    let (organiser, campaign) = app.open_campaign("organiser", 100).await;
-    let created = create(
-        &app,
-        &organiser,
-        json!({ "url": receiver.url(), "events": ["CAMPAIGN_MILESTONE"], "campaignId": campaign }),
-    )
-    .await;
-    let id = created["data"]["createWebhook"]["webhook"]["id"].clone();
-    receiver.set_secret(created["data"]["createWebhook"]["secret"].as_str().unwrap());
+    let (organiser, id, secret) = watch_milestones(&app, &receiver).await;
     let test = app
         .gql_ok(
             Some(&organiser),
@@ -419,10 +440,7 @@ async fn an_endpoint_that_keeps_failing_is_disabled_and_its_owner_told() {
         )
         .await;
     assert!(rotated["rotateWebhookSecret"]["webhook"]["disabledAt"].is_null());
-    assert_ne!(
-        rotated["rotateWebhookSecret"]["secret"],
-        created["data"]["createWebhook"]["secret"]
-    );
+    assert_ne!(rotated["rotateWebhookSecret"]["secret"], json!(secret));
 }
 
 #[tokio::test]
@@ -430,14 +448,7 @@ async fn a_webhook_address_is_checked_again_at_every_attempt() {
     // Registered where private addresses are allowed (its worker asleep)...
     let lenient = app(&["--outbox-poll-ms", "600000"]).await;
     let receiver = WebhookReceiver::start(0).await;
-    let (organiser, campaign) = lenient.open_campaign("organiser", 100).await;
-    let created = create(
-        &lenient,
-        &organiser,
-        json!({ "url": receiver.url(), "events": ["CAMPAIGN_MILESTONE"], "campaignId": campaign }),
-    )
-    .await;
-    let id = created["data"]["createWebhook"]["webhook"]["id"].clone();
+    let (organiser, id, _) = watch_milestones(&lenient, &receiver).await;
     // ...and delivered by an instance that does not allow them.
     let strict = lenient
         .spawn_sibling_with(&[
@@ -477,14 +488,7 @@ async fn a_webhook_address_is_checked_again_at_every_attempt() {
 async fn test_events_are_limited_per_member() {
     let app = app(&["--webhook-tests-per-hour", "2"]).await;
     let receiver = WebhookReceiver::start(0).await;
-    let (organiser, campaign) = app.open_campaign("organiser", 100).await;
-    let created = create(
-        &app,
-        &organiser,
-        json!({ "url": receiver.url(), "events": ["CAMPAIGN_MILESTONE"], "campaignId": campaign }),
-    )
-    .await;
-    let id = created["data"]["createWebhook"]["webhook"]["id"].clone();
+    let (organiser, id, _) = watch_milestones(&app, &receiver).await;
     let test = "mutation($id: ID!) { testWebhook(id: $id) { id } }";
     for _ in 0..2 {
         app.gql_ok(Some(&organiser), test, json!({ "id": id }))

@@ -250,7 +250,7 @@ impl CounterSubscription {
         // Subscribe before reading, so no change falls between the two.
         let receiver = state.events.subscribe();
         let counts = state.counters.read_many(&state.db, &[id]).await?;
-        let mut initial = CampaignCounters::new(
+        let initial = CampaignCounters::new(
             id,
             counts.get(&id).copied().unwrap_or_default(),
             validate::now(),
@@ -262,9 +262,8 @@ impl CounterSubscription {
         if !organiser {
             return Ok(counter_updates(receiver, initial).boxed());
         }
-        // The organiser also sees signatures waiting for confirmation,
-        // read again with each change.
-        initial.pending_signatures = Some(service::signature::pending_count(&state.db, id).await?);
+        // The organiser also sees signatures waiting for confirmation, read
+        // with the first value and again with each change.
         let db = state.db.clone();
         Ok(counter_updates(receiver, initial)
             .then(move |mut counters| {
@@ -326,10 +325,8 @@ pub fn counter_updates(
                             }
                             let at = event.at.max(latest.updated_at);
                             let offline = latest.offline_signatures;
-                            let pending = latest.pending_signatures;
                             latest = CampaignCounters::new(event.campaign_id, counts, at)
                                 .with_offline(offline);
-                            latest.pending_signatures = pending;
                             latest.milestone = event.milestone;
                             latest.goal_reached = event.goal_reached;
                             return Some((latest.clone(), (receiver, latest, seen, false)));

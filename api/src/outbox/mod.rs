@@ -144,9 +144,6 @@ impl Outbox {
         let worker = Worker {
             outbox: Arc::downgrade(self),
             bell: self.wake.clone(),
-            db: context.db.clone(),
-            sqlite_writer: context.sqlite_writer.clone(),
-            metrics: context.metrics.clone(),
             poll: Duration::from_millis(config.outbox_poll_ms.max(10)),
             lease: Duration::from_secs(config.outbox_lease_secs.max(1)),
             retry_base: Duration::from_millis(config.outbox_retry_base_ms.max(1)),
@@ -163,9 +160,6 @@ struct Worker {
     /// The outbox's bell, held apart so the worker can sleep without
     /// keeping the outbox alive.
     bell: Arc<Notify>,
-    db: DatabaseConnection,
-    sqlite_writer: Option<Arc<Mutex<()>>>,
-    metrics: Arc<Metrics>,
     poll: Duration,
     lease: Duration,
     retry_base: Duration,
@@ -183,15 +177,22 @@ impl Worker {
     async fn run(self) {
         let worker = Arc::new(self);
         let slots = Arc::new(Semaphore::new(PARALLEL));
+        let mut last_sweep: Option<std::time::Instant> = None;
         loop {
             let Some(outbox) = worker.outbox.upgrade() else {
                 return;
             };
-            // Digests that came due become mail messages first.
-            match notification::send_due_digests(&worker.context).await {
-                Ok(0) => {}
-                Ok(sent) => tracing::debug!(sent, "notification digests queued"),
-                Err(err) => tracing::warn!(code = err.code(), "notification digests failed"),
+            // Digests that came due become mail messages, once per poll
+            // interval: a busy outbox loops far more often than that.
+            if last_sweep.is_none_or(|at| at.elapsed() >= worker.poll) {
+                last_sweep = Some(std::time::Instant::now());
+                match notification::send_due_digests(&worker.context).await {
+                    Ok(0) => {}
+                    Ok(sent) => tracing::debug!(sent, "notification digests queued"),
+                    Err(err) => {
+                        tracing::warn!(code = err.code(), "notification digests failed")
+                    }
+                }
             }
             let limit = (slots.available_permits() as u64).min(CLAIM);
             let claimed = if limit == 0 {
@@ -250,7 +251,8 @@ impl Worker {
     async fn claim(&self, limit: u64) -> Result<Vec<outbox_message::Model>> {
         use sea_orm::sea_query::ExprTrait;
         let now = validate::now();
-        let (writer, txn) = begin_write(&self.db, self.sqlite_writer.as_ref()).await?;
+        let (writer, txn) =
+            begin_write(&self.context.db, self.context.sqlite_writer.as_ref()).await?;
         let mut due = outbox_message::Entity::find()
             .filter(Column::SentAt.is_null())
             .filter(Column::FailedAt.is_null())
@@ -295,7 +297,7 @@ impl Worker {
             .filter(Column::Id.eq(message.id));
         let update = match outcome {
             Ok(()) => {
-                Metrics::increment(&self.metrics.outbox_sent);
+                Metrics::increment(&self.context.metrics.outbox_sent);
                 let update = update
                     .col_expr(Column::SentAt, Expr::value(now))
                     .col_expr(Column::LastError, Expr::value(None::<String>));
@@ -307,7 +309,7 @@ impl Worker {
                 }
             }
             Err(failure) => {
-                Metrics::increment(&self.metrics.outbox_failures);
+                Metrics::increment(&self.context.metrics.outbox_failures);
                 let (why, permanent) = match failure {
                     DeliveryError::Temporary(why) => (why, false),
                     DeliveryError::Permanent(why) => (why, true),
@@ -329,8 +331,8 @@ impl Worker {
             }
         };
         // One statement: no transaction, but SQLite's writers still queue.
-        let _writer = writer_turn(self.sqlite_writer.as_ref()).await;
-        update.exec(&self.db).await?;
+        let _writer = writer_turn(self.context.sqlite_writer.as_ref()).await;
+        update.exec(&self.context.db).await?;
         Ok(())
     }
 }

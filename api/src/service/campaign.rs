@@ -283,10 +283,10 @@ pub async fn update(
         active.reward_description = Set(check_reward(kind, Some(&reward))?);
     }
     if let Some(territory) = changes.territory {
-        active.territory = Set(match territory.trim() {
-            "" => None,
-            given => Some(validate::territory("input.territory", given)?),
-        });
+        active.territory = Set(validate::clearable_territory(
+            "input.territory",
+            &territory,
+        )?);
     }
     if let Some(language) = changes.language {
         active.language = Set(validate::locale("input.language", Some(&language))?);

@@ -36,10 +36,7 @@ pub async fn update(
     let territory = changes
         .territory
         .as_deref()
-        .map(|territory| match territory.trim() {
-            "" => Ok(None),
-            given => validate::territory("input.territory", given).map(Some),
-        })
+        .map(|territory| validate::clearable_territory("input.territory", territory))
         .transpose()?;
     let locale = changes
         .locale

@@ -197,6 +197,14 @@ pub fn optional_territory(field: &str, value: Option<&str>) -> Result<Option<Str
     value.map(|value| territory(field, value)).transpose()
 }
 
+/// A territory in an edit: an empty text removes it (`None`).
+pub fn clearable_territory(field: &str, value: &str) -> Result<Option<String>> {
+    match value.trim() {
+        "" => Ok(None),
+        given => territory(field, given).map(Some),
+    }
+}
+
 /// An http(s) address of at most 300 characters.
 pub fn website(field: &str, value: &str) -> Result<String> {
     let value = value.trim();
