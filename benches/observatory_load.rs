@@ -14,6 +14,9 @@
 //! (default 50, at most 1 000), `LOAD_ADMIN_HANDLE` (default `bench`) and
 //! `LOAD_ADMIN_PASSWORD` (default `observatory bench`).
 
+#[path = "support/client.rs"]
+mod client;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -26,29 +29,19 @@ const METRICS: &str = "suppressed memberCount metrics {
   commitments { made kept broken open }
 }";
 
+/// The `data` of a GraphQL call to the server at `url` that must succeed.
 async fn gql(
-    client: &reqwest::Client,
+    http: &reqwest::Client,
     url: &str,
     token: Option<&str>,
     query: &str,
     variables: Value,
 ) -> Value {
-    let mut request = client
-        .post(format!("{url}/graphql"))
-        .timeout(Duration::from_secs(60))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let body: Value = request
-        .send()
-        .await
-        .expect("server reachable")
-        .json()
-        .await
-        .expect("JSON");
-    assert!(body.get("errors").is_none(), "{query}: {body}");
-    body["data"].clone()
+    let endpoint = format!("{url}/graphql");
+    client::data(
+        client::gql(http, &endpoint, token, query, variables).await,
+        query,
+    )
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -59,11 +52,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main]
 async fn main() {
     let url = std::env::var("LOAD_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
-    let iterations: usize = std::env::var("LOAD_ITERATIONS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(50)
-        .clamp(1, 1_000);
+    let iterations = client::setting("LOAD_ITERATIONS", 50, 1_000);
     let handle = std::env::var("LOAD_ADMIN_HANDLE").unwrap_or_else(|_| "bench".into());
     let password =
         std::env::var("LOAD_ADMIN_PASSWORD").unwrap_or_else(|_| "observatory bench".into());

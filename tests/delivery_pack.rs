@@ -297,7 +297,6 @@ async fn offline_tallies_count_once_a_moderator_verifies_them() {
     );
 
     // A rejected tally never counts, and says why.
-    let second_input = json!({ "id": campaign, "input": tally(500) });
     let second = app
         .gql_ok(
             Some(&organiser),

@@ -24,7 +24,7 @@ pub async fn gql(
 ) -> Value {
     let mut request = client
         .post(url)
-        .timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(60))
         .json(&json!({ "query": query, "variables": variables }));
     if let Some(token) = token {
         request = request.bearer_auth(token);
