@@ -26,6 +26,7 @@ async fn the_dashboard_draws_its_charts_from_seeded_data_without_console_errors(
         producers: 24,
         members: 600,
         campaigns_per_producer: 3,
+        communities: 20,
         months: 6,
         seed: 7,
     };

@@ -973,6 +973,7 @@ async fn closed_periods_only_publishes_months_that_have_ended() {
             producers: 2,
             members: 400,
             campaigns_per_producer: 2,
+            communities: 20,
             months: 3,
             seed: 3,
         };

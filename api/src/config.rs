@@ -393,6 +393,65 @@ pub struct Config {
     /// Largest number of signatures one offline tally may record.
     #[arg(long, env = "CONSUMACT_OFFLINE_TALLY_MAX", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub offline_tally_max: u32,
+
+    /// `discover`: weight of shared values (per value, at most three).
+    #[arg(long, env = "CONSUMACT_DISCOVER_VALUE_WEIGHT", default_value_t = 3.0)]
+    pub discover_value_weight: f64,
+
+    /// `discover`: weight of the same territory (same place 1, same country ½).
+    #[arg(
+        long,
+        env = "CONSUMACT_DISCOVER_TERRITORY_WEIGHT",
+        default_value_t = 2.0
+    )]
+    pub discover_territory_weight: f64,
+
+    /// `discover`: weight of a campaign in one of the viewer's communities.
+    #[arg(
+        long,
+        env = "CONSUMACT_DISCOVER_COMMUNITY_WEIGHT",
+        default_value_t = 2.0
+    )]
+    pub discover_community_weight: f64,
+
+    /// `discover`: weight of momentum (1 000 actions a day count fully).
+    #[arg(
+        long,
+        env = "CONSUMACT_DISCOVER_MOMENTUM_WEIGHT",
+        default_value_t = 1.5
+    )]
+    pub discover_momentum_weight: f64,
+
+    /// `discover`: weight of a deadline coming up.
+    #[arg(long, env = "CONSUMACT_DISCOVER_CLOSING_WEIGHT", default_value_t = 1.0)]
+    pub discover_closing_weight: f64,
+
+    /// `discover`: weight of freshness.
+    #[arg(
+        long,
+        env = "CONSUMACT_DISCOVER_FRESHNESS_WEIGHT",
+        default_value_t = 1.0
+    )]
+    pub discover_freshness_weight: f64,
+
+    /// `discover`: days before its deadline from which a campaign is closing soon.
+    #[arg(long, env = "CONSUMACT_DISCOVER_CLOSING_DAYS", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..))]
+    pub discover_closing_days: u32,
+
+    /// `discover`: days over which freshness fades (to 1/e), and within
+    /// which something counts as new.
+    #[arg(long, env = "CONSUMACT_DISCOVER_FRESH_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
+    pub discover_fresh_days: u32,
+
+    /// `discover`: momentum (actions in about the last day) from which
+    /// `TRENDING` is given as a reason.
+    #[arg(long, env = "CONSUMACT_DISCOVER_TRENDING_MIN", default_value_t = 5.0)]
+    pub discover_trending_min: f64,
+
+    /// `discover`: candidates taken from each index-backed list before
+    /// scoring; also how deep a client may page.
+    #[arg(long, env = "CONSUMACT_DISCOVER_CANDIDATES", default_value_t = 200, value_parser = clap::value_parser!(u64).range(10..=5_000))]
+    pub discover_candidates: u64,
 }
 
 /// The observatory's finest period.

@@ -35,7 +35,7 @@ pub enum CampaignStatus {
     Closed,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "campaign")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -72,6 +72,12 @@ pub struct Model {
     pub territory: Option<String>,
     /// The language it is written in (`en`, `fr`).
     pub language: String,
+    /// Counted online signatures plus verified offline ones, kept by every
+    /// write path (orders `MOST_SIGNED`).
+    pub signature_total: i64,
+    /// Signatures weighted by age, as a natural logarithm relative to a fixed
+    /// epoch (orders `TRENDING`; see the API's `service::kept`).
+    pub momentum: f64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

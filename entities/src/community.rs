@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "community")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -15,6 +15,11 @@ pub struct Model {
     pub territory: Option<String>,
     /// The language it is written in (`en`, `fr`).
     pub language: String,
+    /// Members, kept by joining and leaving (orders `LARGEST`).
+    pub member_count: i64,
+    /// Joins and signatures on its campaigns weighted by age, as a natural
+    /// logarithm (orders `MOST_ACTIVE`).
+    pub momentum: f64,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -318,6 +318,21 @@ impl Campaign {
     }
 }
 
+/// How a campaign list is ordered; every order walks an index.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CampaignOrder {
+    /// Newest first (by creation).
+    #[default]
+    Newest,
+    /// Most signatures (online and verified offline) first.
+    MostSigned,
+    /// Most momentum first: signatures weighted by age, a day's weighing
+    /// about as much as the whole past.
+    Trending,
+    /// Open campaigns with a deadline still ahead, the nearest first.
+    ClosingSoon,
+}
+
 /// A page of the campaigns the caller may see that match `filter`, newest first.
 pub async fn campaign_page(
     ctx: &Context<'_>,
@@ -325,8 +340,47 @@ pub async fn campaign_page(
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Page<Campaign>> {
+    ordered_campaign_page(ctx, filter, CampaignOrder::Newest, first, after).await
+}
+
+/// A page of the campaigns the caller may see that match `filter`, in `order`.
+pub async fn ordered_campaign_page(
+    ctx: &Context<'_>,
+    filter: service::campaign::CampaignFilter,
+    order: CampaignOrder,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Page<Campaign>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
     let select = service::campaign::list(viewer(ctx).await?, filter);
-    connection::paginate(ctx, select, campaign::Column::Id, first, after, Campaign).await
+    let (select, key) = match order {
+        CampaignOrder::Newest => {
+            return connection::paginate(ctx, select, campaign::Column::Id, first, after, Campaign)
+                .await;
+        }
+        CampaignOrder::MostSigned => (select, (campaign::Column::SignatureTotal, true)),
+        CampaignOrder::Trending => (select, (campaign::Column::Momentum, true)),
+        CampaignOrder::ClosingSoon => (
+            select
+                .filter(campaign::Column::Status.eq(entities::campaign::CampaignStatus::Open))
+                .filter(campaign::Column::Deadline.gt(validate::now())),
+            (campaign::Column::Deadline, false),
+        ),
+    };
+    let order = connection::KeyOrder {
+        column: key.0,
+        descending: key.1,
+    };
+    connection::paginate_by(
+        ctx,
+        select,
+        campaign::Column::Id,
+        order,
+        first,
+        after,
+        Campaign,
+    )
+    .await
 }
 
 #[derive(InputObject, Default)]
@@ -434,7 +488,8 @@ impl CampaignQuery {
             .map(Campaign))
     }
 
-    /// Published campaigns (and the caller's own drafts), newest first.
+    /// Published campaigns (and the caller's own drafts), newest first
+    /// unless `orderBy` says otherwise.
     #[graphql(complexity = "complexity(first, child_complexity)")]
     async fn campaigns(
         &self,
@@ -442,9 +497,10 @@ impl CampaignQuery {
         first: Option<i32>,
         after: Option<String>,
         filter: Option<CampaignFilterInput>,
+        #[graphql(default)] order_by: CampaignOrder,
     ) -> Result<Page<Campaign>> {
         let filter = filter.unwrap_or_default().into_service()?;
-        campaign_page(ctx, filter, first, after).await
+        ordered_campaign_page(ctx, filter, order_by, first, after).await
     }
 }
 
@@ -478,7 +534,7 @@ impl CampaignMutation {
             territory: input.territory,
             language: input.language,
         };
-        service::campaign::create(&state(ctx).db, actor, new)
+        service::campaign::create(state(ctx), actor, new)
             .await
             .map(Campaign)
     }
@@ -504,7 +560,7 @@ impl CampaignMutation {
             territory: input.territory,
             language: input.language,
         };
-        service::campaign::update(&state(ctx).db, actor, id, changes)
+        service::campaign::update(state(ctx), actor, id, changes)
             .await
             .map(Campaign)
     }

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::graphql::campaign::{Campaign, CampaignFilterInput, campaign_page};
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state, viewer};
-use crate::graphql::loaders::{CommunityMemberCount, CommunityTags, DbLoader, Membership};
+use crate::graphql::loaders::{CommunityTags, DbLoader, Membership};
 use crate::graphql::proposal::{Proposal, ranked_page};
 use crate::graphql::value_tag::ValueTag;
 use crate::service::proposal::Venue;
@@ -58,12 +58,9 @@ impl Community {
         let tags = loader.load_one(CommunityTags(self.0.id)).await?;
         Ok(tags.unwrap_or_default().into_iter().map(ValueTag).collect())
     }
-    async fn member_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
-        Ok(loader
-            .load_one(CommunityMemberCount(self.0.id))
-            .await?
-            .unwrap_or(0))
+    /// Members, kept by every join and leave.
+    async fn member_count(&self) -> i64 {
+        self.0.member_count
     }
     /// The signed-in member's role here; null when they are not a member.
     async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Option<CommunityRole>> {
@@ -128,6 +125,19 @@ pub struct CreateCommunityInput {
     pub language: Option<String>,
 }
 
+/// How a community list is ordered; every order walks an index.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CommunityOrder {
+    /// Newest first.
+    #[default]
+    Newest,
+    /// Most members first.
+    Largest,
+    /// Most activity first: joins and signatures on its campaigns, weighted
+    /// by age (a day's weighing about as much as the whole past).
+    MostActive,
+}
+
 #[derive(Default)]
 pub struct CommunityQuery;
 
@@ -139,7 +149,7 @@ impl CommunityQuery {
             .map(Community))
     }
 
-    /// Communities, newest first.
+    /// Communities, newest first unless `orderBy` says otherwise.
     #[graphql(complexity = "complexity(first, child_complexity)")]
     async fn communities(
         &self,
@@ -147,13 +157,42 @@ impl CommunityQuery {
         first: Option<i32>,
         after: Option<String>,
         filter: Option<CommunityFilter>,
+        #[graphql(default)] order_by: CommunityOrder,
     ) -> Result<Page<Community>> {
         let filter = filter.unwrap_or_default();
         let select = service::community::list(service::community::CommunityFilter {
             value_tag: filter.value_tag,
             territory: filter.territory,
         })?;
-        connection::paginate(ctx, select, community::Column::Id, first, after, Community).await
+        let column = match order_by {
+            CommunityOrder::Newest => {
+                return connection::paginate(
+                    ctx,
+                    select,
+                    community::Column::Id,
+                    first,
+                    after,
+                    Community,
+                )
+                .await;
+            }
+            CommunityOrder::Largest => community::Column::MemberCount,
+            CommunityOrder::MostActive => community::Column::Momentum,
+        };
+        let order = connection::KeyOrder {
+            column,
+            descending: true,
+        };
+        connection::paginate_by(
+            ctx,
+            select,
+            community::Column::Id,
+            order,
+            first,
+            after,
+            Community,
+        )
+        .await
     }
 }
 
@@ -177,7 +216,7 @@ impl CommunityMutation {
             territory: input.territory,
             language: input.language,
         };
-        service::community::create(&state(ctx).db, actor, new)
+        service::community::create(state(ctx), actor, new)
             .await
             .map(Community)
     }
@@ -185,7 +224,7 @@ impl CommunityMutation {
     async fn join_community(&self, ctx: &Context<'_>, community_id: ID) -> Result<Community> {
         let actor = require_member(ctx).await?;
         let id = validate::id("communityId", &community_id)?;
-        service::community::join(&state(ctx).db, actor, id)
+        service::community::join(state(ctx), actor, id)
             .await
             .map(Community)
     }
@@ -193,7 +232,7 @@ impl CommunityMutation {
     async fn leave_community(&self, ctx: &Context<'_>, community_id: ID) -> Result<Community> {
         let actor = require_member(ctx).await?;
         let id = validate::id("communityId", &community_id)?;
-        service::community::leave(&state(ctx).db, actor, id)
+        service::community::leave(state(ctx), actor, id)
             .await
             .map(Community)
     }

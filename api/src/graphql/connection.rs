@@ -7,9 +7,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::ValueType;
 use sea_orm::{
-    ColumnTrait, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    ColumnTrait, Condition, EntityTrait, ModelTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Value,
 };
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
@@ -17,6 +18,7 @@ use crate::graphql::guards::state;
 
 const CURSOR_PREFIX: &str = "c1:";
 const POSITION_PREFIX: &str = "p1:";
+const KEY_PREFIX: &str = "k1:";
 
 /// Fields every connection carries besides edges and page info.
 #[derive(SimpleObject)]
@@ -140,6 +142,132 @@ where
     Ok(connection)
 }
 
+/// A list order other than newest first: by a kept value, then by id, in
+/// the same direction; pages follow the pair, so a row never shows twice
+/// or goes missing while values stay put.
+pub struct KeyOrder<C> {
+    pub column: C,
+    pub descending: bool,
+}
+
+/// A sort value inside a cursor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum Key {
+    #[serde(rename = "i")]
+    Int(i64),
+    #[serde(rename = "f")]
+    Float(f64),
+    #[serde(rename = "t")]
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+impl Key {
+    fn of(value: Value) -> Result<Self> {
+        match value {
+            Value::BigInt(Some(v)) => Ok(Key::Int(v)),
+            Value::Int(Some(v)) => Ok(Key::Int(v.into())),
+            Value::Double(Some(v)) => Ok(Key::Float(v)),
+            Value::ChronoDateTimeUtc(Some(v)) => Ok(Key::Time(v)),
+            other => Err(AppError::Internal(format!(
+                "no cursor for a sort value {other:?}"
+            ))),
+        }
+    }
+
+    fn value(self) -> Value {
+        match self {
+            Key::Int(v) => v.into(),
+            Key::Float(v) => v.into(),
+            Key::Time(v) => v.into(),
+        }
+    }
+}
+
+fn encode_key_cursor(key: &Key, id: Uuid) -> Result<String> {
+    let json =
+        serde_json::to_string(&(key, id)).map_err(|err| AppError::Internal(err.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(format!("{KEY_PREFIX}{json}")))
+}
+
+fn decode_key_cursor(cursor: &str) -> Result<(Key, Uuid)> {
+    URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| {
+            text.strip_prefix(KEY_PREFIX)
+                .and_then(|json| serde_json::from_str(json).ok())
+        })
+        .ok_or_else(|| AppError::invalid("after", "after is not a cursor this server issued"))
+}
+
+/// Like [`paginate`], ordered by `order` (then id) instead of newest first.
+pub async fn paginate_by<E, N>(
+    ctx: &Context<'_>,
+    select: Select<E>,
+    id: E::Column,
+    order: KeyOrder<E::Column>,
+    first: Option<i32>,
+    after: Option<String>,
+    node: impl Fn(E::Model) -> N,
+) -> Result<Page<N>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    N: OutputType,
+{
+    let state = state(ctx);
+    let first = page_size(ctx, first)?;
+    let after = after.as_deref().map(decode_key_cursor).transpose()?;
+    let total_count = if ctx.look_ahead().field("totalCount").exists() {
+        select.clone().count(&state.db).await?
+    } else {
+        0
+    };
+    let mut query = select;
+    let has_previous = after.is_some();
+    if let Some((key, after_id)) = after {
+        let value = key.value();
+        let (beyond, id_beyond) = if order.descending {
+            (order.column.lt(value.clone()), id.lt(after_id))
+        } else {
+            (order.column.gt(value.clone()), id.gt(after_id))
+        };
+        query = query.filter(
+            Condition::any()
+                .add(beyond)
+                .add(Condition::all().add(order.column.eq(value)).add(id_beyond)),
+        );
+    }
+    let direction = if order.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    let mut rows = query
+        .order_by(order.column, direction.clone())
+        .order_by(id, direction)
+        .limit(first + 1)
+        .all(&state.db)
+        .await?;
+    let has_next = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    let mut connection = Connection::with_additional_fields(
+        has_previous,
+        has_next,
+        ConnectionTotals { total_count },
+    );
+    for row in rows {
+        let row_id = <Uuid as ValueType>::try_from(row.get(id))
+            .map_err(|_| AppError::Internal("connection key is not a UUID".into()))?;
+        let key = Key::of(row.get(order.column))?;
+        connection
+            .edges
+            .push(Edge::new(encode_key_cursor(&key, row_id)?, node(row)));
+    }
+    Ok(connection)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +293,23 @@ mod tests {
         assert!(decode_position(&encode_cursor(Uuid::now_v7())).is_err());
         assert!(decode_cursor(&encode_position(3)).is_err());
         assert!(decode_position(&URL_SAFE_NO_PAD.encode("p1:-1")).is_err());
+    }
+
+    #[test]
+    fn key_cursors_round_trip_and_refuse_others() {
+        let id = Uuid::now_v7();
+        for key in [
+            Key::Int(42),
+            Key::Float(-1.0e9),
+            Key::Float(1_234.567_890_123),
+            Key::Time(chrono::Utc::now()),
+        ] {
+            let cursor = encode_key_cursor(&key, id).unwrap();
+            assert_eq!(decode_key_cursor(&cursor).unwrap(), (key, id));
+            assert!(decode_cursor(&cursor).is_err());
+        }
+        assert!(decode_key_cursor(&encode_cursor(id)).is_err());
+        assert!(decode_key_cursor(&URL_SAFE_NO_PAD.encode("k1:[1]")).is_err());
     }
 
     proptest::proptest! {

@@ -45,9 +45,6 @@ pub struct ViewerVote {
 /// A community by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CommunityById(pub Uuid);
-/// How many members a community has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CommunityMemberCount(pub Uuid);
 /// The value tags of a community.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CommunityTags(pub Uuid);
@@ -92,23 +89,6 @@ by_id_loader!(MemberById, member);
 by_id_loader!(ProducerById, producer);
 by_id_loader!(CommunityById, community);
 by_id_loader!(CampaignById, campaign);
-
-impl Loader<CommunityMemberCount> for DbLoader {
-    type Value = i64;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[CommunityMemberCount],
-    ) -> Result<HashMap<CommunityMemberCount, i64>, AppError> {
-        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let counts = service::community::member_counts(&self.db, &ids).await?;
-        Ok(keys
-            .iter()
-            .map(|key| (*key, counts.get(&key.0).copied().unwrap_or(0)))
-            .collect())
-    }
-}
 
 impl Loader<CommunityTags> for DbLoader {
     type Value = Vec<value_tag::Model>;

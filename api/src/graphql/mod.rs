@@ -6,6 +6,7 @@ pub mod block;
 pub mod campaign;
 pub mod community;
 pub mod connection;
+pub mod discovery;
 pub mod error_codes;
 pub mod guards;
 pub mod invalidation;
@@ -47,6 +48,7 @@ pub struct Query(
     webhook::WebhookQuery,
     notification::NotificationQuery,
     offline_tally::OfflineTallyQuery,
+    discovery::DiscoveryQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -7,8 +7,8 @@ use entities::member::Role;
 use entities::{campaign_value_tag, value_tag};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, Select, Set, TransactionTrait, UpdateMany,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select,
+    Set, UpdateMany,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -98,10 +98,11 @@ fn check_reward(kind: CampaignKind, reward: Option<&str>) -> Result<Option<Strin
 
 /// Drafts a campaign; its creator becomes its organiser.
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: Viewer,
     input: NewCampaign,
 ) -> Result<campaign::Model> {
+    let db = &state.db;
     let now = validate::now();
     let title = validate::text("input.title", &input.title, 5, 140)?;
     let summary = validate::text("input.summary", &input.summary, 10, 280)?;
@@ -124,7 +125,7 @@ pub async fn create(
         community::get(db, community_id).await?;
     }
 
-    let txn = db.begin().await?;
+    let (writer, txn) = state.begin_write().await?;
     let created = campaign::ActiveModel {
         id: Set(Uuid::now_v7()),
         kind: Set(input.kind),
@@ -149,6 +150,8 @@ pub async fn create(
         reward_description: Set(reward_description),
         territory: Set(territory),
         language: Set(language),
+        signature_total: Set(0),
+        momentum: Set(crate::service::kept::NO_MOMENTUM),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -156,6 +159,7 @@ pub async fn create(
     .await?;
     replace_tags(&txn, created.id, tag_ids).await?;
     txn.commit().await?;
+    drop(writer);
     Ok(created)
 }
 
@@ -244,11 +248,12 @@ async fn get_for_organiser(
 
 /// Edits a draft or open campaign.
 pub async fn update(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: Viewer,
     id: Uuid,
     changes: CampaignChanges,
 ) -> Result<campaign::Model> {
+    let db = &state.db;
     let found = get_for_organiser(db, actor, id).await?;
     if matches!(
         found.status,
@@ -296,12 +301,13 @@ pub async fn update(
         None => None,
     };
     active.updated_at = Set(now);
-    let txn = db.begin().await?;
+    let (writer, txn) = state.begin_write().await?;
     let updated = active.update(&txn).await?;
     if let Some(tag_ids) = tag_ids {
         replace_tags(&txn, updated.id, tag_ids).await?;
     }
     txn.commit().await?;
+    drop(writer);
     Ok(updated)
 }
 

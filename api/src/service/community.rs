@@ -5,14 +5,15 @@ use std::collections::HashMap;
 use entities::community_member::MembershipRole;
 use entities::{community, community_member, community_value_tag, value_tag};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, QuerySelect, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select,
+    Set,
 };
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::service::auth::Viewer;
-use crate::service::{validate, value_tag as tags};
+use crate::service::{kept, validate, value_tag as tags};
+use crate::state::AppState;
 
 /// What `create` needs.
 pub struct NewCommunity {
@@ -27,10 +28,11 @@ pub struct NewCommunity {
 
 /// Creates a community; its creator joins it as its first moderator.
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: Viewer,
     input: NewCommunity,
 ) -> Result<community::Model> {
+    let db = &state.db;
     let name = validate::text("input.name", &input.name, 3, 120)?;
     let slug = validate::slug("input.slug", &input.slug)?;
     let description =
@@ -55,7 +57,7 @@ pub async fn create(
     }
 
     let now = validate::now();
-    let txn = db.begin().await?;
+    let (writer, txn) = state.begin_write().await?;
     let created = community::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(slug.clone()),
@@ -63,6 +65,8 @@ pub async fn create(
         description: Set(description),
         territory: Set(territory),
         language: Set(language),
+        member_count: Set(1),
+        momentum: Set(kept::log_weight(now)),
         created_by: Set(Some(actor.id)),
         created_at: Set(now),
         updated_at: Set(now),
@@ -89,6 +93,7 @@ pub async fn create(
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    drop(writer);
     Ok(created)
 }
 
@@ -109,34 +114,43 @@ pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<com
 }
 
 /// Joins a community; joining twice is a `CONFLICT`.
-pub async fn join(db: &DatabaseConnection, actor: Viewer, id: Uuid) -> Result<community::Model> {
-    let found = get(db, id).await?;
+pub async fn join(state: &AppState, actor: Viewer, id: Uuid) -> Result<community::Model> {
+    let found = get(&state.db, id).await?;
+    let now = validate::now();
+    let (writer, txn) = state.begin_write().await?;
     community_member::ActiveModel {
         community_id: Set(found.id),
         member_id: Set(actor.id),
         role: Set(MembershipRole::Member),
-        joined_at: Set(validate::now()),
+        joined_at: Set(now),
     }
-    .insert(db)
+    .insert(&txn)
     .await
     .map_err(AppError::on_unique(
         "you are already a member of this community",
     ))?;
-    Ok(found)
+    kept::membership(&txn, found.id, now, 1).await?;
+    txn.commit().await?;
+    drop(writer);
+    get(&state.db, id).await
 }
 
 /// Leaves a community; leaving one you are not in is a `CONFLICT`.
-pub async fn leave(db: &DatabaseConnection, actor: Viewer, id: Uuid) -> Result<community::Model> {
-    let found = get(db, id).await?;
+pub async fn leave(state: &AppState, actor: Viewer, id: Uuid) -> Result<community::Model> {
+    let found = get(&state.db, id).await?;
+    let (writer, txn) = state.begin_write().await?;
     let deleted = community_member::Entity::delete_by_id((found.id, actor.id))
-        .exec(db)
+        .exec(&txn)
         .await?;
     if deleted.rows_affected == 0 {
         return Err(AppError::Conflict(
             "you are not a member of this community".into(),
         ));
     }
-    Ok(found)
+    kept::membership(&txn, found.id, validate::now(), -1).await?;
+    txn.commit().await?;
+    drop(writer);
+    get(&state.db, id).await
 }
 
 /// How a community list may be narrowed.
@@ -177,29 +191,6 @@ pub fn territory_condition(column: impl ColumnTrait, territory: &str) -> Conditi
         condition = condition.add(column.starts_with(format!("{territory}-")));
     }
     condition
-}
-
-#[derive(FromQueryResult)]
-struct MemberCount {
-    community_id: Uuid,
-    members: i64,
-}
-
-/// Number of members of each community in `ids`.
-pub async fn member_counts(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, i64>> {
-    let rows = community_member::Entity::find()
-        .select_only()
-        .column(community_member::Column::CommunityId)
-        .column_as(community_member::Column::MemberId.count(), "members")
-        .filter(community_member::Column::CommunityId.is_in(ids.iter().copied()))
-        .group_by(community_member::Column::CommunityId)
-        .into_model::<MemberCount>()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| (row.community_id, row.members))
-        .collect())
 }
 
 /// The communities in `ids` that `member` belongs to.

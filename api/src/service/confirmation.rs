@@ -25,7 +25,7 @@ use crate::outbox::templates::Template;
 use crate::ratelimit::Action;
 use crate::service::auth::Viewer;
 use crate::service::observatory::rollup::{self, Delta};
-use crate::service::{email_token, signature as signatures, validate};
+use crate::service::{email_token, kept, signature as signatures, validate};
 use crate::state::AppState;
 
 /// Writes a confirmation link for `member` into the outbox, within the
@@ -158,6 +158,18 @@ async fn count_pending(
         })
         .collect();
     rollup::apply_many(txn, state.config.observatory_grain, &changes).await?;
+    let kept: Vec<_> = counted
+        .iter()
+        .map(|signature| kept::SignatureChange {
+            campaign_id: signature.campaign_id,
+            community_id: campaigns
+                .get(&signature.campaign_id)
+                .and_then(|found| found.community_id),
+            at: signature.created_at,
+            sign: 1,
+        })
+        .collect();
+    kept::signatures(txn, &kept).await?;
     Ok((counted, campaigns))
 }
 

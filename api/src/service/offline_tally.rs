@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::counters::Counter;
 use crate::error::{AppError, Result};
 use crate::service::auth::Viewer;
-use crate::service::{audit, campaign as campaigns, milestone, moderation, validate};
+use crate::service::{audit, campaign as campaigns, kept, milestone, moderation, validate};
 use crate::state::AppState;
 
 /// Longest evidence note.
@@ -184,6 +184,7 @@ pub async fn verify(
         .filter(campaign::Column::Id.eq(found.id))
         .exec(&txn)
         .await?;
+    kept::offline_signatures(&txn, found.id, i64::from(tally.count)).await?;
     audit::record(
         &txn,
         actor,

@@ -1,7 +1,7 @@
 //! Signing in batches: signatures that arrive together share one
 //! transaction, so a burst on one campaign costs one commit (and one update
-//! of its producer's observatory atom) per batch instead of one per
-//! signature. Each signer still gets their own answer: their signature, or
+//! of its producer's observatory atom and of its kept total and momentum)
+//! per batch instead of one per signature. Each signer still gets their own answer: their signature, or
 //! `CONFLICT` when they had already signed; a failed batch fails all of its
 //! signers, and none of its signatures is written.
 //!
@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::config::Grain;
 use crate::error::{AppError, Result};
 use crate::metrics::Metrics;
+use crate::service::kept;
 use crate::service::observatory::rollup::{self, Delta};
 use crate::state::begin_write;
 
@@ -29,6 +30,8 @@ use crate::state::begin_write;
 pub struct NewSignature {
     pub campaign_id: Uuid,
     pub producer_id: Uuid,
+    /// The campaign's community, whose activity the signature adds to.
+    pub community_id: Option<Uuid>,
     pub member_id: Uuid,
     pub comment: Option<String>,
     pub anonymous: bool,
@@ -177,16 +180,18 @@ impl Worker {
             TryInsertResult::Inserted(models) => models,
             TryInsertResult::Empty | TryInsertResult::Conflicted => Vec::new(),
         };
-        let producers: HashMap<Uuid, Uuid> = jobs
-            .iter()
-            .map(|job| (job.id, job.signature.producer_id))
-            .collect();
-        let changes: Vec<_> = inserted
+        let signatures: HashMap<Uuid, &NewSignature> =
+            jobs.iter().map(|job| (job.id, &job.signature)).collect();
+        let counted: Vec<(&signature::Model, &NewSignature)> = inserted
             .iter()
             .filter(|model| model.status == SignatureStatus::Counted)
-            .filter_map(|model| {
+            .filter_map(|model| Some((model, *signatures.get(&model.id)?)))
+            .collect();
+        let changes: Vec<_> = counted
+            .iter()
+            .filter_map(|(model, new)| {
                 Some((
-                    *producers.get(&model.id)?,
+                    new.producer_id,
                     model.created_at,
                     model.member_id?,
                     Delta::signature(1),
@@ -194,6 +199,16 @@ impl Worker {
             })
             .collect();
         rollup::apply_many(&txn, self.grain, &changes).await?;
+        let kept: Vec<_> = counted
+            .iter()
+            .map(|(model, new)| kept::SignatureChange {
+                campaign_id: model.campaign_id,
+                community_id: new.community_id,
+                at: model.created_at,
+                sign: 1,
+            })
+            .collect();
+        kept::signatures(&txn, &kept).await?;
         txn.commit().await?;
         drop(writer);
         Metrics::increment(&self.metrics.signature_batches);

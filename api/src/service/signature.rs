@@ -27,7 +27,7 @@ use crate::ratelimit::Action;
 use crate::service::auth::Viewer;
 use crate::service::observatory::rollup::{self, Delta};
 use crate::service::sign_batch::NewSignature;
-use crate::service::{campaign as campaigns, milestone, surge, validate};
+use crate::service::{campaign as campaigns, kept, milestone, surge, validate};
 use crate::state::AppState;
 use entities::fraud_signal::SignalKind;
 
@@ -103,6 +103,7 @@ pub async fn sign(
         .sign(NewSignature {
             campaign_id: found.id,
             producer_id: found.producer_id,
+            community_id: found.community_id,
             member_id: actor.id,
             comment,
             anonymous: input.anonymous,
@@ -166,6 +167,16 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
         signed.created_at,
         actor.id,
         &Delta::signature(-1),
+    )
+    .await?;
+    kept::signatures(
+        &txn,
+        &[kept::SignatureChange {
+            campaign_id: found.id,
+            community_id: found.community_id,
+            at: signed.created_at,
+            sign: -1,
+        }],
     )
     .await?;
     txn.commit().await?;
@@ -381,8 +392,9 @@ fn merge_small_places(rows: Vec<(Option<String>, i64)>, k: i64) -> Vec<(String, 
     lines
 }
 
-/// Adds (`sign` 1) or takes away (-1) the observatory contributions of
-/// signatures of `found` that just became, or stopped being, counted.
+/// Adds (`sign` 1) or takes away (-1) the observatory contributions and
+/// the kept total and momentum of signatures of `found` that just became,
+/// or stopped being, counted.
 pub(crate) async fn rollup_moved(
     txn: &impl ConnectionTrait,
     state: &AppState,
@@ -401,7 +413,17 @@ pub(crate) async fn rollup_moved(
             ))
         })
         .collect();
-    rollup::apply_many(txn, state.config.observatory_grain, &changes).await
+    rollup::apply_many(txn, state.config.observatory_grain, &changes).await?;
+    let kept: Vec<_> = moved
+        .iter()
+        .map(|row| kept::SignatureChange {
+            campaign_id: found.id,
+            community_id: found.community_id,
+            at: row.created_at,
+            sign,
+        })
+        .collect();
+    kept::signatures(txn, &kept).await
 }
 
 /// Public signatures of a campaign, for the caller to page through: counted

@@ -25,7 +25,7 @@ use crate::outbox::templates::Template;
 use crate::service::auth::{Viewer, random_token};
 use crate::service::moderation::require_moderator;
 use crate::service::observatory::rollup::{self, Delta};
-use crate::service::{audit, campaign as campaigns, milestone, validate};
+use crate::service::{audit, campaign as campaigns, kept, milestone, validate};
 use crate::state::AppState;
 
 /// Where a published draft goes first under this instance's settings.
@@ -291,7 +291,17 @@ async fn sponsors_sign(
             )
         })
         .collect();
-    rollup::apply_many(txn, state.config.observatory_grain, &changes).await
+    rollup::apply_many(txn, state.config.observatory_grain, &changes).await?;
+    let kept: Vec<_> = sponsors
+        .iter()
+        .map(|_| kept::SignatureChange {
+            campaign_id: opened.id,
+            community_id: opened.community_id,
+            at: now,
+            sign: 1,
+        })
+        .collect();
+    kept::signatures(txn, &kept).await
 }
 
 /// After an opening commits: live counters from the database (sponsors'

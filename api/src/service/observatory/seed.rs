@@ -1,6 +1,6 @@
-//! A deterministic data set of any size, for benchmarks and demos: members,
-//! communities, producers, campaigns, signatures, ratings, pledges and
-//! responses, written in bulk (multi-row inserts, not the API), then the
+//! A deterministic data set of any size, for benchmarks and demos: members
+//! (with their values), communities, producers, campaigns (texts in French
+//! and English), signatures, ratings, pledges and responses, written in bulk (multi-row inserts, not the API), then the
 //! rollups rebuilt. The same `--seed` gives the same data.
 //!
 //! Activity is skewed like real life: a few producers draw most campaigns,
@@ -11,6 +11,7 @@ use std::fmt;
 
 use chrono::{DateTime, Datelike, Duration, Months, TimeZone, Utc};
 use entities::campaign::{CampaignKind, CampaignStatus};
+use entities::community_member::MembershipRole;
 use entities::member::Role;
 use entities::pledge::{PledgeKind, PledgeStatus};
 use entities::producer::ProducerKind;
@@ -18,8 +19,8 @@ use entities::producer_response::CommitmentStatus;
 use entities::signature::SignatureStatus;
 use entities::trust_rating::Dimension;
 use entities::{
-    campaign, campaign_value_tag, community, member, pledge, producer, producer_response,
-    signature, trust_rating, value_tag,
+    campaign, campaign_value_tag, community, community_member, community_value_tag, member,
+    member_value_tag, pledge, producer, producer_response, signature, trust_rating, value_tag,
 };
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait,
@@ -30,6 +31,7 @@ use super::rollup;
 use crate::config::Config;
 use crate::error::{AppError, Result};
 use crate::service::auth::Passwords;
+use crate::service::kept;
 
 /// How much to generate.
 #[derive(clap::Args, Clone, Debug)]
@@ -46,6 +48,9 @@ pub struct SeedArgs {
     /// Members to create; 0 picks one per 20 signatures (at least 2 000).
     #[arg(long, default_value_t = 0)]
     pub members: u64,
+    /// Communities to create.
+    #[arg(long, default_value_t = 20)]
+    pub communities: u64,
     /// Campaigns per producer, on average.
     #[arg(long, default_value_t = 4)]
     pub campaigns_per_producer: u64,
@@ -62,6 +67,7 @@ pub struct SeedArgs {
 pub struct Report {
     pub members: u64,
     pub producers: u64,
+    pub communities: u64,
     pub campaigns: u64,
     pub signatures: u64,
     pub ratings: u64,
@@ -75,8 +81,9 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "seeded {} members, {} producers, {} campaigns, {} signatures, {} ratings, {} pledges, {} responses; {} rollup atoms; {:.1} s",
+            "seeded {} members, {} communities, {} producers, {} campaigns, {} signatures, {} ratings, {} pledges, {} responses; {} rollup atoms; {:.1} s",
             self.members,
+            self.communities,
             self.producers,
             self.campaigns,
             self.signatures,
@@ -142,6 +149,122 @@ const SECTORS: &[&str] = &[
     "toys",
     "electronics",
     "travel",
+];
+/// What seeded communities and campaigns are about, in French and English:
+/// (value tag, short name fr, short name en, demand fr, demand en).
+const TOPICS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "allergen-labelling",
+        "Allergies",
+        "Allergies",
+        "l'étiquetage des allergènes en gros caractères",
+        "clear allergen labelling in large print",
+    ),
+    (
+        "palm-oil-free",
+        "Sans huile de palme",
+        "Palm-oil free",
+        "des recettes sans huile de palme",
+        "recipes without palm oil",
+    ),
+    (
+        "local",
+        "Consommer local",
+        "Buy local",
+        "des produits locaux dans chaque rayon",
+        "local products on every shelf",
+    ),
+    (
+        "fair-trade",
+        "Commerce équitable",
+        "Fair trade",
+        "un cacao issu du commerce équitable",
+        "fair-trade cocoa",
+    ),
+    (
+        "vegan",
+        "Végans",
+        "Vegans",
+        "une gamme végétale complète",
+        "a complete plant-based range",
+    ),
+    (
+        "zero-waste",
+        "Zéro déchet",
+        "Zero waste",
+        "la fin des emballages jetables",
+        "an end to throwaway packaging",
+    ),
+    (
+        "repairable",
+        "Réparer plutôt que jeter",
+        "Repair, not replace",
+        "des pièces détachées pendant dix ans",
+        "spare parts for ten years",
+    ),
+    (
+        "animal-welfare",
+        "Bien-être animal",
+        "Animal welfare",
+        "des œufs de poules élevées en plein air",
+        "eggs from free-range hens",
+    ),
+    (
+        "living-wage",
+        "Salaire décent",
+        "Living wage",
+        "un salaire décent pour les producteurs",
+        "a living wage for growers",
+    ),
+    (
+        "low-carbon",
+        "Bas carbone",
+        "Low carbon",
+        "des livraisons à faible émission de carbone",
+        "low-carbon deliveries",
+    ),
+    (
+        "gluten-free",
+        "Sans gluten",
+        "Gluten free",
+        "des produits sans gluten certifiés",
+        "certified gluten-free products",
+    ),
+    (
+        "halal",
+        "Halal",
+        "Halal",
+        "une certification halal vérifiable",
+        "verifiable halal certification",
+    ),
+    (
+        "organic",
+        "Bio",
+        "Organic",
+        "des ingrédients issus de l'agriculture biologique",
+        "organic ingredients",
+    ),
+    (
+        "seasonal",
+        "De saison",
+        "In season",
+        "des fruits et légumes de saison",
+        "seasonal fruit and vegetables",
+    ),
+    (
+        "data-privacy",
+        "Vie privée",
+        "Privacy",
+        "le respect des données personnelles des clients",
+        "respect for customers' personal data",
+    ),
+    (
+        "workers-rights",
+        "Droits des salariés",
+        "Workers' rights",
+        "le respect des droits syndicaux",
+        "respect for union rights",
+    ),
 ];
 const TERRITORIES: &[&str] = &[
     "FR", "FR-IDF", "FR-ARA", "DE", "ES", "IT", "BE", "NL", "GB", "US", "CA", "PT",
@@ -227,7 +350,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             email: Set(format!("{handle}@example.invalid")),
             email_key: Set(format!("{handle}@example.invalid")),
             email_confirmed_at: Set(Some(at)),
-            locale: Set("en".to_owned()),
+            locale: Set(if i % 2 == 0 { "fr" } else { "en" }.to_owned()),
             display_name: Set(format!("Member {i}")),
             handle: Set(handle),
             password_hash: Set(password_hash.clone()),
@@ -246,24 +369,99 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     insert_chunked(db, rows).await?;
     report.members = member_count;
 
-    let mut communities = Vec::new();
+    let tag_rows = value_tag::Entity::find().all(db).await?;
+    let tags: Vec<Uuid> = tag_rows.iter().map(|tag| tag.id).collect();
+    let tag_of = |slug: &str| {
+        tag_rows
+            .iter()
+            .find(|tag| tag.slug == slug)
+            .map(|tag| tag.id)
+    };
+    // Members hold one to three values.
+    let mut values = Vec::new();
+    if !tags.is_empty() {
+        for &member_id in &members {
+            let mut held: Vec<Uuid> = (0..1 + rng.below(3)).map(|_| *rng.pick(&tags)).collect();
+            held.sort_unstable();
+            held.dedup();
+            values.extend(
+                held.into_iter()
+                    .map(|value_tag_id| member_value_tag::ActiveModel {
+                        member_id: Set(member_id),
+                        value_tag_id: Set(value_tag_id),
+                    }),
+            );
+        }
+    }
+    insert_chunked(db, values).await?;
+
+    // Communities, about a topic and a place, in French or English; half
+    // the members join one (the first communities draw most).
+    let community_count = args.communities.max(1);
+    let mut communities = Vec::with_capacity(community_count as usize);
     let mut rows = Vec::new();
-    for i in 0..20u64 {
+    let mut community_tags = Vec::new();
+    for i in 0..community_count {
         let id = rng.id_at(start);
         communities.push(id);
+        let (slug, short_fr, short_en, demand_fr, demand_en) = *rng.pick(TOPICS);
+        let territory = *rng.pick(TERRITORIES);
+        let french = rng.below(2) == 0;
+        let (name, description) = if french {
+            (
+                format!("{short_fr} {territory} n°{i}"),
+                format!("Des consommateurs qui veulent {demand_fr}."),
+            )
+        } else {
+            (
+                format!("{short_en} {territory} no. {i}"),
+                format!("Consumers who want {demand_en}."),
+            )
+        };
+        if let Some(value_tag_id) = tag_of(slug) {
+            community_tags.push(community_value_tag::ActiveModel {
+                community_id: Set(id),
+                value_tag_id: Set(value_tag_id),
+            });
+        }
         rows.push(community::ActiveModel {
             id: Set(id),
-            slug: Set(format!("{tag}-community-{i:02}")),
-            name: Set(format!("Community {i}")),
-            description: Set("A seeded community.".into()),
-            territory: Set(Some((*rng.pick(TERRITORIES)).to_owned())),
-            language: Set("en".to_owned()),
+            slug: Set(format!("{tag}-community-{i:05}")),
+            name: Set(name),
+            description: Set(description),
+            territory: Set(Some(territory.to_owned())),
+            language: Set(if french { "fr" } else { "en" }.to_owned()),
+            member_count: Set(0),
+            momentum: Set(kept::NO_MOMENTUM),
             created_by: Set(None),
             created_at: Set(start),
             updated_at: Set(start),
         });
     }
     insert_chunked(db, rows).await?;
+    insert_chunked(db, community_tags).await?;
+    report.communities = community_count;
+    let mut community_kept = vec![(0i64, kept::LogSum::default()); communities.len()];
+    let mut joins = Vec::new();
+    for &member_id in &members {
+        if rng.below(2) == 0 {
+            continue;
+        }
+        let c = rng.skewed(community_count) as usize;
+        let at = start + Duration::seconds(rng.below(span) as i64);
+        community_kept[c].0 += 1;
+        community_kept[c].1.add(kept::log_weight(at));
+        joins.push(community_member::ActiveModel {
+            community_id: Set(communities[c]),
+            member_id: Set(member_id),
+            role: Set(MembershipRole::Member),
+            joined_at: Set(at),
+        });
+        if joins.len() >= CHUNK * 10 {
+            insert_chunked(db, std::mem::take(&mut joins)).await?;
+        }
+    }
+    insert_chunked(db, joins).await?;
 
     let mut producers = Vec::with_capacity(args.producers as usize);
     let mut quality = Vec::with_capacity(args.producers as usize);
@@ -291,14 +489,8 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     insert_chunked(db, rows).await?;
     report.producers = args.producers;
 
-    let tags: Vec<Uuid> = value_tag::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|tag| tag.id)
-        .collect();
     let campaign_count = (args.producers * args.campaigns_per_producer).max(1);
-    // (id, producer index, published at)
+    // (id, producer index, published at, community index)
     let mut campaigns = Vec::with_capacity(campaign_count as usize);
     let mut rows = Vec::new();
     let mut tag_rows = Vec::new();
@@ -307,20 +499,44 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
         let producer = rng.skewed(args.producers) as usize;
         let published = start + Duration::seconds(rng.below(span * 3 / 4) as i64);
         let id = rng.id_at(published);
-        campaigns.push((id, producer, published));
-        let community = (rng.below(5) > 0).then(|| *rng.pick(&communities));
+        let community = (rng.below(5) > 0).then(|| rng.below(community_count) as usize);
+        campaigns.push((id, producer, published, community));
+        let (topic, _, _, demand_fr, demand_en) = *rng.pick(TOPICS);
+        let producer_name = format!("{tag} Producer {producer:05}");
+        let french = rng.below(2) == 0;
+        let (title, summary, body) = if french {
+            (
+                format!("Pour {demand_fr} chez {producer_name}"),
+                format!(
+                    "Nous demandons à {producer_name} {demand_fr}, dans tous ses points de vente."
+                ),
+                format!(
+                    "Campagne n°{i}. Signez pour demander {demand_fr} : ensemble, nous pesons plus."
+                ),
+            )
+        } else {
+            (
+                format!("For {demand_en} at {producer_name}"),
+                format!("We ask {producer_name} for {demand_en}, in every shop."),
+                format!("Campaign no. {i}. Sign to ask for {demand_en}: together we weigh more."),
+            )
+        };
+        // A quarter close within two months.
+        let deadline =
+            (rng.below(4) == 0).then(|| now + Duration::hours(1 + rng.below(24 * 60) as i64));
+        let territory = (rng.below(5) < 3).then(|| (*rng.pick(TERRITORIES)).to_owned());
         rows.push(campaign::ActiveModel {
             id: Set(id),
             kind: Set(*rng.pick(CAMPAIGN_KINDS)),
             status: Set(CampaignStatus::Open),
-            title: Set(format!("Seeded campaign {i}")),
-            summary: Set("A seeded campaign.".into()),
-            body: Set(String::new()),
+            title: Set(title),
+            summary: Set(summary),
+            body: Set(body),
             producer_id: Set(producers[producer]),
-            community_id: Set(community),
+            community_id: Set(community.map(|c| communities[c])),
             organiser_id: Set(Some(*rng.pick(&members))),
             goal: Set(Some(1_000)),
-            deadline: Set(None),
+            deadline: Set(deadline),
             selection_threshold: Set(None),
             published_at: Set(Some(published)),
             closed_at: Set(None),
@@ -331,22 +547,26 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             rejection_reason: Set(None),
             offline_signatures: Set(0),
             reward_description: Set(None),
-            territory: Set(None),
-            language: Set("en".to_owned()),
+            territory: Set(territory),
+            language: Set(if french { "fr" } else { "en" }.to_owned()),
+            signature_total: Set(0),
+            momentum: Set(kept::NO_MOMENTUM),
             created_at: Set(published),
             updated_at: Set(published),
         });
-        if !tags.is_empty() {
-            let first = rng.below(tags.len() as u64) as usize;
+        let first = tag_of(topic);
+        if let Some(first) = first {
             tag_rows.push(campaign_value_tag::ActiveModel {
                 campaign_id: Set(id),
-                value_tag_id: Set(tags[first]),
+                value_tag_id: Set(first),
             });
-            let second = rng.below(tags.len() as u64) as usize;
-            if second != first && rng.below(2) == 0 {
+        }
+        if !tags.is_empty() && rng.below(2) == 0 {
+            let second = *rng.pick(&tags);
+            if Some(second) != first {
                 tag_rows.push(campaign_value_tag::ActiveModel {
                     campaign_id: Set(id),
-                    value_tag_id: Set(tags[second]),
+                    value_tag_id: Set(second),
                 });
             }
         }
@@ -389,12 +609,18 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     // consecutive members from a random offset, so no member signs twice.
     let per_campaign = distribute(&mut rng, args.signatures, campaign_count, member_count);
     let mut batch = Vec::with_capacity(CHUNK * 10);
+    let mut campaign_kept = Vec::with_capacity(campaigns.len());
     for (c, &count) in per_campaign.iter().enumerate() {
-        let (campaign_id, _, published) = campaigns[c];
+        let (campaign_id, _, published, community) = campaigns[c];
+        let mut momentum = kept::LogSum::default();
         let offset = rng.below(member_count);
         let window = (now - published).num_seconds().max(1) as u64;
         for j in 0..count {
             let at = published + Duration::seconds(rng.below(window) as i64);
+            momentum.add(kept::log_weight(at));
+            if let Some(community) = community {
+                community_kept[community].1.add(kept::log_weight(at));
+            }
             batch.push(signature::ActiveModel {
                 id: Set(rng.id_at(at)),
                 campaign_id: Set(campaign_id),
@@ -415,14 +641,22 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
                 insert_chunked(db, std::mem::take(&mut batch)).await?;
             }
         }
+        campaign_kept.push((campaign_id, count as i64, momentum.value()));
     }
     insert_chunked(db, batch).await?;
+    kept::set_many(db, "campaign", "signature_total", &campaign_kept).await?;
+    let community_kept: Vec<(Uuid, i64, f64)> = communities
+        .iter()
+        .zip(&community_kept)
+        .map(|(&id, (members, momentum))| (id, *members, momentum.value()))
+        .collect();
+    kept::set_many(db, "community", "member_count", &community_kept).await?;
 
     // Pledges: one for every ten signatures, on the same skew.
     let pledges = distribute(&mut rng, args.signatures / 10, campaign_count, member_count);
     let mut batch = Vec::new();
     for (c, &count) in pledges.iter().enumerate() {
-        let (campaign_id, _, published) = campaigns[c];
+        let (campaign_id, _, published, _) = campaigns[c];
         let offset = rng.below(member_count);
         let window = (now - published).num_seconds().max(1) as u64;
         for j in 0..count {
