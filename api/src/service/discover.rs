@@ -37,7 +37,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::service::auth::Viewer;
 use crate::service::community::territory_condition;
-use crate::service::{campaign as campaigns, kept, validate};
+use crate::service::{kept, validate};
 
 /// What to recommend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -347,7 +347,7 @@ impl Scoring<'_> {
 /// Open campaigns everyone may see, not past their deadline.
 fn open_campaigns(now: DateTime<Utc>) -> sea_orm::Select<campaign::Entity> {
     campaign::Entity::find()
-        .filter(campaign::Column::Id.in_subquery(campaigns::public_ids()))
+        .filter(campaign::Column::HiddenAt.is_null())
         .filter(campaign::Column::Status.eq(CampaignStatus::Open))
         .filter(
             Condition::any()

@@ -175,18 +175,14 @@ pub async fn signatures(db: &impl ConnectionTrait, changes: &[SignatureChange]) 
         campaigns.keys(),
     )
     .await?;
-    for (id, moves) in &campaigns {
-        let momentum = apply_moves(stored.get(id).copied().unwrap_or(NO_MOMENTUM), moves);
-        campaign::Entity::update_many()
-            .col_expr(
-                campaign::Column::SignatureTotal,
-                Expr::col(campaign::Column::SignatureTotal).add(moves.count),
-            )
-            .col_expr(campaign::Column::Momentum, Expr::value(momentum))
-            .filter(campaign::Column::Id.eq(*id))
-            .exec(db)
-            .await?;
-    }
+    let rows: Vec<(Uuid, i64, f64)> = campaigns
+        .iter()
+        .map(|(id, moves)| {
+            let stored = stored.get(id).copied().unwrap_or(NO_MOMENTUM);
+            (*id, moves.count, apply_moves(stored, moves))
+        })
+        .collect();
+    write_rows(db, "campaign", "signature_total", &rows, Mode::Add).await?;
     let communities = group(
         changes
             .iter()
@@ -249,15 +245,15 @@ async fn community_momentum(
         communities.keys(),
     )
     .await?;
-    for (id, moves) in communities {
-        let momentum = apply_moves(stored.get(id).copied().unwrap_or(NO_MOMENTUM), moves);
-        community::Entity::update_many()
-            .col_expr(community::Column::Momentum, Expr::value(momentum))
-            .filter(community::Column::Id.eq(*id))
-            .exec(db)
-            .await?;
-    }
-    Ok(())
+    // Signatures and joins move momentum only; `membership` counts members.
+    let rows: Vec<(Uuid, i64, f64)> = communities
+        .iter()
+        .map(|(id, moves)| {
+            let stored = stored.get(id).copied().unwrap_or(NO_MOMENTUM);
+            (*id, 0, apply_moves(stored, moves))
+        })
+        .collect();
+    write_rows(db, "community", "member_count", &rows, Mode::Add).await
 }
 
 /// Stored momentum of the rows with these ids, locked until the caller's
@@ -280,7 +276,7 @@ async fn locked_momentum<'a, E: EntityTrait>(
     Ok(rows.into_iter().collect())
 }
 
-/// Rows per statement when values are set in bulk.
+/// Rows per statement when values are written in bulk.
 const BULK: usize = 500;
 
 /// Sets the kept values of many rows at once (`consumact seed`): for each
@@ -291,6 +287,26 @@ pub async fn set_many(
     table: &str,
     count_column: &str,
     rows: &[(Uuid, i64, f64)],
+) -> Result<()> {
+    write_rows(db, table, count_column, rows, Mode::Set).await
+}
+
+/// Whether `write_rows` sets counts or adds to them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Set,
+    Add,
+}
+
+/// One `UPDATE … FROM (SELECT … UNION ALL …)` per [`BULK`] rows of
+/// `(id, count, momentum)`: `momentum` is always set, `count` set or added
+/// to `count_column`.
+async fn write_rows(
+    db: &impl ConnectionTrait,
+    table: &str,
+    count_column: &str,
+    rows: &[(Uuid, i64, f64)],
+    mode: Mode,
 ) -> Result<()> {
     let backend = db.get_database_backend();
     for chunk in rows.chunks(BULK) {
@@ -310,8 +326,12 @@ pub async fn set_many(
             ));
             values.extend([(*id).into(), (*count).into(), (*momentum).into()]);
         }
+        let count = match mode {
+            Mode::Set => "v.n".to_owned(),
+            Mode::Add => format!("{table}.{count_column} + v.n"),
+        };
         let sql = format!(
-            "UPDATE {table} SET {count_column} = v.n, momentum = v.m FROM ({}) AS v WHERE {table}.id = v.id",
+            "UPDATE {table} SET {count_column} = {count}, momentum = v.m FROM ({}) AS v WHERE {table}.id = v.id",
             selects.join(" UNION ALL ")
         );
         db.execute_raw(sea_orm::Statement::from_sql_and_values(
