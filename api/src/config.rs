@@ -450,7 +450,7 @@ pub struct Config {
 
     /// `discover`: candidates taken from each index-backed list before
     /// scoring; also how deep a client may page.
-    #[arg(long, env = "CONSUMACT_DISCOVER_CANDIDATES", default_value_t = 200, value_parser = clap::value_parser!(u64).range(10..=5_000))]
+    #[arg(long, env = "CONSUMACT_DISCOVER_CANDIDATES", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=5_000))]
     pub discover_candidates: u64,
 }
 

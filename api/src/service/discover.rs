@@ -29,7 +29,8 @@ use entities::{
 };
 use futures_util::future::try_join_all;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -117,10 +118,13 @@ impl Weights {
 struct Profile {
     member: Option<Uuid>,
     territory: Option<String>,
-    /// Declared values (weight 1), then inferred ones (weight ½).
+    /// Values held (weight 1) and inferred from activity (weight ½).
     declared: HashSet<Uuid>,
     inferred: HashSet<Uuid>,
-    communities: HashSet<Uuid>,
+    /// The viewer's communities, with their slugs.
+    communities: HashMap<Uuid, String>,
+    /// Every value tag's slug (a small table).
+    slugs: HashMap<Uuid, String>,
 }
 
 impl Profile {
@@ -132,75 +136,96 @@ impl Profile {
 /// Signatures looked at to infer values from what a member signed.
 const SIGNALS_FROM_SIGNATURES: u64 = 100;
 
+/// The viewer's profile, in one round of concurrent queries.
 async fn profile(
     db: &impl ConnectionTrait,
     viewer: Option<Viewer>,
     territory: Option<String>,
 ) -> Result<Profile> {
+    let slugs = async {
+        Ok::<_, sea_orm::DbErr>(
+            value_tag::Entity::find()
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|tag| (tag.id, tag.slug))
+                .collect::<HashMap<_, _>>(),
+        )
+    };
     let Some(viewer) = viewer else {
         return Ok(Profile {
             territory,
+            slugs: slugs.await?,
             ..Profile::default()
         });
     };
-    let me = member::Entity::find_by_id(viewer.id).one(db).await?;
-    let use_signals = me.as_ref().is_some_and(|me| me.use_activity_signals);
-    let declared: HashSet<Uuid> = member_value_tag::Entity::find()
-        .select_only()
-        .column(member_value_tag::Column::ValueTagId)
-        .filter(member_value_tag::Column::MemberId.eq(viewer.id))
-        .into_tuple::<Uuid>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let communities: HashSet<Uuid> = community_member::Entity::find()
-        .select_only()
+    let joined = sea_orm::sea_query::Query::select()
         .column(community_member::Column::CommunityId)
-        .filter(community_member::Column::MemberId.eq(viewer.id))
-        .into_tuple::<Uuid>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let mut inferred = HashSet::new();
-    if use_signals {
-        let from_communities: Vec<Uuid> = community_value_tag::Entity::find()
+        .from(community_member::Entity)
+        .and_where(community_member::Column::MemberId.eq(viewer.id))
+        .to_owned();
+    let signed = sea_orm::sea_query::Query::select()
+        .column(signature::Column::CampaignId)
+        .from(signature::Entity)
+        .and_where(signature::Column::MemberId.eq(viewer.id))
+        .order_by(signature::Column::Id, sea_orm::Order::Desc)
+        .limit(SIGNALS_FROM_SIGNATURES)
+        .to_owned();
+    let (me, declared, communities, from_communities, from_signatures, slugs) = tokio::try_join!(
+        member::Entity::find_by_id(viewer.id).one(db),
+        member_value_tag::Entity::find()
+            .select_only()
+            .column(member_value_tag::Column::ValueTagId)
+            .filter(member_value_tag::Column::MemberId.eq(viewer.id))
+            .into_tuple::<Uuid>()
+            .all(db),
+        community::Entity::find()
+            .select_only()
+            .column(community::Column::Id)
+            .column(community::Column::Slug)
+            .filter(community::Column::Id.in_subquery(joined.clone()))
+            .into_tuple::<(Uuid, String)>()
+            .all(db),
+        community_value_tag::Entity::find()
             .select_only()
             .column(community_value_tag::Column::ValueTagId)
-            .filter(community_value_tag::Column::CommunityId.is_in(communities.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        let signed: Vec<Uuid> = signature::Entity::find()
-            .select_only()
-            .column(signature::Column::CampaignId)
-            .filter(signature::Column::MemberId.eq(viewer.id))
-            .order_by_desc(signature::Column::Id)
-            .limit(SIGNALS_FROM_SIGNATURES)
-            .into_tuple()
-            .all(db)
-            .await?;
-        let from_signatures: Vec<Uuid> = campaign_value_tag::Entity::find()
+            .filter(community_value_tag::Column::CommunityId.in_subquery(joined))
+            .into_tuple::<Uuid>()
+            .all(db),
+        campaign_value_tag::Entity::find()
             .select_only()
             .column(campaign_value_tag::Column::ValueTagId)
-            .filter(campaign_value_tag::Column::CampaignId.is_in(signed))
-            .into_tuple()
-            .all(db)
-            .await?;
-        inferred = from_communities
+            .filter(campaign_value_tag::Column::CampaignId.in_subquery(signed))
+            .into_tuple::<Uuid>()
+            .all(db),
+        slugs,
+    )?;
+    let use_signals = me.as_ref().is_some_and(|me| me.use_activity_signals);
+    let declared: HashSet<Uuid> = declared.into_iter().collect();
+    let inferred = if use_signals {
+        from_communities
             .into_iter()
             .chain(from_signatures)
             .filter(|tag| !declared.contains(tag))
-            .collect();
-    }
+            .collect()
+    } else {
+        HashSet::new()
+    };
     Ok(Profile {
         member: Some(viewer.id),
         territory: territory.or_else(|| me.and_then(|me| me.territory)),
         declared,
         inferred,
-        communities,
+        communities: communities.into_iter().collect(),
+        slugs,
     })
+}
+
+/// A scored candidate, before its row is loaded.
+struct Scored {
+    id: Uuid,
+    score: f64,
+    reasons: Vec<Reason>,
 }
 
 /// Recommendations `offset..offset + limit` for `viewer` (or an anonymous
@@ -221,29 +246,50 @@ pub async fn discover(
         Target::Campaigns => campaigns_for(db, &weights, &profile, now).await?,
         Target::Communities => communities_for(db, &weights, &profile, now).await?,
     };
-    ranked.sort_by(|a, b| {
-        b.score.total_cmp(&a.score).then_with(|| {
-            let id = |r: &Recommendation| {
-                r.campaign
-                    .as_ref()
-                    .map(|c| c.id)
-                    .or(r.community.as_ref().map(|c| c.id))
-            };
-            id(b).cmp(&id(a))
-        })
-    });
-    Ok(ranked.into_iter().skip(offset).take(limit).collect())
-}
-
-/// Slugs of these value tags.
-async fn slugs(db: &impl ConnectionTrait, ids: &HashSet<Uuid>) -> Result<HashMap<Uuid, String>> {
-    Ok(value_tag::Entity::find()
-        .filter(value_tag::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|tag| (tag.id, tag.slug))
-        .collect())
+    // Best first; ties to the newest.
+    ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| b.id.cmp(&a.id)));
+    let page: Vec<Scored> = ranked.into_iter().skip(offset).take(limit).collect();
+    let ids = page.iter().map(|scored| scored.id);
+    Ok(match target {
+        Target::Campaigns => {
+            let mut rows: HashMap<Uuid, campaign::Model> = campaign::Entity::find()
+                .filter(campaign::Column::Id.is_in(ids))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|model| (model.id, model))
+                .collect();
+            page.into_iter()
+                .filter_map(|scored| {
+                    Some(Recommendation {
+                        campaign: Some(rows.remove(&scored.id)?),
+                        community: None,
+                        score: scored.score,
+                        reasons: scored.reasons,
+                    })
+                })
+                .collect()
+        }
+        Target::Communities => {
+            let mut rows: HashMap<Uuid, community::Model> = community::Entity::find()
+                .filter(community::Column::Id.is_in(ids))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|model| (model.id, model))
+                .collect();
+            page.into_iter()
+                .filter_map(|scored| {
+                    Some(Recommendation {
+                        campaign: None,
+                        community: Some(rows.remove(&scored.id)?),
+                        score: scored.score,
+                        reasons: scored.reasons,
+                    })
+                })
+                .collect()
+        }
+    })
 }
 
 /// Same place 1, same country ½, else 0.
@@ -265,7 +311,6 @@ fn territory_match(viewer: Option<&str>, item: Option<&str>) -> f64 {
 struct Scoring<'a> {
     weights: &'a Weights,
     profile: &'a Profile,
-    slugs: &'a HashMap<Uuid, String>,
     now: DateTime<Utc>,
 }
 
@@ -282,7 +327,8 @@ impl Scoring<'_> {
                 continue;
             };
             shared += weight;
-            if let Some(slug) = self.slugs.get(tag) {
+            if let Some(slug) = self.profile.slugs.get(tag) {
+                // Held values first, then inferred ones, each by slug.
                 named.insert((weight < 1.0, slug.clone()));
             }
         }
@@ -344,9 +390,41 @@ impl Scoring<'_> {
     }
 }
 
-/// Open campaigns everyone may see, not past their deadline.
+/// What scoring a campaign needs (not its texts).
+#[derive(FromQueryResult)]
+struct CampaignCandidate {
+    id: Uuid,
+    territory: Option<String>,
+    community_id: Option<Uuid>,
+    deadline: Option<DateTime<Utc>>,
+    momentum: f64,
+    published_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+/// What scoring a community needs.
+#[derive(FromQueryResult)]
+struct CommunityCandidate {
+    id: Uuid,
+    territory: Option<String>,
+    momentum: f64,
+    created_at: DateTime<Utc>,
+}
+
+/// Open campaigns everyone may see, not past their deadline, narrowed to
+/// what scoring reads.
 fn open_campaigns(now: DateTime<Utc>) -> sea_orm::Select<campaign::Entity> {
     campaign::Entity::find()
+        .select_only()
+        .columns([
+            campaign::Column::Id,
+            campaign::Column::Territory,
+            campaign::Column::CommunityId,
+            campaign::Column::Deadline,
+            campaign::Column::Momentum,
+            campaign::Column::PublishedAt,
+            campaign::Column::CreatedAt,
+        ])
         .filter(campaign::Column::HiddenAt.is_null())
         .filter(campaign::Column::Status.eq(CampaignStatus::Open))
         .filter(
@@ -356,12 +434,24 @@ fn open_campaigns(now: DateTime<Utc>) -> sea_orm::Select<campaign::Entity> {
         )
 }
 
+/// Value tags of each of `ids`, from a link table.
+async fn tags_by_owner(
+    db: &impl ConnectionTrait,
+    select: sea_orm::Selector<sea_orm::SelectGetableTuple<(Uuid, Uuid)>>,
+) -> Result<HashMap<Uuid, Vec<Uuid>>> {
+    let mut tags: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (owner, tag) in select.all(db).await? {
+        tags.entry(owner).or_default().push(tag);
+    }
+    Ok(tags)
+}
+
 async fn campaigns_for(
     db: &impl ConnectionTrait,
     weights: &Weights,
     profile: &Profile,
     now: DateTime<Utc>,
-) -> Result<Vec<Recommendation>> {
+) -> Result<Vec<Scored>> {
     let n = weights.candidates;
     let trending = || {
         open_campaigns(now)
@@ -395,88 +485,85 @@ async fn campaigns_for(
     if !profile.communities.is_empty() {
         lists.push(
             trending()
-                .filter(campaign::Column::CommunityId.is_in(profile.communities.iter().copied())),
+                .filter(campaign::Column::CommunityId.is_in(profile.communities.keys().copied())),
         );
     }
-    let found = try_join_all(lists.into_iter().map(|list| list.all(db))).await?;
-    let mut candidates: HashMap<Uuid, campaign::Model> = found
+    let found = try_join_all(
+        lists
+            .into_iter()
+            .map(|list| list.into_model::<CampaignCandidate>().all(db)),
+    )
+    .await?;
+    let mut candidates: HashMap<Uuid, CampaignCandidate> = found
         .into_iter()
         .flatten()
-        .map(|model| (model.id, model))
+        .map(|candidate| (candidate.id, candidate))
         .collect();
-    if let Some(member) = profile.member {
-        let signed: Vec<Uuid> = signature::Entity::find()
-            .select_only()
-            .column(signature::Column::CampaignId)
-            .filter(signature::Column::MemberId.eq(member))
-            .filter(signature::Column::CampaignId.is_in(candidates.keys().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        for id in signed {
-            candidates.remove(&id);
+    let ids: Vec<Uuid> = candidates.keys().copied().collect();
+    let signed = async {
+        match profile.member {
+            Some(member) => {
+                signature::Entity::find()
+                    .select_only()
+                    .column(signature::Column::CampaignId)
+                    .filter(signature::Column::MemberId.eq(member))
+                    .filter(signature::Column::CampaignId.is_in(ids.iter().copied()))
+                    .into_tuple::<Uuid>()
+                    .all(db)
+                    .await
+            }
+            None => Ok(Vec::new()),
         }
+    };
+    let tags = tags_by_owner(
+        db,
+        campaign_value_tag::Entity::find()
+            .select_only()
+            .column(campaign_value_tag::Column::CampaignId)
+            .column(campaign_value_tag::Column::ValueTagId)
+            .filter(campaign_value_tag::Column::CampaignId.is_in(ids.iter().copied()))
+            .into_tuple(),
+    );
+    let (signed, tags) = tokio::try_join!(async { Ok(signed.await?) }, tags)?;
+    for id in signed {
+        candidates.remove(&id);
     }
-    let mut tags: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for row in campaign_value_tag::Entity::find()
-        .filter(campaign_value_tag::Column::CampaignId.is_in(candidates.keys().copied()))
-        .all(db)
-        .await?
-    {
-        tags.entry(row.campaign_id)
-            .or_default()
-            .push(row.value_tag_id);
-    }
-    let wanted: HashSet<Uuid> = tags
-        .values()
-        .flatten()
-        .filter(|tag| profile.declared.contains(tag) || profile.inferred.contains(tag))
-        .copied()
-        .collect();
-    let community_ids: HashSet<Uuid> = candidates
-        .values()
-        .filter_map(|c| c.community_id)
-        .filter(|id| profile.communities.contains(id))
-        .collect();
-    let community_slugs: HashMap<Uuid, String> = community::Entity::find()
-        .filter(community::Column::Id.is_in(community_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.slug))
-        .collect();
-    let slugs = slugs(db, &wanted).await?;
     let scoring = Scoring {
         weights,
         profile,
-        slugs: &slugs,
         now,
     };
     Ok(candidates
         .into_values()
-        .map(|model| {
+        .map(|candidate| {
             let mut reasons = Vec::new();
             let mut score = scoring.values(
-                tags.get(&model.id).map(Vec::as_slice).unwrap_or_default(),
+                tags.get(&candidate.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
                 &mut reasons,
             );
-            score += scoring.territory(model.territory.as_deref(), &mut reasons);
-            if let Some(slug) = model.community_id.and_then(|id| community_slugs.get(&id)) {
+            score += scoring.territory(candidate.territory.as_deref(), &mut reasons);
+            if let Some(slug) = candidate
+                .community_id
+                .and_then(|id| profile.communities.get(&id))
+            {
                 score += weights.community;
                 reasons.push(Reason {
                     kind: ReasonKind::InYourCommunity,
                     detail: Some(slug.clone()),
                 });
             }
-            score += scoring.momentum(model.momentum, "signatures", &mut reasons);
-            score += scoring.closing(model.deadline, &mut reasons);
-            score +=
-                scoring.freshness(model.published_at.unwrap_or(model.created_at), &mut reasons);
-            Recommendation {
+            score += scoring.momentum(candidate.momentum, "signatures", &mut reasons);
+            score += scoring.closing(candidate.deadline, &mut reasons);
+            score += scoring.freshness(
+                candidate.published_at.unwrap_or(candidate.created_at),
+                &mut reasons,
+            );
+            Scored {
+                id: candidate.id,
                 score,
                 reasons,
-                campaign: Some(model),
-                community: None,
             }
         })
         .collect())
@@ -487,23 +574,29 @@ async fn communities_for(
     weights: &Weights,
     profile: &Profile,
     now: DateTime<Utc>,
-) -> Result<Vec<Recommendation>> {
+) -> Result<Vec<Scored>> {
     let n = weights.candidates;
+    let narrow = || {
+        community::Entity::find().select_only().columns([
+            community::Column::Id,
+            community::Column::Territory,
+            community::Column::Momentum,
+            community::Column::CreatedAt,
+        ])
+    };
     let active = || {
-        community::Entity::find()
+        narrow()
             .order_by_desc(community::Column::Momentum)
             .order_by_desc(community::Column::Id)
             .limit(n)
     };
     let mut lists = vec![
         active(),
-        community::Entity::find()
+        narrow()
             .order_by_desc(community::Column::MemberCount)
             .order_by_desc(community::Column::Id)
             .limit(n / 2),
-        community::Entity::find()
-            .order_by_desc(community::Column::Id)
-            .limit(n / 2),
+        narrow().order_by_desc(community::Column::Id).limit(n / 2),
     ];
     let values = profile.all_values();
     if !values.is_empty() {
@@ -518,52 +611,50 @@ async fn communities_for(
         let country = territory.split('-').next().unwrap_or_default();
         lists.push(active().filter(territory_condition(community::Column::Territory, country)));
     }
-    let found = try_join_all(lists.into_iter().map(|list| list.all(db))).await?;
-    let candidates: HashMap<Uuid, community::Model> = found
+    let found = try_join_all(
+        lists
+            .into_iter()
+            .map(|list| list.into_model::<CommunityCandidate>().all(db)),
+    )
+    .await?;
+    let candidates: HashMap<Uuid, CommunityCandidate> = found
         .into_iter()
         .flatten()
-        .filter(|model| !profile.communities.contains(&model.id))
-        .map(|model| (model.id, model))
+        .filter(|candidate| !profile.communities.contains_key(&candidate.id))
+        .map(|candidate| (candidate.id, candidate))
         .collect();
-    let mut tags: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for row in community_value_tag::Entity::find()
-        .filter(community_value_tag::Column::CommunityId.is_in(candidates.keys().copied()))
-        .all(db)
-        .await?
-    {
-        tags.entry(row.community_id)
-            .or_default()
-            .push(row.value_tag_id);
-    }
-    let wanted: HashSet<Uuid> = tags
-        .values()
-        .flatten()
-        .filter(|tag| profile.declared.contains(tag) || profile.inferred.contains(tag))
-        .copied()
-        .collect();
-    let slugs = slugs(db, &wanted).await?;
+    let tags = tags_by_owner(
+        db,
+        community_value_tag::Entity::find()
+            .select_only()
+            .column(community_value_tag::Column::CommunityId)
+            .column(community_value_tag::Column::ValueTagId)
+            .filter(community_value_tag::Column::CommunityId.is_in(candidates.keys().copied()))
+            .into_tuple(),
+    )
+    .await?;
     let scoring = Scoring {
         weights,
         profile,
-        slugs: &slugs,
         now,
     };
     Ok(candidates
         .into_values()
-        .map(|model| {
+        .map(|candidate| {
             let mut reasons = Vec::new();
             let mut score = scoring.values(
-                tags.get(&model.id).map(Vec::as_slice).unwrap_or_default(),
+                tags.get(&candidate.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
                 &mut reasons,
             );
-            score += scoring.territory(model.territory.as_deref(), &mut reasons);
-            score += scoring.momentum(model.momentum, "joins and signatures", &mut reasons);
-            score += scoring.freshness(model.created_at, &mut reasons);
-            Recommendation {
+            score += scoring.territory(candidate.territory.as_deref(), &mut reasons);
+            score += scoring.momentum(candidate.momentum, "joins and signatures", &mut reasons);
+            score += scoring.freshness(candidate.created_at, &mut reasons);
+            Scored {
+                id: candidate.id,
                 score,
                 reasons,
-                campaign: None,
-                community: Some(model),
             }
         })
         .collect())

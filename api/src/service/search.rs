@@ -1,6 +1,6 @@
 //! Full-text search over campaigns, communities and producers, done by the
-//! database: PostgreSQL full-text search (`websearch_to_tsquery` against
-//! the stored, accent-folded `tsvector` of each row, in the row's language)
+//! database: PostgreSQL full-text search (`websearch_to_tsquery` stemmed in
+//! each row's language against its stored, accent-folded `tsvector`)
 //! and SQLite FTS5 on the embedded default (each word as a prefix, accents
 //! folded by the tokenizer). Hidden and unpublished campaigns never match.
 //!
@@ -207,21 +207,29 @@ pub async fn search(
         ));
     }
     let wanted = offset + limit;
-    let mut hits = Vec::new();
-    for &kind in kinds {
-        let Some(statement) = statement(db.get_database_backend(), kind, &query, filter, wanted)
-        else {
-            continue;
-        };
-        for row in db.query_all_raw(statement).await? {
-            hits.push(Hit {
-                kind,
-                id: row.try_get("", "id")?,
-                score: row.try_get::<f64>("", "score")?,
-                snippet: highlight(&row.try_get::<String>("", "snippet")?),
-            });
-        }
-    }
+    let backend = db.get_database_backend();
+    let queries = kinds.iter().filter_map(|&kind| {
+        let statement = statement(backend, kind, &query, filter, wanted)?;
+        Some(async move {
+            let rows = db.query_all_raw(statement).await?;
+            rows.into_iter()
+                .map(|row| {
+                    Ok(Hit {
+                        kind,
+                        id: row.try_get("", "id")?,
+                        score: row.try_get::<f64>("", "score")?,
+                        snippet: highlight(&row.try_get::<String>("", "snippet")?),
+                    })
+                })
+                .collect::<Result<Vec<Hit>>>()
+        })
+    });
+    // The kinds are asked for at the same time.
+    let mut hits: Vec<Hit> = futures_util::future::try_join_all(queries)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
     hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| b.id.cmp(&a.id)));
     Ok(hits.into_iter().skip(offset).take(limit).collect())
 }
@@ -261,10 +269,25 @@ fn statement(
                 "p.name || '. ' || left(p.description, 2000)",
             ),
         };
-        sql.push("SELECT ").push(alias).push(".id, ts_rank_cd(");
-        sql.push(alias)
-            .push(".search, q.q, 32)::float8 AS score, ts_headline(");
-        sql.push(config).push(", ").push(text).push(", q.q, ");
+        // Each row is matched and ranked with the query stemmed in its own
+        // language: one index scan per language, no cross-language noise.
+        let (matched, condition) = match kind {
+            Kind::Producer => ("q.fr".to_owned(), "p.search @@ q.fr".to_owned()),
+            _ => (
+                format!("CASE WHEN {alias}.language = 'fr' THEN q.fr ELSE q.en END"),
+                format!(
+                    "(({alias}.language = 'fr' AND {alias}.search @@ q.fr) OR ({alias}.language <> 'fr' AND {alias}.search @@ q.en))"
+                ),
+            ),
+        };
+        sql.push("SELECT ").push(alias).push(".id, ts_rank(");
+        sql.push(alias).push(".search, ").push(&matched);
+        sql.push(")::float8 AS score, ts_headline(").push(config);
+        sql.push(", ")
+            .push(text)
+            .push(", ")
+            .push(&matched)
+            .push(", ");
         sql.push(
             "'StartSel=\u{E000}, StopSel=\u{E001}, MinWords=8, MaxWords=24, MaxFragments=1') AS snippet FROM ",
         );
@@ -273,19 +296,17 @@ fn statement(
             Kind::Producer => {
                 sql.push("websearch_to_tsquery('consumact_simple', ")
                     .bind(query)
-                    .push(")");
+                    .push(") AS fr");
             }
             _ => {
                 sql.push("websearch_to_tsquery('consumact_fr', ")
                     .bind(query)
-                    .push(") || websearch_to_tsquery('consumact_en', ")
+                    .push(") AS fr, websearch_to_tsquery('consumact_en', ")
                     .bind(query)
-                    .push(")");
+                    .push(") AS en");
             }
         }
-        sql.push(" AS q) q WHERE ")
-            .push(alias)
-            .push(".search @@ q.q");
+        sql.push(") q WHERE ").push(&condition);
     } else {
         let (weights, fts) = match kind {
             Kind::Campaign => ("0.0, 10.0, 4.0, 1.0", "campaign_fts"),
