@@ -182,7 +182,7 @@ pub async fn signatures(db: &impl ConnectionTrait, changes: &[SignatureChange]) 
             (*id, moves.count, apply_moves(stored, moves))
         })
         .collect();
-    write_rows(db, "campaign", "signature_total", &rows, Mode::Add).await?;
+    write_rows(db, "campaign", "signature_total", &rows).await?;
     let communities = group(
         changes
             .iter()
@@ -253,7 +253,7 @@ async fn community_momentum(
             (*id, 0, apply_moves(stored, moves))
         })
         .collect();
-    write_rows(db, "community", "member_count", &rows, Mode::Add).await
+    write_rows(db, "community", "member_count", &rows).await
 }
 
 /// Stored momentum of the rows with these ids, locked until the caller's
@@ -279,34 +279,14 @@ async fn locked_momentum<'a, E: EntityTrait>(
 /// Rows per statement when values are written in bulk.
 const BULK: usize = 500;
 
-/// Sets the kept values of many rows at once (`consumact seed`): for each
-/// `(id, count, momentum)`, `count` goes to `count_column` (the campaign's
-/// signature total, the community's member count).
-pub async fn set_many(
-    db: &impl ConnectionTrait,
-    table: &str,
-    count_column: &str,
-    rows: &[(Uuid, i64, f64)],
-) -> Result<()> {
-    write_rows(db, table, count_column, rows, Mode::Set).await
-}
-
-/// Whether `write_rows` sets counts or adds to them.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Set,
-    Add,
-}
-
 /// One `UPDATE … FROM (SELECT … UNION ALL …)` per [`BULK`] rows of
-/// `(id, count, momentum)`: `momentum` is always set, `count` set or added
-/// to `count_column`.
+/// `(id, count, momentum)`: `momentum` is set, `count` added to
+/// `count_column`.
 async fn write_rows(
     db: &impl ConnectionTrait,
     table: &str,
     count_column: &str,
     rows: &[(Uuid, i64, f64)],
-    mode: Mode,
 ) -> Result<()> {
     let backend = db.get_database_backend();
     for chunk in rows.chunks(BULK) {
@@ -326,12 +306,8 @@ async fn write_rows(
             ));
             values.extend([(*id).into(), (*count).into(), (*momentum).into()]);
         }
-        let count = match mode {
-            Mode::Set => "v.n".to_owned(),
-            Mode::Add => format!("{table}.{count_column} + v.n"),
-        };
         let sql = format!(
-            "UPDATE {table} SET {count_column} = {count}, momentum = v.m FROM ({}) AS v WHERE {table}.id = v.id",
+            "UPDATE {table} SET {count_column} = {table}.{count_column} + v.n, momentum = v.m FROM ({}) AS v WHERE {table}.id = v.id",
             selects.join(" UNION ALL ")
         );
         db.execute_raw(sea_orm::Statement::from_sql_and_values(

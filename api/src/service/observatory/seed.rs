@@ -97,6 +97,7 @@ impl fmt::Display for Report {
 }
 
 /// SplitMix64: small, fast and deterministic, which is all seeding needs.
+#[derive(Clone)]
 struct Rng(u64);
 
 impl Rng {
@@ -438,8 +439,9 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             updated_at: Set(start),
         });
     }
-    insert_chunked(db, rows).await?;
-    insert_chunked(db, community_tags).await?;
+    // Inserted once their kept values are known (below), so that no row is
+    // written twice.
+    let mut community_rows = rows;
     report.communities = community_count;
     let mut community_kept = vec![(0i64, kept::LogSum::default()); communities.len()];
     let mut joins = Vec::new();
@@ -457,11 +459,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             role: Set(MembershipRole::Member),
             joined_at: Set(at),
         });
-        if joins.len() >= CHUNK * 10 {
-            insert_chunked(db, std::mem::take(&mut joins)).await?;
-        }
     }
-    insert_chunked(db, joins).await?;
 
     let mut producers = Vec::with_capacity(args.producers as usize);
     let mut quality = Vec::with_capacity(args.producers as usize);
@@ -599,34 +597,60 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             }
         }
     }
-    insert_chunked(db, rows).await?;
-    insert_chunked(db, tag_rows).await?;
+    let mut campaign_rows = rows;
     report.campaigns = campaign_count;
     report.responses = responses.len() as u64;
+
+    // Kept values first, from a dry run of the signatures below on a copy
+    // of the generator, so campaigns and communities are written once with
+    // them (updating every row afterwards would leave half of each table
+    // dead until a vacuum).
+    {
+        let mut dry = rng.clone();
+        let per_campaign = distribute(&mut dry, args.signatures, campaign_count, member_count);
+        for (c, &count) in per_campaign.iter().enumerate() {
+            let (_, _, published, community) = campaigns[c];
+            let _offset = dry.below(member_count);
+            let window = (now - published).num_seconds().max(1) as u64;
+            let mut momentum = kept::LogSum::default();
+            for _ in 0..count {
+                let (at, _, _) = next_signature(&mut dry, published, window);
+                momentum.add(kept::log_weight(at));
+                if let Some(community) = community {
+                    community_kept[community].1.add(kept::log_weight(at));
+                }
+            }
+            campaign_rows[c].signature_total = Set(count as i64);
+            campaign_rows[c].momentum = Set(momentum.value());
+        }
+        for (row, (members, momentum)) in community_rows.iter_mut().zip(&community_kept) {
+            row.member_count = Set(*members);
+            row.momentum = Set(momentum.value());
+        }
+    }
+    insert_chunked(db, std::mem::take(&mut community_rows)).await?;
+    insert_chunked(db, community_tags).await?;
+    insert_chunked(db, joins).await?;
+    insert_chunked(db, campaign_rows).await?;
+    insert_chunked(db, tag_rows).await?;
     insert_chunked(db, responses).await?;
 
     // Signatures: each campaign takes a skewed share, signed by a run of
     // consecutive members from a random offset, so no member signs twice.
     let per_campaign = distribute(&mut rng, args.signatures, campaign_count, member_count);
     let mut batch = Vec::with_capacity(CHUNK * 10);
-    let mut campaign_kept = Vec::with_capacity(campaigns.len());
     for (c, &count) in per_campaign.iter().enumerate() {
-        let (campaign_id, _, published, community) = campaigns[c];
-        let mut momentum = kept::LogSum::default();
+        let (campaign_id, _, published, _) = campaigns[c];
         let offset = rng.below(member_count);
         let window = (now - published).num_seconds().max(1) as u64;
         for j in 0..count {
-            let at = published + Duration::seconds(rng.below(window) as i64);
-            momentum.add(kept::log_weight(at));
-            if let Some(community) = community {
-                community_kept[community].1.add(kept::log_weight(at));
-            }
+            let (at, id, anonymous) = next_signature(&mut rng, published, window);
             batch.push(signature::ActiveModel {
-                id: Set(rng.id_at(at)),
+                id: Set(id),
                 campaign_id: Set(campaign_id),
                 member_id: Set(Some(members[((offset + j) % member_count) as usize])),
                 comment: Set(None),
-                anonymous: Set(rng.below(3) == 0),
+                anonymous: Set(anonymous),
                 territory: Set(None),
                 hidden_at: Set(None),
                 status: Set(SignatureStatus::Counted),
@@ -641,16 +665,8 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
                 insert_chunked(db, std::mem::take(&mut batch)).await?;
             }
         }
-        campaign_kept.push((campaign_id, count as i64, momentum.value()));
     }
     insert_chunked(db, batch).await?;
-    kept::set_many(db, "campaign", "signature_total", &campaign_kept).await?;
-    let community_kept: Vec<(Uuid, i64, f64)> = communities
-        .iter()
-        .zip(&community_kept)
-        .map(|(&id, (members, momentum))| (id, *members, momentum.value()))
-        .collect();
-    kept::set_many(db, "community", "member_count", &community_kept).await?;
 
     // Pledges: one for every ten signatures, on the same skew.
     let pledges = distribute(&mut rng, args.signatures / 10, campaign_count, member_count);
@@ -738,6 +754,19 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     db.execute_unprepared("ANALYZE").await?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// When the next signature of a campaign published at `published` was
+/// made, its id, and whether it is anonymous; the dry run of the kept
+/// values and the real one draw alike.
+fn next_signature(
+    rng: &mut Rng,
+    published: DateTime<Utc>,
+    window: u64,
+) -> (DateTime<Utc>, Uuid, bool) {
+    let at = published + Duration::seconds(rng.below(window) as i64);
+    let id = rng.id_at(at);
+    (at, id, rng.below(3) == 0)
 }
 
 /// Splits `total` over `cells` with a skew (early cells get more), no cell
