@@ -324,6 +324,18 @@ async fn search_finds_french_text_without_its_accents_and_never_hidden_or_drafts
     assert!(snippet.to_lowercase().contains("allergènes"), "{snippet}");
     assert!(hit["score"].as_f64().unwrap() > 0.0);
 
+    // Nor is it recommended, to anyone.
+    let data = app
+        .gql_ok(None, DISCOVER, json!({ "kind": "CAMPAIGNS", "first": 50 }))
+        .await;
+    let recommended: Vec<Value> = edges(&data, "discover")
+        .iter()
+        .map(|edge| edge["node"]["campaign"]["id"].clone())
+        .collect();
+    assert!(recommended.contains(&json!(labelled)));
+    assert!(!recommended.contains(&json!(hidden)));
+    assert_eq!(recommended.len(), 2, "drafts are not recommended either");
+
     // Producers by name, accents folded too; types narrow the kinds.
     let data = app
         .gql_ok(

@@ -449,7 +449,7 @@ pub struct Config {
     pub discover_trending_min: f64,
 
     /// `discover`: candidates taken from each index-backed list before
-    /// scoring; also how deep a client may page.
+    /// scoring; pages end when they are used up.
     #[arg(long, env = "CONSUMACT_DISCOVER_CANDIDATES", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=5_000))]
     pub discover_candidates: u64,
 }

@@ -164,7 +164,8 @@ impl DiscoveryQuery {
     /// viewer's communities, momentum, deadline, freshness. Anonymous
     /// visitors get what is trending, near `territory` when given (which
     /// also overrides a member's own territory). `totalCount` is not
-    /// computed (0); pages end after `CONSUMACT_DISCOVER_CANDIDATES`.
+    /// computed (0); pages end when the candidates (at most six lists of
+    /// `CONSUMACT_DISCOVER_CANDIDATES`) are used up.
     #[graphql(complexity = "complexity(first, child_complexity)")]
     async fn discover(
         &self,

@@ -256,8 +256,9 @@ async fn community_momentum(
     write_rows(db, "community", "member_count", &rows).await
 }
 
-/// Stored momentum of the rows with these ids, locked until the caller's
-/// transaction ends (PostgreSQL; SQLite has one writer at a time).
+/// Stored momentum of the rows with these ids, locked against other
+/// writers of them until the caller's transaction ends (PostgreSQL; SQLite
+/// has one writer at a time).
 async fn locked_momentum<'a, E: EntityTrait>(
     db: &impl ConnectionTrait,
     id: E::Column,
@@ -270,7 +271,10 @@ async fn locked_momentum<'a, E: EntityTrait>(
         .column(momentum)
         .filter(id.is_in(ids.copied()));
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        query = query.lock_exclusive();
+        // Not `FOR UPDATE`: every signature inserted meanwhile holds a
+        // `FOR KEY SHARE` lock on its campaign (the foreign key), which
+        // `FOR UPDATE` would wait for, and two batches would deadlock.
+        query = query.lock(sea_orm::sea_query::LockType::NoKeyUpdate);
     }
     let rows: Vec<(Uuid, f64)> = query.order_by_asc(id).into_tuple().all(db).await?;
     Ok(rows.into_iter().collect())
