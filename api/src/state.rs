@@ -68,13 +68,19 @@ pub async fn begin_write(
     };
     let guard = writer.clone().lock_owned().await;
     let txn = db.begin().await?;
-    // Take SQLite's write lock now, with a statement that changes nothing:
-    // a transaction that reads first and writes later fails at once with
-    // SQLITE_BUSY (no busy wait) when another connection wrote in between,
-    // which writers outside this queue (and other processes) may do.
+    take_sqlite_write_lock(&txn).await?;
+    Ok((Some(guard), txn))
+}
+
+/// Takes SQLite's write lock at once, with a statement that changes
+/// nothing: a transaction that reads first (an insert whose trigger keeps a
+/// search table does) and writes later fails at once with SQLITE_BUSY (no
+/// busy wait) when another connection wrote in between, which writers
+/// outside this process's queue (other processes, `consumact seed`) may do.
+pub async fn take_sqlite_write_lock(txn: &DatabaseTransaction) -> Result<(), DbErr> {
     txn.execute_unprepared("UPDATE seaql_migrations SET version = version WHERE 0")
         .await?;
-    Ok((Some(guard), txn))
+    Ok(())
 }
 
 /// For a single statement outside a transaction: on SQLite, this process's

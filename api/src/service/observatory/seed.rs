@@ -307,6 +307,10 @@ where
     A: ActiveModelTrait + Send,
 {
     let txn = db.begin().await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        // The server may be writing too (tests seed a running server).
+        crate::state::take_sqlite_write_lock(&txn).await?;
+    }
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(CHUNK).collect();
