@@ -120,24 +120,49 @@ where
     if let Some(after) = after {
         query = query.filter(id.lt(after));
     }
-    let mut rows = query
+    let rows = query
         .order_by_desc(id)
         .limit(first + 1)
         .all(&state.db)
         .await?;
+    page_of::<E, N>(
+        rows,
+        first,
+        after.is_some(),
+        total_count,
+        id,
+        node,
+        |_, row_id| Ok(encode_cursor(row_id)),
+    )
+}
+
+/// The connection of `rows` (one more than `first` when a next page exists),
+/// each edge's cursor from `cursor(row, id)`.
+fn page_of<E, N>(
+    mut rows: Vec<E::Model>,
+    first: u64,
+    has_previous: bool,
+    total_count: u64,
+    id: E::Column,
+    node: impl Fn(E::Model) -> N,
+    cursor: impl Fn(&E::Model, Uuid) -> Result<String>,
+) -> Result<Page<N>>
+where
+    E: EntityTrait,
+    N: OutputType,
+{
     let has_next = rows.len() as u64 > first;
     rows.truncate(first as usize);
     let mut connection = Connection::with_additional_fields(
-        after.is_some(),
+        has_previous,
         has_next,
         ConnectionTotals { total_count },
     );
     for row in rows {
         let row_id = <Uuid as ValueType>::try_from(row.get(id))
             .map_err(|_| AppError::Internal("connection key is not a UUID".into()))?;
-        connection
-            .edges
-            .push(Edge::new(encode_cursor(row_id), node(row)));
+        let cursor = cursor(&row, row_id)?;
+        connection.edges.push(Edge::new(cursor, node(row)));
     }
     Ok(connection)
 }
@@ -244,28 +269,21 @@ where
     } else {
         Order::Asc
     };
-    let mut rows = query
+    let rows = query
         .order_by(order.column, direction.clone())
         .order_by(id, direction)
         .limit(first + 1)
         .all(&state.db)
         .await?;
-    let has_next = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    let mut connection = Connection::with_additional_fields(
+    page_of::<E, N>(
+        rows,
+        first,
         has_previous,
-        has_next,
-        ConnectionTotals { total_count },
-    );
-    for row in rows {
-        let row_id = <Uuid as ValueType>::try_from(row.get(id))
-            .map_err(|_| AppError::Internal("connection key is not a UUID".into()))?;
-        let key = Key::of(row.get(order.column))?;
-        connection
-            .edges
-            .push(Edge::new(encode_key_cursor(&key, row_id)?, node(row)));
-    }
-    Ok(connection)
+        total_count,
+        id,
+        node,
+        |row, row_id| encode_key_cursor(&Key::of(row.get(order.column))?, row_id),
+    )
 }
 
 #[cfg(test)]

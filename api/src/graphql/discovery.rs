@@ -61,7 +61,7 @@ impl Recommendation {
     async fn score(&self) -> f64 {
         self.0.score
     }
-    /// Why it ranks here, strongest kinds first.
+    /// Why it ranks here: one reason per term of the formula that counted.
     async fn reasons(&self) -> Vec<RecommendationReason> {
         self.0
             .reasons

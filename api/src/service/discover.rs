@@ -374,6 +374,22 @@ impl Scoring<'_> {
         self.weights.freshness * (-days / self.weights.fresh_days.max(0.001)).exp()
     }
 
+    /// The parts campaigns and communities share: values, territory,
+    /// momentum (of `unit`) and freshness (since `since`).
+    fn shared(
+        &self,
+        tags: Option<&Vec<Uuid>>,
+        territory: Option<&str>,
+        momentum: (f64, &str),
+        since: DateTime<Utc>,
+        reasons: &mut Vec<Reason>,
+    ) -> f64 {
+        self.values(tags.map(Vec::as_slice).unwrap_or_default(), reasons)
+            + self.territory(territory, reasons)
+            + self.momentum(momentum.0, momentum.1, reasons)
+            + self.freshness(since, reasons)
+    }
+
     fn closing(&self, deadline: Option<DateTime<Utc>>, reasons: &mut Vec<Reason>) -> f64 {
         let Some(deadline) = deadline else {
             return 0.0;
@@ -537,13 +553,13 @@ async fn campaigns_for(
         .into_values()
         .map(|candidate| {
             let mut reasons = Vec::new();
-            let mut score = scoring.values(
-                tags.get(&candidate.id)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default(),
+            let mut score = scoring.shared(
+                tags.get(&candidate.id),
+                candidate.territory.as_deref(),
+                (candidate.momentum, "signatures"),
+                candidate.published_at.unwrap_or(candidate.created_at),
                 &mut reasons,
             );
-            score += scoring.territory(candidate.territory.as_deref(), &mut reasons);
             if let Some(slug) = candidate
                 .community_id
                 .and_then(|id| profile.communities.get(&id))
@@ -554,12 +570,7 @@ async fn campaigns_for(
                     detail: Some(slug.clone()),
                 });
             }
-            score += scoring.momentum(candidate.momentum, "signatures", &mut reasons);
             score += scoring.closing(candidate.deadline, &mut reasons);
-            score += scoring.freshness(
-                candidate.published_at.unwrap_or(candidate.created_at),
-                &mut reasons,
-            );
             Scored {
                 id: candidate.id,
                 score,
@@ -642,15 +653,13 @@ async fn communities_for(
         .into_values()
         .map(|candidate| {
             let mut reasons = Vec::new();
-            let mut score = scoring.values(
-                tags.get(&candidate.id)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default(),
+            let score = scoring.shared(
+                tags.get(&candidate.id),
+                candidate.territory.as_deref(),
+                (candidate.momentum, "joins and signatures"),
+                candidate.created_at,
                 &mut reasons,
             );
-            score += scoring.territory(candidate.territory.as_deref(), &mut reasons);
-            score += scoring.momentum(candidate.momentum, "joins and signatures", &mut reasons);
-            score += scoring.freshness(candidate.created_at, &mut reasons);
             Scored {
                 id: candidate.id,
                 score,
