@@ -111,7 +111,7 @@ pub(crate) async fn viewer(
 ) -> crate::error::Result<Option<crate::service::auth::Viewer>> {
     match bearer_token(headers) {
         Some(token) => Ok(Some(crate::service::auth::Viewer::of(
-            &crate::service::auth::member_for_token(&state.db, &token).await?,
+            &crate::service::auth::member_for_token(state, &token).await?,
             &state.config,
         ))),
         None => Ok(None),
@@ -382,7 +382,7 @@ async fn authenticate_socket(
         .filter(|token| !token.is_empty())
         .map(str::to_owned);
     if let Some(token) = &token {
-        crate::service::auth::member_for_token(&app.db, token)
+        crate::service::auth::member_for_token(&app, token)
             .await
             .map_err(|err| async_graphql::Error::new(err.message()))?;
     }
@@ -425,6 +425,11 @@ async fn metrics(State(state): State<HttpState>) -> Response {
             "consumact_counters_degraded",
             "1 while the counter store does not answer.",
             f64::from(u8::from(app.counters.is_degraded())),
+        ),
+        (
+            "process_resident_memory_bytes",
+            "Resident memory of this process (0 where the system does not say).",
+            crate::metrics::resident_memory_bytes().unwrap_or(0) as f64,
         ),
     ];
     (

@@ -1,0 +1,603 @@
+//! The Consumact load tool: prepares its own members and campaigns through
+//! the API, then runs named workloads against one server on loopback, each
+//! for a fixed time and concurrency, and reports throughput, latency
+//! percentiles, errors by `extensions.code`, the server's memory and each
+//! workload's ratio to `noop` measured in the same run.
+//!
+//! Workloads:
+//! - `noop`: `{ __typename }`, the server's floor;
+//! - `sign`: distinct members sign the prepared campaigns, each (member,
+//!   campaign) pair once; afterwards the live counters, the stored rows and
+//!   the accepted answers are compared (nothing lost, nothing doubled);
+//! - `read`: an anonymous campaign read with its live counters;
+//! - `mixed`: 90 % `read`, 10 % `sign`;
+//! - `fanout`: N websocket subscribers on one campaign, then signatures one
+//!   at a time; latency from each signature's answer to each receipt.
+
+mod fanout;
+pub mod http;
+mod stats;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use http::Connection;
+pub use stats::Latencies;
+
+/// A named workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    Noop,
+    Sign,
+    Read,
+    Mixed,
+    Fanout,
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Workload::Noop => "noop",
+            Workload::Sign => "sign",
+            Workload::Read => "read",
+            Workload::Mixed => "mixed",
+            Workload::Fanout => "fanout",
+        })
+    }
+}
+
+/// What to run, against what.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The server's base address, `http://127.0.0.1:8080`; loopback only.
+    pub url: String,
+    pub workloads: Vec<Workload>,
+    /// How long each timed workload runs.
+    pub duration: Duration,
+    /// Concurrent connections of the timed workloads.
+    pub concurrency: usize,
+    /// Members prepared for signing.
+    pub members: usize,
+    /// Campaigns prepared for signing and reading.
+    pub campaigns: usize,
+    /// Websocket subscribers of `fanout`.
+    pub subscribers: usize,
+    /// Signatures `fanout` sends, one at a time.
+    pub fanout_signatures: usize,
+}
+
+/// Upper bounds, so a mistyped setting cannot turn the tool into a flood.
+pub const MAX_DURATION: Duration = Duration::from_secs(600);
+pub const MAX_CONCURRENCY: usize = 2048;
+pub const MAX_MEMBERS: usize = 100_000;
+pub const MAX_CAMPAIGNS: usize = 10_000;
+pub const MAX_SUBSCRIBERS: usize = 50_000;
+
+impl Options {
+    fn check(&self) -> anyhow::Result<SocketAddr> {
+        if self.duration.is_zero() || self.duration > MAX_DURATION {
+            bail!("the duration must be between 1 ms and {MAX_DURATION:?}");
+        }
+        if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
+            bail!("the concurrency must be between 1 and {MAX_CONCURRENCY}");
+        }
+        if !(1..=MAX_MEMBERS).contains(&self.members) {
+            bail!("members must be between 1 and {MAX_MEMBERS}");
+        }
+        if !(1..=MAX_CAMPAIGNS).contains(&self.campaigns) {
+            bail!("campaigns must be between 1 and {MAX_CAMPAIGNS}");
+        }
+        if !(1..=MAX_SUBSCRIBERS).contains(&self.subscribers) {
+            bail!("subscribers must be between 1 and {MAX_SUBSCRIBERS}");
+        }
+        if self.fanout_signatures == 0 || self.fanout_signatures > self.members {
+            bail!("fanout signatures must be between 1 and the number of members");
+        }
+        loopback(&self.url)
+    }
+}
+
+/// The address of `url`, which must be `http://` on a loopback address.
+pub fn loopback(url: &str) -> anyhow::Result<SocketAddr> {
+    let rest = url
+        .strip_prefix("http://")
+        .context("the load tool speaks plain http:// to a local server")?;
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let addr = authority
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {authority}"))?
+        .next()
+        .with_context(|| format!("{authority} resolves to nothing"))?;
+    if !addr.ip().is_loopback() {
+        bail!("the load tool targets loopback only, not {}", addr.ip());
+    }
+    Ok(addr)
+}
+
+/// One workload's result.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub workload: Workload,
+    /// Answers without errors (for `fanout`: deliveries).
+    pub ok: u64,
+    /// Errors by `extensions.code` (`HTTP_<status>` or `IO` without one).
+    pub errors: BTreeMap<String, u64>,
+    pub elapsed: Duration,
+    pub latencies: Latencies,
+    /// The server's resident memory after the workload, when it reports it.
+    pub rss_bytes: Option<u64>,
+    /// Checks and facts worth printing (`lost or doubled: 0`, …).
+    pub notes: Vec<String>,
+}
+
+impl Outcome {
+    pub fn per_second(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// Every workload's outcome, in the order run.
+pub struct Report {
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Report {
+    /// The `noop` throughput of this run, if measured.
+    fn noop(&self) -> Option<f64> {
+        self.outcomes
+            .iter()
+            .find(|o| o.workload == Workload::Noop)
+            .map(Outcome::per_second)
+    }
+
+    pub fn outcome(&self, workload: Workload) -> Option<&Outcome> {
+        self.outcomes.iter().find(|o| o.workload == workload)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>10} {:>9}  errors",
+            "workload", "per sec", "p50 ms", "p99 ms", "max ms", "÷ noop", "ok", "rss MiB"
+        )?;
+        let noop = self.noop();
+        for o in &self.outcomes {
+            let ratio = match (noop, o.workload) {
+                (Some(noop), w) if w != Workload::Fanout => format!("{:.2}", o.per_second() / noop),
+                _ => "-".to_owned(),
+            };
+            let rss = o
+                .rss_bytes
+                .map_or("-".to_owned(), |b| format!("{:.0}", b as f64 / 1048576.0));
+            let errors = if o.errors.is_empty() {
+                "none".to_owned()
+            } else {
+                o.errors
+                    .iter()
+                    .map(|(code, n)| format!("{code}={n}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            writeln!(
+                f,
+                "{:<8} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>10} {:>9}  {errors}",
+                o.workload.to_string(),
+                o.per_second(),
+                o.latencies.percentile_ms(0.50),
+                o.latencies.percentile_ms(0.99),
+                o.latencies.max_ms(),
+                ratio,
+                o.ok,
+                rss,
+            )?;
+            for note in &o.notes {
+                writeln!(f, "         {note}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Prepared members and campaigns.
+struct Fixture {
+    tokens: Vec<String>,
+    campaigns: Vec<String>,
+    /// (member, campaign) pairs handed out so far: pair `i` is member
+    /// `i % members` on campaign `i / members`, so none repeats.
+    next_pair: AtomicU64,
+    /// Signatures the server accepted (counted) during this run.
+    accepted: AtomicU64,
+}
+
+impl Fixture {
+    fn pair(&self) -> Option<(usize, usize)> {
+        let i = self.next_pair.fetch_add(1, Ordering::Relaxed) as usize;
+        let members = self.tokens.len();
+        let campaign = i / members;
+        (campaign < self.campaigns.len()).then_some((i % members, campaign))
+    }
+}
+
+/// Runs the workloads of `options` in order.
+pub async fn run(options: &Options) -> anyhow::Result<Report> {
+    let addr = options.check()?;
+    let needs_members = options
+        .workloads
+        .iter()
+        .any(|w| matches!(w, Workload::Sign | Workload::Mixed | Workload::Fanout));
+    let needs_campaigns = needs_members || options.workloads.contains(&Workload::Read);
+    let tag = format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis()
+    );
+    let mut setup = Setup::new(addr, tag);
+    let (organiser, campaigns) = if needs_campaigns {
+        let organiser = setup.register("organiser").await?;
+        let campaigns = setup.campaigns(&organiser, options.campaigns).await?;
+        (Some(organiser), campaigns)
+    } else {
+        (None, Vec::new())
+    };
+    let tokens = if needs_members {
+        setup.members(options.members).await?
+    } else {
+        Vec::new()
+    };
+    let fixture = Arc::new(Fixture {
+        tokens,
+        campaigns,
+        next_pair: AtomicU64::new(0),
+        accepted: AtomicU64::new(0),
+    });
+    let mut outcomes = Vec::new();
+    for &workload in &options.workloads {
+        let mut outcome = match workload {
+            Workload::Fanout => {
+                let organiser = organiser.as_deref().context("no organiser")?;
+                let campaign = setup.campaigns(organiser, 1).await?.remove(0);
+                fanout::run(addr, options, &fixture.tokens, &campaign).await?
+            }
+            _ => timed(addr, options, workload, fixture.clone()).await,
+        };
+        if matches!(workload, Workload::Sign | Workload::Mixed) {
+            outcome.notes.push(verify(addr, &fixture).await?);
+        }
+        outcome.rss_bytes = server_rss(addr).await;
+        outcomes.push(outcome);
+    }
+    Ok(Report { outcomes })
+}
+
+const NOOP: &str = r#"{"query":"{ __typename }"}"#;
+const SIGN: &str = "mutation($c: ID!) { signCampaign(campaignId: $c) { status } }";
+const READ: &str =
+    "query($c: ID!) { campaign(id: $c) { id title status counters { signatures total } } }";
+
+/// A timed workload: `concurrency` connections for `duration`.
+async fn timed(
+    addr: SocketAddr,
+    options: &Options,
+    workload: Workload,
+    fixture: Arc<Fixture>,
+) -> Outcome {
+    let started = Instant::now();
+    let deadline = started + options.duration;
+    let mut workers = Vec::with_capacity(options.concurrency);
+    for worker in 0..options.concurrency {
+        let fixture = fixture.clone();
+        workers.push(tokio::spawn(async move {
+            let mut connection = Connection::new(addr);
+            let mut rng =
+                0x9E37_79B9_7F4A_7C15_u64 ^ (worker as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407);
+            let mut tally = Tally::default();
+            while Instant::now() < deadline {
+                let roll = next_random(&mut rng);
+                let signing = match workload {
+                    Workload::Sign => true,
+                    Workload::Mixed => roll.is_multiple_of(10),
+                    _ => false,
+                };
+                let pair = if signing { fixture.pair() } else { None };
+                if signing && pair.is_none() {
+                    tally.exhausted = true;
+                    if workload == Workload::Sign {
+                        break;
+                    }
+                }
+                let signing = pair.is_some();
+                let (token, body) = if let Some((member, campaign)) = pair {
+                    let body =
+                        json!({ "query": SIGN, "variables": { "c": fixture.campaigns[campaign] } });
+                    (Some(fixture.tokens[member].as_str()), body.to_string())
+                } else if workload == Workload::Noop {
+                    (None, NOOP.to_owned())
+                } else {
+                    let campaign = (roll >> 16) as usize % fixture.campaigns.len();
+                    let body =
+                        json!({ "query": READ, "variables": { "c": fixture.campaigns[campaign] } });
+                    (None, body.to_string())
+                };
+                let sent = Instant::now();
+                let answer = connection.graphql(token, &body).await;
+                tally.latencies.record(sent.elapsed());
+                match classify(answer) {
+                    None => {
+                        tally.ok += 1;
+                        if signing {
+                            fixture.accepted.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Some(code) => *tally.errors.entry(code).or_default() += 1,
+                }
+            }
+            tally
+        }));
+    }
+    let mut total = Tally::default();
+    for worker in workers {
+        if let Ok(tally) = worker.await {
+            total.merge(tally);
+        }
+    }
+    let mut notes = Vec::new();
+    if total.exhausted {
+        notes.push("every (member, campaign) pair was signed before the end: prepare more members or campaigns".to_owned());
+    }
+    Outcome {
+        workload,
+        ok: total.ok,
+        errors: total.errors,
+        elapsed: started.elapsed(),
+        latencies: total.latencies.finish(),
+        rss_bytes: None,
+        notes,
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    ok: u64,
+    errors: BTreeMap<String, u64>,
+    latencies: Latencies,
+    exhausted: bool,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.ok += other.ok;
+        for (code, n) in other.errors {
+            *self.errors.entry(code).or_default() += n;
+        }
+        self.latencies.merge(other.latencies);
+        self.exhausted |= other.exhausted;
+    }
+}
+
+/// `None` for a good answer, else the error's code.
+fn classify(answer: anyhow::Result<http::Response>) -> Option<String> {
+    let response = match answer {
+        Ok(response) => response,
+        Err(_) => return Some("IO".to_owned()),
+    };
+    let has = |needle: &[u8]| response.body.windows(needle.len()).any(|w| w == needle);
+    if response.status == 200 && !has(b"\"errors\"") {
+        // A signature that waits for its signer's confirmation does not count.
+        return has(b"\"PENDING\"").then(|| "PENDING".to_owned());
+    }
+    let code = response.json().ok().and_then(|body| {
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .map(str::to_owned)
+    });
+    Some(code.unwrap_or_else(|| format!("HTTP_{}", response.status)))
+}
+
+fn next_random(state: &mut u64) -> u64 {
+    // xorshift64*: enough to spread requests, no crate needed.
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+/// Compares the signatures accepted so far with the live counters and the
+/// stored rows of every prepared campaign.
+async fn verify(addr: SocketAddr, fixture: &Fixture) -> anyhow::Result<String> {
+    // Counters are bumped before a signer gets its answer; the pause only
+    // lets in-flight answers of the last requests land.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut connection = Connection::new(addr);
+    let (mut counted, mut rows) = (0i64, 0i64);
+    for chunk in fixture.campaigns.chunks(50) {
+        let fields: String = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                format!("c{i}: campaign(id: \"{id}\") {{ counters {{ signatures }} signatures(first: 1) {{ totalCount }} }} ")
+            })
+            .collect();
+        let body = json!({ "query": format!("{{ {fields} }}") }).to_string();
+        let data = data_of(connection.graphql(None, &body).await?)?;
+        for i in 0..chunk.len() {
+            counted += data[format!("c{i}")]["counters"]["signatures"]
+                .as_i64()
+                .unwrap_or(0);
+            rows += data[format!("c{i}")]["signatures"]["totalCount"]
+                .as_i64()
+                .unwrap_or(0);
+        }
+    }
+    let accepted = fixture.accepted.load(Ordering::Relaxed) as i64;
+    let verdict = if counted == accepted && rows == accepted {
+        "lost or doubled: 0".to_owned()
+    } else {
+        format!(
+            "MISMATCH: lost or doubled: {}",
+            (counted - accepted).abs().max((rows - accepted).abs())
+        )
+    };
+    Ok(format!(
+        "signatures accepted so far {accepted}, live counters {counted}, stored rows {rows}; {verdict}"
+    ))
+}
+
+fn data_of(response: http::Response) -> anyhow::Result<Value> {
+    let body = response.json()?;
+    if let Some(errors) = body.get("errors") {
+        bail!("the server refused a preparation step: {errors}");
+    }
+    Ok(body["data"].clone())
+}
+
+/// The server's resident memory, from its `/metrics`.
+pub async fn server_rss(addr: SocketAddr) -> Option<u64> {
+    let response = Connection::new(addr).get("/metrics").await.ok()?;
+    let text = String::from_utf8(response.body).ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("process_resident_memory_bytes "))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .map(|bytes| bytes as u64)
+}
+
+/// Preparation through the API.
+struct Setup {
+    addr: SocketAddr,
+    tag: String,
+    connection: Connection,
+}
+
+impl Setup {
+    fn new(addr: SocketAddr, tag: String) -> Self {
+        Self {
+            addr,
+            tag,
+            connection: Connection::new(addr),
+        }
+    }
+
+    async fn call(
+        &mut self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Value> {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        data_of(self.connection.graphql(token, &body).await?)
+    }
+
+    async fn register(&mut self, name: &str) -> anyhow::Result<String> {
+        register(&mut self.connection, &format!("load{}{name}", self.tag)).await
+    }
+
+    /// `count` open campaigns against one new producer.
+    async fn campaigns(&mut self, organiser: &str, count: usize) -> anyhow::Result<Vec<String>> {
+        let producer = self
+            .call(
+                Some(organiser),
+                "mutation($input: CreateProducerInput!) { createProducer(input: $input) { id } }",
+                json!({ "input": { "name": format!("Load producer {} {count}", self.tag), "kind": "SME", "sector": "food", "territory": "FR" } }),
+            )
+            .await?["createProducer"]["id"]
+            .as_str()
+            .context("producer id")?
+            .to_owned();
+        let mut ids = Vec::with_capacity(count);
+        for i in 0..count {
+            let created = self
+                .call(
+                    Some(organiser),
+                    "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
+                    json!({ "input": {
+                        "kind": "PETITION",
+                        "title": format!("Load campaign {i}"),
+                        "summary": "A campaign the load tool prepared.",
+                        "body": "Prepared by the load tool to measure the server.",
+                        "producerId": producer,
+                        "goal": 1_000_000,
+                    }}),
+                )
+                .await?;
+            let id = created["createCampaign"]["id"]
+                .as_str()
+                .context("campaign id")?
+                .to_owned();
+            let published = self
+                .call(
+                    Some(organiser),
+                    "mutation($id: ID!) { publishCampaign(id: $id) { status } }",
+                    json!({ "id": id }),
+                )
+                .await?;
+            if published["publishCampaign"]["status"] != "OPEN" {
+                bail!(
+                    "a published campaign is {} instead of OPEN: run the server without sponsors or review (CONSUMACT_CAMPAIGN_SPONSORS=0, CONSUMACT_CAMPAIGN_REVIEW=false)",
+                    published["publishCampaign"]["status"]
+                );
+            }
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    /// `count` members, registered 16 at a time.
+    async fn members(&mut self, count: usize) -> anyhow::Result<Vec<String>> {
+        let addr = self.addr;
+        let next = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..16.min(count) {
+            let next = next.clone();
+            let tag = self.tag.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut connection = Connection::new(addr);
+                let mut tokens = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    if i >= count {
+                        return Ok::<_, anyhow::Error>(tokens);
+                    }
+                    tokens.push((
+                        i,
+                        register(&mut connection, &format!("load{tag}m{i}")).await?,
+                    ));
+                }
+            }));
+        }
+        let mut tokens = vec![String::new(); count];
+        for task in tasks {
+            for (i, token) in task.await?? {
+                tokens[i] = token;
+            }
+        }
+        Ok(tokens)
+    }
+}
+
+async fn register(connection: &mut Connection, handle: &str) -> anyhow::Result<String> {
+    let body = json!({
+        "query": "mutation($input: RegisterInput!) { register(input: $input) { token } }",
+        "variables": { "input": { "handle": handle, "email": format!("{handle}@load.invalid"), "password": "load tool password" } },
+    })
+    .to_string();
+    let data = data_of(connection.graphql(None, &body).await?)
+        .context("registering members: run the server with cheap hashing and the per-address limits raised (see README, Performance)")?;
+    Ok(data["register"]["token"]
+        .as_str()
+        .context("token")?
+        .to_owned())
+}
