@@ -452,6 +452,18 @@ pub struct Config {
     /// scoring; pages end when they are used up.
     #[arg(long, env = "CONSUMACT_DISCOVER_CANDIDATES", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=5_000))]
     pub discover_candidates: u64,
+
+    /// Seconds an in-process cache entry (a token's member, a campaign)
+    /// lives at most; changes reach every instance sooner, by
+    /// invalidation. 0 turns these caches off.
+    #[arg(long, env = "CONSUMACT_CACHE_TTL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub cache_ttl_secs: u64,
+
+    /// Milliseconds a campaign's live counters, read from Redis, answer
+    /// reads from memory; changes announced by any instance update them
+    /// sooner. 0 reads Redis every time.
+    #[arg(long, env = "CONSUMACT_COUNTER_CACHE_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub counter_cache_ms: u64,
 }
 
 /// The observatory's finest period.

@@ -4,6 +4,7 @@
 //! and binds the listener, so the binary and the black-box tests start the
 //! very same server.
 
+pub mod cache;
 pub mod config;
 pub mod counters;
 pub mod db;
@@ -96,6 +97,9 @@ impl Application {
             sources: Arc::new(service::source::SourceKeys::load(&config)?),
             blocks: Arc::new(service::block::BlockList::default()),
             surge: Arc::new(service::surge::SurgeDetector::new(&config)),
+            caches: Arc::new(cache::Caches::new(Duration::from_secs(
+                config.cache_ttl_secs,
+            ))),
         };
         state
             .surge
@@ -289,21 +293,32 @@ async fn follow_reloads(state: AppState) {
     let mut reloads = state.events.subscribe_reloads();
     let blocks = Arc::downgrade(&state.blocks);
     let surge = Arc::downgrade(&state.surge);
+    let caches = Arc::downgrade(&state.caches);
     let (db, events) = (state.db.clone(), state.events.clone());
     drop(state);
     loop {
-        let heard = tokio::select! {
+        let (heard, missed) = tokio::select! {
             heard = reloads.recv() => match heard {
-                Ok(what) => Some(what),
+                Ok(what) => (Some(what), false),
                 // Missed some: reload everything.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => None,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => (None, true),
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             },
-            _ = tokio::time::sleep(Duration::from_secs(30)) => None,
+            _ = tokio::time::sleep(Duration::from_secs(30)) => (None, false),
         };
-        let (Some(blocks), Some(surge)) = (blocks.upgrade(), surge.upgrade()) else {
+        let (Some(blocks), Some(surge), Some(caches)) =
+            (blocks.upgrade(), surge.upgrade(), caches.upgrade())
+        else {
             return;
         };
+        match heard {
+            Some(what @ (events::Reload::Member(_) | events::Reload::Campaign(_))) => {
+                caches.forget(what);
+                continue;
+            }
+            None if missed => caches.clear(),
+            _ => {}
+        }
         if matches!(heard, None | Some(events::Reload::BlockRules))
             && let Err(err) = blocks.reload(&db).await
         {

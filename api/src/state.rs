@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use tokio::sync::OwnedMutexGuard;
 
+use crate::cache::Caches;
 use crate::config::Config;
 use crate::counters::Counters;
 use crate::events::EventBus;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub blocks: Arc<BlockList>,
     /// Sliding windows and signals of surge detection (see `service::surge`).
     pub surge: Arc<SurgeDetector>,
+    /// Tokens' members and campaigns, kept in step across instances (see `cache`).
+    pub caches: Arc<Caches>,
 }
 
 impl AppState {

@@ -56,6 +56,52 @@ pub trait CounterStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// Whether the store answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// Adds to many signature counters at once and, where the store can,
+    /// announces each new value to every instance in the same round trip
+    /// (see [`Announced`]); `None` for missing counters.
+    async fn add_many_announced(&self, adds: &[StoreAdd]) -> StoreResult<Vec<Option<Announced>>> {
+        let mut out = Vec::with_capacity(adds.len());
+        for add in adds {
+            out.push(self.add_if_present(&add.key, add.change.delta).await?.map(
+                |(value, change)| Announced {
+                    value,
+                    change,
+                    heard_by: None,
+                },
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// One addition of a batch, for [`CounterStore::add_many_announced`].
+pub struct StoreAdd {
+    pub key: String,
+    pub change: BatchAdd,
+}
+
+/// Signatures of one campaign in a batch, for [`Counters::add_batch`].
+#[derive(Clone, Debug)]
+pub struct BatchAdd {
+    pub campaign: Uuid,
+    pub delta: i64,
+    /// When the change was made, as the announcement says.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Counts whose crossing is a milestone: the store does not announce
+    /// a value that crossed one (the caller records the milestone and
+    /// announces it with the event).
+    pub milestones: Vec<i64>,
+}
+
+/// A counter after an addition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Announced {
+    pub value: i64,
+    /// The change's number (see [`CounterStore::add_if_present`]).
+    pub change: i64,
+    /// How many instances heard the announcement; `None` when the store
+    /// made none (the caller announces).
+    pub heard_by: Option<i64>,
 }
 
 /// The counters each campaign has.
@@ -280,6 +326,26 @@ impl Counters {
                 None,
             )),
         }
+    }
+
+    /// Adds a batch's signatures to their campaigns' counters, one entry per
+    /// campaign, in one round trip (see [`CounterStore::add_many_announced`]);
+    /// `None` for a campaign whose counter must be rebuilt (or when the
+    /// store did not answer): the caller then takes the one-by-one path.
+    pub async fn add_batch(&self, changes: Vec<BatchAdd>) -> Vec<Option<Announced>> {
+        let adds: Vec<StoreAdd> = changes
+            .into_iter()
+            .map(|change| {
+                self.touched(change.campaign);
+                StoreAdd {
+                    key: self.key(change.campaign, Counter::Signatures),
+                    change,
+                }
+            })
+            .collect();
+        let result = self.store.add_many_announced(&adds).await;
+        self.answered(result)
+            .unwrap_or_else(|| vec![None; adds.len()])
     }
 
     async fn rebuild(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use redis::{AsyncCommands, Script};
 
-use super::{CounterStore, StoreError, StoreResult};
+use super::{Announced, CounterStore, StoreAdd, StoreError, StoreResult};
 use crate::redis_link::{RedisDown, RedisLink};
 
 /// INCRBY only when the key exists, so that a lost counter is rebuilt from
@@ -17,6 +17,32 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return { value, redis.call('INCR', KEYS[2]) }
 end
 return false
+"#;
+
+/// ADD_IF_PRESENT for a batch's signatures on one campaign, which also
+/// announces the new value on the events channel (ARGV[2]) as a
+/// `CounterEvent` (campaign ARGV[3], time ARGV[4]), unless the addition
+/// crossed one of the milestone counts (ARGV[5..]): the caller records and
+/// announces those. Returns { value, change, listeners or -1 }.
+const ADD_AND_ANNOUNCE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return false
+end
+local delta = tonumber(ARGV[1])
+local value = redis.call('INCRBY', KEYS[1], delta)
+local change = redis.call('INCR', KEYS[2])
+local before = value - delta
+for i = 5, #ARGV do
+  local milestone = tonumber(ARGV[i])
+  if before < milestone and milestone <= value then
+    return { value, change, -1 }
+  end
+end
+local heard = redis.call('PUBLISH', ARGV[2], '{"campaign_id":"' .. ARGV[3] ..
+  '","counter":"signatures","value":' .. string.format('%d', value) ..
+  ',"at":"' .. ARGV[4] .. '","milestone":null,"goal_reached":false,"seq":' ..
+  string.format('%d', change) .. '}')
+return { value, change, heard }
 "#;
 
 /// SET only when the current value is the expected one (`''` meaning absent).
@@ -32,14 +58,19 @@ return 0
 pub struct RedisCounters {
     link: Arc<RedisLink>,
     add_if_present: Script,
+    add_and_announce: Script,
     compare_and_set: Script,
+    /// Where counter events travel (`events::redis`).
+    events_channel: String,
 }
 
 impl RedisCounters {
     pub fn new(link: Arc<RedisLink>) -> Self {
         Self {
+            events_channel: crate::events::redis::counter_channel(&link),
             link,
             add_if_present: Script::new(ADD_IF_PRESENT),
+            add_and_announce: Script::new(ADD_AND_ANNOUNCE),
             compare_and_set: Script::new(COMPARE_AND_SET),
         }
     }
@@ -112,6 +143,46 @@ impl CounterStore for RedisCounters {
             })
             .await?;
         Ok(swapped == 1)
+    }
+
+    async fn add_many_announced(&self, adds: &[StoreAdd]) -> StoreResult<Vec<Option<Announced>>> {
+        if adds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        // Loading is idempotent and rides in the same round trip, so a
+        // restarted or flushed Redis never answers NOSCRIPT.
+        pipe.load_script(&self.add_and_announce).ignore();
+        for add in adds {
+            let mut invocation = self.add_and_announce.key(&add.key);
+            invocation
+                .key(format!("{}:seq", add.key))
+                .arg(add.change.delta)
+                .arg(&self.events_channel)
+                .arg(add.change.campaign.to_string())
+                .arg(
+                    add.change
+                        .at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                )
+                .arg(&add.change.milestones);
+            pipe.invoke_script(&invocation);
+        }
+        let pipe = &pipe;
+        let answers: Vec<Option<(i64, i64, i64)>> = self
+            .link
+            .run(|mut connection| async move { pipe.query_async(&mut connection).await })
+            .await?;
+        Ok(answers
+            .into_iter()
+            .map(|answer| {
+                answer.map(|(value, change, heard)| Announced {
+                    value,
+                    change,
+                    heard_by: (heard >= 0).then_some(heard),
+                })
+            })
+            .collect())
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -15,7 +15,7 @@ impl Default for MemoryEvents {
     fn default() -> Self {
         Self {
             sender: broadcast::channel(BUFFER).0,
-            reloads: broadcast::channel(64).0,
+            reloads: broadcast::channel(BUFFER).0,
             notices: broadcast::channel(BUFFER).0,
         }
     }

@@ -77,6 +77,10 @@ pub enum Reload {
     BlockRules,
     /// The open fraud signals (`service::surge`).
     FraudSignals,
+    /// A member's row, role or sessions (`cache`).
+    Member(Uuid),
+    /// A campaign's row (`cache`).
+    Campaign(Uuid),
 }
 
 /// An event that members hear about (`myNotifications`), as it travels

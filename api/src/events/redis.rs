@@ -29,17 +29,22 @@ pub struct RedisEvents {
     notices: broadcast::Sender<Notice>,
 }
 
+/// The channel counter events travel on.
+pub fn counter_channel(link: &RedisLink) -> String {
+    link.key("events")
+}
+
 impl RedisEvents {
     /// Creates the bus and starts its listener task.
     pub fn start(link: Arc<RedisLink>) -> Arc<Self> {
         let events = Arc::new(Self {
-            channel: link.key("events"),
+            channel: counter_channel(&link),
             reload_channel: link.key("reloads"),
             notice_channel: link.key("notices"),
             notices: broadcast::channel(BUFFER).0,
             link,
             local: broadcast::channel(BUFFER).0,
-            reloads: broadcast::channel(64).0,
+            reloads: broadcast::channel(BUFFER).0,
         });
         tokio::spawn(listen(Arc::downgrade(&events)));
         events

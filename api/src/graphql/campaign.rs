@@ -483,7 +483,7 @@ impl CampaignQuery {
     async fn campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Campaign>> {
         let id = validate::id("id", &id)?;
         let viewer = viewer(ctx).await?;
-        Ok(service::campaign::get(&state(ctx).db, viewer, id)
+        Ok(service::campaign::get_cached(state(ctx), viewer, id)
             .await?
             .map(Campaign))
     }

@@ -51,9 +51,7 @@ pub async fn member(ctx: &Context<'_>) -> Result<Option<member::Model>> {
         .get_or_init(|| async {
             match request.token.as_deref() {
                 None => Ok(None),
-                Some(token) => auth::member_for_token(&state(ctx).db, token)
-                    .await
-                    .map(Some),
+                Some(token) => auth::member_for_token(state(ctx), token).await.map(Some),
             }
         })
         .await

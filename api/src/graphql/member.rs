@@ -289,10 +289,10 @@ impl MemberMutation {
 
     /// Revokes the token this request was made with.
     async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
-        require_member(ctx).await?;
+        let actor = require_member(ctx).await?;
         let token = ctx.data::<RequestAuth>().ok().and_then(RequestAuth::token);
         match token {
-            Some(token) => auth::logout(&state(ctx).db, token).await,
+            Some(token) => auth::logout(state(ctx), actor.id, token).await,
             None => Ok(false),
         }
     }
@@ -304,6 +304,10 @@ impl MemberMutation {
         let actor = require_member(ctx).await?;
         let state = state(ctx);
         crate::service::privacy::erase(&state.db, &state.passwords, actor, password).await?;
+        state
+            .caches
+            .member_changed(state.events.as_ref(), actor.id)
+            .await;
         Ok(true)
     }
 
@@ -316,8 +320,12 @@ impl MemberMutation {
     ) -> Result<Member> {
         let actor = require_member(ctx).await?;
         let member_id = validate::id("memberId", &member_id)?;
-        auth::set_role(&state(ctx).db, actor, member_id, role.into())
-            .await
-            .map(Member)
+        let state = state(ctx);
+        let changed = auth::set_role(&state.db, actor, member_id, role.into()).await?;
+        state
+            .caches
+            .member_changed(state.events.as_ref(), member_id)
+            .await;
+        Ok(Member(changed))
     }
 }

@@ -15,8 +15,11 @@ use sea_orm::{
     Set,
 };
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
 use uuid::Uuid;
 
+use crate::cache::TokenEntry;
 use crate::config::Config;
 use crate::error::{AppError, Result};
 use crate::service::{confirmation, validate};
@@ -307,25 +310,45 @@ pub async fn login(state: &AppState, login: &str, password: String) -> Result<Se
     Ok(Session { token, member })
 }
 
-/// Revokes one token.
-pub async fn logout(db: &DatabaseConnection, token: &str) -> Result<bool> {
+/// Revokes one token, on every instance.
+pub async fn logout(state: &AppState, member: Uuid, token: &str) -> Result<bool> {
     let result = auth_token::Entity::delete_many()
         .filter(auth_token::Column::TokenHash.eq(token_digest(token)))
-        .exec(db)
+        .exec(&state.db)
         .await?;
+    state
+        .caches
+        .member_changed(state.events.as_ref(), member)
+        .await;
     Ok(result.rows_affected > 0)
 }
 
 /// The member a bearer token authenticates: `UNAUTHENTICATED` when the token
-/// is unknown or expired. One query, token and member together.
-pub async fn member_for_token(db: &DatabaseConnection, token: &str) -> Result<member::Model> {
+/// is unknown or expired. From this instance's cache when it holds the
+/// token (see `cache`), else one query, token and member together.
+pub async fn member_for_token(state: &AppState, token: &str) -> Result<member::Model> {
+    let digest = token_digest(token);
+    if let Some(entry) = state.caches.token(&digest) {
+        return Ok(entry.member.as_ref().clone());
+    }
+    let read = state.caches.generation();
     let found = auth_token::Entity::find()
-        .filter(auth_token::Column::TokenHash.eq(token_digest(token)))
+        .filter(auth_token::Column::TokenHash.eq(digest.as_str()))
         .find_also_related(member::Entity)
-        .one(db)
+        .one(&state.db)
         .await?;
     match found {
-        Some((token, Some(member))) if token.expires_at > validate::now() => Ok(member),
+        Some((token, Some(member))) if token.expires_at > validate::now() => {
+            state.caches.put_token(
+                read,
+                digest,
+                TokenEntry {
+                    member: Arc::new(member.clone()),
+                    expires_at: token.expires_at,
+                },
+            );
+            Ok(member)
+        }
         Some((_, Some(_))) => Err(AppError::Unauthenticated(
             "your session has expired, sign in again",
         )),

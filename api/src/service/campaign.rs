@@ -229,6 +229,26 @@ pub async fn get(
         .filter(|found| visible_to(found, viewer)))
 }
 
+/// [`get`] through this instance's cache (see `cache`): what the signing
+/// path and public reads use; write paths read the row itself.
+pub async fn get_cached(
+    state: &AppState,
+    viewer: Option<Viewer>,
+    id: Uuid,
+) -> Result<Option<campaign::Model>> {
+    if let Some(found) = state.caches.campaign(id) {
+        return Ok(Some(found.as_ref().clone()).filter(|found| visible_to(found, viewer)));
+    }
+    let read = state.caches.generation();
+    let Some(found) = campaign::Entity::find_by_id(id).one(&state.db).await? else {
+        return Ok(None);
+    };
+    state
+        .caches
+        .put_campaign(read, std::sync::Arc::new(found.clone()));
+    Ok(Some(found).filter(|found| visible_to(found, viewer)))
+}
+
 /// The campaign `actor` wants to change, refusing anyone but its organiser or an admin.
 async fn get_for_organiser(
     db: &impl ConnectionTrait,
@@ -308,6 +328,10 @@ pub async fn update(
     }
     txn.commit().await?;
     drop(writer);
+    state
+        .caches
+        .campaign_changed(state.events.as_ref(), updated.id)
+        .await;
     Ok(updated)
 }
 
@@ -346,6 +370,10 @@ pub async fn publish(state: &AppState, actor: Viewer, id: Uuid) -> Result<campai
     }
     txn.commit().await?;
     drop(writer);
+    state
+        .caches
+        .campaign_changed(state.events.as_ref(), moved.id)
+        .await;
     if to == CampaignStatus::Open {
         sponsorship::opened(state, &moved).await;
     }
@@ -377,6 +405,10 @@ pub async fn close(
     let closed = apply_move(&txn, update, found.id).await?;
     txn.commit().await?;
     drop(writer);
+    state
+        .caches
+        .campaign_changed(state.events.as_ref(), closed.id)
+        .await;
     state.outbox.wake();
     pledge::expire_pending(state, closed.id).await?;
     Ok(closed)

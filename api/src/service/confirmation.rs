@@ -97,6 +97,10 @@ pub async fn confirm(state: &AppState, token: &str) -> Result<member::Model> {
         .ok_or(AppError::NotFound("member"))?;
     txn.commit().await?;
     drop(writer);
+    state
+        .caches
+        .member_changed(state.events.as_ref(), member_id)
+        .await;
     announce(state, &counted, &campaigns).await;
     Ok(confirmed)
 }

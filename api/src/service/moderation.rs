@@ -187,7 +187,11 @@ pub async fn set_hidden(
                 at,
                 why,
             )
-            .await?
+            .await?;
+            state
+                .caches
+                .campaign_changed(state.events.as_ref(), target_id)
+                .await;
         }
         Target::Proposal => {
             use proposal::Column as C;

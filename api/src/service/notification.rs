@@ -95,6 +95,10 @@ pub async fn update_preferences(
     }
     if any {
         update.exec(&state.db).await?;
+        state
+            .caches
+            .member_changed(state.events.as_ref(), actor.id)
+            .await;
     }
     member::Entity::find_by_id(actor.id)
         .one(&state.db)
@@ -247,6 +251,10 @@ pub async fn unsubscribe(state: &AppState, token: &str) -> Result<()> {
         .await?;
     txn.commit().await?;
     drop(writer);
+    state
+        .caches
+        .member_changed(state.events.as_ref(), member)
+        .await;
     Ok(())
 }
 

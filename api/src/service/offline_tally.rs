@@ -196,6 +196,10 @@ pub async fn verify(
     .await?;
     txn.commit().await?;
     drop(writer);
+    state
+        .caches
+        .campaign_changed(state.events.as_ref(), found.id)
+        .await;
     // Goal progress counts offline signatures: milestones may be crossed.
     let updated = campaign::Entity::find_by_id(found.id)
         .one(&state.db)
@@ -217,7 +221,8 @@ pub async fn verify(
     )
     .await?;
     if !reached.is_empty() {
-        crate::service::signature::announce_milestones(state, &updated, online, &reached).await;
+        crate::service::signature::announce_milestones(state, (&updated).into(), online, &reached)
+            .await;
     }
     reviewed(state, tally.id).await
 }

@@ -69,6 +69,10 @@ pub async fn reset(state: &AppState, token: &str, new_password: String) -> Resul
     email_token::revoke(&txn, spent.member_id, TokenPurpose::Reset).await?;
     txn.commit().await?;
     drop(writer);
+    state
+        .caches
+        .member_changed(state.events.as_ref(), spent.member_id)
+        .await;
     state.limits.login_failures.clear(spent.member_id);
     Ok(true)
 }
@@ -104,6 +108,10 @@ pub async fn change(
     set_password(&txn, actor.id, hash, current_token).await?;
     txn.commit().await?;
     drop(writer);
+    state
+        .caches
+        .member_changed(state.events.as_ref(), actor.id)
+        .await;
     Ok(true)
 }
 

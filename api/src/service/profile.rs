@@ -79,6 +79,10 @@ pub async fn update(
         .ok_or(AppError::NotFound("member"))?;
     txn.commit().await?;
     drop(writer);
+    state
+        .caches
+        .member_changed(state.events.as_ref(), actor.id)
+        .await;
     Ok(updated)
 }
 

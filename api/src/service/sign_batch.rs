@@ -32,6 +32,10 @@ pub struct NewSignature {
     pub producer_id: Uuid,
     /// The campaign's community, whose activity the signature adds to.
     pub community_id: Option<Uuid>,
+    /// The campaign's goal and verified offline signatures, for the
+    /// milestones the batch's counter step checks.
+    pub goal: Option<i32>,
+    pub offline_signatures: i64,
     pub member_id: Uuid,
     pub comment: Option<String>,
     pub anonymous: bool,
@@ -50,7 +54,26 @@ pub struct NewSignature {
 struct Job {
     id: Uuid,
     signature: NewSignature,
-    reply: oneshot::Sender<Result<signature::Model>>,
+    reply: oneshot::Sender<Result<(signature::Model, Arc<Batch>)>>,
+}
+
+/// What a committed batch counted, per campaign, and the once-only step
+/// that brings the live counters, milestones and subscribers up to date:
+/// whichever of the batch's signers gets there first runs it (one
+/// pipelined round trip for the whole batch), the others wait for it, so
+/// every signer's answer comes after its signature is in the count.
+pub struct Batch {
+    pub counted: Vec<CountedIn>,
+    pub after_commit: tokio::sync::OnceCell<()>,
+}
+
+/// Signatures a batch counted on one campaign.
+#[derive(Clone, Debug)]
+pub struct CountedIn {
+    pub campaign_id: Uuid,
+    pub goal: Option<i32>,
+    pub offline_signatures: i64,
+    pub added: i64,
 }
 
 /// The queue signatures wait in, and its workers.
@@ -94,8 +117,9 @@ impl SignBatcher {
         Self { sender }
     }
 
-    /// Writes one signature with whichever others are waiting.
-    pub async fn sign(&self, signature: NewSignature) -> Result<signature::Model> {
+    /// Writes one signature with whichever others are waiting; its batch's
+    /// after-commit step is the caller's to run (see [`Batch`]).
+    pub async fn sign(&self, signature: NewSignature) -> Result<(signature::Model, Arc<Batch>)> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             id: Uuid::now_v7(),
@@ -129,10 +153,17 @@ impl Worker {
             };
             match self.write(&jobs).await {
                 Ok(mut written) => {
+                    let batch = Arc::new(Batch {
+                        counted: counted_in(&jobs, &written),
+                        after_commit: tokio::sync::OnceCell::new(),
+                    });
                     for job in jobs {
-                        let answer = written.remove(&job.id).ok_or_else(|| {
-                            AppError::Conflict("you have already signed this campaign".into())
-                        });
+                        let answer = written
+                            .remove(&job.id)
+                            .map(|model| (model, batch.clone()))
+                            .ok_or_else(|| {
+                                AppError::Conflict("you have already signed this campaign".into())
+                            });
                         let _ = job.reply.send(answer);
                     }
                 }
@@ -217,4 +248,27 @@ impl Worker {
             .map(|model| (model.id, model))
             .collect())
     }
+}
+
+/// The counted signatures of a written batch, per campaign, in campaign order.
+fn counted_in(jobs: &[Job], written: &HashMap<Uuid, signature::Model>) -> Vec<CountedIn> {
+    let mut per_campaign: std::collections::BTreeMap<Uuid, CountedIn> = Default::default();
+    for job in jobs {
+        let Some(model) = written.get(&job.id) else {
+            continue;
+        };
+        if model.status != SignatureStatus::Counted {
+            continue;
+        }
+        per_campaign
+            .entry(model.campaign_id)
+            .or_insert_with(|| CountedIn {
+                campaign_id: model.campaign_id,
+                goal: job.signature.goal,
+                offline_signatures: job.signature.offline_signatures,
+                added: 0,
+            })
+            .added += 1;
+    }
+    per_campaign.into_values().collect()
 }

@@ -19,14 +19,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::counters::Counter;
+use crate::counters::{Announced, BatchAdd, Counter};
 use crate::error::{AppError, Result};
 use crate::events::CounterEvent;
 use crate::outbox::event::{self, EventType};
 use crate::ratelimit::Action;
 use crate::service::auth::Viewer;
 use crate::service::observatory::rollup::{self, Delta};
-use crate::service::sign_batch::NewSignature;
+use crate::service::sign_batch::{CountedIn, NewSignature};
 use crate::service::{campaign as campaigns, kept, milestone, surge, validate};
 use crate::state::AppState;
 use entities::fraud_signal::SignalKind;
@@ -47,7 +47,7 @@ pub struct SignInput {
 }
 
 async fn open_campaign(state: &AppState, actor: Viewer, id: Uuid) -> Result<campaign::Model> {
-    let found = campaigns::get(&state.db, Some(actor), id)
+    let found = campaigns::get_cached(state, Some(actor), id)
         .await?
         .ok_or(AppError::NotFound("campaign"))?;
     if found.status != CampaignStatus::Open {
@@ -98,12 +98,14 @@ pub async fn sign(
     } else {
         SignatureStatus::Pending
     };
-    let created = state
+    let (created, batch) = state
         .signer
         .sign(NewSignature {
             campaign_id: found.id,
             producer_id: found.producer_id,
             community_id: found.community_id,
+            goal: found.goal,
+            offline_signatures: found.offline_signatures,
             member_id: actor.id,
             comment,
             anonymous: input.anonymous,
@@ -117,9 +119,10 @@ pub async fn sign(
         .await?;
     crate::metrics::Metrics::increment(&state.metrics.signatures);
     surge::watch(state, found.id, watched);
-    if created.status == SignatureStatus::Counted {
-        after_change(state, &found, 1).await;
-    }
+    batch
+        .after_commit
+        .get_or_init(|| after_batch(state, &batch.counted))
+        .await;
     Ok(created)
 }
 
@@ -185,6 +188,24 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
     Ok(true)
 }
 
+/// What the counter step needs of a campaign.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CountedCampaign {
+    pub id: Uuid,
+    pub goal: Option<i32>,
+    pub offline_signatures: i64,
+}
+
+impl From<&campaign::Model> for CountedCampaign {
+    fn from(found: &campaign::Model) -> Self {
+        Self {
+            id: found.id,
+            goal: found.goal,
+            offline_signatures: found.offline_signatures,
+        }
+    }
+}
+
 /// Counter, milestones and live update after a committed change; the new
 /// count. Failures are logged, never returned (`None`): the change itself
 /// is already safe, and reconciliation repairs the counter.
@@ -193,50 +214,118 @@ pub(crate) async fn after_change(
     found: &campaign::Model,
     delta: i64,
 ) -> Option<i64> {
+    after_change_of(state, found.into(), delta).await
+}
+
+async fn after_change_of(state: &AppState, campaign: CountedCampaign, delta: i64) -> Option<i64> {
     let (count, seq) = match state
         .counters
-        .add(&state.db, found.id, Counter::Signatures, delta)
+        .add(&state.db, campaign.id, Counter::Signatures, delta)
         .await
     {
         Ok(counted) => counted,
         Err(err) => {
-            tracing::warn!(campaign = %found.id, ?err, "signature counter not updated");
+            tracing::warn!(campaign = %campaign.id, ?err, "signature counter not updated");
             return None;
         }
     };
+    announce_count(state, campaign, delta, count, seq).await;
+    Some(count)
+}
+
+/// The counter step of a committed signing batch: every campaign's counter
+/// is bumped, and its new value announced, in one pipelined round trip
+/// (`Counters::add_batch`); only a campaign that crossed a milestone, or
+/// whose counter had to be rebuilt, takes further steps.
+pub(crate) async fn after_batch(state: &AppState, counted: &[CountedIn]) {
+    if counted.is_empty() {
+        return;
+    }
+    let at = validate::now();
+    let adds = counted
+        .iter()
+        .map(|c| BatchAdd {
+            campaign: c.campaign_id,
+            delta: c.added,
+            at,
+            // Milestones count verified offline signatures too.
+            milestones: milestone::thresholds(c.goal)
+                .into_iter()
+                .map(|threshold| threshold - c.offline_signatures)
+                .filter(|online| *online > 0)
+                .collect(),
+        })
+        .collect();
+    let results = state.counters.add_batch(adds).await;
+    for (c, result) in counted.iter().zip(results) {
+        let campaign = CountedCampaign {
+            id: c.campaign_id,
+            goal: c.goal,
+            offline_signatures: c.offline_signatures,
+        };
+        match result {
+            // Heard by every instance's listener, this one's included.
+            Some(Announced {
+                heard_by: Some(heard),
+                ..
+            }) if heard > 0 => {}
+            Some(Announced { value, change, .. }) => {
+                announce_count(state, campaign, c.added, value, Some(change)).await;
+            }
+            None => {
+                after_change_of(state, campaign, c.added).await;
+            }
+        }
+    }
+}
+
+/// Records the milestones a counter now at `count` crossed (when it grew)
+/// and tells every instance's subscribers.
+async fn announce_count(
+    state: &AppState,
+    campaign: CountedCampaign,
+    delta: i64,
+    count: i64,
+    seq: Option<i64>,
+) {
     // Goal progress counts verified offline signatures too.
     let reached = if delta > 0 {
-        let total = count + found.offline_signatures;
-        milestone::record_reached(&state.db, &state.milestones, found.id, found.goal, total)
-            .await
-            .unwrap_or_else(|err| {
-                tracing::warn!(campaign = %found.id, ?err, "milestones not recorded");
-                Vec::new()
-            })
+        let total = count + campaign.offline_signatures;
+        milestone::record_reached(
+            &state.db,
+            &state.milestones,
+            campaign.id,
+            campaign.goal,
+            total,
+        )
+        .await
+        .unwrap_or_else(|err| {
+            tracing::warn!(campaign = %campaign.id, ?err, "milestones not recorded");
+            Vec::new()
+        })
     } else {
         Vec::new()
     };
     let at = validate::now();
     let event = |milestone: Option<i64>| CounterEvent {
-        campaign_id: found.id,
+        campaign_id: campaign.id,
         counter: Counter::Signatures.into(),
         value: count,
         at,
         milestone,
-        goal_reached: milestone.is_some() && milestone == found.goal.map(i64::from),
+        goal_reached: milestone.is_some() && milestone == campaign.goal.map(i64::from),
         seq,
     };
     if reached.is_empty() {
         state.events.publish(event(None)).await;
     }
     for &threshold in &reached {
-        tracing::info!(campaign = %found.id, threshold, "milestone reached");
+        tracing::info!(campaign = %campaign.id, threshold, "milestone reached");
         state.events.publish(event(Some(threshold))).await;
     }
     if !reached.is_empty() {
-        announce_milestones(state, found, count, &reached).await;
+        announce_milestones(state, campaign, count, &reached).await;
     }
-    Some(count)
 }
 
 /// Emits `campaign.milestone` (and `campaign.goal_reached`) for milestones
@@ -244,17 +333,17 @@ pub(crate) async fn after_change(
 /// only its announcement would be missing.
 pub(crate) async fn announce_milestones(
     state: &AppState,
-    found: &campaign::Model,
+    campaign: CountedCampaign,
     online: i64,
     reached: &[i64],
 ) {
-    let goal = found.goal.map(i64::from);
+    let goal = campaign.goal.map(i64::from);
     let writer = crate::state::writer_turn(state.sqlite_writer.as_ref()).await;
     for &threshold in reached {
         let data = serde_json::json!({
             "threshold": threshold,
             "signatures": online,
-            "offlineSignatures": found.offline_signatures,
+            "offlineSignatures": campaign.offline_signatures,
         });
         let mut kinds = Vec::with_capacity(2);
         if milestone::THRESHOLDS.contains(&threshold) {
@@ -264,8 +353,8 @@ pub(crate) async fn announce_milestones(
             kinds.push(EventType::CampaignGoalReached);
         }
         for kind in kinds {
-            if let Err(err) = event::emit(&state.db, kind, found.id, data.clone()).await {
-                tracing::warn!(campaign = %found.id, code = err.code(), "milestone not announced");
+            if let Err(err) = event::emit(&state.db, kind, campaign.id, data.clone()).await {
+                tracing::warn!(campaign = %campaign.id, code = err.code(), "milestone not announced");
             }
         }
     }

@@ -154,6 +154,10 @@ pub async fn sponsor(state: &AppState, actor: Viewer, code: &str) -> Result<camp
     }
     txn.commit().await?;
     drop(writer);
+    state
+        .caches
+        .campaign_changed(state.events.as_ref(), updated.id)
+        .await;
     state.outbox.wake();
     if updated.status == CampaignStatus::Open {
         opened(state, &updated).await;
@@ -212,6 +216,10 @@ async fn decide(
     audit::record(&txn, actor, action, "campaign", Some(id), reason).await?;
     txn.commit().await?;
     drop(writer);
+    state
+        .caches
+        .campaign_changed(state.events.as_ref(), decided.id)
+        .await;
     state.outbox.wake();
     if decided.status == CampaignStatus::Open {
         opened(state, &decided).await;

@@ -1,0 +1,207 @@
+//! In-process caches of what hot paths read on every request: who a bearer
+//! token belongs to and the campaigns being signed or read. A signature or a
+//! public read then costs no database round trip when nothing changed.
+//!
+//! Correctness across instances rests on invalidation: every write that
+//! changes a cached member or campaign calls [`Caches::member_changed`] or
+//! [`Caches::campaign_changed`] after it commits, which drops the entry here
+//! and announces it on the event bus (Redis pub/sub between instances, in
+//! process on the embedded default), so every instance forgets it within
+//! the bus's delivery time. Entries also expire after
+//! `CONSUMACT_CACHE_TTL_SECS`, a bound should an announcement be lost (the
+//! listener drops everything when it missed some).
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use entities::{campaign, member};
+use uuid::Uuid;
+
+use crate::events::{EventBus, Reload};
+
+/// Entries per cache before the oldest half is let go.
+const CAPACITY: usize = 100_000;
+
+/// A map whose entries expire.
+struct TtlMap<K, V> {
+    entries: RwLock<HashMap<K, (V, Instant)>>,
+    ttl: Duration,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
+    fn new(ttl: Duration) -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+            ttl,
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<V> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let (value, at) = entries.get(key)?;
+        (at.elapsed() < self.ttl).then(|| value.clone())
+    }
+
+    fn insert(&self, key: K, value: V, at: Instant) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= CAPACITY {
+            let ttl = self.ttl;
+            entries.retain(|_, (_, at)| at.elapsed() < ttl / 2);
+            if entries.len() >= CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (value, at));
+    }
+
+    fn retain(&self, keep: impl Fn(&K, &V) -> bool) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|key, (value, _)| keep(key, value));
+    }
+
+    fn clear(&self) {
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}
+
+/// A token's member, and until when the token is good.
+#[derive(Clone)]
+pub struct TokenEntry {
+    pub member: Arc<member::Model>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// This instance's caches.
+pub struct Caches {
+    /// By token digest.
+    tokens: TtlMap<String, TokenEntry>,
+    campaigns: TtlMap<Uuid, Arc<campaign::Model>>,
+    /// Bumped by every invalidation: a value read from the database before
+    /// an invalidation is not cached after it.
+    generation: std::sync::atomic::AtomicU64,
+}
+
+/// A point in the caches' history, taken before reading the database.
+#[derive(Clone, Copy)]
+pub struct Generation(u64, Instant);
+
+impl Caches {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            tokens: TtlMap::new(ttl),
+            campaigns: TtlMap::new(ttl),
+            generation: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Take before a database read whose result goes into a cache.
+    pub fn generation(&self) -> Generation {
+        Generation(
+            self.generation.load(std::sync::atomic::Ordering::Acquire),
+            Instant::now(),
+        )
+    }
+
+    fn current(&self, read: Generation) -> bool {
+        self.generation.load(std::sync::atomic::Ordering::Acquire) == read.0
+    }
+
+    fn bump(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    pub fn token(&self, digest: &str) -> Option<TokenEntry> {
+        self.tokens
+            .get(&digest.to_owned())
+            .filter(|entry| entry.expires_at > Utc::now())
+    }
+
+    /// Caches a token's member read at `read`, unless something was
+    /// invalidated since.
+    pub fn put_token(&self, read: Generation, digest: String, entry: TokenEntry) {
+        if self.current(read) {
+            self.tokens.insert(digest, entry, read.1);
+        }
+    }
+
+    pub fn campaign(&self, id: Uuid) -> Option<Arc<campaign::Model>> {
+        self.campaigns.get(&id)
+    }
+
+    /// Caches a campaign read at `read`, unless something was invalidated since.
+    pub fn put_campaign(&self, read: Generation, found: Arc<campaign::Model>) {
+        if self.current(read) {
+            self.campaigns.insert(found.id, found, read.1);
+        }
+    }
+
+    /// Forgets what is cached about `what` on this instance.
+    pub fn forget(&self, what: Reload) {
+        self.bump();
+        match what {
+            Reload::Member(id) => self.tokens.retain(|_, entry| entry.member.id != id),
+            Reload::Campaign(id) => self.campaigns.retain(|key, _| *key != id),
+            Reload::BlockRules | Reload::FraudSignals => {}
+        }
+    }
+
+    /// Forgets everything (an announcement may have been missed).
+    pub fn clear(&self) {
+        self.bump();
+        self.tokens.clear();
+        self.campaigns.clear();
+    }
+
+    /// A member's row, role or sessions changed: every instance forgets it.
+    pub async fn member_changed(&self, events: &dyn EventBus, id: Uuid) {
+        self.forget(Reload::Member(id));
+        events.publish_reload(Reload::Member(id)).await;
+    }
+
+    /// A campaign's row changed: every instance forgets it.
+    pub async fn campaign_changed(&self, events: &dyn EventBus, id: Uuid) {
+        self.forget(Reload::Campaign(id));
+        events.publish_reload(Reload::Campaign(id)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_older_than_an_invalidation_is_not_admitted() {
+        let caches = Caches::new(Duration::from_secs(60));
+        let before = caches.generation();
+        assert!(caches.current(before));
+        caches.forget(Reload::Campaign(Uuid::new_v4()));
+        assert!(!caches.current(before));
+        assert!(caches.current(caches.generation()));
+    }
+
+    #[test]
+    fn entries_expire_and_go_when_told() {
+        let map: TtlMap<u32, u32> = TtlMap::new(Duration::from_secs(60));
+        map.insert(1, 10, Instant::now());
+        map.insert(2, 20, Instant::now());
+        assert_eq!(map.get(&1), Some(10));
+        map.retain(|key, _| *key != 1);
+        assert_eq!((map.get(&1), map.get(&2)), (None, Some(20)));
+        let off: TtlMap<u32, u32> = TtlMap::new(Duration::ZERO);
+        off.insert(1, 10, Instant::now());
+        assert_eq!(off.get(&1), None);
+        let expired: TtlMap<u32, u32> = TtlMap::new(Duration::from_millis(1));
+        expired.insert(1, 10, Instant::now() - Duration::from_millis(5));
+        assert_eq!(expired.get(&1), None);
+    }
+}
