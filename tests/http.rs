@@ -19,7 +19,14 @@ async fn probes_answer() {
 #[tokio::test]
 async fn graphiql_is_served_unless_disabled() {
     let app = TestApp::spawn().await;
-    let page = app.client.get(app.url("/graphql")).send().await.unwrap();
+    // As a browser asks for it.
+    let page = app
+        .client
+        .get(app.url("/graphql"))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     assert!(
         page.text()
@@ -28,11 +35,26 @@ async fn graphiql_is_served_unless_disabled() {
             .to_lowercase()
             .contains("graphiql")
     );
+    // A client that accepts only JSON never gets the page.
+    let json_only = app
+        .client
+        .get(app.url("/graphql"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_only.status(), 400);
+    let body: Value = json_only.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+        "{body}"
+    );
 
     let locked = TestApp::spawn_with(&["--graphiql", "false"]).await;
     let page = locked
         .client
         .get(locked.url("/graphql"))
+        .header("accept", "text/html")
         .send()
         .await
         .unwrap();

@@ -464,6 +464,12 @@ pub struct Config {
     /// sooner. 0 reads Redis every time.
     #[arg(long, env = "CONSUMACT_COUNTER_CACHE_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub counter_cache_ms: u64,
+
+    /// Seconds a shared cache (reverse proxy, CDN) may keep an anonymous
+    /// `GET /graphql` answer (`Cache-Control: public, max-age`); 0 marks
+    /// them `no-store`.
+    #[arg(long, env = "CONSUMACT_PUBLIC_MAX_AGE_SECS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub public_max_age_secs: u64,
 }
 
 /// The observatory's finest period.

@@ -121,6 +121,12 @@ impl Application {
             keys: state.sources.clone(),
         });
         tokio::spawn(follow_reloads(state.clone()));
+        if state.counters.has_read_cache() {
+            tokio::spawn(follow_counts(
+                state.events.subscribe(),
+                Arc::downgrade(&state.counters),
+            ));
+        }
         if config.auto_migrate
             && let Some(rebuilt) =
                 service::observatory::rollup::ensure_grain(&state.db, config.observatory_grain)
@@ -192,7 +198,10 @@ fn live_backends(config: &Config) -> anyhow::Result<(Arc<Counters>, Arc<dyn Even
             let timeout = Duration::from_millis(config.redis_timeout_ms.max(1));
             let link = Arc::new(RedisLink::new(url, &config.redis_prefix, timeout)?);
             let store = Arc::new(RedisCounters::new(link.clone()));
-            let counters = Arc::new(Counters::new(store, &config.redis_prefix));
+            let counters = Arc::new(
+                Counters::new(store, &config.redis_prefix)
+                    .with_read_cache(Duration::from_millis(config.counter_cache_ms)),
+            );
             Ok((counters, RedisEvents::start(link)))
         }
         None => {
@@ -331,6 +340,32 @@ async fn follow_reloads(state: AppState) {
         }
         if Arc::strong_count(&events) == 1 {
             return;
+        }
+    }
+}
+
+/// Keeps the counters' read cache current with every change any instance
+/// announces, until the server is gone. A missed event only leaves an
+/// entry until it expires.
+async fn follow_counts(
+    mut events: tokio::sync::broadcast::Receiver<events::CounterEvent>,
+    counters: std::sync::Weak<Counters>,
+) {
+    loop {
+        match events.recv().await {
+            Ok(event) => {
+                let Some(counters) = counters.upgrade() else {
+                    return;
+                };
+                counters.observe(
+                    event.campaign_id,
+                    event.counter.into(),
+                    event.value,
+                    event.seq,
+                );
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }
     }
 }

@@ -9,6 +9,7 @@
 //! and the store is marked degraded until it answers again.
 
 pub mod memory;
+mod read_cache;
 pub mod redis;
 
 use std::collections::HashMap;
@@ -233,6 +234,8 @@ pub struct Counters {
     pub recovered: Notify,
     /// When this instance last changed each campaign's counters.
     last_change: Mutex<HashMap<Uuid, Instant>>,
+    /// Counts read lately, for reads without a round trip (shared stores).
+    read_cache: Option<read_cache::ReadCache>,
 }
 
 impl Counters {
@@ -243,6 +246,27 @@ impl Counters {
             degraded: AtomicBool::new(false),
             recovered: Notify::new(),
             last_change: Mutex::new(HashMap::new()),
+            read_cache: None,
+        }
+    }
+
+    /// Reads answer from memory for up to `ttl` after the store was asked,
+    /// kept current meanwhile by [`Counters::observe`]; for a store shared
+    /// by instances (a local one answers from memory anyway).
+    pub fn with_read_cache(mut self, ttl: Duration) -> Self {
+        self.read_cache = (!ttl.is_zero()).then(|| read_cache::ReadCache::new(ttl));
+        self
+    }
+
+    /// Whether reads may answer from memory (and follow the bus to stay current).
+    pub fn has_read_cache(&self) -> bool {
+        self.read_cache.is_some()
+    }
+
+    /// A counter changed on some instance (an event heard on the bus).
+    pub fn observe(&self, campaign: Uuid, counter: Counter, value: i64, change: Option<i64>) {
+        if let Some(cache) = &self.read_cache {
+            cache.observe(campaign, counter, value, change);
         }
     }
 
@@ -363,11 +387,38 @@ impl Counters {
         Ok(value)
     }
 
-    /// The counters of every campaign in `campaigns`.
+    /// The counters of every campaign in `campaigns`: from memory for those
+    /// read lately (see [`Counters::with_read_cache`]), from the store for
+    /// the others, from the database when the store does not answer.
     pub async fn read_many(
         &self,
         db: &impl ConnectionTrait,
         campaigns: &[Uuid],
+    ) -> Result<HashMap<Uuid, CampaignCounts>> {
+        let Some(cache) = &self.read_cache else {
+            return self.read_from_store(db, campaigns, None).await;
+        };
+        let mut counts = HashMap::with_capacity(campaigns.len());
+        let mut missing = Vec::new();
+        for &campaign in campaigns {
+            match cache.get(campaign) {
+                Some(found) => {
+                    counts.insert(campaign, found);
+                }
+                None => missing.push(campaign),
+            }
+        }
+        if !missing.is_empty() {
+            counts.extend(self.read_from_store(db, &missing, Some(cache)).await?);
+        }
+        Ok(counts)
+    }
+
+    async fn read_from_store(
+        &self,
+        db: &impl ConnectionTrait,
+        campaigns: &[Uuid],
+        cache: Option<&read_cache::ReadCache>,
     ) -> Result<HashMap<Uuid, CampaignCounts>> {
         let mut counts: HashMap<Uuid, CampaignCounts> = campaigns
             .iter()
@@ -377,16 +428,30 @@ impl Counters {
             .iter()
             .flat_map(|id| Counter::ALL.map(|counter| (*id, counter, self.key(*id, counter))))
             .collect();
-        let names: Vec<String> = keys.iter().map(|(_, _, key)| key.clone()).collect();
+        let mut names: Vec<String> = keys.iter().map(|(_, _, key)| key.clone()).collect();
+        if cache.is_some() {
+            // Their change numbers too, in the same round trip.
+            names.extend(keys.iter().map(|(_, _, key)| format!("{key}:seq")));
+        }
+        let asked = Instant::now();
         match self.answered(self.store.get_many(&names).await) {
             Some(values) => {
-                for ((campaign, counter, _), value) in keys.into_iter().zip(values) {
-                    let value = match value {
+                let (values, changes) = values.split_at(keys.len());
+                let mut fetched: HashMap<Uuid, [(i64, Option<i64>); 3]> = HashMap::new();
+                for (i, (campaign, counter, _)) in keys.into_iter().enumerate() {
+                    let value = match values[i] {
                         Some(value) => value,
                         None => self.rebuild(db, campaign, counter).await?,
                     };
                     if let Some(entry) = counts.get_mut(&campaign) {
                         entry.set(counter, value);
+                    }
+                    fetched.entry(campaign).or_insert([(0, None); 3])[counter.index()] =
+                        (value, changes.get(i).copied().flatten());
+                }
+                if let Some(cache) = cache {
+                    for (campaign, values) in fetched {
+                        cache.put(campaign, asked, values);
                     }
                 }
             }

@@ -3,6 +3,7 @@
 //! (`email_links`), the streamed exports (`observatory`, `signatures`);
 //! CORS and security headers.
 
+mod cacheable;
 mod email_links;
 mod export;
 mod observatory;
@@ -13,11 +14,13 @@ use std::time::Duration;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::parser::types::OperationType;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -40,6 +43,7 @@ use crate::state::AppState;
 struct HttpState {
     app: AppState,
     schema: AppSchema,
+    persisted: std::sync::Arc<cacheable::PersistedQueries>,
 }
 
 impl axum::extract::FromRef<HttpState> for AppState {
@@ -75,7 +79,11 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(TraceLayer::new_for_http())
-        .with_state(HttpState { app, schema })
+        .with_state(HttpState {
+            app,
+            schema,
+            persisted: Default::default(),
+        })
 }
 
 /// Cross-origin access for the configured browser origins only.
@@ -179,13 +187,27 @@ async fn graphql(
             );
         }
     };
+    let mut request = request;
+    if let Err(err) = state.persisted.resolve(&mut request) {
+        return persisted_error(&err);
+    }
+    run(&state, peer, &headers, request).await
+}
+
+/// Runs a parsed request (its persisted query resolved) and answers it.
+async fn run(
+    state: &HttpState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    request: async_graphql::Request,
+) -> Response {
     if request.query.trim().is_empty() {
         return request_error(StatusCode::BAD_REQUEST, "the request has no query".into());
     }
-    let loader = loader(&state);
-    let client = client_ip(&state, &headers, peer);
+    let loader = loader(state);
+    let client = client_ip(state, headers, peer);
     let request = request
-        .data(RequestAuth::new(bearer_token(&headers), Some(client)))
+        .data(RequestAuth::new(bearer_token(headers), Some(client)))
         .data(loader);
     // One id per request, in every log line it causes and in the answer, so
     // that a user's report of an INTERNAL error can be found in the logs.
@@ -236,7 +258,7 @@ async fn graphql(
                         .set("requestId", request_id.as_str());
                 }
             }
-            graphql_response(&headers, response)
+            graphql_response(headers, response)
         }
         Err(_) => {
             tracing::warn!(%request_id, "request timed out");
@@ -310,6 +332,22 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> R
     response
 }
 
+/// A persisted query that cannot be used, in GraphQL's error shape; an
+/// unknown hash is an HTTP 200, as clients expect before sending the text.
+fn persisted_error(err: &cacheable::PersistedError) -> Response {
+    let status = match err {
+        cacheable::PersistedError::NotFound => StatusCode::OK,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let body = json!({
+        "errors": [{
+            "message": err.message(),
+            "extensions": { "code": err.code() },
+        }]
+    });
+    (status, Json(body)).into_response()
+}
+
 /// A request that is not a GraphQL request at all, answered in GraphQL's
 /// error shape so that clients handle every failure the same way.
 fn request_error(status: StatusCode, message: String) -> Response {
@@ -323,9 +361,14 @@ fn request_error(status: StatusCode, message: String) -> Response {
 }
 
 /// `GET /graphql`: a websocket upgrade speaking `graphql-transport-ws` (or
-/// the legacy `graphql-ws`) serves subscriptions; a browser gets GraphiQL.
+/// the legacy `graphql-ws`) serves subscriptions; `?query=…` (or a
+/// persisted query's hash in `?extensions=…`) runs a query, cacheable when
+/// anonymous (see `cacheable`); a browser asking for HTML gets GraphiQL.
 async fn graphql_get(
     State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    params: Result<Query<cacheable::GetParams>, QueryRejection>,
     protocol: Result<GraphQLProtocol, StatusCode>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -343,6 +386,52 @@ async fn graphql_get(
                     .serve()
             })
             .into_response();
+    }
+    let params = match params {
+        Ok(Query(params)) => params,
+        Err(rejection) => {
+            return request_error(StatusCode::BAD_REQUEST, rejection.body_text());
+        }
+    };
+    if params.is_request() {
+        let mut request = match params.into_request() {
+            Ok(request) => request,
+            Err(why) => return request_error(StatusCode::BAD_REQUEST, why),
+        };
+        if let Err(err) = state.persisted.resolve(&mut request) {
+            return persisted_error(&err);
+        }
+        if let Some(OperationType::Mutation | OperationType::Subscription) =
+            cacheable::operation_type(&request)
+        {
+            let mut refused = request_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "GET runs queries only: send mutations with POST (subscriptions over a websocket)"
+                    .into(),
+            );
+            refused
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return refused;
+        }
+        let anonymous = bearer_token(&headers).is_none();
+        let response = run(&state, peer, &headers, request).await;
+        return cacheable::make_cacheable(
+            &headers,
+            anonymous,
+            state.app.config.public_max_age_secs,
+            response,
+        );
+    }
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if !wants_html {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "send a query: GET /graphql?query=…, or POST /graphql".into(),
+        );
     }
     if !state.app.config.graphiql {
         return (StatusCode::NOT_FOUND, "GraphiQL is disabled").into_response();
@@ -409,7 +498,10 @@ async fn metrics(State(state): State<HttpState>) -> Response {
         (
             "consumact_subscribers",
             "Live subscriptions on this instance.",
-            app.events.subscriber_count() as f64,
+            // The counters' read cache listens too; it is no subscriber.
+            app.events
+                .subscriber_count()
+                .saturating_sub(usize::from(app.counters.has_read_cache())) as f64,
         ),
         (
             "consumact_db_pool_connections",

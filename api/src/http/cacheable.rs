@@ -1,0 +1,292 @@
+//! Cacheable GraphQL: queries over `GET` (`?query=…&variables=…`),
+//! automatic persisted queries (a SHA-256 hash in place of the query text,
+//! as Apollo, Relay and urql clients send it), and for anonymous `GET`s a
+//! `Cache-Control: public, max-age` with an `ETag`, so that a reverse proxy
+//! or a CDN absorbs a crowd watching a count.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// Persisted queries kept per instance; a client whose hash is unknown
+/// here sends the text once more.
+const PERSISTED_CAPACITY: usize = 10_000;
+
+/// The longest query text kept as a persisted query.
+const PERSISTED_MAX_BYTES: usize = 64 * 1024;
+
+/// Query texts by the hex SHA-256 their clients name them by.
+#[derive(Default)]
+pub struct PersistedQueries {
+    texts: Mutex<HashMap<String, std::sync::Arc<str>>>,
+}
+
+/// Why a persisted query could not be used.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PersistedError {
+    /// The hash is unknown here: send the query text with it.
+    NotFound,
+    /// The hash is not the SHA-256 of the text sent with it.
+    Mismatch,
+    /// Not `{ "version": 1, "sha256Hash": "<64 hex>" }`.
+    Malformed,
+}
+
+impl PersistedError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            PersistedError::NotFound => "PERSISTED_QUERY_NOT_FOUND",
+            PersistedError::Mismatch | PersistedError::Malformed => "BAD_REQUEST",
+        }
+    }
+
+    pub fn message(&self) -> &'static str {
+        match self {
+            PersistedError::NotFound => "PersistedQueryNotFound",
+            PersistedError::Mismatch => "the persisted query's sha256Hash is not the query's",
+            PersistedError::Malformed => {
+                "extensions.persistedQuery must be { version: 1, sha256Hash: <64 hex digits> }"
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PersistedQuery {
+    version: i64,
+    sha256_hash: String,
+}
+
+impl PersistedQueries {
+    /// Fills in (or checks and remembers) the text of a request that names
+    /// a persisted query in `extensions.persistedQuery`; leaves other
+    /// requests alone.
+    pub fn resolve(&self, request: &mut async_graphql::Request) -> Result<(), PersistedError> {
+        let Some(persisted) = request.extensions.get("persistedQuery") else {
+            return Ok(());
+        };
+        let persisted: PersistedQuery = persisted
+            .clone()
+            .into_json()
+            .ok()
+            .and_then(|value| serde_json::from_value(value).ok())
+            .ok_or(PersistedError::Malformed)?;
+        let hash = persisted.sha256_hash.to_ascii_lowercase();
+        if persisted.version != 1
+            || hash.len() != 64
+            || !hash.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err(PersistedError::Malformed);
+        }
+        if request.query.trim().is_empty() {
+            let texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
+            let text = texts.get(&hash).ok_or(PersistedError::NotFound)?;
+            request.query = text.to_string();
+            return Ok(());
+        }
+        if hex_sha256(request.query.as_bytes()) != hash {
+            return Err(PersistedError::Mismatch);
+        }
+        if request.query.len() <= PERSISTED_MAX_BYTES {
+            let mut texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
+            if texts.len() >= PERSISTED_CAPACITY && !texts.contains_key(&hash) {
+                texts.clear();
+            }
+            texts.insert(hash, request.query.as_str().into());
+        }
+        Ok(())
+    }
+}
+
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The `GET /graphql` parameters of a query.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct GetParams {
+    pub query: Option<String>,
+    pub operation_name: Option<String>,
+    /// JSON text.
+    pub variables: Option<String>,
+    /// JSON text.
+    pub extensions: Option<String>,
+}
+
+impl GetParams {
+    /// Whether these parameters ask for a GraphQL operation at all.
+    pub fn is_request(&self) -> bool {
+        self.query.is_some() || self.extensions.is_some()
+    }
+
+    /// The request they make, or why it is malformed.
+    pub fn into_request(self) -> Result<async_graphql::Request, String> {
+        let mut request = async_graphql::Request::new(self.query.unwrap_or_default());
+        if let Some(name) = self.operation_name.filter(|name| !name.is_empty()) {
+            request = request.operation_name(name);
+        }
+        if let Some(variables) = self.variables.filter(|v| !v.trim().is_empty()) {
+            let value: serde_json::Value = serde_json::from_str(&variables)
+                .map_err(|err| format!("variables is not JSON: {err}"))?;
+            if !value.is_object() && !value.is_null() {
+                return Err("variables must be a JSON object".into());
+            }
+            request = request.variables(async_graphql::Variables::from_json(value));
+        }
+        if let Some(extensions) = self.extensions.filter(|e| !e.trim().is_empty()) {
+            let value: HashMap<String, serde_json::Value> = serde_json::from_str(&extensions)
+                .map_err(|err| format!("extensions is not a JSON object: {err}"))?;
+            for (key, value) in value {
+                request.extensions.insert(
+                    key,
+                    async_graphql::Value::from_json(value)
+                        .map_err(|err| format!("extensions: {err}"))?,
+                );
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// The kind of the operation `request` would run, when its text parses
+/// (`None` otherwise: execution reports the syntax error).
+pub fn operation_type(request: &async_graphql::Request) -> Option<OperationType> {
+    let document = async_graphql::parser::parse_query(&request.query).ok()?;
+    match document.operations {
+        DocumentOperations::Single(operation) => Some(operation.node.ty),
+        DocumentOperations::Multiple(operations) => {
+            let name = request.operation_name.as_deref()?;
+            operations
+                .iter()
+                .find(|(key, _)| key.as_str() == name)
+                .map(|(_, operation)| operation.node.ty)
+        }
+    }
+}
+
+/// Makes an anonymous `GET`'s successful answer cacheable by anyone for
+/// `max_age` seconds, with an `ETag` of its body; answers `304 Not
+/// Modified` when the client already holds that body. Signed-in answers
+/// and answers with errors are never stored.
+pub fn make_cacheable(
+    request_headers: &HeaderMap,
+    anonymous: bool,
+    max_age: u64,
+    response: Response,
+) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let vary = HeaderValue::from_static("Authorization, Accept");
+    parts.headers.insert(header::VARY, vary);
+    let storable = anonymous && max_age > 0 && parts.status == StatusCode::OK;
+    let bytes = match body_bytes(body) {
+        Some(bytes) if storable && !has_errors(&bytes) => bytes,
+        Some(bytes) => {
+            parts.headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
+            return Response::from_parts(parts, axum::body::Body::from(bytes));
+        }
+        None => {
+            return Response::from_parts(parts, axum::body::Body::empty());
+        }
+    };
+    let etag = format!("\"{}\"", &hex_sha256(&bytes)[..32]);
+    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        parts.headers.insert(header::CACHE_CONTROL, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        parts.headers.insert(header::ETAG, value);
+    }
+    let matched = request_headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == etag || tag == "*");
+    if matched {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(header::CONTENT_TYPE);
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, axum::body::Body::empty());
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// The bytes of a body built in memory (every GraphQL answer is).
+fn body_bytes(body: axum::body::Body) -> Option<axum::body::Bytes> {
+    use http_body_util::BodyExt;
+    let collected = futures_util::FutureExt::now_or_never(body.collect())?;
+    collected.ok().map(|collected| collected.to_bytes())
+}
+
+fn has_errors(body: &[u8]) -> bool {
+    body.windows(9).any(|window| window == b"\"errors\":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_hash(query: &str, hash: &str) -> async_graphql::Request {
+        let mut request = async_graphql::Request::new(query);
+        request.extensions.insert(
+            "persistedQuery".into(),
+            async_graphql::Value::from_json(
+                serde_json::json!({ "version": 1, "sha256Hash": hash }),
+            )
+            .unwrap(),
+        );
+        request
+    }
+
+    #[test]
+    fn a_hash_is_learned_from_its_text_then_stands_for_it() {
+        let persisted = PersistedQueries::default();
+        let query = "{ __typename }";
+        let hash = hex_sha256(query.as_bytes());
+        let mut unknown = with_hash("", &hash);
+        assert_eq!(
+            persisted.resolve(&mut unknown),
+            Err(PersistedError::NotFound)
+        );
+        let mut wrong = with_hash("{ me { id } }", &hash);
+        assert_eq!(persisted.resolve(&mut wrong), Err(PersistedError::Mismatch));
+        let mut first = with_hash(query, &hash);
+        assert_eq!(persisted.resolve(&mut first), Ok(()));
+        let mut later = with_hash("", &hash.to_ascii_uppercase());
+        assert_eq!(persisted.resolve(&mut later), Ok(()));
+        assert_eq!(later.query, query);
+        let mut bad = with_hash("", "abc");
+        assert_eq!(persisted.resolve(&mut bad), Err(PersistedError::Malformed));
+    }
+
+    #[test]
+    fn operation_types_are_read_from_the_selected_operation() {
+        let both = || async_graphql::Request::new("query A { __typename } mutation B { logout }");
+        assert_eq!(
+            operation_type(&both().operation_name("A")),
+            Some(OperationType::Query)
+        );
+        assert_eq!(
+            operation_type(&both().operation_name("B")),
+            Some(OperationType::Mutation)
+        );
+        assert_eq!(operation_type(&both()), None);
+        assert_eq!(
+            operation_type(&async_graphql::Request::new("mutation { logout }")),
+            Some(OperationType::Mutation)
+        );
+    }
+}
