@@ -74,6 +74,7 @@ impl Application {
             None => format!("http://{}", listener.local_addr()?).into(),
         };
         let outbox = Arc::new(outbox::Outbox::new(&config)?);
+        let live = events::hub::CampaignHub::start(events.subscribe(), Arc::downgrade(&counters));
         let state = AppState {
             db: db.clone(),
             config: config.clone(),
@@ -100,6 +101,7 @@ impl Application {
             caches: Arc::new(cache::Caches::new(Duration::from_secs(
                 config.cache_ttl_secs,
             ))),
+            live,
         };
         state
             .surge
@@ -121,12 +123,6 @@ impl Application {
             keys: state.sources.clone(),
         });
         tokio::spawn(follow_reloads(state.clone()));
-        if state.counters.has_read_cache() {
-            tokio::spawn(follow_counts(
-                state.events.subscribe(),
-                Arc::downgrade(&state.counters),
-            ));
-        }
         if config.auto_migrate
             && let Some(rebuilt) =
                 service::observatory::rollup::ensure_grain(&state.db, config.observatory_grain)
@@ -340,32 +336,6 @@ async fn follow_reloads(state: AppState) {
         }
         if Arc::strong_count(&events) == 1 {
             return;
-        }
-    }
-}
-
-/// Keeps the counters' read cache current with every change any instance
-/// announces, until the server is gone. A missed event only leaves an
-/// entry until it expires.
-async fn follow_counts(
-    mut events: tokio::sync::broadcast::Receiver<events::CounterEvent>,
-    counters: std::sync::Weak<Counters>,
-) {
-    loop {
-        match events.recv().await {
-            Ok(event) => {
-                let Some(counters) = counters.upgrade() else {
-                    return;
-                };
-                counters.observe(
-                    event.campaign_id,
-                    event.counter.into(),
-                    event.value,
-                    event.seq,
-                );
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct AppState {
     pub surge: Arc<SurgeDetector>,
     /// Tokens' members and campaigns, kept in step across instances (see `cache`).
     pub caches: Arc<Caches>,
+    /// Counter events per campaign, for subscribers (see `events::hub`).
+    pub live: Arc<crate::events::hub::CampaignHub>,
 }
 
 impl AppState {

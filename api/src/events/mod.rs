@@ -7,6 +7,7 @@
 //! back. With Redis, events travel through Redis pub/sub first so that the
 //! other instances see them too.
 
+pub mod hub;
 pub mod memory;
 pub mod redis;
 

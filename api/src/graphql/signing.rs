@@ -248,7 +248,7 @@ impl CounterSubscription {
             .await?
             .ok_or(AppError::NotFound("campaign"))?;
         // Subscribe before reading, so no change falls between the two.
-        let receiver = state.events.subscribe();
+        let receiver = state.live.subscribe(id);
         let counts = state.counters.read_many(&state.db, &[id]).await?;
         let initial = CampaignCounters::new(
             id,
@@ -289,18 +289,17 @@ pub fn counter_updates(
     receiver: broadcast::Receiver<CounterEvent>,
     initial: CampaignCounters,
 ) -> impl Stream<Item = CampaignCounters> {
-    let campaign = initial.campaign_id.0.clone();
+    let campaign: uuid::Uuid = initial.campaign_id.0.parse().unwrap_or_default();
     futures_util::stream::unfold(
         (receiver, initial, [None::<i64>; 3], true),
         move |(mut receiver, mut latest, mut seen, first)| {
-            let campaign = campaign.clone();
             async move {
                 if first {
                     return Some((latest.clone(), (receiver, latest, seen, false)));
                 }
                 loop {
                     match receiver.recv().await {
-                        Ok(event) if campaign == event.campaign_id.to_string() => {
+                        Ok(event) if event.campaign_id == campaign => {
                             let counter = Counter::from(event.counter);
                             let slot = &mut seen[counter.index()];
                             let stale = match (event.seq, *slot) {

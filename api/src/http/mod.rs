@@ -360,6 +360,12 @@ fn request_error(status: StatusCode, message: String) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// A websocket's read buffer, enough for any subscription request.
+const WS_READ_BUFFER: usize = 4 * 1024;
+/// What a websocket may hold unsent before writes fail (a client that
+/// stopped reading).
+const WS_MAX_WRITE_BUFFER: usize = 1024 * 1024;
+
 /// `GET /graphql`: a websocket upgrade speaking `graphql-transport-ws` (or
 /// the legacy `graphql-ws`) serves subscriptions; `?query=…` (or a
 /// persisted query's hash in `?extensions=…`) runs a query, cacheable when
@@ -377,7 +383,15 @@ async fn graphql_get(
         let mut data = async_graphql::Data::default();
         data.insert(loader(&state));
         let app = state.app.clone();
+        let max_message = app.config.max_body_bytes;
+        // An idle subscriber should cost little: small buffers (the default
+        // is 128 KiB each way), grown only while a message needs them.
         return upgrade
+            .read_buffer_size(WS_READ_BUFFER)
+            .write_buffer_size(0)
+            .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
+            .max_message_size(max_message)
+            .max_frame_size(max_message)
             .protocols(ALL_WEBSOCKET_PROTOCOLS)
             .on_upgrade(move |socket| {
                 GraphQLWebSocket::new(socket, schema, protocol)
@@ -498,10 +512,7 @@ async fn metrics(State(state): State<HttpState>) -> Response {
         (
             "consumact_subscribers",
             "Live subscriptions on this instance.",
-            // The counters' read cache listens too; it is no subscriber.
-            app.events
-                .subscriber_count()
-                .saturating_sub(usize::from(app.counters.has_read_cache())) as f64,
+            app.live.subscribers() as f64,
         ),
         (
             "consumact_db_pool_connections",
