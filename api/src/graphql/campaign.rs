@@ -80,7 +80,7 @@ impl Campaign {
 
 #[Object]
 impl Campaign {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn kind(&self) -> CampaignKind {

@@ -33,7 +33,7 @@ pub struct Community(pub community::Model);
 
 #[Object]
 impl Community {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn slug(&self) -> &str {

@@ -45,7 +45,7 @@ impl Member {
 
 #[Object]
 impl Member {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn handle(&self) -> &str {

@@ -13,6 +13,7 @@ pub mod invalidation;
 pub mod loaders;
 pub mod member;
 pub mod moderation;
+pub mod node;
 pub mod notification;
 pub mod observatory;
 pub mod offline_tally;
@@ -49,6 +50,7 @@ pub struct Query(
     notification::NotificationQuery,
     offline_tally::OfflineTallyQuery,
     discovery::DiscoveryQuery,
+    node::NodeQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -44,7 +44,7 @@ impl Producer {
 
 #[Object]
 impl Producer {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn name(&self) -> &str {

@@ -53,7 +53,7 @@ pub struct ProducerClaim(pub producer_representative::Model);
 
 #[Object]
 impl ProducerClaim {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn status(&self) -> ClaimStatus {
@@ -82,7 +82,7 @@ pub struct ProducerResponse(pub producer_response::Model);
 
 #[Object]
 impl ProducerResponse {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn campaign_id(&self) -> ID {
@@ -129,7 +129,7 @@ pub struct CampaignUpdate(pub campaign_update::Model);
 
 #[Object]
 impl CampaignUpdate {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn title(&self) -> &str {

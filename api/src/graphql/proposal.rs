@@ -41,7 +41,7 @@ pub struct Proposal(pub proposal::Model);
 
 #[Object]
 impl Proposal {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn title(&self) -> &str {

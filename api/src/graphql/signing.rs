@@ -24,7 +24,7 @@ pub struct Signature(pub signature::Model);
 
 #[Object]
 impl Signature {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// The signer's display name, or "Anonymous".

@@ -24,7 +24,7 @@ pub struct ValueTag(pub value_tag::Model);
 
 #[Object]
 impl ValueTag {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// Stable identifier used in filters and inputs, e.g. `fair-trade`.

@@ -14,6 +14,7 @@ pub mod invalidation;
 pub mod kept;
 pub mod milestone;
 pub mod moderation;
+pub mod node;
 pub mod notification;
 pub mod observatory;
 pub mod offline_tally;

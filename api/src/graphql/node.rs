@@ -1,0 +1,91 @@
+//! Relay's Global Object Identification: the `Node` interface and
+//! `Query.node` / `Query.nodes`, so that normalised client caches can
+//! refetch any public object by its id.
+
+use async_graphql::{Context, ID, Interface, Object};
+
+use crate::error::{AppError, Result};
+use crate::graphql::campaign::Campaign;
+use crate::graphql::community::Community;
+use crate::graphql::guards::{state, viewer};
+use crate::graphql::member::Member;
+use crate::graphql::producer::Producer;
+use crate::graphql::producer_voice::{CampaignUpdate, ProducerResponse};
+use crate::graphql::proposal::Proposal;
+use crate::graphql::signing::Signature;
+use crate::graphql::value_tag::ValueTag;
+use crate::service::node::{self, Found};
+use crate::service::validate;
+
+/// An object with a global id: `node(id:)` refetches it.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Unique across every type."))]
+pub enum Node {
+    Campaign(Campaign),
+    Community(Community),
+    Producer(Producer),
+    Member(Member),
+    ValueTag(ValueTag),
+    Signature(Signature),
+    Proposal(Proposal),
+    ProducerResponse(ProducerResponse),
+    CampaignUpdate(CampaignUpdate),
+}
+
+impl From<Found> for Node {
+    fn from(found: Found) -> Self {
+        match found {
+            Found::Campaign(model) => Node::Campaign(Campaign(model)),
+            Found::Community(model) => Node::Community(Community(model)),
+            Found::Producer(model) => Node::Producer(Producer(model)),
+            Found::Member(model) => Node::Member(Member(model)),
+            Found::ValueTag(model) => Node::ValueTag(ValueTag(model)),
+            Found::Signature(model) => Node::Signature(Signature(model)),
+            Found::Proposal(model) => Node::Proposal(Proposal(model)),
+            Found::ProducerResponse(model) => Node::ProducerResponse(ProducerResponse(model)),
+            Found::CampaignUpdate(model) => Node::CampaignUpdate(CampaignUpdate(model)),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its id; null when there is none, or when the caller
+    /// may not see it (the same rules as everywhere else).
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let id = validate::id("id", &id)?;
+        Ok(node::find(state(ctx), viewer(ctx).await?, id)
+            .await?
+            .map(Node::from))
+    }
+
+    /// Several objects by their ids, in the order asked (null for each one
+    /// there is none of, or the caller may not see); at most as many as a
+    /// page holds (`CONSUMACT_PAGE_SIZE_MAX`).
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
+        let state = state(ctx);
+        let max = state.config.page_size_max as usize;
+        if ids.len() > max {
+            return Err(AppError::invalid(
+                "ids",
+                format!("ask for at most {max} ids at once"),
+            ));
+        }
+        let ids = ids
+            .iter()
+            .map(|id| validate::id("ids", id))
+            .collect::<Result<Vec<_>>>()?;
+        let viewer = viewer(ctx).await?;
+        let found = futures_util::future::try_join_all(
+            ids.into_iter().map(|id| node::find(state, viewer, id)),
+        )
+        .await?;
+        Ok(found
+            .into_iter()
+            .map(|found| found.map(Node::from))
+            .collect())
+    }
+}
