@@ -73,4 +73,8 @@ impl CounterStore for MemoryCounters {
     async fn ping(&self) -> StoreResult<()> {
         Ok(())
     }
+
+    fn is_local(&self) -> bool {
+        true
+    }
 }

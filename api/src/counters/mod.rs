@@ -57,6 +57,10 @@ pub trait CounterStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// Whether the store answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// Whether the store lives in this process (reading it costs no round trip).
+    fn is_local(&self) -> bool {
+        false
+    }
     /// Adds to many signature counters at once and, where the store can,
     /// announces each new value to every instance in the same round trip
     /// (see [`Announced`]); `None` for missing counters.
@@ -256,6 +260,25 @@ impl Counters {
     pub fn with_read_cache(mut self, ttl: Duration) -> Self {
         self.read_cache = (!ttl.is_zero()).then(|| read_cache::ReadCache::new(ttl));
         self
+    }
+
+    /// A campaign's counters when this instance has them without a round
+    /// trip (its read cache, or a store in process); `None` otherwise, and
+    /// the caller reads them with [`Counters::read_many`], batched.
+    pub async fn read_now(&self, campaign: Uuid) -> Option<CampaignCounts> {
+        if let Some(cache) = &self.read_cache {
+            return cache.get(campaign);
+        }
+        if !self.store.is_local() {
+            return None;
+        }
+        let keys = Counter::ALL.map(|counter| self.key(campaign, counter));
+        let values = self.store.get_many(&keys).await.ok()?;
+        let mut counts = CampaignCounts::default();
+        for (counter, value) in Counter::ALL.into_iter().zip(values) {
+            counts.set(counter, value?);
+        }
+        Some(counts)
     }
 
     /// Whether reads may answer from memory (and follow the bus to stay current).

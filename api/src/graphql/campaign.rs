@@ -151,11 +151,15 @@ impl Campaign {
     /// Live counters: signatures, pledges, active pledges; for its organiser
     /// (and admins) also the signatures waiting for their signer to confirm.
     async fn counters(&self, ctx: &Context<'_>) -> Result<CampaignCounters> {
-        let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
-        let counts = loader
-            .load_one(CampaignCountsOf(self.0.id))
-            .await?
-            .unwrap_or_default();
+        // From memory when this instance has them; batched otherwise.
+        let counts = match state(ctx).counters.read_now(self.0.id).await {
+            Some(counts) => counts,
+            None => ctx
+                .data_unchecked::<DataLoader<DbLoader>>()
+                .load_one(CampaignCountsOf(self.0.id))
+                .await?
+                .unwrap_or_default(),
+        };
         let mut counters = CampaignCounters::new(self.0.id, counts, validate::now())
             .with_offline(self.0.offline_signatures);
         if self.organised_by_viewer(ctx).await? {

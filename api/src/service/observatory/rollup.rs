@@ -183,35 +183,53 @@ pub async fn apply_many(
             }
         }
     }
-    for ((producer, period), (members, delta)) in atoms {
-        upsert_atom(conn, backend, producer, period, members, &delta).await?;
+    let atoms: Vec<_> = atoms.into_iter().collect();
+    for chunk in atoms.chunks(ATOMS_PER_STATEMENT) {
+        upsert_atoms(conn, backend, chunk).await?;
     }
     Ok(())
 }
 
-async fn upsert_atom(
+/// An atom's key (producer, period) and its change: distinct members
+/// joining (or leaving) and the counts.
+type AtomChange = ((Uuid, String), (i64, Delta));
+
+/// Atom rows one statement writes (17 bound values each).
+const ATOMS_PER_STATEMENT: usize = 500;
+
+/// Adds each change to its atom, creating the atoms not there yet, in one
+/// statement (rows in key order, as the caller's map gives them, so
+/// concurrent batches lock alike).
+async fn upsert_atoms(
     conn: &impl ConnectionTrait,
     backend: DbBackend,
-    producer: Uuid,
-    period: String,
-    members: i64,
-    delta: &Delta,
+    atoms: &[AtomChange],
 ) -> Result<()> {
+    if atoms.is_empty() {
+        return Ok(());
+    }
     let mut sql = Sql::new(backend);
     sql.push("INSERT INTO obs_atom (producer_id, period_start, members");
     for column in COUNT_COLUMNS {
         sql.push(", ").push(column);
     }
-    sql.push(") VALUES (")
-        .bind(producer)
-        .push(", ")
-        .bind(period)
-        .push(", ")
-        .bind(members);
-    for value in delta.values() {
-        sql.push(", ").bind(value);
+    sql.push(") VALUES ");
+    for (i, ((producer, period), (members, delta))) in atoms.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(")
+            .bind(*producer)
+            .push(", ")
+            .bind(period.clone())
+            .push(", ")
+            .bind(*members);
+        for value in delta.values() {
+            sql.push(", ").bind(value);
+        }
+        sql.push(")");
     }
-    sql.push(") ON CONFLICT (producer_id, period_start) DO UPDATE SET members = obs_atom.members + excluded.members");
+    sql.push(" ON CONFLICT (producer_id, period_start) DO UPDATE SET members = obs_atom.members + excluded.members");
     for column in COUNT_COLUMNS {
         sql.push(&format!(
             ", {column} = obs_atom.{column} + excluded.{column}"
