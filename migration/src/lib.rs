@@ -2,8 +2,8 @@
 //!
 //! Every migration runs unchanged on SQLite and PostgreSQL: only portable
 //! column types, inline foreign keys (SQLite cannot add them later) and
-//! plain indexes; full-text search alone is engine-specific SQL, kept in one
-//! migration (`m20261126_000020_discovery`). The server applies them at start-up unless told not to.
+//! plain indexes; full-text search alone is engine-specific SQL, kept in two
+//! migrations (`m20261126_000020_discovery`, `m20261126_000021_search_tables`). The server applies them at start-up unless told not to.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -27,6 +27,7 @@ mod m20261126_000017_closing_the_loop;
 mod m20261126_000018_member_values;
 mod m20261126_000019_campaign_place_and_language;
 mod m20261126_000020_discovery;
+mod m20261126_000021_search_tables;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000018_member_values::Migration),
             Box::new(m20261126_000019_campaign_place_and_language::Migration),
             Box::new(m20261126_000020_discovery::Migration),
+            Box::new(m20261126_000021_search_tables::Migration),
         ]
     }
 }

@@ -365,7 +365,12 @@ impl Counters {
         self.touched(campaign);
         let key = self.key(campaign, counter);
         match self.answered(self.store.add_if_present(&key, delta).await) {
-            Some(Some((value, change))) => Ok((value, Some(change))),
+            Some(Some((value, change))) => {
+                // This instance reads its own change at once, before the
+                // announcement comes back from the bus.
+                self.observe(campaign, counter, value, Some(change));
+                Ok((value, Some(change)))
+            }
             // Missing: the committed change is already in the database count.
             Some(None) => Ok((self.rebuild(db, campaign, counter).await?, None)),
             None => Ok((
@@ -391,8 +396,20 @@ impl Counters {
             })
             .collect();
         let result = self.store.add_many_announced(&adds).await;
-        self.answered(result)
-            .unwrap_or_else(|| vec![None; adds.len()])
+        let added = self
+            .answered(result)
+            .unwrap_or_else(|| vec![None; adds.len()]);
+        for (add, result) in adds.iter().zip(&added) {
+            if let Some(done) = result {
+                self.observe(
+                    add.change.campaign,
+                    Counter::Signatures,
+                    done.value,
+                    Some(done.change),
+                );
+            }
+        }
+        added
     }
 
     async fn rebuild(

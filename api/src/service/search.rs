@@ -271,17 +271,20 @@ fn statement(
         };
         // Each row is matched and ranked with the query stemmed in its own
         // language: one index scan per language, no cross-language noise.
-        let (matched, condition) = match kind {
-            Kind::Producer => ("q.fr".to_owned(), "p.search @@ q.fr".to_owned()),
+        // Campaigns' and communities' vectors live in tables of their own
+        // (`campaign_search`, `community_search`, alias `s`), so that
+        // updating a kept total does not rewrite them.
+        let (vectors, matched, condition) = match kind {
+            Kind::Producer => ("p", "q.fr".to_owned(), "p.search @@ q.fr".to_owned()),
             _ => (
-                format!("CASE WHEN {alias}.language = 'fr' THEN q.fr ELSE q.en END"),
-                format!(
-                    "(({alias}.language = 'fr' AND {alias}.search @@ q.fr) OR ({alias}.language <> 'fr' AND {alias}.search @@ q.en))"
-                ),
+                "s",
+                "CASE WHEN s.language = 'fr' THEN q.fr ELSE q.en END".to_owned(),
+                "((s.language = 'fr' AND s.search @@ q.fr) OR (s.language <> 'fr' AND s.search @@ q.en))"
+                    .to_owned(),
             ),
         };
         sql.push("SELECT ").push(alias).push(".id, ts_rank(");
-        sql.push(alias).push(".search, ").push(&matched);
+        sql.push(vectors).push(".search, ").push(&matched);
         sql.push(")::float8 AS score, ts_headline(").push(config);
         sql.push(", ")
             .push(text)
@@ -291,7 +294,17 @@ fn statement(
         sql.push(
             "'StartSel=\u{E000}, StopSel=\u{E001}, MinWords=8, MaxWords=24, MaxFragments=1') AS snippet FROM ",
         );
-        sql.push(table).push(" ").push(alias).push(", (SELECT ");
+        sql.push(table).push(" ").push(alias);
+        if kind != Kind::Producer {
+            sql.push(" JOIN ")
+                .push(table)
+                .push("_search s ON s.")
+                .push(table)
+                .push("_id = ")
+                .push(alias)
+                .push(".id");
+        }
+        sql.push(", (SELECT ");
         match kind {
             Kind::Producer => {
                 sql.push("websearch_to_tsquery('consumact_simple', ")

@@ -484,6 +484,8 @@ struct Setup {
     addr: SocketAddr,
     tag: String,
     connection: Connection,
+    /// Producers made so far, for their unique names.
+    producers: usize,
 }
 
 impl Setup {
@@ -492,6 +494,7 @@ impl Setup {
             addr,
             tag,
             connection: Connection::new(addr),
+            producers: 0,
         }
     }
 
@@ -517,11 +520,12 @@ impl Setup {
         let mut producer = String::new();
         for i in 0..count {
             if i % CAMPAIGNS_PER_PRODUCER == 0 {
+                self.producers += 1;
                 producer = self
                     .call(
                         Some(organiser),
                         "mutation($input: CreateProducerInput!) { createProducer(input: $input) { id } }",
-                        json!({ "input": { "name": format!("Load producer {} {}", self.tag, ids.len()), "kind": "SME", "sector": "food", "territory": "FR" } }),
+                        json!({ "input": { "name": format!("Load producer {} {}", self.tag, self.producers), "kind": "SME", "sector": "food", "territory": "FR" } }),
                     )
                     .await?["createProducer"]["id"]
                     .as_str()
