@@ -67,6 +67,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(cli.config).await?;
+            tokio::spawn(release_memory(app.state().live.clone()));
             app.run_until(shutdown_signal()).await
         }
         Command::Migrate => {
@@ -128,5 +129,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
+    }
+}
+
+/// Hands memory back to the system after a crowd leaves (thousands of
+/// subscribers disconnecting): mimalloc keeps pages freed by other threads
+/// until their owning thread collects, and an idle worker never does. When
+/// the live subscriptions fall to half their peak, every worker thread is
+/// asked to collect (a task per worker; the scheduler spreads them).
+async fn release_memory(live: std::sync::Arc<consumact_api::events::hub::CampaignHub>) {
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let mut peak = 0;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        let now = live.subscribers();
+        if now < peak / 2 {
+            for _ in 0..workers * 2 {
+                tokio::spawn(async {
+                    // SAFETY: mi_collect only walks the calling thread's heap
+                    // and mimalloc's own structures; it has no preconditions.
+                    unsafe { libmimalloc_sys::mi_collect(true) };
+                    tokio::task::yield_now().await;
+                });
+            }
+            peak = now;
+        }
+        peak = peak.max(now);
     }
 }
