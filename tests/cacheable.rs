@@ -196,6 +196,12 @@ async fn get_runs_queries_only_and_refuses_malformed_parameters() {
     }
 }
 
+/// Status and JSON body of a request.
+async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
 #[tokio::test]
 async fn a_persisted_query_is_learned_once_then_sent_by_its_hash() {
     let app = TestApp::spawn().await;
@@ -203,33 +209,18 @@ async fn a_persisted_query_is_learned_once_then_sent_by_its_hash() {
     let hash = sha256_hex(query);
     let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
     let by_hash = get_url(&app, &[("extensions", extensions.to_string())]);
+    let post = |body: Value| app.client.post(app.url("/graphql")).json(&body);
 
     // Unknown at first: the client is told to send the text.
-    let unknown: Value = app
-        .client
-        .get(&by_hash)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, unknown) = answer(app.client.get(&by_hash)).await;
+    assert_eq!(status, 200);
     assert_eq!(
         unknown["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND",
         "{unknown}"
     );
 
     // Text and hash together (over POST): run and remembered.
-    let learned: Value = app
-        .client
-        .post(app.url("/graphql"))
-        .json(&json!({ "query": query, "extensions": extensions }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, learned) = answer(post(json!({ "query": query, "extensions": extensions }))).await;
     assert!(
         learned["data"]["valueTags"]
             .as_array()
@@ -238,38 +229,42 @@ async fn a_persisted_query_is_learned_once_then_sent_by_its_hash() {
     );
 
     // Then the hash alone, over a cacheable GET.
-    let answer = app.client.get(&by_hash).send().await.unwrap();
-    assert_eq!(answer.headers()["cache-control"], "public, max-age=1");
-    let answer: Value = answer.json().await.unwrap();
-    assert_eq!(answer["data"], learned["data"]);
+    let cached = app.client.get(&by_hash).send().await.unwrap();
+    assert_eq!(cached.headers()["cache-control"], "public, max-age=1");
+    let cached: Value = cached.json().await.unwrap();
+    assert_eq!(cached["data"], learned["data"]);
 
     // A hash that is not the text's is refused, and not remembered.
     let forged =
         json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex("{ me { id } }") } });
-    let refused = app
-        .client
-        .post(app.url("/graphql"))
-        .json(&json!({ "query": query, "extensions": forged }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 400);
-    let refused: Value = refused.json().await.unwrap();
+    let (status, refused) = answer(post(json!({ "query": query, "extensions": forged }))).await;
+    assert_eq!(status, 400);
     assert_eq!(
         refused["errors"][0]["extensions"]["code"], "BAD_REQUEST",
         "{refused}"
     );
-    let still_unknown: Value = app
-        .client
-        .get(get_url(&app, &[("extensions", forged.to_string())]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, still_unknown) = answer(
+        app.client
+            .get(get_url(&app, &[("extensions", forged.to_string())])),
+    )
+    .await;
     assert_eq!(
         still_unknown["errors"][0]["extensions"]["code"],
         "PERSISTED_QUERY_NOT_FOUND"
     );
+
+    // Not the protocol's shape: another version, a hash that is no hash.
+    for malformed in [
+        json!({ "persistedQuery": { "version": 2, "sha256Hash": hash } }),
+        json!({ "persistedQuery": { "version": 1, "sha256Hash": "abc" } }),
+        json!({ "persistedQuery": "yes" }),
+    ] {
+        let (status, refused) =
+            answer(post(json!({ "query": query, "extensions": malformed }))).await;
+        assert_eq!(status, 400, "{malformed}");
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+            "{malformed}: {refused}"
+        );
+    }
 }

@@ -39,7 +39,11 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
         }
     }
 
-    fn get(&self, key: &K) -> Option<V> {
+    fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         let (value, at) = entries.get(key)?;
         (at.elapsed() < self.ttl).then(|| value.clone())
@@ -122,7 +126,7 @@ impl Caches {
 
     pub fn token(&self, digest: &str) -> Option<TokenEntry> {
         self.tokens
-            .get(&digest.to_owned())
+            .get(digest)
             .filter(|entry| entry.expires_at > Utc::now())
     }
 

@@ -281,11 +281,6 @@ impl Counters {
         Some(counts)
     }
 
-    /// Whether reads may answer from memory (and follow the bus to stay current).
-    pub fn has_read_cache(&self) -> bool {
-        self.read_cache.is_some()
-    }
-
     /// A counter changed on some instance (an event heard on the bus).
     pub fn observe(&self, campaign: Uuid, counter: Counter, value: i64, change: Option<i64>) {
         if let Some(cache) = &self.read_cache {

@@ -489,7 +489,7 @@ impl CampaignQuery {
         let viewer = viewer(ctx).await?;
         Ok(service::campaign::get_cached(state(ctx), viewer, id)
             .await?
-            .map(Campaign))
+            .map(|found| Campaign(std::sync::Arc::unwrap_or_clone(found))))
     }
 
     /// Published campaigns (and the caller's own drafts), newest first

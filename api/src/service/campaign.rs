@@ -1,6 +1,8 @@
 //! Campaigns: drafting, editing, publishing and closing them, and who may see
 //! which. Only a campaign's organiser (or an admin) changes it.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use entities::campaign::{self, CampaignKind, CampaignStatus};
 use entities::member::Role;
@@ -230,22 +232,25 @@ pub async fn get(
 }
 
 /// [`get`] through this instance's cache (see `cache`): what the signing
-/// path and public reads use; write paths read the row itself.
+/// path and public reads use; write paths read the row itself. Shared, not
+/// copied: a campaign's body may be long.
 pub async fn get_cached(
     state: &AppState,
     viewer: Option<Viewer>,
     id: Uuid,
-) -> Result<Option<campaign::Model>> {
-    if let Some(found) = state.caches.campaign(id) {
-        return Ok(Some(found.as_ref().clone()).filter(|found| visible_to(found, viewer)));
-    }
-    let read = state.caches.generation();
-    let Some(found) = campaign::Entity::find_by_id(id).one(&state.db).await? else {
-        return Ok(None);
+) -> Result<Option<Arc<campaign::Model>>> {
+    let found = match state.caches.campaign(id) {
+        Some(found) => found,
+        None => {
+            let read = state.caches.generation();
+            let Some(found) = campaign::Entity::find_by_id(id).one(&state.db).await? else {
+                return Ok(None);
+            };
+            let found = Arc::new(found);
+            state.caches.put_campaign(read, found.clone());
+            found
+        }
     };
-    state
-        .caches
-        .put_campaign(read, std::sync::Arc::new(found.clone()));
     Ok(Some(found).filter(|found| visible_to(found, viewer)))
 }
 

@@ -252,13 +252,8 @@ pub async fn discover(
     let ids = page.iter().map(|scored| scored.id);
     Ok(match target {
         Target::Campaigns => {
-            let mut rows: HashMap<Uuid, campaign::Model> = campaign::Entity::find()
-                .filter(campaign::Column::Id.is_in(ids))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|model| (model.id, model))
-                .collect();
+            let mut rows =
+                rows_by_id::<campaign::Entity>(db, campaign::Column::Id, ids, |m| m.id).await?;
             page.into_iter()
                 .filter_map(|scored| {
                     Some(Recommendation {
@@ -271,13 +266,8 @@ pub async fn discover(
                 .collect()
         }
         Target::Communities => {
-            let mut rows: HashMap<Uuid, community::Model> = community::Entity::find()
-                .filter(community::Column::Id.is_in(ids))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|model| (model.id, model))
-                .collect();
+            let mut rows =
+                rows_by_id::<community::Entity>(db, community::Column::Id, ids, |m| m.id).await?;
             page.into_iter()
                 .filter_map(|scored| {
                     Some(Recommendation {
@@ -666,6 +656,22 @@ async fn communities_for(
                 reasons,
             }
         })
+        .collect())
+}
+
+/// The rows of `E` with these ids, by id (`id_of` reads a row's id).
+async fn rows_by_id<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    ids: impl IntoIterator<Item = Uuid>,
+    id_of: impl Fn(&E::Model) -> Uuid,
+) -> Result<HashMap<Uuid, E::Model>> {
+    Ok(E::find()
+        .filter(column.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|model| (id_of(&model), model))
         .collect())
 }
 

@@ -9,7 +9,9 @@ use entities::{
     campaign, campaign_update, community, member, producer, producer_response, proposal, signature,
     value_tag,
 };
-use sea_orm::{ConnectionTrait, EntityTrait};
+use std::sync::Arc;
+
+use sea_orm::{ConnectionTrait, EntityTrait, PrimaryKeyTrait};
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
@@ -64,66 +66,70 @@ pub async fn find(state: &AppState, viewer: Option<Viewer>, id: Uuid) -> Result<
         return Ok(None);
     };
     let table: String = row.try_get_by_index(0)?;
-    let visible_campaign = |campaign_id: Uuid| campaigns::get_cached(state, viewer, campaign_id);
+    let on_visible_campaign = |campaign_id: Uuid| async move {
+        Ok::<_, AppError>(
+            campaigns::get_cached(state, viewer, campaign_id)
+                .await?
+                .is_some(),
+        )
+    };
     Ok(match table.as_str() {
         "campaign" => campaigns::get_cached(state, viewer, id)
             .await?
-            .map(Found::Campaign),
-        "community" => community::Entity::find_by_id(id)
-            .one(db)
+            .map(|found| Found::Campaign(Arc::unwrap_or_clone(found))),
+        // Public wherever they are listed.
+        "community" => row_by_id::<community::Entity>(db, id)
             .await?
             .map(Found::Community),
-        "producer" => producer::Entity::find_by_id(id)
-            .one(db)
+        "producer" => row_by_id::<producer::Entity>(db, id)
             .await?
             .map(Found::Producer),
-        "member" => member::Entity::find_by_id(id)
-            .one(db)
+        "member" => row_by_id::<member::Entity>(db, id)
             .await?
             .map(Found::Member),
-        "value_tag" => value_tag::Entity::find_by_id(id)
-            .one(db)
+        "value_tag" => row_by_id::<value_tag::Entity>(db, id)
             .await?
             .map(Found::ValueTag),
-        "signature" => {
-            let Some(found) = signature::Entity::find_by_id(id).one(db).await? else {
-                return Ok(None);
-            };
+        "signature" => match row_by_id::<signature::Entity>(db, id).await? {
             // Public lists show counted, visible signatures; a signer
             // always sees their own.
-            let own = viewer.is_some_and(|v| found.member_id == Some(v.id));
-            let public = found.status == SignatureStatus::Counted && found.hidden_at.is_none();
-            if (own || public) && visible_campaign(found.campaign_id).await?.is_some() {
+            Some(found)
+                if (viewer.is_some_and(|v| found.member_id == Some(v.id))
+                    || (found.status == SignatureStatus::Counted && found.hidden_at.is_none()))
+                    && on_visible_campaign(found.campaign_id).await? =>
+            {
                 Some(Found::Signature(found))
-            } else {
-                None
             }
-        }
+            _ => None,
+        },
         "proposal" => match proposals::get(db, viewer, id).await {
             Ok(found) => Some(Found::Proposal(found)),
             Err(AppError::NotFound(_)) => None,
             Err(err) => return Err(err),
         },
-        "producer_response" => {
-            let Some(found) = producer_response::Entity::find_by_id(id).one(db).await? else {
-                return Ok(None);
-            };
-            if found.hidden_at.is_none() && visible_campaign(found.campaign_id).await?.is_some() {
+        "producer_response" => match row_by_id::<producer_response::Entity>(db, id).await? {
+            Some(found)
+                if found.hidden_at.is_none() && on_visible_campaign(found.campaign_id).await? =>
+            {
                 Some(Found::ProducerResponse(found))
-            } else {
-                None
             }
-        }
-        "campaign_update" => {
-            let Some(found) = campaign_update::Entity::find_by_id(id).one(db).await? else {
-                return Ok(None);
-            };
-            if visible_campaign(found.campaign_id).await?.is_some() {
+            _ => None,
+        },
+        "campaign_update" => match row_by_id::<campaign_update::Entity>(db, id).await? {
+            Some(found) if on_visible_campaign(found.campaign_id).await? => {
                 Some(Found::CampaignUpdate(found))
-            } else {
-                None
             }
-        }
+            _ => None,
+        },
         _ => None,
     })
+}
+
+/// The row of `E` with this id.
+async fn row_by_id<E>(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<E::Model>>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    Ok(E::find_by_id(id).one(db).await?)
 }

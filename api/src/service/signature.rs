@@ -46,7 +46,11 @@ pub struct SignInput {
     pub email_domain: Option<String>,
 }
 
-async fn open_campaign(state: &AppState, actor: Viewer, id: Uuid) -> Result<campaign::Model> {
+async fn open_campaign(
+    state: &AppState,
+    actor: Viewer,
+    id: Uuid,
+) -> Result<std::sync::Arc<campaign::Model>> {
     let found = campaigns::get_cached(state, Some(actor), id)
         .await?
         .ok_or(AppError::NotFound("campaign"))?;
