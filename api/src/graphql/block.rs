@@ -25,7 +25,7 @@ pub struct BlockRule(pub block_rule::Model);
 
 #[Object]
 impl BlockRule {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn kind(&self) -> BlockRuleKind {

@@ -15,7 +15,7 @@ pub struct Invalidation(pub invalidation::Model);
 
 #[Object]
 impl Invalidation {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn campaign_id(&self) -> ID {

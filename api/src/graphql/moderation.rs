@@ -47,7 +47,7 @@ pub struct Flag(pub flag::Model);
 
 #[Object]
 impl Flag {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// CAMPAIGN, PROPOSAL, SIGNATURE or RESPONSE.
@@ -76,7 +76,7 @@ pub struct AuditEntry(pub audit_log::Model);
 
 #[Object]
 impl AuditEntry {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// Who decided; null once their account is deleted.

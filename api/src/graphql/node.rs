@@ -1,19 +1,28 @@
 //! Relay's Global Object Identification: the `Node` interface and
 //! `Query.node` / `Query.nodes`, so that normalised client caches can
-//! refetch any public object by its id.
+//! refetch any object with an id, as far as the caller may see it.
 
 use async_graphql::{Context, ID, Interface, Object};
 
 use crate::error::{AppError, Result};
+use crate::graphql::block::BlockRule;
 use crate::graphql::campaign::Campaign;
 use crate::graphql::community::Community;
 use crate::graphql::guards::{state, viewer};
+use crate::graphql::invalidation::Invalidation;
 use crate::graphql::member::Member;
+use crate::graphql::moderation::{AuditEntry, Flag};
+use crate::graphql::notification::Notification;
+use crate::graphql::observatory::TrustRating;
+use crate::graphql::offline_tally::OfflineTally;
+use crate::graphql::pledge::Pledge;
 use crate::graphql::producer::Producer;
-use crate::graphql::producer_voice::{CampaignUpdate, ProducerResponse};
+use crate::graphql::producer_voice::{CampaignUpdate, ProducerClaim, ProducerResponse};
 use crate::graphql::proposal::Proposal;
 use crate::graphql::signing::Signature;
+use crate::graphql::surge::FraudSignal;
 use crate::graphql::value_tag::ValueTag;
+use crate::graphql::webhook::{Webhook, WebhookDelivery};
 use crate::service::node::{self, Found};
 use crate::service::validate;
 
@@ -30,6 +39,18 @@ pub enum Node {
     Proposal(Proposal),
     ProducerResponse(ProducerResponse),
     CampaignUpdate(CampaignUpdate),
+    AuditEntry(AuditEntry),
+    BlockRule(BlockRule),
+    Flag(Flag),
+    FraudSignal(FraudSignal),
+    Invalidation(Invalidation),
+    Notification(Notification),
+    OfflineTally(OfflineTally),
+    Pledge(Pledge),
+    ProducerClaim(ProducerClaim),
+    TrustRating(TrustRating),
+    Webhook(Webhook),
+    WebhookDelivery(WebhookDelivery),
 }
 
 impl From<Found> for Node {
@@ -44,6 +65,18 @@ impl From<Found> for Node {
             Found::Proposal(model) => Node::Proposal(Proposal(model)),
             Found::ProducerResponse(model) => Node::ProducerResponse(ProducerResponse(model)),
             Found::CampaignUpdate(model) => Node::CampaignUpdate(CampaignUpdate(model)),
+            Found::AuditEntry(model) => Node::AuditEntry(AuditEntry(model)),
+            Found::BlockRule(model) => Node::BlockRule(BlockRule(model)),
+            Found::Flag(model) => Node::Flag(Flag(model)),
+            Found::FraudSignal(model) => Node::FraudSignal(FraudSignal(model)),
+            Found::Invalidation(model) => Node::Invalidation(Invalidation(model)),
+            Found::Notification(notice) => Node::Notification(notice.into()),
+            Found::OfflineTally(model) => Node::OfflineTally(OfflineTally(model)),
+            Found::Pledge(model) => Node::Pledge(Pledge(model)),
+            Found::ProducerClaim(model) => Node::ProducerClaim(ProducerClaim(model)),
+            Found::TrustRating(model) => Node::TrustRating(TrustRating(model)),
+            Found::Webhook(model) => Node::Webhook(Webhook(model)),
+            Found::WebhookDelivery(model) => Node::WebhookDelivery(WebhookDelivery(model)),
         }
     }
 }

@@ -5,10 +5,7 @@
 
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
-use entities::producer_representative::{self, ClaimStatus};
-use entities::signature::{self, SignatureStatus};
 use futures_util::Stream;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use std::collections::HashSet;
 
 use tokio::sync::broadcast::error::RecvError;
@@ -63,7 +60,9 @@ pub struct NotificationPreferencesInput {
 /// Something that happened on a campaign you follow.
 #[derive(SimpleObject, Clone)]
 pub struct Notification {
-    /// The event's id (a webhook's `webhook-id` is `msg_` and its digits).
+    /// The event's id (a webhook's `webhook-id` is `msg_` and its digits);
+    /// `node(id:)` finds it again while the outbox keeps it.
+    #[graphql(owned)]
     pub id: ID,
     pub event: EventType,
     pub campaign_id: ID,
@@ -152,7 +151,7 @@ impl NotificationSubscription {
                             // A signer stays one; a new campaign is asked about apart.
                             let signer_news = notice.kind != EventType::CampaignPublished;
                             let concerned = (signer_news && known.contains(&notice.campaign_id))
-                                || concerns(&db, actor.id, &notice).await;
+                                || service::concerns(&db, actor.id, &notice).await;
                             if concerned {
                                 if signer_news && known.len() < KNOWN_LIMIT {
                                     known.insert(notice.campaign_id);
@@ -167,44 +166,4 @@ impl NotificationSubscription {
             },
         ))
     }
-}
-
-/// Whether `member` hears of `notice`: its campaign's organiser always;
-/// its counted signers for what they would be mailed about; its producer's
-/// representatives for a new campaign. Events are rare: one lookup each.
-async fn concerns(db: &DatabaseConnection, member: Uuid, notice: &Notice) -> bool {
-    if notice.organiser_id == Some(member) {
-        return true;
-    }
-    let lookup = async {
-        match notice.kind {
-            EventType::CampaignPublished => Ok::<_, sea_orm::DbErr>(
-                producer_representative::Entity::find()
-                    .filter(producer_representative::Column::ProducerId.eq(notice.producer_id))
-                    .filter(producer_representative::Column::MemberId.eq(member))
-                    .filter(producer_representative::Column::Status.eq(ClaimStatus::Approved))
-                    .one(db)
-                    .await?
-                    .is_some(),
-            ),
-            EventType::CampaignMilestone
-            | EventType::CampaignGoalReached
-            | EventType::CampaignClosed
-            | EventType::CampaignUpdatePosted
-            | EventType::ProducerResponded
-            | EventType::CommitmentDue
-            | EventType::CommitmentClosed => Ok(signature::Entity::find()
-                .filter(signature::Column::CampaignId.eq(notice.campaign_id))
-                .filter(signature::Column::MemberId.eq(member))
-                .filter(signature::Column::Status.eq(SignatureStatus::Counted))
-                .one(db)
-                .await?
-                .is_some()),
-            _ => Ok(false),
-        }
-    };
-    lookup.await.unwrap_or_else(|err| {
-        tracing::warn!(%err, "cannot tell whether a notice concerns a subscriber");
-        false
-    })
 }

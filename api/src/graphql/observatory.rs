@@ -51,7 +51,7 @@ pub struct TrustRating(pub trust_rating::Model);
 
 #[Object]
 impl TrustRating {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn dimension(&self) -> TrustDimension {

@@ -27,7 +27,7 @@ pub enum OfflineTallyStatus {
 
 #[Object]
 impl OfflineTally {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn campaign_id(&self) -> ID {

@@ -43,7 +43,7 @@ pub struct Pledge(pub pledge::Model);
 
 #[Object]
 impl Pledge {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn campaign_id(&self) -> ID {

@@ -41,7 +41,7 @@ pub struct FraudSignal(pub fraud_signal::Model);
 
 #[Object]
 impl FraudSignal {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn campaign(&self, ctx: &Context<'_>) -> Result<Option<Campaign>> {

@@ -16,7 +16,7 @@ pub struct Webhook(pub webhook::Model);
 
 #[Object]
 impl Webhook {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn url(&self) -> &str {
@@ -82,7 +82,7 @@ pub enum WebhookDeliveryStatus {
 
 #[Object]
 impl WebhookDelivery {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// The `webhook-id` header: the same at every attempt.

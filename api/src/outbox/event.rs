@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Context, DeliveryError, enqueue};
+use super::{Context, DeliveryError, enqueue_as};
 use crate::error::{AppError, Result};
+use crate::events::Notice;
 use crate::service::{notification, validate, webhook};
 use crate::state::begin_write;
 
@@ -120,6 +121,19 @@ pub struct Event {
 impl Event {
     /// The Standard Webhooks payload: `{ type, timestamp, data }`, with the
     /// campaign in `data.campaign`.
+    /// What live subscribers hear of it, `payload` being [`Event::payload`].
+    pub fn notice(&self, campaign: &campaign::Model, payload: Value) -> Notice {
+        Notice {
+            id: self.id,
+            kind: self.kind,
+            campaign_id: campaign.id,
+            producer_id: campaign.producer_id,
+            organiser_id: campaign.organiser_id,
+            at: self.timestamp,
+            payload,
+        }
+    }
+
     pub fn payload(&self, campaign: &campaign::Model, public_url: &str) -> Value {
         let mut data = match &self.data {
             Value::Object(fields) => fields.clone(),
@@ -163,8 +177,7 @@ pub async fn emit(
         campaign_id: campaign,
         data,
     };
-    enqueue(db, KIND, &event).await?;
-    Ok(event.id)
+    enqueue_as(db, event.id, KIND, &event).await
 }
 
 /// Delivers an event message: webhooks and digests in one transaction,
@@ -201,15 +214,7 @@ pub(super) async fn fan_out(
     }
     context
         .events
-        .publish_notice(crate::events::Notice {
-            id: event.id,
-            kind: event.kind,
-            campaign_id: campaign.id,
-            producer_id: campaign.producer_id,
-            organiser_id: campaign.organiser_id,
-            at: event.timestamp,
-            payload,
-        })
+        .publish_notice(event.notice(&campaign, payload))
         .await;
     Ok(())
 }

@@ -55,8 +55,18 @@ pub async fn enqueue(
     kind: &str,
     payload: &impl Serialize,
 ) -> Result<Uuid> {
+    enqueue_as(db, Uuid::now_v7(), kind, payload).await
+}
+
+/// Writes a message under an id its payload already carries (an event's
+/// id), so that the message can be found again by it.
+pub async fn enqueue_as(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    kind: &str,
+    payload: &impl Serialize,
+) -> Result<Uuid> {
     let now = validate::now();
-    let id = Uuid::now_v7();
     let payload =
         serde_json::to_string(payload).map_err(|err| AppError::Internal(err.to_string()))?;
     outbox_message::ActiveModel {

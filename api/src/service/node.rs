@@ -3,11 +3,14 @@
 //! need. Ids are UUIDs, unique across tables, so they need no type prefix:
 //! one query finds which table holds an id, and the object is then read by
 //! the same rules as everywhere else: an object the caller may not see is
-//! `None`, exactly like an unknown id.
+//! `None`, exactly like an unknown id. Restricted objects follow the rule
+//! of the list that shows them (moderators' queues, admins' lists, one's
+//! own pledges, ratings, claims and webhooks).
 
 use entities::{
-    campaign, campaign_update, community, member, producer, producer_response, proposal, signature,
-    value_tag,
+    audit_log, block_rule, campaign, campaign_update, community, flag, fraud_signal, invalidation,
+    member, offline_tally, outbox_message, pledge, producer, producer_representative,
+    producer_response, proposal, signature, trust_rating, value_tag, webhook, webhook_delivery,
 };
 use std::sync::Arc;
 
@@ -15,10 +18,15 @@ use sea_orm::{ConnectionTrait, EntityTrait, PrimaryKeyTrait};
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
+use crate::events::Notice;
+use crate::outbox::event::{self, Event};
 use crate::service::auth::Viewer;
 use crate::service::observatory::sql::Sql;
-use crate::service::{campaign as campaigns, proposal as proposals};
+use crate::service::{
+    campaign as campaigns, notification, offline_tally as tallies, proposal as proposals,
+};
 use crate::state::AppState;
+use entities::offline_tally::TallyStatus;
 use entities::signature::SignatureStatus;
 
 /// An object found by its id.
@@ -32,10 +40,22 @@ pub enum Found {
     Proposal(proposal::Model),
     ProducerResponse(producer_response::Model),
     CampaignUpdate(campaign_update::Model),
+    AuditEntry(audit_log::Model),
+    BlockRule(block_rule::Model),
+    Flag(flag::Model),
+    FraudSignal(fraud_signal::Model),
+    Invalidation(invalidation::Model),
+    Notification(Notice),
+    OfflineTally(offline_tally::Model),
+    Pledge(pledge::Model),
+    ProducerClaim(producer_representative::Model),
+    TrustRating(trust_rating::Model),
+    Webhook(webhook::Model),
+    WebhookDelivery(webhook_delivery::Model),
 }
 
 /// The tables `node` looks in, by the name it answers with.
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 21] = [
     "campaign",
     "community",
     "producer",
@@ -45,6 +65,19 @@ const TABLES: [&str; 9] = [
     "proposal",
     "producer_response",
     "campaign_update",
+    "audit_log",
+    "block_rule",
+    "flag",
+    "fraud_signal",
+    "invalidation",
+    // Events, while the outbox keeps them (`CONSUMACT_OUTBOX_KEEP_DAYS`).
+    "outbox_message",
+    "offline_tally",
+    "pledge",
+    "producer_representative",
+    "trust_rating",
+    "webhook",
+    "webhook_delivery",
 ];
 
 /// The object `id` names, if `viewer` may see it.
@@ -121,8 +154,111 @@ pub async fn find(state: &AppState, viewer: Option<Viewer>, id: Uuid) -> Result<
             }
             _ => None,
         },
+        "audit_log" if viewer.is_some_and(|v| v.moderates()) => {
+            row_by_id::<audit_log::Entity>(db, id)
+                .await?
+                .map(Found::AuditEntry)
+        }
+        "block_rule" if viewer.is_some_and(|v| v.is_admin()) => {
+            row_by_id::<block_rule::Entity>(db, id)
+                .await?
+                .map(Found::BlockRule)
+        }
+        // Moderators' queue; its reporter had it back when flagging.
+        "flag" => row_by_id::<flag::Entity>(db, id).await?.and_then(|found| {
+            viewer
+                .is_some_and(|v| v.moderates() || found.reporter_id == Some(v.id))
+                .then_some(Found::Flag(found))
+        }),
+        "fraud_signal" if viewer.is_some_and(|v| v.moderates()) => {
+            row_by_id::<fraud_signal::Entity>(db, id)
+                .await?
+                .map(Found::FraudSignal)
+        }
+        "invalidation" if viewer.is_some_and(|v| v.moderates()) => {
+            row_by_id::<invalidation::Entity>(db, id)
+                .await?
+                .map(Found::Invalidation)
+        }
+        "outbox_message" => match viewer {
+            Some(viewer) => notice(state, viewer, id).await?.map(Found::Notification),
+            None => None,
+        },
+        // Verified tallies are public with their campaign; the others are
+        // its organiser's and moderators'.
+        "offline_tally" => match row_by_id::<offline_tally::Entity>(db, id).await? {
+            Some(found) => match campaigns::get_cached(state, viewer, found.campaign_id).await? {
+                Some(campaign)
+                    if found.status == TallyStatus::Verified
+                        || tallies::sees_every_tally(state, viewer, &campaign).await? =>
+                {
+                    Some(Found::OfflineTally(found))
+                }
+                _ => None,
+            },
+            None => None,
+        },
+        // One's own, as `Member.pledges` and `viewerRatings` show them.
+        "pledge" => row_by_id::<pledge::Entity>(db, id)
+            .await?
+            .filter(|found| owns(viewer, found.member_id))
+            .map(Found::Pledge),
+        "trust_rating" => row_by_id::<trust_rating::Entity>(db, id)
+            .await?
+            .filter(|found| owns(viewer, found.member_id))
+            .map(Found::TrustRating),
+        // Admins decide claims; a claimant sees their own.
+        "producer_representative" => row_by_id::<producer_representative::Entity>(db, id)
+            .await?
+            .filter(|found| admin_or_owner(viewer, found.member_id))
+            .map(Found::ProducerClaim),
+        "webhook" => row_by_id::<webhook::Entity>(db, id)
+            .await?
+            .filter(|found| admin_or_owner(viewer, found.owner_id))
+            .map(Found::Webhook),
+        "webhook_delivery" if viewer.is_some() => {
+            match row_by_id::<webhook_delivery::Entity>(db, id).await? {
+                Some(found) => row_by_id::<webhook::Entity>(db, found.webhook_id)
+                    .await?
+                    .filter(|hook| admin_or_owner(viewer, hook.owner_id))
+                    .map(|_| Found::WebhookDelivery(found)),
+                None => None,
+            }
+        }
         _ => None,
     })
+}
+
+/// Whether `viewer` is the member a row belongs to.
+fn owns(viewer: Option<Viewer>, member: Option<Uuid>) -> bool {
+    viewer.is_some_and(|v| member == Some(v.id))
+}
+
+/// Whether `viewer` is an admin or the member a row belongs to.
+fn admin_or_owner(viewer: Option<Viewer>, member: Uuid) -> bool {
+    viewer.is_some_and(|v| v.is_admin() || v.id == member)
+}
+
+/// The event with this id, as `myNotifications` would have brought it to
+/// `viewer`: only if it concerns them and they may still see its campaign.
+async fn notice(state: &AppState, viewer: Viewer, id: Uuid) -> Result<Option<Notice>> {
+    let Some(message) = row_by_id::<outbox_message::Entity>(&state.db, id).await? else {
+        return Ok(None);
+    };
+    if message.kind != event::KIND {
+        return Ok(None);
+    }
+    let event: Event = serde_json::from_str(&message.payload)
+        .map_err(|err| AppError::Internal(format!("unreadable event {id}: {err}")))?;
+    let Some(campaign) = campaigns::get_cached(state, Some(viewer), event.campaign_id).await?
+    else {
+        return Ok(None);
+    };
+    let payload = event.payload(&campaign, &state.public_url);
+    let notice = event.notice(&campaign, payload);
+    Ok(notification::concerns(&state.db, viewer.id, &notice)
+        .await
+        .then_some(notice))
 }
 
 /// The row of `E` with this id.

@@ -275,17 +275,26 @@ pub async fn of_campaign(
 ) -> Result<Select<offline_tally::Entity>> {
     let query =
         offline_tally::Entity::find().filter(offline_tally::Column::CampaignId.eq(found.id));
-    let insider = match viewer {
+    Ok(if sees_every_tally(state, viewer, found).await? {
+        query
+    } else {
+        query.filter(offline_tally::Column::Status.eq(TallyStatus::Verified))
+    })
+}
+
+/// Whether `viewer` sees a campaign's pending and rejected tallies too:
+/// its organiser and whoever may moderate it.
+pub async fn sees_every_tally(
+    state: &AppState,
+    viewer: Option<Viewer>,
+    found: &campaign::Model,
+) -> Result<bool> {
+    Ok(match viewer {
         Some(actor) => {
             found.organiser_id == Some(actor.id)
                 || moderation::may_moderate(&state.db, actor, found.community_id).await?
         }
         None => false,
-    };
-    Ok(if insider {
-        query
-    } else {
-        query.filter(offline_tally::Column::Status.eq(TallyStatus::Verified))
     })
 }
 
