@@ -663,7 +663,23 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
                     )
                 })
                 .collect::<Vec<_>>();
-            (atoms, contributors)
+            let totals = db
+                .query_all_raw(Statement::from_string(
+                    backend,
+                    "SELECT producer_id, atoms, members, signatures, ratings_quality, \
+                     ratings_fairness, score_quality, score_fairness, pledges_switch, pledged_cents \
+                     FROM obs_producer_total ORDER BY producer_id",
+                ))
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| {
+                    let counts: Vec<i64> =
+                        (1..10).map(|i| row.try_get_by_index(i).unwrap()).collect();
+                    (row.try_get_by_index::<uuid::Uuid>(0).unwrap(), counts)
+                })
+                .collect::<Vec<_>>();
+            (atoms, contributors, totals)
         }
     };
     let kept = read(&db).await;
@@ -691,16 +707,139 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
     );
     // Pledges of members 0 and 3 were withdrawn.
     assert_eq!(acme_atom.2[6..], [4, 1_000], "pledges: {acme_atom:?}");
-    let rebuilt = consumact_api::service::observatory::rollup::rebuild(
-        &db,
-        consumact_api::config::Grain::Month,
-    )
-    .await
-    .unwrap();
-    assert_eq!(rebuilt.atoms as usize, kept.0.len());
+    // Each atom has at least k = 2 members: each producer's total is its atom.
+    for (producer, _, atom) in &kept.0 {
+        let total = kept.2.iter().find(|total| total.0 == *producer).unwrap();
+        assert_eq!(total.1[0], 1, "one released atom: {total:?}");
+        assert_eq!(total.1[1..], atom[..], "total = atom for {producer}");
+    }
+    let rebuilt = consumact_api::service::observatory::rollup::rebuild(&db, keeping(2)).await;
+    assert_eq!(rebuilt.unwrap().atoms as usize, kept.0.len());
     let again = read(&db).await;
     assert_eq!(kept.0, again.0, "atoms");
     assert_eq!(kept.1, again.1, "contributors");
+    assert_eq!(kept.2, again.2, "producer totals");
+}
+
+fn keeping(k: u32) -> consumact_api::service::observatory::rollup::Keeping {
+    consumact_api::service::observatory::rollup::Keeping {
+        grain: consumact_api::config::Grain::Month,
+        k,
+    }
+}
+
+/// Every column of every producer's kept total, by producer.
+async fn producer_totals(db: &sea_orm::DatabaseConnection) -> Vec<(uuid::Uuid, Vec<i64>)> {
+    db.query_all_raw(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT producer_id, atoms, members, signatures, ratings_transparency, ratings_fairness, \
+         ratings_commitment_keeping, ratings_quality, score_transparency, score_fairness, \
+         score_commitment_keeping, score_quality, pledges_buy, pledges_avoid, pledges_switch, \
+         pledges_reduce, pledged_cents FROM obs_producer_total ORDER BY producer_id",
+    ))
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| {
+        let values = (1..17).map(|i| row.try_get_by_index(i).unwrap()).collect();
+        (row.try_get_by_index(0).unwrap(), values)
+    })
+    .collect()
+}
+
+#[tokio::test]
+async fn an_atom_crossing_k_both_ways_under_concurrent_writes_enters_and_leaves_the_total_once() {
+    let app = spawn(&["--observatory-k", "3"]).await;
+    let admin = app.admin_token().await;
+    let (organiser, _) = app.register("organiser").await;
+    let acme = producer(&app, &organiser, "Acme Foods", "food", "FR").await;
+    let target = campaign(&app, &organiser, &acme, None, &[]).await;
+    let db = Database::connect(app.database_url.as_str()).await.unwrap();
+    let picture = || async {
+        let body = app
+            .gql_ok(
+                Some(&admin),
+                "query($id: ID!) { observatory { producer(id: $id) { suppressed memberCount metrics { signatures ratingCount } } } }",
+                json!({ "id": acme }),
+            )
+            .await;
+        body["observatory"]["producer"].clone()
+    };
+    let withdraw = |token: String| {
+        let app = &app;
+        let target = &target;
+        async move {
+            app.gql_ok(
+                Some(&token),
+                "mutation($id: ID!) { withdrawSignature(campaignId: $id) }",
+                json!({ "id": target }),
+            )
+            .await;
+        }
+    };
+
+    // Up: eight sign at once (the atom passes k = 3 while they land).
+    let first = app.register_many("first", 8).await;
+    for signed in
+        futures::future::join_all(first.iter().map(|token| app.sign(token, &target))).await
+    {
+        assert!(signed.get("errors").is_none(), "{signed}");
+    }
+    assert_eq!(
+        picture().await,
+        json!({ "suppressed": false, "memberCount": 8, "metrics": { "signatures": 8, "ratingCount": 0 } })
+    );
+
+    // Down: six withdraw at once while two others rate: two members are left.
+    let raters = &first[6..];
+    let (_, rated) = futures::future::join(
+        futures::future::join_all(first[..6].iter().cloned().map(withdraw)),
+        futures::future::join_all(
+            raters
+                .iter()
+                .map(|token| rate(&app, token, &acme, &[("QUALITY", 4)])),
+        ),
+    )
+    .await;
+    for rated in rated {
+        assert!(rated.get("errors").is_none(), "{rated}");
+    }
+    assert_eq!(
+        picture().await,
+        json!({ "suppressed": true, "memberCount": null, "metrics": null })
+    );
+    let totals = producer_totals(&db).await;
+    assert_eq!(totals.len(), 1);
+    assert!(
+        totals[0].1.iter().all(|value| *value == 0),
+        "the atom left the total whole: {totals:?}"
+    );
+
+    // Up again: five newcomers sign while the two raters withdraw.
+    let second = app.register_many("second", 5).await;
+    let (signed, _) = futures::future::join(
+        futures::future::join_all(second.iter().map(|token| app.sign(token, &target))),
+        futures::future::join_all(raters.iter().cloned().map(withdraw)),
+    )
+    .await;
+    for signed in signed {
+        assert!(signed.get("errors").is_none(), "{signed}");
+    }
+    // The raters stay members of the atom through their ratings.
+    assert_eq!(
+        picture().await,
+        json!({ "suppressed": false, "memberCount": 7, "metrics": { "signatures": 5, "ratingCount": 2 } })
+    );
+    let kept = producer_totals(&db).await;
+    assert_eq!(
+        kept[0].1[..3],
+        [1, 7, 5],
+        "atoms, members, signatures: {kept:?}"
+    );
+    consumact_api::service::observatory::rollup::rebuild(&db, keeping(3))
+        .await
+        .unwrap();
+    assert_eq!(kept, producer_totals(&db).await, "the rebuild agrees");
 }
 
 #[tokio::test]

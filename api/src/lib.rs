@@ -87,7 +87,7 @@ impl Application {
             signer: Arc::new(SignBatcher::start(
                 db.clone(),
                 metrics.clone(),
-                config.observatory_grain,
+                service::observatory::rollup::Keeping::of(&config),
                 sqlite_writer.clone(),
                 config.sign_batch_workers,
                 config.sign_batch_max,
@@ -124,12 +124,12 @@ impl Application {
         });
         tokio::spawn(follow_reloads(state.clone()));
         if config.auto_migrate
-            && let Some(rebuilt) =
-                service::observatory::rollup::ensure_grain(&state.db, config.observatory_grain)
-                    .await
-                    .map_err(|err| {
-                        anyhow::anyhow!("cannot prepare the observatory: {}", err.message())
-                    })?
+            && let Some(rebuilt) = service::observatory::rollup::ensure_kept(
+                &state.db,
+                service::observatory::rollup::Keeping::of(&config),
+            )
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot prepare the observatory: {}", err.message()))?
         {
             tracing::info!(
                 grain = config.observatory_grain.as_str(),

@@ -109,10 +109,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ObservatoryRebuild => {
             let database = db::connect(&cli.config).await?;
             let started = std::time::Instant::now();
-            let rebuilt =
-                service::observatory::rollup::rebuild(&database, cli.config.observatory_grain)
-                    .await
-                    .map_err(|err| anyhow::anyhow!(err.message()))?;
+            let rebuilt = service::observatory::rollup::rebuild(
+                &database,
+                service::observatory::rollup::Keeping::of(&cli.config),
+            )
+            .await
+            .map_err(|err| anyhow::anyhow!(err.message()))?;
             println!(
                 "rebuilt {} atoms from {} contributor rows in {:.1?}",
                 rebuilt.atoms,

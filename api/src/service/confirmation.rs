@@ -24,7 +24,7 @@ use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::ratelimit::Action;
 use crate::service::auth::Viewer;
-use crate::service::observatory::rollup::{self, Delta};
+use crate::service::observatory::rollup::{self, Delta, Keeping};
 use crate::service::{email_token, kept, signature as signatures, validate};
 use crate::state::AppState;
 
@@ -161,7 +161,7 @@ async fn count_pending(
             ))
         })
         .collect();
-    rollup::apply_many(txn, state.config.observatory_grain, &changes).await?;
+    rollup::apply_many(txn, Keeping::of(&state.config), &changes).await?;
     let kept: Vec<_> = counted
         .iter()
         .map(|signature| kept::SignatureChange {

@@ -130,7 +130,7 @@ pub async fn pledge(
     };
     rollup::apply(
         &txn,
-        state.config.observatory_grain,
+        rollup::Keeping::of(&state.config),
         found.producer_id,
         saved.created_at,
         actor.id,
@@ -240,7 +240,7 @@ async fn move_own(
             .producer_id;
         rollup::apply(
             &txn,
-            state.config.observatory_grain,
+            rollup::Keeping::of(&state.config),
             producer,
             found.created_at,
             member,

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::error::{AppError, Result};
 use crate::ratelimit::Action;
 use crate::service::auth::Viewer;
-use crate::service::observatory::rollup::{self, Delta};
+use crate::service::observatory::rollup::{self, Delta, Keeping};
 use crate::service::validate;
 use crate::state::AppState;
 
@@ -89,7 +89,7 @@ pub async fn rate(
     }
     let period = current_period();
     let now = validate::now();
-    let grain = state.config.observatory_grain;
+    let keeping = Keeping::of(&state.config);
     let (writer, txn) = state.begin_write().await?;
     for Score { dimension, score } in scores {
         let score = score as i16;
@@ -108,7 +108,7 @@ pub async fn rate(
                 changed.updated_at = Set(now);
                 changed.update(&txn).await?;
                 let delta = Delta::rating(dimension, Some(old_score), score);
-                rollup::apply(&txn, grain, producer_id, created_at, actor.id, &delta).await?;
+                rollup::apply(&txn, keeping, producer_id, created_at, actor.id, &delta).await?;
             }
             None => {
                 trust_rating::ActiveModel {
@@ -127,7 +127,7 @@ pub async fn rate(
                     "this rating changed meanwhile; send it again",
                 ))?;
                 let delta = Delta::rating(dimension, None, score);
-                rollup::apply(&txn, grain, producer_id, now, actor.id, &delta).await?;
+                rollup::apply(&txn, keeping, producer_id, now, actor.id, &delta).await?;
             }
         }
     }

@@ -18,11 +18,10 @@ use sea_orm::{DatabaseConnection, EntityTrait, Set, TryInsertResult};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::config::Grain;
 use crate::error::{AppError, Result};
 use crate::metrics::Metrics;
 use crate::service::kept;
-use crate::service::observatory::rollup::{self, Delta};
+use crate::service::observatory::rollup::{self, Delta, Keeping};
 use crate::state::begin_write;
 
 /// A signature to write.
@@ -84,7 +83,7 @@ pub struct SignBatcher {
 struct Worker {
     db: DatabaseConnection,
     metrics: Arc<Metrics>,
-    grain: Grain,
+    keeping: Keeping,
     sqlite_writer: Option<Arc<Mutex<()>>>,
     max_batch: usize,
     queue: Arc<Mutex<mpsc::Receiver<Job>>>,
@@ -95,7 +94,7 @@ impl SignBatcher {
     pub fn start(
         db: DatabaseConnection,
         metrics: Arc<Metrics>,
-        grain: Grain,
+        keeping: Keeping,
         sqlite_writer: Option<Arc<Mutex<()>>>,
         workers: usize,
         max_batch: usize,
@@ -107,7 +106,7 @@ impl SignBatcher {
             let worker = Worker {
                 db: db.clone(),
                 metrics: metrics.clone(),
-                grain,
+                keeping,
                 sqlite_writer: sqlite_writer.clone(),
                 max_batch,
                 queue: queue.clone(),
@@ -229,7 +228,7 @@ impl Worker {
                 ))
             })
             .collect();
-        rollup::apply_many(&txn, self.grain, &changes).await?;
+        rollup::apply_many(&txn, self.keeping, &changes).await?;
         let kept: Vec<_> = counted
             .iter()
             .map(|(model, new)| kept::SignatureChange {

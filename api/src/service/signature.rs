@@ -25,7 +25,7 @@ use crate::events::CounterEvent;
 use crate::outbox::event::{self, EventType};
 use crate::ratelimit::Action;
 use crate::service::auth::Viewer;
-use crate::service::observatory::rollup::{self, Delta};
+use crate::service::observatory::rollup::{self, Delta, Keeping};
 use crate::service::sign_batch::{CountedIn, NewSignature};
 use crate::service::{campaign as campaigns, kept, milestone, surge, validate};
 use crate::state::AppState;
@@ -169,7 +169,7 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
     }
     rollup::apply(
         &txn,
-        state.config.observatory_grain,
+        Keeping::of(&state.config),
         found.producer_id,
         signed.created_at,
         actor.id,
@@ -506,7 +506,7 @@ pub(crate) async fn rollup_moved(
             ))
         })
         .collect();
-    rollup::apply_many(txn, state.config.observatory_grain, &changes).await?;
+    rollup::apply_many(txn, Keeping::of(&state.config), &changes).await?;
     let kept: Vec<_> = moved
         .iter()
         .map(|row| kept::SignatureChange {

@@ -24,7 +24,7 @@ use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::service::auth::{Viewer, random_token};
 use crate::service::moderation::require_moderator;
-use crate::service::observatory::rollup::{self, Delta};
+use crate::service::observatory::rollup::{self, Delta, Keeping};
 use crate::service::{audit, campaign as campaigns, kept, milestone, validate};
 use crate::state::AppState;
 
@@ -299,7 +299,7 @@ async fn sponsors_sign(
             )
         })
         .collect();
-    rollup::apply_many(txn, state.config.observatory_grain, &changes).await?;
+    rollup::apply_many(txn, Keeping::of(&state.config), &changes).await?;
     let kept: Vec<_> = sponsors
         .iter()
         .map(|_| kept::SignatureChange {

@@ -158,12 +158,38 @@ fn kind_name(kind: ProducerKind) -> String {
     kind.to_value()
 }
 
-/// Released sums per producer over the scope's periods.
+/// The kept totals' columns, in the order `SUM_COLUMNS` gives them.
+const KEPT_COLUMNS: [&str; 16] = [
+    "members",
+    "atoms",
+    "signatures",
+    "ratings_transparency",
+    "ratings_fairness",
+    "ratings_commitment_keeping",
+    "ratings_quality",
+    "score_transparency",
+    "score_fairness",
+    "score_commitment_keeping",
+    "score_quality",
+    "pledges_buy",
+    "pledges_avoid",
+    "pledges_switch",
+    "pledges_reduce",
+    "pledged_cents",
+];
+
+/// Released sums per producer over the scope's periods: over all time,
+/// from each producer's kept total (less the open periods' released atoms,
+/// when only closed periods are published: one atom per producer at most);
+/// over a range, from the range's atoms.
 pub async fn sums_by_producer(
     db: &DatabaseConnection,
     k: u32,
     scope: &Scope,
 ) -> Result<HashMap<Uuid, Sums>> {
+    if scope.from.is_none() && scope.to.is_none() {
+        return kept_sums_by_producer(db, k, scope).await;
+    }
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT a.producer_id, ")
         .push(SUM_COLUMNS)
@@ -176,6 +202,47 @@ pub async fn sums_by_producer(
     let mut sums = HashMap::with_capacity(rows.len());
     for row in rows {
         sums.insert(row.try_get_by_index::<Uuid>(0)?, Sums::from_row(&row, 1)?);
+    }
+    Ok(sums)
+}
+
+async fn kept_sums_by_producer(
+    db: &DatabaseConnection,
+    k: u32,
+    scope: &Scope,
+) -> Result<HashMap<Uuid, Sums>> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT t.producer_id");
+    for column in KEPT_COLUMNS {
+        match scope.open_from {
+            Some(_) => sql.push(&format!(", t.{column} - COALESCE(o.{column}, 0)")),
+            None => sql.push(&format!(", t.{column}")),
+        };
+    }
+    sql.push(" FROM obs_producer_total t JOIN producer p ON p.id = t.producer_id");
+    if let Some(open) = &scope.open_from {
+        sql.push(" LEFT JOIN (SELECT a.producer_id");
+        for column in KEPT_COLUMNS {
+            match column {
+                "atoms" => sql.push(", COUNT(*) AS atoms"),
+                _ => sql.push(&format!(", CAST(SUM(a.{column}) AS BIGINT) AS {column}")),
+            };
+        }
+        sql.push(" FROM obs_atom a WHERE a.members >= ")
+            .bind(i64::from(k))
+            .push(" AND a.period_start >= ")
+            .bind(open.clone())
+            .push(" GROUP BY a.producer_id) o ON o.producer_id = t.producer_id");
+    }
+    sql.push(" WHERE 1 = 1");
+    push_producer_conditions(&mut sql, scope);
+    let rows = db.query_all_raw(sql.build()).await?;
+    let mut sums = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let found = Sums::from_row(&row, 1)?;
+        if found.atoms > 0 {
+            sums.insert(row.try_get_by_index::<Uuid>(0)?, found);
+        }
     }
     Ok(sums)
 }

@@ -1,6 +1,13 @@
 //! Keeping the rollups current: every write that feeds the observatory
 //! applies a [`Delta`] to its producer-period atom in the same transaction,
 //! and [`rebuild`] recomputes every atom from the source tables.
+//!
+//! The same statements keep each producer's total (`obs_producer_total`):
+//! the sums of its *released* atoms (at least k members). An atom's change
+//! enters the total while the atom is released; when the atom crosses k,
+//! its whole sums enter (upward) or leave (downward) the total, exactly
+//! once, because the atom's old and new values come from the one locked
+//! row update that moved it.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +18,25 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
 use uuid::Uuid;
 
 use super::sql::{Sql, period_start};
-use crate::config::Grain;
+use crate::config::{Config, Grain};
 use crate::error::Result;
+
+/// How the rollups are kept: the atoms' period and the k of the k-rule
+/// (an atom of fewer than k members enters no total).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keeping {
+    pub grain: Grain,
+    pub k: u32,
+}
+
+impl Keeping {
+    pub fn of(config: &Config) -> Self {
+        Self {
+            grain: config.observatory_grain,
+            k: config.observatory_k,
+        }
+    }
+}
 
 /// Count columns of `obs_atom`, in the order [`Delta::values`] gives them.
 pub const COUNT_COLUMNS: [&str; 14] = [
@@ -138,23 +162,25 @@ pub fn period_of(grain: Grain, at: DateTime<Utc>) -> String {
 /// change together.
 pub async fn apply(
     conn: &impl ConnectionTrait,
-    grain: Grain,
+    keeping: Keeping,
     producer: Uuid,
     at: DateTime<Utc>,
     member: Uuid,
     delta: &Delta,
 ) -> Result<()> {
-    apply_many(conn, grain, &[(producer, at, member, delta.clone())]).await
+    apply_many(conn, keeping, &[(producer, at, member, delta.clone())]).await
 }
 
 /// Applies many changes at once (a batch of signatures): contributions are
-/// summed per member and atom, and each atom is written once. Rows are
-/// locked in key order, so concurrent batches never deadlock.
+/// summed per member and atom, each atom is written once, then each
+/// producer's total. Rows are locked in key order (contributors, atoms,
+/// totals), so concurrent batches never deadlock.
 pub async fn apply_many(
     conn: &impl ConnectionTrait,
-    grain: Grain,
+    keeping: Keeping,
     changes: &[(Uuid, DateTime<Utc>, Uuid, Delta)],
 ) -> Result<()> {
+    let grain = keeping.grain;
     let backend = conn.get_database_backend();
     let mut contributions: BTreeMap<(Uuid, String, Uuid), i64> = BTreeMap::new();
     let mut atoms: BTreeMap<(Uuid, String), (i64, Delta)> = BTreeMap::new();
@@ -184,9 +210,89 @@ pub async fn apply_many(
         }
     }
     let atoms: Vec<_> = atoms.into_iter().collect();
+    let mut totals: BTreeMap<Uuid, [i64; TOTAL_COLUMNS]> = BTreeMap::new();
     for chunk in atoms.chunks(ATOMS_PER_STATEMENT) {
-        upsert_atoms(conn, backend, chunk).await?;
+        for (producer, change) in upsert_atoms(conn, backend, keeping.k, chunk).await? {
+            let total = totals.entry(producer).or_insert([0; TOTAL_COLUMNS]);
+            for (sum, part) in total.iter_mut().zip(change) {
+                *sum += part;
+            }
+        }
     }
+    let totals: Vec<_> = totals.into_iter().collect();
+    for chunk in totals.chunks(ATOMS_PER_STATEMENT) {
+        add_to_totals(conn, backend, chunk).await?;
+    }
+    Ok(())
+}
+
+/// Columns of `obs_producer_total` after its key: released atoms, members,
+/// then the count columns.
+const TOTAL_COLUMNS: usize = 2 + COUNT_COLUMNS.len();
+
+/// What an atom's move from `old` to `new` (members, then the count
+/// columns) changes in its producer's total: the released atom's sums
+/// leave and the new ones enter, so crossing k moves the whole atom once.
+fn total_change(k: i64, old: &[i64], new: &[i64]) -> [i64; TOTAL_COLUMNS] {
+    let released = |values: &[i64]| values[0] >= k;
+    let mut change = [0; TOTAL_COLUMNS];
+    change[0] = i64::from(released(new)) - i64::from(released(old));
+    for (i, slot) in change.iter_mut().enumerate().skip(1) {
+        let value = |values: &[i64]| {
+            if released(values) { values[i - 1] } else { 0 }
+        };
+        *slot = value(new) - value(old);
+    }
+    change
+}
+
+/// Adds each producer's change to its total, creating the totals not there
+/// yet (a producer has a total once it has an atom, as a rebuild gives);
+/// one statement, producers in key order.
+async fn add_to_totals(
+    conn: &impl ConnectionTrait,
+    backend: DbBackend,
+    totals: &[(Uuid, [i64; TOTAL_COLUMNS])],
+) -> Result<()> {
+    if totals.is_empty() {
+        return Ok(());
+    }
+    let columns: Vec<&str> = ["atoms", "members"]
+        .into_iter()
+        .chain(COUNT_COLUMNS)
+        .collect();
+    let mut sql = Sql::new(backend);
+    sql.push("INSERT INTO obs_producer_total (producer_id, ")
+        .push(&columns.join(", "))
+        .push(") VALUES ");
+    for (i, (producer, change)) in totals.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(").bind(*producer);
+        for value in change {
+            sql.push(", ").bind(*value);
+        }
+        sql.push(")");
+    }
+    sql.push(" ON CONFLICT (producer_id) DO UPDATE SET ");
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push(&format!(
+            "{column} = obs_producer_total.{column} + excluded.{column}"
+        ));
+    }
+    // A change that moves nothing (an atom still under k) writes nothing.
+    sql.push(" WHERE ");
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        sql.push(&format!("excluded.{column} <> 0"));
+    }
+    conn.execute_raw(sql.build()).await?;
     Ok(())
 }
 
@@ -199,14 +305,16 @@ const ATOMS_PER_STATEMENT: usize = 500;
 
 /// Adds each change to its atom, creating the atoms not there yet, in one
 /// statement (rows in key order, as the caller's map gives them, so
-/// concurrent batches lock alike).
+/// concurrent batches lock alike), and returns what each atom's move
+/// changes in its producer's total.
 async fn upsert_atoms(
     conn: &impl ConnectionTrait,
     backend: DbBackend,
+    k: u32,
     atoms: &[AtomChange],
-) -> Result<()> {
+) -> Result<Vec<(Uuid, [i64; TOTAL_COLUMNS])>> {
     if atoms.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut sql = Sql::new(backend);
     sql.push("INSERT INTO obs_atom (producer_id, period_start, members");
@@ -235,8 +343,38 @@ async fn upsert_atoms(
             ", {column} = obs_atom.{column} + excluded.{column}"
         ));
     }
-    conn.execute_raw(sql.build()).await?;
-    Ok(())
+    sql.push(" RETURNING producer_id, period_start, members");
+    for column in COUNT_COLUMNS {
+        sql.push(", ").push(column);
+    }
+    let changes: BTreeMap<(Uuid, &str), Vec<i64>> = atoms
+        .iter()
+        .map(|((producer, period), (members, delta))| {
+            let mut values = vec![*members];
+            values.extend(delta.values());
+            ((*producer, period.as_str()), values)
+        })
+        .collect();
+    let k = i64::from(k);
+    let mut moved = Vec::with_capacity(atoms.len());
+    for row in conn.query_all_raw(sql.build()).await? {
+        let producer: Uuid = row.try_get_by_index(0)?;
+        let period: String = row.try_get_by_index(1)?;
+        let Some(change) = changes.get(&(producer, period.as_str())) else {
+            continue;
+        };
+        let new = (0..change.len())
+            .map(|i| row.try_get_by_index::<i64>(2 + i))
+            .collect::<std::result::Result<Vec<i64>, _>>()?;
+        // This statement added exactly `change` to the locked row.
+        let old: Vec<i64> = new
+            .iter()
+            .zip(change)
+            .map(|(new, added)| new - added)
+            .collect();
+        moved.push((producer, total_change(k, &old, &new)));
+    }
+    Ok(moved)
 }
 
 /// Contributor rows one statement writes (4 bound values each, well
@@ -320,17 +458,23 @@ pub struct Rebuilt {
     pub contributors: u64,
 }
 
-/// Recomputes every atom from signatures, ratings and pledges, at `grain`,
-/// and records the grain. One transaction: the write path waits for it
-/// (PostgreSQL takes the rollup tables' lock first), so no change made
-/// meanwhile is lost or counted twice.
-pub async fn rebuild(db: &DatabaseConnection, grain: Grain) -> Result<Rebuilt> {
+/// Recomputes every atom from signatures, ratings and pledges, at the
+/// grain, then every producer's total of released atoms, and records the
+/// grain and k. One transaction: the write path waits for it (PostgreSQL
+/// takes the rollup tables' lock first), so no change made meanwhile is
+/// lost or counted twice.
+pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuilt> {
+    let grain = keeping.grain;
     let backend = db.get_database_backend();
     let txn = db.begin().await?;
     if backend == DbBackend::Postgres {
-        txn.execute_unprepared("LOCK TABLE obs_atom, obs_contributor IN EXCLUSIVE MODE")
-            .await?;
+        txn.execute_unprepared(
+            "LOCK TABLE obs_atom, obs_contributor, obs_producer_total IN EXCLUSIVE MODE",
+        )
+        .await?;
     }
+    txn.execute_unprepared("DELETE FROM obs_producer_total")
+        .await?;
     txn.execute_unprepared("DELETE FROM obs_contributor")
         .await?;
     txn.execute_unprepared("DELETE FROM obs_atom").await?;
@@ -397,11 +541,37 @@ pub async fn rebuild(db: &DatabaseConnection, grain: Grain) -> Result<Rebuilt> {
          WHERE o.producer_id = obs_atom.producer_id AND o.period_start = obs_atom.period_start)",
     )
     .await?;
-    let mut sql = Sql::new(backend);
-    sql.push("INSERT INTO obs_meta (key, value) VALUES ('grain', ")
-        .bind(grain.as_str())
-        .push(") ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-    txn.execute_raw(sql.build()).await?;
+    // Every producer with an atom has a total, as the write path keeps it.
+    let released = |value: &str| {
+        format!(
+            "SUM(CASE WHEN members >= {k} THEN {value} ELSE 0 END)",
+            k = keeping.k
+        )
+    };
+    let totals = ["1", "members"]
+        .into_iter()
+        .chain(COUNT_COLUMNS)
+        .map(released)
+        .collect::<Vec<_>>()
+        .join(", ");
+    txn.execute_unprepared(&format!(
+        "INSERT INTO obs_producer_total (producer_id, atoms, members, {columns}) \
+         SELECT producer_id, {totals} FROM obs_atom GROUP BY producer_id",
+        columns = COUNT_COLUMNS.join(", "),
+    ))
+    .await?;
+    for (key, value) in [
+        ("grain", grain.as_str().to_owned()),
+        ("k", keeping.k.to_string()),
+    ] {
+        let mut sql = Sql::new(backend);
+        sql.push("INSERT INTO obs_meta (key, value) VALUES (")
+            .bind(key)
+            .push(", ")
+            .bind(value)
+            .push(") ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+        txn.execute_raw(sql.build()).await?;
+    }
     txn.commit().await?;
     Ok(Rebuilt {
         atoms,
@@ -409,19 +579,29 @@ pub async fn rebuild(db: &DatabaseConnection, grain: Grain) -> Result<Rebuilt> {
     })
 }
 
-/// Rebuilds the rollups when they were built at another grain (or never).
-pub async fn ensure_grain(db: &DatabaseConnection, grain: Grain) -> Result<Option<Rebuilt>> {
-    let stored = db
-        .query_one_raw(sea_orm::Statement::from_string(
+/// Rebuilds the rollups when they were built at another grain or k (or
+/// never).
+pub async fn ensure_kept(db: &DatabaseConnection, keeping: Keeping) -> Result<Option<Rebuilt>> {
+    let stored: Vec<(String, String)> = db
+        .query_all_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
-            "SELECT value FROM obs_meta WHERE key = 'grain'",
+            "SELECT key, value FROM obs_meta WHERE key IN ('grain', 'k')",
         ))
         .await?
-        .and_then(|row| row.try_get_by_index::<String>(0).ok());
-    if stored.as_deref() == Some(grain.as_str()) {
+        .iter()
+        .filter_map(|row| Some((row.try_get_by_index(0).ok()?, row.try_get_by_index(1).ok()?)))
+        .collect();
+    let stored_as = |key: &str| {
+        stored
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.as_str())
+    };
+    let k = keeping.k.to_string();
+    if stored_as("grain") == Some(keeping.grain.as_str()) && stored_as("k") == Some(k.as_str()) {
         return Ok(None);
     }
-    rebuild(db, grain).await.map(Some)
+    rebuild(db, keeping).await.map(Some)
 }
 
 #[cfg(test)]
@@ -446,6 +626,32 @@ mod tests {
         assert_eq!(
             (first.ratings[1], first.scores[1], first.contributions),
             (1, 4, 1)
+        );
+    }
+
+    /// An atom's members then its 14 counts, all counts at `count`.
+    fn atom(members: i64, count: i64) -> Vec<i64> {
+        std::iter::once(members)
+            .chain(std::iter::repeat_n(count, COUNT_COLUMNS.len()))
+            .collect()
+    }
+
+    #[test]
+    fn an_atom_enters_and_leaves_its_total_whole_when_it_crosses_k() {
+        let k = 3;
+        // Crossing up: the whole atom enters, not just the change.
+        let up = total_change(k, &atom(2, 10), &atom(3, 11));
+        assert_eq!(up[..3], [1, 3, 11]);
+        // Crossing down: the whole atom as it was leaves.
+        let down = total_change(k, &atom(3, 11), &atom(2, 12));
+        assert_eq!(down[..3], [-1, -3, -11]);
+        // Released both sides: the change only.
+        let within = total_change(k, &atom(5, 11), &atom(6, 14));
+        assert_eq!(within[..3], [0, 1, 3]);
+        // Under k both sides: nothing.
+        assert_eq!(
+            total_change(k, &atom(1, 4), &atom(2, 9)),
+            [0; TOTAL_COLUMNS]
         );
     }
 

@@ -752,7 +752,9 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     }
     insert_chunked(db, batch).await?;
 
-    report.atoms = rollup::rebuild(db, config.observatory_grain).await?.atoms;
+    report.atoms = rollup::rebuild(db, rollup::Keeping::of(config))
+        .await?
+        .atoms;
     // Fresh planner statistics: without them the first queries on a bulk-
     // loaded database plan for empty tables (a 100× slower nested loop).
     // PostgreSQL also vacuums, which merges the search indexes' pending
