@@ -1146,3 +1146,103 @@ async fn closed_periods_only_publishes_months_that_have_ended() {
     assert_eq!(closed[..2], live[..2]);
     assert_eq!(closed[2]["suppressed"], true, "{:?}", closed[2]);
 }
+
+#[tokio::test]
+async fn rankings_read_page_by_page_from_kept_totals_match_the_full_ranking() {
+    let app = spawn(&["--observatory-k", "2"]).await;
+    let admin = app.admin_token().await;
+    let (organiser, _) = app.register("organiser").await;
+    let members = app.register_many("member", 4).await;
+    let mut producers = Vec::new();
+    for i in 0..7 {
+        let id = producer(&app, &organiser, &format!("Producer {i}"), "food", "FR").await;
+        let target = campaign(&app, &organiser, &id, None, &[]).await;
+        producers.push((id, target));
+    }
+    // Signers and raters (with their QUALITY score) of each producer, by
+    // member index.
+    type Plan<'a> = (&'a [usize], &'a [(usize, i64)]);
+    let plan: [Plan; 7] = [
+        (&[0, 1, 2], &[]),
+        (&[0, 1, 3], &[]), // ties producer 0 on signatures
+        (&[0, 1], &[(0, 5), (1, 5)]),
+        (&[0], &[]),              // one member: suppressed
+        (&[], &[]),               // nothing at all
+        (&[], &[(2, 1), (3, 1)]), // released without signatures
+        (&[0, 1, 2, 3], &[(2, 3), (3, 3)]),
+    ];
+    for ((id, target), (signers, raters)) in producers.iter().zip(plan) {
+        for &signer in signers {
+            let signed = app.sign(&members[signer], target).await;
+            assert!(signed.get("errors").is_none(), "{signed}");
+        }
+        for &(rater, score) in raters {
+            let rated = rate(&app, &members[rater], id, &[("QUALITY", score)]).await;
+            assert!(rated.get("errors").is_none(), "{rated}");
+        }
+    }
+    let node = "suppressed producer { name } metrics { signatures trustIndex }";
+    for order in ["TRUST_INDEX", "SIGNATURES"] {
+        // A range covering all time is ranked in full, from the atoms.
+        let full = app
+            .gql_ok(
+                Some(&admin),
+                &format!("query($o: RankingOrder!) {{ observatory {{ ranking(first: 100, orderBy: $o, filter: {{ from: \"1970-01-01T00:00:00Z\" }}) {{ edges {{ node {{ {node} }} }} }} }} }}"),
+                json!({ "o": order }),
+            )
+            .await["observatory"]["ranking"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"].clone())
+            .collect::<Vec<_>>();
+        assert_eq!(full.len(), 7);
+        let mut paged = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let data = app
+                .gql_ok(
+                    Some(&admin),
+                    &format!("query($o: RankingOrder!, $after: String) {{ observatory {{ ranking(first: 2, after: $after, orderBy: $o) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage endCursor }} edges {{ node {{ {node} }} }} }} }} }}"),
+                    json!({ "o": order, "after": after }),
+                )
+                .await;
+            let ranking = &data["observatory"]["ranking"];
+            assert_eq!(ranking["totalCount"], 7);
+            assert_eq!(ranking["pageInfo"]["hasPreviousPage"], !after.is_null());
+            for edge in ranking["edges"].as_array().unwrap() {
+                paged.push(edge["node"].clone());
+            }
+            if ranking["pageInfo"]["hasNextPage"] == false {
+                break;
+            }
+            after = ranking["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(paged, full, "{order}");
+        let names: Vec<&str> = paged
+            .iter()
+            .map(|node| node["producer"]["name"].as_str().unwrap())
+            .collect();
+        match order {
+            "SIGNATURES" => {
+                assert_eq!(names[0], "Producer 6");
+                assert_eq!(names[3..5], ["Producer 2", "Producer 5"]);
+                // The suppressed and the empty come last, by id.
+                let mut rest = names[5..].to_vec();
+                rest.sort();
+                assert_eq!(rest, ["Producer 3", "Producer 4"]);
+            }
+            _ => assert_eq!(names[..3], ["Producer 2", "Producer 6", "Producer 5"]),
+        }
+    }
+    // A position cursor from a ranked-in-full page means nothing here.
+    let forged = app
+        .gql(
+            Some(&admin),
+            "query($after: String) { observatory { ranking(after: $after) { totalCount } } }",
+            json!({ "after": "cjE6dDpub3QtYS1udW1iZXI6eA" }),
+        )
+        .await;
+    assert_eq!(error_code(&forged), "BAD_USER_INPUT", "{forged}");
+    assert_eq!(error_field(&forged), "after");
+}

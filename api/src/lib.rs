@@ -123,19 +123,28 @@ impl Application {
             keys: state.sources.clone(),
         });
         tokio::spawn(follow_reloads(state.clone()));
-        if config.auto_migrate
-            && let Some(rebuilt) = service::observatory::rollup::ensure_kept(
-                &state.db,
-                service::observatory::rollup::Keeping::of(&config),
-            )
-            .await
-            .map_err(|err| anyhow::anyhow!("cannot prepare the observatory: {}", err.message()))?
-        {
-            tracing::info!(
-                grain = config.observatory_grain.as_str(),
-                atoms = rebuilt.atoms,
-                "observatory rollups rebuilt"
-            );
+        if config.auto_migrate {
+            use service::observatory::{Prior, rollup};
+            if let Some(rebuilt) = rollup::ensure_kept(&state.db, rollup::Keeping::of(&config))
+                .await
+                .map_err(|err| {
+                    anyhow::anyhow!("cannot prepare the observatory: {}", err.message())
+                })?
+            {
+                tracing::info!(
+                    grain = config.observatory_grain.as_str(),
+                    atoms = rebuilt.atoms,
+                    "observatory rollups rebuilt"
+                );
+            }
+            let prior = Prior {
+                mean: config.trust_prior_mean,
+                weight: config.trust_prior_weight,
+            };
+            // Without it the trust ranking still answers, by sorting.
+            if let Err(err) = rollup::ensure_trust_index(&state.db, prior).await {
+                tracing::warn!(error = %err.message(), "cannot index the trust ranking");
+            }
         }
         if let (Some(handle), Some(email), Some(password)) = (
             non_empty(&config.admin_handle),

@@ -58,6 +58,17 @@ impl MigrationTrait for Migration {
         for column in sums {
             table.col(big_integer(column).default(0).to_owned());
         }
-        manager.create_table(table.to_owned()).await
+        manager.create_table(table.to_owned()).await?;
+        // Rankings by signatures walk this index (released producers only).
+        // The trust-index ranking's index depends on the configured prior:
+        // the server creates it at start-up (`rollup::ensure_trust_index`).
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX IF NOT EXISTS idx_obs_producer_total_signatures \
+                 ON obs_producer_total (signatures DESC, producer_id) WHERE atoms > 0",
+            )
+            .await?;
+        Ok(())
     }
 }

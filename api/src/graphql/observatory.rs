@@ -7,14 +7,19 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Simpl
 use chrono::{DateTime, Utc};
 use entities::trust_rating;
 
-use crate::error::Result;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use uuid::Uuid;
+
+use crate::error::{AppError, Result};
 use crate::graphql::connection::{
     ConnectionTotals, Page, complexity, decode_position, encode_position, page_size,
 };
 use crate::graphql::guards::{client_ip, require_member, state, viewer};
 use crate::graphql::producer::{Producer, ProducerKind};
 use crate::service::observatory::{
-    self as obs, Bucket, FilterInput, GroupBy, Observatory as Service, Part, RankBy, metrics,
+    self as obs, Bucket, FilterInput, GroupBy, Observatory as Service, Part, RankAfter, RankBy,
+    RankKey, metrics,
 };
 use crate::service::{rating, validate};
 
@@ -463,18 +468,36 @@ impl Observatory {
     ) -> Result<Page<ProducerTrust>> {
         authorize(ctx, Part::Picture).await?;
         let first = page_size(ctx, first)? as usize;
-        let start = after
-            .as_deref()
-            .map(decode_position)
-            .transpose()?
-            .map_or(0, |p| p + 1);
         let scope = scope(ctx, filter).await?;
         let by = match order_by {
             RankingOrder::TrustIndex => RankBy::TrustIndex,
             RankingOrder::Signatures => RankBy::Signatures,
             RankingOrder::ResponseRate => RankBy::ResponseRate,
         };
-        let ranked = Service::new(state(ctx)).ranking(&scope, by).await?;
+        let service = Service::new(state(ctx));
+        if Service::ranks_from_kept(&scope, by) {
+            let after = after.as_deref().map(decode_rank_cursor).transpose()?;
+            let page = service.ranking_page(&scope, by, after, first).await?;
+            let mut connection = Connection::with_additional_fields(
+                after.is_some(),
+                page.has_next,
+                ConnectionTotals {
+                    total_count: page.total_count,
+                },
+            );
+            for (trust, position) in page.rows {
+                connection
+                    .edges
+                    .push(Edge::new(encode_rank_cursor(position), trust.into()));
+            }
+            return Ok(connection);
+        }
+        let start = after
+            .as_deref()
+            .map(decode_position)
+            .transpose()?
+            .map_or(0, |p| p + 1);
+        let ranked = service.ranking(&scope, by).await?;
         let total_count = ranked.len() as u64;
         let mut connection = Connection::with_additional_fields(
             start > 0,
@@ -564,4 +587,40 @@ pub async fn viewer_ratings(
             .map(TrustRating)
             .collect(),
     )
+}
+
+/// Cursors of rankings read from the kept totals: the key and id of the
+/// last producer seen, so the next page starts there through the index.
+const RANK_PREFIX: &str = "r1:";
+
+fn encode_rank_cursor(after: RankAfter) -> String {
+    let text = match after {
+        RankAfter::Keyed(RankKey::Signatures(value), id) => format!("s:{value}:{id}"),
+        RankAfter::Keyed(RankKey::TrustIndex(value), id) => format!("t:{value}:{id}"),
+        RankAfter::Rest(id) => format!("n::{id}"),
+    };
+    URL_SAFE_NO_PAD.encode(format!("{RANK_PREFIX}{text}"))
+}
+
+fn decode_rank_cursor(cursor: &str) -> Result<RankAfter> {
+    let decoded = URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| {
+            let text = text.strip_prefix(RANK_PREFIX)?;
+            let mut parts = text.splitn(3, ':');
+            let (kind, value, id) = (parts.next()?, parts.next()?, parts.next()?);
+            let id: Uuid = id.parse().ok()?;
+            Some(match kind {
+                "s" => RankAfter::Keyed(RankKey::Signatures(value.parse().ok()?), id),
+                "t" => RankAfter::Keyed(
+                    RankKey::TrustIndex(value.parse::<f64>().ok().filter(|v| v.is_finite())?),
+                    id,
+                ),
+                "n" => RankAfter::Rest(id),
+                _ => return None,
+            })
+        });
+    decoded.ok_or_else(|| AppError::invalid("after", "after is not a cursor this server issued"))
 }

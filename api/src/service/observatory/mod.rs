@@ -22,7 +22,7 @@ use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
 pub use metrics::{Cell, Prior};
-pub use query::{GroupBy, ProducerRow, Scope};
+pub use query::{GroupBy, ProducerRow, RankAfter, RankKey, Scope};
 
 use crate::config::Grain;
 use crate::error::{AppError, Result};
@@ -149,6 +149,14 @@ pub struct TrustPoint {
     pub cell: Cell,
 }
 
+/// A page of a ranking: each producer with the position after it.
+#[derive(Clone, Debug)]
+pub struct RankPage {
+    pub rows: Vec<(ProducerTrust, RankAfter)>,
+    pub total_count: u64,
+    pub has_next: bool,
+}
+
 /// How a ranking is ordered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RankBy {
@@ -263,6 +271,7 @@ impl<'a> Observatory<'a> {
                 .then(|| day_string(floor.floor(Utc::now().date_naive()))),
             after: None,
             through: None,
+            ids: None,
         })
     }
 
@@ -353,6 +362,44 @@ impl<'a> Observatory<'a> {
             (None, None) => a.producer.id.cmp(&b.producer.id),
         });
         Ok(cells)
+    }
+
+    /// Whether the kept totals answer this ranking page by page: all time
+    /// (no `from`/`to`, not closed periods only), by trust index or
+    /// signatures. Otherwise [`Observatory::ranking`] ranks in full.
+    pub fn ranks_from_kept(scope: &Scope, by: RankBy) -> bool {
+        scope.from.is_none()
+            && scope.to.is_none()
+            && scope.open_from.is_none()
+            && by != RankBy::ResponseRate
+    }
+
+    /// A page of the ranking read from the kept totals through their
+    /// indexes, in [`Observatory::ranking`]'s order, where
+    /// [`Observatory::ranks_from_kept`] says so.
+    pub async fn ranking_page(
+        &self,
+        scope: &Scope,
+        by: RankBy,
+        after: Option<RankAfter>,
+        first: usize,
+    ) -> Result<RankPage> {
+        let db = &self.state.db;
+        let (total_count, mut ranked) = tokio::try_join!(
+            query::count_producers(db, scope),
+            query::ranked_producers(db, scope, by, self.prior(), after, first as u64 + 1),
+        )?;
+        let has_next = ranked.len() > first;
+        ranked.truncate(first);
+        let mut page_scope = scope.clone();
+        page_scope.ids = Some(ranked.iter().map(|(producer, _)| producer.id).collect());
+        let (producers, positions): (Vec<_>, Vec<_>) = ranked.into_iter().unzip();
+        let rows = self.cells_of(&page_scope, producers).await?;
+        Ok(RankPage {
+            rows: rows.into_iter().zip(positions).collect(),
+            total_count,
+            has_next,
+        })
     }
 
     /// The groups of producers in scope, by `by`, largest first.

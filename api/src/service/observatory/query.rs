@@ -12,6 +12,7 @@ use entities::producer::ProducerKind;
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult};
 use uuid::Uuid;
 
+use super::metrics::Prior;
 use super::sql::Sql;
 use crate::error::Result;
 
@@ -38,6 +39,8 @@ pub struct Scope {
     pub after: Option<Uuid>,
     /// Only producers with an id up to this one.
     pub through: Option<Uuid>,
+    /// Only these producers (a page of a ranking).
+    pub ids: Option<Vec<Uuid>>,
 }
 
 /// The sums of a set of atoms.
@@ -103,6 +106,19 @@ fn push_producer_conditions(sql: &mut Sql, scope: &Scope) {
     }
     if let Some(through) = scope.through {
         sql.push(" AND p.id <= ").bind(through);
+    }
+    if let Some(ids) = &scope.ids {
+        sql.push(" AND p.id IN (");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(*id);
+        }
+        if ids.is_empty() {
+            sql.push("NULL");
+        }
+        sql.push(")");
     }
     if let Some(sector) = &scope.sector {
         sql.push(" AND p.sector = ").bind(sector.clone());
@@ -296,6 +312,138 @@ pub async fn producers(
             })
         })
         .collect()
+}
+
+/// How many producers the scope holds.
+pub async fn count_producers(db: &DatabaseConnection, scope: &Scope) -> Result<u64> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT CAST(COUNT(*) AS BIGINT) FROM producer p WHERE 1 = 1");
+    push_producer_conditions(&mut sql, scope);
+    let count: i64 = match db.query_one_raw(sql.build()).await? {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(count.max(0) as u64)
+}
+
+/// The overall trust index of a kept total, in SQL, for ordering: the
+/// Bayesian `(w·m + 25·(Σ scores − n)) / (w + n)` of
+/// [`super::metrics::trust_index`] over all four dimensions. Columns are
+/// unqualified so that an index on the same text serves it (SQLite matches
+/// indexed expressions as written).
+pub fn trust_expression(prior: Prior) -> String {
+    format!(
+        "CAST(({weighted:?} + 25.0 * ({SCORES_SUM} - {RATINGS_SUM})) / ({weight:?} + {RATINGS_SUM}) AS DOUBLE PRECISION)",
+        weighted = prior.weight * prior.mean,
+        weight = prior.weight,
+    )
+}
+
+/// A kept total's ratings, over the four dimensions.
+pub const RATINGS_SUM: &str =
+    "(ratings_transparency + ratings_fairness + ratings_commitment_keeping + ratings_quality)";
+const SCORES_SUM: &str =
+    "(score_transparency + score_fairness + score_commitment_keeping + score_quality)";
+
+/// A ranking key read from the kept totals.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RankKey {
+    Signatures(i64),
+    TrustIndex(f64),
+}
+
+/// Where a ranking page starts: after a producer that had a key, or, once
+/// the keyed producers are through, after one without (suppressed, or
+/// without ratings for the trust index), which come last by id.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RankAfter {
+    Keyed(RankKey, Uuid),
+    Rest(Uuid),
+}
+
+/// Up to `limit` producers of the scope in ranking order after `after`,
+/// each with its own position to continue from, read from the kept totals
+/// through their indexes: keyed producers by key (best first, then id),
+/// then the others by id. All time only (the caller checks).
+pub async fn ranked_producers(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    by: super::RankBy,
+    prior: Prior,
+    after: Option<RankAfter>,
+    limit: u64,
+) -> Result<Vec<(ProducerRow, RankAfter)>> {
+    let backend = db.get_database_backend();
+    let (key, keyed) = match by {
+        super::RankBy::Signatures => ("signatures".to_owned(), "atoms > 0".to_owned()),
+        _ => (
+            trust_expression(prior),
+            format!("atoms > 0 AND {RATINGS_SUM} > 0"),
+        ),
+    };
+    let mut out = Vec::new();
+    if !matches!(after, Some(RankAfter::Rest(_))) {
+        let mut sql = Sql::new(backend);
+        sql.push(&format!(
+            "SELECT p.id, p.name, {key} FROM obs_producer_total t JOIN producer p ON p.id = t.producer_id WHERE {keyed}"
+        ));
+        if let Some(RankAfter::Keyed(value, id)) = after {
+            let bind = |sql: &mut Sql| match value {
+                RankKey::Signatures(value) => {
+                    sql.bind(value);
+                }
+                RankKey::TrustIndex(value) => {
+                    sql.bind(value);
+                }
+            };
+            // `key <= value` bounds the index scan; the rest breaks ties.
+            sql.push(&format!(" AND {key} <= "));
+            bind(&mut sql);
+            sql.push(&format!(" AND ({key} < "));
+            bind(&mut sql);
+            sql.push(" OR t.producer_id > ").bind(id).push(")");
+        }
+        push_producer_conditions(&mut sql, scope);
+        sql.push(&format!(" ORDER BY {key} DESC, t.producer_id LIMIT "))
+            .bind(limit as i64);
+        for row in db.query_all_raw(sql.build()).await? {
+            let id: Uuid = row.try_get_by_index(0)?;
+            let value = match by {
+                super::RankBy::Signatures => RankKey::Signatures(row.try_get_by_index(2)?),
+                _ => RankKey::TrustIndex(row.try_get_by_index(2)?),
+            };
+            out.push((
+                ProducerRow {
+                    id,
+                    name: row.try_get_by_index(1)?,
+                },
+                RankAfter::Keyed(value, id),
+            ));
+        }
+    }
+    let left = limit.saturating_sub(out.len() as u64);
+    if left > 0 {
+        let mut sql = Sql::new(backend);
+        sql.push(&format!(
+            "SELECT p.id, p.name FROM producer p LEFT JOIN obs_producer_total t ON t.producer_id = p.id              WHERE (t.producer_id IS NULL OR NOT ({keyed}))"
+        ));
+        if let Some(RankAfter::Rest(id)) = after {
+            sql.push(" AND p.id > ").bind(id);
+        }
+        push_producer_conditions(&mut sql, scope);
+        sql.push(" ORDER BY p.id LIMIT ").bind(left as i64);
+        for row in db.query_all_raw(sql.build()).await? {
+            let id: Uuid = row.try_get_by_index(0)?;
+            out.push((
+                ProducerRow {
+                    id,
+                    name: row.try_get_by_index(1)?,
+                },
+                RankAfter::Rest(id),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// How the observatory groups producers.

@@ -17,6 +17,8 @@ use entities::trust_rating::Dimension;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
 use uuid::Uuid;
 
+use super::metrics::Prior;
+use super::query::{RATINGS_SUM, trust_expression};
 use super::sql::{Sql, period_start};
 use crate::config::{Config, Grain};
 use crate::error::Result;
@@ -602,6 +604,42 @@ pub async fn ensure_kept(db: &DatabaseConnection, keeping: Keeping) -> Result<Op
         return Ok(None);
     }
     rebuild(db, keeping).await.map(Some)
+}
+
+/// Name of the trust-index ranking's index.
+const TRUST_INDEX: &str = "idx_obs_producer_total_trust";
+
+/// Makes sure the trust-index ranking has its index: an index on the
+/// ranking's own expression, which holds the prior, so it is made again
+/// when the prior changed (recorded in `obs_meta`).
+pub async fn ensure_trust_index(db: &DatabaseConnection, prior: Prior) -> Result<()> {
+    let backend = db.get_database_backend();
+    let expression = trust_expression(prior);
+    let stored = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT value FROM obs_meta WHERE key = 'trust_index'",
+        ))
+        .await?
+        .and_then(|row| row.try_get_by_index::<String>(0).ok());
+    if stored.as_deref() == Some(expression.as_str()) {
+        return Ok(());
+    }
+    let txn = db.begin().await?;
+    txn.execute_unprepared(&format!("DROP INDEX IF EXISTS {TRUST_INDEX}"))
+        .await?;
+    txn.execute_unprepared(&format!(
+        "CREATE INDEX IF NOT EXISTS {TRUST_INDEX} ON obs_producer_total ({expression} DESC, producer_id) \
+         WHERE atoms > 0 AND {RATINGS_SUM} > 0"
+    ))
+    .await?;
+    let mut sql = Sql::new(backend);
+    sql.push("INSERT INTO obs_meta (key, value) VALUES ('trust_index', ")
+        .bind(expression)
+        .push(") ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    txn.execute_raw(sql.build()).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]
