@@ -1,6 +1,7 @@
 //! A deterministic data set of any size, for benchmarks and demos: members
 //! (with their values), communities, producers, campaigns (texts in French
-//! and English), signatures, ratings, pledges and responses, written in bulk (multi-row inserts, not the API), then the
+//! and English), signatures, ratings, pledges and responses, written in bulk
+//! (`COPY` on PostgreSQL, multi-row inserts on SQLite; not the API), then the
 //! rollups rebuilt. The same `--seed` gives the same data.
 //!
 //! Activity is skewed like real life: a few producers draw most campaigns,
@@ -301,6 +302,8 @@ const DIMENSIONS: [Dimension; 4] = [
 /// Rows per multi-row insert: well under SQLite's and PostgreSQL's limits
 /// on bound values.
 const CHUNK: usize = 1_000;
+/// Rows of a big table held in memory before they are written.
+const BULK_BATCH: usize = 200_000;
 
 async fn insert_chunked<A>(db: &DatabaseConnection, rows: Vec<A>) -> Result<()>
 where
@@ -320,6 +323,179 @@ where
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// A row of one of the big tables (signatures, pledges, ratings), written
+/// with `COPY` on PostgreSQL and multi-row inserts on SQLite.
+trait Bulk {
+    /// `COPY table (columns) FROM STDIN`, in the order [`Bulk::line`] writes.
+    const COPY: &'static str;
+    type Active: ActiveModelTrait + Send;
+    /// The row in `COPY`'s text format (tab-separated, `\N` for null).
+    fn line(&self, out: &mut String);
+    fn active(self) -> Self::Active;
+}
+
+/// Rows a `COPY` sends at a time.
+const COPY_CHUNK: usize = 50_000;
+
+async fn write_bulk<B: Bulk>(db: &DatabaseConnection, rows: Vec<B>) -> Result<()> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return insert_chunked(db, rows.into_iter().map(Bulk::active).collect()).await;
+    }
+    use sqlx::postgres::PgPoolCopyExt;
+    let failed = |err: sqlx::Error| AppError::Internal(format!("COPY failed: {err}"));
+    let mut copy = db
+        .get_postgres_connection_pool()
+        .copy_in_raw(B::COPY)
+        .await
+        .map_err(failed)?;
+    let mut text = String::new();
+    for chunk in rows.chunks(COPY_CHUNK) {
+        text.clear();
+        for row in chunk {
+            row.line(&mut text);
+        }
+        copy.send(text.as_bytes()).await.map_err(failed)?;
+    }
+    copy.finish().await.map_err(failed)?;
+    Ok(())
+}
+
+/// A timestamp as `COPY` reads it.
+fn copy_time(at: DateTime<Utc>) -> impl fmt::Display {
+    at.format("%Y-%m-%d %H:%M:%S%.6f+00")
+}
+
+struct SeedSignature {
+    id: Uuid,
+    campaign_id: Uuid,
+    member_id: Uuid,
+    anonymous: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl Bulk for SeedSignature {
+    const COPY: &'static str =
+        "COPY signature (id, campaign_id, member_id, anonymous, status, created_at) FROM STDIN";
+    type Active = signature::ActiveModel;
+    fn line(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{}\tCOUNTED\t{}",
+            self.id,
+            self.campaign_id,
+            self.member_id,
+            if self.anonymous { "t" } else { "f" },
+            copy_time(self.created_at),
+        );
+    }
+    fn active(self) -> signature::ActiveModel {
+        signature::ActiveModel {
+            id: Set(self.id),
+            campaign_id: Set(self.campaign_id),
+            member_id: Set(Some(self.member_id)),
+            comment: Set(None),
+            anonymous: Set(self.anonymous),
+            territory: Set(None),
+            hidden_at: Set(None),
+            status: Set(SignatureStatus::Counted),
+            source_key: Set(None),
+            email_domain: Set(None),
+            invalidation_id: Set(None),
+            held_by: Set(None),
+            created_at: Set(self.created_at),
+        }
+    }
+}
+
+struct SeedPledge {
+    id: Uuid,
+    campaign_id: Uuid,
+    member_id: Uuid,
+    kind: PledgeKind,
+    monthly_amount_cents: Option<i64>,
+    at: DateTime<Utc>,
+}
+
+impl Bulk for SeedPledge {
+    const COPY: &'static str = "COPY pledge (id, campaign_id, member_id, kind, monthly_amount_cents, \
+        status, activated_at, created_at, updated_at) FROM STDIN";
+    type Active = pledge::ActiveModel;
+    fn line(&self, out: &mut String) {
+        use sea_orm::ActiveEnum;
+        use std::fmt::Write;
+        let at = copy_time(self.at);
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{at}\t{at}\t{at}",
+            self.id,
+            self.campaign_id,
+            self.member_id,
+            self.kind.to_value(),
+            self.monthly_amount_cents
+                .map_or_else(|| "\\N".to_owned(), |cents| cents.to_string()),
+            PledgeStatus::Active.to_value(),
+        );
+    }
+    fn active(self) -> pledge::ActiveModel {
+        pledge::ActiveModel {
+            id: Set(self.id),
+            campaign_id: Set(self.campaign_id),
+            member_id: Set(Some(self.member_id)),
+            kind: Set(self.kind),
+            monthly_amount_cents: Set(self.monthly_amount_cents),
+            activation_threshold: Set(None),
+            status: Set(PledgeStatus::Active),
+            activated_at: Set(Some(self.at)),
+            closed_at: Set(None),
+            created_at: Set(self.at),
+            updated_at: Set(self.at),
+        }
+    }
+}
+
+struct SeedRating {
+    id: Uuid,
+    member_id: Uuid,
+    producer_id: Uuid,
+    dimension: Dimension,
+    score: i16,
+    at: DateTime<Utc>,
+}
+
+impl Bulk for SeedRating {
+    const COPY: &'static str = "COPY trust_rating (id, member_id, producer_id, dimension, score, \
+        period, created_at, updated_at) FROM STDIN";
+    type Active = trust_rating::ActiveModel;
+    fn line(&self, out: &mut String) {
+        use sea_orm::ActiveEnum;
+        use std::fmt::Write;
+        let at = copy_time(self.at);
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{at}\t{at}",
+            self.id,
+            self.member_id,
+            self.producer_id,
+            self.dimension.to_value(),
+            self.score,
+            self.at.format("%Y-%m"),
+        );
+    }
+    fn active(self) -> trust_rating::ActiveModel {
+        trust_rating::ActiveModel {
+            id: Set(self.id),
+            member_id: Set(Some(self.member_id)),
+            producer_id: Set(self.producer_id),
+            dimension: Set(self.dimension),
+            score: Set(self.score),
+            period: Set(self.at.format("%Y-%m").to_string()),
+            created_at: Set(self.at),
+            updated_at: Set(self.at),
+        }
+    }
 }
 
 /// Writes the data set and rebuilds the rollups.
@@ -649,28 +825,20 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
         let window = (now - published).num_seconds().max(1) as u64;
         for j in 0..count {
             let (at, id, anonymous) = next_signature(&mut rng, published, window);
-            batch.push(signature::ActiveModel {
-                id: Set(id),
-                campaign_id: Set(campaign_id),
-                member_id: Set(Some(members[((offset + j) % member_count) as usize])),
-                comment: Set(None),
-                anonymous: Set(anonymous),
-                territory: Set(None),
-                hidden_at: Set(None),
-                status: Set(SignatureStatus::Counted),
-                source_key: Set(None),
-                email_domain: Set(None),
-                invalidation_id: Set(None),
-                held_by: Set(None),
-                created_at: Set(at),
+            batch.push(SeedSignature {
+                id,
+                campaign_id,
+                member_id: members[((offset + j) % member_count) as usize],
+                anonymous,
+                created_at: at,
             });
             report.signatures += 1;
-            if batch.len() >= CHUNK * 10 {
-                insert_chunked(db, std::mem::take(&mut batch)).await?;
+            if batch.len() >= BULK_BATCH {
+                write_bulk(db, std::mem::take(&mut batch)).await?;
             }
         }
     }
-    insert_chunked(db, batch).await?;
+    write_bulk(db, batch).await?;
 
     // Pledges: one for every ten signatures, on the same skew.
     let pledges = distribute(&mut rng, args.signatures / 10, campaign_count, member_count);
@@ -682,28 +850,21 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
         for j in 0..count {
             let at = published + Duration::seconds(rng.below(window) as i64);
             let kind = *rng.pick(PLEDGE_KINDS);
-            batch.push(pledge::ActiveModel {
-                id: Set(rng.id_at(at)),
-                campaign_id: Set(campaign_id),
-                member_id: Set(Some(members[((offset + j) % member_count) as usize])),
-                kind: Set(kind),
-                monthly_amount_cents: Set(
-                    (rng.below(2) == 0).then(|| 500 + 100 * rng.below(50) as i64)
-                ),
-                activation_threshold: Set(None),
-                status: Set(PledgeStatus::Active),
-                activated_at: Set(Some(at)),
-                closed_at: Set(None),
-                created_at: Set(at),
-                updated_at: Set(at),
+            batch.push(SeedPledge {
+                id: rng.id_at(at),
+                campaign_id,
+                member_id: members[((offset + j) % member_count) as usize],
+                kind,
+                monthly_amount_cents: (rng.below(2) == 0).then(|| 500 + 100 * rng.below(50) as i64),
+                at,
             });
             report.pledges += 1;
-            if batch.len() >= CHUNK * 10 {
-                insert_chunked(db, std::mem::take(&mut batch)).await?;
+            if batch.len() >= BULK_BATCH {
+                write_bulk(db, std::mem::take(&mut batch)).await?;
             }
         }
     }
-    insert_chunked(db, batch).await?;
+    write_bulk(db, batch).await?;
 
     // Ratings: a member rates a producer on all four dimensions in a month;
     // producers and months are skewed, raters are runs of members.
@@ -733,24 +894,22 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             for dimension in DIMENSIONS {
                 let noise = rng.unit() * 2.0 - 1.0;
                 let score = (quality[producer as usize] + noise).round().clamp(1.0, 5.0) as i16;
-                batch.push(trust_rating::ActiveModel {
-                    id: Set(rng.id_at(at)),
-                    member_id: Set(Some(member)),
-                    producer_id: Set(producers[producer as usize]),
-                    dimension: Set(dimension),
-                    score: Set(score),
-                    period: Set(at.format("%Y-%m").to_string()),
-                    created_at: Set(at),
-                    updated_at: Set(at),
+                batch.push(SeedRating {
+                    id: rng.id_at(at),
+                    member_id: member,
+                    producer_id: producers[producer as usize],
+                    dimension,
+                    score,
+                    at,
                 });
                 report.ratings += 1;
             }
-            if batch.len() >= CHUNK * 10 {
-                insert_chunked(db, std::mem::take(&mut batch)).await?;
+            if batch.len() >= BULK_BATCH {
+                write_bulk(db, std::mem::take(&mut batch)).await?;
             }
         }
     }
-    insert_chunked(db, batch).await?;
+    write_bulk(db, batch).await?;
 
     report.atoms = rollup::rebuild(db, rollup::Keeping::of(config))
         .await?
