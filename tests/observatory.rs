@@ -1234,7 +1234,37 @@ async fn rankings_read_page_by_page_from_kept_totals_match_the_full_ranking() {
             }
             _ => assert_eq!(names[..3], ["Producer 2", "Producer 6", "Producer 5"]),
         }
+        // The export streams the same order when asked.
+        let (status, _, body) = export(
+            &app,
+            Some(&admin),
+            &format!("format=ndjson&orderBy={order}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let exported: Vec<String> = body
+            .lines()
+            .map(|line| {
+                let row: Value = serde_json::from_str(line).unwrap();
+                row["producer_name"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(exported, names, "export by {order}");
     }
+    // Rankings the kept totals do not index are ranked in full.
+    let (status, _, body) = export(&app, Some(&admin), "orderBy=RESPONSE_RATE", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body.lines().count(),
+        8,
+        "a header and seven producers: {body}"
+    );
+    let (status, _, body) = export(&app, Some(&admin), "orderBy=BEST", None).await;
+    assert_eq!(status, 400, "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error_code(&error), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_field(&error), "orderBy", "{body}");
     // A position cursor from a ranked-in-full page means nothing here.
     let forged = app
         .gql(

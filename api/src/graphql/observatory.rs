@@ -477,7 +477,7 @@ impl Observatory {
         let service = Service::new(state(ctx));
         if Service::ranks_from_kept(&scope, by) {
             let after = after.as_deref().map(decode_rank_cursor).transpose()?;
-            let page = service.ranking_page(&scope, by, after, first).await?;
+            let page = service.ranking_page(&scope, by, after, first, true).await?;
             let mut connection = Connection::with_additional_fields(
                 after.is_some(),
                 page.has_next,

@@ -17,7 +17,7 @@ use super::export::{Format, error_response, format, line};
 use super::viewer;
 use crate::error::{AppError, Result};
 use crate::service::observatory::{
-    self as obs, FilterInput, GroupBy, Observatory, Part, metrics::Cell,
+    self as obs, FilterInput, GroupBy, Observatory, Part, RankAfter, RankBy, metrics::Cell,
 };
 use crate::state::AppState;
 
@@ -124,8 +124,21 @@ async fn export(
 }
 
 enum Level {
-    Producers,
+    /// By producer id, or in ranking order when asked (`orderBy`).
+    Producers(Option<RankBy>),
     Groups(GroupBy),
+}
+
+fn rank_by(name: &str) -> Result<RankBy> {
+    match name.to_ascii_uppercase().as_str() {
+        "TRUST_INDEX" => Ok(RankBy::TrustIndex),
+        "SIGNATURES" => Ok(RankBy::Signatures),
+        "RESPONSE_RATE" => Ok(RankBy::ResponseRate),
+        _ => Err(AppError::invalid(
+            "orderBy",
+            "orderBy must be TRUST_INDEX, SIGNATURES or RESPONSE_RATE",
+        )),
+    }
 }
 
 async fn prepare(
@@ -136,7 +149,18 @@ async fn prepare(
     obs::authorize(state, viewer(state, headers).await?, Part::Picture)?;
     let format = format(params, headers)?;
     let level = match params.get("level").map(String::as_str) {
-        None | Some("producers") => Level::Producers,
+        None | Some("producers") => Level::Producers(
+            params
+                .get("orderBy")
+                .map(|name| rank_by(name))
+                .transpose()?,
+        ),
+        Some("groups") if params.contains_key("orderBy") => {
+            return Err(AppError::invalid(
+                "orderBy",
+                "orderBy ranks producers: use it with level=producers",
+            ));
+        }
         Some("groups") => Level::Groups(group_by(
             params
                 .get("by")
@@ -209,11 +233,64 @@ fn metric_values(cell: &Cell) -> Vec<Value> {
     values
 }
 
+/// The export's producers, a chunk at a time: by id; in ranking order
+/// from the kept totals' indexes (all time, by trust index or signatures);
+/// or, for other rankings, ranked in full once and then cut in chunks.
+enum Chunks {
+    ById(Option<uuid::Uuid>),
+    Ranked(Option<RankAfter>, RankBy, bool),
+    InFull(RankBy, Option<std::vec::IntoIter<obs::ProducerTrust>>),
+}
+
+impl Chunks {
+    fn new(order: Option<RankBy>, scope: &obs::Scope) -> Self {
+        match order {
+            None => Chunks::ById(None),
+            Some(by) if Observatory::ranks_from_kept(scope, by) => Chunks::Ranked(None, by, false),
+            Some(by) => Chunks::InFull(by, None),
+        }
+    }
+
+    async fn next(
+        &mut self,
+        observatory: &Observatory<'_>,
+        scope: &obs::Scope,
+    ) -> Result<Vec<obs::ProducerTrust>> {
+        match self {
+            Chunks::ById(after) => {
+                let chunk = observatory
+                    .producer_chunk(scope, *after, EXPORT_CHUNK)
+                    .await?;
+                *after = chunk.last().map(|trust| trust.producer.id);
+                Ok(chunk)
+            }
+            Chunks::Ranked(_, _, true) => Ok(Vec::new()),
+            Chunks::Ranked(after, by, done) => {
+                let page = observatory
+                    .ranking_page(scope, *by, *after, EXPORT_CHUNK as usize, false)
+                    .await?;
+                *done = !page.has_next;
+                *after = page.rows.last().map(|(_, position)| *position);
+                Ok(page.rows.into_iter().map(|(trust, _)| trust).collect())
+            }
+            Chunks::InFull(by, ranked) => {
+                if ranked.is_none() {
+                    *ranked = Some(observatory.ranking(scope, *by).await?.into_iter());
+                }
+                Ok(ranked
+                    .as_mut()
+                    .map(|rest| rest.take(EXPORT_CHUNK as usize).collect())
+                    .unwrap_or_default())
+            }
+        }
+    }
+}
+
 fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> Response {
     let (sender, receiver) =
         tokio::sync::mpsc::channel::<std::result::Result<Bytes, std::io::Error>>(4);
     let key_columns: &[&str] = match level {
-        Level::Producers => &["producer_id", "producer_name"],
+        Level::Producers(_) => &["producer_id", "producer_name"],
         Level::Groups(_) => &["group_key", "group_label", "producer_count"],
     };
     let columns: Vec<&str> = key_columns.iter().chain(METRIC_COLUMNS).copied().collect();
@@ -227,16 +304,12 @@ fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> R
         }
         let observatory = Observatory::new(&state);
         let failed = match level {
-            Level::Producers => {
-                let mut after = None;
+            Level::Producers(order) => {
+                let mut chunks = Chunks::new(order, &scope);
                 loop {
-                    match observatory
-                        .producer_chunk(&scope, after, EXPORT_CHUNK)
-                        .await
-                    {
+                    match chunks.next(&observatory, &scope).await {
                         Ok(chunk) if chunk.is_empty() => break None,
                         Ok(chunk) => {
-                            after = chunk.last().map(|trust| trust.producer.id);
                             let mut text = String::new();
                             for trust in chunk {
                                 let mut values = vec![

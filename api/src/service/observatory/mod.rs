@@ -153,6 +153,7 @@ pub struct TrustPoint {
 #[derive(Clone, Debug)]
 pub struct RankPage {
     pub rows: Vec<(ProducerTrust, RankAfter)>,
+    /// Producers in scope (0 when not asked for).
     pub total_count: u64,
     pub has_next: bool,
 }
@@ -383,10 +384,17 @@ impl<'a> Observatory<'a> {
         by: RankBy,
         after: Option<RankAfter>,
         first: usize,
+        with_count: bool,
     ) -> Result<RankPage> {
         let db = &self.state.db;
+        let count = async {
+            match with_count {
+                true => query::count_producers(db, scope).await,
+                false => Ok(0),
+            }
+        };
         let (total_count, mut ranked) = tokio::try_join!(
-            query::count_producers(db, scope),
+            count,
             query::ranked_producers(db, scope, by, self.prior(), after, first as u64 + 1),
         )?;
         let has_next = ranked.len() > first;
