@@ -480,6 +480,17 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
     txn.execute_unprepared("DELETE FROM obs_contributor")
         .await?;
     txn.execute_unprepared("DELETE FROM obs_atom").await?;
+    if backend == DbBackend::Postgres {
+        // A million contributor rows go in several times faster without
+        // their indexes, built again afterwards in one sorted pass each
+        // (the same transaction: nobody sees the table without them).
+        for statement in [
+            "DROP INDEX idx_obs_contributor_member",
+            "ALTER TABLE obs_contributor DROP CONSTRAINT obs_contributor_pkey",
+        ] {
+            txn.execute_unprepared(statement).await?;
+        }
+    }
     let signed = period_start(backend, grain, "s.created_at");
     let rated = period_start(backend, grain, "r.created_at");
     let pledged = period_start(backend, grain, "p.created_at");
@@ -499,6 +510,15 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
         ))
         .await?
         .rows_affected();
+    if backend == DbBackend::Postgres {
+        for statement in [
+            "ALTER TABLE obs_contributor ADD CONSTRAINT obs_contributor_pkey \
+             PRIMARY KEY (producer_id, period_start, member_id)",
+            "CREATE INDEX idx_obs_contributor_member ON obs_contributor (member_id)",
+        ] {
+            txn.execute_unprepared(statement).await?;
+        }
+    }
     let dimension = |name: &str, value: &str| {
         format!("CASE WHEN r.dimension = '{name}' THEN {value} ELSE 0 END")
     };
@@ -538,9 +558,12 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
         ))
         .await?
         .rows_affected();
+    // One pass over the contributors, joined (a subquery per atom took
+    // seconds at a million contributors).
     txn.execute_unprepared(
-        "UPDATE obs_atom SET members = (SELECT COUNT(*) FROM obs_contributor o \
-         WHERE o.producer_id = obs_atom.producer_id AND o.period_start = obs_atom.period_start)",
+        "UPDATE obs_atom SET members = c.members FROM (SELECT producer_id, period_start, \
+         COUNT(*) AS members FROM obs_contributor GROUP BY producer_id, period_start) c \
+         WHERE c.producer_id = obs_atom.producer_id AND c.period_start = obs_atom.period_start",
     )
     .await?;
     // Every producer with an atom has a total, as the write path keeps it.
