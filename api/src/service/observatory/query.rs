@@ -525,13 +525,24 @@ pub async fn campaigns(
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<CampaignFact>> {
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push(
-        "SELECT c.producer_id, c.published_at, fr.first_at FROM campaign c \
-         JOIN producer p ON p.id = c.producer_id \
-         LEFT JOIN (SELECT campaign_id, MIN(created_at) AS first_at FROM producer_response \
-                    WHERE hidden_at IS NULL GROUP BY campaign_id) fr ON fr.campaign_id = c.id \
-         WHERE c.published_at IS NOT NULL AND c.hidden_at IS NULL",
-    );
+    if scope.ids.is_some() || scope.producer.is_some() {
+        // A few producers: each campaign's first answer through the
+        // campaign index, instead of grouping every response there is.
+        sql.push(
+            "SELECT c.producer_id, c.published_at, (SELECT MIN(r.created_at) FROM producer_response r \
+             WHERE r.campaign_id = c.id AND r.hidden_at IS NULL) FROM campaign c \
+             JOIN producer p ON p.id = c.producer_id \
+             WHERE c.published_at IS NOT NULL AND c.hidden_at IS NULL",
+        );
+    } else {
+        sql.push(
+            "SELECT c.producer_id, c.published_at, fr.first_at FROM campaign c \
+             JOIN producer p ON p.id = c.producer_id \
+             LEFT JOIN (SELECT campaign_id, MIN(created_at) AS first_at FROM producer_response \
+                        WHERE hidden_at IS NULL GROUP BY campaign_id) fr ON fr.campaign_id = c.id \
+             WHERE c.published_at IS NOT NULL AND c.hidden_at IS NULL",
+        );
+    }
     push_producer_conditions(&mut sql, scope);
     if let Some(from) = from {
         sql.push(" AND c.published_at >= ").bind(from);
