@@ -525,9 +525,10 @@ pub async fn campaigns(
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<CampaignFact>> {
     let mut sql = Sql::new(db.get_database_backend());
-    if scope.ids.is_some() || scope.producer.is_some() {
-        // A few producers: each campaign's first answer through the
-        // campaign index, instead of grouping every response there is.
+    if scope.ids.is_some() || scope.producer.is_some() || scope.through.is_some() {
+        // A few producers (a page, one, an export's chunk): each campaign's
+        // first answer through the campaign index, instead of grouping
+        // every response there is.
         sql.push(
             "SELECT c.producer_id, c.published_at, (SELECT MIN(r.created_at) FROM producer_response r \
              WHERE r.campaign_id = c.id AND r.hidden_at IS NULL) FROM campaign c \
