@@ -363,8 +363,9 @@ async fn write_bulk<B: Bulk>(db: &DatabaseConnection, rows: Vec<B>) -> Result<()
 }
 
 /// On PostgreSQL, drops the secondary indexes of `tables` (those that back
-/// no constraint) and their foreign keys, and returns their definitions,
-/// to run again once the
+/// no constraint), their foreign keys and the primary keys nothing refers
+/// to, and returns their definitions (primary keys first), to run again
+/// once the
 /// rows are in (a seed that fails halfway leaves them out: seed a fresh
 /// database again). Nothing on SQLite.
 async fn set_aside_indexes(db: &DatabaseConnection, tables: &[&str]) -> Result<Vec<String>> {
@@ -418,12 +419,111 @@ async fn set_aside_indexes(db: &DatabaseConnection, tables: &[&str]) -> Result<V
             "ALTER TABLE {table} ADD CONSTRAINT \"{name}\" {definition}"
         ));
     }
-    Ok(definitions)
+    // Primary keys nothing refers to as well, built first when they return.
+    let primary = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint p \
+                 WHERE contype = 'p' AND conrelid IN (SELECT c.oid FROM pg_class c \
+                   JOIN pg_namespace n ON n.oid = c.relnamespace \
+                   WHERE n.nspname = current_schema() AND c.relname IN ({list})) \
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = p.conrelid)"
+            ),
+        ))
+        .await?;
+    let mut keys_first = Vec::with_capacity(primary.len());
+    for row in primary {
+        let table: String = row.try_get_by_index(0)?;
+        let name: String = row.try_get_by_index(1)?;
+        let definition: String = row.try_get_by_index(2)?;
+        db.execute_unprepared(&format!("ALTER TABLE {table} DROP CONSTRAINT \"{name}\""))
+            .await?;
+        keys_first.push(format!(
+            "ALTER TABLE {table} ADD CONSTRAINT \"{name}\" {definition}"
+        ));
+    }
+    keys_first.extend(definitions);
+    Ok(keys_first)
 }
 
 /// A timestamp as `COPY` reads it.
 fn copy_time(at: DateTime<Utc>) -> impl fmt::Display {
     at.format("%Y-%m-%d %H:%M:%S%.6f+00")
+}
+
+struct SeedMember {
+    id: Uuid,
+    handle: String,
+    number: u64,
+    territory: &'static str,
+    password_hash: String,
+    at: DateTime<Utc>,
+}
+
+impl SeedMember {
+    fn email(&self) -> String {
+        format!("{}@example.invalid", self.handle)
+    }
+
+    fn locale(&self) -> &'static str {
+        if self.number.is_multiple_of(2) {
+            "fr"
+        } else {
+            "en"
+        }
+    }
+}
+
+impl Bulk for SeedMember {
+    const COPY: &'static str = "COPY member (id, handle, handle_key, email, email_key, \
+        email_confirmed_at, locale, password_hash, display_name, role, territory, \
+        notify_milestones, notify_responses, notify_commitments, notify_updates, \
+        notify_new_campaigns, use_activity_signals, created_at, updated_at) FROM STDIN";
+    type Active = member::ActiveModel;
+    fn line(&self, out: &mut String) {
+        use sea_orm::ActiveEnum;
+        use std::fmt::Write;
+        // Generated handles, addresses and hashes hold no tab, newline or
+        // backslash: nothing to escape.
+        let at = copy_time(self.at);
+        let email = self.email();
+        let _ = writeln!(
+            out,
+            "{}\t{handle}\t{handle}\t{email}\t{email}\t{at}\t{}\t{}\tMember {}\t{}\t{}\tt\tt\tt\tt\tt\tt\t{at}\t{at}",
+            self.id,
+            self.locale(),
+            self.password_hash,
+            self.number,
+            Role::Member.to_value(),
+            self.territory,
+            handle = self.handle,
+        );
+    }
+    fn active(self) -> member::ActiveModel {
+        let email = self.email();
+        member::ActiveModel {
+            id: Set(self.id),
+            handle_key: Set(self.handle.clone()),
+            email: Set(email.clone()),
+            email_key: Set(email),
+            email_confirmed_at: Set(Some(self.at)),
+            locale: Set(self.locale().to_owned()),
+            display_name: Set(format!("Member {}", self.number)),
+            handle: Set(self.handle),
+            password_hash: Set(self.password_hash),
+            role: Set(Role::Member),
+            territory: Set(Some(self.territory.to_owned())),
+            notify_milestones: Set(true),
+            notify_responses: Set(true),
+            notify_commitments: Set(true),
+            notify_updates: Set(true),
+            notify_new_campaigns: Set(true),
+            use_activity_signals: Set(true),
+            created_at: Set(self.at),
+            updated_at: Set(self.at),
+        }
+    }
 }
 
 struct SeedSignature {
@@ -577,6 +677,19 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     } else {
         args.members
     };
+    // The big tables fill several times faster without their secondary
+    // indexes and keys, built again afterwards in one pass each.
+    let indexes = set_aside_indexes(
+        db,
+        &[
+            "member",
+            "member_value_tag",
+            "signature",
+            "pledge",
+            "trust_rating",
+        ],
+    )
+    .await?;
     let mut members = Vec::with_capacity(member_count as usize);
     let mut rows = Vec::with_capacity(member_count as usize);
     for i in 0..member_count {
@@ -584,29 +697,17 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
         let id = rng.id_at(at);
         members.push(id);
         let handle = format!("{tag}-member-{i:07}");
-        rows.push(member::ActiveModel {
-            id: Set(id),
-            handle_key: Set(handle.clone()),
-            email: Set(format!("{handle}@example.invalid")),
-            email_key: Set(format!("{handle}@example.invalid")),
-            email_confirmed_at: Set(Some(at)),
-            locale: Set(if i % 2 == 0 { "fr" } else { "en" }.to_owned()),
-            display_name: Set(format!("Member {i}")),
-            handle: Set(handle),
-            password_hash: Set(password_hash.clone()),
-            role: Set(Role::Member),
-            territory: Set(Some((*rng.pick(TERRITORIES)).to_owned())),
-            notify_milestones: Set(true),
-            notify_responses: Set(true),
-            notify_commitments: Set(true),
-            notify_updates: Set(true),
-            notify_new_campaigns: Set(true),
-            use_activity_signals: Set(true),
-            created_at: Set(at),
-            updated_at: Set(at),
+        let territory = *rng.pick(TERRITORIES);
+        rows.push(SeedMember {
+            id,
+            handle,
+            number: i,
+            territory,
+            password_hash: password_hash.clone(),
+            at,
         });
     }
-    insert_chunked(db, rows).await?;
+    write_bulk(db, rows).await?;
     report.members = member_count;
 
     let tag_rows = value_tag::Entity::find().all(db).await?;
@@ -877,10 +978,6 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     insert_chunked(db, campaign_rows).await?;
     insert_chunked(db, tag_rows).await?;
     insert_chunked(db, responses).await?;
-
-    // The big tables fill several times faster without their secondary
-    // indexes and foreign keys, built again afterwards in one pass each.
-    let indexes = set_aside_indexes(db, &["signature", "pledge", "trust_rating"]).await?;
 
     // Signatures: each campaign takes a skewed share, signed by a run of
     // consecutive members from a random offset, so no member signs twice.
