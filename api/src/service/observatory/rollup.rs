@@ -474,6 +474,9 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
             "LOCK TABLE obs_atom, obs_contributor, obs_producer_total IN EXCLUSIVE MODE",
         )
         .await?;
+        // The contributors' keys are built again below, from millions of rows.
+        txn.execute_unprepared(super::seed::BULK_SORT_MEMORY)
+            .await?;
     }
     txn.execute_unprepared("DELETE FROM obs_producer_total")
         .await?;
