@@ -1276,3 +1276,63 @@ async fn rankings_read_page_by_page_from_kept_totals_match_the_full_ranking() {
     assert_eq!(error_code(&forged), "BAD_USER_INPUT", "{forged}");
     assert_eq!(error_field(&forged), "after");
 }
+
+#[tokio::test]
+async fn observatory_reads_go_to_the_configured_read_replica() {
+    // The stand-in replica: a second server's database, with its own data.
+    let replica = spawn(&["--observatory-k", "2"]).await;
+    let (organiser, _) = replica.register("replica_organiser").await;
+    let far = producer(&replica, &organiser, "Replica Foods", "food", "FR").await;
+    for token in replica.register_many("replica_rater", 2).await {
+        let rated = rate(&replica, &token, &far, &[("QUALITY", 4)]).await;
+        assert!(rated.get("errors").is_none(), "{rated}");
+    }
+    let app = spawn(&[
+        "--observatory-k",
+        "2",
+        "--observatory-database-url",
+        &replica.database_url,
+    ])
+    .await;
+    let admin = app.admin_token().await;
+    let (member, _) = app.register("primary_organiser").await;
+    producer(&app, &member, "Primary Foods", "food", "FR").await;
+    let names = |body: Value, path: &str| -> Vec<String> {
+        body[path]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The observatory, and its export, read the replica. (The primary's one
+    // producer has no rating: there it would be suppressed. Producers' own
+    // fields resolve on the primary, which a real replica follows, so this
+    // stand-in asks the ranking for figures only.)
+    let ranked = app
+        .gql_ok(
+            Some(&admin),
+            "{ observatory { ranking { totalCount edges { node { suppressed metrics { ratingCount } } } } } }",
+            json!({}),
+        )
+        .await;
+    let ranking = &ranked["observatory"]["ranking"];
+    assert_eq!(ranking["totalCount"], 1, "{ranked}");
+    assert_eq!(ranking["edges"][0]["node"]["suppressed"], false, "{ranked}");
+    assert_eq!(ranking["edges"][0]["node"]["metrics"]["ratingCount"], 2);
+    let (status, _, csv) = export(&app, Some(&admin), "format=csv", None).await;
+    assert_eq!(status, 200, "{csv}");
+    assert!(
+        csv.contains("Replica Foods") && !csv.contains("Primary Foods"),
+        "{csv}"
+    );
+    // ...everything else the primary.
+    let listed = app
+        .gql_ok(
+            None,
+            "{ producers(first: 10) { edges { node { name } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(names(listed, "producers"), ["Primary Foods"]);
+}

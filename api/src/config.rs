@@ -25,6 +25,12 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 
+    /// A read replica of `DATABASE_URL` (same schema, kept by the
+    /// database's own replication) for observatory and export reads; unset:
+    /// they read `DATABASE_URL`.
+    #[arg(long, env = "CONSUMACT_OBSERVATORY_DATABASE_URL")]
+    pub observatory_database_url: Option<String>,
+
     /// `redis://…` for live counters and cross-instance updates; unset keeps
     /// them in process (one instance only).
     #[arg(long, env = "REDIS_URL")]

@@ -13,7 +13,30 @@ use crate::config::Config;
 
 /// Connects to the configured database and, unless disabled, migrates it.
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    let db = match config.database_url.as_deref() {
+    let db = open(config, config.database_url.as_deref()).await?;
+    if config.auto_migrate {
+        migrate(&db).await?;
+    }
+    Ok(db)
+}
+
+/// The database observatory and export reads go to: a read replica when
+/// `CONSUMACT_OBSERVATORY_DATABASE_URL` names one (never migrated here: it
+/// follows its primary), otherwise `primary` itself.
+pub async fn connect_observatory(
+    config: &Config,
+    primary: &DatabaseConnection,
+) -> anyhow::Result<DatabaseConnection> {
+    match config.observatory_database_url.as_deref() {
+        None | Some("") => Ok(primary.clone()),
+        Some(url) => open(config, Some(url))
+            .await
+            .with_context(|| "cannot open CONSUMACT_OBSERVATORY_DATABASE_URL"),
+    }
+}
+
+async fn open(config: &Config, url: Option<&str>) -> anyhow::Result<DatabaseConnection> {
+    Ok(match url {
         None => {
             std::fs::create_dir_all(&config.data_dir).with_context(|| {
                 format!("cannot create data directory {}", config.data_dir.display())
@@ -48,11 +71,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         Some(_) => {
             anyhow::bail!("DATABASE_URL must start with postgres://, postgresql:// or sqlite:")
         }
-    };
-    if config.auto_migrate {
-        migrate(&db).await?;
-    }
-    Ok(db)
+    })
 }
 
 /// SQLite in WAL mode with a busy timeout, so concurrent writers queue

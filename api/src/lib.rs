@@ -59,6 +59,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let config = Arc::new(config);
         let db = db::connect(&config).await?;
+        let observatory_db = db::connect_observatory(&config, &db).await?;
         let sqlite_writer = (sea_orm::ConnectionTrait::get_database_backend(&db)
             == sea_orm::DbBackend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
@@ -76,6 +77,7 @@ impl Application {
         let outbox = Arc::new(outbox::Outbox::new(&config)?);
         let live = events::hub::CampaignHub::start(events.subscribe(), Arc::downgrade(&counters));
         let state = AppState {
+            observatory_db,
             db: db.clone(),
             config: config.clone(),
             passwords,

@@ -23,6 +23,9 @@ use crate::service::surge::SurgeDetector;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Where the observatory and its export read (`db` itself unless a
+    /// read replica is configured).
+    pub observatory_db: DatabaseConnection,
     pub config: Arc<Config>,
     pub passwords: Passwords,
     pub counters: Arc<Counters>,

@@ -194,7 +194,7 @@ impl<'a> Observatory<'a> {
     /// Checks a filter and turns it into a scope; periods are widened to
     /// whole atoms (a range starts at the start of its first period).
     pub async fn scope(&self, filter: FilterInput) -> Result<Scope> {
-        let db = &self.state.db;
+        let db = &self.state.observatory_db;
         let sector = filter
             .sector
             .as_deref()
@@ -287,7 +287,7 @@ impl<'a> Observatory<'a> {
 
     /// The cells of every producer in scope, in producer id order.
     async fn producer_cells(&self, scope: &Scope) -> Result<Vec<ProducerTrust>> {
-        let producers = query::producers(&self.state.db, scope, None).await?;
+        let producers = query::producers(&self.state.observatory_db, scope, None).await?;
         self.cells_of(scope, producers).await
     }
 
@@ -301,7 +301,7 @@ impl<'a> Observatory<'a> {
     ) -> Result<Vec<ProducerTrust>> {
         let mut scope = scope.clone();
         scope.after = after;
-        let producers = query::producers(&self.state.db, &scope, Some(limit)).await?;
+        let producers = query::producers(&self.state.observatory_db, &scope, Some(limit)).await?;
         let Some(last) = producers.last() else {
             return Ok(Vec::new());
         };
@@ -314,7 +314,7 @@ impl<'a> Observatory<'a> {
         scope: &Scope,
         producers: Vec<ProducerRow>,
     ) -> Result<Vec<ProducerTrust>> {
-        let db = &self.state.db;
+        let db = &self.state.observatory_db;
         let (from, to) = Self::fact_range(scope);
         let (sums, campaigns, commitments) = tokio::try_join!(
             query::sums_by_producer(db, self.k(), scope),
@@ -386,7 +386,7 @@ impl<'a> Observatory<'a> {
         first: usize,
         with_count: bool,
     ) -> Result<RankPage> {
-        let db = &self.state.db;
+        let db = &self.state.observatory_db;
         let count = async {
             match with_count {
                 true => query::count_producers(db, scope).await,
@@ -412,7 +412,7 @@ impl<'a> Observatory<'a> {
 
     /// The groups of producers in scope, by `by`, largest first.
     pub async fn groups(&self, by: GroupBy, scope: &Scope) -> Result<Vec<GroupTrust>> {
-        let db = &self.state.db;
+        let db = &self.state.observatory_db;
         let (from, to) = Self::fact_range(scope);
         let (memberships, sums, campaigns, commitments) = tokio::try_join!(
             query::memberships(db, by, scope),
@@ -514,7 +514,7 @@ impl<'a> Observatory<'a> {
         let mut scope = scope.clone();
         scope.from = Some(day_string(first));
         scope.to = Some(day_string(end));
-        let db = &self.state.db;
+        let db = &self.state.observatory_db;
         let (periods, campaigns, commitments) = tokio::try_join!(
             query::sums_by_period(db, self.k(), &scope),
             query::campaigns(db, &scope, Some(midnight(first)), Some(midnight(end))),
