@@ -175,24 +175,11 @@ fn kind_name(kind: ProducerKind) -> String {
 }
 
 /// The kept totals' columns, in the order `SUM_COLUMNS` gives them.
-const KEPT_COLUMNS: [&str; 16] = [
-    "members",
-    "atoms",
-    "signatures",
-    "ratings_transparency",
-    "ratings_fairness",
-    "ratings_commitment_keeping",
-    "ratings_quality",
-    "score_transparency",
-    "score_fairness",
-    "score_commitment_keeping",
-    "score_quality",
-    "pledges_buy",
-    "pledges_avoid",
-    "pledges_switch",
-    "pledges_reduce",
-    "pledged_cents",
-];
+fn kept_columns() -> impl Iterator<Item = &'static str> {
+    ["members", "atoms"]
+        .into_iter()
+        .chain(super::rollup::COUNT_COLUMNS)
+}
 
 /// Released sums per producer over the scope's periods: over all time,
 /// from each producer's kept total (less the open periods' released atoms,
@@ -229,7 +216,7 @@ async fn kept_sums_by_producer(
 ) -> Result<HashMap<Uuid, Sums>> {
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT t.producer_id");
-    for column in KEPT_COLUMNS {
+    for column in kept_columns() {
         match scope.open_from {
             Some(_) => sql.push(&format!(", t.{column} - COALESCE(o.{column}, 0)")),
             None => sql.push(&format!(", t.{column}")),
@@ -238,7 +225,7 @@ async fn kept_sums_by_producer(
     sql.push(" FROM obs_producer_total t JOIN producer p ON p.id = t.producer_id");
     if let Some(open) = &scope.open_from {
         sql.push(" LEFT JOIN (SELECT a.producer_id");
-        for column in KEPT_COLUMNS {
+        for column in kept_columns() {
             match column {
                 "atoms" => sql.push(", COUNT(*) AS atoms"),
                 _ => sql.push(&format!(", CAST(SUM(a.{column}) AS BIGINT) AS {column}")),

@@ -592,13 +592,7 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
         ("grain", grain.as_str().to_owned()),
         ("k", keeping.k.to_string()),
     ] {
-        let mut sql = Sql::new(backend);
-        sql.push("INSERT INTO obs_meta (key, value) VALUES (")
-            .bind(key)
-            .push(", ")
-            .bind(value)
-            .push(") ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-        txn.execute_raw(sql.build()).await?;
+        set_meta(&txn, key, value).await?;
     }
     txn.commit().await?;
     Ok(Rebuilt {
@@ -632,6 +626,18 @@ pub async fn ensure_kept(db: &DatabaseConnection, keeping: Keeping) -> Result<Op
     rebuild(db, keeping).await.map(Some)
 }
 
+/// Records how the rollups were kept (`obs_meta`).
+async fn set_meta(conn: &impl ConnectionTrait, key: &str, value: String) -> Result<()> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("INSERT INTO obs_meta (key, value) VALUES (")
+        .bind(key)
+        .push(", ")
+        .bind(value)
+        .push(") ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    conn.execute_raw(sql.build()).await?;
+    Ok(())
+}
+
 /// Name of the trust-index ranking's index.
 const TRUST_INDEX: &str = "idx_obs_producer_total_trust";
 
@@ -659,11 +665,7 @@ pub async fn ensure_trust_index(db: &DatabaseConnection, prior: Prior) -> Result
          WHERE atoms > 0 AND {RATINGS_SUM} > 0"
     ))
     .await?;
-    let mut sql = Sql::new(backend);
-    sql.push("INSERT INTO obs_meta (key, value) VALUES ('trust_index', ")
-        .bind(expression)
-        .push(") ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-    txn.execute_raw(sql.build()).await?;
+    set_meta(&txn, "trust_index", expression).await?;
     txn.commit().await?;
     Ok(())
 }

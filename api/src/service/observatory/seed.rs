@@ -402,18 +402,39 @@ async fn set_aside_indexes(db: &DatabaseConnection, tables: &[&str]) -> Result<V
     }
     // Foreign keys too: checked row by row they halve the load's speed;
     // added again, each is checked in one join.
-    let keys = db
+    definitions.extend(set_aside_constraints(db, &list, "contype = 'f'").await?);
+    // Primary keys nothing refers to as well, built first when they return.
+    let mut keys_first = set_aside_constraints(
+        db,
+        &list,
+        "contype = 'p' AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = k.conrelid)",
+    )
+    .await?;
+    keys_first.extend(definitions);
+    Ok(keys_first)
+}
+
+/// Drops the constraints `condition` picks (on `pg_constraint k`) of the
+/// tables in `list` (quoted names) and returns the statements adding them
+/// back.
+async fn set_aside_constraints(
+    db: &DatabaseConnection,
+    list: &str,
+    condition: &str,
+) -> Result<Vec<String>> {
+    let rows = db
         .query_all_raw(sea_orm::Statement::from_string(
             sea_orm::DbBackend::Postgres,
             format!(
-                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint \
-                 WHERE contype = 'f' AND conrelid IN (SELECT c.oid FROM pg_class c \
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint k \
+                 WHERE {condition} AND conrelid IN (SELECT c.oid FROM pg_class c \
                    JOIN pg_namespace n ON n.oid = c.relnamespace \
                    WHERE n.nspname = current_schema() AND c.relname IN ({list}))"
             ),
         ))
         .await?;
-    for row in keys {
+    let mut definitions = Vec::with_capacity(rows.len());
+    for row in rows {
         let table: String = row.try_get_by_index(0)?;
         let name: String = row.try_get_by_index(1)?;
         let definition: String = row.try_get_by_index(2)?;
@@ -423,32 +444,7 @@ async fn set_aside_indexes(db: &DatabaseConnection, tables: &[&str]) -> Result<V
             "ALTER TABLE {table} ADD CONSTRAINT \"{name}\" {definition}"
         ));
     }
-    // Primary keys nothing refers to as well, built first when they return.
-    let primary = db
-        .query_all_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            format!(
-                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint p \
-                 WHERE contype = 'p' AND conrelid IN (SELECT c.oid FROM pg_class c \
-                   JOIN pg_namespace n ON n.oid = c.relnamespace \
-                   WHERE n.nspname = current_schema() AND c.relname IN ({list})) \
-                 AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = p.conrelid)"
-            ),
-        ))
-        .await?;
-    let mut keys_first = Vec::with_capacity(primary.len());
-    for row in primary {
-        let table: String = row.try_get_by_index(0)?;
-        let name: String = row.try_get_by_index(1)?;
-        let definition: String = row.try_get_by_index(2)?;
-        db.execute_unprepared(&format!("ALTER TABLE {table} DROP CONSTRAINT \"{name}\""))
-            .await?;
-        keys_first.push(format!(
-            "ALTER TABLE {table} ADD CONSTRAINT \"{name}\" {definition}"
-        ));
-    }
-    keys_first.extend(definitions);
-    Ok(keys_first)
+    Ok(definitions)
 }
 
 /// A timestamp as `COPY` reads it.
