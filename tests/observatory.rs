@@ -341,12 +341,9 @@ async fn producer_metrics_combine_ratings_signatures_pledges_and_responses() {
     assert_eq!(metrics["responses"]["campaigns"], 1);
     assert_eq!(metrics["responses"]["answered"], 1);
     assert_eq!(metrics["responses"]["responseRate"], 1.0);
-    assert!(
-        metrics["responses"]["medianHoursToFirstResponse"]
-            .as_f64()
-            .unwrap()
-            >= 0.0
-    );
+    // Answered within the hour: the median is read as the middle of the
+    // first class of hours, [0, 1).
+    assert_eq!(metrics["responses"]["medianHoursToFirstResponse"], 0.5);
     assert_eq!(metrics["commitments"]["made"], 1);
     assert_eq!(metrics["commitments"]["open"], 1);
 
@@ -622,6 +619,50 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
         json!({ "id": second }),
     )
     .await;
+    // The producers' side: Acme answers with a commitment its signers judge
+    // kept; Other's answer is hidden by a moderator.
+    let admin = app.admin_token().await;
+    let acme_rep = representative(&app, &admin, &acme).await;
+    let other_rep = representative(&app, &admin, &other).await;
+    let answer = |token: String, campaign: String, input: &'static str| {
+        let app = &app;
+        async move {
+            app.gql_ok(
+                Some(&token),
+                &format!("mutation($id: ID!) {{ respondToCampaign(campaignId: $id, input: {input}) {{ id }} }}"),
+                json!({ "id": campaign }),
+            )
+            .await["respondToCampaign"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let promise = answer(
+        acme_rep,
+        first.clone(),
+        "{ body: \"Yes.\", commitment: \"Origins on every label\" }",
+    )
+    .await;
+    let hidden = answer(other_rep, second.clone(), "{ body: \"No.\" }").await;
+    app.gql_ok(
+        Some(&members[0]),
+        "mutation($id: ID!) { reviewCommitment(responseId: $id, verdict: KEPT) { keptReviews } }",
+        json!({ "id": promise }),
+    )
+    .await;
+    app.gql_ok(
+        Some(&organiser),
+        "mutation($id: ID!) { closeCommitment(responseId: $id) { commitmentStatus } }",
+        json!({ "id": promise }),
+    )
+    .await;
+    app.gql_ok(
+        Some(&admin),
+        "mutation($id: ID!) { hideContent(kind: RESPONSE, id: $id, reason: \"off topic\") }",
+        json!({ "id": hidden }),
+    )
+    .await;
 
     let db = Database::connect(app.database_url.as_str()).await.unwrap();
     let read = |db: &sea_orm::DatabaseConnection| {
@@ -679,10 +720,21 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
                     (row.try_get_by_index::<uuid::Uuid>(0).unwrap(), counts)
                 })
                 .collect::<Vec<_>>();
-            (atoms, contributors, totals)
+            (atoms, contributors, totals, producer_facts(&db).await)
         }
     };
     let kept = read(&db).await;
+    let facts_of = |producer: &str| {
+        kept.3
+            .iter()
+            .find(|facts| facts.0.to_string() == producer)
+            .unwrap()
+            .1[..6]
+            .to_vec()
+    };
+    // Campaigns, answered, commitments made, kept, broken, open.
+    assert_eq!(facts_of(&acme), [1, 1, 1, 1, 0, 0], "{:?}", kept.3);
+    assert_eq!(facts_of(&other), [1, 0, 0, 0, 0, 0], "{:?}", kept.3);
     assert_eq!(
         kept.0.len(),
         2,
@@ -719,6 +771,52 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
     assert_eq!(kept.0, again.0, "atoms");
     assert_eq!(kept.1, again.1, "contributors");
     assert_eq!(kept.2, again.2, "producer totals");
+    assert_eq!(kept.3, again.3, "producer facts");
+}
+
+/// A member the admin approved as `producer`'s representative.
+async fn representative(app: &TestApp, admin: &str, producer: &str) -> String {
+    let (token, _) = app.register(&format!("rep_{}", &producer[producer.len() - 12..])).await;
+    let claim = app
+        .gql_ok(
+            Some(&token),
+            "mutation($id: ID!) { claimProducer(producerId: $id) { id } }",
+            json!({ "id": producer }),
+        )
+        .await["claimProducer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.gql_ok(
+        Some(admin),
+        "mutation($id: ID!) { decideProducerClaim(claimId: $id, approve: true) { status } }",
+        json!({ "id": claim }),
+    )
+    .await;
+    token
+}
+
+/// Every column of every producer's kept facts, by producer.
+async fn producer_facts(db: &sea_orm::DatabaseConnection) -> Vec<(uuid::Uuid, Vec<i64>)> {
+    use consumact_api::service::observatory::facts;
+    let columns: Vec<String> = facts::columns().collect();
+    db.query_all_raw(Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            "SELECT producer_id, {} FROM obs_producer_fact ORDER BY producer_id",
+            columns.join(", ")
+        ),
+    ))
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| {
+        let values = (1..=columns.len())
+            .map(|i| row.try_get_by_index(i).unwrap())
+            .collect();
+        (row.try_get_by_index(0).unwrap(), values)
+    })
+    .collect()
 }
 
 fn keeping(k: u32) -> consumact_api::service::observatory::rollup::Keeping {

@@ -29,6 +29,7 @@ mod m20261126_000019_campaign_place_and_language;
 mod m20261126_000020_discovery;
 mod m20261126_000021_search_tables;
 mod m20261126_000022_kept_producer_totals;
+mod m20261126_000023_kept_producer_facts;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000020_discovery::Migration),
             Box::new(m20261126_000021_search_tables::Migration),
             Box::new(m20261126_000022_kept_producer_totals::Migration),
+            Box::new(m20261126_000023_kept_producer_facts::Migration),
         ]
     }
 }

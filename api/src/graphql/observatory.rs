@@ -230,7 +230,11 @@ pub struct ResponseStats {
     pub answered: i64,
     /// answered / campaigns, 0–1.
     pub response_rate: Option<f64>,
-    /// Median hours from publication to the first response.
+    /// Median hours from publication to the first response, estimated from
+    /// the answers counted in classes of hours (bounds 1, 2, 3, 4, 6, 8, 12,
+    /// 18, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504, 720 and 1 440): the
+    /// class holding the middle answer, linearly within it; 1 440 when the
+    /// middle answer took 60 days or more.
     pub median_hours_to_first_response: Option<f64>,
 }
 

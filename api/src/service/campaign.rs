@@ -459,6 +459,8 @@ pub(crate) async fn apply_move(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("campaign"))?;
+    // Publishing (or ending) moves the producer's kept facts.
+    crate::service::observatory::facts::refresh(db, moved.producer_id).await?;
     // Announced in the same transaction as the move (see `outbox::event`).
     match moved.status {
         CampaignStatus::Open => {

@@ -9,7 +9,8 @@ use entities::flag::{self, FlagStatus};
 use entities::{campaign, producer_response, proposal, signature};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select,
+    Set,
 };
 use uuid::Uuid;
 
@@ -180,14 +181,18 @@ pub async fn set_hidden(
     match target {
         Target::Campaign => {
             use campaign::Column as C;
+            let (writer, txn) = state.begin_write().await?;
             hide_row::<campaign::Entity>(
-                db,
+                &txn,
                 (C::Id, C::HiddenAt, Some(C::HiddenReason)),
                 target_id,
                 at,
                 why,
             )
             .await?;
+            refresh_facts::<campaign::Entity>(&txn, C::Id, C::ProducerId, target_id).await?;
+            txn.commit().await?;
+            drop(writer);
             state
                 .caches
                 .campaign_changed(state.events.as_ref(), target_id)
@@ -212,14 +217,19 @@ pub async fn set_hidden(
         }
         Target::Response => {
             use producer_response::Column as C;
+            let (writer, txn) = state.begin_write().await?;
             hide_row::<producer_response::Entity>(
-                db,
+                &txn,
                 (C::Id, C::HiddenAt, Some(C::HiddenReason)),
                 target_id,
                 at,
                 why,
             )
-            .await?
+            .await?;
+            refresh_facts::<producer_response::Entity>(&txn, C::Id, C::ProducerId, target_id)
+                .await?;
+            txn.commit().await?;
+            drop(writer);
         }
     }
     if hidden {
@@ -252,6 +262,27 @@ async fn hide_row<E: EntityTrait>(
         update = update.col_expr(reason, Expr::value(why));
     }
     update.exec(db).await?;
+    Ok(())
+}
+
+/// Recomputes the kept observatory facts of the producer a hidden or
+/// restored campaign or response belongs to: (id, producer_id) columns.
+async fn refresh_facts<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id: E::Column,
+    producer_id: E::Column,
+    target_id: Uuid,
+) -> Result<()> {
+    let producer: Option<Uuid> = E::find()
+        .select_only()
+        .column(producer_id)
+        .filter(id.eq(target_id))
+        .into_tuple()
+        .one(db)
+        .await?;
+    if let Some(producer) = producer {
+        crate::service::observatory::facts::refresh(db, producer).await?;
+    }
     Ok(())
 }
 

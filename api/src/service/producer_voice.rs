@@ -153,6 +153,7 @@ pub async fn respond(
     }
     .insert(&txn)
     .await?;
+    crate::service::observatory::facts::refresh(&txn, created.producer_id).await?;
     event::emit(
         &txn,
         EventType::ProducerResponded,
@@ -358,6 +359,7 @@ pub async fn close_commitment(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("response"))?;
+    crate::service::observatory::facts::refresh(&txn, closed.producer_id).await?;
     event::emit(
         &txn,
         EventType::CommitmentClosed,

@@ -1,10 +1,10 @@
 //! Turning sums and facts into the metrics analysts read. Pure functions,
 //! so the formulas are tested on their own.
 
-use chrono::{DateTime, Utc};
 use entities::trust_rating::Dimension;
 
-use super::query::{CampaignFact, CommitmentFact, Sums};
+use super::facts::Facts;
+use super::query::Sums;
 
 /// The trust index's prior: where a producer with few ratings sits, and how
 /// many ratings it takes to move it.
@@ -69,7 +69,8 @@ pub struct Responses {
     pub answered: i64,
     /// answered / campaigns.
     pub response_rate: Option<f64>,
-    /// Median time from publication to the first response, in hours.
+    /// Median time from publication to the first response, in hours,
+    /// estimated from classes of hours (see [`Facts::median_hours`]).
     pub median_hours_to_first_response: Option<f64>,
 }
 
@@ -110,16 +111,10 @@ impl Cell {
     }
 }
 
-/// The cell built from released `sums` and the producers' own facts. A cell
-/// without a released atom is suppressed: it would be built from fewer than
-/// k members.
-pub fn cell<'a>(
-    prior: Prior,
-    sums: Option<&Sums>,
-    campaigns: impl IntoIterator<Item = &'a CampaignFact>,
-    commitments: impl IntoIterator<Item = &'a CommitmentFact>,
-    now: DateTime<Utc>,
-) -> Cell {
+/// The cell built from released `sums` and the producers' own `facts`. A
+/// cell without a released atom is suppressed: it would be built from fewer
+/// than k members.
+pub fn cell(prior: Prior, sums: Option<&Sums>, facts: &Facts) -> Cell {
     let Some(sums) = sums.filter(|sums| sums.atoms > 0) else {
         return Cell::suppressed();
     };
@@ -151,61 +146,21 @@ pub fn cell<'a>(
                 balance: sums.pledges[0] - sums.pledges[1],
                 monthly_amount_cents: sums.pledged_cents,
             },
-            responses: responses(campaigns, now),
-            commitments: commitments_of(commitments),
+            responses: Responses {
+                campaigns: facts.campaigns,
+                answered: facts.answered,
+                response_rate: (facts.campaigns > 0)
+                    .then(|| facts.answered as f64 / facts.campaigns as f64),
+                median_hours_to_first_response: facts.median_hours(),
+            },
+            commitments: Commitments {
+                made: facts.commitments_made,
+                kept: facts.commitments_kept,
+                broken: facts.commitments_broken,
+                open: facts.commitments_open,
+            },
         }),
     }
-}
-
-fn responses<'a>(
-    campaigns: impl IntoIterator<Item = &'a CampaignFact>,
-    now: DateTime<Utc>,
-) -> Responses {
-    let mut total = 0;
-    let mut hours = Vec::new();
-    for campaign in campaigns {
-        if campaign.published_at > now {
-            continue;
-        }
-        total += 1;
-        if let Some(first) = campaign.first_response_at {
-            hours.push((first - campaign.published_at).num_seconds().max(0) as f64 / 3600.0);
-        }
-    }
-    let answered = hours.len() as i64;
-    Responses {
-        campaigns: total,
-        answered,
-        response_rate: (total > 0).then(|| answered as f64 / total as f64),
-        median_hours_to_first_response: median(&mut hours),
-    }
-}
-
-fn commitments_of<'a>(facts: impl IntoIterator<Item = &'a CommitmentFact>) -> Commitments {
-    let mut out = Commitments::default();
-    for fact in facts {
-        out.made += 1;
-        match fact.kept {
-            Some(true) => out.kept += 1,
-            Some(false) => out.broken += 1,
-            None => out.open += 1,
-        }
-    }
-    out
-}
-
-/// The median, or `None` for no values.
-pub fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    Some(if values.len().is_multiple_of(2) {
-        (values[middle - 1] + values[middle]) / 2.0
-    } else {
-        values[middle]
-    })
 }
 
 #[cfg(test)]
@@ -238,18 +193,9 @@ mod tests {
     }
 
     #[test]
-    fn medians_of_odd_and_even_lists() {
-        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(median(&mut []), None);
-    }
-
-    #[test]
     fn a_cell_without_released_atoms_is_suppressed() {
-        let now = Utc::now();
-        let empty: [&CampaignFact; 0] = [];
-        let none: [&CommitmentFact; 0] = [];
-        assert!(cell(PRIOR, None, empty, none, now).suppressed);
+        let facts = Facts::default();
+        assert!(cell(PRIOR, None, &facts).suppressed);
         let sums = Sums {
             members: 12,
             atoms: 1,
@@ -258,7 +204,7 @@ mod tests {
             scores: [48, 0, 0, 0],
             ..Sums::default()
         };
-        let released = cell(PRIOR, Some(&sums), empty, none, now);
+        let released = cell(PRIOR, Some(&sums), &facts);
         assert!(!released.suppressed);
         assert_eq!(released.member_count, Some(12));
         let metrics = released.metrics.unwrap();

@@ -10,6 +10,7 @@
 //! That is complementary suppression by construction: no total carries a
 //! suppressed atom, so no subtraction can bring one back.
 
+pub mod facts;
 pub mod metrics;
 pub mod query;
 pub mod rollup;
@@ -21,6 +22,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
+pub use facts::Facts;
 pub use metrics::{Cell, Prior};
 pub use query::{GroupBy, ProducerRow, RankAfter, RankKey, Scope};
 
@@ -315,28 +317,46 @@ impl<'a> Observatory<'a> {
         producers: Vec<ProducerRow>,
     ) -> Result<Vec<ProducerTrust>> {
         let db = &self.state.observatory_db;
-        let (from, to) = Self::fact_range(scope);
-        let (sums, campaigns, commitments) = tokio::try_join!(
+        let (sums, facts) = tokio::try_join!(
             query::sums_by_producer(db, self.k(), scope),
+            self.facts_by_producer(scope),
+        )?;
+        Ok(producers
+            .into_iter()
+            .map(|producer| {
+                let facts = facts.get(&producer.id).copied().unwrap_or_default();
+                let cell = metrics::cell(self.prior(), sums.get(&producer.id), &facts);
+                ProducerTrust { producer, cell }
+            })
+            .collect())
+    }
+
+    /// The facts of each producer in scope: kept, over all time; counted
+    /// from the campaigns and commitments of a `from`/`to` range.
+    async fn facts_by_producer(&self, scope: &Scope) -> Result<HashMap<Uuid, Facts>> {
+        let db = &self.state.observatory_db;
+        if scope.from.is_none() && scope.to.is_none() {
+            return query::kept_facts_by_producer(db, scope).await;
+        }
+        let (from, to) = Self::fact_range(scope);
+        let (campaigns, commitments) = tokio::try_join!(
             query::campaigns(db, scope, from, to),
             query::commitments(db, scope, from, to),
         )?;
         let campaigns = by_producer(campaigns, |fact| fact.producer);
-        let commitments = by_producer(commitments, |fact| fact.producer);
+        let mut commitments = by_producer(commitments, |fact| fact.producer);
         let now = Utc::now();
-        Ok(producers
-            .into_iter()
-            .map(|producer| {
-                let cell = metrics::cell(
-                    self.prior(),
-                    sums.get(&producer.id),
-                    campaigns.get(&producer.id).into_iter().flatten(),
-                    commitments.get(&producer.id).into_iter().flatten(),
-                    now,
-                );
-                ProducerTrust { producer, cell }
+        let mut out: HashMap<Uuid, Facts> = campaigns
+            .iter()
+            .map(|(producer, campaigns)| {
+                let made = commitments.remove(producer).unwrap_or_default();
+                (*producer, Facts::tally(campaigns, &made, now))
             })
-            .collect())
+            .collect();
+        for (producer, made) in commitments {
+            out.insert(producer, Facts::tally([], &made, now));
+        }
+        Ok(out)
     }
 
     /// One producer's trust, or `None` when there is no such producer.
@@ -413,52 +433,55 @@ impl<'a> Observatory<'a> {
     /// The groups of producers in scope, by `by`, largest first.
     pub async fn groups(&self, by: GroupBy, scope: &Scope) -> Result<Vec<GroupTrust>> {
         let db = &self.state.observatory_db;
-        let (from, to) = Self::fact_range(scope);
-        let (memberships, sums, campaigns, commitments) = tokio::try_join!(
-            query::memberships(db, by, scope),
-            query::sums_by_producer(db, self.k(), scope),
-            query::campaigns(db, scope, from, to),
-            query::commitments(db, scope, from, to),
-        )?;
-        let campaigns = by_producer(campaigns, |fact| fact.producer);
-        let commitments = by_producer(commitments, |fact| fact.producer);
-        let mut groups: HashMap<String, (String, Vec<Uuid>)> = HashMap::new();
-        for (producer, key, label) in memberships {
-            groups
-                .entry(key)
-                .or_insert_with(|| (label, Vec::new()))
-                .1
-                .push(producer);
-        }
-        let now = Utc::now();
-        let mut out: Vec<GroupTrust> = groups
-            .into_iter()
-            .map(|(key, (label, producers))| {
-                let mut total = query::Sums::default();
-                for producer in &producers {
-                    if let Some(sums) = sums.get(producer) {
-                        total.add(sums);
-                    }
+        let mut out: Vec<GroupTrust> =
+            if scope.from.is_none() && scope.to.is_none() && scope.open_from.is_none() {
+                // All time: summed in the database from the kept rows.
+                query::group_totals(db, by, scope)
+                    .await?
+                    .into_iter()
+                    .map(|group| GroupTrust {
+                        cell: metrics::cell(self.prior(), Some(&group.sums), &group.facts),
+                        key: group.key,
+                        label: group.label,
+                        producer_count: group.producers,
+                    })
+                    .collect()
+            } else {
+                let (memberships, sums, facts) = tokio::try_join!(
+                    query::memberships(db, by, scope),
+                    query::sums_by_producer(db, self.k(), scope),
+                    self.facts_by_producer(scope),
+                )?;
+                let mut groups: HashMap<String, (String, Vec<Uuid>)> = HashMap::new();
+                for (producer, key, label) in memberships {
+                    groups
+                        .entry(key)
+                        .or_insert_with(|| (label, Vec::new()))
+                        .1
+                        .push(producer);
                 }
-                let cell = metrics::cell(
-                    self.prior(),
-                    Some(&total),
-                    producers
-                        .iter()
-                        .flat_map(|p| campaigns.get(p).into_iter().flatten()),
-                    producers
-                        .iter()
-                        .flat_map(|p| commitments.get(p).into_iter().flatten()),
-                    now,
-                );
-                GroupTrust {
-                    key,
-                    label,
-                    producer_count: producers.len() as i64,
-                    cell,
-                }
-            })
-            .collect();
+                groups
+                    .into_iter()
+                    .map(|(key, (label, producers))| {
+                        let mut total = query::Sums::default();
+                        let mut total_facts = Facts::default();
+                        for producer in &producers {
+                            if let Some(sums) = sums.get(producer) {
+                                total.add(sums);
+                            }
+                            if let Some(facts) = facts.get(producer) {
+                                total_facts.add(facts);
+                            }
+                        }
+                        GroupTrust {
+                            key,
+                            label,
+                            producer_count: producers.len() as i64,
+                            cell: metrics::cell(self.prior(), Some(&total), &total_facts),
+                        }
+                    })
+                    .collect()
+            };
         out.sort_by(|a, b| {
             b.cell
                 .member_count
@@ -548,9 +571,7 @@ impl<'a> Observatory<'a> {
                 cell: metrics::cell(
                     self.prior(),
                     Some(&sums[i]),
-                    &campaign_buckets[i],
-                    &commitment_buckets[i],
-                    now,
+                    &Facts::tally(&campaign_buckets[i], &commitment_buckets[i], now),
                 ),
             })
             .collect())

@@ -12,6 +12,7 @@ use entities::producer::ProducerKind;
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult};
 use uuid::Uuid;
 
+use super::facts::{self, Facts};
 use super::metrics::Prior;
 use super::sql::Sql;
 use crate::error::Result;
@@ -250,6 +251,27 @@ async fn kept_sums_by_producer(
     Ok(sums)
 }
 
+/// The kept facts (campaigns, answers, commitments) of the producers in
+/// scope, over all time.
+pub async fn kept_facts_by_producer(
+    db: &DatabaseConnection,
+    scope: &Scope,
+) -> Result<HashMap<Uuid, Facts>> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT f.producer_id");
+    for column in facts::columns() {
+        sql.push(&format!(", f.{column}"));
+    }
+    sql.push(" FROM obs_producer_fact f JOIN producer p ON p.id = f.producer_id WHERE 1 = 1");
+    push_producer_conditions(&mut sql, scope);
+    let rows = db.query_all_raw(sql.build()).await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        out.insert(row.try_get_by_index::<Uuid>(0)?, Facts::from_row(&row, 1)?);
+    }
+    Ok(out)
+}
+
 /// Released sums per period (summed over the scope's producers).
 pub async fn sums_by_period(
     db: &DatabaseConnection,
@@ -451,28 +473,7 @@ pub async fn memberships(
     scope: &Scope,
 ) -> Result<Vec<(Uuid, String, String)>> {
     let mut sql = Sql::new(db.get_database_backend());
-    match by {
-        GroupBy::Sector => sql.push("SELECT p.id, p.sector, p.sector FROM producer p WHERE 1 = 1"),
-        GroupBy::Territory => sql.push(
-            "SELECT p.id, p.territory, p.territory FROM producer p WHERE p.territory IS NOT NULL",
-        ),
-        GroupBy::Community => sql
-            .push(
-                "SELECT DISTINCT p.id, co.slug, co.name FROM campaign c \
-                 JOIN community co ON co.id = c.community_id \
-                 JOIN producer p ON p.id = c.producer_id WHERE ",
-            )
-            .push(VISIBLE_CAMPAIGN),
-        GroupBy::ValueTag => sql
-            .push(
-                "SELECT DISTINCT p.id, v.slug, v.name FROM campaign c \
-                 JOIN campaign_value_tag cv ON cv.campaign_id = c.id \
-                 JOIN value_tag v ON v.id = cv.value_tag_id \
-                 JOIN producer p ON p.id = c.producer_id WHERE ",
-            )
-            .push(VISIBLE_CAMPAIGN),
-    };
-    push_producer_conditions(&mut sql, scope);
+    push_memberships(&mut sql, by, scope);
     let rows = db.query_all_raw(sql.build()).await?;
     rows.iter()
         .map(|row| {
@@ -481,6 +482,82 @@ pub async fn memberships(
                 row.try_get_by_index(1)?,
                 row.try_get_by_index(2)?,
             ))
+        })
+        .collect()
+}
+
+/// The memberships' query: `producer_id, group_key, group_label`.
+fn push_memberships(sql: &mut Sql, by: GroupBy, scope: &Scope) {
+    match by {
+        GroupBy::Sector => sql.push(
+            "SELECT p.id AS producer_id, p.sector AS group_key, p.sector AS group_label \
+             FROM producer p WHERE 1 = 1",
+        ),
+        GroupBy::Territory => sql.push(
+            "SELECT p.id AS producer_id, p.territory AS group_key, p.territory AS group_label \
+             FROM producer p WHERE p.territory IS NOT NULL",
+        ),
+        GroupBy::Community => sql
+            .push(
+                "SELECT DISTINCT p.id AS producer_id, co.slug AS group_key, co.name AS group_label \
+                 FROM campaign c JOIN community co ON co.id = c.community_id \
+                 JOIN producer p ON p.id = c.producer_id WHERE ",
+            )
+            .push(VISIBLE_CAMPAIGN),
+        GroupBy::ValueTag => sql
+            .push(
+                "SELECT DISTINCT p.id AS producer_id, v.slug AS group_key, v.name AS group_label \
+                 FROM campaign c JOIN campaign_value_tag cv ON cv.campaign_id = c.id \
+                 JOIN value_tag v ON v.id = cv.value_tag_id \
+                 JOIN producer p ON p.id = c.producer_id WHERE ",
+            )
+            .push(VISIBLE_CAMPAIGN),
+    };
+    push_producer_conditions(sql, scope);
+}
+
+/// One group's kept totals.
+#[derive(Clone, Debug)]
+pub struct GroupTotals {
+    pub key: String,
+    pub label: String,
+    pub producers: i64,
+    pub sums: Sums,
+    pub facts: Facts,
+}
+
+/// Every group's totals over all time, summed in the database from its
+/// producers' kept totals and facts (one row each).
+pub async fn group_totals(
+    db: &DatabaseConnection,
+    by: GroupBy,
+    scope: &Scope,
+) -> Result<Vec<GroupTotals>> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT m.group_key, MIN(m.group_label), CAST(COUNT(*) AS BIGINT)");
+    for column in kept_columns() {
+        sql.push(&format!(", CAST(COALESCE(SUM(t.{column}), 0) AS BIGINT)"));
+    }
+    for column in facts::columns() {
+        sql.push(&format!(", CAST(SUM(f.{column}) AS BIGINT)"));
+    }
+    sql.push(" FROM (");
+    push_memberships(&mut sql, by, scope);
+    sql.push(
+        ") m LEFT JOIN obs_producer_total t ON t.producer_id = m.producer_id \
+         LEFT JOIN obs_producer_fact f ON f.producer_id = m.producer_id GROUP BY m.group_key",
+    );
+    let rows = db.query_all_raw(sql.build()).await?;
+    let facts_at = 3 + kept_columns().count();
+    rows.iter()
+        .map(|row| {
+            Ok(GroupTotals {
+                key: row.try_get_by_index(0)?,
+                label: row.try_get_by_index(1)?,
+                producers: row.try_get_by_index(2)?,
+                sums: Sums::from_row(row, 3)?,
+                facts: Facts::from_row(row, facts_at)?,
+            })
         })
         .collect()
 }
@@ -506,7 +583,7 @@ pub struct CommitmentFact {
 /// Published, visible campaigns aimed at producers in scope, published in
 /// `[from, to)`, with their first visible response.
 pub async fn campaigns(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     scope: &Scope,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
@@ -552,7 +629,7 @@ pub async fn campaigns(
 
 /// Commitments made by producers in scope (in visible responses).
 pub async fn commitments(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     scope: &Scope,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,

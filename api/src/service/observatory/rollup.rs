@@ -471,7 +471,7 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
     let txn = db.begin().await?;
     if backend == DbBackend::Postgres {
         txn.execute_unprepared(
-            "LOCK TABLE obs_atom, obs_contributor, obs_producer_total IN EXCLUSIVE MODE",
+            "LOCK TABLE obs_atom, obs_contributor, obs_producer_total, obs_producer_fact IN EXCLUSIVE MODE",
         )
         .await?;
         // The contributors' keys are built again below, from millions of rows.
@@ -588,9 +588,11 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
         columns = COUNT_COLUMNS.join(", "),
     ))
     .await?;
+    super::facts::rebuild(&txn).await?;
     for (key, value) in [
         ("grain", grain.as_str().to_owned()),
         ("k", keeping.k.to_string()),
+        ("facts", FACTS_VERSION.to_owned()),
     ] {
         set_meta(&txn, key, value).await?;
     }
@@ -601,13 +603,17 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
     })
 }
 
-/// Rebuilds the rollups when they were built at another grain or k (or
-/// never).
+/// Version of the kept producer facts' layout (`obs_meta` key `facts`):
+/// rollups kept before them, or by another layout, are rebuilt.
+const FACTS_VERSION: &str = "1";
+
+/// Rebuilds the rollups when they were built at another grain or k, before
+/// the kept facts, or never.
 pub async fn ensure_kept(db: &DatabaseConnection, keeping: Keeping) -> Result<Option<Rebuilt>> {
     let stored: Vec<(String, String)> = db
         .query_all_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
-            "SELECT key, value FROM obs_meta WHERE key IN ('grain', 'k')",
+            "SELECT key, value FROM obs_meta WHERE key IN ('grain', 'k', 'facts')",
         ))
         .await?
         .iter()
@@ -620,7 +626,10 @@ pub async fn ensure_kept(db: &DatabaseConnection, keeping: Keeping) -> Result<Op
             .map(|(_, value)| value.as_str())
     };
     let k = keeping.k.to_string();
-    if stored_as("grain") == Some(keeping.grain.as_str()) && stored_as("k") == Some(k.as_str()) {
+    if stored_as("grain") == Some(keeping.grain.as_str())
+        && stored_as("k") == Some(k.as_str())
+        && stored_as("facts") == Some(FACTS_VERSION)
+    {
         return Ok(None);
     }
     rebuild(db, keeping).await.map(Some)
