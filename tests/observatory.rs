@@ -776,7 +776,9 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
 
 /// A member the admin approved as `producer`'s representative.
 async fn representative(app: &TestApp, admin: &str, producer: &str) -> String {
-    let (token, _) = app.register(&format!("rep_{}", &producer[producer.len() - 12..])).await;
+    let (token, _) = app
+        .register(&format!("rep_{}", &producer[producer.len() - 12..]))
+        .await;
     let claim = app
         .gql_ok(
             Some(&token),

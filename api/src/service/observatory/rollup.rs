@@ -474,8 +474,12 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
             "LOCK TABLE obs_atom, obs_contributor, obs_producer_total, obs_producer_fact IN EXCLUSIVE MODE",
         )
         .await?;
-        // The contributors' keys are built again below, from millions of rows.
+        // The contributors' keys are built again below, from millions of
+        // rows, and the grouping of every contribution hashes in memory
+        // instead of sorting on disk.
         txn.execute_unprepared(super::seed::BULK_SORT_MEMORY)
+            .await?;
+        txn.execute_unprepared(super::seed::BULK_WORK_MEMORY)
             .await?;
     }
     txn.execute_unprepared("DELETE FROM obs_producer_total")

@@ -325,7 +325,8 @@ where
     Ok(())
 }
 
-/// A row of one of the big tables (signatures, pledges, ratings), written
+/// A row of one of the big tables (members, their values and communities,
+/// signatures, pledges, ratings), written
 /// with `COPY` on PostgreSQL and multi-row inserts on SQLite.
 trait Bulk {
     /// `COPY table (columns) FROM STDIN`, in the order [`Bulk::line`] writes.
@@ -339,6 +340,10 @@ trait Bulk {
 /// Sort memory for rebuilding indexes after a bulk load (PostgreSQL's
 /// default, 64 MB, makes a 10-million-row index spill to disk).
 pub const BULK_SORT_MEMORY: &str = "SET LOCAL maintenance_work_mem = '512MB'";
+
+/// Memory for the hash tables and sorts of one bulk statement (grouping
+/// every contribution of a rollup rebuild), instead of the default 4 MB.
+pub const BULK_WORK_MEMORY: &str = "SET LOCAL work_mem = '256MB'";
 
 /// Rows a `COPY` sends at a time.
 const COPY_CHUNK: usize = 50_000;
@@ -526,6 +531,59 @@ impl Bulk for SeedMember {
     }
 }
 
+struct SeedMemberValue {
+    member_id: Uuid,
+    value_tag_id: Uuid,
+}
+
+impl Bulk for SeedMemberValue {
+    const COPY: &'static str = "COPY member_value_tag (member_id, value_tag_id) FROM STDIN";
+    type Active = member_value_tag::ActiveModel;
+    fn line(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(out, "{}\t{}", self.member_id, self.value_tag_id);
+    }
+    fn active(self) -> member_value_tag::ActiveModel {
+        member_value_tag::ActiveModel {
+            member_id: Set(self.member_id),
+            value_tag_id: Set(self.value_tag_id),
+        }
+    }
+}
+
+/// A member joining a community.
+struct SeedJoin {
+    community_id: Uuid,
+    member_id: Uuid,
+    joined_at: DateTime<Utc>,
+}
+
+impl Bulk for SeedJoin {
+    const COPY: &'static str =
+        "COPY community_member (community_id, member_id, role, joined_at) FROM STDIN";
+    type Active = community_member::ActiveModel;
+    fn line(&self, out: &mut String) {
+        use sea_orm::ActiveEnum;
+        use std::fmt::Write;
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{}",
+            self.community_id,
+            self.member_id,
+            MembershipRole::Member.to_value(),
+            copy_time(self.joined_at),
+        );
+    }
+    fn active(self) -> community_member::ActiveModel {
+        community_member::ActiveModel {
+            community_id: Set(self.community_id),
+            member_id: Set(self.member_id),
+            role: Set(MembershipRole::Member),
+            joined_at: Set(self.joined_at),
+        }
+    }
+}
+
 struct SeedSignature {
     id: Uuid,
     campaign_id: Uuid,
@@ -684,6 +742,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
         &[
             "member",
             "member_value_tag",
+            "community_member",
             "signature",
             "pledge",
             "trust_rating",
@@ -725,16 +784,13 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
             let mut held: Vec<Uuid> = (0..1 + rng.below(3)).map(|_| *rng.pick(&tags)).collect();
             held.sort_unstable();
             held.dedup();
-            values.extend(
-                held.into_iter()
-                    .map(|value_tag_id| member_value_tag::ActiveModel {
-                        member_id: Set(member_id),
-                        value_tag_id: Set(value_tag_id),
-                    }),
-            );
+            values.extend(held.into_iter().map(|value_tag_id| SeedMemberValue {
+                member_id,
+                value_tag_id,
+            }));
         }
     }
-    insert_chunked(db, values).await?;
+    write_bulk(db, values).await?;
 
     // Communities, about a topic and a place, in French or English; half
     // the members join one (the first communities draw most).
@@ -793,11 +849,10 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
         let at = start + Duration::seconds(rng.below(span) as i64);
         community_kept[c].0 += 1;
         community_kept[c].1.add(kept::log_weight(at));
-        joins.push(community_member::ActiveModel {
-            community_id: Set(communities[c]),
-            member_id: Set(member_id),
-            role: Set(MembershipRole::Member),
-            joined_at: Set(at),
+        joins.push(SeedJoin {
+            community_id: communities[c],
+            member_id,
+            joined_at: at,
         });
     }
 
@@ -974,7 +1029,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     );
     insert_chunked(db, std::mem::take(&mut community_rows)).await?;
     insert_chunked(db, community_tags).await?;
-    insert_chunked(db, joins).await?;
+    write_bulk(db, joins).await?;
     insert_chunked(db, campaign_rows).await?;
     insert_chunked(db, tag_rows).await?;
     insert_chunked(db, responses).await?;
