@@ -579,7 +579,7 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
     let acme = producer(&app, &organiser, "Acme Foods", "food", "FR").await;
     let other = producer(&app, &organiser, "Other Foods", "food", "ES").await;
     let first = campaign(&app, &organiser, &acme, None, &[]).await;
-    let second = campaign(&app, &organiser, &other, None, &[]).await;
+    let second = campaign(&app, &organiser, &other, None, &["local"]).await;
     let members = app.register_many("member", 6).await;
     for (i, token) in members.iter().enumerate() {
         app.sign(token, &first).await;
@@ -663,6 +663,42 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
         json!({ "id": hidden }),
     )
     .await;
+    // Other's campaign, hidden, takes Other out of the value's group; back,
+    // it brings Other back with everything Other has.
+    let local = || async {
+        let groups = observatory(
+            &app,
+            Some(&admin),
+            "{ observatory { groups(by: VALUE_TAG) { key producerCount memberCount metrics { signatures responses { campaigns } } } } }",
+            json!({}),
+        )
+        .await;
+        groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|group| group["key"] == "local")
+            .cloned()
+    };
+    for (mutation, expected) in [
+        ("hideContent", None),
+        (
+            "restoreContent",
+            Some(
+                json!({ "key": "local", "producerCount": 1, "memberCount": 2, "metrics": { "signatures": 2, "responses": { "campaigns": 1 } } }),
+            ),
+        ),
+    ] {
+        app.gql_ok(
+            Some(&admin),
+            &format!(
+                "mutation($id: ID!) {{ {mutation}(kind: CAMPAIGN, id: $id, reason: \"checking\") }}"
+            ),
+            json!({ "id": second }),
+        )
+        .await;
+        assert_eq!(local().await, expected, "after {mutation}");
+    }
 
     let db = Database::connect(app.database_url.as_str()).await.unwrap();
     let read = |db: &sea_orm::DatabaseConnection| {
@@ -720,7 +756,14 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
                     (row.try_get_by_index::<uuid::Uuid>(0).unwrap(), counts)
                 })
                 .collect::<Vec<_>>();
-            (atoms, contributors, totals, producer_facts(&db).await)
+            (
+                atoms,
+                contributors,
+                totals,
+                producer_facts(&db).await,
+                group_totals(&db).await,
+                group_members(&db).await,
+            )
         }
     };
     let kept = read(&db).await;
@@ -772,6 +815,8 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
     assert_eq!(kept.1, again.1, "contributors");
     assert_eq!(kept.2, again.2, "producer totals");
     assert_eq!(kept.3, again.3, "producer facts");
+    assert_eq!(kept.4, again.4, "group totals");
+    assert_eq!(kept.5, again.5, "group members");
 }
 
 /// A member the admin approved as `producer`'s representative.
@@ -936,10 +981,75 @@ async fn an_atom_crossing_k_both_ways_under_concurrent_writes_enters_and_leaves_
         [1, 7, 5],
         "atoms, members, signatures: {kept:?}"
     );
+    // Its sector's and territory's kept totals moved with it, once.
+    let groups = group_totals(&db).await;
+    for (dimension, key) in [("SECTOR", "food"), ("TERRITORY", "FR")] {
+        let group = groups
+            .iter()
+            .find(|group| group.0 == dimension && group.1 == key)
+            .unwrap_or_else(|| panic!("no {dimension} {key}: {groups:?}"));
+        assert_eq!(
+            group.2[..4],
+            [1, 1, 7, 5],
+            "producers, atoms, members, signatures"
+        );
+    }
     consumact_api::service::observatory::rollup::rebuild(&db, keeping(3))
         .await
         .unwrap();
     assert_eq!(kept, producer_totals(&db).await, "the rebuild agrees");
+    assert_eq!(
+        groups,
+        group_totals(&db).await,
+        "the rebuild agrees on groups"
+    );
+}
+
+/// Every kept group total: (dimension, key, producers then every sum).
+async fn group_totals(db: &sea_orm::DatabaseConnection) -> Vec<(String, String, Vec<i64>)> {
+    use consumact_api::service::observatory::groups;
+    let columns = groups::columns();
+    db.query_all_raw(Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            "SELECT dimension, group_key, {} FROM obs_group_total ORDER BY dimension, group_key",
+            columns.join(", ")
+        ),
+    ))
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| {
+        let values = (2..2 + columns.len())
+            .map(|i| row.try_get_by_index(i).unwrap())
+            .collect();
+        (
+            row.try_get_by_index(0).unwrap(),
+            row.try_get_by_index(1).unwrap(),
+            values,
+        )
+    })
+    .collect()
+}
+
+/// Every kept group membership: (dimension, key, producer).
+async fn group_members(db: &sea_orm::DatabaseConnection) -> Vec<(String, String, uuid::Uuid)> {
+    db.query_all_raw(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT dimension, group_key, producer_id FROM obs_group_member \
+         ORDER BY dimension, group_key, producer_id",
+    ))
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| {
+        (
+            row.try_get_by_index(0).unwrap(),
+            row.try_get_by_index(1).unwrap(),
+            row.try_get_by_index(2).unwrap(),
+        )
+    })
+    .collect()
 }
 
 #[tokio::test]

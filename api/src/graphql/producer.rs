@@ -192,7 +192,7 @@ impl ProducerMutation {
             website: input.website,
             description: input.description,
         };
-        service::producer::create(&state(ctx).db, actor, new)
+        service::producer::create(state(ctx), actor, new)
             .await
             .map(Producer)
     }

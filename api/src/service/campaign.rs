@@ -330,6 +330,8 @@ pub async fn update(
     let updated = active.update(&txn).await?;
     if let Some(tag_ids) = tag_ids {
         replace_tags(&txn, updated.id, tag_ids).await?;
+        // A visible campaign's values are its producer's value groups.
+        crate::service::observatory::groups::regroup(&txn, updated.producer_id).await?;
     }
     txn.commit().await?;
     drop(writer);
@@ -459,8 +461,10 @@ pub(crate) async fn apply_move(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("campaign"))?;
-    // Publishing (or ending) moves the producer's kept facts.
+    // Publishing (or ending) moves the producer's kept facts, and
+    // publishing its groups.
     crate::service::observatory::facts::refresh(db, moved.producer_id).await?;
+    crate::service::observatory::groups::regroup(db, moved.producer_id).await?;
     // Announced in the same transaction as the move (see `outbox::event`).
     match moved.status {
         CampaignStatus::Open => {

@@ -190,7 +190,7 @@ pub async fn set_hidden(
                 why,
             )
             .await?;
-            refresh_facts::<campaign::Entity>(&txn, C::Id, C::ProducerId, target_id).await?;
+            refresh_facts::<campaign::Entity>(&txn, C::Id, C::ProducerId, target_id, true).await?;
             txn.commit().await?;
             drop(writer);
             state
@@ -226,8 +226,14 @@ pub async fn set_hidden(
                 why,
             )
             .await?;
-            refresh_facts::<producer_response::Entity>(&txn, C::Id, C::ProducerId, target_id)
-                .await?;
+            refresh_facts::<producer_response::Entity>(
+                &txn,
+                C::Id,
+                C::ProducerId,
+                target_id,
+                false,
+            )
+            .await?;
             txn.commit().await?;
             drop(writer);
         }
@@ -266,12 +272,14 @@ async fn hide_row<E: EntityTrait>(
 }
 
 /// Recomputes the kept observatory facts of the producer a hidden or
-/// restored campaign or response belongs to: (id, producer_id) columns.
+/// restored campaign or response belongs to ((id, producer_id) columns),
+/// and with `regroup` its groups (a campaign's community and values).
 async fn refresh_facts<E: EntityTrait>(
     db: &impl ConnectionTrait,
     id: E::Column,
     producer_id: E::Column,
     target_id: Uuid,
+    regroup: bool,
 ) -> Result<()> {
     let producer: Option<Uuid> = E::find()
         .select_only()
@@ -282,6 +290,9 @@ async fn refresh_facts<E: EntityTrait>(
         .await?;
     if let Some(producer) = producer {
         crate::service::observatory::facts::refresh(db, producer).await?;
+        if regroup {
+            crate::service::observatory::groups::regroup(db, producer).await?;
+        }
     }
     Ok(())
 }

@@ -2,8 +2,7 @@
 
 use entities::producer::{self, ProducerKind};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set,
 };
 use uuid::Uuid;
 
@@ -11,6 +10,7 @@ use crate::error::{AppError, Result};
 use crate::service::auth::Viewer;
 use crate::service::community::territory_condition;
 use crate::service::validate;
+use crate::state::AppState;
 
 /// What `create` needs.
 pub struct NewProducer {
@@ -33,10 +33,11 @@ fn name_key(name: &str) -> String {
 
 /// Registers a producer; any member may, so campaigns can target anyone.
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: Viewer,
     input: NewProducer,
 ) -> Result<producer::Model> {
+    let db = &state.db;
     let name = validate::text("input.name", &input.name, 2, 120)?;
     let sector = validate::slug("input.sector", &input.sector)?;
     let territory = validate::optional_territory("input.territory", input.territory.as_deref())?;
@@ -61,7 +62,8 @@ pub async fn create(
         return Err(taken);
     }
     let now = validate::now();
-    producer::ActiveModel {
+    let (writer, txn) = state.begin_write().await?;
+    let created = producer::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(name.clone()),
         name_key: Set(key),
@@ -75,11 +77,16 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(db)
+    .insert(&txn)
     .await
     .map_err(AppError::on_unique(format!(
         "a producer named `{name}` exists already"
-    )))
+    )))?;
+    // Its observatory total and its sector and territory groups.
+    crate::service::observatory::groups::regroup(&txn, created.id).await?;
+    txn.commit().await?;
+    drop(writer);
+    Ok(created)
 }
 
 /// The producer with this id, or `NOT_FOUND`.

@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
 use uuid::Uuid;
 
+use super::groups;
 use super::query::{self, CampaignFact, CommitmentFact, Scope};
 use super::sql::Sql;
 use crate::error::Result;
@@ -142,7 +143,8 @@ impl Facts {
         None
     }
 
-    fn values(&self) -> [i64; COLUMNS] {
+    /// The facts in [`columns`]' order.
+    pub fn values(&self) -> [i64; COLUMNS] {
         let mut all = [0; COLUMNS];
         all[..6].copy_from_slice(&[
             self.campaigns,
@@ -203,10 +205,28 @@ pub async fn refresh(conn: &impl ConnectionTrait, producer: Uuid) -> Result<()> 
         producer: Some(producer),
         ..Scope::default()
     };
+    let old = read(conn, producer).await?;
     let campaigns = query::campaigns(conn, &scope, None, None).await?;
     let commitments = query::commitments(conn, &scope, None, None).await?;
     let facts = Facts::tally(&campaigns, &commitments, Utc::now());
-    write(conn, &[(producer, facts)], true).await
+    if facts == old {
+        return Ok(());
+    }
+    write(conn, &[(producer, facts)], true).await?;
+    groups::add_to_groups(conn, &[(producer, groups::facts_change(&old, &facts))]).await
+}
+
+/// `producer`'s kept facts (none kept: all zero).
+pub async fn read(conn: &impl ConnectionTrait, producer: Uuid) -> Result<Facts> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT ")
+        .push(&columns().collect::<Vec<_>>().join(", "))
+        .push(" FROM obs_producer_fact WHERE producer_id = ")
+        .bind(producer);
+    match conn.query_one_raw(sql.build()).await? {
+        Some(row) => Facts::from_row(&row, 0),
+        None => Ok(Facts::default()),
+    }
 }
 
 /// Recomputes every producer's kept facts (the rollup rebuild's part).

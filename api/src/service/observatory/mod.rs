@@ -11,6 +11,7 @@
 //! suppressed atom, so no subtraction can bring one back.
 
 pub mod facts;
+pub mod groups;
 pub mod metrics;
 pub mod query;
 pub mod rollup;
@@ -435,9 +436,22 @@ impl<'a> Observatory<'a> {
         let db = &self.state.observatory_db;
         let mut out: Vec<GroupTrust> =
             if scope.from.is_none() && scope.to.is_none() && scope.open_from.is_none() {
-                // All time: summed in the database from the kept rows.
-                query::group_totals(db, by, scope)
-                    .await?
+                // All time: every group's kept row, or, for a filtered set
+                // of producers, summed in the database from their kept rows.
+                let unfiltered = scope.sector.is_none()
+                    && scope.kind.is_none()
+                    && scope.territory.is_none()
+                    && scope.value_tag.is_none()
+                    && scope.community.is_none()
+                    && scope.producer.is_none()
+                    && scope.ids.is_none()
+                    && scope.after.is_none()
+                    && scope.through.is_none();
+                let groups = match unfiltered {
+                    true => query::kept_groups(db, by).await?,
+                    false => query::group_totals(db, by, scope).await?,
+                };
+                groups
                     .into_iter()
                     .map(|group| GroupTrust {
                         cell: metrics::cell(self.prior(), Some(&group.sums), &group.facts),

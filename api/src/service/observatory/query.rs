@@ -487,7 +487,7 @@ pub async fn memberships(
 }
 
 /// The memberships' query: `producer_id, group_key, group_label`.
-fn push_memberships(sql: &mut Sql, by: GroupBy, scope: &Scope) {
+pub(super) fn push_memberships(sql: &mut Sql, by: GroupBy, scope: &Scope) {
     match by {
         GroupBy::Sector => sql.push(
             "SELECT p.id AS producer_id, p.sector AS group_key, p.sector AS group_label \
@@ -527,7 +527,8 @@ pub struct GroupTotals {
 }
 
 /// Every group's totals over all time, summed in the database from its
-/// producers' kept totals and facts (one row each).
+/// producers' kept totals and facts (one row each): for groups of a
+/// filtered set of producers, which the kept group totals do not hold.
 pub async fn group_totals(
     db: &DatabaseConnection,
     by: GroupBy,
@@ -547,6 +548,47 @@ pub async fn group_totals(
         ") m LEFT JOIN obs_producer_total t ON t.producer_id = m.producer_id \
          LEFT JOIN obs_producer_fact f ON f.producer_id = m.producer_id GROUP BY m.group_key",
     );
+    let rows = db.query_all_raw(sql.build()).await?;
+    let facts_at = 3 + kept_columns().count();
+    rows.iter()
+        .map(|row| {
+            Ok(GroupTotals {
+                key: row.try_get_by_index(0)?,
+                label: row.try_get_by_index(1)?,
+                producers: row.try_get_by_index(2)?,
+                sums: Sums::from_row(row, 3)?,
+                facts: Facts::from_row(row, facts_at)?,
+            })
+        })
+        .collect()
+}
+
+/// Every group of a dimension, read from the kept group totals (all time,
+/// no filter): one row per group.
+pub async fn kept_groups(db: &DatabaseConnection, by: GroupBy) -> Result<Vec<GroupTotals>> {
+    let (label, join) = match by {
+        GroupBy::Community => (
+            "COALESCE(co.name, g.group_key)",
+            " LEFT JOIN community co ON co.slug = g.group_key",
+        ),
+        GroupBy::ValueTag => (
+            "COALESCE(v.name, g.group_key)",
+            " LEFT JOIN value_tag v ON v.slug = g.group_key",
+        ),
+        GroupBy::Sector | GroupBy::Territory => ("g.group_key", ""),
+    };
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(&format!("SELECT g.group_key, {label}, g.producers"));
+    for column in kept_columns() {
+        sql.push(&format!(", g.{column}"));
+    }
+    for column in facts::columns() {
+        sql.push(&format!(", g.{column}"));
+    }
+    sql.push(" FROM obs_group_total g")
+        .push(join)
+        .push(" WHERE g.producers > 0 AND g.dimension = ")
+        .bind(super::groups::dimension_name(by));
     let rows = db.query_all_raw(sql.build()).await?;
     let facts_at = 3 + kept_columns().count();
     rows.iter()
@@ -589,10 +631,15 @@ pub async fn campaigns(
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<CampaignFact>> {
     let mut sql = Sql::new(db.get_database_backend());
-    if scope.ids.is_some() || scope.producer.is_some() || scope.through.is_some() {
-        // A few producers (a page, one, an export's chunk): each campaign's
-        // first answer through the campaign index, instead of grouping
-        // every response there is.
+    let bounded = scope.ids.is_some()
+        || scope.producer.is_some()
+        || scope.through.is_some()
+        || from.is_some()
+        || to.is_some();
+    if bounded {
+        // A few producers (a page, one, an export's chunk) or a range of
+        // time: each campaign's first answer through the response index,
+        // instead of grouping every response there is.
         sql.push(
             "SELECT c.producer_id, c.published_at, (SELECT MIN(r.created_at) FROM producer_response r \
              WHERE r.campaign_id = c.id AND r.hidden_at IS NULL) FROM campaign c \

@@ -17,6 +17,7 @@ use entities::trust_rating::Dimension;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
 use uuid::Uuid;
 
+use super::groups;
 use super::metrics::Prior;
 use super::query::{RATINGS_SUM, trust_expression};
 use super::sql::{Sql, period_start};
@@ -225,7 +226,13 @@ pub async fn apply_many(
     for chunk in totals.chunks(ATOMS_PER_STATEMENT) {
         add_to_totals(conn, backend, chunk).await?;
     }
-    Ok(())
+    // Read after the totals' rows are locked: a producer's groups do not
+    // change meanwhile (see `groups`).
+    let changes: Vec<(Uuid, groups::Change)> = totals
+        .iter()
+        .map(|(producer, change)| (*producer, groups::total_change(change)))
+        .collect();
+    groups::add_to_groups(conn, &changes).await
 }
 
 /// Columns of `obs_producer_total` after its key: released atoms, members,
@@ -249,8 +256,8 @@ fn total_change(k: i64, old: &[i64], new: &[i64]) -> [i64; TOTAL_COLUMNS] {
 }
 
 /// Adds each producer's change to its total, creating the totals not there
-/// yet (a producer has a total once it has an atom, as a rebuild gives);
-/// one statement, producers in key order.
+/// yet (every producer has one once [`groups::regroup`] met it, as a
+/// rebuild gives); one statement, producers in key order.
 async fn add_to_totals(
     conn: &impl ConnectionTrait,
     backend: DbBackend,
@@ -471,15 +478,14 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
     let txn = db.begin().await?;
     if backend == DbBackend::Postgres {
         txn.execute_unprepared(
-            "LOCK TABLE obs_atom, obs_contributor, obs_producer_total, obs_producer_fact IN EXCLUSIVE MODE",
+            "LOCK TABLE obs_atom, obs_contributor, obs_producer_total, obs_producer_fact, \
+             obs_group_member, obs_group_total IN EXCLUSIVE MODE",
         )
         .await?;
         // The contributors' keys are built again below, from millions of
-        // rows, and the grouping of every contribution hashes in memory
-        // instead of sorting on disk.
+        // rows. (The grouping below sorts them on the way: given memory to
+        // hash instead, it leaves them unsorted and the key takes longer.)
         txn.execute_unprepared(super::seed::BULK_SORT_MEMORY)
-            .await?;
-        txn.execute_unprepared(super::seed::BULK_WORK_MEMORY)
             .await?;
     }
     txn.execute_unprepared("DELETE FROM obs_producer_total")
@@ -573,26 +579,39 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
          WHERE c.producer_id = obs_atom.producer_id AND c.period_start = obs_atom.period_start",
     )
     .await?;
-    // Every producer with an atom has a total, as the write path keeps it.
-    let released = |value: &str| {
-        format!(
-            "SUM(CASE WHEN members >= {k} THEN {value} ELSE 0 END)",
-            k = keeping.k
-        )
-    };
-    let totals = ["1", "members"]
+    // Every producer has a total (zero without a released atom), as the
+    // write path keeps it.
+    let columns: Vec<&str> = ["atoms", "members"]
         .into_iter()
         .chain(COUNT_COLUMNS)
-        .map(released)
+        .collect();
+    let released = ["1", "members"]
+        .into_iter()
+        .chain(COUNT_COLUMNS)
+        .zip(&columns)
+        .map(|(value, column)| {
+            format!(
+                "SUM(CASE WHEN members >= {k} THEN {value} ELSE 0 END) AS {column}",
+                k = keeping.k
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let coalesced = columns
+        .iter()
+        .map(|column| format!("COALESCE(a.{column}, 0)"))
         .collect::<Vec<_>>()
         .join(", ");
     txn.execute_unprepared(&format!(
-        "INSERT INTO obs_producer_total (producer_id, atoms, members, {columns}) \
-         SELECT producer_id, {totals} FROM obs_atom GROUP BY producer_id",
-        columns = COUNT_COLUMNS.join(", "),
+        "INSERT INTO obs_producer_total (producer_id, {named}) \
+         SELECT p.id, {coalesced} FROM producer p LEFT JOIN \
+         (SELECT producer_id, {released} FROM obs_atom GROUP BY producer_id) a \
+         ON a.producer_id = p.id",
+        named = columns.join(", "),
     ))
     .await?;
     super::facts::rebuild(&txn).await?;
+    groups::rebuild(&txn).await?;
     for (key, value) in [
         ("grain", grain.as_str().to_owned()),
         ("k", keeping.k.to_string()),
@@ -607,9 +626,10 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
     })
 }
 
-/// Version of the kept producer facts' layout (`obs_meta` key `facts`):
-/// rollups kept before them, or by another layout, are rebuilt.
-const FACTS_VERSION: &str = "1";
+/// Version of the kept facts' and groups' layout (`obs_meta` key `facts`;
+/// 1: producer facts, 2: group totals, and a total row for every
+/// producer): rollups kept before them, or by another layout, are rebuilt.
+const FACTS_VERSION: &str = "2";
 
 /// Rebuilds the rollups when they were built at another grain or k, before
 /// the kept facts, or never.

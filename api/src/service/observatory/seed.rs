@@ -341,10 +341,6 @@ trait Bulk {
 /// default, 64 MB, makes a 10-million-row index spill to disk).
 pub const BULK_SORT_MEMORY: &str = "SET LOCAL maintenance_work_mem = '512MB'";
 
-/// Memory for the hash tables and sorts of one bulk statement (grouping
-/// every contribution of a rollup rebuild), instead of the default 4 MB.
-pub const BULK_WORK_MEMORY: &str = "SET LOCAL work_mem = '256MB'";
-
 /// Rows a `COPY` sends at a time.
 const COPY_CHUNK: usize = 50_000;
 
