@@ -698,6 +698,14 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
         )
         .await;
         assert_eq!(local().await, expected, "after {mutation}");
+        // Without its one campaign, Other has no facts row, as a rebuild
+        // would leave it; back, it has one again.
+        let db = Database::connect(app.database_url.as_str()).await.unwrap();
+        let has_facts = producer_facts(&db)
+            .await
+            .iter()
+            .any(|facts| facts.0.to_string() == other);
+        assert_eq!(has_facts, expected.is_some(), "after {mutation}");
     }
 
     let db = Database::connect(app.database_url.as_str()).await.unwrap();

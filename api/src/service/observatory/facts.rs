@@ -212,7 +212,15 @@ pub async fn refresh(conn: &impl ConnectionTrait, producer: Uuid) -> Result<()> 
     if facts == old {
         return Ok(());
     }
-    write(conn, &[(producer, facts)], true).await?;
+    if facts == Facts::default() {
+        // No row for a producer without facts, as a rebuild leaves it.
+        let mut sql = Sql::new(conn.get_database_backend());
+        sql.push("DELETE FROM obs_producer_fact WHERE producer_id = ")
+            .bind(producer);
+        conn.execute_raw(sql.build()).await?;
+    } else {
+        write(conn, &[(producer, facts)], true).await?;
+    }
     groups::add_to_groups(conn, &[(producer, groups::facts_change(&old, &facts))]).await
 }
 
