@@ -22,7 +22,6 @@ enum ObsProducerFact {
     Table,
     ProducerId,
     Campaigns,
-    Answered,
     CommitmentsMade,
     CommitmentsKept,
     CommitmentsBroken,
@@ -48,7 +47,6 @@ impl MigrationTrait for Migration {
             ));
         for column in [
             ObsProducerFact::Campaigns,
-            ObsProducerFact::Answered,
             ObsProducerFact::CommitmentsMade,
             ObsProducerFact::CommitmentsKept,
             ObsProducerFact::CommitmentsBroken,

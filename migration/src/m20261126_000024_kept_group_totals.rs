@@ -52,7 +52,6 @@ fn sum_columns() -> Vec<String> {
         "pledges_reduce",
         "pledged_cents",
         "campaigns",
-        "answered",
         "commitments_made",
         "commitments_kept",
         "commitments_broken",

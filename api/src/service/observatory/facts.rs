@@ -42,7 +42,6 @@ pub const CLASSES: usize = 21;
 pub fn columns() -> impl Iterator<Item = String> {
     [
         "campaigns",
-        "answered",
         "commitments_made",
         "commitments_kept",
         "commitments_broken",
@@ -58,9 +57,7 @@ pub fn columns() -> impl Iterator<Item = String> {
 pub struct Facts {
     /// Published, visible campaigns aimed at the producer(s).
     pub campaigns: i64,
-    /// Those with a visible answer.
-    pub answered: i64,
-    /// Answered campaigns by class of hours to the first answer.
+    /// Those with a visible answer, by class of hours to the first answer.
     pub answered_within: [i64; CLASSES],
     pub commitments_made: i64,
     pub commitments_kept: i64,
@@ -89,7 +86,6 @@ impl Facts {
             facts.campaigns += 1;
             if let Some(first) = campaign.first_response_at {
                 let hours = (first - campaign.published_at).num_seconds().max(0) as f64 / 3600.0;
-                facts.answered += 1;
                 facts.answered_within[class_of(hours)] += 1;
             }
         }
@@ -114,12 +110,17 @@ impl Facts {
         *self = Self::from_values(sum);
     }
 
+    /// Campaigns with a visible answer.
+    pub fn answered(&self) -> i64 {
+        self.answered_within.iter().sum()
+    }
+
     /// The median hours to a first answer, estimated from the classes: the
     /// class holding the middle answer, and within it a straight line from
     /// its lower to its upper bound (the open last class gives its lower
     /// bound, 60 days). `None` without an answer.
     pub fn median_hours(&self) -> Option<f64> {
-        let answered: i64 = self.answered_within.iter().sum();
+        let answered = self.answered();
         if answered <= 0 {
             return None;
         }
@@ -146,29 +147,27 @@ impl Facts {
     /// The facts in [`columns`]' order.
     pub fn values(&self) -> [i64; COLUMNS] {
         let mut all = [0; COLUMNS];
-        all[..6].copy_from_slice(&[
+        all[..5].copy_from_slice(&[
             self.campaigns,
-            self.answered,
             self.commitments_made,
             self.commitments_kept,
             self.commitments_broken,
             self.commitments_open,
         ]);
-        all[6..].copy_from_slice(&self.answered_within);
+        all[5..].copy_from_slice(&self.answered_within);
         all
     }
 
     fn from_values(all: [i64; COLUMNS]) -> Self {
         let mut answered_within = [0; CLASSES];
-        answered_within.copy_from_slice(&all[6..]);
+        answered_within.copy_from_slice(&all[5..]);
         Self {
             campaigns: all[0],
-            answered: all[1],
             answered_within,
-            commitments_made: all[2],
-            commitments_kept: all[3],
-            commitments_broken: all[4],
-            commitments_open: all[5],
+            commitments_made: all[1],
+            commitments_kept: all[2],
+            commitments_broken: all[3],
+            commitments_open: all[4],
         }
     }
 
@@ -184,23 +183,12 @@ impl Facts {
 }
 
 /// Columns of a row of facts.
-const COLUMNS: usize = 6 + CLASSES;
+const COLUMNS: usize = 5 + CLASSES;
 
 /// Recomputes `producer`'s kept facts from its campaigns and responses;
 /// call it in the transaction of the write that changed them, after it.
 pub async fn refresh(conn: &impl ConnectionTrait, producer: Uuid) -> Result<()> {
-    let backend = conn.get_database_backend();
-    if backend == DbBackend::Postgres {
-        // Writers of one producer's facts take turns, each reading what the
-        // one before committed (SQLite has one writer at a time anyway). The
-        // weakest row lock that excludes itself, so foreign-key checks of
-        // rows naming the producer (ratings) go on.
-        let mut lock = Sql::new(backend);
-        lock.push("SELECT id FROM producer WHERE id = ")
-            .bind(producer)
-            .push(" FOR NO KEY UPDATE");
-        conn.execute_raw(lock.build()).await?;
-    }
+    lock_producer(conn, producer).await?;
     let scope = Scope {
         producer: Some(producer),
         ..Scope::default()
@@ -222,6 +210,22 @@ pub async fn refresh(conn: &impl ConnectionTrait, producer: Uuid) -> Result<()> 
         write(conn, &[(producer, facts)], true).await?;
     }
     groups::add_to_groups(conn, &[(producer, groups::facts_change(&old, &facts))]).await
+}
+
+/// Makes the writers of one producer's kept facts and groups take turns,
+/// each reading what the one before committed (SQLite has one writer at a
+/// time anyway): the weakest row lock on the producer that excludes itself,
+/// so foreign-key checks of rows naming the producer (ratings) go on.
+pub async fn lock_producer(conn: &impl ConnectionTrait, producer: Uuid) -> Result<()> {
+    let backend = conn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        let mut lock = Sql::new(backend);
+        lock.push("SELECT id FROM producer WHERE id = ")
+            .bind(producer)
+            .push(" FOR NO KEY UPDATE");
+        conn.execute_raw(lock.build()).await?;
+    }
+    Ok(())
 }
 
 /// `producer`'s kept facts (none kept: all zero).
@@ -301,7 +305,6 @@ mod tests {
     fn answered(hours: &[f64]) -> Facts {
         let mut facts = Facts::default();
         for &h in hours {
-            facts.answered += 1;
             facts.answered_within[class_of(h)] += 1;
         }
         facts
@@ -342,10 +345,9 @@ mod tests {
         let mut other = answered(&[100.0, 2.5]);
         other.commitments_kept = 3;
         total.add(&other);
-        assert_eq!(total.answered, 3);
+        assert_eq!(total.answered(), 3);
         assert_eq!(total.campaigns, 2);
         assert_eq!(total.commitments_kept, 3);
         assert_eq!(total.commitments_open, 1);
-        assert_eq!(total.answered_within.iter().sum::<i64>(), 3);
     }
 }

@@ -21,12 +21,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::facts::{self, Facts};
 use super::query::{self, GroupBy, Scope};
-use super::rollup::COUNT_COLUMNS;
+use super::rollup::total_columns;
 use super::sql::Sql;
 use crate::error::Result;
 
@@ -48,19 +48,11 @@ pub fn dimension_name(by: GroupBy) -> &'static str {
     }
 }
 
-/// The producer totals' columns (released atoms, members, the counts).
-pub fn total_columns() -> impl Iterator<Item = String> {
-    ["atoms", "members"]
-        .into_iter()
-        .chain(COUNT_COLUMNS)
-        .map(str::to_owned)
-}
-
 /// Columns of `obs_group_total` after its key: producers, the totals'
 /// columns, the facts' columns.
 pub fn columns() -> Vec<String> {
     std::iter::once("producers".to_owned())
-        .chain(total_columns())
+        .chain(total_columns().map(str::to_owned))
         .chain(facts::columns())
         .collect()
 }
@@ -198,18 +190,10 @@ async fn groups_now(
 /// producer has one, as a rebuild gives).
 pub async fn regroup(conn: &impl ConnectionTrait, producer: Uuid) -> Result<()> {
     let backend = conn.get_database_backend();
-    if backend == DbBackend::Postgres {
-        // As `facts::refresh` does: one writer of a producer's groups and
-        // facts at a time.
-        let mut lock = Sql::new(backend);
-        lock.push("SELECT id FROM producer WHERE id = ")
-            .bind(producer)
-            .push(" FOR NO KEY UPDATE");
-        conn.execute_raw(lock.build()).await?;
-    }
+    facts::lock_producer(conn, producer).await?;
     // Takes the total's row lock (so no total change is in flight) and
     // reads the total as it stands.
-    let totals: Vec<String> = total_columns().collect();
+    let totals: Vec<&str> = total_columns().collect();
     let mut sql = Sql::new(backend);
     sql.push("INSERT INTO obs_producer_total (producer_id) VALUES (")
         .bind(producer)

@@ -148,9 +148,9 @@ pub fn cell(prior: Prior, sums: Option<&Sums>, facts: &Facts) -> Cell {
             },
             responses: Responses {
                 campaigns: facts.campaigns,
-                answered: facts.answered,
+                answered: facts.answered(),
                 response_rate: (facts.campaigns > 0)
-                    .then(|| facts.answered as f64 / facts.campaigns as f64),
+                    .then(|| facts.answered() as f64 / facts.campaigns as f64),
                 median_hours_to_first_response: facts.median_hours(),
             },
             commitments: Commitments {

@@ -526,6 +526,20 @@ pub struct GroupTotals {
     pub facts: Facts,
 }
 
+impl GroupTotals {
+    /// Reads `key, label, producers`, then the kept totals' columns in
+    /// [`kept_columns`]' order, then the facts' in [`facts::columns`]'.
+    fn from_row(row: &QueryResult) -> Result<Self> {
+        Ok(Self {
+            key: row.try_get_by_index(0)?,
+            label: row.try_get_by_index(1)?,
+            producers: row.try_get_by_index(2)?,
+            sums: Sums::from_row(row, 3)?,
+            facts: Facts::from_row(row, 3 + kept_columns().count())?,
+        })
+    }
+}
+
 /// Every group's totals over all time, summed in the database from its
 /// producers' kept totals and facts (one row each): for groups of a
 /// filtered set of producers, which the kept group totals do not hold.
@@ -549,18 +563,7 @@ pub async fn group_totals(
          LEFT JOIN obs_producer_fact f ON f.producer_id = m.producer_id GROUP BY m.group_key",
     );
     let rows = db.query_all_raw(sql.build()).await?;
-    let facts_at = 3 + kept_columns().count();
-    rows.iter()
-        .map(|row| {
-            Ok(GroupTotals {
-                key: row.try_get_by_index(0)?,
-                label: row.try_get_by_index(1)?,
-                producers: row.try_get_by_index(2)?,
-                sums: Sums::from_row(row, 3)?,
-                facts: Facts::from_row(row, facts_at)?,
-            })
-        })
-        .collect()
+    rows.iter().map(GroupTotals::from_row).collect()
 }
 
 /// Every group of a dimension, read from the kept group totals (all time,
@@ -590,18 +593,7 @@ pub async fn kept_groups(db: &DatabaseConnection, by: GroupBy) -> Result<Vec<Gro
         .push(" WHERE g.producers > 0 AND g.dimension = ")
         .bind(super::groups::dimension_name(by));
     let rows = db.query_all_raw(sql.build()).await?;
-    let facts_at = 3 + kept_columns().count();
-    rows.iter()
-        .map(|row| {
-            Ok(GroupTotals {
-                key: row.try_get_by_index(0)?,
-                label: row.try_get_by_index(1)?,
-                producers: row.try_get_by_index(2)?,
-                sums: Sums::from_row(row, 3)?,
-                facts: Facts::from_row(row, facts_at)?,
-            })
-        })
-        .collect()
+    rows.iter().map(GroupTotals::from_row).collect()
 }
 
 /// A published campaign and when it was first answered.

@@ -239,6 +239,11 @@ pub async fn apply_many(
 /// then the count columns.
 const TOTAL_COLUMNS: usize = 2 + COUNT_COLUMNS.len();
 
+/// The names of those columns, in that order.
+pub fn total_columns() -> impl Iterator<Item = &'static str> {
+    ["atoms", "members"].into_iter().chain(COUNT_COLUMNS)
+}
+
 /// What an atom's move from `old` to `new` (members, then the count
 /// columns) changes in its producer's total: the released atom's sums
 /// leave and the new ones enter, so crossing k moves the whole atom once.
@@ -266,10 +271,7 @@ async fn add_to_totals(
     if totals.is_empty() {
         return Ok(());
     }
-    let columns: Vec<&str> = ["atoms", "members"]
-        .into_iter()
-        .chain(COUNT_COLUMNS)
-        .collect();
+    let columns: Vec<&str> = total_columns().collect();
     let mut sql = Sql::new(backend);
     sql.push("INSERT INTO obs_producer_total (producer_id, ")
         .push(&columns.join(", "))
@@ -581,10 +583,7 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
     .await?;
     // Every producer has a total (zero without a released atom), as the
     // write path keeps it.
-    let columns: Vec<&str> = ["atoms", "members"]
-        .into_iter()
-        .chain(COUNT_COLUMNS)
-        .collect();
+    let columns: Vec<&str> = total_columns().collect();
     let released = ["1", "members"]
         .into_iter()
         .chain(COUNT_COLUMNS)
