@@ -31,6 +31,7 @@ mod m20261126_000021_search_tables;
 mod m20261126_000022_kept_producer_totals;
 mod m20261126_000023_kept_producer_facts;
 mod m20261126_000024_kept_group_totals;
+mod m20261126_000025_kept_periods;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000022_kept_producer_totals::Migration),
             Box::new(m20261126_000023_kept_producer_facts::Migration),
             Box::new(m20261126_000024_kept_group_totals::Migration),
+            Box::new(m20261126_000025_kept_periods::Migration),
         ]
     }
 }

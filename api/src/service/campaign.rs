@@ -331,7 +331,12 @@ pub async fn update(
     if let Some(tag_ids) = tag_ids {
         replace_tags(&txn, updated.id, tag_ids).await?;
         // A visible campaign's values are its producer's value groups.
-        crate::service::observatory::groups::regroup(&txn, updated.producer_id).await?;
+        crate::service::observatory::groups::regroup(
+            &txn,
+            crate::service::observatory::rollup::Keeping::of(&state.config),
+            updated.producer_id,
+        )
+        .await?;
     }
     txn.commit().await?;
     drop(writer);
@@ -371,7 +376,13 @@ pub async fn publish(state: &AppState, actor: Viewer, id: Uuid) -> Result<campai
         );
     }
     let (writer, txn) = state.begin_write().await?;
-    let moved = apply_move(&txn, update, found.id).await?;
+    let moved = apply_move(
+        &txn,
+        crate::service::observatory::rollup::Keeping::of(&state.config),
+        update,
+        found.id,
+    )
+    .await?;
     if to != CampaignStatus::Open {
         sponsorship::mail_organiser(&txn, state, &moved).await?;
     }
@@ -409,7 +420,13 @@ pub async fn close(
     };
     let update = status_move(found.id, CampaignStatus::Open, to, validate::now());
     let (writer, txn) = state.begin_write().await?;
-    let closed = apply_move(&txn, update, found.id).await?;
+    let closed = apply_move(
+        &txn,
+        crate::service::observatory::rollup::Keeping::of(&state.config),
+        update,
+        found.id,
+    )
+    .await?;
     txn.commit().await?;
     drop(writer);
     state
@@ -449,6 +466,7 @@ pub(crate) fn status_move(
 /// it; `CONFLICT` when the campaign was no longer where the move started.
 pub(crate) async fn apply_move(
     db: &impl ConnectionTrait,
+    keeping: crate::service::observatory::rollup::Keeping,
     update: UpdateMany<campaign::Entity>,
     id: Uuid,
 ) -> Result<campaign::Model> {
@@ -463,8 +481,8 @@ pub(crate) async fn apply_move(
         .ok_or(AppError::NotFound("campaign"))?;
     // Publishing (or ending) moves the producer's kept facts, and
     // publishing its groups.
-    crate::service::observatory::facts::refresh(db, moved.producer_id).await?;
-    crate::service::observatory::groups::regroup(db, moved.producer_id).await?;
+    crate::service::observatory::facts::refresh(db, keeping, moved.producer_id).await?;
+    crate::service::observatory::groups::regroup(db, keeping, moved.producer_id).await?;
     // Announced in the same transaction as the move (see `outbox::event`).
     match moved.status {
         CampaignStatus::Open => {

@@ -190,7 +190,8 @@ pub async fn set_hidden(
                 why,
             )
             .await?;
-            refresh_facts::<campaign::Entity>(&txn, C::Id, C::ProducerId, target_id, true).await?;
+            refresh_facts::<campaign::Entity>(&txn, state, C::Id, C::ProducerId, target_id, true)
+                .await?;
             txn.commit().await?;
             drop(writer);
             state
@@ -228,6 +229,7 @@ pub async fn set_hidden(
             .await?;
             refresh_facts::<producer_response::Entity>(
                 &txn,
+                state,
                 C::Id,
                 C::ProducerId,
                 target_id,
@@ -276,6 +278,7 @@ async fn hide_row<E: EntityTrait>(
 /// and with `regroup` its groups (a campaign's community and values).
 async fn refresh_facts<E: EntityTrait>(
     db: &impl ConnectionTrait,
+    state: &AppState,
     id: E::Column,
     producer_id: E::Column,
     target_id: Uuid,
@@ -289,9 +292,10 @@ async fn refresh_facts<E: EntityTrait>(
         .one(db)
         .await?;
     if let Some(producer) = producer {
-        crate::service::observatory::facts::refresh(db, producer).await?;
+        let keeping = crate::service::observatory::rollup::Keeping::of(&state.config);
+        crate::service::observatory::facts::refresh(db, keeping, producer).await?;
         if regroup {
-            crate::service::observatory::groups::regroup(db, producer).await?;
+            crate::service::observatory::groups::regroup(db, keeping, producer).await?;
         }
     }
     Ok(())

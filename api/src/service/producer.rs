@@ -83,7 +83,12 @@ pub async fn create(
         "a producer named `{name}` exists already"
     )))?;
     // Its observatory total and its sector and territory groups.
-    crate::service::observatory::groups::regroup(&txn, created.id).await?;
+    crate::service::observatory::groups::regroup(
+        &txn,
+        crate::service::observatory::rollup::Keeping::of(&state.config),
+        created.id,
+    )
+    .await?;
     txn.commit().await?;
     drop(writer);
     Ok(created)

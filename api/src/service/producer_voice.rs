@@ -153,7 +153,12 @@ pub async fn respond(
     }
     .insert(&txn)
     .await?;
-    crate::service::observatory::facts::refresh(&txn, created.producer_id).await?;
+    crate::service::observatory::facts::refresh(
+        &txn,
+        crate::service::observatory::rollup::Keeping::of(&state.config),
+        created.producer_id,
+    )
+    .await?;
     event::emit(
         &txn,
         EventType::ProducerResponded,
@@ -359,7 +364,12 @@ pub async fn close_commitment(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("response"))?;
-    crate::service::observatory::facts::refresh(&txn, closed.producer_id).await?;
+    crate::service::observatory::facts::refresh(
+        &txn,
+        crate::service::observatory::rollup::Keeping::of(&state.config),
+        closed.producer_id,
+    )
+    .await?;
     event::emit(
         &txn,
         EventType::CommitmentClosed,

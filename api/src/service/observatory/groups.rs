@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use super::facts::{self, Facts};
 use super::query::{self, GroupBy, Scope};
-use super::rollup::total_columns;
+use super::rollup::{Keeping, total_columns};
 use super::sql::Sql;
 use crate::error::Result;
 
@@ -57,21 +57,34 @@ pub fn columns() -> Vec<String> {
         .collect()
 }
 
-/// A change to one or more groups' sums, in [`columns`]' order.
+/// Columns of `obs_group_period` after its key: the totals' columns, then
+/// the facts' (a group's sums over one period).
+pub fn period_columns() -> Vec<String> {
+    total_columns()
+        .map(str::to_owned)
+        .chain(facts::columns())
+        .collect()
+}
+
+/// A change to a group's sums, in [`columns`]' order.
 pub type Change = Vec<i64>;
 
-/// A change of only a producer total's columns (`total`, in
-/// [`total_columns`]' order).
-pub fn total_change(total: &[i64]) -> Change {
-    let mut change = vec![0; 1];
-    change.extend_from_slice(total);
+/// A change to one producer's sums over one period, in [`period_columns`]'
+/// order: what its groups' rows of that period, and their all-time rows,
+/// add.
+pub type PeriodChange = Vec<i64>;
+
+/// A change of one atom's released sums (`total`, in [`total_columns`]'
+/// order).
+pub fn atom_change(total: &[i64]) -> PeriodChange {
+    let mut change = total.to_vec();
     change.extend(std::iter::repeat_n(0, facts::columns().count()));
     change
 }
 
-/// A change of only the facts' columns.
-pub fn facts_change(old: &Facts, new: &Facts) -> Change {
-    let mut change = vec![0; 1 + total_columns().count()];
+/// A change of a period's facts.
+pub fn facts_change(old: &Facts, new: &Facts) -> PeriodChange {
+    let mut change = vec![0; total_columns().count()];
     change.extend(
         new.values()
             .iter()
@@ -81,71 +94,137 @@ pub fn facts_change(old: &Facts, new: &Facts) -> Change {
     change
 }
 
-/// Adds each producer's change to every group it belongs to (the rows of
-/// the groups whose sums move, in key order).
-pub async fn add_to_groups(conn: &impl ConnectionTrait, changes: &[(Uuid, Change)]) -> Result<()> {
-    let changes: Vec<&(Uuid, Change)> = changes
+/// The kept tables of groups: all time, and by period.
+#[derive(Clone, Copy)]
+enum Kept {
+    Total,
+    Period,
+}
+
+impl Kept {
+    fn table(self) -> &'static str {
+        match self {
+            Kept::Total => "obs_group_total",
+            Kept::Period => "obs_group_period",
+        }
+    }
+
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Kept::Total => &["dimension", "group_key"],
+            Kept::Period => &["dimension", "group_key", "period_start"],
+        }
+    }
+
+    fn columns(self) -> Vec<String> {
+        match self {
+            Kept::Total => columns(),
+            Kept::Period => period_columns(),
+        }
+    }
+
+    /// When a row holds nothing any more, as a rebuild would not write it:
+    /// a group without producers; a group's period without a released atom,
+    /// a campaign or a commitment (every other sum is part of those).
+    fn empty(self) -> &'static str {
+        match self {
+            Kept::Total => "producers = 0",
+            Kept::Period => "atoms = 0 AND campaigns = 0 AND commitments_made = 0",
+        }
+    }
+}
+
+/// Adds each producer's per-period changes to every group it belongs to:
+/// the groups' rows of those periods and their all-time rows (the all-time
+/// rows first, each table in key order).
+pub async fn add_to_groups(
+    conn: &impl ConnectionTrait,
+    changes: &[(Uuid, String, PeriodChange)],
+) -> Result<()> {
+    let changes: Vec<&(Uuid, String, PeriodChange)> = changes
         .iter()
-        .filter(|(_, change)| change.iter().any(|value| *value != 0))
+        .filter(|(_, _, change)| change.iter().any(|value| *value != 0))
         .collect();
     if changes.is_empty() {
         return Ok(());
     }
+    let mut producers: Vec<Uuid> = changes.iter().map(|(producer, _, _)| *producer).collect();
+    producers.sort();
+    producers.dedup();
     let backend = conn.get_database_backend();
-    let mut by_group: BTreeMap<(String, String), Change> = BTreeMap::new();
-    for chunk in changes.chunks(500) {
+    let mut groups_of: BTreeMap<Uuid, Vec<(String, String)>> = BTreeMap::new();
+    for chunk in producers.chunks(500) {
         let mut sql = Sql::new(backend);
         sql.push(
             "SELECT producer_id, dimension, group_key FROM obs_group_member WHERE producer_id IN (",
         );
-        for (i, (producer, _)) in chunk.iter().enumerate() {
+        for (i, producer) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
             }
             sql.bind(*producer);
         }
         sql.push(")");
-        let change_of: BTreeMap<Uuid, &Change> = chunk
-            .iter()
-            .map(|(producer, change)| (*producer, change))
-            .collect();
         for row in conn.query_all_raw(sql.build()).await? {
-            let producer: Uuid = row.try_get_by_index(0)?;
-            let Some(change) = change_of.get(&producer) else {
-                continue;
-            };
-            let sum = by_group
-                .entry((row.try_get_by_index(1)?, row.try_get_by_index(2)?))
+            groups_of
+                .entry(row.try_get_by_index(0)?)
+                .or_default()
+                .push((row.try_get_by_index(1)?, row.try_get_by_index(2)?));
+        }
+    }
+    let mut totals: BTreeMap<Vec<String>, Change> = BTreeMap::new();
+    let mut periods: BTreeMap<Vec<String>, PeriodChange> = BTreeMap::new();
+    for (producer, period, change) in changes {
+        for (dimension, key) in groups_of.get(producer).into_iter().flatten() {
+            let total = totals
+                .entry(vec![dimension.clone(), key.clone()])
+                .or_insert_with(|| vec![0; change.len() + 1]);
+            let by_period = periods
+                .entry(vec![dimension.clone(), key.clone(), period.clone()])
                 .or_insert_with(|| vec![0; change.len()]);
-            for (slot, value) in sum.iter_mut().zip(change.iter()) {
-                *slot += value;
+            for (i, value) in change.iter().enumerate() {
+                total[i + 1] += value;
+                by_period[i] += value;
             }
         }
     }
-    add(conn, by_group).await
+    add(conn, Kept::Total, totals).await?;
+    add(conn, Kept::Period, periods).await
 }
 
-/// Adds changes to groups' rows, creating the rows not there yet.
+/// Adds changes to kept group rows (keys in [`Kept::keys`]' order, values
+/// in its columns'), creating the rows not there yet and deleting those
+/// left empty.
 async fn add(
     conn: &impl ConnectionTrait,
-    changes: BTreeMap<(String, String), Change>,
+    kept: Kept,
+    changes: BTreeMap<Vec<String>, Vec<i64>>,
 ) -> Result<()> {
-    let columns = columns();
+    let backend = conn.get_database_backend();
+    let columns = kept.columns();
+    let keys = kept.keys();
+    let table = kept.table();
     let rows: Vec<_> = changes
         .into_iter()
         .filter(|(_, change)| change.iter().any(|value| *value != 0))
         .collect();
-    // 46 bound values a row.
+    let mut emptied = Vec::new();
+    // Under 50 bound values a row.
     for chunk in rows.chunks(200) {
-        let mut sql = Sql::new(conn.get_database_backend());
-        sql.push("INSERT INTO obs_group_total (dimension, group_key, ")
-            .push(&columns.join(", "))
-            .push(") VALUES ");
-        for (i, ((dimension, key), change)) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" })
-                .bind(dimension.clone())
-                .push(", ")
-                .bind(key.clone());
+        let mut sql = Sql::new(backend);
+        sql.push(&format!(
+            "INSERT INTO {table} ({}, {}) VALUES ",
+            keys.join(", "),
+            columns.join(", ")
+        ));
+        for (i, (key, change)) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" });
+            for (j, part) in key.iter().enumerate() {
+                if j > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(part.clone());
+            }
             for value in change {
                 sql.push(", ").bind(*value);
             }
@@ -153,10 +232,30 @@ async fn add(
         }
         let updates: Vec<String> = columns
             .iter()
-            .map(|column| format!("{column} = obs_group_total.{column} + excluded.{column}"))
+            .map(|column| format!("{column} = {table}.{column} + excluded.{column}"))
             .collect();
-        sql.push(" ON CONFLICT (dimension, group_key) DO UPDATE SET ")
-            .push(&updates.join(", "));
+        sql.push(&format!(
+            " ON CONFLICT ({}) DO UPDATE SET {} RETURNING {}, CASE WHEN {} THEN 1 ELSE 0 END",
+            keys.join(", "),
+            updates.join(", "),
+            keys.join(", "),
+            kept.empty(),
+        ));
+        for row in conn.query_all_raw(sql.build()).await? {
+            if row.try_get_by_index::<i32>(keys.len())? == 1 {
+                let key = (0..keys.len())
+                    .map(|i| row.try_get_by_index::<String>(i))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                emptied.push(key);
+            }
+        }
+    }
+    for key in emptied {
+        let mut sql = Sql::new(backend);
+        sql.push(&format!("DELETE FROM {table} WHERE {}", kept.empty()));
+        for (column, part) in keys.iter().zip(key) {
+            sql.push(&format!(" AND {column} = ")).bind(part);
+        }
         conn.execute_raw(sql.build()).await?;
     }
     Ok(())
@@ -184,15 +283,17 @@ async fn groups_now(
 }
 
 /// Recomputes which groups `producer` belongs to and moves its whole kept
-/// total and facts out of the groups it left and into those it joined;
-/// call it in the transaction of the write that changed its groups, after
-/// that write. Gives the producer a total row if it has none yet (every
-/// producer has one, as a rebuild gives).
-pub async fn regroup(conn: &impl ConnectionTrait, producer: Uuid) -> Result<()> {
+/// total and facts, all time and period by period, out of the groups it
+/// left and into those it joined; call it in the transaction of the write
+/// that changed its groups, after that write (`keeping`: as the atoms are
+/// kept).
+/// Gives the producer a total row if it has none yet (every producer has
+/// one, as a rebuild gives).
+pub async fn regroup(conn: &impl ConnectionTrait, keeping: Keeping, producer: Uuid) -> Result<()> {
     let backend = conn.get_database_backend();
     facts::lock_producer(conn, producer).await?;
-    // Takes the total's row lock (so no total change is in flight) and
-    // reads the total as it stands.
+    // Takes the total's row lock (so no total change, nor any change of
+    // its released atoms, is in flight) and reads the total as it stands.
     let totals: Vec<&str> = total_columns().collect();
     let mut sql = Sql::new(backend);
     sql.push("INSERT INTO obs_producer_total (producer_id) VALUES (")
@@ -225,7 +326,19 @@ pub async fn regroup(conn: &impl ConnectionTrait, producer: Uuid) -> Result<()> 
     let mut whole = vec![1];
     whole.extend_from_slice(&total);
     whole.extend_from_slice(&kept.values());
-    let mut changes = BTreeMap::new();
+    let periods = producer_periods(conn, keeping.k, producer).await?;
+    let mut totals = BTreeMap::new();
+    let mut by_period = BTreeMap::new();
+    let mut move_group = |group: &(String, String), sign: i64| {
+        let signed = |values: &[i64]| values.iter().map(|value| sign * value).collect();
+        totals.insert(vec![group.0.clone(), group.1.clone()], signed(&whole));
+        for (period, change) in &periods {
+            by_period.insert(
+                vec![group.0.clone(), group.1.clone(), period.clone()],
+                signed(change),
+            );
+        }
+    };
     for left in stored.difference(&now) {
         let mut sql = Sql::new(backend);
         sql.push("DELETE FROM obs_group_member WHERE dimension = ")
@@ -235,7 +348,7 @@ pub async fn regroup(conn: &impl ConnectionTrait, producer: Uuid) -> Result<()> 
             .push(" AND producer_id = ")
             .bind(producer);
         conn.execute_raw(sql.build()).await?;
-        changes.insert(left.clone(), whole.iter().map(|value| -value).collect());
+        move_group(left, -1);
     }
     for joined in now.difference(&stored) {
         let mut sql = Sql::new(backend);
@@ -247,31 +360,60 @@ pub async fn regroup(conn: &impl ConnectionTrait, producer: Uuid) -> Result<()> 
             .bind(producer)
             .push(")");
         conn.execute_raw(sql.build()).await?;
-        changes.insert(joined.clone(), whole.clone());
+        move_group(joined, 1);
     }
-    let left: Vec<(String, String)> = stored.difference(&now).cloned().collect();
-    add(conn, changes).await?;
-    // A group its last producer left is gone, as a rebuild would leave it.
-    for (dimension, key) in left {
-        let mut sql = Sql::new(backend);
-        sql.push("DELETE FROM obs_group_total WHERE dimension = ")
-            .bind(dimension)
-            .push(" AND group_key = ")
-            .bind(key)
-            .push(" AND producers = 0");
-        conn.execute_raw(sql.build()).await?;
-    }
-    Ok(())
+    // A group its last producer left is gone (and a period of a group left
+    // with nothing), as a rebuild would leave it.
+    add(conn, Kept::Total, totals).await?;
+    add(conn, Kept::Period, by_period).await
 }
 
-/// Recomputes every group's members and sums from the producers' kept
-/// totals and facts (the rollup rebuild's last part).
-pub async fn rebuild(conn: &impl ConnectionTrait) -> Result<()> {
+/// `producer`'s sums period by period, in [`period_columns`]' order: its
+/// released atoms (k members or more) and its kept facts of each period.
+async fn producer_periods(
+    conn: &impl ConnectionTrait,
+    k: u32,
+    producer: Uuid,
+) -> Result<BTreeMap<String, PeriodChange>> {
     let backend = conn.get_database_backend();
-    conn.execute_unprepared("DELETE FROM obs_group_member")
-        .await?;
-    conn.execute_unprepared("DELETE FROM obs_group_total")
-        .await?;
+    let mut periods: BTreeMap<String, PeriodChange> = BTreeMap::new();
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT period_start, CAST(1 AS BIGINT), members, ")
+        .push(&super::rollup::COUNT_COLUMNS.join(", "))
+        .push(" FROM obs_atom WHERE producer_id = ")
+        .bind(producer)
+        .push(" AND members >= ")
+        .bind(i64::from(k));
+    for row in conn.query_all_raw(sql.build()).await? {
+        let total = (0..total_columns().count())
+            .map(|i| row.try_get_by_index::<i64>(1 + i))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        periods.insert(row.try_get_by_index(0)?, atom_change(&total));
+    }
+    for (period, kept) in facts::read_periods(conn, producer).await? {
+        let change = periods
+            .entry(period)
+            .or_insert_with(|| atom_change(&vec![0; total_columns().count()]));
+        for (slot, value) in change
+            .iter_mut()
+            .skip(total_columns().count())
+            .zip(kept.values())
+        {
+            *slot += value;
+        }
+    }
+    Ok(periods)
+}
+
+/// Recomputes every group's members and sums, all time and by period,
+/// from the producers' kept totals, released atoms (`k` members or more)
+/// and facts (the rollup rebuild's last part).
+pub async fn rebuild(conn: &impl ConnectionTrait, k: u32) -> Result<()> {
+    let backend = conn.get_database_backend();
+    for table in ["obs_group_member", "obs_group_total", "obs_group_period"] {
+        conn.execute_unprepared(&format!("DELETE FROM {table}"))
+            .await?;
+    }
     for by in DIMENSIONS {
         let mut sql = Sql::new(backend);
         sql.push(&format!(
@@ -295,6 +437,38 @@ pub async fn rebuild(conn: &impl ConnectionTrait) -> Result<()> {
          GROUP BY m.dimension, m.group_key",
         columns = columns().join(", "),
         sums = sums.join(", "),
+    ))
+    .await?;
+    // Each producer's released atoms and period facts, side by side, summed
+    // into each of its groups' periods.
+    let zeros = |n: usize| vec!["0"; n].join(", ");
+    let totals = total_columns().count();
+    let fact_columns: Vec<String> = facts::columns().collect();
+    let period_columns = period_columns();
+    let sums: Vec<String> = period_columns
+        .iter()
+        .map(|column| format!("SUM(x.{column})"))
+        .collect();
+    let named: Vec<String> = period_columns
+        .iter()
+        .skip(totals)
+        .map(|column| format!("0 AS {column}"))
+        .collect();
+    conn.execute_unprepared(&format!(
+        "INSERT INTO obs_group_period (dimension, group_key, period_start, {columns}) \
+         SELECT m.dimension, m.group_key, x.period_start, {sums} FROM obs_group_member m JOIN ( \
+           SELECT producer_id, period_start, 1 AS atoms, members, {counts}, {named} \
+             FROM obs_atom WHERE members >= {k} \
+           UNION ALL SELECT producer_id, period_start, {total_zeros}, {facts} \
+             FROM obs_producer_period \
+         ) x ON x.producer_id = m.producer_id \
+         GROUP BY m.dimension, m.group_key, x.period_start",
+        columns = period_columns.join(", "),
+        sums = sums.join(", "),
+        counts = super::rollup::COUNT_COLUMNS.join(", "),
+        named = named.join(", "),
+        total_zeros = zeros(totals),
+        facts = fact_columns.join(", "),
     ))
     .await?;
     Ok(())

@@ -434,68 +434,62 @@ impl<'a> Observatory<'a> {
     /// The groups of producers in scope, by `by`, largest first.
     pub async fn groups(&self, by: GroupBy, scope: &Scope) -> Result<Vec<GroupTrust>> {
         let db = &self.state.observatory_db;
-        let mut out: Vec<GroupTrust> =
-            if scope.from.is_none() && scope.to.is_none() && scope.open_from.is_none() {
-                // All time: every group's kept row, or, for a filtered set
-                // of producers, summed in the database from their kept rows.
-                let unfiltered = scope.sector.is_none()
-                    && scope.kind.is_none()
-                    && scope.territory.is_none()
-                    && scope.value_tag.is_none()
-                    && scope.community.is_none()
-                    && scope.producer.is_none()
-                    && scope.ids.is_none()
-                    && scope.after.is_none()
-                    && scope.through.is_none();
-                let groups = match unfiltered {
-                    true => query::kept_groups(db, by).await?,
-                    false => query::group_totals(db, by, scope).await?,
-                };
-                groups
-                    .into_iter()
-                    .map(|group| GroupTrust {
-                        cell: metrics::cell(self.prior(), Some(&group.sums), &group.facts),
-                        key: group.key,
-                        label: group.label,
-                        producer_count: group.producers,
-                    })
-                    .collect()
-            } else {
-                let (memberships, sums, facts) = tokio::try_join!(
-                    query::memberships(db, by, scope),
-                    query::sums_by_producer(db, self.k(), scope),
-                    self.facts_by_producer(scope),
-                )?;
-                let mut groups: HashMap<String, (String, Vec<Uuid>)> = HashMap::new();
-                for (producer, key, label) in memberships {
-                    groups
-                        .entry(key)
-                        .or_insert_with(|| (label, Vec::new()))
-                        .1
-                        .push(producer);
-                }
-                groups
-                    .into_iter()
-                    .map(|(key, (label, producers))| {
-                        let mut total = query::Sums::default();
-                        let mut total_facts = Facts::default();
-                        for producer in &producers {
-                            if let Some(sums) = sums.get(producer) {
-                                total.add(sums);
-                            }
-                            if let Some(facts) = facts.get(producer) {
-                                total_facts.add(facts);
-                            }
-                        }
-                        GroupTrust {
-                            key,
-                            label,
-                            producer_count: producers.len() as i64,
-                            cell: metrics::cell(self.prior(), Some(&total), &total_facts),
-                        }
-                    })
-                    .collect()
+        let all_time = scope.from.is_none() && scope.to.is_none();
+        let unfiltered = query::Kept::of(scope) == Some(query::Kept::All);
+        let mut out: Vec<GroupTrust> = if unfiltered || (all_time && scope.open_from.is_none()) {
+            // Every group's kept row, or its period rows over a range;
+            // all time, for a filtered set of producers, summed in the
+            // database from their kept rows.
+            let groups = match (unfiltered, all_time && scope.open_from.is_none()) {
+                (true, true) => query::kept_groups(db, by).await?,
+                (true, false) => query::kept_groups_over(db, by, scope).await?,
+                (false, _) => query::group_totals(db, by, scope).await?,
             };
+            groups
+                .into_iter()
+                .map(|group| GroupTrust {
+                    cell: metrics::cell(self.prior(), Some(&group.sums), &group.facts),
+                    key: group.key,
+                    label: group.label,
+                    producer_count: group.producers,
+                })
+                .collect()
+        } else {
+            let (memberships, sums, facts) = tokio::try_join!(
+                query::memberships(db, by, scope),
+                query::sums_by_producer(db, self.k(), scope),
+                self.facts_by_producer(scope),
+            )?;
+            let mut groups: HashMap<String, (String, Vec<Uuid>)> = HashMap::new();
+            for (producer, key, label) in memberships {
+                groups
+                    .entry(key)
+                    .or_insert_with(|| (label, Vec::new()))
+                    .1
+                    .push(producer);
+            }
+            groups
+                .into_iter()
+                .map(|(key, (label, producers))| {
+                    let mut total = query::Sums::default();
+                    let mut total_facts = Facts::default();
+                    for producer in &producers {
+                        if let Some(sums) = sums.get(producer) {
+                            total.add(sums);
+                        }
+                        if let Some(facts) = facts.get(producer) {
+                            total_facts.add(facts);
+                        }
+                    }
+                    GroupTrust {
+                        key,
+                        label,
+                        producer_count: producers.len() as i64,
+                        cell: metrics::cell(self.prior(), Some(&total), &total_facts),
+                    }
+                })
+                .collect()
+        };
         out.sort_by(|a, b| {
             b.cell
                 .member_count
@@ -551,44 +545,62 @@ impl<'a> Observatory<'a> {
         let mut scope = scope.clone();
         scope.from = Some(day_string(first));
         scope.to = Some(day_string(end));
-        let db = &self.state.observatory_db;
-        let (periods, campaigns, commitments) = tokio::try_join!(
-            query::sums_by_period(db, self.k(), &scope),
-            query::campaigns(db, &scope, Some(midnight(first)), Some(midnight(end))),
-            query::commitments(db, &scope, Some(midnight(first)), Some(midnight(end))),
-        )?;
+        let periods = self.periods(&scope).await?;
         let index_of = |date: NaiveDate| {
             starts
                 .partition_point(|start| *start <= date)
                 .saturating_sub(1)
         };
+        // A bucket is whole periods (the grain divides it): each period's
+        // sums and facts fall into the bucket holding its first day.
         let buckets = starts.len() - 1;
         let mut sums = vec![query::Sums::default(); buckets];
-        for (period, period_sums) in &periods {
+        let mut facts = vec![Facts::default(); buckets];
+        for (period, period_sums, period_facts) in &periods {
             if let Ok(date) = NaiveDate::parse_from_str(period, "%Y-%m-%d") {
-                sums[index_of(date).min(buckets - 1)].add(period_sums);
+                let i = index_of(date).min(buckets - 1);
+                sums[i].add(period_sums);
+                facts[i].add(period_facts);
             }
         }
-        let mut campaign_buckets = vec![Vec::new(); buckets];
-        for fact in campaigns {
-            campaign_buckets[index_of(fact.published_at.date_naive()).min(buckets - 1)].push(fact);
-        }
-        let mut commitment_buckets = vec![Vec::new(); buckets];
-        for fact in commitments {
-            commitment_buckets[index_of(fact.made_at.date_naive()).min(buckets - 1)].push(fact);
-        }
-        let now = Utc::now();
         Ok((0..buckets)
             .map(|i| TrustPoint {
                 start: midnight(starts[i]),
                 end: midnight(starts[i + 1]),
-                cell: metrics::cell(
-                    self.prior(),
-                    Some(&sums[i]),
-                    &Facts::tally(&campaign_buckets[i], &commitment_buckets[i], now),
-                ),
+                cell: metrics::cell(self.prior(), Some(&sums[i]), &facts[i]),
             })
             .collect())
+    }
+
+    /// Released sums and facts per period over the scope's range: from the
+    /// kept period sums when one producer, one group or everyone is asked
+    /// for; otherwise counted from the range's atoms, campaigns and
+    /// commitments.
+    async fn periods(&self, scope: &Scope) -> Result<Vec<(String, query::Sums, Facts)>> {
+        let db = &self.state.observatory_db;
+        if let Some(kept) = query::Kept::of(scope) {
+            return query::kept_periods(db, self.k(), &kept, scope).await;
+        }
+        let (from, to) = Self::fact_range(scope);
+        let (sums, campaigns, commitments) = tokio::try_join!(
+            query::sums_by_period(db, self.k(), scope),
+            query::campaigns(db, scope, from, to),
+            query::commitments(db, scope, from, to),
+        )?;
+        let mut facts = facts::by_period(self.grain(), &campaigns, &commitments, Utc::now());
+        let mut periods: Vec<(String, query::Sums, Facts)> = sums
+            .into_iter()
+            .map(|(period, sums)| {
+                let facts = facts.remove(&period).unwrap_or_default();
+                (period, sums, facts)
+            })
+            .collect();
+        periods.extend(
+            facts
+                .into_iter()
+                .map(|(period, facts)| (period, query::Sums::default(), facts)),
+        );
+        Ok(periods)
     }
 }
 

@@ -569,17 +569,7 @@ pub async fn group_totals(
 /// Every group of a dimension, read from the kept group totals (all time,
 /// no filter): one row per group.
 pub async fn kept_groups(db: &DatabaseConnection, by: GroupBy) -> Result<Vec<GroupTotals>> {
-    let (label, join) = match by {
-        GroupBy::Community => (
-            "COALESCE(co.name, g.group_key)",
-            " LEFT JOIN community co ON co.slug = g.group_key",
-        ),
-        GroupBy::ValueTag => (
-            "COALESCE(v.name, g.group_key)",
-            " LEFT JOIN value_tag v ON v.slug = g.group_key",
-        ),
-        GroupBy::Sector | GroupBy::Territory => ("g.group_key", ""),
-    };
+    let (label, join) = group_label(by);
     let mut sql = Sql::new(db.get_database_backend());
     sql.push(&format!("SELECT g.group_key, {label}, g.producers"));
     for column in kept_columns() {
@@ -594,6 +584,200 @@ pub async fn kept_groups(db: &DatabaseConnection, by: GroupBy) -> Result<Vec<Gro
         .bind(super::groups::dimension_name(by));
     let rows = db.query_all_raw(sql.build()).await?;
     rows.iter().map(GroupTotals::from_row).collect()
+}
+
+/// What the kept period sums can answer a question about: one producer,
+/// every producer (the sectors' sums, as each producer has one sector), or
+/// the producers of one group.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kept {
+    Producer(Uuid),
+    All,
+    Group(GroupBy, String),
+}
+
+impl Kept {
+    /// The kept sums that answer `scope`'s producers, if any (its periods
+    /// aside).
+    pub fn of(scope: &Scope) -> Option<Kept> {
+        if scope.kind.is_some()
+            || scope.ids.is_some()
+            || scope.after.is_some()
+            || scope.through.is_some()
+        {
+            return None;
+        }
+        let mut named = [
+            scope.producer.map(Kept::Producer),
+            scope
+                .sector
+                .clone()
+                .map(|key| Kept::Group(GroupBy::Sector, key)),
+            scope
+                .territory
+                .clone()
+                .map(|key| Kept::Group(GroupBy::Territory, key)),
+            scope
+                .value_tag
+                .clone()
+                .map(|key| Kept::Group(GroupBy::ValueTag, key)),
+            scope
+                .community
+                .clone()
+                .map(|key| Kept::Group(GroupBy::Community, key)),
+        ]
+        .into_iter()
+        .flatten();
+        match (named.next(), named.next()) {
+            (None, _) => Some(Kept::All),
+            (Some(kept), None) => Some(kept),
+            _ => None,
+        }
+    }
+}
+
+/// Released sums and facts per period over the scope's periods, read from
+/// the kept period sums of `kept` (the scope's producers): a producer's
+/// atoms and period facts, or its groups' period rows. Periods the scope
+/// leaves open keep their facts but no member sums, as when counted from
+/// the atoms.
+pub async fn kept_periods(
+    db: &DatabaseConnection,
+    k: u32,
+    kept: &Kept,
+    scope: &Scope,
+) -> Result<Vec<(String, Sums, Facts)>> {
+    let backend = db.get_database_backend();
+    let fact_columns: Vec<String> = facts::columns().collect();
+    let mut periods: std::collections::BTreeMap<String, (Sums, Facts)> = Default::default();
+    match kept {
+        Kept::Producer(producer) => {
+            let only = Scope {
+                producer: Some(*producer),
+                from: scope.from.clone(),
+                to: scope.to.clone(),
+                open_from: scope.open_from.clone(),
+                ..Scope::default()
+            };
+            let mut sql = Sql::new(backend);
+            sql.push("SELECT a.period_start, ")
+                .push(&fact_columns.join(", "))
+                .push(" FROM obs_producer_period a WHERE a.producer_id = ")
+                .bind(*producer);
+            push_range(&mut sql, scope);
+            let (sums, rows) = tokio::try_join!(sums_by_period(db, k, &only), async {
+                Ok(db.query_all_raw(sql.build()).await?)
+            },)?;
+            for (period, sums) in sums {
+                periods.entry(period).or_default().0 = sums;
+            }
+            for row in rows {
+                periods.entry(row.try_get_by_index(0)?).or_default().1 = Facts::from_row(&row, 1)?;
+            }
+        }
+        Kept::All | Kept::Group(..) => {
+            let mut sql = Sql::new(backend);
+            sql.push("SELECT a.period_start");
+            for column in kept_columns().map(str::to_owned).chain(fact_columns) {
+                sql.push(&format!(", CAST(SUM(a.{column}) AS BIGINT)"));
+            }
+            sql.push(" FROM obs_group_period a WHERE a.dimension = ");
+            match kept {
+                Kept::Group(by, key) => {
+                    sql.bind(super::groups::dimension_name(*by))
+                        .push(" AND (a.group_key = ")
+                        .bind(key.clone());
+                    if *by == GroupBy::Territory && !key.contains('-') {
+                        // A country's subdivisions are groups of their own.
+                        sql.push(" OR a.group_key LIKE ").bind(format!("{key}-%"));
+                    }
+                    sql.push(")");
+                }
+                _ => {
+                    sql.bind(super::groups::dimension_name(GroupBy::Sector));
+                }
+            }
+            push_range(&mut sql, scope);
+            sql.push(" GROUP BY a.period_start");
+            for row in db.query_all_raw(sql.build()).await? {
+                let sums = Sums::from_row(&row, 1)?;
+                let facts = Facts::from_row(&row, 1 + kept_columns().count())?;
+                periods.insert(row.try_get_by_index(0)?, (sums, facts));
+            }
+        }
+    }
+    Ok(periods
+        .into_iter()
+        .map(|(period, (mut sums, facts))| {
+            if scope.open_from.as_ref().is_some_and(|open| period >= *open) {
+                sums = Sums::default();
+            }
+            (period, sums, facts)
+        })
+        .collect())
+}
+
+/// The scope's `from`/`to` on the periods aliased `a` (not its open
+/// periods: their facts still count).
+fn push_range(sql: &mut Sql, scope: &Scope) {
+    let range = Scope {
+        from: scope.from.clone(),
+        to: scope.to.clone(),
+        ..Scope::default()
+    };
+    push_period_conditions(sql, &range);
+}
+
+/// Every group of a dimension over the scope's periods, read from the kept
+/// group rows (no filter on producers): member sums from the groups' period
+/// rows in range (open periods left out), facts from those in range (or
+/// all time, as the groups' all-time rows hold them).
+pub async fn kept_groups_over(
+    db: &DatabaseConnection,
+    by: GroupBy,
+    scope: &Scope,
+) -> Result<Vec<GroupTotals>> {
+    let (label, join) = group_label(by);
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(&format!(
+        "SELECT g.group_key, MIN({label}), MIN(g.producers)"
+    ));
+    for column in kept_columns() {
+        sql.push(", CAST(COALESCE(SUM(CASE WHEN 1 = 1");
+        if let Some(open) = &scope.open_from {
+            sql.push(" AND a.period_start < ").bind(open.clone());
+        }
+        sql.push(&format!(" THEN a.{column} ELSE 0 END), 0) AS BIGINT)"));
+    }
+    for column in facts::columns() {
+        sql.push(&format!(", CAST(COALESCE(SUM(a.{column}), 0) AS BIGINT)"));
+    }
+    sql.push(
+        " FROM obs_group_total g LEFT JOIN obs_group_period a \
+         ON a.dimension = g.dimension AND a.group_key = g.group_key",
+    );
+    push_range(&mut sql, scope);
+    sql.push(join)
+        .push(" WHERE g.producers > 0 AND g.dimension = ")
+        .bind(super::groups::dimension_name(by))
+        .push(" GROUP BY g.group_key");
+    let rows = db.query_all_raw(sql.build()).await?;
+    rows.iter().map(GroupTotals::from_row).collect()
+}
+
+/// A group's label, and the join that finds it.
+fn group_label(by: GroupBy) -> (&'static str, &'static str) {
+    match by {
+        GroupBy::Community => (
+            "COALESCE(co.name, g.group_key)",
+            " LEFT JOIN community co ON co.slug = g.group_key",
+        ),
+        GroupBy::ValueTag => (
+            "COALESCE(v.name, g.group_key)",
+            " LEFT JOIN value_tag v ON v.slug = g.group_key",
+        ),
+        GroupBy::Sector | GroupBy::Territory => ("g.group_key", ""),
+    }
 }
 
 /// A published campaign and when it was first answered.

@@ -214,12 +214,17 @@ pub async fn apply_many(
     }
     let atoms: Vec<_> = atoms.into_iter().collect();
     let mut totals: BTreeMap<Uuid, [i64; TOTAL_COLUMNS]> = BTreeMap::new();
+    let mut moved = Vec::new();
     for chunk in atoms.chunks(ATOMS_PER_STATEMENT) {
-        for (producer, change) in upsert_atoms(conn, backend, keeping.k, chunk).await? {
+        for (producer, period, change) in upsert_atoms(conn, backend, keeping.k, chunk).await? {
+            if change.iter().all(|value| *value == 0) {
+                continue;
+            }
             let total = totals.entry(producer).or_insert([0; TOTAL_COLUMNS]);
             for (sum, part) in total.iter_mut().zip(change) {
                 *sum += part;
             }
+            moved.push((producer, period, groups::atom_change(&change)));
         }
     }
     let totals: Vec<_> = totals.into_iter().collect();
@@ -228,11 +233,7 @@ pub async fn apply_many(
     }
     // Read after the totals' rows are locked: a producer's groups do not
     // change meanwhile (see `groups`).
-    let changes: Vec<(Uuid, groups::Change)> = totals
-        .iter()
-        .map(|(producer, change)| (*producer, groups::total_change(change)))
-        .collect();
-    groups::add_to_groups(conn, &changes).await
+    groups::add_to_groups(conn, &moved).await
 }
 
 /// Columns of `obs_producer_total` after its key: released atoms, members,
@@ -323,7 +324,7 @@ async fn upsert_atoms(
     backend: DbBackend,
     k: u32,
     atoms: &[AtomChange],
-) -> Result<Vec<(Uuid, [i64; TOTAL_COLUMNS])>> {
+) -> Result<Vec<(Uuid, String, [i64; TOTAL_COLUMNS])>> {
     if atoms.is_empty() {
         return Ok(Vec::new());
     }
@@ -383,7 +384,7 @@ async fn upsert_atoms(
             .zip(change)
             .map(|(new, added)| new - added)
             .collect();
-        moved.push((producer, total_change(k, &old, &new)));
+        moved.push((producer, period, total_change(k, &old, &new)));
     }
     Ok(moved)
 }
@@ -481,7 +482,8 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
     if backend == DbBackend::Postgres {
         txn.execute_unprepared(
             "LOCK TABLE obs_atom, obs_contributor, obs_producer_total, obs_producer_fact, \
-             obs_group_member, obs_group_total IN EXCLUSIVE MODE",
+             obs_producer_period, obs_group_member, obs_group_total, obs_group_period \
+             IN EXCLUSIVE MODE",
         )
         .await?;
         // The contributors' keys are built again below, from millions of
@@ -609,8 +611,8 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
         named = columns.join(", "),
     ))
     .await?;
-    super::facts::rebuild(&txn).await?;
-    groups::rebuild(&txn).await?;
+    super::facts::rebuild(&txn, grain).await?;
+    groups::rebuild(&txn, keeping.k).await?;
     for (key, value) in [
         ("grain", grain.as_str().to_owned()),
         ("k", keeping.k.to_string()),
@@ -627,8 +629,9 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
 
 /// Version of the kept facts' and groups' layout (`obs_meta` key `facts`;
 /// 1: producer facts, 2: group totals, and a total row for every
-/// producer): rollups kept before them, or by another layout, are rebuilt.
-const FACTS_VERSION: &str = "2";
+/// producer, 3: facts and group sums by period): rollups kept before them,
+/// or by another layout, are rebuilt.
+const FACTS_VERSION: &str = "3";
 
 /// Rebuilds the rollups when they were built at another grain or k, before
 /// the kept facts, or never.
