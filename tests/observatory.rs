@@ -771,6 +771,7 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
                 producer_facts(&db).await,
                 group_totals(&db).await,
                 group_members(&db).await,
+                kept_periods(&db).await,
             )
         }
     };
@@ -833,6 +834,17 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
     assert_eq!(kept.3, again.3, "producer facts");
     assert_eq!(kept.4, again.4, "group totals");
     assert_eq!(kept.5, again.5, "group members");
+    assert_eq!(kept.6, again.6, "producer and group periods");
+    // This month is every period: a group's row of it is its all-time row.
+    let (producer_periods, group_periods) = &kept.6;
+    assert_eq!(producer_periods.len(), kept.3.len(), "{producer_periods:?}");
+    for (dimension, key, sums) in &kept.4 {
+        let period = group_periods
+            .iter()
+            .find(|period| period.0 == *dimension && period.1 == *key)
+            .unwrap_or_else(|| panic!("no period of {dimension} {key}: {group_periods:?}"));
+        assert_eq!(period.3[..], sums[1..], "{dimension} {key}");
+    }
 }
 
 /// A member the admin approved as `producer`'s representative.
@@ -1010,6 +1022,16 @@ async fn an_atom_crossing_k_both_ways_under_concurrent_writes_enters_and_leaves_
             "producers, atoms, members, signatures"
         );
     }
+    // And so did their rows of this month.
+    let periods = kept_periods(&db).await;
+    for (dimension, key) in [("SECTOR", "food"), ("TERRITORY", "FR")] {
+        let period = periods
+            .1
+            .iter()
+            .find(|period| period.0 == dimension && period.1 == key)
+            .unwrap_or_else(|| panic!("no period of {dimension} {key}: {periods:?}"));
+        assert_eq!(period.3[..3], [1, 7, 5], "atoms, members, signatures");
+    }
     consumact_api::service::observatory::rollup::rebuild(&db, keeping(3))
         .await
         .unwrap();
@@ -1019,6 +1041,73 @@ async fn an_atom_crossing_k_both_ways_under_concurrent_writes_enters_and_leaves_
         group_totals(&db).await,
         "the rebuild agrees on groups"
     );
+    assert_eq!(
+        periods,
+        kept_periods(&db).await,
+        "the rebuild agrees on periods"
+    );
+}
+
+/// Every kept period row: each producer's facts by period (producer,
+/// period, facts), each group's sums by period (dimension, key, period,
+/// sums).
+#[allow(clippy::type_complexity)]
+async fn kept_periods(
+    db: &sea_orm::DatabaseConnection,
+) -> (
+    Vec<(uuid::Uuid, String, Vec<i64>)>,
+    Vec<(String, String, String, Vec<i64>)>,
+) {
+    use consumact_api::service::observatory::{facts, groups};
+    let backend = db.get_database_backend();
+    let facts: Vec<String> = facts::columns().collect();
+    let producers = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            format!(
+                "SELECT producer_id, period_start, {} FROM obs_producer_period \
+                 ORDER BY producer_id, period_start",
+                facts.join(", ")
+            ),
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.try_get_by_index(0).unwrap(),
+                row.try_get_by_index(1).unwrap(),
+                (2..2 + facts.len())
+                    .map(|i| row.try_get_by_index(i).unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
+    let columns = groups::period_columns();
+    let groups = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            format!(
+                "SELECT dimension, group_key, period_start, {} FROM obs_group_period \
+                 ORDER BY dimension, group_key, period_start",
+                columns.join(", ")
+            ),
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.try_get_by_index(0).unwrap(),
+                row.try_get_by_index(1).unwrap(),
+                row.try_get_by_index(2).unwrap(),
+                (3..3 + columns.len())
+                    .map(|i| row.try_get_by_index(i).unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
+    (producers, groups)
 }
 
 /// Every kept group total: (dimension, key, producers then every sum).
@@ -1331,7 +1420,10 @@ async fn closed_periods_only_publishes_months_that_have_ended() {
         ])
         .await;
         let db = Database::connect(app.database_url.as_str()).await.unwrap();
-        let config = consumact_api::config::Config::from_args(["consumact"]).unwrap();
+        // Kept as the server keeps them.
+        let config =
+            consumact_api::config::Config::from_args(["consumact", "--observatory-k", "3"])
+                .unwrap();
         let args = consumact_api::service::observatory::seed::SeedArgs {
             signatures: 2_000,
             ratings: 4_000,
@@ -1561,4 +1653,212 @@ async fn observatory_reads_go_to_the_configured_read_replica() {
         )
         .await;
     assert_eq!(names(listed, "producers"), ["Primary Foods"]);
+}
+
+/// A cell's additive figures (members, ratings, signatures, pledges,
+/// campaigns, answers, commitments), or `None` when it is suppressed.
+fn additive(cell: &Value) -> Option<Vec<i64>> {
+    if cell["suppressed"] == true {
+        return None;
+    }
+    let metrics = &cell["metrics"];
+    let paths: [&[&str]; 12] = [
+        &["ratingCount"],
+        &["signatures"],
+        &["pledges", "buy"],
+        &["pledges", "avoid"],
+        &["pledges", "switch"],
+        &["pledges", "reduce"],
+        &["pledges", "monthlyAmountCents"],
+        &["responses", "campaigns"],
+        &["responses", "answered"],
+        &["commitments", "made"],
+        &["commitments", "kept"],
+        &["commitments", "open"],
+    ];
+    let mut out = vec![cell["memberCount"].as_i64().unwrap()];
+    for path in paths {
+        let value = path.iter().fold(metrics, |value, key| &value[*key]);
+        out.push(value.as_i64().unwrap());
+    }
+    Some(out)
+}
+
+#[tokio::test]
+async fn kept_period_sums_answer_series_and_ranges_as_the_atoms_do() {
+    let app = spawn(&["--observatory-k", "2"]).await;
+    let db = Database::connect(app.database_url.as_str()).await.unwrap();
+    let config =
+        consumact_api::config::Config::from_args(["consumact", "--observatory-k", "2"]).unwrap();
+    let args = consumact_api::service::observatory::seed::SeedArgs {
+        signatures: 6_000,
+        ratings: 3_000,
+        producers: 8,
+        members: 300,
+        campaigns_per_producer: 3,
+        communities: 4,
+        months: 6,
+        seed: 11,
+    };
+    consumact_api::service::observatory::seed::run(&db, &config, &args)
+        .await
+        .unwrap();
+    let admin = app.admin_token().await;
+    let now = chrono::Utc::now();
+    let (from, to) = (first_of_month(now, 5), now.to_rfc3339());
+    let kinds = [
+        "COOPERATIVE",
+        "SOLE_TRADER",
+        "SME",
+        "LARGE_GROUP",
+        "PUBLIC_BODY",
+        "NON_PROFIT",
+    ];
+    let keys = |by: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            observatory(
+                app,
+                Some(&admin),
+                &format!("{{ observatory {{ groups(by: {by}) {{ key }} }} }}"),
+                json!({}),
+            )
+            .await["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|group| group["key"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let sector = keys("SECTOR").await[0].clone();
+    let territory = keys("TERRITORY").await[0].clone();
+    let country = territory.split('-').next().unwrap().to_owned();
+    let value_tag = keys("VALUE_TAG").await[0].clone();
+    let community = keys("COMMUNITY").await[0].clone();
+    let series = |filter: Value, producer: Option<String>| {
+        let app = &app;
+        let admin = admin.clone();
+        let (from, to) = (from.clone(), to.clone());
+        async move {
+            observatory(
+                app,
+                Some(&admin),
+                &format!("query($f: ObservatoryFilter, $p: ID, $from: DateTime!, $to: DateTime!) {{ observatory {{ series(producerId: $p, filter: $f, bucket: MONTH, from: $from, to: $to) {{ {METRICS} }} }} }}"),
+                json!({ "f": filter, "p": producer, "from": from, "to": to }),
+            )
+            .await["series"]
+                .as_array()
+                .unwrap()
+                .clone()
+        }
+    };
+    // Everyone, one group of each kind (a country with its subdivisions):
+    // read from the kept period sums, each bucket is the sum of the same
+    // producers split by kind, which the atoms answer.
+    for filter in [
+        json!({}),
+        json!({ "sector": sector }),
+        json!({ "territory": country }),
+        json!({ "valueTag": value_tag }),
+        json!({ "community": community }),
+    ] {
+        let kept = series(filter.clone(), None).await;
+        assert_eq!(kept.len(), 6, "{filter}: {kept:?}");
+        let mut summed: Vec<Option<Vec<i64>>> = vec![None; kept.len()];
+        for kind in kinds {
+            let mut split = filter.clone();
+            split["kind"] = json!(kind);
+            for (i, cell) in series(split, None).await.iter().enumerate() {
+                if let Some(figures) = additive(cell) {
+                    let sum = summed[i].get_or_insert_with(|| vec![0; figures.len()]);
+                    for (slot, value) in sum.iter_mut().zip(figures) {
+                        *slot += value;
+                    }
+                } else {
+                    assert_eq!(
+                        cell["metrics"],
+                        Value::Null,
+                        "{filter} {kind}: a suppressed cell shows nothing"
+                    );
+                }
+            }
+        }
+        let kept: Vec<Option<Vec<i64>>> = kept.iter().map(additive).collect();
+        assert!(
+            kept.iter().filter(|cell| cell.is_some()).count() >= 5,
+            "{filter}: the seeded months show: {kept:?}"
+        );
+        assert_eq!(kept, summed, "{filter}");
+    }
+    // One producer: its atoms and kept period facts, against the same
+    // producer asked with its sector too, which counts from the rows.
+    let ranked = observatory(
+        &app,
+        Some(&admin),
+        "{ observatory { ranking(first: 1, orderBy: SIGNATURES) { edges { node { producer { id sector } } } } } }",
+        json!({}),
+    )
+    .await;
+    let node = &ranked["ranking"]["edges"][0]["node"]["producer"];
+    let id = node["id"].as_str().unwrap().to_owned();
+    let kept = series(json!({}), Some(id.clone())).await;
+    let counted = series(json!({ "sector": node["sector"] }), Some(id)).await;
+    assert!(kept.iter().any(|cell| cell["suppressed"] == false));
+    assert_eq!(kept, counted);
+    // Groups over a range: every group's period rows in range, against the
+    // groups of each kind counted from the range's atoms.
+    for by in ["SECTOR", "TERRITORY", "VALUE_TAG", "COMMUNITY"] {
+        let groups = |filter: Value| {
+            let app = &app;
+            let admin = admin.clone();
+            async move {
+                observatory(
+                    app,
+                    Some(&admin),
+                    &format!("query($f: ObservatoryFilter) {{ observatory {{ groups(by: {by}, filter: $f) {{ key producerCount {METRICS} }} }} }}"),
+                    json!({ "f": filter }),
+                )
+                .await["groups"]
+                    .as_array()
+                    .unwrap()
+                    .clone()
+            }
+        };
+        let range = json!({ "from": first_of_month(now, 3) });
+        let kept = groups(range.clone()).await;
+        let mut summed: std::collections::BTreeMap<String, (i64, Option<Vec<i64>>)> =
+            Default::default();
+        for kind in kinds {
+            let mut split = range.clone();
+            split["kind"] = json!(kind);
+            for group in groups(split).await {
+                let entry = summed
+                    .entry(group["key"].as_str().unwrap().to_owned())
+                    .or_default();
+                entry.0 += group["producerCount"].as_i64().unwrap();
+                if let Some(figures) = additive(&group) {
+                    let sum = entry.1.get_or_insert_with(|| vec![0; figures.len()]);
+                    for (slot, value) in sum.iter_mut().zip(figures) {
+                        *slot += value;
+                    }
+                }
+            }
+        }
+        let kept: std::collections::BTreeMap<String, (i64, Option<Vec<i64>>)> = kept
+            .iter()
+            .map(|group| {
+                (
+                    group["key"].as_str().unwrap().to_owned(),
+                    (group["producerCount"].as_i64().unwrap(), additive(group)),
+                )
+            })
+            .collect();
+        assert!(
+            kept.values().any(|group| group.1.is_some()),
+            "{by}: {kept:?}"
+        );
+        assert_eq!(kept, summed, "{by}");
+    }
 }
