@@ -147,6 +147,27 @@ async fn main() {
             ),
             json!({ "s": sector, "from": from, "to": to }),
         ),
+        (
+            "series(everyone, MONTH, 1 y)",
+            format!(
+                "query($from: DateTime!, $to: DateTime!) {{ observatory {{ series(bucket: MONTH, from: $from, to: $to) {{ start {METRICS} }} }} }}"
+            ),
+            json!({ "from": from, "to": to }),
+        ),
+        (
+            "groups(VALUE_TAG, 1 y)",
+            format!(
+                "query($from: DateTime!) {{ observatory {{ groups(by: VALUE_TAG, filter: {{ from: $from }}) {{ key producerCount {METRICS} }} }} }}"
+            ),
+            json!({ "from": from }),
+        ),
+        (
+            "ranking(first: 20, 1 y)",
+            format!(
+                "query($from: DateTime!) {{ observatory {{ ranking(first: 20, filter: {{ from: $from }}) {{ edges {{ node {{ producer {{ name }} {METRICS} }} }} }} }} }}"
+            ),
+            json!({ "from": from }),
+        ),
     ];
     println!(
         "observatory latency, {iterations} sequential requests per query, {producers} producers"

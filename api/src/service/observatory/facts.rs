@@ -1,10 +1,13 @@
 //! The producer's side of the picture, kept: published campaigns aimed at
 //! a producer, those it answered and how fast, the commitments it made and
-//! how they ended (`obs_producer_fact`, one row per producer).
+//! how they ended, over all time (`obs_producer_fact`, one row per
+//! producer) and period by period (`obs_producer_period`: a campaign counts
+//! in the period it was published in, a commitment in the one it was made
+//! in).
 //!
 //! Every write that changes them (a campaign's status move, a response, a
 //! commitment closed, content hidden or restored) calls [`refresh`] in its
-//! own transaction: the producer's row is recomputed from its campaigns and
+//! own transaction: the producer's rows are recomputed from its campaigns and
 //! responses, which the campaign and response indexes find, under a lock on
 //! the producer so that two writers never keep each other's stale view.
 //! [`rebuild`] recomputes every row the same way.

@@ -1,16 +1,19 @@
 //! Kept per-group totals: which groups each producer belongs to
 //! (`obs_group_member`: its sector, its territory, and the communities and
 //! value tags of the visible campaigns aimed at it) and, per group, the
-//! sums of its producers' kept totals and facts (`obs_group_total`), so
-//! that the groups of the whole observatory are read one row per group.
+//! sums of its producers' kept totals and facts, over all time
+//! (`obs_group_total`) and period by period (`obs_group_period`), so that
+//! the groups of the whole observatory are read one row per group, and a
+//! group's series one row per period.
 //!
 //! Three writes keep them, each in the transaction of the change:
-//! - a producer's total moves (released atoms, [`super::rollup::apply_many`])
-//!   or its facts move ([`super::facts::refresh`]): the change is added to
-//!   each of its groups ([`add_to_groups`]);
+//! - a producer's released atoms move ([`super::rollup::apply_many`]) or
+//!   its facts move ([`super::facts::refresh`]): each period's change is
+//!   added to each of its groups' rows of that period and all-time rows
+//!   ([`add_to_groups`]);
 //! - a producer's groups change (created, a campaign published, hidden,
-//!   restored or re-tagged): [`regroup`] moves its whole total and facts out
-//!   of the groups it left and into those it joined.
+//!   restored or re-tagged): [`regroup`] moves its whole total and facts,
+//!   and each period's, out of the groups it left and into those it joined.
 //!
 //! They agree under concurrency because each reads what it adds under the
 //! lock of what it read from: a total moves under its row lock and its
