@@ -179,7 +179,9 @@ pub struct ObservatoryFilter {
     pub community: Option<String>,
     /// Start of the period covered, widened to the start of its grain period.
     pub from: Option<DateTime<Utc>>,
-    /// End of the period covered (exclusive).
+    /// End of the period covered (exclusive), widened to the end of the
+    /// grain period it falls in: a period starting before it counts whole,
+    /// its campaigns and commitments as its signatures.
     pub to: Option<DateTime<Utc>>,
 }
 

@@ -279,13 +279,22 @@ impl<'a> Observatory<'a> {
         })
     }
 
-    fn fact_range(scope: &Scope) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    /// The range of a scope's facts: whole periods, as its atoms. The
+    /// range starts at its first period (the scope says so already) and
+    /// ends with the last period starting before `to`, so a campaign
+    /// published in that period after `to` counts as the period's
+    /// signatures do.
+    fn fact_range(&self, scope: &Scope) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
         let parse = |day: &Option<String>| {
             day.as_deref()
                 .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
-                .map(midnight)
         };
-        (parse(&scope.from), parse(&scope.to))
+        let floor = Bucket::grain_floor(self.grain());
+        let to = parse(&scope.to).map(|day| {
+            let last = day - Days::new(1);
+            floor.next(floor.floor(last))
+        });
+        (parse(&scope.from).map(midnight), to.map(midnight))
     }
 
     /// The cells of every producer in scope, in producer id order.
@@ -339,7 +348,7 @@ impl<'a> Observatory<'a> {
         if scope.from.is_none() && scope.to.is_none() {
             return query::kept_facts_by_producer(db, scope).await;
         }
-        let (from, to) = Self::fact_range(scope);
+        let (from, to) = self.fact_range(scope);
         let (campaigns, commitments) = tokio::try_join!(
             query::campaigns(db, scope, from, to),
             query::commitments(db, scope, from, to),
@@ -581,7 +590,7 @@ impl<'a> Observatory<'a> {
         if let Some(kept) = query::Kept::of(scope) {
             return query::kept_periods(db, self.k(), &kept, scope).await;
         }
-        let (from, to) = Self::fact_range(scope);
+        let (from, to) = self.fact_range(scope);
         let (sums, campaigns, commitments) = tokio::try_join!(
             query::sums_by_period(db, self.k(), scope),
             query::campaigns(db, scope, from, to),
