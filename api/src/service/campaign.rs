@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::error::{AppError, Result};
 use crate::outbox::event::{self, EventType};
 use crate::service::auth::Viewer;
+use crate::service::observatory::rollup::Keeping;
 use crate::service::{community, pledge, producer, sponsorship, validate, value_tag as tags};
 use crate::state::AppState;
 
@@ -333,7 +334,7 @@ pub async fn update(
         // A visible campaign's values are its producer's value groups.
         crate::service::observatory::groups::regroup(
             &txn,
-            crate::service::observatory::rollup::Keeping::of(&state.config),
+            Keeping::of(&state.config),
             updated.producer_id,
         )
         .await?;
@@ -376,13 +377,7 @@ pub async fn publish(state: &AppState, actor: Viewer, id: Uuid) -> Result<campai
         );
     }
     let (writer, txn) = state.begin_write().await?;
-    let moved = apply_move(
-        &txn,
-        crate::service::observatory::rollup::Keeping::of(&state.config),
-        update,
-        found.id,
-    )
-    .await?;
+    let moved = apply_move(&txn, Keeping::of(&state.config), update, found.id).await?;
     if to != CampaignStatus::Open {
         sponsorship::mail_organiser(&txn, state, &moved).await?;
     }
@@ -420,13 +415,7 @@ pub async fn close(
     };
     let update = status_move(found.id, CampaignStatus::Open, to, validate::now());
     let (writer, txn) = state.begin_write().await?;
-    let closed = apply_move(
-        &txn,
-        crate::service::observatory::rollup::Keeping::of(&state.config),
-        update,
-        found.id,
-    )
-    .await?;
+    let closed = apply_move(&txn, Keeping::of(&state.config), update, found.id).await?;
     txn.commit().await?;
     drop(writer);
     state
@@ -466,7 +455,7 @@ pub(crate) fn status_move(
 /// it; `CONFLICT` when the campaign was no longer where the move started.
 pub(crate) async fn apply_move(
     db: &impl ConnectionTrait,
-    keeping: crate::service::observatory::rollup::Keeping,
+    keeping: Keeping,
     update: UpdateMany<campaign::Entity>,
     id: Uuid,
 ) -> Result<campaign::Model> {

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::service::auth::Viewer;
+use crate::service::observatory::rollup::Keeping;
 use crate::service::{audit, validate};
 use crate::state::AppState;
 
@@ -292,7 +293,7 @@ async fn refresh_facts<E: EntityTrait>(
         .one(db)
         .await?;
     if let Some(producer) = producer {
-        let keeping = crate::service::observatory::rollup::Keeping::of(&state.config);
+        let keeping = Keeping::of(&state.config);
         crate::service::observatory::facts::refresh(db, keeping, producer).await?;
         if regroup {
             crate::service::observatory::groups::regroup(db, keeping, producer).await?;

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::error::{AppError, Result};
 use crate::service::auth::Viewer;
 use crate::service::community::territory_condition;
+use crate::service::observatory::rollup::Keeping;
 use crate::service::validate;
 use crate::state::AppState;
 
@@ -83,12 +84,8 @@ pub async fn create(
         "a producer named `{name}` exists already"
     )))?;
     // Its observatory total and its sector and territory groups.
-    crate::service::observatory::groups::regroup(
-        &txn,
-        crate::service::observatory::rollup::Keeping::of(&state.config),
-        created.id,
-    )
-    .await?;
+    crate::service::observatory::groups::regroup(&txn, Keeping::of(&state.config), created.id)
+        .await?;
     txn.commit().await?;
     drop(writer);
     Ok(created)

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::error::{AppError, Result};
 use crate::outbox::event::{self, EventType};
 use crate::service::auth::Viewer;
+use crate::service::observatory::rollup::Keeping;
 use crate::service::{audit, campaign as campaigns, producer, validate};
 use crate::state::AppState;
 
@@ -155,7 +156,7 @@ pub async fn respond(
     .await?;
     crate::service::observatory::facts::refresh(
         &txn,
-        crate::service::observatory::rollup::Keeping::of(&state.config),
+        Keeping::of(&state.config),
         created.producer_id,
     )
     .await?;
@@ -366,7 +367,7 @@ pub async fn close_commitment(
         .ok_or(AppError::NotFound("response"))?;
     crate::service::observatory::facts::refresh(
         &txn,
-        crate::service::observatory::rollup::Keeping::of(&state.config),
+        Keeping::of(&state.config),
         closed.producer_id,
     )
     .await?;

@@ -242,13 +242,7 @@ async fn advance(
     if to == CampaignStatus::Rejected {
         update = update.col_expr(campaign::Column::RejectionReason, Expr::value(reason));
     }
-    let moved = campaigns::apply_move(
-        txn,
-        crate::service::observatory::rollup::Keeping::of(&state.config),
-        update,
-        found.id,
-    )
-    .await?;
+    let moved = campaigns::apply_move(txn, Keeping::of(&state.config), update, found.id).await?;
     if to == CampaignStatus::Open {
         sponsors_sign(txn, state, &moved).await?;
     }

@@ -24,7 +24,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Value};
 use uuid::Uuid;
 
 use super::groups;
@@ -374,28 +374,14 @@ pub async fn rebuild(conn: &impl ConnectionTrait, grain: Grain) -> Result<u64> {
 /// Period rows one statement writes (28 bound values each).
 const PERIOD_ROWS_PER_STATEMENT: usize = 500;
 
-/// Writes rows of facts (replacing the producers' rows when `replace`).
+/// Writes rows of facts, all time (replacing the producers' rows when
+/// `replace`).
 async fn write(conn: &impl ConnectionTrait, rows: &[(Uuid, Facts)], replace: bool) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let columns: Vec<String> = columns().collect();
-    let mut sql = Sql::new(conn.get_database_backend());
-    sql.push("INSERT INTO obs_producer_fact (producer_id, ")
-        .push(&columns.join(", "))
-        .push(") VALUES ");
-    for (i, (producer, facts)) in rows.iter().enumerate() {
-        sql.push(if i == 0 { "(" } else { ", (" }).bind(*producer);
-        for value in facts.values() {
-            sql.push(", ").bind(value);
-        }
-        sql.push(")");
-    }
-    if replace {
-        push_replace(&mut sql, "producer_id", &columns);
-    }
-    conn.execute_raw(sql.build()).await?;
-    Ok(())
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|(producer, facts)| (vec![Value::from(*producer)], facts))
+        .collect();
+    write_rows(conn, "obs_producer_fact", &["producer_id"], &rows, replace).await
 }
 
 /// Writes rows of period facts (replacing the rows there when `replace`).
@@ -404,41 +390,63 @@ async fn write_periods(
     rows: &[(Uuid, String, Facts)],
     replace: bool,
 ) -> Result<()> {
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|(producer, period, facts)| {
+            (
+                vec![Value::from(*producer), Value::from(period.clone())],
+                facts,
+            )
+        })
+        .collect();
+    let keys = ["producer_id", "period_start"];
+    write_rows(conn, "obs_producer_period", &keys, &rows, replace).await
+}
+
+/// Writes rows of facts into `table`, each after its `keys`' values.
+async fn write_rows(
+    conn: &impl ConnectionTrait,
+    table: &str,
+    keys: &[&str],
+    rows: &[(Vec<Value>, &Facts)],
+    replace: bool,
+) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     let columns: Vec<String> = columns().collect();
     let mut sql = Sql::new(conn.get_database_backend());
-    sql.push("INSERT INTO obs_producer_period (producer_id, period_start, ")
-        .push(&columns.join(", "))
-        .push(") VALUES ");
-    for (i, (producer, period, facts)) in rows.iter().enumerate() {
-        sql.push(if i == 0 { "(" } else { ", (" })
-            .bind(*producer)
-            .push(", ")
-            .bind(period.clone());
+    sql.push(&format!(
+        "INSERT INTO {table} ({}, {}) VALUES ",
+        keys.join(", "),
+        columns.join(", ")
+    ));
+    for (i, (key, facts)) in rows.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        for (j, part) in key.iter().enumerate() {
+            if j > 0 {
+                sql.push(", ");
+            }
+            sql.bind(part.clone());
+        }
         for value in facts.values() {
             sql.push(", ").bind(value);
         }
         sql.push(")");
     }
     if replace {
-        push_replace(&mut sql, "producer_id, period_start", &columns);
+        let updates: Vec<String> = columns
+            .iter()
+            .map(|column| format!("{column} = excluded.{column}"))
+            .collect();
+        sql.push(&format!(
+            " ON CONFLICT ({}) DO UPDATE SET {}",
+            keys.join(", "),
+            updates.join(", ")
+        ));
     }
     conn.execute_raw(sql.build()).await?;
     Ok(())
-}
-
-/// `ON CONFLICT (keys)`: the new row's values replace the old.
-fn push_replace(sql: &mut Sql, keys: &str, columns: &[String]) {
-    let updates: Vec<String> = columns
-        .iter()
-        .map(|column| format!("{column} = excluded.{column}"))
-        .collect();
-    sql.push(&format!(
-        " ON CONFLICT ({keys}) DO UPDATE SET {}",
-        updates.join(", ")
-    ));
 }
 
 #[cfg(test)]
