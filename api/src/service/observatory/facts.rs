@@ -422,17 +422,8 @@ async fn write_rows(
         columns.join(", ")
     ));
     for (i, (key, facts)) in rows.iter().enumerate() {
-        sql.push(if i == 0 { "(" } else { ", (" });
-        for (j, part) in key.iter().enumerate() {
-            if j > 0 {
-                sql.push(", ");
-            }
-            sql.bind(part.clone());
-        }
-        for value in facts.values() {
-            sql.push(", ").bind(value);
-        }
-        sql.push(")");
+        let values = facts.values().map(Value::from);
+        sql.push_row(i == 0, key.iter().cloned().chain(values));
     }
     if replace {
         let updates: Vec<String> = columns

@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
 use super::facts::{self, Facts};
@@ -221,17 +221,11 @@ async fn add(
             columns.join(", ")
         ));
         for (i, (key, change)) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" });
-            for (j, part) in key.iter().enumerate() {
-                if j > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(part.clone());
-            }
-            for value in change {
-                sql.push(", ").bind(*value);
-            }
-            sql.push(")");
+            let key = key.iter().map(|part| Value::from(part.clone()));
+            sql.push_row(
+                i == 0,
+                key.chain(change.iter().map(|value| Value::from(*value))),
+            );
         }
         let updates: Vec<String> = columns
             .iter()
