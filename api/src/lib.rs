@@ -104,6 +104,7 @@ impl Application {
                 config.cache_ttl_secs,
             ))),
             live,
+            windows: Arc::default(),
         };
         state
             .surge
@@ -147,6 +148,9 @@ impl Application {
             if let Err(err) = rollup::ensure_trust_index(&state.db, prior).await {
                 tracing::warn!(error = %err.message(), "cannot index the trust ranking");
             }
+            keep_windows(&state).await.map_err(|err| {
+                anyhow::anyhow!("cannot roll the observatory's windows: {}", err.message())
+            })?;
         }
         if let (Some(handle), Some(email), Some(password)) = (
             non_empty(&config.admin_handle),
@@ -287,6 +291,10 @@ async fn maintain(state: AppState) {
             last_reconcile = Some(Instant::now());
             recovered = false;
         }
+        // Nothing but a clock reading, except on the first tick of a month.
+        if let Err(err) = keep_windows(&state).await {
+            tracing::warn!(?err, "rolling the observatory's windows failed");
+        }
         if last_eviction.elapsed() >= Duration::from_secs(60) {
             state.limits.evict_idle();
             state.surge.evict_idle();
@@ -301,6 +309,20 @@ async fn maintain(state: AppState) {
             return; // the server is gone; only this task holds the state
         }
     }
+}
+
+/// Rolls the observatory's windows when the month changed (see
+/// `service::observatory::windows`); until then, answers over a window are
+/// counted from the atoms.
+async fn keep_windows(state: &AppState) -> error::Result<()> {
+    service::observatory::windows::keep_current(
+        &state.db,
+        state.sqlite_writer.as_ref(),
+        &state.windows,
+        state.config.observatory_k,
+        chrono::Utc::now().date_naive(),
+    )
+    .await
 }
 
 /// Reloads what another instance announced changed, until the server is

@@ -51,6 +51,9 @@ pub struct AppState {
     pub caches: Arc<Caches>,
     /// Counter events per campaign, for subscribers (see `events::hub`).
     pub live: Arc<crate::events::hub::CampaignHub>,
+    /// The month the observatory's windows are kept for (see
+    /// `service::observatory::windows`).
+    pub windows: Arc<crate::service::observatory::windows::Rolled>,
 }
 
 impl AppState {

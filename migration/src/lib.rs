@@ -32,6 +32,7 @@ mod m20261126_000022_kept_producer_totals;
 mod m20261126_000023_kept_producer_facts;
 mod m20261126_000024_kept_group_totals;
 mod m20261126_000025_kept_periods;
+mod m20261126_000026_kept_windows;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000023_kept_producer_facts::Migration),
             Box::new(m20261126_000024_kept_group_totals::Migration),
             Box::new(m20261126_000025_kept_periods::Migration),
+            Box::new(m20261126_000026_kept_windows::Migration),
         ]
     }
 }

@@ -32,7 +32,7 @@ enum ObsGroupPeriod {
 
 /// The producer facts' columns (classes of hours `answered_00` to
 /// `answered_20`).
-fn fact_columns() -> Vec<String> {
+pub(crate) fn fact_columns() -> Vec<String> {
     [
         "campaigns",
         "commitments_made",
@@ -47,7 +47,7 @@ fn fact_columns() -> Vec<String> {
 }
 
 /// The producer totals' columns.
-const TOTAL_COLUMNS: [&str; 16] = [
+pub(crate) const TOTAL_COLUMNS: [&str; 16] = [
     "atoms",
     "members",
     "signatures",

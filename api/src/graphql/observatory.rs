@@ -165,6 +165,26 @@ pub enum ObservatoryGrain {
     Month,
 }
 
+/// A default window of the observatory, kept up to date as time passes.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "ObservatoryWindow")]
+pub enum ObservatoryWindow {
+    /// This month and the eleven before it (with closed periods only, this
+    /// month is left out, as from any range).
+    Last12Months,
+    /// The calendar month before this one.
+    LastFullMonth,
+}
+
+impl From<ObservatoryWindow> for obs::Window {
+    fn from(window: ObservatoryWindow) -> Self {
+        match window {
+            ObservatoryWindow::Last12Months => obs::Window::Last12Months,
+            ObservatoryWindow::LastFullMonth => obs::Window::LastFullMonth,
+        }
+    }
+}
+
 /// Which producers and periods an observatory question covers.
 #[derive(InputObject, Default)]
 pub struct ObservatoryFilter {
@@ -183,6 +203,11 @@ pub struct ObservatoryFilter {
     /// grain period it falls in: a period starting before it counts whole,
     /// its campaigns and commitments as its signatures.
     pub to: Option<DateTime<Utc>>,
+    /// A default window instead of `from` and `to` (not with them). Its
+    /// totals are kept as the all-time ones: rankings over it page through
+    /// an index however many producers there are. A `from`/`to` range that
+    /// equals a window's span is answered the same way.
+    pub window: Option<ObservatoryWindow>,
 }
 
 impl From<ObservatoryFilter> for FilterInput {
@@ -195,6 +220,7 @@ impl From<ObservatoryFilter> for FilterInput {
             community: filter.community,
             from: filter.from,
             to: filter.to,
+            window: filter.window.map(Into::into),
         }
     }
 }
@@ -453,6 +479,7 @@ impl Observatory {
         let filter = filter.map(|f| ObservatoryFilter {
             from: f.from,
             to: f.to,
+            window: f.window,
             ..ObservatoryFilter::default()
         });
         let scope = scope(ctx, filter).await?;

@@ -89,6 +89,15 @@ fn time(
         .transpose()
 }
 
+fn window(name: &str) -> Result<obs::Window> {
+    obs::Window::ALL
+        .into_iter()
+        .find(|window| window.name().eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            AppError::invalid("window", "window must be LAST_12_MONTHS or LAST_FULL_MONTH")
+        })
+}
+
 fn filter(params: &HashMap<String, String>) -> Result<FilterInput> {
     use sea_orm::ActiveEnum;
     let kind = params
@@ -106,6 +115,7 @@ fn filter(params: &HashMap<String, String>) -> Result<FilterInput> {
         community: params.get("community").cloned(),
         from: time(params, "from")?,
         to: time(params, "to")?,
+        window: params.get("window").map(|name| window(name)).transpose()?,
     })
 }
 

@@ -282,7 +282,8 @@ pub async fn refresh(conn: &impl ConnectionTrait, keeping: Keeping, producer: Uu
     } else {
         write(conn, &[(producer, facts)], true).await?;
     }
-    groups::add_to_groups(conn, &group_changes).await
+    groups::add_to_groups(conn, &group_changes).await?;
+    super::windows::add(conn, &group_changes).await
 }
 
 /// Makes the writers of one producer's kept facts and groups take turns,

@@ -17,6 +17,7 @@ pub mod query;
 pub mod rollup;
 pub mod seed;
 pub mod sql;
+pub mod windows;
 
 use std::collections::HashMap;
 
@@ -26,6 +27,7 @@ use uuid::Uuid;
 pub use facts::Facts;
 pub use metrics::{Cell, Prior};
 pub use query::{GroupBy, ProducerRow, RankAfter, RankKey, Scope};
+pub use windows::Window;
 
 use crate::config::Grain;
 use crate::error::{AppError, Result};
@@ -70,6 +72,8 @@ pub struct FilterInput {
     pub community: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// A default window, instead of `from` and `to`.
+    pub window: Option<Window>,
 }
 
 /// A time bucket of a series.
@@ -248,8 +252,15 @@ impl<'a> Observatory<'a> {
                 "filter.to must come after filter.from",
             ));
         }
+        if filter.window.is_some() && (filter.from.is_some() || filter.to.is_some()) {
+            return Err(AppError::invalid(
+                "filter.window",
+                "filter.window replaces filter.from and filter.to: give one or the other",
+            ));
+        }
         let floor = Bucket::grain_floor(self.grain());
-        Ok(Scope {
+        let today = Utc::now().date_naive();
+        let mut scope = Scope {
             producer: None,
             sector,
             kind: filter.kind,
@@ -272,10 +283,37 @@ impl<'a> Observatory<'a> {
                 .state
                 .config
                 .observatory_closed_periods
-                .then(|| day_string(floor.floor(Utc::now().date_naive()))),
+                .then(|| day_string(floor.floor(today))),
             after: None,
             through: None,
             ids: None,
+            window: None,
+        };
+        if let Some(window) = filter.window {
+            (scope.from, scope.to) = {
+                let (first, end) = window.span(today);
+                (Some(first), end)
+            };
+        }
+        scope.window = self.kept_window(&scope, today);
+        Ok(scope)
+    }
+
+    /// The kept window whose rows answer exactly the scope's periods, if
+    /// any: its span is the scope's range, the rows are rolled to this
+    /// month, and none of its periods is left open.
+    fn kept_window(&self, scope: &Scope, today: NaiveDate) -> Option<Window> {
+        if !self.state.windows.current(today) {
+            return None;
+        }
+        Window::ALL.into_iter().find(|window| {
+            let (first, end) = window.span(today);
+            let closed = match (&scope.open_from, &end) {
+                (None, _) => true,
+                (Some(open), Some(end)) => end <= open,
+                (Some(_), None) => false,
+            };
+            closed && scope.from.as_ref() == Some(&first) && scope.to == end
         })
     }
 
@@ -345,7 +383,7 @@ impl<'a> Observatory<'a> {
     /// from the campaigns and commitments of a `from`/`to` range.
     async fn facts_by_producer(&self, scope: &Scope) -> Result<HashMap<Uuid, Facts>> {
         let db = &self.state.observatory_db;
-        if scope.from.is_none() && scope.to.is_none() {
+        if (scope.from.is_none() && scope.to.is_none()) || scope.window.is_some() {
             return query::kept_facts_by_producer(db, scope).await;
         }
         let (from, to) = self.fact_range(scope);
@@ -396,13 +434,11 @@ impl<'a> Observatory<'a> {
     }
 
     /// Whether the kept totals answer this ranking page by page: all time
-    /// (no `from`/`to`, not closed periods only), by trust index or
-    /// signatures. Otherwise [`Observatory::ranking`] ranks in full.
+    /// (no `from`/`to`, not closed periods only) or a kept window, by trust
+    /// index or signatures. Otherwise [`Observatory::ranking`] ranks in full.
     pub fn ranks_from_kept(scope: &Scope, by: RankBy) -> bool {
-        scope.from.is_none()
-            && scope.to.is_none()
-            && scope.open_from.is_none()
-            && by != RankBy::ResponseRate
+        let all_time = scope.from.is_none() && scope.to.is_none() && scope.open_from.is_none();
+        (all_time || scope.window.is_some()) && by != RankBy::ResponseRate
     }
 
     /// A page of the ranking read from the kept totals through their
@@ -443,13 +479,14 @@ impl<'a> Observatory<'a> {
     /// The groups of producers in scope, by `by`, largest first.
     pub async fn groups(&self, by: GroupBy, scope: &Scope) -> Result<Vec<GroupTrust>> {
         let db = &self.state.observatory_db;
-        let all_time = scope.from.is_none() && scope.to.is_none();
+        let all_time = scope.from.is_none() && scope.to.is_none() && scope.open_from.is_none();
         let unfiltered = query::Kept::of(scope) == Some(query::Kept::All);
-        let mut out: Vec<GroupTrust> = if unfiltered || (all_time && scope.open_from.is_none()) {
+        let kept_producers = all_time || scope.window.is_some();
+        let mut out: Vec<GroupTrust> = if unfiltered || kept_producers {
             // Every group's kept row, or its period rows over a range;
-            // all time, for a filtered set of producers, summed in the
-            // database from their kept rows.
-            let groups = match (unfiltered, all_time && scope.open_from.is_none()) {
+            // all time or over a window, for a filtered set of producers,
+            // summed in the database from their kept rows.
+            let groups = match (unfiltered, all_time) {
                 (true, true) => query::kept_groups(db, by).await?,
                 (true, false) => query::kept_groups_over(db, by, scope).await?,
                 (false, _) => query::group_totals(db, by, scope).await?,
@@ -554,6 +591,7 @@ impl<'a> Observatory<'a> {
         let mut scope = scope.clone();
         scope.from = Some(day_string(first));
         scope.to = Some(day_string(end));
+        scope.window = None;
         let periods = self.periods(&scope).await?;
         let index_of = |date: NaiveDate| {
             starts

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::facts::{self, Facts};
 use super::metrics::Prior;
 use super::sql::Sql;
+use super::windows::Window;
 use crate::error::Result;
 
 /// Which producers, and which periods, a question covers.
@@ -42,6 +43,9 @@ pub struct Scope {
     pub through: Option<Uuid>,
     /// Only these producers (a page of a ranking).
     pub ids: Option<Vec<Uuid>>,
+    /// The kept window whose rows hold exactly the scope's periods (`from`
+    /// and `to` are set to its span), when they can answer it.
+    pub window: Option<Window>,
 }
 
 /// The sums of a set of atoms.
@@ -194,6 +198,9 @@ pub async fn sums_by_producer(
     if scope.from.is_none() && scope.to.is_none() {
         return kept_sums_by_producer(db, k, scope).await;
     }
+    if let Some(window) = scope.window {
+        return window_sums_by_producer(db, window, scope).await;
+    }
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT a.producer_id, ")
         .push(SUM_COLUMNS)
@@ -251,8 +258,30 @@ async fn kept_sums_by_producer(
     Ok(sums)
 }
 
+/// Released sums per producer over a kept window, from its window rows.
+async fn window_sums_by_producer(
+    db: &DatabaseConnection,
+    window: Window,
+    scope: &Scope,
+) -> Result<HashMap<Uuid, Sums>> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT t.producer_id");
+    for column in kept_columns() {
+        sql.push(&format!(", t.{column}"));
+    }
+    sql.push(" FROM obs_producer_window t JOIN producer p ON p.id = t.producer_id WHERE t.atoms > 0 AND t.span = ")
+        .bind(window.name());
+    push_producer_conditions(&mut sql, scope);
+    let rows = db.query_all_raw(sql.build()).await?;
+    let mut sums = HashMap::with_capacity(rows.len());
+    for row in rows {
+        sums.insert(row.try_get_by_index::<Uuid>(0)?, Sums::from_row(&row, 1)?);
+    }
+    Ok(sums)
+}
+
 /// The kept facts (campaigns, answers, commitments) of the producers in
-/// scope, over all time.
+/// scope: over all time, or over the scope's kept window.
 pub async fn kept_facts_by_producer(
     db: &DatabaseConnection,
     scope: &Scope,
@@ -262,7 +291,14 @@ pub async fn kept_facts_by_producer(
     for column in facts::columns() {
         sql.push(&format!(", f.{column}"));
     }
-    sql.push(" FROM obs_producer_fact f JOIN producer p ON p.id = f.producer_id WHERE 1 = 1");
+    match scope.window {
+        Some(window) => sql
+            .push(" FROM obs_producer_window f JOIN producer p ON p.id = f.producer_id WHERE f.span = ")
+            .bind(window.name()),
+        None => sql.push(
+            " FROM obs_producer_fact f JOIN producer p ON p.id = f.producer_id WHERE 1 = 1",
+        ),
+    };
     push_producer_conditions(&mut sql, scope);
     let rows = db.query_all_raw(sql.build()).await?;
     let mut out = HashMap::with_capacity(rows.len());
@@ -373,7 +409,8 @@ pub enum RankAfter {
 /// Up to `limit` producers of the scope in ranking order after `after`,
 /// each with its own position to continue from, read from the kept totals
 /// through their indexes: keyed producers by key (best first, then id),
-/// then the others by id. All time only (the caller checks).
+/// then the others by id. All time, or the scope's kept window (the
+/// caller checks).
 pub async fn ranked_producers(
     db: &DatabaseConnection,
     scope: &Scope,
@@ -390,12 +427,19 @@ pub async fn ranked_producers(
             format!("atoms > 0 AND {RATINGS_SUM} > 0"),
         ),
     };
+    let table = match scope.window {
+        Some(_) => "obs_producer_window",
+        None => "obs_producer_total",
+    };
     let mut out = Vec::new();
     if !matches!(after, Some(RankAfter::Rest(_))) {
         let mut sql = Sql::new(backend);
         sql.push(&format!(
-            "SELECT p.id, p.name, {key} FROM obs_producer_total t JOIN producer p ON p.id = t.producer_id WHERE {keyed}"
+            "SELECT p.id, p.name, {key} FROM {table} t JOIN producer p ON p.id = t.producer_id WHERE {keyed}"
         ));
+        if let Some(window) = scope.window {
+            sql.push(" AND t.span = ").bind(window.name());
+        }
         if let Some(RankAfter::Keyed(value, id)) = after {
             let bind = |sql: &mut Sql| match value {
                 RankKey::Signatures(value) => {
@@ -434,8 +478,12 @@ pub async fn ranked_producers(
     if left > 0 {
         let mut sql = Sql::new(backend);
         sql.push(&format!(
-            "SELECT p.id, p.name FROM producer p LEFT JOIN obs_producer_total t ON t.producer_id = p.id              WHERE (t.producer_id IS NULL OR NOT ({keyed}))"
+            "SELECT p.id, p.name FROM producer p LEFT JOIN {table} t ON t.producer_id = p.id"
         ));
+        if let Some(window) = scope.window {
+            sql.push(" AND t.span = ").bind(window.name());
+        }
+        sql.push(&format!(" WHERE (t.producer_id IS NULL OR NOT ({keyed}))"));
         if let Some(RankAfter::Rest(id)) = after {
             sql.push(" AND p.id > ").bind(id);
         }
@@ -540,9 +588,10 @@ impl GroupTotals {
     }
 }
 
-/// Every group's totals over all time, summed in the database from its
-/// producers' kept totals and facts (one row each): for groups of a
-/// filtered set of producers, which the kept group totals do not hold.
+/// Every group's totals over all time (or the scope's kept window), summed
+/// in the database from its producers' kept totals and facts (one row
+/// each): for groups of a filtered set of producers, which the kept group
+/// totals do not hold.
 pub async fn group_totals(
     db: &DatabaseConnection,
     by: GroupBy,
@@ -553,15 +602,26 @@ pub async fn group_totals(
     for column in kept_columns() {
         sql.push(&format!(", CAST(COALESCE(SUM(t.{column}), 0) AS BIGINT)"));
     }
+    // A window's row holds both the sums and the facts (and a producer
+    // with nothing in the window has none).
+    let facts_of = if scope.window.is_some() { "t" } else { "f" };
     for column in facts::columns() {
-        sql.push(&format!(", CAST(SUM(f.{column}) AS BIGINT)"));
+        sql.push(&format!(
+            ", CAST(COALESCE(SUM({facts_of}.{column}), 0) AS BIGINT)"
+        ));
     }
     sql.push(" FROM (");
     push_memberships(&mut sql, by, scope);
-    sql.push(
-        ") m LEFT JOIN obs_producer_total t ON t.producer_id = m.producer_id \
-         LEFT JOIN obs_producer_fact f ON f.producer_id = m.producer_id GROUP BY m.group_key",
-    );
+    match scope.window {
+        Some(window) => sql
+            .push(") m LEFT JOIN obs_producer_window t ON t.producer_id = m.producer_id AND t.span = ")
+            .bind(window.name()),
+        None => sql.push(
+            ") m LEFT JOIN obs_producer_total t ON t.producer_id = m.producer_id \
+             LEFT JOIN obs_producer_fact f ON f.producer_id = m.producer_id",
+        ),
+    };
+    sql.push(" GROUP BY m.group_key");
     let rows = db.query_all_raw(sql.build()).await?;
     rows.iter().map(GroupTotals::from_row).collect()
 }

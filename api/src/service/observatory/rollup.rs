@@ -233,7 +233,8 @@ pub async fn apply_many(
     }
     // Read after the totals' rows are locked: a producer's groups do not
     // change meanwhile (see `groups`).
-    groups::add_to_groups(conn, &moved).await
+    groups::add_to_groups(conn, &moved).await?;
+    super::windows::add(conn, &moved).await
 }
 
 /// Columns of `obs_producer_total` after its key: released atoms, members,
@@ -482,8 +483,8 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
     if backend == DbBackend::Postgres {
         txn.execute_unprepared(
             "LOCK TABLE obs_atom, obs_contributor, obs_producer_total, obs_producer_fact, \
-             obs_producer_period, obs_group_member, obs_group_total, obs_group_period \
-             IN EXCLUSIVE MODE",
+             obs_producer_period, obs_group_member, obs_group_total, obs_group_period, \
+             obs_window, obs_producer_window IN EXCLUSIVE MODE",
         )
         .await?;
         // The contributors' keys are built again below, from millions of
@@ -613,6 +614,7 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
     .await?;
     super::facts::rebuild(&txn, grain).await?;
     groups::rebuild(&txn, keeping.k).await?;
+    super::windows::reset(&txn, keeping.k, Utc::now().date_naive()).await?;
     for (key, value) in [
         ("grain", grain.as_str().to_owned()),
         ("k", keeping.k.to_string()),
@@ -629,9 +631,9 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
 
 /// Version of the kept facts' and groups' layout (`obs_meta` key `facts`;
 /// 1: producer facts, 2: group totals, and a total row for every
-/// producer, 3: facts and group sums by period): rollups kept before them,
-/// or by another layout, are rebuilt.
-const FACTS_VERSION: &str = "3";
+/// producer, 3: facts and group sums by period, 4: window totals): rollups
+/// kept before them, or by another layout, are rebuilt.
+const FACTS_VERSION: &str = "4";
 
 /// Rebuilds the rollups when they were built at another grain or k, before
 /// the kept facts, or never.
@@ -673,11 +675,13 @@ async fn set_meta(conn: &impl ConnectionTrait, key: &str, value: String) -> Resu
     Ok(())
 }
 
-/// Name of the trust-index ranking's index.
+/// Names of the trust-index ranking's indexes: over all time, and over
+/// the windows.
 const TRUST_INDEX: &str = "idx_obs_producer_total_trust";
+const WINDOW_TRUST_INDEX: &str = "idx_obs_producer_window_trust";
 
-/// Makes sure the trust-index ranking has its index: an index on the
-/// ranking's own expression, which holds the prior, so it is made again
+/// Makes sure the trust-index rankings have their indexes: indexes on the
+/// ranking's own expression, which holds the prior, so they are made again
 /// when the prior changed (recorded in `obs_meta`).
 pub async fn ensure_trust_index(db: &DatabaseConnection, prior: Prior) -> Result<()> {
     let backend = db.get_database_backend();
@@ -689,18 +693,28 @@ pub async fn ensure_trust_index(db: &DatabaseConnection, prior: Prior) -> Result
         ))
         .await?
         .and_then(|row| row.try_get_by_index::<String>(0).ok());
-    if stored.as_deref() == Some(expression.as_str()) {
+    // Marked with the indexes' layout, so a server that brings the window
+    // index makes it on databases indexed before.
+    let marker = format!("windows: {expression}");
+    if stored.as_deref() == Some(marker.as_str()) {
         return Ok(());
     }
     let txn = db.begin().await?;
-    txn.execute_unprepared(&format!("DROP INDEX IF EXISTS {TRUST_INDEX}"))
-        .await?;
+    for index in [TRUST_INDEX, WINDOW_TRUST_INDEX] {
+        txn.execute_unprepared(&format!("DROP INDEX IF EXISTS {index}"))
+            .await?;
+    }
     txn.execute_unprepared(&format!(
         "CREATE INDEX IF NOT EXISTS {TRUST_INDEX} ON obs_producer_total ({expression} DESC, producer_id) \
          WHERE atoms > 0 AND {RATINGS_SUM} > 0"
     ))
     .await?;
-    set_meta(&txn, "trust_index", expression).await?;
+    txn.execute_unprepared(&format!(
+        "CREATE INDEX IF NOT EXISTS {WINDOW_TRUST_INDEX} ON obs_producer_window \
+         (span, {expression} DESC, producer_id) WHERE atoms > 0 AND {RATINGS_SUM} > 0"
+    ))
+    .await?;
+    set_meta(&txn, "trust_index", marker).await?;
     txn.commit().await?;
     Ok(())
 }
