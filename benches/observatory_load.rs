@@ -168,6 +168,27 @@ async fn main() {
             ),
             json!({ "from": from }),
         ),
+        (
+            "ranking(first: 20, 12 months)",
+            format!(
+                "{{ observatory {{ ranking(first: 20, filter: {{ window: LAST_12_MONTHS }}) {{ edges {{ node {{ producer {{ name }} {METRICS} }} }} }} }} }}"
+            ),
+            json!({}),
+        ),
+        (
+            "ranking(last month, SIGNATURES)",
+            format!(
+                "{{ observatory {{ ranking(first: 20, orderBy: SIGNATURES, filter: {{ window: LAST_FULL_MONTH }}) {{ edges {{ node {{ producer {{ name }} {METRICS} }} }} }} }} }}"
+            ),
+            json!({}),
+        ),
+        (
+            "ranking(sector, 12 months)",
+            format!(
+                "query($s: String) {{ observatory {{ ranking(first: 20, filter: {{ sector: $s, window: LAST_12_MONTHS }}) {{ edges {{ node {{ producer {{ name }} {METRICS} }} }} }} }} }}"
+            ),
+            json!({ "s": sector }),
+        ),
     ];
     println!(
         "observatory latency, {iterations} sequential requests per query, {producers} producers"
@@ -197,6 +218,10 @@ async fn main() {
     for (name, query) in [
         ("by id", "format=csv"),
         ("in trust order", "format=csv&orderBy=TRUST_INDEX"),
+        (
+            "in trust order, 12 months",
+            "format=csv&orderBy=TRUST_INDEX&window=LAST_12_MONTHS",
+        ),
     ] {
         let started = Instant::now();
         let csv = client
