@@ -465,12 +465,19 @@ impl<'a> Observatory<'a> {
         )?;
         let has_next = ranked.len() > first;
         ranked.truncate(first);
-        let mut page_scope = scope.clone();
-        page_scope.ids = Some(ranked.iter().map(|(producer, _)| producer.id).collect());
-        let (producers, positions): (Vec<_>, Vec<_>) = ranked.into_iter().unzip();
-        let rows = self.cells_of(&page_scope, producers).await?;
+        let rows = ranked
+            .into_iter()
+            .map(|row| {
+                let cell = metrics::cell(self.prior(), row.sums.as_ref(), &row.facts);
+                let trust = ProducerTrust {
+                    producer: row.producer,
+                    cell,
+                };
+                (trust, row.after)
+            })
+            .collect();
         Ok(RankPage {
-            rows: rows.into_iter().zip(positions).collect(),
+            rows,
             total_count,
             has_next,
         })

@@ -406,11 +406,21 @@ pub enum RankAfter {
     Rest(Uuid),
 }
 
+/// A producer of a ranking page: its position to continue from, and its
+/// kept sums (`None` without a released atom) and facts, read with it.
+#[derive(Clone, Debug)]
+pub struct RankedRow {
+    pub producer: ProducerRow,
+    pub after: RankAfter,
+    pub sums: Option<Sums>,
+    pub facts: Facts,
+}
+
 /// Up to `limit` producers of the scope in ranking order after `after`,
-/// each with its own position to continue from, read from the kept totals
-/// through their indexes: keyed producers by key (best first, then id),
-/// then the others by id. All time, or the scope's kept window (the
-/// caller checks).
+/// each with its own position to continue from and its figures, read from
+/// the kept totals through their indexes: keyed producers by key (best
+/// first, then id), then the others by id. All time, or the scope's kept
+/// window (the caller checks).
 pub async fn ranked_producers(
     db: &DatabaseConnection,
     scope: &Scope,
@@ -418,7 +428,7 @@ pub async fn ranked_producers(
     prior: Prior,
     after: Option<RankAfter>,
     limit: u64,
-) -> Result<Vec<(ProducerRow, RankAfter)>> {
+) -> Result<Vec<RankedRow>> {
     let backend = db.get_database_backend();
     let (key, keyed) = match by {
         super::RankBy::Signatures => ("signatures".to_owned(), "atoms > 0".to_owned()),
@@ -427,15 +437,31 @@ pub async fn ranked_producers(
             format!("atoms > 0 AND {RATINGS_SUM} > 0"),
         ),
     };
-    let table = match scope.window {
-        Some(_) => "obs_producer_window",
-        None => "obs_producer_total",
+    // The page's figures come with it: the total's (or the window's) sums,
+    // and the facts (the window's row holds them too).
+    let (table, facts_of, facts_join) = match scope.window {
+        Some(_) => ("obs_producer_window", "t", ""),
+        None => (
+            "obs_producer_total",
+            "f",
+            " LEFT JOIN obs_producer_fact f ON f.producer_id = p.id",
+        ),
+    };
+    let figures: Vec<String> = kept_columns()
+        .map(|column| format!("COALESCE(t.{column}, 0)"))
+        .chain(facts::columns().map(|column| format!("COALESCE({facts_of}.{column}, 0)")))
+        .collect();
+    let figures = figures.join(", ");
+    let read = |row: &QueryResult, first: usize| -> Result<(Option<Sums>, Facts)> {
+        let sums = Sums::from_row(row, first)?;
+        let facts = Facts::from_row(row, first + kept_columns().count())?;
+        Ok(((sums.atoms > 0).then_some(sums), facts))
     };
     let mut out = Vec::new();
     if !matches!(after, Some(RankAfter::Rest(_))) {
         let mut sql = Sql::new(backend);
         sql.push(&format!(
-            "SELECT p.id, p.name, {key} FROM {table} t JOIN producer p ON p.id = t.producer_id WHERE {keyed}"
+            "SELECT p.id, p.name, {key}, {figures} FROM {table} t JOIN producer p ON p.id = t.producer_id{facts_join} WHERE {keyed}"
         ));
         if let Some(window) = scope.window {
             sql.push(" AND t.span = ").bind(window.name());
@@ -465,24 +491,28 @@ pub async fn ranked_producers(
                 super::RankBy::Signatures => RankKey::Signatures(row.try_get_by_index(2)?),
                 _ => RankKey::TrustIndex(row.try_get_by_index(2)?),
             };
-            out.push((
-                ProducerRow {
+            let (sums, facts) = read(&row, 3)?;
+            out.push(RankedRow {
+                producer: ProducerRow {
                     id,
                     name: row.try_get_by_index(1)?,
                 },
-                RankAfter::Keyed(value, id),
-            ));
+                after: RankAfter::Keyed(value, id),
+                sums,
+                facts,
+            });
         }
     }
     let left = limit.saturating_sub(out.len() as u64);
     if left > 0 {
         let mut sql = Sql::new(backend);
         sql.push(&format!(
-            "SELECT p.id, p.name FROM producer p LEFT JOIN {table} t ON t.producer_id = p.id"
+            "SELECT p.id, p.name, {figures} FROM producer p LEFT JOIN {table} t ON t.producer_id = p.id"
         ));
         if let Some(window) = scope.window {
             sql.push(" AND t.span = ").bind(window.name());
         }
+        sql.push(facts_join);
         sql.push(&format!(" WHERE (t.producer_id IS NULL OR NOT ({keyed}))"));
         if let Some(RankAfter::Rest(id)) = after {
             sql.push(" AND p.id > ").bind(id);
@@ -491,13 +521,16 @@ pub async fn ranked_producers(
         sql.push(" ORDER BY p.id LIMIT ").bind(left as i64);
         for row in db.query_all_raw(sql.build()).await? {
             let id: Uuid = row.try_get_by_index(0)?;
-            out.push((
-                ProducerRow {
+            let (sums, facts) = read(&row, 2)?;
+            out.push(RankedRow {
+                producer: ProducerRow {
                     id,
                     name: row.try_get_by_index(1)?,
                 },
-                RankAfter::Rest(id),
-            ));
+                after: RankAfter::Rest(id),
+                sums,
+                facts,
+            });
         }
     }
     Ok(out)
