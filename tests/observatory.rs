@@ -1944,6 +1944,33 @@ async fn windows_answer_rankings_producers_and_groups_as_their_ranges_do() {
             json!({ "from": first_of_month(now, 1), "to": last_month_20th }),
         ),
     ];
+    // The windows' days, for labels.
+    let spans = observatory(
+        &app,
+        None,
+        "{ observatory { windows { window from to } } }",
+        json!({}),
+    )
+    .await["windows"]
+        .clone();
+    let at = |value: &Value| {
+        value.as_str().map(|text| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        })
+    };
+    let month = |back: u32| at(&json!(first_of_month(now, back)));
+    assert_eq!(spans[0]["window"], "LAST_12_MONTHS", "{spans}");
+    assert_eq!(
+        (at(&spans[0]["from"]), at(&spans[0]["to"])),
+        (month(11), None)
+    );
+    assert_eq!(spans[1]["window"], "LAST_FULL_MONTH", "{spans}");
+    assert_eq!(
+        (at(&spans[1]["from"]), at(&spans[1]["to"])),
+        (month(1), month(0))
+    );
     let everything = ranking(json!({}), "SIGNATURES", 10, Value::Null).await;
     for (window, range) in &windows {
         for order in ["TRUST_INDEX", "SIGNATURES"] {

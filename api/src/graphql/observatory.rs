@@ -185,6 +185,16 @@ impl From<ObservatoryWindow> for obs::Window {
     }
 }
 
+/// A default window's days as of now.
+#[derive(SimpleObject)]
+pub struct WindowSpan {
+    pub window: ObservatoryWindow,
+    /// Its first instant.
+    pub from: DateTime<Utc>,
+    /// Its end (exclusive); null while it runs up to now.
+    pub to: Option<DateTime<Utc>>,
+}
+
 /// Which producers and periods an observatory question covers.
 #[derive(InputObject, Default)]
 pub struct ObservatoryFilter {
@@ -457,6 +467,26 @@ impl Observatory {
     /// True when a period is published only once it has ended.
     async fn closed_periods_only(&self, ctx: &Context<'_>) -> bool {
         state(ctx).config.observatory_closed_periods
+    }
+    /// The default windows' days as of now, for labelling figures read
+    /// with `filter.window`.
+    async fn windows(&self) -> Vec<WindowSpan> {
+        let today = Utc::now().date_naive();
+        let midnight = |day: chrono::NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
+        [
+            ObservatoryWindow::Last12Months,
+            ObservatoryWindow::LastFullMonth,
+        ]
+        .into_iter()
+        .map(|window| {
+            let (first, end) = obs::Window::from(window).bounds(today);
+            WindowSpan {
+                window,
+                from: midnight(first),
+                to: end.map(midnight),
+            }
+        })
+        .collect()
     }
     async fn prior(&self, ctx: &Context<'_>) -> TrustPrior {
         let config = &state(ctx).config;

@@ -50,16 +50,23 @@ impl Window {
         }
     }
 
+    /// The window's first day as of `today`, and the first day after it
+    /// (`None`: it runs up to now).
+    pub fn bounds(self, today: NaiveDate) -> (NaiveDate, Option<NaiveDate>) {
+        let month = first_of_month(today);
+        match self {
+            Window::Last12Months => (month - Months::new(11), None),
+            Window::LastFullMonth => (month - Months::new(1), Some(month)),
+        }
+    }
+
     /// The window's periods as of `today`: the first period start in it,
     /// and the first after it (`None`: up to now). Both are days, so they
     /// bound periods of either grain.
     pub fn span(self, today: NaiveDate) -> (String, Option<String>) {
-        let month = first_of_month(today);
         let day = |date: NaiveDate| date.format("%Y-%m-%d").to_string();
-        match self {
-            Window::Last12Months => (day(month - Months::new(11)), None),
-            Window::LastFullMonth => (day(month - Months::new(1)), Some(day(month))),
-        }
+        let (first, end) = self.bounds(today);
+        (day(first), end.map(day))
     }
 }
 
