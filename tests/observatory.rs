@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{TestApp, error_code, error_field};
+use common::postgres_server::PostgresServer;
+use common::{TestApp, error_code, error_field, eventually};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 
@@ -1589,55 +1590,57 @@ async fn rankings_read_page_by_page_from_kept_totals_match_the_full_ranking() {
 }
 
 #[tokio::test]
-async fn observatory_reads_go_to_the_configured_read_replica() {
-    // The stand-in replica: a second server's database, with its own data.
-    let replica = spawn(&["--observatory-k", "2"]).await;
-    let (organiser, _) = replica.register("replica_organiser").await;
-    let far = producer(&replica, &organiser, "Replica Foods", "food", "FR").await;
-    for token in replica.register_many("replica_rater", 2).await {
-        let rated = rate(&replica, &token, &far, &[("QUALITY", 4)]).await;
-        assert!(rated.get("errors").is_none(), "{rated}");
-    }
+async fn observatory_reads_follow_a_streaming_replica_of_the_primary() {
+    // A primary of the test's own and a hot standby fed by streaming
+    // replication from it.
+    let Some(primary) = PostgresServer::start() else {
+        return;
+    };
+    let replica = PostgresServer::replica_of(&primary);
     let app = spawn(&[
         "--observatory-k",
         "2",
+        "--database-url",
+        &primary.url(),
         "--observatory-database-url",
-        &replica.database_url,
+        &replica.url(),
+        "--db-acquire-timeout-ms",
+        "500",
     ])
     .await;
     let admin = app.admin_token().await;
-    let (member, _) = app.register("primary_organiser").await;
-    producer(&app, &member, "Primary Foods", "food", "FR").await;
-    let names = |body: Value, path: &str| -> Vec<String> {
-        body[path]["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|edge| edge["node"]["name"].as_str().unwrap().to_owned())
-            .collect()
+    let (organiser, _) = app.register("organiser").await;
+    let id = producer(&app, &organiser, "Replicated Foods", "food", "FR").await;
+    for token in app.register_many("rater", 2).await {
+        let rated = rate(&app, &token, &id, &[("QUALITY", 4)]).await;
+        assert!(rated.get("errors").is_none(), "{rated}");
+    }
+    // The ratings reach the observatory once the standby replayed them.
+    let ranking = || {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            app.gql(
+                Some(&admin),
+                "{ observatory { ranking { totalCount edges { node { producer { name } suppressed metrics { ratingCount } } } } } }",
+                json!({}),
+            )
+            .await
+        }
     };
-    // The observatory, and its export, read the replica. (The primary's one
-    // producer has no rating: there it would be suppressed. Producers' own
-    // fields resolve on the primary, which a real replica follows, so this
-    // stand-in asks the ranking for figures only.)
-    let ranked = app
-        .gql_ok(
-            Some(&admin),
-            "{ observatory { ranking { totalCount edges { node { suppressed metrics { ratingCount } } } } } }",
-            json!({}),
-        )
-        .await;
-    let ranking = &ranked["observatory"]["ranking"];
-    assert_eq!(ranking["totalCount"], 1, "{ranked}");
-    assert_eq!(ranking["edges"][0]["node"]["suppressed"], false, "{ranked}");
-    assert_eq!(ranking["edges"][0]["node"]["metrics"]["ratingCount"], 2);
+    let replayed = json!({ "data": { "observatory": { "ranking": { "totalCount": 1, "edges": [
+        { "node": { "producer": { "name": "Replicated Foods" }, "suppressed": false, "metrics": { "ratingCount": 2 } } }
+    ] } } } });
+    assert_eq!(eventually(10, replayed.clone(), ranking).await, replayed);
     let (status, _, csv) = export(&app, Some(&admin), "format=csv", None).await;
     assert_eq!(status, 200, "{csv}");
-    assert!(
-        csv.contains("Replica Foods") && !csv.contains("Primary Foods"),
-        "{csv}"
-    );
-    // ...everything else the primary.
+    assert!(csv.contains("Replicated Foods"), "{csv}");
+    // With the standby down, the observatory and its export are
+    // unavailable while everything else still answers from the primary.
+    replica.stop();
+    let down = ranking().await;
+    assert_eq!(error_code(&down), "UNAVAILABLE", "{down}");
+    let (status, _, body) = export(&app, Some(&admin), "format=csv", None).await;
+    assert_eq!(status, 503, "{body}");
     let listed = app
         .gql_ok(
             None,
@@ -1645,11 +1648,24 @@ async fn observatory_reads_go_to_the_configured_read_replica() {
             json!({}),
         )
         .await;
-    assert_eq!(names(listed, "producers"), ["Primary Foods"]);
+    assert_eq!(
+        listed["producers"]["edges"][0]["node"]["name"],
+        "Replicated Foods"
+    );
+    // Back, it answers again, with what the primary wrote meanwhile.
+    let third = app.register_many("late_rater", 1).await;
+    let rated = rate(&app, &third[0], &id, &[("QUALITY", 2)]).await;
+    assert!(rated.get("errors").is_none(), "{rated}");
+    replica.restart();
+    let caught_up = || {
+        let ranking = ranking();
+        async move {
+            ranking.await["data"]["observatory"]["ranking"]["edges"][0]["node"]["metrics"]["ratingCount"].clone()
+        }
+    };
+    assert_eq!(eventually(15, json!(3), caught_up).await, json!(3));
 }
 
-/// A cell's additive figures (members, ratings, signatures, pledges,
-/// campaigns, answers, commitments), or `None` when it is suppressed.
 fn additive(cell: &Value) -> Option<Vec<i64>> {
     if cell["suppressed"] == true {
         return None;

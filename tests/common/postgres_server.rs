@@ -1,7 +1,7 @@
 //! A PostgreSQL server of a test's own (initdb in a temporary directory, on
 //! its own port), which the test may stop and start without touching the
-//! shared server. PostgreSQL refuses to run as root, so its binaries run as
-//! the `postgres` user through `runuser`.
+//! shared server, and a streaming replica of it. PostgreSQL refuses to run
+//! as root, so its binaries run as the `postgres` user through `runuser`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -80,6 +80,37 @@ impl PostgresServer {
         let server = PostgresServer { port, bin, dir };
         server.restart();
         Some(server)
+    }
+
+    /// A hot standby of `primary`, fed by streaming replication: a base
+    /// backup of it (`pg_basebackup -R`, which writes the standby's
+    /// connection to the primary) started on a port of its own.
+    pub fn replica_of(primary: &PostgresServer) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let chowned = Command::new("chown")
+            .arg("postgres")
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|status| status.success());
+        assert!(chowned, "cannot hand a directory to the postgres user");
+        let copied = as_postgres(&primary.bin, "pg_basebackup")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-X", "stream", "-R"])
+            .args(["--no-sync", "-p", &primary.port.to_string(), "-D"])
+            .arg(dir.path().join("data"))
+            .status()
+            .is_ok_and(|status| status.success());
+        assert!(copied, "pg_basebackup failed");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|addr| addr.port())
+            .expect("a free port");
+        let server = PostgresServer {
+            port,
+            bin: primary.bin.clone(),
+            dir,
+        };
+        server.restart();
+        server
     }
 
     pub fn url(&self) -> String {

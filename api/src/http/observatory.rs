@@ -128,7 +128,7 @@ async fn export(
     headers: HeaderMap,
 ) -> Response {
     match prepare(&state, &params, &headers).await {
-        Ok((format, scope, level)) => stream(state, format, scope, level),
+        Ok((format, scope, level)) => stream(state, format, scope, level).await,
         Err(err) => error_response(err),
     }
 }
@@ -296,9 +296,14 @@ impl Chunks {
     }
 }
 
-fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> Response {
+/// Streams the export. The first chunk is read before the response
+/// starts, so that a failure there (the database, or its replica, down)
+/// answers an error status with its code; a failure after it cuts the
+/// stream, as the headers are gone.
+async fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> Response {
     let (sender, receiver) =
         tokio::sync::mpsc::channel::<std::result::Result<Bytes, std::io::Error>>(4);
+    let (ready, started) = tokio::sync::oneshot::channel::<Option<AppError>>();
     let key_columns: &[&str] = match level {
         Level::Producers(_) => &["producer_id", "producer_name"],
         Level::Groups(_) => &["group_key", "group_label", "producer_count"],
@@ -309,15 +314,30 @@ fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> R
             let sender = sender.clone();
             async move { sender.send(Ok(Bytes::from(text))).await.is_ok() }
         };
-        if format == Format::Csv && !send(format!("{}\n", columns.join(","))).await {
-            return;
-        }
+        // Answers the waiting handler with the first read's outcome; true
+        // when the stream goes on (its header sent).
+        let header = format!("{}\n", columns.join(","));
+        let begin = |failure: Option<AppError>| async move {
+            let failed = failure.is_some();
+            if ready.send(failure).is_err() || failed {
+                return false;
+            }
+            format != Format::Csv || send(header).await
+        };
         let observatory = Observatory::new(&state);
         let failed = match level {
             Level::Producers(order) => {
                 let mut chunks = Chunks::new(order, &scope);
+                let mut begin = Some(begin);
                 loop {
-                    match chunks.next(&observatory, &scope).await {
+                    let next = chunks.next(&observatory, &scope).await;
+                    if let Some(begin) = begin.take() {
+                        let failure = next.as_ref().err().cloned();
+                        if !begin(failure).await {
+                            return;
+                        }
+                    }
+                    match next {
                         Ok(chunk) if chunk.is_empty() => break None,
                         Ok(chunk) => {
                             let mut text = String::new();
@@ -338,7 +358,14 @@ fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> R
                 }
             }
             Level::Groups(by) => match observatory.groups(by, &scope).await {
+                Err(err) => {
+                    begin(Some(err)).await;
+                    return;
+                }
                 Ok(groups) => {
+                    if !begin(None).await {
+                        return;
+                    }
                     for group in groups {
                         let mut values = vec![
                             json!(group.key),
@@ -352,7 +379,6 @@ fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> R
                     }
                     None
                 }
-                Err(err) => Some(err),
             },
         };
         if let Some(err) = failed {
@@ -371,6 +397,15 @@ fn stream(state: AppState, format: Format, scope: obs::Scope, level: Level) -> R
         Format::Csv => "attachment; filename=\"observatory.csv\"",
         Format::Ndjson => "attachment; filename=\"observatory.ndjson\"",
     };
+    match started.await {
+        Ok(None) => {}
+        Ok(Some(err)) => return error_response(err),
+        Err(_) => {
+            return error_response(AppError::Internal(
+                "the export ended before it began".into(),
+            ));
+        }
+    }
     let mut response = Body::from_stream(ReceiverStream::new(receiver)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
