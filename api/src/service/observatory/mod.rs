@@ -379,8 +379,9 @@ impl<'a> Observatory<'a> {
             .collect())
     }
 
-    /// The facts of each producer in scope: kept, over all time; counted
-    /// from the campaigns and commitments of a `from`/`to` range.
+    /// The facts of each producer in scope: kept, over all time or a kept
+    /// window; counted from the campaigns and commitments of any other
+    /// `from`/`to` range.
     async fn facts_by_producer(&self, scope: &Scope) -> Result<HashMap<Uuid, Facts>> {
         let db = &self.state.observatory_db;
         if (scope.from.is_none() && scope.to.is_none()) || scope.window.is_some() {

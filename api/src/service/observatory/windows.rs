@@ -19,6 +19,7 @@
 //! twice.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Months, NaiveDate};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Value};
@@ -82,7 +83,12 @@ pub struct Rolled {
     month: Mutex<Option<NaiveDate>>,
     /// One roll at a time in this process.
     rolling: AsyncMutex<()>,
+    /// When the last roll failed: the next try waits [`RETRY_AFTER`].
+    failed_at: Mutex<Option<Instant>>,
 }
+
+/// How long a failed roll waits before the next try.
+const RETRY_AFTER: Duration = Duration::from_secs(30);
 
 impl Rolled {
     /// Whether the window rows hold the spans of `today`'s month.
@@ -96,10 +102,25 @@ impl Rolled {
             *month = Some(first_of_month(today));
         }
     }
+
+    /// Whether a roll failed less than [`RETRY_AFTER`] ago.
+    fn waiting(&self) -> bool {
+        self.failed_at
+            .lock()
+            .map(|failed| failed.is_some_and(|at| at.elapsed() < RETRY_AFTER))
+            .unwrap_or(false)
+    }
+
+    fn failed(&self) {
+        if let Ok(mut failed) = self.failed_at.lock() {
+            *failed = Some(Instant::now());
+        }
+    }
 }
 
 /// Rolls the windows to `today`'s month unless this server knows they are
-/// already there (so it costs nothing but on the first call of a month).
+/// already there (so it costs nothing but on the first call of a month),
+/// or a roll failed moments ago.
 pub async fn keep_current(
     db: &DatabaseConnection,
     sqlite_writer: Option<&Arc<AsyncMutex<()>>>,
@@ -107,18 +128,26 @@ pub async fn keep_current(
     k: u32,
     today: NaiveDate,
 ) -> Result<()> {
-    if rolled.current(today) {
+    if rolled.current(today) || rolled.waiting() {
         return Ok(());
     }
     let _turn = rolled.rolling.lock().await;
     if rolled.current(today) {
         return Ok(());
     }
-    if roll(db, sqlite_writer, k, today).await? {
-        tracing::info!(month = %first_of_month(today), "observatory windows rolled");
+    match roll(db, sqlite_writer, k, today).await {
+        Ok(moved) => {
+            if moved {
+                tracing::info!(month = %first_of_month(today), "observatory windows rolled");
+            }
+            rolled.set(today);
+            Ok(())
+        }
+        Err(err) => {
+            rolled.failed();
+            Err(err)
+        }
     }
-    rolled.set(today);
-    Ok(())
 }
 
 /// Moves the windows to `today`'s spans and recomputes every producer's
