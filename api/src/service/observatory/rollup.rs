@@ -481,14 +481,8 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
     let backend = db.get_database_backend();
     let txn = db.begin().await?;
     if backend == DbBackend::Postgres {
-        // In the order the writers take them (contributors, atoms, totals,
-        // facts, groups, windows), so a writer in flight finishes instead of
-        // deadlocking. Only writers use the contributors: they may be
-        // emptied at once (below); the rest stays readable meanwhile.
-        txn.execute_unprepared("LOCK TABLE obs_contributor IN ACCESS EXCLUSIVE MODE")
-            .await?;
         txn.execute_unprepared(
-            "LOCK TABLE obs_atom, obs_producer_total, obs_producer_fact, \
+            "LOCK TABLE obs_atom, obs_contributor, obs_producer_total, obs_producer_fact, \
              obs_producer_period, obs_group_member, obs_group_total, obs_group_period, \
              obs_window, obs_producer_window IN EXCLUSIVE MODE",
         )
@@ -501,14 +495,8 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
     }
     txn.execute_unprepared("DELETE FROM obs_producer_total")
         .await?;
-    // Emptied in place on PostgreSQL: deleted, the old rows would stay in
-    // the table under the new ones, and every scan and key build below
-    // would read past them.
-    txn.execute_unprepared(match backend {
-        DbBackend::Postgres => "TRUNCATE obs_contributor",
-        _ => "DELETE FROM obs_contributor",
-    })
-    .await?;
+    txn.execute_unprepared("DELETE FROM obs_contributor")
+        .await?;
     txn.execute_unprepared("DELETE FROM obs_atom").await?;
     if backend == DbBackend::Postgres {
         // A million contributor rows go in several times faster without
