@@ -481,9 +481,12 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
     let backend = db.get_database_backend();
     let txn = db.begin().await?;
     if backend == DbBackend::Postgres {
+        // In the order the writers take them (contributors, atoms, totals,
+        // period facts, facts, groups, windows), so a writer in flight
+        // finishes instead of deadlocking with the rebuild.
         txn.execute_unprepared(
-            "LOCK TABLE obs_atom, obs_contributor, obs_producer_total, obs_producer_fact, \
-             obs_producer_period, obs_group_member, obs_group_total, obs_group_period, \
+            "LOCK TABLE obs_contributor, obs_atom, obs_producer_total, obs_producer_period, \
+             obs_producer_fact, obs_group_member, obs_group_total, obs_group_period, \
              obs_window, obs_producer_window IN EXCLUSIVE MODE",
         )
         .await?;
