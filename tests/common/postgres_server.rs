@@ -23,6 +23,24 @@ fn newest_bin_dir() -> Option<PathBuf> {
     versions.pop()
 }
 
+/// A temporary directory the `postgres` user owns, if it can be handed over.
+fn postgres_dir() -> Option<tempfile::TempDir> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    Command::new("chown")
+        .arg("postgres")
+        .arg(dir.path())
+        .status()
+        .is_ok_and(|status| status.success())
+        .then_some(dir)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
 fn as_postgres(bin: &Path, tool: &str) -> Command {
     let mut command = Command::new("runuser");
     command
@@ -53,31 +71,25 @@ impl PostgresServer {
             eprintln!("cannot run a PostgreSQL of our own here: skipping");
             return None;
         };
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let chowned = Command::new("chown")
-            .arg("postgres")
-            .arg(dir.path())
-            .status()
-            .is_ok_and(|status| status.success());
-        if !chowned {
+        let Some(dir) = postgres_dir() else {
             assert!(
                 !super::services_required(),
                 "cannot hand a directory to the postgres user"
             );
             eprintln!("cannot hand a directory to the postgres user: skipping");
             return None;
-        }
+        };
         let initialised = as_postgres(&bin, "initdb")
             .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
             .arg(dir.path().join("data"))
             .status()
             .is_ok_and(|status| status.success());
         assert!(initialised, "initdb failed");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .map(|addr| addr.port())
-            .expect("a free port");
-        let server = PostgresServer { port, bin, dir };
+        let server = PostgresServer {
+            port: free_port(),
+            bin,
+            dir,
+        };
         server.restart();
         Some(server)
     }
@@ -86,13 +98,7 @@ impl PostgresServer {
     /// backup of it (`pg_basebackup -R`, which writes the standby's
     /// connection to the primary) started on a port of its own.
     pub fn replica_of(primary: &PostgresServer) -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let chowned = Command::new("chown")
-            .arg("postgres")
-            .arg(dir.path())
-            .status()
-            .is_ok_and(|status| status.success());
-        assert!(chowned, "cannot hand a directory to the postgres user");
+        let dir = postgres_dir().expect("a directory the postgres user owns");
         let copied = as_postgres(&primary.bin, "pg_basebackup")
             .args(["-h", "127.0.0.1", "-U", "postgres", "-X", "stream", "-R"])
             .args(["--no-sync", "-p", &primary.port.to_string(), "-D"])
@@ -100,12 +106,8 @@ impl PostgresServer {
             .status()
             .is_ok_and(|status| status.success());
         assert!(copied, "pg_basebackup failed");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .map(|addr| addr.port())
-            .expect("a free port");
         let server = PostgresServer {
-            port,
+            port: free_port(),
             bin: primary.bin.clone(),
             dir,
         };
