@@ -2149,3 +2149,107 @@ async fn window_rows_follow_their_stored_spans_until_the_month_rolls() {
         Some(last_full_month)
     );
 }
+
+/// Every rollup row, table by table: atoms, contributors, producer totals
+/// and facts, group totals and members, periods, windows.
+#[allow(clippy::type_complexity)]
+async fn every_rollup_row(
+    db: &sea_orm::DatabaseConnection,
+) -> (
+    Vec<(Vec<String>, Vec<i64>)>,
+    Vec<(Vec<String>, Vec<i64>)>,
+    Vec<(uuid::Uuid, Vec<i64>)>,
+    Vec<(uuid::Uuid, Vec<i64>)>,
+    Vec<(String, String, Vec<i64>)>,
+    Vec<(String, String, uuid::Uuid)>,
+    (Vec<(Vec<String>, Vec<i64>)>, Vec<(Vec<String>, Vec<i64>)>),
+    Vec<(Vec<String>, Vec<i64>)>,
+) {
+    use consumact_api::service::observatory::rollup::COUNT_COLUMNS;
+    let atom_columns: Vec<String> = std::iter::once("members")
+        .chain(COUNT_COLUMNS)
+        .map(str::to_owned)
+        .collect();
+    let atoms = kept_rows(
+        db,
+        "obs_atom",
+        &["producer_id", "period_start"],
+        1,
+        &atom_columns,
+    )
+    .await;
+    let contributors = kept_rows(
+        db,
+        "obs_contributor",
+        &["producer_id", "member_id", "period_start"],
+        2,
+        &["CAST(weight AS BIGINT)".to_owned()],
+    )
+    .await;
+    (
+        atoms,
+        contributors,
+        producer_totals(db).await,
+        producer_facts(db).await,
+        group_totals(db).await,
+        group_members(db).await,
+        kept_periods(db).await,
+        window_rows(db).await,
+    )
+}
+
+#[tokio::test]
+async fn the_seed_counts_the_rollups_as_a_rebuild_from_its_rows_does() {
+    use consumact_api::service::observatory::{rollup, seed};
+    for grain in ["month", "day"] {
+        let app = spawn(&["--observatory-k", "2", "--observatory-grain", grain]).await;
+        let db = Database::connect(app.database_url.as_str()).await.unwrap();
+        let config = consumact_api::config::Config::from_args([
+            "consumact",
+            "--observatory-k",
+            "2",
+            "--observatory-grain",
+            grain,
+        ])
+        .unwrap();
+        let mut args = seed::SeedArgs {
+            signatures: 5_000,
+            ratings: 2_000,
+            producers: 12,
+            members: 300,
+            campaigns_per_producer: 3,
+            communities: 4,
+            months: 3,
+            seed: 5,
+        };
+        // A fresh database: the seed counts the atoms and contributors as it
+        // writes the rows.
+        let report = seed::run(&db, &config, &args).await.unwrap();
+        let seeded = every_rollup_row(&db).await;
+        assert_eq!(seeded.0.len() as u64, report.atoms, "{grain}");
+        // Members who signed two campaigns of a producer in a period, or
+        // rated it on several dimensions, weigh more than one.
+        assert!(seeded.1.iter().any(|(_, weight)| weight[0] > 1), "{grain}");
+        let keeping = rollup::Keeping::of(&config);
+        let rebuilt = rollup::rebuild(&db, keeping).await.unwrap();
+        assert_eq!(rebuilt.atoms, report.atoms, "{grain}");
+        assert_eq!(rebuilt.contributors as usize, seeded.1.len(), "{grain}");
+        let again = every_rollup_row(&db).await;
+        assert_eq!(seeded.0, again.0, "atoms, {grain}");
+        assert_eq!(seeded.1, again.1, "contributors, {grain}");
+        assert_eq!(seeded.2, again.2, "producer totals, {grain}");
+        assert_eq!(seeded.3, again.3, "producer facts, {grain}");
+        assert_eq!(seeded.4, again.4, "group totals, {grain}");
+        assert_eq!(seeded.5, again.5, "group members, {grain}");
+        assert_eq!(seeded.6, again.6, "periods, {grain}");
+        assert_eq!(seeded.7, again.7, "windows, {grain}");
+        // A second data set beside the first is rebuilt from all the rows.
+        args.seed = 6;
+        let second = seed::run(&db, &config, &args).await.unwrap();
+        let both = every_rollup_row(&db).await;
+        assert_eq!(both.0.len() as u64, second.atoms, "{grain}");
+        assert!(second.atoms > report.atoms, "{grain}: {}", second.atoms);
+        rollup::rebuild(&db, keeping).await.unwrap();
+        assert_eq!(both, every_rollup_row(&db).await, "{grain}");
+    }
+}

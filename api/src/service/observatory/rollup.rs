@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entities::pledge::PledgeKind;
 use entities::trust_rating::Dimension;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
@@ -126,7 +126,7 @@ impl Delta {
         delta
     }
 
-    fn values(&self) -> [i64; 14] {
+    pub(crate) fn values(&self) -> [i64; 14] {
         let mut all = [0; 14];
         all[0] = self.signatures;
         all[1..5].copy_from_slice(&self.ratings);
@@ -154,9 +154,16 @@ impl Delta {
 
 /// The first day of the period holding `at`, as stored in the rollups.
 pub fn period_of(grain: Grain, at: DateTime<Utc>) -> String {
+    period_day(grain, at).format("%Y-%m-%d").to_string()
+}
+
+/// The first day of the period holding `at`, as a date (which orders as
+/// the stored text does).
+pub fn period_day(grain: Grain, at: DateTime<Utc>) -> NaiveDate {
+    let day = at.date_naive();
     match grain {
-        Grain::Day => at.format("%Y-%m-%d").to_string(),
-        Grain::Month => at.format("%Y-%m-01").to_string(),
+        Grain::Day => day,
+        Grain::Month => day.with_day(1).unwrap_or(day),
     }
 }
 
@@ -479,39 +486,11 @@ pub struct Rebuilt {
 pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuilt> {
     let grain = keeping.grain;
     let backend = db.get_database_backend();
-    let txn = db.begin().await?;
-    if backend == DbBackend::Postgres {
-        // In the order the writers take them (contributors, atoms, totals,
-        // period facts, facts, groups, windows), so a writer in flight
-        // finishes instead of deadlocking with the rebuild.
-        txn.execute_unprepared(
-            "LOCK TABLE obs_contributor, obs_atom, obs_producer_total, obs_producer_period, \
-             obs_producer_fact, obs_group_member, obs_group_total, obs_group_period, \
-             obs_window, obs_producer_window IN EXCLUSIVE MODE",
-        )
-        .await?;
-        // The contributors' keys are built again below, from millions of
-        // rows. (The grouping below sorts them on the way: given memory to
-        // hash instead, it leaves them unsorted and the key takes longer.)
-        txn.execute_unprepared(super::seed::BULK_SORT_MEMORY)
-            .await?;
-    }
-    txn.execute_unprepared("DELETE FROM obs_producer_total")
-        .await?;
+    let txn = begin_rebuild(db).await?;
     txn.execute_unprepared("DELETE FROM obs_contributor")
         .await?;
     txn.execute_unprepared("DELETE FROM obs_atom").await?;
-    if backend == DbBackend::Postgres {
-        // A million contributor rows go in several times faster without
-        // their indexes, built again afterwards in one sorted pass each
-        // (the same transaction: nobody sees the table without them).
-        for statement in [
-            "DROP INDEX idx_obs_contributor_member",
-            "ALTER TABLE obs_contributor DROP CONSTRAINT obs_contributor_pkey",
-        ] {
-            txn.execute_unprepared(statement).await?;
-        }
-    }
+    set_aside_contributor_keys(&txn).await?;
     let signed = period_start(backend, grain, "s.created_at");
     let rated = period_start(backend, grain, "r.created_at");
     let pledged = period_start(backend, grain, "p.created_at");
@@ -531,15 +510,7 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
         ))
         .await?
         .rows_affected();
-    if backend == DbBackend::Postgres {
-        for statement in [
-            "ALTER TABLE obs_contributor ADD CONSTRAINT obs_contributor_pkey \
-             PRIMARY KEY (producer_id, period_start, member_id)",
-            "CREATE INDEX idx_obs_contributor_member ON obs_contributor (member_id)",
-        ] {
-            txn.execute_unprepared(statement).await?;
-        }
-    }
+    restore_contributor_keys(&txn).await?;
     let dimension = |name: &str, value: &str| {
         format!("CASE WHEN r.dimension = '{name}' THEN {value} ELSE 0 END")
     };
@@ -587,6 +558,84 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
          WHERE c.producer_id = obs_atom.producer_id AND c.period_start = obs_atom.period_start",
     )
     .await?;
+    keep_above_atoms(&txn, keeping).await?;
+    txn.commit().await?;
+    Ok(Rebuilt {
+        atoms,
+        contributors,
+    })
+}
+
+/// Recomputes what is kept above the atoms (producer totals, facts,
+/// groups, windows) from the atoms and contributors already in place, and
+/// records the grain and k: the end of a rebuild, on its own for `consumact
+/// seed`, which counts the atoms and contributors itself as it generates
+/// their rows, at `keeping.grain`.
+pub async fn rebuild_above_atoms(db: &DatabaseConnection, keeping: Keeping) -> Result<()> {
+    let txn = begin_rebuild(db).await?;
+    keep_above_atoms(&txn, keeping).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A rebuild's transaction, holding every rollup table.
+async fn begin_rebuild(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction> {
+    let txn = db.begin().await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        // In the order the writers take them (contributors, atoms, totals,
+        // period facts, facts, groups, windows), so a writer in flight
+        // finishes instead of deadlocking with the rebuild.
+        txn.execute_unprepared(
+            "LOCK TABLE obs_contributor, obs_atom, obs_producer_total, obs_producer_period, \
+             obs_producer_fact, obs_group_member, obs_group_total, obs_group_period, \
+             obs_window, obs_producer_window IN EXCLUSIVE MODE",
+        )
+        .await?;
+        // The contributors' keys are built again, from millions of rows.
+        // (A rebuild's grouping sorts them on the way: given memory to hash
+        // instead, it leaves them unsorted and the key takes longer.)
+        txn.execute_unprepared(super::seed::BULK_SORT_MEMORY)
+            .await?;
+    }
+    Ok(txn)
+}
+
+/// On PostgreSQL, drops the contributors' primary key and member index:
+/// millions of rows go in several times faster without them, built again
+/// afterwards ([`restore_contributor_keys`]) in one sorted pass each. In a
+/// transaction, nobody sees the table without them.
+pub(crate) async fn set_aside_contributor_keys(conn: &impl ConnectionTrait) -> Result<()> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        for statement in [
+            "DROP INDEX idx_obs_contributor_member",
+            "ALTER TABLE obs_contributor DROP CONSTRAINT obs_contributor_pkey",
+        ] {
+            conn.execute_unprepared(statement).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds again what [`set_aside_contributor_keys`] dropped.
+pub(crate) async fn restore_contributor_keys(conn: &impl ConnectionTrait) -> Result<()> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        for statement in [
+            "ALTER TABLE obs_contributor ADD CONSTRAINT obs_contributor_pkey \
+             PRIMARY KEY (producer_id, period_start, member_id)",
+            "CREATE INDEX idx_obs_contributor_member ON obs_contributor (member_id)",
+        ] {
+            conn.execute_unprepared(statement).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Producer totals, facts, groups and windows from the atoms, then the
+/// grain, k and layout they were kept by.
+async fn keep_above_atoms(txn: &sea_orm::DatabaseTransaction, keeping: Keeping) -> Result<()> {
+    let grain = keeping.grain;
+    txn.execute_unprepared("DELETE FROM obs_producer_total")
+        .await?;
     // Every producer has a total (zero without a released atom), as the
     // write path keeps it.
     let columns: Vec<&str> = total_columns().collect();
@@ -615,21 +664,17 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
         named = columns.join(", "),
     ))
     .await?;
-    super::facts::rebuild(&txn, grain).await?;
-    groups::rebuild(&txn, keeping.k).await?;
-    super::windows::reset(&txn, keeping.k, Utc::now().date_naive()).await?;
+    super::facts::rebuild(txn, grain).await?;
+    groups::rebuild(txn, keeping.k).await?;
+    super::windows::reset(txn, keeping.k, Utc::now().date_naive()).await?;
     for (key, value) in [
         ("grain", grain.as_str().to_owned()),
         ("k", keeping.k.to_string()),
         ("facts", FACTS_VERSION.to_owned()),
     ] {
-        set_meta(&txn, key, value).await?;
+        set_meta(txn, key, value).await?;
     }
-    txn.commit().await?;
-    Ok(Rebuilt {
-        atoms,
-        contributors,
-    })
+    Ok(())
 }
 
 /// Version of the kept facts' and groups' layout (`obs_meta` key `facts`;

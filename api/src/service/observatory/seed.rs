@@ -8,9 +8,10 @@
 //! signatures and ratings, and most have little, so the data set exercises
 //! suppression as much as the big numbers.
 
+use std::collections::HashMap;
 use std::fmt;
 
-use chrono::{DateTime, Datelike, Duration, Months, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
 use entities::campaign::{CampaignKind, CampaignStatus};
 use entities::community_member::MembershipRole;
 use entities::member::Role;
@@ -29,7 +30,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::rollup;
+use super::sql::Sql;
 use crate::config::Config;
+use crate::config::Grain;
 use crate::error::{AppError, Result};
 use crate::service::auth::Passwords;
 use crate::service::kept;
@@ -348,22 +351,65 @@ async fn write_bulk<B: Bulk>(db: &DatabaseConnection, rows: Vec<B>) -> Result<()
     if db.get_database_backend() != sea_orm::DbBackend::Postgres {
         return insert_chunked(db, rows.into_iter().map(Bulk::active).collect()).await;
     }
+    copy_rows(db, B::COPY, &rows, B::line).await
+}
+
+/// Sends `rows` to PostgreSQL's `copy` (`COPY … FROM STDIN`), each in the
+/// text format `line` writes.
+async fn copy_rows<R>(
+    db: &DatabaseConnection,
+    copy: &str,
+    rows: &[R],
+    line: fn(&R, &mut String),
+) -> Result<()> {
     use sqlx::postgres::PgPoolCopyExt;
     let failed = |err: sqlx::Error| AppError::Internal(format!("COPY failed: {err}"));
     let mut copy = db
         .get_postgres_connection_pool()
-        .copy_in_raw(B::COPY)
+        .copy_in_raw(copy)
         .await
         .map_err(failed)?;
     let mut text = String::new();
     for chunk in rows.chunks(COPY_CHUNK) {
         text.clear();
         for row in chunk {
-            row.line(&mut text);
+            line(row, &mut text);
         }
         copy.send(text.as_bytes()).await.map_err(failed)?;
     }
     copy.finish().await.map_err(failed)?;
+    Ok(())
+}
+
+/// A row of a rollup table the seed writes itself (no entity maps them):
+/// `COPY` on PostgreSQL, multi-row inserts of its values on SQLite.
+trait KeptRow {
+    const TABLE: &'static str;
+    /// The columns [`KeptRow::line`] and [`KeptRow::values`] give, in order.
+    fn columns() -> Vec<&'static str>;
+    /// The row in `COPY`'s text format.
+    fn line(&self, out: &mut String);
+    /// The row's values, in the columns' order.
+    fn values(&self) -> Vec<sea_orm::Value>;
+}
+
+async fn write_kept<K: KeptRow>(db: &DatabaseConnection, rows: Vec<K>) -> Result<()> {
+    let backend = db.get_database_backend();
+    let into = format!("{} ({})", K::TABLE, K::columns().join(", "));
+    if backend == sea_orm::DbBackend::Postgres {
+        return copy_rows(db, &format!("COPY {into} FROM STDIN"), &rows, K::line).await;
+    }
+    let txn = db.begin().await?;
+    crate::state::take_sqlite_write_lock(&txn).await?;
+    for chunk in rows.chunks(CHUNK) {
+        let mut sql = Sql::new(backend);
+        sql.push(&format!("INSERT INTO {into} VALUES "));
+        for (i, row) in chunk.iter().enumerate() {
+            sql.push_row(i == 0, row.values());
+        }
+        txn.execute_raw(sql.build()).await?;
+    }
+    txn.commit().await?;
     Ok(())
 }
 
@@ -711,6 +757,185 @@ impl Bulk for SeedRating {
     }
 }
 
+struct SeedContributor {
+    producer_id: Uuid,
+    period: NaiveDate,
+    member_id: Uuid,
+    weight: i32,
+}
+
+impl KeptRow for SeedContributor {
+    const TABLE: &'static str = "obs_contributor";
+    fn columns() -> Vec<&'static str> {
+        vec!["producer_id", "period_start", "member_id", "weight"]
+    }
+    fn line(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{}",
+            self.producer_id,
+            self.period.format("%Y-%m-%d"),
+            self.member_id,
+            self.weight
+        );
+    }
+    fn values(&self) -> Vec<sea_orm::Value> {
+        vec![
+            self.producer_id.into(),
+            self.period.format("%Y-%m-%d").to_string().into(),
+            self.member_id.into(),
+            self.weight.into(),
+        ]
+    }
+}
+
+struct SeedAtom {
+    producer_id: Uuid,
+    period: NaiveDate,
+    members: i64,
+    /// [`rollup::COUNT_COLUMNS`], in order.
+    counts: [i64; 14],
+}
+
+impl KeptRow for SeedAtom {
+    const TABLE: &'static str = "obs_atom";
+    fn columns() -> Vec<&'static str> {
+        ["producer_id", "period_start", "members"]
+            .into_iter()
+            .chain(rollup::COUNT_COLUMNS)
+            .collect()
+    }
+    fn line(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(
+            out,
+            "{}\t{}\t{}",
+            self.producer_id,
+            self.period.format("%Y-%m-%d"),
+            self.members
+        );
+        for count in self.counts {
+            let _ = write!(out, "\t{count}");
+        }
+        out.push('\n');
+    }
+    fn values(&self) -> Vec<sea_orm::Value> {
+        [
+            self.producer_id.into(),
+            self.period.format("%Y-%m-%d").to_string().into(),
+            self.members.into(),
+        ]
+        .into_iter()
+        .chain(self.counts.iter().map(|&count| count.into()))
+        .collect()
+    }
+}
+
+/// The rollups' atoms and contributors, counted as the rows are generated.
+/// Grouping the contributions of millions of rows by (producer, period,
+/// member) is the slowest part of a rebuild; here it is one sort in memory,
+/// and the rows go in already in their key's order.
+struct Tally {
+    grain: Grain,
+    producers: Ranked,
+    members: Ranked,
+    /// (producer rank, period, member rank), one per contribution.
+    contributions: Vec<(u32, NaiveDate, u32)>,
+    /// Each atom's count columns ([`rollup::COUNT_COLUMNS`]).
+    atoms: HashMap<(u32, NaiveDate), [i64; 14]>,
+}
+
+/// Ids by their rank in the database's order, and each one's rank by its
+/// place in the generator's list.
+struct Ranked {
+    ids: Vec<Uuid>,
+    rank: Vec<u32>,
+}
+
+impl Ranked {
+    fn new(ids: &[Uuid]) -> Self {
+        let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+        // PostgreSQL orders uuids as bytes, as `Uuid`'s `Ord` does.
+        order.sort_unstable_by_key(|&i| ids[i as usize]);
+        let mut rank = vec![0; ids.len()];
+        for (position, &i) in order.iter().enumerate() {
+            rank[i as usize] = position as u32;
+        }
+        Self {
+            ids: order.iter().map(|&i| ids[i as usize]).collect(),
+            rank,
+        }
+    }
+}
+
+impl Tally {
+    fn new(grain: Grain, producers: &[Uuid], members: &[Uuid]) -> Self {
+        Self {
+            grain,
+            producers: Ranked::new(producers),
+            members: Ranked::new(members),
+            contributions: Vec::new(),
+            atoms: HashMap::new(),
+        }
+    }
+
+    /// What member `member` (index) did at `at` on producer `producer`
+    /// (index): one contribution, and `delta` to the atom.
+    fn add(&mut self, producer: usize, at: DateTime<Utc>, member: usize, delta: &rollup::Delta) {
+        let producer = self.producers.rank[producer];
+        let period = rollup::period_day(self.grain, at);
+        self.contributions
+            .push((producer, period, self.members.rank[member]));
+        let atom = self.atoms.entry((producer, period)).or_insert([0; 14]);
+        for (sum, value) in atom.iter_mut().zip(delta.values()) {
+            *sum += value;
+        }
+    }
+
+    /// Writes the contributors (a weight per member and atom) and the atoms
+    /// (with their distinct members), in key order; returns the atoms
+    /// written.
+    async fn write(mut self, db: &DatabaseConnection) -> Result<u64> {
+        self.contributions.sort_unstable();
+        let mut atoms: Vec<_> = self.atoms.into_iter().collect();
+        atoms.sort_unstable_by_key(|(key, _)| *key);
+        let mut members = vec![0i64; atoms.len()];
+        let (mut batch, mut atom) = (Vec::with_capacity(BULK_BATCH), 0);
+        for run in self.contributions.chunk_by(|a, b| a == b) {
+            let (producer, period, member) = run[0];
+            // Both are in key order, and every contribution has its atom.
+            while atoms[atom].0 != (producer, period) {
+                atom += 1;
+            }
+            members[atom] += 1;
+            batch.push(SeedContributor {
+                producer_id: self.producers.ids[producer as usize],
+                period,
+                member_id: self.members.ids[member as usize],
+                weight: run.len() as i32,
+            });
+            if batch.len() >= BULK_BATCH {
+                write_kept(db, std::mem::take(&mut batch)).await?;
+            }
+        }
+        write_kept(db, batch).await?;
+        let count = atoms.len() as u64;
+        let rows = atoms
+            .into_iter()
+            .zip(members)
+            .map(|(((producer, period), counts), members)| SeedAtom {
+                producer_id: self.producers.ids[producer as usize],
+                period,
+                members,
+                counts,
+            })
+            .collect();
+        write_kept(db, rows).await?;
+        Ok(count)
+    }
+}
+
 /// Writes the data set and rebuilds the rollups.
 pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> Result<Report> {
     let started = std::time::Instant::now();
@@ -733,6 +958,13 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     };
     // The big tables fill several times faster without their secondary
     // indexes and keys, built again afterwards in one pass each.
+    // The seed counts the rollups' atoms and contributors itself, unless
+    // the database holds some already (another data set, or a server's
+    // writes): then it rebuilds them all from the rows.
+    let counting = rollups_empty(db).await?;
+    if counting {
+        rollup::set_aside_contributor_keys(db).await?;
+    }
     let indexes = set_aside_indexes(
         db,
         &[
@@ -877,6 +1109,8 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     }
     insert_chunked(db, rows).await?;
     report.producers = args.producers;
+    let mut tally =
+        counting.then(|| Tally::new(rollup::Keeping::of(config).grain, &producers, &members));
 
     let campaign_count = (args.producers * args.campaigns_per_producer).max(1);
     // (id, producer index, published at, community index)
@@ -1035,15 +1269,19 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     let per_campaign = distribute(&mut rng, args.signatures, campaign_count, member_count);
     let mut batch = Vec::with_capacity(CHUNK * 10);
     for (c, &count) in per_campaign.iter().enumerate() {
-        let (campaign_id, _, published, _) = campaigns[c];
+        let (campaign_id, producer, published, _) = campaigns[c];
         let offset = rng.below(member_count);
         let window = (now - published).num_seconds().max(1) as u64;
         for j in 0..count {
             let (at, id, anonymous) = next_signature(&mut rng, published, window);
+            let member = ((offset + j) % member_count) as usize;
+            if let Some(tally) = tally.as_mut() {
+                tally.add(producer, at, member, &rollup::Delta::signature(1));
+            }
             batch.push(SeedSignature {
                 id,
                 campaign_id,
-                member_id: members[((offset + j) % member_count) as usize],
+                member_id: members[member],
                 anonymous,
                 created_at: at,
             });
@@ -1063,18 +1301,26 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     let pledges = distribute(&mut rng, args.signatures / 10, campaign_count, member_count);
     let mut batch = Vec::new();
     for (c, &count) in pledges.iter().enumerate() {
-        let (campaign_id, _, published, _) = campaigns[c];
+        let (campaign_id, producer, published, _) = campaigns[c];
         let offset = rng.below(member_count);
         let window = (now - published).num_seconds().max(1) as u64;
         for j in 0..count {
             let at = published + Duration::seconds(rng.below(window) as i64);
             let kind = *rng.pick(PLEDGE_KINDS);
+            let id = rng.id_at(at);
+            let member = ((offset + j) % member_count) as usize;
+            let monthly_amount_cents =
+                (rng.below(2) == 0).then(|| 500 + 100 * rng.below(50) as i64);
+            if let Some(tally) = tally.as_mut() {
+                let delta = rollup::Delta::pledge(1, kind, monthly_amount_cents);
+                tally.add(producer, at, member, &delta);
+            }
             batch.push(SeedPledge {
-                id: rng.id_at(at),
+                id,
                 campaign_id,
-                member_id: members[((offset + j) % member_count) as usize],
+                member_id: members[member],
                 kind,
-                monthly_amount_cents: (rng.below(2) == 0).then(|| 500 + 100 * rng.below(50) as i64),
+                monthly_amount_cents,
                 at,
             });
             report.pledges += 1;
@@ -1113,13 +1359,17 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
         let offset = rng.below(member_count);
         for j in 0..count {
             let at = month_start + Duration::seconds(rng.below(width) as i64);
-            let member = members[((offset + j) % member_count) as usize];
+            let member = ((offset + j) % member_count) as usize;
             for dimension in DIMENSIONS {
                 let noise = rng.unit() * 2.0 - 1.0;
                 let score = (quality[producer as usize] + noise).round().clamp(1.0, 5.0) as i16;
+                if let Some(tally) = tally.as_mut() {
+                    let delta = rollup::Delta::rating(dimension, None, score);
+                    tally.add(producer as usize, at, member, &delta);
+                }
                 batch.push(SeedRating {
                     id: rng.id_at(at),
-                    member_id: member,
+                    member_id: members[member],
                     producer_id: producers[producer as usize],
                     dimension,
                     score,
@@ -1137,6 +1387,13 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
         seconds = started.elapsed().as_secs_f64(),
         "seed: ratings written"
     );
+    if let Some(tally) = tally {
+        report.atoms = tally.write(db).await?;
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "seed: rollup atoms and contributors written"
+        );
+    }
 
     // One transaction, so the sort memory granted applies to every build.
     let txn = db.begin().await?;
@@ -1146,14 +1403,20 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     for definition in indexes {
         txn.execute_unprepared(&definition).await?;
     }
+    if counting {
+        rollup::restore_contributor_keys(&txn).await?;
+    }
     txn.commit().await?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "seed: indexes built again"
     );
-    report.atoms = rollup::rebuild(db, rollup::Keeping::of(config))
-        .await?
-        .atoms;
+    let keeping = rollup::Keeping::of(config);
+    if counting {
+        rollup::rebuild_above_atoms(db, keeping).await?;
+    } else {
+        report.atoms = rollup::rebuild(db, keeping).await?.atoms;
+    }
     // Fresh planner statistics: without them the first queries on a bulk-
     // loaded database plan for empty tables (a 100× slower nested loop).
     // PostgreSQL also vacuums, which merges the search indexes' pending
@@ -1170,6 +1433,19 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "seed: analyzed");
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Whether the rollups hold no atom and no contributor yet.
+async fn rollups_empty(db: &DatabaseConnection) -> Result<bool> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT NOT EXISTS (SELECT 1 FROM obs_atom) AND NOT EXISTS (SELECT 1 FROM obs_contributor)",
+        ))
+        .await?;
+    Ok(row
+        .and_then(|row| row.try_get_by_index(0).ok())
+        .unwrap_or(false))
 }
 
 /// When the next signature of a campaign published at `published` was
