@@ -1,5 +1,5 @@
 //! Signing throughput: a bounded load run against a running Consumact server
-//! on loopback. It registers members, opens one campaign, has every member
+//! on loopback. It registers members, opens a campaign, has every member
 //! sign it once with a fixed number of concurrent clients, and reports
 //! signatures per second and latency percentiles.
 //!
@@ -20,7 +20,11 @@
 //! `LOAD_WEBHOOKS` (default 0, at most 20): endpoints on a loopback receiver
 //! of this process subscribed to the campaign's milestones, to show what
 //! they cost the signing path (run the server with
-//! `CONSUMACT_WEBHOOK_ALLOW_PRIVATE=true`).
+//! `CONSUMACT_WEBHOOK_ALLOW_PRIVATE=true`). `LOAD_PRODUCERS` (default 1, at
+//! most 50): producers of one sector and territory, one campaign each,
+//! signed in turn, so that every signing batch writes the same kept group
+//! rows; `LOAD_URLS` (comma-separated, default `LOAD_URL`): instances of one
+//! deployment that the signatures go to in turn.
 //!
 //! When the server requires confirmed addresses (its default), the run
 //! confirms the organiser and every signer first, by the links in the
@@ -108,6 +112,10 @@ async fn main() {
     let url = std::env::var("LOAD_URL").unwrap_or_else(|_| "http://127.0.0.1:8080/graphql".into());
     let signatures = setting("LOAD_SIGNATURES", 2000, 100_000);
     let concurrency = setting("LOAD_CONCURRENCY", 32, 512);
+    let producers = setting("LOAD_PRODUCERS", 1, 50).max(1);
+    let urls: Vec<String> = std::env::var("LOAD_URLS")
+        .map(|urls| urls.split(',').map(|url| url.trim().to_owned()).collect())
+        .unwrap_or_else(|_| vec![url.clone()]);
     consumact_api::install_tls_provider();
     let client = reqwest::Client::new();
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
@@ -123,29 +131,35 @@ async fn main() {
         .as_str()
         .unwrap()
         .to_owned();
-    let producer = data(
-        gql(
-            &client,
-            &url,
-            Some(&organiser),
-            "mutation($input: CreateProducerInput!) { createProducer(input: $input) { id } }",
-            json!({ "input": { "name": format!("Load {run}"), "kind": "SME", "sector": "food" } }),
-        )
-        .await,
-        "create producer",
-    )["createProducer"]["id"]
-        .clone();
-    let campaign = data(
-        gql(&client, &url, Some(&organiser),
-            "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
-            json!({ "input": { "kind": "PETITION", "title": "Load test petition", "summary": "Measuring signing throughput.",
-                               "body": "Load run.", "producerId": producer } }))
-        .await,
-        "create campaign",
-    )["createCampaign"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mut campaigns = Vec::with_capacity(producers);
+    for n in 0..producers {
+        let producer = data(
+            gql(
+                &client,
+                &url,
+                Some(&organiser),
+                "mutation($input: CreateProducerInput!) { createProducer(input: $input) { id } }",
+                json!({ "input": { "name": format!("Load {run} {n}"), "kind": "SME", "sector": "food", "territory": "FR" } }),
+            )
+            .await,
+            "create producer",
+        )["createProducer"]["id"]
+            .clone();
+        campaigns.push(
+            data(
+                gql(&client, &url, Some(&organiser),
+                    "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
+                    json!({ "input": { "kind": "PETITION", "title": "Load test petition", "summary": "Measuring signing throughput.",
+                                       "body": "Load run.", "producerId": producer } }))
+                .await,
+                "create campaign",
+            )["createCampaign"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let campaign = campaigns[0].clone();
     let mail_dir = std::env::var("LOAD_MAIL_DIR").unwrap_or_else(|_| "./data/mail".into());
     let publish = "mutation($id: ID!) { publishCampaign(id: $id) { id } }";
     let published = gql(
@@ -174,6 +188,23 @@ async fn main() {
     } else {
         data(published, "publish");
     }
+    for other in &campaigns[1..] {
+        data(
+            gql(
+                &client,
+                &url,
+                Some(&organiser),
+                publish,
+                json!({ "id": other }),
+            )
+            .await,
+            "publish",
+        );
+    }
+    println!(
+        "producers (one campaign each, one sector): {producers}; instances: {}",
+        urls.len()
+    );
 
     let webhooks = std::env::var("LOAD_WEBHOOKS")
         .ok()
@@ -242,9 +273,13 @@ async fn main() {
     let sign = "mutation($id: ID!) { signCampaign(campaignId: $id) { id } }";
     let started = Instant::now();
     let mut signings = Vec::with_capacity(signatures);
-    for token in tokens {
-        let (client, url, gate, campaign) =
-            (client.clone(), url.clone(), gate.clone(), campaign.clone());
+    for (i, token) in tokens.into_iter().enumerate() {
+        let (client, url, gate, campaign) = (
+            client.clone(),
+            urls[i % urls.len()].clone(),
+            gate.clone(),
+            campaigns[i % campaigns.len()].clone(),
+        );
         signings.push(tokio::spawn(async move {
             let _permit = gate.acquire().await.ok()?;
             let sent = Instant::now();
@@ -267,10 +302,21 @@ async fn main() {
             .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
             .map_or(0.0, |latency| latency.as_secs_f64() * 1000.0)
     };
-    let counted = data(
-        gql(&client, &url, None, "query($id: ID!) { campaign(id: $id) { counters { signatures } signatures { totalCount } } }", json!({ "id": campaign })).await,
-        "read counters",
-    );
+    let (mut live, mut rows, mut first_live) = (0, 0, None);
+    for campaign in &campaigns {
+        let counted = data(
+            gql(&client, &url, None, "query($id: ID!) { campaign(id: $id) { counters { signatures } signatures { totalCount } } }", json!({ "id": campaign })).await,
+            "read counters",
+        );
+        let count = counted["campaign"]["counters"]["signatures"]
+            .as_u64()
+            .unwrap_or(0);
+        first_live.get_or_insert(count);
+        live += count;
+        rows += counted["campaign"]["signatures"]["totalCount"]
+            .as_u64()
+            .unwrap_or(0);
+    }
     println!(
         "signatures: {} ok, {} failed in {:.2} s = {:.0}/s; latency p50 {:.1} ms, p99 {:.1} ms; live count {}, rows {}",
         latencies.len(),
@@ -279,14 +325,16 @@ async fn main() {
         latencies.len() as f64 / elapsed.as_secs_f64(),
         percentile(0.50),
         percentile(0.99),
-        counted["campaign"]["counters"]["signatures"],
-        counted["campaign"]["signatures"]["totalCount"],
+        live,
+        rows,
     );
     if webhooks > 0 {
-        // The milestones crossed, times the endpoints, arrive shortly after.
+        // The milestones the first campaign crossed, times the endpoints,
+        // arrive shortly after.
+        let signed = first_live.unwrap_or(0);
         let crossed = [10, 100, 1_000, 10_000, 100_000]
             .iter()
-            .filter(|threshold| **threshold <= latencies.len())
+            .filter(|threshold| **threshold <= signed)
             .count() as u64;
         let expected = crossed * webhooks as u64;
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -50,7 +50,7 @@ enum Command {
     /// pledges (at the configured grain).
     ObservatoryRebuild,
     /// Fill the database with a deterministic demo and benchmark data set,
-    /// in bulk, then rebuild the rollups.
+    /// in bulk, with its observatory rollups.
     Seed(service::observatory::seed::SeedArgs),
 }
 

@@ -634,6 +634,13 @@ pub(crate) async fn restore_contributor_keys(conn: &impl ConnectionTrait) -> Res
 /// grain, k and layout they were kept by.
 async fn keep_above_atoms(txn: &sea_orm::DatabaseTransaction, keeping: Keeping) -> Result<()> {
     let grain = keeping.grain;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // The groups' periods sum millions of (group, atom) rows into a few
+        // hundred: with the default 4 MB the planner sorts them on disk
+        // (13 s at 10 M signatures), with this it hashes them in memory (4 s).
+        txn.execute_unprepared("SET LOCAL work_mem = '256MB'")
+            .await?;
+    }
     txn.execute_unprepared("DELETE FROM obs_producer_total")
         .await?;
     // Every producer has a total (zero without a released atom), as the
