@@ -2253,3 +2253,38 @@ async fn the_seed_counts_the_rollups_as_a_rebuild_from_its_rows_does() {
         assert_eq!(both, every_rollup_row(&db).await, "{grain}");
     }
 }
+
+#[tokio::test]
+async fn a_seed_whose_rows_fill_their_batches_exactly_writes_them_all() {
+    use consumact_api::service::observatory::seed;
+    let app = spawn(&["--observatory-k", "2"]).await;
+    let db = Database::connect(app.database_url.as_str()).await.unwrap();
+    let config =
+        consumact_api::config::Config::from_args(["consumact", "--observatory-k", "2"]).unwrap();
+    // The last batch of signatures is then empty, which the bulk writers
+    // must take as nothing to write.
+    let signatures = seed::BULK_BATCH as u64;
+    let args = seed::SeedArgs {
+        signatures,
+        ratings: 400,
+        producers: 20,
+        members: 20_000,
+        campaigns_per_producer: 2,
+        communities: 2,
+        months: 2,
+        seed: 9,
+    };
+    let report = seed::run(&db, &config, &args).await.unwrap();
+    assert_eq!(report.signatures, signatures);
+    let stored: i64 = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM signature",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    assert_eq!(stored as u64, signatures);
+}

@@ -309,7 +309,7 @@ const DIMENSIONS: [Dimension; 4] = [
 /// on bound values.
 const CHUNK: usize = 1_000;
 /// Rows of a big table held in memory before they are written.
-const BULK_BATCH: usize = 200_000;
+pub const BULK_BATCH: usize = 200_000;
 
 async fn insert_chunked<A>(db: &DatabaseConnection, rows: Vec<A>) -> Result<()>
 where
@@ -376,6 +376,11 @@ async fn copy_rows<R>(
     encoding: Encoding<R>,
 ) -> Result<()> {
     use sqlx::postgres::PgPoolCopyExt;
+    // (A batch may be empty: the last one, when the rows fill the others
+    // exactly.)
+    if rows.is_empty() {
+        return Ok(());
+    }
     let failed = |err: sqlx::Error| AppError::Internal(format!("COPY failed: {err}"));
     let statement = match encoding {
         Encoding::Text(_) => copy.to_owned(),
@@ -398,15 +403,19 @@ async fn copy_rows<R>(
             }
         }
         Encoding::Binary(encode) => {
+            // The header goes with the first rows, the trailer with the last.
             let mut binary = Binary::start();
-            for chunk in rows.chunks(COPY_CHUNK) {
+            for (i, chunk) in rows.chunks(COPY_CHUNK).enumerate() {
+                if i > 0 {
+                    copy.send(binary.0.as_slice()).await.map_err(failed)?;
+                    binary.0.clear();
+                }
                 for row in chunk {
                     encode(row, &mut binary);
                 }
-                copy.send(binary.0.as_slice()).await.map_err(failed)?;
-                binary.0.clear();
             }
-            copy.send(Binary::END.as_slice()).await.map_err(failed)?;
+            binary.0.extend_from_slice(&Binary::END);
+            copy.send(binary.0.as_slice()).await.map_err(failed)?;
         }
     }
     copy.finish().await.map_err(failed)?;
