@@ -436,6 +436,13 @@ pub async fn rebuild(conn: &impl ConnectionTrait, k: u32) -> Result<()> {
         sums = sums.join(", "),
     ))
     .await?;
+    if backend == sea_orm::DbBackend::Postgres {
+        // Rows written just now (by this rebuild, or a seed) have no
+        // statistics yet: planned blind, the sum below sorts millions of
+        // rows on disk (14 s at 10 M signatures) instead of hashing them.
+        conn.execute_unprepared("ANALYZE obs_atom, obs_producer_period, obs_group_member")
+            .await?;
+    }
     // Each producer's released atoms and period facts, side by side, summed
     // into each of its groups' periods.
     let zeros = |n: usize| vec!["0"; n].join(", ");
