@@ -603,7 +603,9 @@ async fn begin_rebuild(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTrans
 /// On PostgreSQL, drops the contributors' primary key and member index:
 /// millions of rows go in several times faster without them, built again
 /// afterwards ([`restore_contributor_keys`]) in one sorted pass each. In a
-/// transaction, nobody sees the table without them.
+/// rebuild's transaction nobody sees the table without them; the seed,
+/// which fills a fresh database, sets them aside for its whole load, as it
+/// does the other big tables' keys.
 pub(crate) async fn set_aside_contributor_keys(conn: &impl ConnectionTrait) -> Result<()> {
     if conn.get_database_backend() == DbBackend::Postgres {
         for statement in [

@@ -474,8 +474,8 @@ impl Binary {
     }
 }
 
-/// Writes the batches of a big table one behind the generator: the database
-/// takes a batch while the next one is generated (on two cores, both busy).
+/// Writes the batches of a big table one behind the generator: the next
+/// batch is generated while the database takes the previous one.
 #[derive(Default)]
 struct Behind {
     pending: Option<tokio::task::JoinHandle<Result<()>>>,
