@@ -161,45 +161,26 @@ async fn main() {
     }
     let campaign = campaigns[0].clone();
     let mail_dir = std::env::var("LOAD_MAIL_DIR").unwrap_or_else(|_| "./data/mail".into());
-    let publish = "mutation($id: ID!) { publishCampaign(id: $id) { id } }";
-    let published = gql(
-        &client,
-        &url,
-        Some(&organiser),
-        publish,
-        json!({ "id": campaign }),
-    )
-    .await;
+    let publish = |id: &str| {
+        gql(
+            &client,
+            &url,
+            Some(&organiser),
+            "mutation($id: ID!) { publishCampaign(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+    };
+    let published = publish(&campaign).await;
     let confirmation = published["errors"][0]["extensions"]["reason"] == "EMAIL_NOT_CONFIRMED";
     if confirmation {
         let organiser_address = format!("load_{run}@example.org");
         confirm(&client, &url, &mail_dir, &[organiser_address]).await;
-        data(
-            gql(
-                &client,
-                &url,
-                Some(&organiser),
-                publish,
-                json!({ "id": campaign }),
-            )
-            .await,
-            "publish",
-        );
+        data(publish(&campaign).await, "publish");
     } else {
         data(published, "publish");
     }
     for other in &campaigns[1..] {
-        data(
-            gql(
-                &client,
-                &url,
-                Some(&organiser),
-                publish,
-                json!({ "id": other }),
-            )
-            .await,
-            "publish",
-        );
+        data(publish(other).await, "publish");
     }
     println!(
         "producers (one campaign each, one sector): {producers}; instances: {}",

@@ -827,17 +827,10 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
         assert_eq!(total.1[0], 1, "one released atom: {total:?}");
         assert_eq!(total.1[1..], atom[..], "total = atom for {producer}");
     }
+    let written = every_rollup_row(&db).await;
     let rebuilt = consumact_api::service::observatory::rollup::rebuild(&db, keeping(2)).await;
     assert_eq!(rebuilt.unwrap().atoms as usize, kept.0.len());
-    let again = read(&db).await;
-    assert_eq!(kept.0, again.0, "atoms");
-    assert_eq!(kept.1, again.1, "contributors");
-    assert_eq!(kept.2, again.2, "producer totals");
-    assert_eq!(kept.3, again.3, "producer facts");
-    assert_eq!(kept.4, again.4, "group totals");
-    assert_eq!(kept.5, again.5, "group members");
-    assert_eq!(kept.6, again.6, "producer and group periods");
-    assert_eq!(kept.7, again.7, "window rows");
+    assert_same_rollups(&written, &every_rollup_row(&db).await, "rebuild");
     // This month is in the last 12 months (and not in the last full one):
     // each producer's row there is its total and facts.
     assert_eq!(kept.7.len(), kept.3.len(), "{:?}", kept.7);
@@ -2152,10 +2145,7 @@ async fn window_rows_follow_their_stored_spans_until_the_month_rolls() {
 
 /// Every rollup row, table by table: atoms, contributors, producer totals
 /// and facts, group totals and members, periods, windows.
-#[allow(clippy::type_complexity)]
-async fn every_rollup_row(
-    db: &sea_orm::DatabaseConnection,
-) -> (
+type Rollups = (
     Vec<(Vec<String>, Vec<i64>)>,
     Vec<(Vec<String>, Vec<i64>)>,
     Vec<(uuid::Uuid, Vec<i64>)>,
@@ -2164,7 +2154,25 @@ async fn every_rollup_row(
     Vec<(String, String, uuid::Uuid)>,
     (Vec<(Vec<String>, Vec<i64>)>, Vec<(Vec<String>, Vec<i64>)>),
     Vec<(Vec<String>, Vec<i64>)>,
-) {
+);
+
+/// Asserts two snapshots of the rollups equal, naming the first table that
+/// differs.
+fn assert_same_rollups(expected: &Rollups, actual: &Rollups, context: &str) {
+    assert_eq!(expected.0, actual.0, "atoms, {context}");
+    assert_eq!(expected.1, actual.1, "contributors, {context}");
+    assert_eq!(expected.2, actual.2, "producer totals, {context}");
+    assert_eq!(expected.3, actual.3, "producer facts, {context}");
+    assert_eq!(expected.4, actual.4, "group totals, {context}");
+    assert_eq!(expected.5, actual.5, "group members, {context}");
+    assert_eq!(
+        expected.6, actual.6,
+        "producer and group periods, {context}"
+    );
+    assert_eq!(expected.7, actual.7, "window rows, {context}");
+}
+
+async fn every_rollup_row(db: &sea_orm::DatabaseConnection) -> Rollups {
     use consumact_api::service::observatory::rollup::COUNT_COLUMNS;
     let atom_columns: Vec<String> = std::iter::once("members")
         .chain(COUNT_COLUMNS)
@@ -2234,15 +2242,7 @@ async fn the_seed_counts_the_rollups_as_a_rebuild_from_its_rows_does() {
         let rebuilt = rollup::rebuild(&db, keeping).await.unwrap();
         assert_eq!(rebuilt.atoms, report.atoms, "{grain}");
         assert_eq!(rebuilt.contributors as usize, seeded.1.len(), "{grain}");
-        let again = every_rollup_row(&db).await;
-        assert_eq!(seeded.0, again.0, "atoms, {grain}");
-        assert_eq!(seeded.1, again.1, "contributors, {grain}");
-        assert_eq!(seeded.2, again.2, "producer totals, {grain}");
-        assert_eq!(seeded.3, again.3, "producer facts, {grain}");
-        assert_eq!(seeded.4, again.4, "group totals, {grain}");
-        assert_eq!(seeded.5, again.5, "group members, {grain}");
-        assert_eq!(seeded.6, again.6, "periods, {grain}");
-        assert_eq!(seeded.7, again.7, "windows, {grain}");
+        assert_same_rollups(&seeded, &every_rollup_row(&db).await, grain);
         // A second data set beside the first is rebuilt from all the rows.
         args.seed = 6;
         let second = seed::run(&db, &config, &args).await.unwrap();
@@ -2250,7 +2250,7 @@ async fn the_seed_counts_the_rollups_as_a_rebuild_from_its_rows_does() {
         assert_eq!(both.0.len() as u64, second.atoms, "{grain}");
         assert!(second.atoms > report.atoms, "{grain}: {}", second.atoms);
         rollup::rebuild(&db, keeping).await.unwrap();
-        assert_eq!(both, every_rollup_row(&db).await, "{grain}");
+        assert_same_rollups(&both, &every_rollup_row(&db).await, grain);
     }
 }
 
