@@ -698,6 +698,7 @@ async fn seeded_and_written_kept_values_match_the_rows() {
         communities: 12,
         months: 2,
         seed: 5,
+        index_builds: 2,
     };
     let report = seed::run(&db, &config, &args).await.unwrap();
     assert_eq!(report.communities, 12);

@@ -1420,6 +1420,7 @@ async fn closed_periods_only_publishes_months_that_have_ended() {
             communities: 20,
             months: 3,
             seed: 3,
+            index_builds: 2,
         };
         consumact_api::service::observatory::seed::run(&db, &config, &args)
             .await
@@ -1888,6 +1889,7 @@ async fn seed_months(app: &TestApp, months: u32) -> sea_orm::DatabaseConnection 
         communities: 4,
         months,
         seed: 11,
+        index_builds: 2,
     };
     consumact_api::service::observatory::seed::run(&db, &config, &args)
         .await
@@ -2229,6 +2231,7 @@ async fn the_seed_counts_the_rollups_as_a_rebuild_from_its_rows_does() {
             communities: 4,
             months: 3,
             seed: 5,
+            index_builds: 2,
         };
         // A fresh database: the seed counts the atoms and contributors as it
         // writes the rows.
@@ -2273,6 +2276,7 @@ async fn a_seed_whose_rows_fill_their_batches_exactly_writes_them_all() {
         communities: 2,
         months: 2,
         seed: 9,
+        index_builds: 2,
     };
     let report = seed::run(&db, &config, &args).await.unwrap();
     assert_eq!(report.signatures, signatures);
@@ -2287,4 +2291,138 @@ async fn a_seed_whose_rows_fill_their_batches_exactly_writes_them_all() {
         .try_get_by_index(0)
         .unwrap();
     assert_eq!(stored as u64, signatures);
+}
+
+/// Every index and constraint of the test's database, as definitions,
+/// sorted.
+async fn index_and_key_definitions(db: &sea_orm::DatabaseConnection) -> Vec<String> {
+    let sql = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() \
+             UNION ALL SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) \
+             FROM pg_constraint WHERE connamespace = \
+               (SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
+        }
+        _ => "SELECT COALESCE(sql, name) FROM sqlite_master WHERE type = 'index'",
+    };
+    let mut definitions: Vec<String> = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get_by_index(0).unwrap())
+        .collect();
+    definitions.sort();
+    definitions
+}
+
+#[tokio::test]
+async fn a_seed_builds_again_every_index_and_key_it_set_aside() {
+    use consumact_api::service::observatory::seed;
+    let app = spawn(&["--observatory-k", "2"]).await;
+    let db = Database::connect(app.database_url.as_str()).await.unwrap();
+    let config =
+        consumact_api::config::Config::from_args(["consumact", "--observatory-k", "2"]).unwrap();
+    let before = index_and_key_definitions(&db).await;
+    assert!(
+        before
+            .iter()
+            .any(|definition| definition.contains("uq_signature_campaign_member")),
+        "{before:#?}"
+    );
+    // More builders than some tables have indexes: keys, indexes and
+    // foreign keys of one table wait for each other.
+    let args = seed::SeedArgs {
+        signatures: 3_000,
+        ratings: 600,
+        producers: 6,
+        members: 200,
+        campaigns_per_producer: 2,
+        communities: 2,
+        months: 2,
+        seed: 13,
+        index_builds: 3,
+    };
+    seed::run(&db, &config, &args).await.unwrap();
+    let after = index_and_key_definitions(&db).await;
+    let missing: Vec<&String> = before.iter().filter(|d| !after.contains(d)).collect();
+    let added: Vec<&String> = after.iter().filter(|d| !before.contains(d)).collect();
+    assert!(
+        missing.is_empty() && added.is_empty(),
+        "missing {missing:#?}, added {added:#?}"
+    );
+}
+
+/// An index whose columns only repeat the leading columns of another (same
+/// table, same method, neither partial, the first not unique) costs every
+/// write and every bulk load's rebuild, and serves no query the other does
+/// not.
+#[tokio::test]
+async fn no_index_only_repeats_the_leading_columns_of_another() {
+    let app = spawn(&[]).await;
+    let db = Database::connect(app.database_url.as_str()).await.unwrap();
+    // (table, index, method, unique, partial, columns): indexes on
+    // expressions left out.
+    let sql = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT t.relname::text, c.relname::text, am.amname::text, x.indisunique, x.indpred IS NOT NULL, \
+               (SELECT string_agg(a.attname::text, ',' ORDER BY k.ord) \
+                FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord) \
+                JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum) \
+             FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid \
+             JOIN pg_class t ON t.oid = x.indrelid JOIN pg_am am ON am.oid = c.relam \
+             JOIN pg_namespace n ON n.oid = t.relnamespace \
+             WHERE n.nspname = current_schema() AND x.indexprs IS NULL"
+        }
+        _ => {
+            "SELECT m.name, l.name, 'btree', l.\"unique\" = 1, l.partial = 1, \
+               (SELECT group_concat(i.name, ',') FROM \
+                 (SELECT name FROM pragma_index_info(l.name) ORDER BY seqno) i) \
+             FROM sqlite_master m JOIN pragma_index_list(m.name) l \
+             WHERE m.type = 'table' AND NOT EXISTS \
+               (SELECT 1 FROM pragma_index_info(l.name) e WHERE e.name IS NULL)"
+        }
+    };
+    let indexes: Vec<(String, String, String, bool, bool, Vec<String>)> = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let columns: String = row.try_get_by_index(5).unwrap();
+            (
+                row.try_get_by_index(0).unwrap(),
+                row.try_get_by_index(1).unwrap(),
+                row.try_get_by_index(2).unwrap(),
+                row.try_get_by_index(3).unwrap(),
+                row.try_get_by_index(4).unwrap(),
+                columns.split(',').map(str::to_owned).collect(),
+            )
+        })
+        .collect();
+    assert!(
+        indexes
+            .iter()
+            .any(|index| index.1 == "idx_signature_member_status"),
+        "{indexes:#?}"
+    );
+    let mut repeated = Vec::new();
+    for (table, name, method, unique, partial, columns) in &indexes {
+        if *unique || *partial {
+            continue;
+        }
+        for (other_table, other, other_method, _, other_partial, other_columns) in &indexes {
+            if other != name
+                && other_table == table
+                && other_method == method
+                && !other_partial
+                && other_columns.starts_with(columns)
+            {
+                repeated.push(format!(
+                    "{name} ({columns:?}) repeats {other} ({other_columns:?})"
+                ));
+            }
+        }
+    }
+    assert!(repeated.is_empty(), "{repeated:#?}");
 }

@@ -33,6 +33,7 @@ mod m20261126_000023_kept_producer_facts;
 mod m20261126_000024_kept_group_totals;
 mod m20261126_000025_kept_periods;
 mod m20261126_000026_kept_windows;
+mod m20261127_000027_lean_signature_indexes;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000024_kept_group_totals::Migration),
             Box::new(m20261126_000025_kept_periods::Migration),
             Box::new(m20261126_000026_kept_windows::Migration),
+            Box::new(m20261127_000027_lean_signature_indexes::Migration),
         ]
     }
 }

@@ -618,14 +618,18 @@ pub(crate) async fn set_aside_contributor_keys(conn: &impl ConnectionTrait) -> R
     Ok(())
 }
 
+/// The statements building again what [`set_aside_contributor_keys`]
+/// dropped, on PostgreSQL.
+pub(crate) const CONTRIBUTOR_KEYS: [&str; 2] = [
+    "ALTER TABLE obs_contributor ADD CONSTRAINT obs_contributor_pkey \
+     PRIMARY KEY (producer_id, period_start, member_id)",
+    "CREATE INDEX idx_obs_contributor_member ON obs_contributor (member_id)",
+];
+
 /// Builds again what [`set_aside_contributor_keys`] dropped.
 pub(crate) async fn restore_contributor_keys(conn: &impl ConnectionTrait) -> Result<()> {
     if conn.get_database_backend() == DbBackend::Postgres {
-        for statement in [
-            "ALTER TABLE obs_contributor ADD CONSTRAINT obs_contributor_pkey \
-             PRIMARY KEY (producer_id, period_start, member_id)",
-            "CREATE INDEX idx_obs_contributor_member ON obs_contributor (member_id)",
-        ] {
+        for statement in CONTRIBUTOR_KEYS {
             conn.execute_unprepared(statement).await?;
         }
     }

@@ -67,6 +67,9 @@ pub struct SeedArgs {
     /// Seed of the generator: the same seed gives the same data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Indexes and keys built at once after the load, on PostgreSQL.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub index_builds: u32,
 }
 
 /// What a seeding run wrote.
@@ -591,6 +594,40 @@ async fn set_aside_indexes(db: &DatabaseConnection, tables: &[&str]) -> Result<V
     .await?;
     keys_first.extend(definitions);
     Ok(keys_first)
+}
+
+/// Runs the statements [`set_aside_indexes`] returned (and the
+/// contributors' keys), in order, `builds` at a time on as many
+/// connections, each with the bulk sort memory. PostgreSQL sorts each index
+/// with its parallel workers but writes it alone; a second build meanwhile
+/// keeps the cores busy. Builds on one table share its lock; a key or a
+/// foreign key waits for the builds on its table, and they for it.
+async fn build_again(db: &DatabaseConnection, statements: Vec<String>, builds: u32) -> Result<()> {
+    use std::sync::Arc;
+    let queue = Arc::new(tokio::sync::Mutex::new(std::collections::VecDeque::from(
+        statements,
+    )));
+    let mut builders = tokio::task::JoinSet::new();
+    for _ in 0..builds.max(1) {
+        let db = db.clone();
+        let queue = Arc::clone(&queue);
+        builders.spawn(async move {
+            loop {
+                let next = queue.lock().await.pop_front();
+                let Some(statement) = next else {
+                    return Ok::<(), AppError>(());
+                };
+                let txn = db.begin().await?;
+                txn.execute_unprepared(BULK_SORT_MEMORY).await?;
+                txn.execute_unprepared(&statement).await?;
+                txn.commit().await?;
+            }
+        });
+    }
+    while let Some(built) = builders.join_next().await {
+        built.map_err(|err| AppError::Internal(format!("index build: {err}")))??;
+    }
+    Ok(())
 }
 
 /// Drops the constraints `condition` picks (on `pg_constraint k`) of the
@@ -1561,18 +1598,19 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
         );
     }
 
-    // One transaction, so the sort memory granted applies to every build.
-    let txn = db.begin().await?;
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        txn.execute_unprepared(BULK_SORT_MEMORY).await?;
+    let mut indexes = indexes;
+    if counting && db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // The contributors' key with the other keys, its index with the
+        // others.
+        let keys = indexes
+            .iter()
+            .take_while(|definition| definition.contains("PRIMARY KEY"))
+            .count();
+        let [key, index] = rollup::CONTRIBUTOR_KEYS;
+        indexes.insert(keys, key.to_owned());
+        indexes.insert(keys + 1, index.to_owned());
     }
-    for definition in indexes {
-        txn.execute_unprepared(&definition).await?;
-    }
-    if counting {
-        rollup::restore_contributor_keys(&txn).await?;
-    }
-    txn.commit().await?;
+    build_again(db, indexes, args.index_builds).await?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "seed: indexes built again"
