@@ -2426,3 +2426,81 @@ async fn no_index_only_repeats_the_leading_columns_of_another() {
     }
     assert!(repeated.is_empty(), "{repeated:#?}");
 }
+
+#[tokio::test]
+async fn a_ranking_over_a_custom_range_is_paged_in_the_order_it_is_exported() {
+    let app = spawn(&["--observatory-k", "2"]).await;
+    seed_months(&app, 14).await;
+    let admin = app.admin_token().await;
+    let now = chrono::Utc::now();
+    // From mid-month five months back to the 20th of last month: no
+    // window's span, so summed from the range's atoms.
+    let from = format!("{}15T00:00:00Z", &first_of_month(now, 5)[..8]);
+    let to = format!("{}20T00:00:00Z", &first_of_month(now, 1)[..8]);
+    let range = json!({ "from": from, "to": to });
+    let node = format!("producer {{ id }} {METRICS}");
+    for order in ["TRUST_INDEX", "SIGNATURES"] {
+        let mut paged: Vec<Value> = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let page = observatory(
+                &app,
+                Some(&admin),
+                &format!("query($f: ObservatoryFilter, $o: RankingOrder!, $a: String) {{ observatory {{ ranking(first: 3, after: $a, orderBy: $o, filter: $f) {{ totalCount pageInfo {{ hasNextPage endCursor }} edges {{ cursor node {{ {node} }} }} }} }} }}"),
+                json!({ "f": range, "o": order, "a": after }),
+            )
+            .await["ranking"]
+                .clone();
+            assert_eq!(page["totalCount"], 8);
+            for edge in page["edges"].as_array().unwrap() {
+                assert!(kept_cursor(&edge["cursor"]), "{order}: {edge}");
+                paged.push(edge["node"].clone());
+            }
+            if page["pageInfo"]["hasNextPage"] == false {
+                break;
+            }
+            after = page["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(paged.len(), 8, "{order}");
+        assert!(
+            paged.iter().any(|node| node["suppressed"] == false)
+                && paged
+                    .iter()
+                    .any(|node| node["metrics"]["responses"]["campaigns"].as_i64() > Some(0)),
+            "{order}: {paged:?}"
+        );
+        // Each row is the producer's own trust over the range, facts
+        // included.
+        for node in &paged {
+            let id = node["producer"]["id"].clone();
+            let alone = observatory(
+                &app,
+                Some(&admin),
+                &format!("query($id: ID!, $f: ObservatoryFilter) {{ observatory {{ producer(id: $id, filter: $f) {{ {METRICS} }} }} }}"),
+                json!({ "id": id, "f": range }),
+            )
+            .await["producer"]
+                .clone();
+            let mut expected = alone.clone();
+            expected["producer"] = json!({ "id": id });
+            assert_eq!(node, &expected, "{order}");
+        }
+        // In the order the export ranks the range in full.
+        let query = format!(
+            "format=ndjson&orderBy={order}&from={}&to={}",
+            from.replace(':', "%3A"),
+            to.replace(':', "%3A")
+        );
+        let (status, _, exported) = export(&app, Some(&admin), &query, None).await;
+        assert_eq!(status, 200, "{exported}");
+        let exported: Vec<Value> = exported
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap()["producer_id"].clone())
+            .collect();
+        let ranked: Vec<Value> = paged
+            .iter()
+            .map(|node| node["producer"]["id"].clone())
+            .collect();
+        assert_eq!(ranked, exported, "{order}");
+    }
+}

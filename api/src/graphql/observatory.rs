@@ -538,7 +538,7 @@ impl Observatory {
             RankingOrder::ResponseRate => RankBy::ResponseRate,
         };
         let service = Service::new(state(ctx));
-        if Service::ranks_from_kept(&scope, by) {
+        if Service::ranks_by_page(by) {
             let after = after.as_deref().map(decode_rank_cursor).transpose()?;
             let page = service.ranking_page(&scope, by, after, first, true).await?;
             let mut connection = Connection::with_additional_fields(

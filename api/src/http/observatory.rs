@@ -244,8 +244,10 @@ fn metric_values(cell: &Cell) -> Vec<Value> {
 }
 
 /// The export's producers, a chunk at a time: by id; in ranking order
-/// from the kept totals' indexes (all time, by trust index or signatures);
-/// or, for other rankings, ranked in full once and then cut in chunks.
+/// from the kept totals' indexes (all time or a kept window, by trust index
+/// or signatures); or, for other rankings, ranked in full once and then cut
+/// in chunks (over a custom range, ranking each chunk would sum the range's
+/// atoms again for every chunk).
 enum Chunks {
     ById(Option<uuid::Uuid>),
     Ranked(Option<RankAfter>, RankBy, bool),
@@ -256,7 +258,9 @@ impl Chunks {
     fn new(order: Option<RankBy>, scope: &obs::Scope) -> Self {
         match order {
             None => Chunks::ById(None),
-            Some(by) if Observatory::ranks_from_kept(scope, by) => Chunks::Ranked(None, by, false),
+            Some(by) if Observatory::ranks_by_page(by) && !obs::query::ranged(scope) => {
+                Chunks::Ranked(None, by, false)
+            }
             Some(by) => Chunks::InFull(by, None),
         }
     }

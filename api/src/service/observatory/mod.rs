@@ -434,17 +434,17 @@ impl<'a> Observatory<'a> {
         Ok(cells)
     }
 
-    /// Whether the kept totals answer this ranking page by page: all time
-    /// (no `from`/`to`, not closed periods only) or a kept window, by trust
-    /// index or signatures. Otherwise [`Observatory::ranking`] ranks in full.
-    pub fn ranks_from_kept(scope: &Scope, by: RankBy) -> bool {
-        let all_time = scope.from.is_none() && scope.to.is_none() && scope.open_from.is_none();
-        (all_time || scope.window.is_some()) && by != RankBy::ResponseRate
+    /// Whether the database ranks this ranking page by page: by trust index
+    /// or signatures, which the sums alone decide (through the kept totals'
+    /// indexes over all time or a kept window, from the range's atoms
+    /// otherwise). By response rate, [`Observatory::ranking`] ranks in full.
+    pub fn ranks_by_page(by: RankBy) -> bool {
+        by != RankBy::ResponseRate
     }
 
-    /// A page of the ranking read from the kept totals through their
-    /// indexes, in [`Observatory::ranking`]'s order, where
-    /// [`Observatory::ranks_from_kept`] says so.
+    /// A page of the ranking, in [`Observatory::ranking`]'s order, where
+    /// [`Observatory::ranks_by_page`] says so. Over a range that is not a
+    /// kept window, the page's facts are counted for its producers alone.
     pub async fn ranking_page(
         &self,
         scope: &Scope,
@@ -462,10 +462,28 @@ impl<'a> Observatory<'a> {
         };
         let (total_count, mut ranked) = tokio::try_join!(
             count,
-            query::ranked_producers(db, scope, by, self.prior(), after, first as u64 + 1),
+            query::ranked_producers(
+                db,
+                self.k(),
+                scope,
+                by,
+                self.prior(),
+                after,
+                first as u64 + 1
+            ),
         )?;
         let has_next = ranked.len() > first;
         ranked.truncate(first);
+        if query::ranged(scope) {
+            let page = Scope {
+                ids: Some(ranked.iter().map(|row| row.producer.id).collect()),
+                ..scope.clone()
+            };
+            let facts = self.facts_by_producer(&page).await?;
+            for row in &mut ranked {
+                row.facts = facts.get(&row.producer.id).copied().unwrap_or_default();
+            }
+        }
         let rows = ranked
             .into_iter()
             .map(|row| {

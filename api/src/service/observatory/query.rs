@@ -417,12 +417,15 @@ pub struct RankedRow {
 }
 
 /// Up to `limit` producers of the scope in ranking order after `after`,
-/// each with its own position to continue from and its figures, read from
-/// the kept totals through their indexes: keyed producers by key (best
-/// first, then id), then the others by id. All time, or the scope's kept
-/// window (the caller checks).
+/// each with its own position to continue from and its figures: keyed
+/// producers by key (best first, then id), then the others by id. All time
+/// or over a kept window, read from the kept totals through their indexes;
+/// over any other range (or closed periods only), from each producer's
+/// released atoms of the range, summed in the same statement, and without
+/// the facts (the caller counts them for the page: [`ranged`]).
 pub async fn ranked_producers(
     db: &DatabaseConnection,
+    k: u32,
     scope: &Scope,
     by: super::RankBy,
     prior: Prior,
@@ -437,19 +440,44 @@ pub async fn ranked_producers(
             format!("atoms > 0 AND {RATINGS_SUM} > 0"),
         ),
     };
-    // The page's figures come with it: the total's (or the window's) sums,
-    // and the facts (the window's row holds them too).
-    let (table, facts_of, facts_join) = match scope.window {
-        Some(_) => ("obs_producer_window", "t", ""),
-        None => (
-            "obs_producer_total",
-            "f",
+    // The page's figures come with it: the total's (or the window's, or the
+    // range's) sums, and the kept facts (the window's row holds them too).
+    let ranged = ranged(scope);
+    let (facts_of, facts_join) = match (scope.window, ranged) {
+        (Some(_), _) => (Some("t"), ""),
+        (None, true) => (None, ""),
+        (None, false) => (
+            Some("f"),
             " LEFT JOIN obs_producer_fact f ON f.producer_id = p.id",
         ),
     };
+    let push_source = |sql: &mut Sql| {
+        match (scope.window, ranged) {
+            (Some(_), _) => sql.push("obs_producer_window"),
+            (None, false) => sql.push("obs_producer_total"),
+            (None, true) => {
+                let sums: Vec<String> = kept_columns()
+                    .map(|column| match column {
+                        "atoms" => "COUNT(*) AS atoms".to_owned(),
+                        _ => format!("CAST(SUM(a.{column}) AS BIGINT) AS {column}"),
+                    })
+                    .collect();
+                sql.push(&format!(
+                    "(SELECT a.producer_id, {} FROM obs_atom a WHERE a.members >= ",
+                    sums.join(", ")
+                ))
+                .bind(i64::from(k));
+                push_period_conditions(sql, scope);
+                sql.push(" GROUP BY a.producer_id)")
+            }
+        };
+    };
     let figures: Vec<String> = kept_columns()
         .map(|column| format!("COALESCE(t.{column}, 0)"))
-        .chain(facts::columns().map(|column| format!("COALESCE({facts_of}.{column}, 0)")))
+        .chain(facts::columns().map(|column| match facts_of {
+            Some(of) => format!("COALESCE({of}.{column}, 0)"),
+            None => "CAST(0 AS BIGINT)".to_owned(),
+        }))
         .collect();
     let figures = figures.join(", ");
     let read = |row: &QueryResult, first: usize| -> Result<(Option<Sums>, Facts)> {
@@ -460,8 +488,10 @@ pub async fn ranked_producers(
     let mut out = Vec::new();
     if !matches!(after, Some(RankAfter::Rest(_))) {
         let mut sql = Sql::new(backend);
+        sql.push(&format!("SELECT p.id, p.name, {key}, {figures} FROM "));
+        push_source(&mut sql);
         sql.push(&format!(
-            "SELECT p.id, p.name, {key}, {figures} FROM {table} t JOIN producer p ON p.id = t.producer_id{facts_join} WHERE {keyed}"
+            " t JOIN producer p ON p.id = t.producer_id{facts_join} WHERE {keyed}"
         ));
         if let Some(window) = scope.window {
             sql.push(" AND t.span = ").bind(window.name());
@@ -507,8 +537,10 @@ pub async fn ranked_producers(
     if left > 0 {
         let mut sql = Sql::new(backend);
         sql.push(&format!(
-            "SELECT p.id, p.name, {figures} FROM producer p LEFT JOIN {table} t ON t.producer_id = p.id"
+            "SELECT p.id, p.name, {figures} FROM producer p LEFT JOIN "
         ));
+        push_source(&mut sql);
+        sql.push(" t ON t.producer_id = p.id");
         if let Some(window) = scope.window {
             sql.push(" AND t.span = ").bind(window.name());
         }
@@ -534,6 +566,13 @@ pub async fn ranked_producers(
         }
     }
     Ok(out)
+}
+
+/// Whether the scope's sums are a range's (or the closed periods'), counted
+/// from its atoms, rather than all time's or a kept window's.
+pub fn ranged(scope: &Scope) -> bool {
+    scope.window.is_none()
+        && (scope.from.is_some() || scope.to.is_some() || scope.open_from.is_some())
 }
 
 /// How the observatory groups producers.
