@@ -2344,13 +2344,20 @@ async fn a_seed_builds_again_every_index_and_key_it_set_aside() {
         index_builds: 3,
     };
     seed::run(&db, &config, &args).await.unwrap();
-    let after = index_and_key_definitions(&db).await;
-    let missing: Vec<&String> = before.iter().filter(|d| !after.contains(d)).collect();
-    let added: Vec<&String> = after.iter().filter(|d| !before.contains(d)).collect();
-    assert!(
-        missing.is_empty() && added.is_empty(),
-        "missing {missing:#?}, added {added:#?}"
-    );
+    let same = |after: &[String]| {
+        let missing: Vec<&String> = before.iter().filter(|d| !after.contains(d)).collect();
+        let added: Vec<&String> = after.iter().filter(|d| !before.contains(d)).collect();
+        assert!(
+            missing.is_empty() && added.is_empty(),
+            "missing {missing:#?}, added {added:#?}"
+        );
+    };
+    same(&index_and_key_definitions(&db).await);
+    // The same data set again is refused before anything is set aside.
+    let again = seed::run(&db, &config, &args).await.unwrap_err();
+    assert_eq!(again.code(), "CONFLICT", "{again:?}");
+    assert!(again.message().contains("--seed 13"), "{}", again.message());
+    same(&index_and_key_definitions(&db).await);
 }
 
 /// An index whose columns only repeat the leading columns of another (same

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use consumact_api::config::Config;
+use consumact_api::error::AppError;
 use consumact_api::{Application, db, graphql, service, shutdown_signal, telemetry};
 
 /// See `api/Cargo.toml`: faster small allocations, memory returned after spikes.
@@ -127,7 +128,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let database = db::connect(&cli.config).await?;
             let report = service::observatory::seed::run(&database, &cli.config, &args)
                 .await
-                .map_err(|err| anyhow::anyhow!(err.message()))?;
+                .map_err(|err| match err {
+                    // On the command line, the detail is for whoever ran it.
+                    AppError::Internal(detail) => anyhow::anyhow!("internal error: {detail}"),
+                    other => anyhow::anyhow!(other.message()),
+                })?;
             println!("{report}");
             Ok(())
         }

@@ -28,7 +28,8 @@ use entities::{
     member_value_tag, pledge, producer, producer_response, signature, trust_rating, value_tag,
 };
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -1150,6 +1151,19 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
         .map_err(|err| AppError::Internal(err.to_string()))?
         .hash(format!("{tag}-password"))
         .await?;
+    // The same data set twice would only fail when its unique keys come
+    // back, after the load, with the tables' indexes still set aside.
+    let first_handle = format!("{tag}-member-{:07}", 0);
+    let present = member::Entity::find()
+        .filter(member::Column::HandleKey.eq(first_handle))
+        .one(db)
+        .await?;
+    if present.is_some() {
+        return Err(AppError::Conflict(format!(
+            "the data set of --seed {} is already in this database: pick another --seed to add a second one beside it",
+            args.seed
+        )));
+    }
     let member_count = if args.members == 0 {
         (args.signatures / 20).max(2_000)
     } else {
