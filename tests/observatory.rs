@@ -1906,6 +1906,39 @@ fn kept_cursor(cursor: &Value) -> bool {
     String::from_utf8(bytes).unwrap().starts_with("r1:")
 }
 
+/// Every row of a ranking (`producer { id }` and the metrics), paged three
+/// at a time through its keyset cursors; each page reports `total`
+/// producers.
+async fn every_ranked(
+    app: &TestApp,
+    admin: &str,
+    filter: &Value,
+    order: &str,
+    total: i64,
+) -> Vec<Value> {
+    let mut rows = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let page = observatory(
+            app,
+            Some(admin),
+            &format!("query($f: ObservatoryFilter, $o: RankingOrder!, $a: String) {{ observatory {{ ranking(first: 3, after: $a, orderBy: $o, filter: $f) {{ totalCount pageInfo {{ hasNextPage endCursor }} edges {{ cursor node {{ producer {{ id }} {METRICS} }} }} }} }} }}"),
+            json!({ "f": filter, "o": order, "a": after }),
+        )
+        .await["ranking"]
+            .clone();
+        assert_eq!(page["totalCount"], total, "{filter} by {order}");
+        for edge in page["edges"].as_array().unwrap() {
+            assert!(kept_cursor(&edge["cursor"]), "{filter} by {order}: {edge}");
+            rows.push(edge["node"].clone());
+        }
+        if page["pageInfo"]["hasNextPage"] == false {
+            return rows;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
 #[tokio::test]
 async fn windows_answer_rankings_producers_and_groups_as_their_ranges_do() {
     let app = spawn(&["--observatory-k", "2"]).await;
@@ -1982,20 +2015,7 @@ async fn windows_answer_rankings_producers_and_groups_as_their_ranges_do() {
                 counted.iter().any(|node| node["suppressed"] == false),
                 "{window}: {counted:?}"
             );
-            let mut paged = Vec::new();
-            let mut after = Value::Null;
-            loop {
-                let page = ranking(json!({ "window": window }), order, 3, after).await;
-                assert_eq!(page["totalCount"], 8);
-                for edge in page["edges"].as_array().unwrap() {
-                    assert!(kept_cursor(&edge["cursor"]), "{window}: {edge}");
-                    paged.push(edge["node"].clone());
-                }
-                if page["pageInfo"]["hasNextPage"] == false {
-                    break;
-                }
-                after = page["pageInfo"]["endCursor"].clone();
-            }
+            let paged = every_ranked(&app, &admin, &json!({ "window": window }), order, 8).await;
             assert_eq!(paged, counted, "{window} by {order}");
         }
         // The window holds less than all time (the seed's 14 months).
@@ -2445,29 +2465,8 @@ async fn a_ranking_over_a_custom_range_is_paged_in_the_order_it_is_exported() {
     let from = format!("{}15T00:00:00Z", &first_of_month(now, 5)[..8]);
     let to = format!("{}20T00:00:00Z", &first_of_month(now, 1)[..8]);
     let range = json!({ "from": from, "to": to });
-    let node = format!("producer {{ id }} {METRICS}");
     for order in ["TRUST_INDEX", "SIGNATURES"] {
-        let mut paged: Vec<Value> = Vec::new();
-        let mut after = Value::Null;
-        loop {
-            let page = observatory(
-                &app,
-                Some(&admin),
-                &format!("query($f: ObservatoryFilter, $o: RankingOrder!, $a: String) {{ observatory {{ ranking(first: 3, after: $a, orderBy: $o, filter: $f) {{ totalCount pageInfo {{ hasNextPage endCursor }} edges {{ cursor node {{ {node} }} }} }} }} }}"),
-                json!({ "f": range, "o": order, "a": after }),
-            )
-            .await["ranking"]
-                .clone();
-            assert_eq!(page["totalCount"], 8);
-            for edge in page["edges"].as_array().unwrap() {
-                assert!(kept_cursor(&edge["cursor"]), "{order}: {edge}");
-                paged.push(edge["node"].clone());
-            }
-            if page["pageInfo"]["hasNextPage"] == false {
-                break;
-            }
-            after = page["pageInfo"]["endCursor"].clone();
-        }
+        let paged = every_ranked(&app, &admin, &range, order, 8).await;
         assert_eq!(paged.len(), 8, "{order}");
         assert!(
             paged.iter().any(|node| node["suppressed"] == false)
@@ -2510,4 +2509,15 @@ async fn a_ranking_over_a_custom_range_is_paged_in_the_order_it_is_exported() {
             .collect();
         assert_eq!(ranked, exported, "{order}");
     }
+    // A cursor this server did not issue (an offset, as custom ranges once
+    // took) is refused.
+    let stale = app
+        .gql(
+            Some(&admin),
+            "query($f: ObservatoryFilter) { observatory { ranking(first: 3, after: \"MTk\", filter: $f) { totalCount } } }",
+            json!({ "f": range }),
+        )
+        .await;
+    assert_eq!(error_code(&stale), "BAD_USER_INPUT", "{stale}");
+    assert_eq!(error_field(&stale), "after", "{stale}");
 }

@@ -1178,7 +1178,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     if counting {
         rollup::set_aside_contributor_keys(db).await?;
     }
-    let indexes = set_aside_indexes(
+    let mut indexes = set_aside_indexes(
         db,
         &[
             "member",
@@ -1612,7 +1612,6 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
         );
     }
 
-    let mut indexes = indexes;
     if counting && db.get_database_backend() == sea_orm::DbBackend::Postgres {
         // The contributors' key with the other keys, its index with the
         // others.
