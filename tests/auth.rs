@@ -224,3 +224,73 @@ async fn concurrent_registrations_all_succeed() {
     ids.dedup();
     assert_eq!(ids.len(), 24);
 }
+
+/// A client whose requests leave from `address` (any of 127.0.0.0/8 on loopback).
+fn client_from(address: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(address.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+async fn login_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    login: &str,
+    password: &str,
+) -> serde_json::Value {
+    client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": LOGIN, "variables": { "input": { "handleOrEmail": login, "password": password } } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_strangers_failures_never_stop_the_owner_signing_in_from_another_network() {
+    let app = TestApp::spawn_with(&["--login-failures-per-account", "3"]).await;
+    app.register("olga").await;
+    let stranger = client_from("127.0.0.1");
+    let owner = client_from("127.0.1.1");
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        let body = login_from(&app, &stranger, "olga", "a wrong guess").await;
+        answers.push(error_code(&body).to_owned());
+    }
+    assert_eq!(
+        answers,
+        [
+            "UNAUTHENTICATED",
+            "UNAUTHENTICATED",
+            "UNAUTHENTICATED",
+            "RATE_LIMITED"
+        ]
+    );
+    // The stranger's network waits, even with the right password…
+    let waits = login_from(&app, &stranger, "olga", "correct horse battery").await;
+    assert_eq!(error_code(&waits), "RATE_LIMITED");
+    assert!(
+        waits["errors"][0]["extensions"]["retryAfterMs"]
+            .as_u64()
+            .unwrap()
+            > 1_000
+    );
+    // …the owner's does not.
+    let signed_in = login_from(&app, &owner, "olga", "correct horse battery").await;
+    assert_eq!(
+        signed_in["data"]["login"]["member"]["handle"], "olga",
+        "{signed_in}"
+    );
+
+    // An absent account answers exactly as a present one.
+    let mut absent = Vec::new();
+    for _ in 0..4 {
+        let body = login_from(&app, &stranger, "nobody_here", "a wrong guess").await;
+        absent.push(error_code(&body).to_owned());
+    }
+    assert_eq!(absent, answers);
+}

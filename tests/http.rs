@@ -317,6 +317,36 @@ async fn metrics_count_operations_signatures_and_refusals() {
 }
 
 #[tokio::test]
+async fn metrics_can_ask_for_a_bearer_token() {
+    let app = TestApp::spawn_with(&["--metrics-token", "scrape-secret"]).await;
+    let open = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(open.status(), 401);
+    let wrong = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-secreT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let scraped = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(
+        scraped
+            .text()
+            .await
+            .unwrap()
+            .contains("consumact_websockets 0")
+    );
+}
+
+#[tokio::test]
 async fn introspection_can_be_switched_off() {
     let app = TestApp::spawn_with(&["--introspection", "false"]).await;
     // async-graphql answers introspection with nothing rather than an error.

@@ -124,12 +124,17 @@ async fn invalid_subscriptions_get_a_coded_error() {
         json!({}),
     )
     .await;
-    // async-graphql reports it as a result carrying errors, not a protocol error.
+    // An operation that fails validation never runs: graphql-transport-ws's
+    // `error` message, whose payload is the list of errors, and no `complete`.
     let message = live.next_message(5).await.expect("an answer");
-    assert_eq!(message["type"], "next", "{message}");
-    assert!(message["payload"]["data"].is_null());
+    assert_eq!(message["type"], "error", "{message}");
+    assert_eq!(message["id"], "1");
     assert_eq!(
-        message["payload"]["errors"][0]["extensions"]["code"],
+        message["payload"][0]["extensions"]["code"],
         "GRAPHQL_VALIDATION_FAILED"
+    );
+    assert!(
+        live.next_message(1).await.is_none(),
+        "nothing follows an error"
     );
 }

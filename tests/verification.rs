@@ -139,8 +139,38 @@ async fn a_newcomer_follows_the_mailed_link_and_their_signature_counts() {
         "{link}"
     );
 
-    // Opening the link confirms, and says so.
+    // A mail scanner fetching the link (GET or HEAD) confirms nothing: the
+    // page shows a button that posts the token.
+    let head = app.client.head(&link).send().await.unwrap();
+    assert_eq!(head.status(), 200);
     let page = app.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("method=\"post\" action=\"/confirm-email\""),
+        "{page}"
+    );
+    let token = link.split_once("token=").unwrap().1.to_owned();
+    assert_eq!(
+        app.signature_count(&campaign).await,
+        0,
+        "a GET confirms nothing"
+    );
+    let unconfirmed = app
+        .gql_ok(Some(&alice), "{ me { emailConfirmed } }", json!({}))
+        .await;
+    assert_eq!(unconfirmed["me"]["emailConfirmed"], false);
+
+    // The person's click (the form's POST) confirms, and says so.
+    let confirm = app.url("/confirm-email");
+    let page = app
+        .client
+        .post(&confirm)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("confirmed"));
     assert_eq!(app.signature_count(&campaign).await, 1);
@@ -162,10 +192,17 @@ async fn a_newcomer_follows_the_mailed_link_and_their_signature_counts() {
         "COUNTED"
     );
 
-    // A link works once.
-    let again = app.client.get(&link).send().await.unwrap();
-    assert_eq!(again.status(), 400);
-    let token = link.split_once("token=").unwrap().1;
+    // A link works once; used again, it says the address is confirmed.
+    let again = app
+        .client
+        .post(&confirm)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    assert!(again.text().await.unwrap().contains("already confirmed"));
     let reuse = app
         .gql(
             None,
@@ -173,8 +210,16 @@ async fn a_newcomer_follows_the_mailed_link_and_their_signature_counts() {
             json!({ "token": token }),
         )
         .await;
-    assert_eq!(error_code(&reuse), "BAD_USER_INPUT");
-    assert_eq!(error_field(&reuse), "token");
+    assert_eq!(error_code(&reuse), "CONFLICT");
+    let bogus = app
+        .gql(
+            None,
+            "mutation { confirmEmail(token: \"not-a-token\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&bogus), "BAD_USER_INPUT");
+    assert_eq!(error_field(&bogus), "token");
     assert_eq!(app.signature_count(&campaign).await, 1, "counted once");
     // Now she may pledge.
     app.gql_ok(
@@ -487,8 +532,9 @@ async fn resending_the_confirmation_is_limited_and_ends_with_confirmation() {
     let (_, older) = mails[0].link("/confirm-email");
     let confirm = "mutation($token: String!) { confirmEmail(token: $token) { id } }";
     app.gql_ok(None, confirm, json!({ "token": newest })).await;
+    // The older link is spent; it says the address is confirmed.
     let spent = app.gql(None, confirm, json!({ "token": older })).await;
-    assert_eq!(error_code(&spent), "BAD_USER_INPUT");
+    assert_eq!(error_code(&spent), "CONFLICT");
     let done = app.gql(Some(&token), resend, json!({})).await;
     assert_eq!(error_code(&done), "CONFLICT");
 }

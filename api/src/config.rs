@@ -22,18 +22,22 @@ pub struct Config {
 
     /// `postgres://…` for PostgreSQL, `sqlite://path` or `sqlite::memory:` for SQLite.
     /// Unset: an SQLite file in the data directory.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// A read replica of `DATABASE_URL` (same schema, kept by the
     /// database's own replication) for observatory and export reads; unset:
     /// they read `DATABASE_URL`.
-    #[arg(long, env = "CONSUMACT_OBSERVATORY_DATABASE_URL")]
+    #[arg(
+        long,
+        env = "CONSUMACT_OBSERVATORY_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub observatory_database_url: Option<String>,
 
     /// `redis://…` for live counters and cross-instance updates; unset keeps
     /// them in process (one instance only).
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
     /// Prefix of every Redis key and channel, so several deployments (or
@@ -87,6 +91,53 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
 
+    /// Websockets one client address (an IPv6 /64) may hold open at once;
+    /// past it the upgrade answers HTTP 429.
+    #[arg(long, env = "CONSUMACT_WS_MAX_PER_ADDRESS", default_value_t = 100)]
+    pub ws_max_per_address: u32,
+
+    /// Queries and mutations one websocket may run at once; past it an
+    /// operation gets an `error` with code `RATE_LIMITED`.
+    #[arg(long, env = "CONSUMACT_WS_MAX_IN_FLIGHT", default_value_t = 8)]
+    pub ws_max_in_flight: u32,
+
+    /// Subscriptions one websocket may hold at once; past it a subscription
+    /// gets an `error` with code `RATE_LIMITED`.
+    #[arg(long, env = "CONSUMACT_WS_MAX_SUBSCRIPTIONS", default_value_t = 20)]
+    pub ws_max_subscriptions: u32,
+
+    /// How long a websocket may wait before `connection_init`, in
+    /// milliseconds (then it is closed with 4408).
+    #[arg(long, env = "CONSUMACT_WS_INIT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub ws_init_timeout_ms: u64,
+
+    /// Seconds between the server's keep-alive pings on a websocket (0: none).
+    /// A `graphql-transport-ws` client that answers nothing for three of
+    /// them is closed.
+    #[arg(long, env = "CONSUMACT_WS_PING_SECS", default_value_t = 30)]
+    pub ws_ping_secs: u64,
+
+    /// Seconds a websocket may stay open with nothing running before it is
+    /// closed.
+    #[arg(long, env = "CONSUMACT_WS_IDLE_SECS", default_value_t = 300)]
+    pub ws_idle_secs: u64,
+
+    /// Longest a websocket stays open, in seconds; the client connects again.
+    #[arg(long, env = "CONSUMACT_WS_MAX_AGE_SECS", default_value_t = 86_400)]
+    pub ws_max_age_secs: u64,
+
+    /// A bearer token `GET /metrics` asks for (`Authorization: Bearer …`);
+    /// unset: the metrics are open to whoever reaches the address they are
+    /// served on.
+    #[arg(long, env = "CONSUMACT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// Bytes of automatic persisted query texts kept per instance (the least
+    /// recently used go first); a text is kept only once it parsed and
+    /// validated.
+    #[arg(long, env = "CONSUMACT_PERSISTED_QUERIES_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub persisted_queries_bytes: usize,
+
     /// Largest number of pooled database connections.
     #[arg(long, env = "CONSUMACT_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
@@ -107,6 +158,16 @@ pub struct Config {
     /// Argon2 iterations.
     #[arg(long, env = "CONSUMACT_ARGON2_ITERATIONS", default_value_t = 2)]
     pub argon2_iterations: u32,
+
+    /// Password hashes (login, registration, resets) computed at once, each
+    /// holding its Argon2 memory; 0: one per core.
+    #[arg(long, env = "CONSUMACT_HASH_CONCURRENCY", default_value_t = 0)]
+    pub hash_concurrency: usize,
+
+    /// Password hashes that may wait for a place; past that a login or
+    /// registration answers `RATE_LIMITED` at once.
+    #[arg(long, env = "CONSUMACT_HASH_QUEUE", default_value_t = 256)]
+    pub hash_queue: usize,
 
     /// How long a bearer token stays valid, in hours.
     #[arg(long, env = "CONSUMACT_TOKEN_TTL_HOURS", default_value_t = 720)]
@@ -186,7 +247,7 @@ pub struct Config {
 
     /// OpenTelemetry collector to export traces to over OTLP/HTTP, e.g.
     /// `http://127.0.0.1:4318`; unset exports nothing.
-    #[arg(long, env = "CONSUMACT_OTLP_ENDPOINT")]
+    #[arg(long, env = "CONSUMACT_OTLP_ENDPOINT", hide_env_values = true)]
     pub otlp_endpoint: Option<String>,
 
     /// Log format: `text` for people, `json` for log collectors.
@@ -262,10 +323,17 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_RESEND_PER_HOUR", default_value_t = 3)]
     pub resend_per_hour: u32,
 
-    /// Failed logins one account accepts per 15 minutes before further
-    /// attempts answer `RATE_LIMITED` (a password reset lifts it).
+    /// Failed logins one account accepts from one network (an IPv4 /24, an
+    /// IPv6 /48) before each further attempt from that network waits
+    /// `CONSUMACT_LOGIN_DELAY_SECS`, doubling up to 15 minutes. Other networks
+    /// are not slowed; a success or a password reset lifts it.
     #[arg(long, env = "CONSUMACT_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub login_failures_per_account: u32,
+
+    /// The first wait, in seconds, once an account's failures from one
+    /// network pass `CONSUMACT_LOGIN_FAILURES_PER_ACCOUNT`.
+    #[arg(long, env = "CONSUMACT_LOGIN_DELAY_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub login_delay_secs: u64,
 
     /// Base of the links in mails (`…/confirm-email`, `…/reset-password`);
     /// unset: `http://` + the address the server listens on.
@@ -552,6 +620,30 @@ mod tests {
         assert!(config.addr.ip().is_loopback());
         assert!(config.auto_migrate);
         assert_eq!(config.page_size_max, 100);
+    }
+
+    #[test]
+    fn help_never_prints_the_value_of_a_secret() {
+        use clap::Args;
+        let command = Config::augment_args(clap::Command::new("consumact"));
+        // URLs may carry a password, and the rest are secrets themselves;
+        // the public URL is printed in every mail anyway.
+        let secret = |name: &str| {
+            name != "public_url"
+                && ["_url", "password", "_key", "_token", "_endpoint"]
+                    .iter()
+                    .any(|word| name.ends_with(word))
+        };
+        let exposed: Vec<_> = command
+            .get_arguments()
+            .filter(|arg| arg.get_env().is_some() && secret(arg.get_id().as_str()))
+            .filter(|arg| !arg.is_hide_env_values_set())
+            .map(|arg| arg.get_id().to_string())
+            .collect();
+        assert!(
+            exposed.is_empty(),
+            "{exposed:?} print their value in --help"
+        );
     }
 
     #[test]

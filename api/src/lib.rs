@@ -63,7 +63,16 @@ impl Application {
         let sqlite_writer = (sea_orm::ConnectionTrait::get_database_backend(&db)
             == sea_orm::DbBackend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
-        let passwords = Passwords::new(config.argon2_memory_kib, config.argon2_iterations)?;
+        let hash_concurrency = match config.hash_concurrency {
+            0 => std::thread::available_parallelism().map_or(2, usize::from),
+            set => set,
+        };
+        let passwords = Passwords::bounded(
+            config.argon2_memory_kib,
+            config.argon2_iterations,
+            hash_concurrency,
+            config.hash_queue,
+        )?;
         let (counters, events) = live_backends(&config)?;
         let metrics = Arc::new(Metrics::default());
         // Bound first: the default public URL is the address actually bound.

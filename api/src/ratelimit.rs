@@ -7,7 +7,7 @@
 //! have been idle long enough to refill are evicted by [`RateLimits::evict_idle`],
 //! which the server runs on a timer, so memory stays bounded.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -65,75 +65,121 @@ fn per_hour(count: u32) -> Quota {
     Quota::per_hour(count).allow_burst(count)
 }
 
-/// The window failed logins are counted over.
+/// How long a (account, network) pair's failures are remembered after the
+/// last one, and the longest delay they impose.
 pub const LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// Failed logins per account over a sliding window. Past the limit, every
-/// attempt on the account (right password included) answers
-/// `RATE_LIMITED` until the oldest failure leaves the window, so that
-/// guesses spread over many addresses stall; a password reset lifts it
-/// ([`LoginFailures::clear`]), so the owner is never locked out.
+/// (Account, network) pairs remembered at most; past it, pairs that impose
+/// no delay yet are let go first.
+const LOGIN_FAILURE_CAPACITY: usize = 100_000;
+
+/// Failed password checks per account *and source network* (an IPv4 /24,
+/// an IPv6 /48), with a growing delay, never a lock:
+/// - the first `free` failures from a network cost nothing; each one after
+///   makes the next attempt from that network wait `delay`, doubling each
+///   time up to [`LOGIN_FAILURE_WINDOW`] (`RATE_LIMITED` with `retryAfterMs`
+///   until then);
+/// - other networks are not slowed: a stranger failing from elsewhere never
+///   stops the owner's right password from their own network;
+/// - a success from a network forgets that network's failures, a password
+///   reset forgets them all;
+/// - the key is whatever the caller names, so that an absent account (keyed
+///   by the login it was asked under) is treated exactly as a present one.
 pub struct LoginFailures {
-    limit: usize,
-    window: Duration,
-    failures: Mutex<HashMap<Uuid, VecDeque<Instant>>>,
+    free: u32,
+    delay: Duration,
+    failures: Mutex<HashMap<(String, IpAddr), Failures>>,
+}
+
+#[derive(Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+impl Failures {
+    /// How long after the last failure the next attempt must wait.
+    fn wait(&self, free: u32, delay: Duration) -> Duration {
+        if self.count < free {
+            return Duration::ZERO;
+        }
+        let doublings = (self.count - free).min(16);
+        delay
+            .saturating_mul(1 << doublings)
+            .min(LOGIN_FAILURE_WINDOW)
+    }
+}
+
+/// The network a failure is counted under: an IPv4 /24, an IPv6 /48.
+pub fn login_network(ip: IpAddr) -> IpAddr {
+    match address_key(ip) {
+        IpAddr::V4(v4) => IpAddr::V4((u32::from(v4) & 0xffff_ff00).into()),
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 80) - 1)).into()),
+    }
 }
 
 impl LoginFailures {
-    pub fn new(limit: u32, window: Duration) -> Self {
+    pub fn new(free: u32, delay: Duration) -> Self {
         Self {
-            limit: limit.max(1) as usize,
-            window,
+            free: free.max(1),
+            delay: delay.max(Duration::from_millis(1)),
             failures: Mutex::new(HashMap::new()),
         }
     }
 
-    fn recent<'a>(
-        &self,
-        failures: &'a mut HashMap<Uuid, VecDeque<Instant>>,
-        member: Uuid,
-    ) -> Option<&'a mut VecDeque<Instant>> {
-        let times = failures.get_mut(&member)?;
-        while times.front().is_some_and(|at| at.elapsed() >= self.window) {
-            times.pop_front();
-        }
-        Some(times)
-    }
-
-    /// `RATE_LIMITED` when the account is at its limit.
-    pub fn check(&self, member: Uuid) -> Result<()> {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        match self.recent(&mut failures, member) {
-            Some(times) if times.len() >= self.limit => {
-                let oldest = times.front().copied().unwrap_or_else(Instant::now);
-                let wait = self.window.saturating_sub(oldest.elapsed());
-                Err(AppError::RateLimited {
-                    retry_after_ms: (wait.as_millis() as u64).max(1),
-                })
-            }
-            _ => Ok(()),
+    /// `RATE_LIMITED` while `account` must wait before another attempt from
+    /// `client`'s network.
+    pub fn check(&self, account: &str, client: IpAddr) -> Result<()> {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(found) = failures.get(&(account.to_owned(), login_network(client))) else {
+            return Ok(());
+        };
+        let wait = found
+            .wait(self.free, self.delay)
+            .saturating_sub(found.last.elapsed());
+        if wait.is_zero() {
+            Ok(())
+        } else {
+            Err(AppError::RateLimited {
+                retry_after_ms: (wait.as_millis() as u64).max(1),
+            })
         }
     }
 
-    /// Counts one failed login on the account.
-    pub fn record(&self, member: Uuid) {
+    /// Counts one failure on `account` from `client`'s network.
+    pub fn record(&self, account: &str, client: IpAddr) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let times = failures.entry(member).or_default();
-        times.push_back(Instant::now());
-        while times.len() > self.limit {
-            times.pop_front();
+        if failures.len() >= LOGIN_FAILURE_CAPACITY {
+            let free = self.free;
+            failures.retain(|_, found| {
+                found.count >= free && found.last.elapsed() < LOGIN_FAILURE_WINDOW
+            });
         }
+        let found = failures
+            .entry((account.to_owned(), login_network(client)))
+            .or_insert(Failures {
+                count: 0,
+                last: Instant::now(),
+            });
+        found.count = found.count.saturating_add(1);
+        found.last = Instant::now();
     }
 
-    /// Forgets the account's failures (after a password reset).
-    pub fn clear(&self, member: Uuid) {
+    /// A success from `client`'s network: its failures are forgotten.
+    pub fn succeeded(&self, account: &str, client: IpAddr) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&member);
+        failures.remove(&(account.to_owned(), login_network(client)));
+    }
+
+    /// Forgets every network's failures on `account` (after a password reset).
+    pub fn clear(&self, account: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.retain(|(key, _), _| key != account);
     }
 
     fn evict_idle(&self) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.retain(|_, times| times.back().is_some_and(|at| at.elapsed() < self.window));
+        failures.retain(|_, found| found.last.elapsed() < LOGIN_FAILURE_WINDOW);
     }
 }
 
@@ -166,7 +212,7 @@ pub struct RateLimits {
     rate_member: DefaultKeyedRateLimiter<Uuid>,
     resend_member: DefaultKeyedRateLimiter<Uuid>,
     webhook_test_member: DefaultKeyedRateLimiter<Uuid>,
-    /// Failed logins per account (see [`LoginFailures`]).
+    /// Failed password checks per account and network (see [`LoginFailures`]).
     pub login_failures: LoginFailures,
     sign_address: AddressLimits,
     auth_address: AddressLimits,
@@ -183,7 +229,7 @@ impl RateLimits {
             webhook_test_member: RateLimiter::keyed(per_hour(config.webhook_tests_per_hour)),
             login_failures: LoginFailures::new(
                 config.login_failures_per_account,
-                LOGIN_FAILURE_WINDOW,
+                Duration::from_secs(config.login_delay_secs),
             ),
             sign_address: AddressLimits::new(config.sign_ip_per_minute, config.sign_ip_burst),
             auth_address: AddressLimits::new(config.auth_ip_per_minute, config.auth_ip_burst),
@@ -345,33 +391,70 @@ mod tests {
     }
 
     #[test]
-    fn an_account_refuses_logins_past_its_failures_until_cleared() {
-        let failures = LoginFailures::new(3, Duration::from_secs(900));
-        let member = Uuid::now_v7();
-        for _ in 0..3 {
-            failures.check(member).unwrap();
-            failures.record(member);
+    fn failures_past_the_free_ones_make_that_network_wait_longer_each_time() {
+        let failures = LoginFailures::new(3, Duration::from_secs(30));
+        let here: IpAddr = "192.0.2.7".parse().unwrap();
+        let same_24: IpAddr = "192.0.2.200".parse().unwrap();
+        let elsewhere: IpAddr = "198.51.100.7".parse().unwrap();
+        for _ in 0..2 {
+            failures.check("bob", here).unwrap();
+            failures.record("bob", here);
         }
-        match failures.check(member) {
-            Err(AppError::RateLimited { retry_after_ms }) => {
-                assert!(retry_after_ms > 899_000 && retry_after_ms <= 900_000)
-            }
+        failures.check("bob", here).unwrap();
+        failures.record("bob", here);
+        let waits = |ip| match failures.check("bob", ip) {
+            Err(AppError::RateLimited { retry_after_ms }) => retry_after_ms,
+            Ok(()) => 0,
             other => panic!("expected RATE_LIMITED, got {other:?}"),
+        };
+        assert!((29_000..=30_000).contains(&waits(here)), "{}", waits(here));
+        assert!(waits(same_24) > 29_000, "one /24 is one network");
+        assert_eq!(waits(elsewhere), 0, "another network is not slowed");
+        failures.record("bob", here);
+        assert!(
+            (59_000..=60_000).contains(&waits(here)),
+            "the delay doubles"
+        );
+        assert_eq!(failures.check("alice", here).ok(), Some(()));
+        for _ in 0..20 {
+            failures.record("bob", here);
         }
-        failures.check(Uuid::now_v7()).unwrap();
-        failures.clear(member);
-        failures.check(member).unwrap();
+        assert!(waits(here) <= LOGIN_FAILURE_WINDOW.as_millis() as u64);
+        failures.succeeded("bob", elsewhere);
+        assert!(waits(here) > 0, "a success elsewhere lifts nothing here");
+        failures.succeeded("bob", here);
+        assert_eq!(waits(here), 0);
+        failures.record("bob", here);
+        failures.record("bob", elsewhere);
+        failures.clear("bob");
+        assert!(failures.failures.lock().unwrap().is_empty());
     }
 
     #[test]
-    fn old_failures_leave_the_window() {
-        let failures = LoginFailures::new(2, Duration::from_millis(20));
-        let member = Uuid::now_v7();
-        failures.record(member);
-        failures.record(member);
-        assert!(failures.check(member).is_err());
-        std::thread::sleep(Duration::from_millis(30));
-        failures.check(member).unwrap();
+    fn networks_are_a_24_or_a_48() {
+        let v4: IpAddr = "203.0.113.77".parse().unwrap();
+        assert_eq!(login_network(v4), "203.0.113.0".parse::<IpAddr>().unwrap());
+        let v6: IpAddr = "2001:db8:aa:bb:cc::1".parse().unwrap();
+        assert_eq!(
+            login_network(v6),
+            "2001:db8:aa::".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn remembered_failures_leave_after_the_window() {
+        let failures = LoginFailures::new(1, Duration::from_secs(1));
+        let here: IpAddr = "192.0.2.7".parse().unwrap();
+        failures.record("bob", here);
+        failures
+            .failures
+            .lock()
+            .unwrap()
+            .values_mut()
+            .for_each(|found| {
+                found.last = Instant::now() - LOGIN_FAILURE_WINDOW - Duration::from_secs(1);
+            });
+        failures.check("bob", here).unwrap();
         failures.evict_idle();
         assert!(failures.failures.lock().unwrap().is_empty());
     }

@@ -423,6 +423,7 @@ pub fn error_field(body: &Value) -> &str {
 }
 
 pub mod browser;
+pub mod graphql_ws;
 pub mod mail;
 pub mod postgres_server;
 pub mod redis_server;

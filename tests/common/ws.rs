@@ -115,3 +115,62 @@ async fn receive(socket: &mut Socket, seconds: u64) -> Option<Value> {
         }
     }
 }
+
+/// A websocket that has said nothing yet, for tests of the protocol itself.
+pub struct RawSocket {
+    socket: Socket,
+}
+
+impl RawSocket {
+    /// Opens `ws://addr/graphql` with `graphql-transport-ws`; the upgrade's
+    /// HTTP status when it is refused.
+    pub async fn open(addr: std::net::SocketAddr) -> Result<Self, u16> {
+        let mut request = format!("ws://{addr}/graphql")
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(Self { socket }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(other) => panic!("websocket connect: {other}"),
+        }
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .expect("websocket send");
+    }
+
+    pub async fn send(&mut self, message: Value) {
+        send(&mut self.socket, message).await;
+    }
+
+    /// The next protocol message, or `None` when closed or after `seconds`.
+    pub async fn receive(&mut self, seconds: u64) -> Option<Value> {
+        receive(&mut self.socket, seconds).await
+    }
+
+    /// The close code the server ends with, skipping other messages; `None`
+    /// when nothing closes within `seconds`.
+    pub async fn close_code(&mut self, seconds: u64) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()??;
+            if let Ok(Message::Close(Some(close))) = frame {
+                return Some(u16::from(close.code));
+            }
+            if frame.is_err() {
+                return None;
+            }
+        }
+    }
+}

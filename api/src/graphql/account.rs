@@ -19,9 +19,7 @@ impl AccountMutation {
     /// signatures count from now on. A token works once, and expires.
     async fn confirm_email(&self, ctx: &Context<'_>, token: String) -> Result<Member> {
         let state = state(ctx);
-        if let Some(ip) = client_ip(ctx) {
-            state.limits.check_address(Action::Auth, ip)?;
-        }
+        state.limits.check_address(Action::Auth, client_ip(ctx)?)?;
         confirmation::confirm(state, &token).await.map(Member)
     }
 
@@ -35,9 +33,7 @@ impl AccountMutation {
     /// has an account. The answer is `true` either way.
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
         let state = state(ctx);
-        if let Some(ip) = client_ip(ctx) {
-            state.limits.check_address(Action::Auth, ip)?;
-        }
+        state.limits.check_address(Action::Auth, client_ip(ctx)?)?;
         password::request_reset(state, &email).await
     }
 
@@ -50,9 +46,7 @@ impl AccountMutation {
         new_password: String,
     ) -> Result<bool> {
         let state = state(ctx);
-        if let Some(ip) = client_ip(ctx) {
-            state.limits.check_address(Action::Auth, ip)?;
-        }
+        state.limits.check_address(Action::Auth, client_ip(ctx)?)?;
         password::reset(state, &token, new_password).await
     }
 
@@ -65,6 +59,15 @@ impl AccountMutation {
     ) -> Result<bool> {
         let actor = require_member(ctx).await?;
         let token = ctx.data::<RequestAuth>().ok().and_then(RequestAuth::token);
-        password::change(state(ctx), actor, token, current_password, new_password).await
+        let client = client_ip(ctx)?;
+        password::change(
+            state(ctx),
+            actor,
+            client,
+            token,
+            current_password,
+            new_password,
+        )
+        .await
     }
 }

@@ -80,6 +80,9 @@ pub fn encode_position(position: usize) -> String {
     URL_SAFE_NO_PAD.encode(format!("{POSITION_PREFIX}{position}"))
 }
 
+/// Positions a cursor may name (far beyond any list served).
+const MAX_POSITION: usize = u32::MAX as usize;
+
 /// The position inside a cursor from [`encode_position`], or `BAD_USER_INPUT`.
 pub fn decode_position(cursor: &str) -> Result<usize> {
     URL_SAFE_NO_PAD
@@ -88,8 +91,11 @@ pub fn decode_position(cursor: &str) -> Result<usize> {
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| {
             text.strip_prefix(POSITION_PREFIX)
-                .and_then(|n| n.parse().ok())
+                .and_then(|n| n.parse::<usize>().ok())
         })
+        // No list holds this many: a forged position that would overflow
+        // the next page's start is refused like any other forged cursor.
+        .filter(|position| *position < MAX_POSITION)
         .ok_or_else(|| AppError::invalid("after", "after is not a cursor this server issued"))
 }
 
@@ -311,6 +317,8 @@ mod tests {
         assert!(decode_position(&encode_cursor(Uuid::now_v7())).is_err());
         assert!(decode_cursor(&encode_position(3)).is_err());
         assert!(decode_position(&URL_SAFE_NO_PAD.encode("p1:-1")).is_err());
+        let overflowing = URL_SAFE_NO_PAD.encode(format!("p1:{}", usize::MAX));
+        assert!(decode_position(&overflowing).is_err());
     }
 
     #[test]

@@ -74,9 +74,12 @@ pub async fn require_member(ctx: &Context<'_>) -> Result<Viewer> {
         .ok_or(AppError::Unauthenticated("sign in to do this"))
 }
 
-/// The client's address, for rate limits (`None` outside HTTP requests).
-pub fn client_ip(ctx: &Context<'_>) -> Option<IpAddr> {
+/// The client's address, for limits, block rules and source keys. Every
+/// transport sets it (`http::policy`); an operation without one is refused,
+/// never waved past the checks that need it.
+pub fn client_ip(ctx: &Context<'_>) -> Result<IpAddr> {
     ctx.data::<RequestAuth>()
         .ok()
         .and_then(|request| request.client)
+        .ok_or_else(|| AppError::Forbidden("the request carries no client address".into()))
 }

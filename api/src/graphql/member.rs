@@ -244,9 +244,7 @@ impl MemberMutation {
     /// address: `+tags`, case and (for Gmail) dots do not make a new one.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
         let state = state(ctx);
-        if let Some(ip) = client_ip(ctx) {
-            state.limits.check_address(Action::Auth, ip)?;
-        }
+        state.limits.check_address(Action::Auth, client_ip(ctx)?)?;
         let registration = auth::Registration {
             handle: input.handle,
             email: input.email,
@@ -255,7 +253,7 @@ impl MemberMutation {
             territory: input.territory,
             locale: input.locale,
         };
-        auth::register(state, client_ip(ctx), registration)
+        auth::register(state, Some(client_ip(ctx)?), registration)
             .await
             .map(AuthPayload::from)
     }
@@ -264,10 +262,9 @@ impl MemberMutation {
     /// limited per address and per account (`RATE_LIMITED`).
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let state = state(ctx);
-        if let Some(ip) = client_ip(ctx) {
-            state.limits.check_address(Action::Auth, ip)?;
-        }
-        auth::login(state, &input.handle_or_email, input.password)
+        let client = client_ip(ctx)?;
+        state.limits.check_address(Action::Auth, client)?;
+        auth::login(state, client, &input.handle_or_email, input.password)
             .await
             .map(AuthPayload::from)
     }

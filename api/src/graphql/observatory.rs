@@ -101,7 +101,7 @@ impl RatingMutation {
                 score: score.score,
             })
             .collect();
-        let saved = rating::rate(state(ctx), actor, client_ip(ctx), id, scores).await?;
+        let saved = rating::rate(state(ctx), actor, Some(client_ip(ctx)?), id, scores).await?;
         Ok(saved.into_iter().map(TrustRating).collect())
     }
 }

@@ -139,14 +139,14 @@ pub async fn ranked_page(
                 text.strip_prefix(RANK_PREFIX)
                     .and_then(|n| n.parse::<usize>().ok())
             })
-            .map(|position| position + 1)
+            .and_then(|position| position.checked_add(1))
             .ok_or_else(|| {
                 AppError::invalid("after", "after is not a cursor this server issued")
             })?,
     };
     let ranked = service::proposal::ranked(&state(ctx).db, venue).await?;
     let total_count = ranked.len() as u64;
-    let has_next = ranked.len() > start + first;
+    let has_next = ranked.len() > start.saturating_add(first);
     let mut connection =
         Connection::with_additional_fields(start > 0, has_next, ConnectionTotals { total_count });
     for (position, (model, _)) in ranked.into_iter().enumerate().skip(start).take(first) {
@@ -220,7 +220,7 @@ impl ProposalMutation {
             VoteDirection::Down => Direction::Down,
             VoteDirection::None => Direction::None,
         };
-        service::proposal::vote(state(ctx), actor, client_ip(ctx), id, direction)
+        service::proposal::vote(state(ctx), actor, Some(client_ip(ctx)?), id, direction)
             .await
             .map(Proposal)
     }

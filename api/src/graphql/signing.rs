@@ -217,7 +217,7 @@ impl SigningMutation {
                 .as_ref()
                 .and_then(|signer| service::source::email_domain(&signer.email)),
         };
-        service::signature::sign(state(ctx), actor, client_ip(ctx), id, sign)
+        service::signature::sign(state(ctx), actor, Some(client_ip(ctx)?), id, sign)
             .await
             .map(Signature)
     }

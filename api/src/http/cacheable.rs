@@ -13,17 +13,37 @@ use axum::response::Response;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-/// Persisted queries kept per instance; a client whose hash is unknown
-/// here sends the text once more.
-const PERSISTED_CAPACITY: usize = 10_000;
-
 /// The longest query text kept as a persisted query.
 const PERSISTED_MAX_BYTES: usize = 64 * 1024;
 
-/// Query texts by the hex SHA-256 their clients name them by.
-#[derive(Default)]
+/// Query texts by the hex SHA-256 their clients name them by, kept only once
+/// they parsed and validated ([`PersistedQueries::remember`]), within a
+/// budget of bytes (`CONSUMACT_PERSISTED_QUERIES_BYTES`): the least recently
+/// used go first. A client whose hash is unknown here sends the text again.
 pub struct PersistedQueries {
-    texts: Mutex<HashMap<String, std::sync::Arc<str>>>,
+    kept: Mutex<Kept>,
+    budget: usize,
+}
+
+#[derive(Default)]
+struct Kept {
+    texts: HashMap<String, (std::sync::Arc<str>, u64)>,
+    /// Hashes by their last use.
+    by_use: std::collections::BTreeMap<u64, String>,
+    bytes: usize,
+    clock: u64,
+}
+
+impl Kept {
+    fn touch(&mut self, hash: &str) -> Option<std::sync::Arc<str>> {
+        self.clock += 1;
+        let clock = self.clock;
+        let (text, used) = self.texts.get_mut(hash)?;
+        self.by_use.remove(used);
+        *used = clock;
+        self.by_use.insert(clock, hash.to_owned());
+        Some(text.clone())
+    }
 }
 
 /// Why a persisted query could not be used.
@@ -64,12 +84,30 @@ struct PersistedQuery {
 }
 
 impl PersistedQueries {
-    /// Fills in (or checks and remembers) the text of a request that names
-    /// a persisted query in `extensions.persistedQuery`; leaves other
-    /// requests alone.
-    pub fn resolve(&self, request: &mut async_graphql::Request) -> Result<(), PersistedError> {
+    /// A store holding at most `budget` bytes of query text.
+    pub fn new(budget: usize) -> Self {
+        Self {
+            kept: Mutex::default(),
+            budget,
+        }
+    }
+
+    /// Bytes of query text held.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner()).bytes
+    }
+
+    /// Fills in (or checks) the text of a request that names a persisted
+    /// query in `extensions.persistedQuery`; leaves other requests alone.
+    /// A text sent with its hash comes back as `Some(hash)`: the caller
+    /// [`remember`](Self::remember)s it once it has parsed and validated.
+    pub fn resolve(
+        &self,
+        request: &mut async_graphql::Request,
+    ) -> Result<Option<String>, PersistedError> {
         let Some(persisted) = request.extensions.get("persistedQuery") else {
-            return Ok(());
+            return Ok(None);
         };
         let persisted: PersistedQuery = persisted
             .clone()
@@ -85,22 +123,40 @@ impl PersistedQueries {
             return Err(PersistedError::Malformed);
         }
         if request.query.trim().is_empty() {
-            let texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
-            let text = texts.get(&hash).ok_or(PersistedError::NotFound)?;
+            let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+            let text = kept.touch(&hash).ok_or(PersistedError::NotFound)?;
             request.query = text.to_string();
-            return Ok(());
+            return Ok(None);
         }
         if hex_sha256(request.query.as_bytes()) != hash {
             return Err(PersistedError::Mismatch);
         }
-        if request.query.len() <= PERSISTED_MAX_BYTES {
-            let mut texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
-            if texts.len() >= PERSISTED_CAPACITY && !texts.contains_key(&hash) {
-                texts.clear();
-            }
-            texts.insert(hash, request.query.as_str().into());
+        Ok((request.query.len() <= PERSISTED_MAX_BYTES).then_some(hash))
+    }
+
+    /// Keeps `text` under `hash` (a text that parsed and validated), letting
+    /// the least recently used go while the store is over its budget.
+    pub fn remember(&self, hash: String, text: &str) {
+        if text.len() > self.budget {
+            return;
         }
-        Ok(())
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.touch(&hash).is_some() {
+            return;
+        }
+        kept.clock += 1;
+        let clock = kept.clock;
+        kept.bytes += text.len() + hash.len();
+        kept.by_use.insert(clock, hash.clone());
+        kept.texts.insert(hash, (text.into(), clock));
+        while kept.bytes > self.budget {
+            let Some((_, oldest)) = kept.by_use.pop_first() else {
+                break;
+            };
+            if let Some((text, _)) = kept.texts.remove(&oldest) {
+                kept.bytes -= text.len() + oldest.len();
+            }
+        }
     }
 }
 
@@ -253,7 +309,7 @@ mod tests {
 
     #[test]
     fn a_hash_is_learned_from_its_text_then_stands_for_it() {
-        let persisted = PersistedQueries::default();
+        let persisted = PersistedQueries::new(1024);
         let query = "{ __typename }";
         let hash = hex_sha256(query.as_bytes());
         let mut unknown = with_hash("", &hash);
@@ -264,12 +320,36 @@ mod tests {
         let mut wrong = with_hash("{ me { id } }", &hash);
         assert_eq!(persisted.resolve(&mut wrong), Err(PersistedError::Mismatch));
         let mut first = with_hash(query, &hash);
-        assert_eq!(persisted.resolve(&mut first), Ok(()));
+        assert_eq!(persisted.resolve(&mut first), Ok(Some(hash.clone())));
+        // Nothing is kept before the caller says the text validated.
+        assert_eq!(
+            persisted.resolve(&mut with_hash("", &hash)),
+            Err(PersistedError::NotFound)
+        );
+        persisted.remember(hash.clone(), query);
         let mut later = with_hash("", &hash.to_ascii_uppercase());
-        assert_eq!(persisted.resolve(&mut later), Ok(()));
+        assert_eq!(persisted.resolve(&mut later), Ok(None));
         assert_eq!(later.query, query);
         let mut bad = with_hash("", "abc");
         assert_eq!(persisted.resolve(&mut bad), Err(PersistedError::Malformed));
+    }
+
+    #[test]
+    fn the_least_recently_used_go_first_when_over_budget() {
+        // Each text keeps 64 + 12 bytes: the budget holds two.
+        let store = PersistedQueries::new(3 * (64 + 10));
+        let text = |i: usize| format!("{{ q{i:07} }}");
+        let hash = |i: usize| hex_sha256(text(i).as_bytes());
+        for i in 0..3 {
+            store.remember(hash(i), &text(i));
+        }
+        assert_eq!(store.bytes(), 2 * (64 + 12));
+        let ask = |i: usize| store.resolve(&mut with_hash("", &hash(i))).map(|_| ());
+        assert_eq!(ask(0), Err(PersistedError::NotFound), "the oldest left");
+        assert_eq!(ask(1), Ok(()));
+        store.remember(hash(3), &text(3));
+        assert_eq!(ask(2), Err(PersistedError::NotFound), "1 was used since");
+        assert_eq!((ask(1), ask(3)), (Ok(()), Ok(())));
     }
 
     #[test]

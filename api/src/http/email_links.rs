@@ -1,21 +1,28 @@
-//! The pages mailed links open: `GET /confirm-email?token=…` confirms the
-//! address and says so; `GET /reset-password?token=…` shows a form to
+//! The pages mailed links open. A link changes nothing by being fetched
+//! (mail security gateways open every link of every message on delivery):
+//! `GET /confirm-email?token=…` shows a button that `POST /confirm-email`
+//! answers by confirming; `GET /reset-password?token=…` shows a form to
 //! choose a new password, which `POST /reset-password` applies;
 //! `POST /unsubscribe?token=…` stops notification mail in one click (RFC
 //! 8058: mail clients post `List-Unsubscribe=One-Click` there), and
 //! `GET /unsubscribe?token=…` shows the button that does it (a GET changes
-//! nothing, so link scanners cannot unsubscribe anyone). Plain HTML, no
-//! script, answers in English or French after `Accept-Language`.
+//! nothing, so link scanners cannot unsubscribe anyone). `HEAD` runs the
+//! `GET` page and changes nothing either. Every page is limited per client
+//! address like its GraphQL twin ([`WithinLimits`]). Plain HTML, no script,
+//! answers in English or French after `Accept-Language`.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::{Form, Query, State};
+use axum::extract::{ConnectInfo, Form, FromRef, FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::error::AppError;
+use crate::ratelimit::Action;
 use crate::service::{confirmation, notification, password};
 use crate::state::AppState;
 
@@ -26,9 +33,40 @@ where
     AppState: axum::extract::FromRef<S>,
 {
     Router::new()
-        .route("/confirm-email", get(confirm_email))
+        .route("/confirm-email", get(confirm_form).post(confirm_email))
         .route("/reset-password", get(reset_form).post(reset_password))
         .route("/unsubscribe", get(unsubscribe_form).post(unsubscribe))
+}
+
+/// A request from an address within its budget of sign-in attempts (the
+/// one `login`, `confirmEmail` and `resetPassword` share): checked before
+/// the page does anything else; past it, an HTTP 429 page.
+struct WithinLimits;
+
+impl<S> FromRequestParts<S> for WithinLimits
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let app = AppState::from_ref(state);
+        let lang = language(&parts.headers);
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>().copied()
+        else {
+            // Never waved through: a request without an address is refused.
+            return Err(failure(
+                lang,
+                &AppError::Forbidden("no client address".into()),
+            ));
+        };
+        let client = super::client_ip(&app.config, &parts.headers, peer);
+        app.limits
+            .check_address(Action::Auth, client)
+            .map_err(|err| failure(lang, &err))?;
+        Ok(WithinLimits)
+    }
 }
 
 /// `fr` when the browser prefers French, else `en`.
@@ -69,6 +107,24 @@ fn escape(value: &str) -> String {
 /// Why a link did not work, in the page's language.
 fn failure(lang: &str, err: &AppError) -> Response {
     let (status, message) = match (err, lang) {
+        (AppError::RateLimited { .. }, "fr") => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Trop d'essais depuis votre réseau ; réessayez dans une minute.",
+        ),
+        (AppError::RateLimited { .. }, _) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts from your network; try again in a minute.",
+        ),
+        (AppError::Conflict(_), "fr") => (
+            StatusCode::OK,
+            "Cette adresse e-mail est déjà confirmée : il n'y a plus rien à faire.",
+        ),
+        (AppError::Conflict(_), _) => (
+            StatusCode::OK,
+            "This e-mail address is already confirmed: there is nothing left to do.",
+        ),
+        (AppError::Forbidden(_), "fr") => (StatusCode::FORBIDDEN, "Requête refusée."),
+        (AppError::Forbidden(_), _) => (StatusCode::FORBIDDEN, "Request refused."),
         (AppError::InvalidInput { .. }, "fr") => (
             StatusCode::BAD_REQUEST,
             "Ce lien n'est pas valable : il a expiré ou a déjà servi.",
@@ -86,22 +142,64 @@ fn failure(lang: &str, err: &AppError) -> Response {
             "The service is unavailable for a moment; please try again later.",
         ),
     };
-    let title = if lang == "fr" {
-        "Lien non valable"
-    } else {
-        "Link not valid"
+    let title = match (err, lang) {
+        (AppError::Conflict(_), "fr") => "Adresse déjà confirmée",
+        (AppError::Conflict(_), _) => "Address already confirmed",
+        (AppError::RateLimited { .. }, "fr") => "Trop d'essais",
+        (AppError::RateLimited { .. }, _) => "Too many attempts",
+        (_, "fr") => "Lien non valable",
+        _ => "Link not valid",
     };
     page(status, lang, title, &format!("<p>{message}</p>"))
 }
 
-async fn confirm_email(
-    State(state): State<AppState>,
+/// `GET /confirm-email?token=…`: a button that confirms; nothing changes yet.
+async fn confirm_form(
+    _: WithinLimits,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = language(&headers);
-    let token = params.get("token").map(String::as_str).unwrap_or_default();
-    match confirmation::confirm(&state, token).await {
+    let token = escape(params.get("token").map(String::as_str).unwrap_or_default());
+    let (title, text, button) = if lang == "fr" {
+        (
+            "Confirmer votre adresse",
+            "Confirmez que cette adresse e-mail est la vôtre : vos signatures compteront dès lors.",
+            "Confirmer mon adresse",
+        )
+    } else {
+        (
+            "Confirm your address",
+            "Confirm that this e-mail address is yours: your signatures count from then on.",
+            "Confirm my address",
+        )
+    };
+    page(
+        StatusCode::OK,
+        lang,
+        title,
+        &format!(
+            "<p>{text}</p><form method=\"post\" action=\"/confirm-email\">\
+             <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+             <p><button type=\"submit\">{button}</button></p></form>"
+        ),
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct ConfirmForm {
+    token: String,
+}
+
+/// `POST /confirm-email` (the button's form): confirms, and says so.
+async fn confirm_email(
+    _: WithinLimits,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ConfirmForm>,
+) -> Response {
+    let lang = language(&headers);
+    match confirmation::confirm(&state, &form.token).await {
         Ok(member) => {
             let name = escape(&member.display_name);
             let (title, body) = if lang == "fr" {
@@ -125,7 +223,11 @@ async fn confirm_email(
     }
 }
 
-async fn reset_form(headers: HeaderMap, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn reset_form(
+    _: WithinLimits,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let lang = language(&headers);
     let token = escape(params.get("token").map(String::as_str).unwrap_or_default());
     let (title, label, button) = if lang == "fr" {
@@ -161,6 +263,7 @@ struct ResetForm {
 }
 
 async fn reset_password(
+    _: WithinLimits,
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<ResetForm>,
@@ -196,6 +299,7 @@ async fn reset_password(
 }
 
 async fn unsubscribe_form(
+    _: WithinLimits,
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
@@ -232,6 +336,7 @@ async fn unsubscribe_form(
 }
 
 async fn unsubscribe(
+    _: WithinLimits,
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,

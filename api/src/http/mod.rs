@@ -7,15 +7,15 @@ mod cacheable;
 mod email_links;
 mod export;
 mod observatory;
+mod policy;
 mod signatures;
+mod websocket;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use async_graphql::dataloader::DataLoader;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::QueryRejection;
@@ -30,13 +30,8 @@ use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-use tracing::Instrument;
-use uuid::Uuid;
 
 use crate::graphql::AppSchema;
-use crate::graphql::guards::RequestAuth;
-use crate::graphql::loaders::DbLoader;
-use crate::metrics::Metrics;
 use crate::state::AppState;
 
 #[derive(Clone)]
@@ -44,6 +39,7 @@ struct HttpState {
     app: AppState,
     schema: AppSchema,
     persisted: std::sync::Arc<cacheable::PersistedQueries>,
+    sockets: std::sync::Arc<websocket::Sockets>,
 }
 
 impl axum::extract::FromRef<HttpState> for AppState {
@@ -56,6 +52,11 @@ impl axum::extract::FromRef<HttpState> for AppState {
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let body_limit = app.config.max_body_bytes;
     let cors = cors(&app.config.cors_origins);
+    let sockets = websocket::Sockets::new(app.config.ws_max_per_address);
+    sockets.follow(&app);
+    let persisted = std::sync::Arc::new(cacheable::PersistedQueries::new(
+        app.config.persisted_queries_bytes,
+    ));
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/healthz", get(healthz))
@@ -82,7 +83,8 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .with_state(HttpState {
             app,
             schema,
-            persisted: Default::default(),
+            persisted,
+            sockets,
         })
 }
 
@@ -128,10 +130,12 @@ pub(crate) async fn viewer(
 
 /// The client's address: the socket peer, or the last entry of the
 /// configured proxy header when one is set (only behind a trusted proxy).
-fn client_ip(state: &HttpState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-    state
-        .app
-        .config
+pub(crate) fn client_ip(
+    config: &crate::config::Config,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> IpAddr {
+    config
         .client_ip_header
         .as_deref()
         .and_then(|name| headers.get(name))
@@ -188,106 +192,51 @@ async fn graphql(
         }
     };
     let mut request = request;
-    if let Err(err) = state.persisted.resolve(&mut request) {
-        return persisted_error(&err);
-    }
-    run(&state, peer, &headers, request).await
+    let learn = match state.persisted.resolve(&mut request) {
+        Ok(learn) => learn,
+        Err(err) => return persisted_error(&err),
+    };
+    run(&state, peer, &headers, request, learn).await
 }
 
-/// Runs a parsed request (its persisted query resolved) and answers it.
+/// Runs a parsed request (its persisted query resolved) under the request
+/// policy and answers it; a persisted query's text sent with its hash
+/// (`learn`) is kept once it has parsed and validated.
 async fn run(
     state: &HttpState,
     peer: SocketAddr,
     headers: &HeaderMap,
     request: async_graphql::Request,
+    learn: Option<String>,
 ) -> Response {
     if request.query.trim().is_empty() {
         return request_error(StatusCode::BAD_REQUEST, "the request has no query".into());
     }
-    let loader = loader(state);
-    let client = client_ip(state, headers, peer);
-    let request = request
-        .data(RequestAuth::new(bearer_token(headers), Some(client)))
-        .data(loader);
-    // One id per request, in every log line it causes and in the answer, so
-    // that a user's report of an INTERNAL error can be found in the logs.
-    let request_id = Uuid::new_v4().to_string();
-    let span = tracing::info_span!("graphql", request_id = %request_id);
-    let limit = Duration::from_millis(state.app.config.request_timeout_ms.max(1));
-    let operation = request
-        .operation_name
-        .clone()
-        .or_else(|| crate::metrics::operation_name_in(&request.query).map(str::to_owned));
-    let started = std::time::Instant::now();
-    let executed = tokio::time::timeout(limit, state.schema.execute(request))
-        .instrument(span)
-        .await;
-    let metrics = &state.app.metrics;
-    match &executed {
-        Ok(response) => {
-            metrics.observe(
-                operation.as_deref(),
-                started.elapsed(),
-                !response.errors.is_empty(),
-            );
-            let limited = response.errors.iter().any(|error| {
-                error
-                    .extensions
-                    .as_ref()
-                    .and_then(|extensions| extensions.get("code"))
-                    .is_some_and(|code| *code == async_graphql::Value::from("RATE_LIMITED"))
-            });
-            if limited {
-                Metrics::increment(&metrics.rate_limited);
-            }
-        }
-        Err(_) => metrics.observe(operation.as_deref(), started.elapsed(), true),
-    }
-    let mut response = match executed {
-        Ok(mut response) => {
-            for error in &mut response.errors {
-                let internal = error
-                    .extensions
-                    .as_ref()
-                    .and_then(|extensions| extensions.get("code"))
-                    .is_some_and(|code| *code == async_graphql::Value::from("INTERNAL"));
-                if internal {
-                    error
-                        .extensions
-                        .get_or_insert_with(Default::default)
-                        .set("requestId", request_id.as_str());
-                }
-            }
-            graphql_response(headers, response)
-        }
-        Err(_) => {
-            tracing::warn!(%request_id, "request timed out");
-            let body = json!({
-                "data": null,
-                "errors": [{
-                    "message": "the request took too long and was stopped",
-                    "extensions": { "code": "TIMEOUT", "requestId": request_id },
-                }]
-            });
-            (StatusCode::OK, Json(body)).into_response()
-        }
+    let caller = policy::Caller {
+        token: bearer_token(headers),
+        client: client_ip(&state.app.config, headers, peer),
     };
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
+    let text = learn.as_ref().map(|_| request.query.clone());
+    let executed = policy::execute(state, &caller, request).await;
+    if let (Some(hash), Some(text)) = (learn, text) {
+        let invalid = executed.response.errors.iter().any(|error| {
+            policy::has_code(error, "GRAPHQL_PARSE_FAILED")
+                || policy::has_code(error, "GRAPHQL_VALIDATION_FAILED")
+        });
+        if !invalid {
+            state.persisted.remember(hash, &text);
+        }
+    }
+    let mut response = if executed.timed_out {
+        // A timeout is no request error: HTTP 200 whatever the Accept.
+        (StatusCode::OK, Json(&executed.response)).into_response()
+    } else {
+        graphql_response(headers, executed.response)
+    };
+    if let Ok(value) = HeaderValue::from_str(&executed.request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
     response
-}
-
-/// Batched database lookups for one request (or one websocket connection;
-/// the loader caches nothing, so a long connection never reads stale rows).
-fn loader(state: &HttpState) -> DataLoader<DbLoader> {
-    DataLoader::new(
-        DbLoader {
-            db: state.app.db.clone(),
-            counters: state.app.counters.clone(),
-        },
-        tokio::spawn,
-    )
 }
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -360,12 +309,6 @@ fn request_error(status: StatusCode, message: String) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// A websocket's read buffer, enough for any subscription request.
-const WS_READ_BUFFER: usize = 4 * 1024;
-/// What a websocket may hold unsent before writes fail (a client that
-/// stopped reading).
-const WS_MAX_WRITE_BUFFER: usize = 1024 * 1024;
-
 /// `GET /graphql`: a websocket upgrade speaking `graphql-transport-ws` (or
 /// the legacy `graphql-ws`) serves subscriptions; `?query=…` (or a
 /// persisted query's hash in `?extensions=…`) runs a query, cacheable when
@@ -375,31 +318,10 @@ async fn graphql_get(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     params: Result<Query<cacheable::GetParams>, QueryRejection>,
-    protocol: Result<GraphQLProtocol, StatusCode>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    if let (Ok(protocol), Ok(upgrade)) = (protocol, upgrade) {
-        let schema = state.schema.clone();
-        let mut data = async_graphql::Data::default();
-        data.insert(loader(&state));
-        let app = state.app.clone();
-        let max_message = app.config.max_body_bytes;
-        // An idle subscriber should cost little: small buffers (the default
-        // is 128 KiB each way), grown only while a message needs them.
-        return upgrade
-            .read_buffer_size(WS_READ_BUFFER)
-            .write_buffer_size(0)
-            .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
-            .max_message_size(max_message)
-            .max_frame_size(max_message)
-            .protocols(ALL_WEBSOCKET_PROTOCOLS)
-            .on_upgrade(move |socket| {
-                GraphQLWebSocket::new(socket, schema, protocol)
-                    .with_data(data)
-                    .on_connection_init(move |payload| authenticate_socket(app, payload))
-                    .serve()
-            })
-            .into_response();
+    if let Ok(upgrade) = upgrade {
+        return websocket::upgrade(state, peer, &headers, upgrade);
     }
     let params = match params {
         Ok(Query(params)) => params,
@@ -412,9 +334,10 @@ async fn graphql_get(
             Ok(request) => request,
             Err(why) => return request_error(StatusCode::BAD_REQUEST, why),
         };
-        if let Err(err) = state.persisted.resolve(&mut request) {
-            return persisted_error(&err);
-        }
+        let learn = match state.persisted.resolve(&mut request) {
+            Ok(learn) => learn,
+            Err(err) => return persisted_error(&err),
+        };
         if let Some(OperationType::Mutation | OperationType::Subscription) =
             cacheable::operation_type(&request)
         {
@@ -429,7 +352,7 @@ async fn graphql_get(
             return refused;
         }
         let anonymous = bearer_token(&headers).is_none();
-        let response = run(&state, peer, &headers, request).await;
+        let response = run(&state, peer, &headers, request, learn).await;
         return cacheable::make_cacheable(
             &headers,
             anonymous,
@@ -459,44 +382,26 @@ async fn graphql_get(
     .into_response()
 }
 
-/// The graphql-ws `connection_init` payload's token (`authorization:
-/// "Bearer …"`, or `token`), checked once: a connection with a bad token is
-/// refused, one without a token is anonymous.
-async fn authenticate_socket(
-    app: AppState,
-    payload: serde_json::Value,
-) -> async_graphql::Result<async_graphql::Data> {
-    let field = |name: &str| {
-        payload
-            .as_object()?
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .and_then(|(_, value)| value.as_str())
-            .map(str::trim)
-    };
-    let token = field("authorization")
-        .map(|value| {
-            value
-                .split_once(' ')
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                .map_or(value, |(_, token)| token.trim())
-        })
-        .or_else(|| field("token"))
-        .filter(|token| !token.is_empty())
-        .map(str::to_owned);
-    if let Some(token) = &token {
-        crate::service::auth::member_for_token(&app, token)
-            .await
-            .map_err(|err| async_graphql::Error::new(err.message()))?;
-    }
-    let mut data = async_graphql::Data::default();
-    data.insert(RequestAuth::new(token, None));
-    Ok(data)
-}
-
-/// Prometheus metrics, with gauges read at scrape time.
-async fn metrics(State(state): State<HttpState>) -> Response {
+/// Prometheus metrics, with gauges read at scrape time; with
+/// `CONSUMACT_METRICS_TOKEN` set, only for a request bearing it (HTTP 401).
+async fn metrics(State(state): State<HttpState>, headers: HeaderMap) -> Response {
     let app = &state.app;
+    if let Some(expected) = app
+        .config
+        .metrics_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+    {
+        let presented = bearer_token(&headers).unwrap_or_default();
+        if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "the metrics need CONSUMACT_METRICS_TOKEN as a bearer token\n",
+            )
+                .into_response();
+        }
+    }
     let (pool_size, pool_idle) = match app.db.get_database_backend() {
         sea_orm::DbBackend::Postgres => {
             let pool = app.db.get_postgres_connection_pool();
@@ -513,6 +418,11 @@ async fn metrics(State(state): State<HttpState>) -> Response {
             "consumact_subscribers",
             "Live subscriptions on this instance.",
             app.live.subscribers() as f64,
+        ),
+        (
+            "consumact_websockets",
+            "Open GraphQL websockets on this instance.",
+            f64::from(state.sockets.open()),
         ),
         (
             "consumact_db_pool_connections",
@@ -540,6 +450,11 @@ async fn metrics(State(state): State<HttpState>) -> Response {
         app.metrics.render(&gauges),
     )
         .into_response()
+}
+
+/// Whether `a` equals `b`, in a time that does not depend on where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn healthz() -> &'static str {

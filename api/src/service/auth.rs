@@ -64,27 +64,92 @@ impl Viewer {
     }
 }
 
-/// Password hashing with the configured Argon2id cost.
+/// Password hashing with the configured Argon2id cost, through a bounded
+/// pool: at most `CONSUMACT_HASH_CONCURRENCY` hashes run at once (each holds
+/// its Argon2 memory), at most `CONSUMACT_HASH_QUEUE` more wait, and past
+/// that a caller gets `RATE_LIMITED` at once, so a flood of logins or
+/// registrations queues neither memory nor time without bound.
 #[derive(Clone)]
 pub struct Passwords {
     params: Params,
+    running: Arc<tokio::sync::Semaphore>,
+    /// Hashes running or waiting.
+    admitted: Arc<std::sync::atomic::AtomicUsize>,
+    capacity: usize,
+}
+
+/// One admitted hash; its place is given back when dropped.
+struct Admission(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl Passwords {
+    /// A pool hashing one password at a time with nothing waiting beyond a
+    /// few (tools and tests); the server uses [`Passwords::bounded`].
     pub fn new(memory_kib: u32, iterations: u32) -> anyhow::Result<Self> {
+        Self::bounded(memory_kib, iterations, 1, 16)
+    }
+
+    /// `concurrency` hashes at once, `queue` more waiting.
+    pub fn bounded(
+        memory_kib: u32,
+        iterations: u32,
+        concurrency: usize,
+        queue: usize,
+    ) -> anyhow::Result<Self> {
         let params = Params::new(memory_kib, iterations, 1, None)
             .map_err(|err| anyhow::anyhow!("invalid Argon2 cost: {err}"))?;
-        Ok(Self { params })
+        let concurrency = concurrency.max(1);
+        Ok(Self {
+            params,
+            running: Arc::new(tokio::sync::Semaphore::new(concurrency)),
+            admitted: Arc::default(),
+            capacity: concurrency + queue,
+        })
     }
 
     fn hasher(&self) -> Argon2<'static> {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
     }
 
+    /// Runs `work` on a blocking thread once the pool has room for it.
+    async fn pooled<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(Argon2<'static>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        use std::sync::atomic::Ordering;
+        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppError::RateLimited {
+                retry_after_ms: 1_000,
+            });
+        }
+        let admission = Admission(self.admitted.clone());
+        let permit = self
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| AppError::Unavailable)?;
+        let hasher = self.hasher();
+        let result = tokio::task::spawn_blocking(move || {
+            let result = work(hasher);
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        drop(admission);
+        result
+    }
+
     /// The PHC string for `password`.
     pub async fn hash(&self, password: String) -> Result<String> {
-        let hasher = self.hasher();
-        tokio::task::spawn_blocking(move || {
+        self.pooled(move |hasher| {
             let mut salt = [0u8; 16];
             rand::rng().fill_bytes(&mut salt);
             let salt =
@@ -95,19 +160,28 @@ impl Passwords {
                 .map_err(|e| AppError::Internal(e.to_string()))
         })
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
     }
 
     /// Whether `password` matches `hash` (with the cost stored in the hash).
     pub async fn verify(&self, password: String, hash: String) -> Result<bool> {
-        let hasher = self.hasher();
-        tokio::task::spawn_blocking(move || {
+        self.pooled(move |hasher| {
             // An unparsable hash (an erased account) matches no password.
             Ok(PasswordHash::new(&hash)
                 .is_ok_and(|parsed| hasher.verify_password(password.as_bytes(), &parsed).is_ok()))
         })
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
+    }
+
+    /// Costs what checking a password against a real hash costs, for a
+    /// login whose account does not exist (so timing does not tell).
+    pub async fn verify_nothing(&self, password: String) -> Result<bool> {
+        self.pooled(move |hasher| {
+            let salt = SaltString::encode_b64(&[0u8; 16])
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let _ = hasher.hash_password(password.as_bytes(), &salt);
+            Ok(false)
+        })
+        .await
     }
 }
 
@@ -277,10 +351,16 @@ async fn insert_member(db: &impl ConnectionTrait, new: NewMember) -> Result<memb
 }
 
 /// Signs in with a handle or an email and a password. Failures are counted
-/// per account as well as per address: past
-/// `CONSUMACT_LOGIN_FAILURES_PER_ACCOUNT` in 15 minutes the account answers
-/// `RATE_LIMITED` whatever the password, until a reset or the window ends.
-pub async fn login(state: &AppState, login: &str, password: String) -> Result<Session> {
+/// per account and source network with a growing delay
+/// (`ratelimit::LoginFailures`); an absent account is counted and hashed
+/// exactly as a present one, so neither the answer nor its time tells
+/// whether it exists.
+pub async fn login(
+    state: &AppState,
+    client: std::net::IpAddr,
+    login: &str,
+    password: String,
+) -> Result<Session> {
     let login = login.trim();
     let condition = if login.contains('@') {
         member::Column::EmailKey.eq(validate::email_key(login))
@@ -291,21 +371,26 @@ pub async fn login(state: &AppState, login: &str, password: String) -> Result<Se
         .filter(condition)
         .one(&state.db)
         .await?;
-    let wrong = AppError::Unauthenticated("wrong handle, email or password");
-    let Some(member) = found else {
-        // Spend the same effort as a real check so timing does not reveal who exists.
-        let _ = state.passwords.hash(password).await;
-        return Err(wrong);
+    let account = match &found {
+        Some(member) => member.id.to_string(),
+        None => format!("absent:{}", login.to_lowercase()),
     };
-    state.limits.login_failures.check(member.id)?;
-    if !state
-        .passwords
-        .verify(password, member.password_hash.clone())
-        .await?
-    {
-        state.limits.login_failures.record(member.id);
-        return Err(wrong);
-    }
+    let failures = &state.limits.login_failures;
+    failures.check(&account, client)?;
+    let matches = match &found {
+        Some(member) => {
+            state
+                .passwords
+                .verify(password, member.password_hash.clone())
+                .await?
+        }
+        None => state.passwords.verify_nothing(password).await?,
+    };
+    let (true, Some(member)) = (matches, found) else {
+        failures.record(&account, client);
+        return Err(AppError::Unauthenticated("wrong handle, email or password"));
+    };
+    failures.succeeded(&account, client);
     let token = issue_token(&state.db, member.id, state.config.token_ttl_hours).await?;
     Ok(Session { token, member })
 }

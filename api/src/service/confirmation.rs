@@ -78,6 +78,11 @@ pub async fn resend(state: &AppState, actor: Viewer) -> Result<bool> {
 /// Confirms the address the link was sent to, counts the member's pending
 /// signatures, and returns the member.
 pub async fn confirm(state: &AppState, token: &str) -> Result<member::Model> {
+    // Checked before the writer turn: a bogus link costs one read.
+    if let Err(refused) = email_token::check(&state.db, "token", token, TokenPurpose::Confirm).await
+    {
+        return Err(already_confirmed(state, token).await.unwrap_or(refused));
+    }
     let (writer, txn) = state.begin_write().await?;
     let spent = email_token::spend(&txn, "token", token, TokenPurpose::Confirm).await?;
     let member_id = spent.member_id;
@@ -103,6 +108,23 @@ pub async fn confirm(state: &AppState, token: &str) -> Result<member::Model> {
         .await;
     announce(state, &counted, &campaigns).await;
     Ok(confirmed)
+}
+
+/// `CONFLICT` ("already confirmed") when `token` was a confirmation link of
+/// an address that is now confirmed, so that the owner's second click (or
+/// the first, after a scanner's) says so instead of "invalid link".
+async fn already_confirmed(state: &AppState, token: &str) -> Option<AppError> {
+    let found = email_token::find(&state.db, "token", token, TokenPurpose::Confirm)
+        .await
+        .ok()?;
+    let member = member::Entity::find_by_id(found.member_id)
+        .one(&state.db)
+        .await
+        .ok()??;
+    member
+        .email_confirmed_at
+        .is_some()
+        .then(|| AppError::Conflict("this e-mail address is already confirmed".into()))
 }
 
 /// Counters, milestones and subscribers, once per signature just counted.

@@ -35,6 +35,46 @@ pub async fn issue(
     Ok(token)
 }
 
+/// The unspent, unexpired token `token` for `purpose`, read without
+/// writing anything: a cheap check that comes before costly work (a password
+/// hash, SQLite's writer turn). `BAD_USER_INPUT` on `field` otherwise.
+pub async fn check(
+    db: &impl ConnectionTrait,
+    field: &str,
+    token: &str,
+    purpose: TokenPurpose,
+) -> Result<email_token::Model> {
+    let found = find(db, field, token, purpose).await?;
+    if found.used_at.is_some() || found.expires_at <= validate::now() {
+        return Err(invalid(field));
+    }
+    Ok(found)
+}
+
+/// The token row whatever its state (spent or expired included), or
+/// `BAD_USER_INPUT` on `field` when no such token was issued for `purpose`.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    field: &str,
+    token: &str,
+    purpose: TokenPurpose,
+) -> Result<email_token::Model> {
+    let token = token.trim();
+    if token.is_empty() || token.len() > 128 {
+        return Err(invalid(field));
+    }
+    email_token::Entity::find()
+        .filter(Column::TokenHash.eq(token_digest(token)))
+        .filter(Column::Purpose.eq(purpose))
+        .one(db)
+        .await?
+        .ok_or_else(|| invalid(field))
+}
+
+fn invalid(field: &str) -> AppError {
+    AppError::invalid(field, "this link is invalid, expired or already used")
+}
+
 /// Spends `token`: the token row, or `BAD_USER_INPUT` on `field` when the
 /// token is unknown, meant for something else, expired or already spent.
 pub async fn spend(
@@ -43,18 +83,8 @@ pub async fn spend(
     token: &str,
     purpose: TokenPurpose,
 ) -> Result<email_token::Model> {
-    let invalid = || AppError::invalid(field, "this link is invalid, expired or already used");
-    let token = token.trim();
-    if token.is_empty() || token.len() > 128 {
-        return Err(invalid());
-    }
+    let found = find(db, field, token, purpose).await?;
     let now = validate::now();
-    let found = email_token::Entity::find()
-        .filter(Column::TokenHash.eq(token_digest(token)))
-        .filter(Column::Purpose.eq(purpose))
-        .one(db)
-        .await?
-        .ok_or_else(invalid)?;
     let spent = email_token::Entity::update_many()
         .col_expr(Column::UsedAt, Expr::value(now))
         .filter(Column::Id.eq(found.id))
@@ -63,7 +93,7 @@ pub async fn spend(
         .exec(db)
         .await?;
     if spent.rows_affected != 1 {
-        return Err(invalid());
+        return Err(invalid(field));
     }
     Ok(found)
 }

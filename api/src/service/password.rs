@@ -62,6 +62,8 @@ pub async fn request_reset(state: &AppState, email: &str) -> Result<bool> {
 /// account ends and its failed-login limit is lifted.
 pub async fn reset(state: &AppState, token: &str, new_password: String) -> Result<bool> {
     validate::password("newPassword", &new_password)?;
+    // The token is looked up before the costly hash: a bogus one costs a read.
+    email_token::check(&state.db, "token", token, TokenPurpose::Reset).await?;
     let hash = state.passwords.hash(new_password).await?;
     let (writer, txn) = state.begin_write().await?;
     let spent = email_token::spend(&txn, "token", token, TokenPurpose::Reset).await?;
@@ -73,7 +75,10 @@ pub async fn reset(state: &AppState, token: &str, new_password: String) -> Resul
         .caches
         .member_changed(state.events.as_ref(), spent.member_id)
         .await;
-    state.limits.login_failures.clear(spent.member_id);
+    state
+        .limits
+        .login_failures
+        .clear(&spent.member_id.to_string());
     Ok(true)
 }
 
@@ -82,6 +87,7 @@ pub async fn reset(state: &AppState, token: &str, new_password: String) -> Resul
 pub async fn change(
     state: &AppState,
     actor: Viewer,
+    client: std::net::IpAddr,
     current_token: Option<&str>,
     current: String,
     new_password: String,
@@ -91,13 +97,16 @@ pub async fn change(
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound("member"))?;
-    state.limits.login_failures.check(actor.id)?;
+    // Counted apart from logins: strangers failing to sign in as this member
+    // never slow the member's own change.
+    let account = format!("change:{}", actor.id);
+    state.limits.login_failures.check(&account, client)?;
     if !state
         .passwords
         .verify(current, found.password_hash.clone())
         .await?
     {
-        state.limits.login_failures.record(actor.id);
+        state.limits.login_failures.record(&account, client);
         return Err(AppError::invalid(
             "currentPassword",
             "the current password is wrong",

@@ -1,0 +1,156 @@
+//! One request policy for every transport: a GraphQL operation arriving
+//! over HTTP (`POST` or `GET /graphql`) or over a websocket runs through
+//! [`execute`] (queries and mutations) or [`subscribe`] (subscriptions),
+//! never through the schema directly.
+//!
+//! What the policy gives every operation, whatever carried it:
+//! - the caller: the bearer token (resolved to a member afresh for each
+//!   operation, so a revoked session or a changed role shows at the next
+//!   operation) and the client address, which resolvers need for per-address
+//!   limits, block rules, source keys and surge detection
+//!   (`graphql::guards::client_ip` refuses an operation without one);
+//! - a batched loader of its own;
+//! - the request timeout (`CONSUMACT_REQUEST_TIMEOUT_MS`) and the per-operation
+//!   metrics, for queries and mutations;
+//! - a request id in its log lines, and on every `INTERNAL` error it returns.
+//!
+//! A check added here holds on every transport; a check added in a resolver
+//! holds too, because every transport reaches resolvers through here.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{ErrorExtensionValues, Request, Response, ServerError, Value};
+use futures_util::stream::BoxStream;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::HttpState;
+use crate::graphql::guards::RequestAuth;
+use crate::graphql::loaders::DbLoader;
+use crate::metrics::Metrics;
+
+/// Who sends an operation, as the transport saw it.
+#[derive(Clone, Debug)]
+pub(crate) struct Caller {
+    /// The bearer token (HTTP `Authorization`, or the websocket's
+    /// `connection_init` payload).
+    pub token: Option<String>,
+    /// The client's address: the socket peer, or the trusted proxy header.
+    pub client: IpAddr,
+}
+
+/// An operation's answer and the id its log lines carry.
+pub(crate) struct Executed {
+    pub response: Response,
+    pub request_id: String,
+    /// Whether it was stopped by the request timeout.
+    pub timed_out: bool,
+}
+
+/// Runs a query or mutation under the policy.
+pub(crate) async fn execute(state: &HttpState, caller: &Caller, request: Request) -> Executed {
+    // One id per request, in every log line it causes and in the answer, so
+    // that a user's report of an INTERNAL error can be found in the logs.
+    let request_id = Uuid::new_v4().to_string();
+    let span = tracing::info_span!("graphql", request_id = %request_id);
+    let limit = Duration::from_millis(state.app.config.request_timeout_ms.max(1));
+    let operation = request
+        .operation_name
+        .clone()
+        .or_else(|| crate::metrics::operation_name_in(&request.query).map(str::to_owned));
+    let request = prepare(state, caller, request);
+    let started = Instant::now();
+    let executed = tokio::time::timeout(limit, state.schema.execute(request))
+        .instrument(span)
+        .await;
+    let metrics = &state.app.metrics;
+    let (mut response, timed_out) = match executed {
+        Ok(response) => (response, false),
+        Err(_) => {
+            tracing::warn!(%request_id, "request timed out");
+            let mut error = ServerError::new("the request took too long and was stopped", None);
+            error.extensions = Some(extensions("TIMEOUT"));
+            (Response::from_errors(vec![error]), true)
+        }
+    };
+    metrics.observe(
+        operation.as_deref(),
+        started.elapsed(),
+        !response.errors.is_empty(),
+    );
+    if response
+        .errors
+        .iter()
+        .any(|error| has_code(error, "RATE_LIMITED"))
+    {
+        Metrics::increment(&metrics.rate_limited);
+    }
+    for error in &mut response.errors {
+        if timed_out || has_code(error, "INTERNAL") {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("requestId", request_id.as_str());
+        }
+    }
+    Executed {
+        response,
+        request_id,
+        timed_out,
+    }
+}
+
+/// Starts a subscription under the policy; the stream ends when the
+/// subscription does.
+pub(crate) fn subscribe(
+    state: &HttpState,
+    caller: &Caller,
+    request: Request,
+) -> BoxStream<'static, Response> {
+    let operation = request
+        .operation_name
+        .clone()
+        .or_else(|| crate::metrics::operation_name_in(&request.query).map(str::to_owned));
+    // Counted once, when it starts: its lifetime is no latency.
+    state
+        .app
+        .metrics
+        .observe(operation.as_deref(), Duration::ZERO, false);
+    let request = prepare(state, caller, request);
+    Box::pin(state.schema.execute_stream(request))
+}
+
+/// The data every operation carries.
+fn prepare(state: &HttpState, caller: &Caller, request: Request) -> Request {
+    request
+        .data(RequestAuth::new(caller.token.clone(), Some(caller.client)))
+        .data(loader(state))
+}
+
+/// Batched database lookups for one operation.
+fn loader(state: &HttpState) -> DataLoader<DbLoader> {
+    DataLoader::new(
+        DbLoader {
+            db: state.app.db.clone(),
+            counters: state.app.counters.clone(),
+        },
+        tokio::spawn,
+    )
+}
+
+/// An error's `extensions.code`, for errors made outside resolvers.
+pub(crate) fn extensions(code: &str) -> ErrorExtensionValues {
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", code);
+    extensions
+}
+
+pub(crate) fn has_code(error: &ServerError, code: &str) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|extensions| extensions.get("code"))
+        .is_some_and(|found| *found == Value::from(code))
+}
