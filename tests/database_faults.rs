@@ -136,3 +136,38 @@ async fn shutting_down_mid_load_leaves_no_half_written_signature() {
     // Every signature answered OK is stored, and none that was not.
     assert_eq!(witness.signature_rows(&campaign).await, answered_ok);
 }
+
+#[tokio::test]
+async fn postgresql_stops_a_requests_statement_at_its_time_limit_and_upkeep_has_none() {
+    let app = TestApp::spawn_with(&["--db-statement-timeout-ms", "300"]).await;
+    if !app.database_url.starts_with("postgres") {
+        return; // SQLite runs statements in process: they stop with the request.
+    }
+    let config = TestApp::config(
+        &app.database_url,
+        &app.redis_prefix,
+        &app.data_dir,
+        &["--db-statement-timeout-ms".into(), "300".into()],
+    );
+    let (requests, upkeep) = consumact_api::db::connect_serving(&config).await.unwrap();
+    let setting = |db: sea_orm::DatabaseConnection| async move {
+        use sea_orm::ConnectionTrait;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT current_setting('statement_timeout') AS limit",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<String>("", "limit").unwrap()
+    };
+    assert_eq!(setting(requests.clone()).await, "300ms");
+    assert_eq!(setting(upkeep).await, "0");
+    // The database itself stops the statement, and the caller is told to retry.
+    let slow = sea_orm::ConnectionTrait::execute_unprepared(&requests, "SELECT pg_sleep(2)")
+        .await
+        .expect_err("stopped after 300 ms");
+    let answer = consumact_api::error::AppError::from(slow);
+    assert_eq!(answer.code(), "UNAVAILABLE");
+}

@@ -147,6 +147,18 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5_000)]
     pub db_acquire_timeout_ms: u64,
 
+    /// On PostgreSQL, longest a statement of a request may run, in
+    /// milliseconds, before the database stops it (`statement_timeout`;
+    /// never longer than `CONSUMACT_REQUEST_TIMEOUT_MS`), so that a request
+    /// that timed out leaves nothing running; 0: no limit. Upkeep and the
+    /// operator's commands are not limited.
+    #[arg(
+        long,
+        env = "CONSUMACT_DB_STATEMENT_TIMEOUT_MS",
+        default_value_t = 9_000
+    )]
+    pub db_statement_timeout_ms: u64,
+
     /// Apply pending migrations at start-up.
     #[arg(long, env = "CONSUMACT_AUTO_MIGRATE", default_value = "true", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub auto_migrate: bool,

@@ -11,13 +11,71 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::config::Config;
 
+/// How a pool is opened.
+#[derive(Clone, Copy)]
+struct Pool {
+    size: u32,
+    /// PostgreSQL's `statement_timeout`, in milliseconds (none when 0).
+    statement_timeout_ms: u64,
+}
+
 /// Connects to the configured database and, unless disabled, migrates it.
+/// Its statements have no time limit: migrations, rebuilds and the
+/// operator's commands may run long.
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    let db = open(config, config.database_url.as_deref()).await?;
+    let pool = Pool {
+        size: config.db_max_connections,
+        statement_timeout_ms: 0,
+    };
+    let db = open(config, config.database_url.as_deref(), pool).await?;
     if config.auto_migrate {
         migrate(&db).await?;
     }
     Ok(db)
+}
+
+/// The connections a serving instance needs: `(requests, upkeep)`. Both
+/// migrate first (see [`connect`]). On PostgreSQL, requests get a pool whose
+/// statements stop after `CONSUMACT_DB_STATEMENT_TIMEOUT_MS` (never longer
+/// than the request timeout), so a request that timed out leaves no
+/// statement running; upkeep (rollup rebuilds, the monthly roll of windows)
+/// gets a small pool without that limit. SQLite runs statements in process,
+/// where they stop with their request: one pool serves both.
+pub async fn connect_serving(
+    config: &Config,
+) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
+    let url = config.database_url.as_deref();
+    let postgres = url.is_some_and(|url| url.starts_with("postgres"));
+    if !postgres {
+        let db = connect(config).await?;
+        return Ok((db.clone(), db));
+    }
+    let upkeep = open(
+        config,
+        url,
+        Pool {
+            size: 2,
+            statement_timeout_ms: 0,
+        },
+    )
+    .await?;
+    if config.auto_migrate {
+        migrate(&upkeep).await?;
+    }
+    let limit = match config.db_statement_timeout_ms {
+        0 => 0,
+        set => set.min(config.request_timeout_ms.max(1)),
+    };
+    let requests = open(
+        config,
+        url,
+        Pool {
+            size: config.db_max_connections,
+            statement_timeout_ms: limit,
+        },
+    )
+    .await?;
+    Ok((requests, upkeep))
 }
 
 /// The database observatory and export reads go to: a read replica when
@@ -29,13 +87,24 @@ pub async fn connect_observatory(
 ) -> anyhow::Result<DatabaseConnection> {
     match config.observatory_database_url.as_deref() {
         None | Some("") => Ok(primary.clone()),
-        Some(url) => open(config, Some(url))
-            .await
-            .with_context(|| "cannot open CONSUMACT_OBSERVATORY_DATABASE_URL"),
+        Some(url) => open(
+            config,
+            Some(url),
+            Pool {
+                size: config.db_max_connections,
+                statement_timeout_ms: config.db_statement_timeout_ms,
+            },
+        )
+        .await
+        .with_context(|| "cannot open CONSUMACT_OBSERVATORY_DATABASE_URL"),
     }
 }
 
-async fn open(config: &Config, url: Option<&str>) -> anyhow::Result<DatabaseConnection> {
+async fn open(
+    config: &Config,
+    url: Option<&str>,
+    pool: Pool,
+) -> anyhow::Result<DatabaseConnection> {
     Ok(match url {
         None => {
             std::fs::create_dir_all(&config.data_dir).with_context(|| {
@@ -43,7 +112,7 @@ async fn open(config: &Config, url: Option<&str>) -> anyhow::Result<DatabaseConn
             })?;
             let path = config.data_dir.join("consumact.sqlite");
             let options = SqliteConnectOptions::new().filename(&path);
-            connect_sqlite(options, config.db_max_connections).await?
+            connect_sqlite(options, pool.size).await?
         }
         Some(url) if url.starts_with("sqlite:") => {
             let options = SqliteConnectOptions::from_str(url)
@@ -52,14 +121,20 @@ async fn open(config: &Config, url: Option<&str>) -> anyhow::Result<DatabaseConn
             let pool_size = if url.contains(":memory:") {
                 1
             } else {
-                config.db_max_connections
+                pool.size
             };
             connect_sqlite(options, pool_size).await?
         }
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             let mut options = ConnectOptions::new(url.to_owned());
+            if pool.statement_timeout_ms > 0 {
+                let limit = pool.statement_timeout_ms.to_string();
+                options.map_sqlx_postgres_opts(move |options| {
+                    options.options([("statement_timeout", limit.as_str())])
+                });
+            }
             options
-                .max_connections(config.db_max_connections)
+                .max_connections(pool.size)
                 .min_connections(1)
                 .connect_timeout(Duration::from_secs(5))
                 .acquire_timeout(Duration::from_millis(config.db_acquire_timeout_ms.max(1)))

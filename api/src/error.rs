@@ -114,10 +114,12 @@ fn database_unreachable(err: &DbErr) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => true,
-        // Class 08: connection exceptions; 57P: the server is shutting down or starting.
-        sqlx::Error::Database(database) => database
-            .code()
-            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        // Class 08: connection exceptions; 57P: the server is shutting down
+        // or starting; 57014: a statement stopped by `statement_timeout`
+        // (the database is too busy to answer in time).
+        sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P") || code == "57014"
+        }),
         _ => false,
     }
 }

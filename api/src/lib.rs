@@ -58,7 +58,7 @@ impl Application {
     /// admin, and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let config = Arc::new(config);
-        let db = db::connect(&config).await?;
+        let (db, upkeep_db) = db::connect_serving(&config).await?;
         let observatory_db = db::connect_observatory(&config, &db).await?;
         let sqlite_writer = (sea_orm::ConnectionTrait::get_database_backend(&db)
             == sea_orm::DbBackend::Sqlite)
@@ -87,6 +87,7 @@ impl Application {
         let live = events::hub::CampaignHub::start(events.subscribe(), Arc::downgrade(&counters));
         let state = AppState {
             observatory_db,
+            upkeep_db,
             db: db.clone(),
             config: config.clone(),
             passwords,
@@ -137,11 +138,12 @@ impl Application {
         tokio::spawn(follow_reloads(state.clone()));
         if config.auto_migrate {
             use service::observatory::{Prior, rollup};
-            if let Some(rebuilt) = rollup::ensure_kept(&state.db, rollup::Keeping::of(&config))
-                .await
-                .map_err(|err| {
-                    anyhow::anyhow!("cannot prepare the observatory: {}", err.message())
-                })?
+            if let Some(rebuilt) =
+                rollup::ensure_kept(&state.upkeep_db, rollup::Keeping::of(&config))
+                    .await
+                    .map_err(|err| {
+                        anyhow::anyhow!("cannot prepare the observatory: {}", err.message())
+                    })?
             {
                 tracing::info!(
                     grain = config.observatory_grain.as_str(),
@@ -154,7 +156,7 @@ impl Application {
                 weight: config.trust_prior_weight,
             };
             // Without it the trust ranking still answers, by sorting.
-            if let Err(err) = rollup::ensure_trust_index(&state.db, prior).await {
+            if let Err(err) = rollup::ensure_trust_index(&state.upkeep_db, prior).await {
                 tracing::warn!(error = %err.message(), "cannot index the trust ranking");
             }
             keep_windows(&state).await.map_err(|err| {
@@ -325,7 +327,7 @@ async fn maintain(state: AppState) {
 /// counted from the atoms.
 async fn keep_windows(state: &AppState) -> error::Result<()> {
     service::observatory::windows::keep_current(
-        &state.db,
+        &state.upkeep_db,
         state.sqlite_writer.as_ref(),
         &state.windows,
         state.config.observatory_k,

@@ -26,6 +26,9 @@ pub struct AppState {
     /// Where the observatory and its export read (`db` itself unless a
     /// read replica is configured).
     pub observatory_db: DatabaseConnection,
+    /// Upkeep's connections, whose statements have no time limit (`db`'s
+    /// have, on PostgreSQL: see `db::connect_serving`); `db` itself on SQLite.
+    pub upkeep_db: DatabaseConnection,
     pub config: Arc<Config>,
     pub passwords: Passwords,
     pub counters: Arc<Counters>,
