@@ -177,3 +177,33 @@ async fn lists_filter_by_sector_kind_and_territory() {
         .await;
     assert_eq!(names(&france), ["Big Dairy"]);
 }
+
+#[tokio::test]
+async fn creating_content_is_limited_per_member_and_needs_a_confirmed_address() {
+    let app = TestApp::spawn_with(&["--create-per-hour", "2", "--create-burst", "2"]).await;
+    let (token, _) = app.register("prolific").await;
+    let producer = app.create_producer(&token, "First").await;
+    app.create_campaign(&token, &producer).await;
+    // Producers, campaigns, communities… share one budget.
+    let input = json!({ "input": { "name": "Third", "kind": "SME", "sector": "food" } });
+    let refused = app.gql(Some(&token), CREATE, input.clone()).await;
+    assert_eq!(error_code(&refused), "RATE_LIMITED");
+    assert!(
+        refused["errors"][0]["extensions"]["retryAfterMs"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    // Another member has a budget of their own.
+    let (other, _) = app.register("other").await;
+    app.gql_ok(Some(&other), CREATE, input.clone()).await;
+
+    let confirming = TestApp::spawn_with(&["--email-confirmation", "required"]).await;
+    let (unconfirmed, _) = confirming.register("newcomer").await;
+    let refused = confirming.gql(Some(&unconfirmed), CREATE, input).await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
+    assert_eq!(
+        refused["errors"][0]["extensions"]["reason"],
+        "EMAIL_NOT_CONFIRMED"
+    );
+}

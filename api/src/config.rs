@@ -335,6 +335,16 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_RESEND_PER_HOUR", default_value_t = 3)]
     pub resend_per_hour: u32,
 
+    /// Pieces of content one member may create per hour (campaigns,
+    /// producers, communities, proposals, updates, flags and producer claims
+    /// together); past it `RATE_LIMITED`.
+    #[arg(long, env = "CONSUMACT_CREATE_PER_HOUR", default_value_t = 60)]
+    pub create_per_hour: u32,
+
+    /// Pieces of content one member may create in a burst.
+    #[arg(long, env = "CONSUMACT_CREATE_BURST", default_value_t = 20)]
+    pub create_burst: u32,
+
     /// Failed logins one account accepts from one network (an IPv4 /24, an
     /// IPv6 /48) before each further attempt from that network waits
     /// `CONSUMACT_LOGIN_DELAY_SECS`, doubling up to 15 minutes. Other networks

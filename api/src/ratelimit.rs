@@ -35,6 +35,9 @@ pub enum Action {
     Resend,
     /// Sending a test event to a webhook.
     WebhookTest,
+    /// Creating content: a campaign, producer, community, proposal, update,
+    /// flag or producer claim (one budget for all of them).
+    Create,
 }
 
 /// Buckets for one client address, with IPv6 prefixes grouped.
@@ -212,6 +215,7 @@ pub struct RateLimits {
     rate_member: DefaultKeyedRateLimiter<Uuid>,
     resend_member: DefaultKeyedRateLimiter<Uuid>,
     webhook_test_member: DefaultKeyedRateLimiter<Uuid>,
+    create_member: DefaultKeyedRateLimiter<Uuid>,
     /// Failed password checks per account and network (see [`LoginFailures`]).
     pub login_failures: LoginFailures,
     sign_address: AddressLimits,
@@ -227,6 +231,14 @@ impl RateLimits {
             rate_member: RateLimiter::keyed(quota(config.rate_per_minute, config.rate_burst)),
             resend_member: RateLimiter::keyed(per_hour(config.resend_per_hour)),
             webhook_test_member: RateLimiter::keyed(per_hour(config.webhook_tests_per_hour)),
+            create_member: RateLimiter::keyed(
+                Quota::per_hour(
+                    NonZeroU32::new(config.create_per_hour.max(1)).unwrap_or(NonZeroU32::MIN),
+                )
+                .allow_burst(
+                    NonZeroU32::new(config.create_burst.max(1)).unwrap_or(NonZeroU32::MIN),
+                ),
+            ),
             login_failures: LoginFailures::new(
                 config.login_failures_per_account,
                 Duration::from_secs(config.login_delay_secs),
@@ -267,6 +279,10 @@ impl RateLimits {
                 .webhook_test_member
                 .check_key(&member)
                 .map_err(|refusal| self.refused(refusal)),
+            Action::Create => self
+                .create_member
+                .check_key(&member)
+                .map_err(|refusal| self.refused(refusal)),
             // Logins have no member yet: they are limited by address, and
             // failures per account by `login_failures`.
             Action::Auth => Ok(()),
@@ -278,7 +294,9 @@ impl RateLimits {
         let limits = match action {
             // Votes and ratings share the signing budget of an address.
             Action::Sign | Action::Vote | Action::Rate => &self.sign_address,
-            Action::Auth | Action::Resend | Action::WebhookTest => &self.auth_address,
+            Action::Auth | Action::Resend | Action::WebhookTest | Action::Create => {
+                &self.auth_address
+            }
         };
         if let Some(prefix) = v6_prefix(ip, 48) {
             limits
@@ -305,6 +323,7 @@ impl RateLimits {
         self.rate_member.retain_recent();
         self.resend_member.retain_recent();
         self.webhook_test_member.retain_recent();
+        self.create_member.retain_recent();
         self.login_failures.evict_idle();
         for limits in [&self.sign_address, &self.auth_address] {
             limits.address.retain_recent();
@@ -320,6 +339,7 @@ impl RateLimits {
             + self.rate_member.len()
             + self.resend_member.len()
             + self.webhook_test_member.len()
+            + self.create_member.len()
             + [&self.sign_address, &self.auth_address]
                 .iter()
                 .map(|limits| limits.address.len() + limits.v6_56.len() + limits.v6_48.len())

@@ -251,6 +251,12 @@ impl TestApp {
             "1000000",
             "--sign-ip-burst",
             "100000",
+            // Tests build their worlds with few members; the creation limit
+            // has a test of its own.
+            "--create-per-hour",
+            "1000000",
+            "--create-burst",
+            "100000",
         ]
         .iter()
         .map(|arg| (*arg).to_owned())

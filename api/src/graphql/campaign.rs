@@ -9,7 +9,7 @@ use entities::{campaign, campaign_update, producer_response, signature};
 use crate::error::Result;
 use crate::graphql::community::Community;
 use crate::graphql::connection::{self, Page, complexity};
-use crate::graphql::guards::{require_member, state, viewer};
+use crate::graphql::guards::{require_creator, require_member, state, viewer};
 use crate::graphql::loaders::{
     CampaignCountsOf, CampaignTags, CommunityById, DbLoader, MemberById,
 };
@@ -519,7 +519,7 @@ impl CampaignMutation {
         ctx: &Context<'_>,
         input: CreateCampaignInput,
     ) -> Result<Campaign> {
-        let actor = require_member(ctx).await?;
+        let actor = require_creator(ctx).await?;
         let new = service::campaign::NewCampaign {
             kind: input.kind.into(),
             title: input.title,

@@ -9,7 +9,7 @@ use entities::community;
 use crate::error::Result;
 use crate::graphql::campaign::{Campaign, CampaignFilterInput, campaign_page};
 use crate::graphql::connection::{self, Page, complexity};
-use crate::graphql::guards::{require_member, state, viewer};
+use crate::graphql::guards::{require_creator, require_member, state, viewer};
 use crate::graphql::loaders::{CommunityTags, DbLoader, Membership};
 use crate::graphql::proposal::{Proposal, ranked_page};
 use crate::graphql::value_tag::ValueTag;
@@ -207,7 +207,7 @@ impl CommunityMutation {
         ctx: &Context<'_>,
         input: CreateCommunityInput,
     ) -> Result<Community> {
-        let actor = require_member(ctx).await?;
+        let actor = require_creator(ctx).await?;
         let new = service::community::NewCommunity {
             name: input.name,
             slug: input.slug,

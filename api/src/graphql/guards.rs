@@ -74,6 +74,20 @@ pub async fn require_member(ctx: &Context<'_>) -> Result<Viewer> {
         .ok_or(AppError::Unauthenticated("sign in to do this"))
 }
 
+/// The signed-in member about to create content (a campaign, producer,
+/// community, proposal, update, flag or claim): `UNAUTHENTICATED`, then
+/// `FORBIDDEN` (`EMAIL_NOT_CONFIRMED`) while confirmation is required and
+/// their address is not confirmed, then `RATE_LIMITED` past
+/// `CONSUMACT_CREATE_PER_HOUR`, all before any other work.
+pub async fn require_creator(ctx: &Context<'_>) -> Result<Viewer> {
+    let actor = require_member(ctx).await?;
+    actor.require_confirmed()?;
+    state(ctx)
+        .limits
+        .check_member(crate::ratelimit::Action::Create, actor.id)?;
+    Ok(actor)
+}
+
 /// The client's address, for limits, block rules and source keys. Every
 /// transport sets it (`http::policy`); an operation without one is refused,
 /// never waved past the checks that need it.

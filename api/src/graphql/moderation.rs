@@ -7,7 +7,7 @@ use entities::{audit_log, flag};
 
 use crate::error::Result;
 use crate::graphql::connection::{self, Page, complexity};
-use crate::graphql::guards::{require_member, state};
+use crate::graphql::guards::{require_creator, require_member, state};
 use crate::service::moderation::{self, Target};
 use crate::service::{self, validate};
 
@@ -151,7 +151,7 @@ impl ModerationMutation {
         id: ID,
         reason: String,
     ) -> Result<Flag> {
-        let actor = require_member(ctx).await?;
+        let actor = require_creator(ctx).await?;
         let id = validate::id("id", &id)?;
         moderation::flag(state(ctx), actor, kind.into(), id, &reason)
             .await

@@ -112,10 +112,7 @@ impl NodeQuery {
             .map(|id| validate::id("ids", id))
             .collect::<Result<Vec<_>>>()?;
         let viewer = viewer(ctx).await?;
-        let found = futures_util::future::try_join_all(
-            ids.into_iter().map(|id| node::find(state, viewer, id)),
-        )
-        .await?;
+        let found = node::find_many(state, viewer, &ids).await?;
         Ok(found
             .into_iter()
             .map(|found| found.map(Node::from))

@@ -8,7 +8,7 @@ use entities::{producer, producer_response};
 use crate::error::Result;
 use crate::graphql::campaign::{Campaign, CampaignFilterInput, campaign_page};
 use crate::graphql::connection::{self, Page, complexity};
-use crate::graphql::guards::{require_member, state};
+use crate::graphql::guards::{require_creator, state};
 use crate::graphql::loaders::{DbLoader, ProducerById};
 use crate::graphql::producer_voice::ProducerResponse;
 use crate::service::{self, validate};
@@ -182,7 +182,7 @@ impl ProducerMutation {
         ctx: &Context<'_>,
         input: CreateProducerInput,
     ) -> Result<Producer> {
-        let actor = require_member(ctx).await?;
+        let actor = require_creator(ctx).await?;
         let new = service::producer::NewProducer {
             name: input.name,
             kind: input.kind.into(),

@@ -9,7 +9,7 @@ use entities::{campaign_update, producer_representative, producer_response};
 
 use crate::error::{AppError, Result};
 use crate::graphql::connection::{self, Page, complexity};
-use crate::graphql::guards::{require_member, state};
+use crate::graphql::guards::{require_creator, require_member, state};
 use crate::graphql::loaders::{DbLoader, MemberById};
 use crate::graphql::member::Member;
 use crate::graphql::producer::Producer;
@@ -199,7 +199,7 @@ pub struct ProducerVoiceMutation;
 impl ProducerVoiceMutation {
     /// Asks to speak for a producer; an admin decides.
     async fn claim_producer(&self, ctx: &Context<'_>, producer_id: ID) -> Result<ProducerClaim> {
-        let actor = require_member(ctx).await?;
+        let actor = require_creator(ctx).await?;
         let id = validate::id("producerId", &producer_id)?;
         service::producer_voice::claim(state(ctx), actor, id)
             .await
@@ -274,7 +274,7 @@ impl ProducerVoiceMutation {
         campaign_id: ID,
         input: CampaignUpdateInput,
     ) -> Result<CampaignUpdate> {
-        let actor = require_member(ctx).await?;
+        let actor = require_creator(ctx).await?;
         let id = validate::id("campaignId", &campaign_id)?;
         service::producer_voice::post_update(state(ctx), actor, id, &input.title, &input.body)
             .await

@@ -11,7 +11,7 @@ use entities::proposal;
 
 use crate::error::{AppError, Result};
 use crate::graphql::connection::{ConnectionTotals, Page};
-use crate::graphql::guards::{client_ip, require_member, state, viewer};
+use crate::graphql::guards::{client_ip, require_creator, require_member, state, viewer};
 use crate::graphql::loaders::{DbLoader, MemberById, ProposalTally, ViewerVote};
 use crate::graphql::member::Member;
 use crate::service::proposal::{Direction, NewProposal, Venue};
@@ -185,7 +185,7 @@ impl ProposalMutation {
         campaign_id: ID,
         input: ProposalInput,
     ) -> Result<Proposal> {
-        let actor = require_member(ctx).await?;
+        let actor = require_creator(ctx).await?;
         let id = validate::id("campaignId", &campaign_id)?;
         service::proposal::submit(state(ctx), actor, Venue::Campaign(id), input.into())
             .await
@@ -199,7 +199,7 @@ impl ProposalMutation {
         community_id: ID,
         input: ProposalInput,
     ) -> Result<Proposal> {
-        let actor = require_member(ctx).await?;
+        let actor = require_creator(ctx).await?;
         let id = validate::id("communityId", &community_id)?;
         service::proposal::submit(state(ctx), actor, Venue::Community(id), input.into())
             .await

@@ -14,7 +14,11 @@ use entities::{
 };
 use std::sync::Arc;
 
-use sea_orm::{ConnectionTrait, EntityTrait, PrimaryKeyTrait};
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, PrimaryKeyTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
@@ -82,7 +86,24 @@ const TABLES: [&str; 21] = [
 
 /// The object `id` names, if `viewer` may see it.
 pub async fn find(state: &AppState, viewer: Option<Viewer>, id: Uuid) -> Result<Option<Found>> {
+    Ok(find_many(state, viewer, &[id]).await?.pop().flatten())
+}
+
+/// The objects `ids` name, in their order (`None` for each one there is
+/// none of, or `viewer` may not see), with one query to tell their tables
+/// and one query per table for their rows; the rules of each kind follow.
+pub async fn find_many(
+    state: &AppState,
+    viewer: Option<Viewer>,
+    ids: &[Uuid],
+) -> Result<Vec<Option<Found>>> {
     let db = &state.db;
+    let mut distinct = ids.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut sql = Sql::new(db.get_database_backend());
     for (i, table) in TABLES.iter().enumerate() {
         if i > 0 {
@@ -90,15 +111,124 @@ pub async fn find(state: &AppState, viewer: Option<Viewer>, id: Uuid) -> Result<
         }
         sql.push("SELECT '")
             .push(table)
-            .push("' FROM ")
+            .push("', id FROM ")
             .push(table)
-            .push(" WHERE id = ")
-            .bind(id);
+            .push(" WHERE id IN (");
+        for (j, id) in distinct.iter().enumerate() {
+            if j > 0 {
+                sql.push(", ");
+            }
+            sql.bind(*id);
+        }
+        sql.push(")");
     }
-    let Some(row) = db.query_one_raw(sql.build()).await? else {
-        return Ok(None);
-    };
-    let table: String = row.try_get_by_index(0)?;
+    let mut tables: HashMap<Uuid, String> = HashMap::new();
+    for row in db.query_all_raw(sql.build()).await? {
+        tables.insert(row.try_get_by_index(1)?, row.try_get_by_index(0)?);
+    }
+    let mut by_table: HashMap<&str, Vec<Uuid>> = HashMap::new();
+    for (id, table) in &tables {
+        by_table.entry(table.as_str()).or_default().push(*id);
+    }
+    let mut rows = Rows::default();
+    for (table, ids) in by_table {
+        rows.load(db, table, &ids).await?;
+    }
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        found.push(match tables.get(id) {
+            Some(table) => decide(state, viewer, table, *id, &rows).await?,
+            None => None,
+        });
+    }
+    Ok(found)
+}
+
+/// The rows of the tables asked about, loaded one query per table.
+#[derive(Default)]
+struct Rows(HashMap<TypeId, Box<dyn Any + Send + Sync>>);
+
+impl Rows {
+    async fn load(&mut self, db: &impl ConnectionTrait, table: &str, ids: &[Uuid]) -> Result<()> {
+        match table {
+            // Read through the campaign cache, proposals by their own
+            // rules, events from their payload: one by one.
+            "campaign" | "proposal" | "outbox_message" => Ok(()),
+            "community" => self.fetch::<community::Entity>(db, ids).await,
+            "producer" => self.fetch::<producer::Entity>(db, ids).await,
+            "member" => self.fetch::<member::Entity>(db, ids).await,
+            "value_tag" => self.fetch::<value_tag::Entity>(db, ids).await,
+            "signature" => self.fetch::<signature::Entity>(db, ids).await,
+            "producer_response" => self.fetch::<producer_response::Entity>(db, ids).await,
+            "campaign_update" => self.fetch::<campaign_update::Entity>(db, ids).await,
+            "audit_log" => self.fetch::<audit_log::Entity>(db, ids).await,
+            "block_rule" => self.fetch::<block_rule::Entity>(db, ids).await,
+            "flag" => self.fetch::<flag::Entity>(db, ids).await,
+            "fraud_signal" => self.fetch::<fraud_signal::Entity>(db, ids).await,
+            "invalidation" => self.fetch::<invalidation::Entity>(db, ids).await,
+            "offline_tally" => self.fetch::<offline_tally::Entity>(db, ids).await,
+            "pledge" => self.fetch::<pledge::Entity>(db, ids).await,
+            "producer_representative" => {
+                self.fetch::<producer_representative::Entity>(db, ids).await
+            }
+            "trust_rating" => self.fetch::<trust_rating::Entity>(db, ids).await,
+            "webhook" => self.fetch::<webhook::Entity>(db, ids).await,
+            "webhook_delivery" => self.fetch::<webhook_delivery::Entity>(db, ids).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn fetch<E>(&mut self, db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<()>
+    where
+        E: EntityTrait,
+        E::Model: Send + Sync + 'static,
+        <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+    {
+        let found = E::find()
+            .filter(Expr::col(Alias::new("id")).is_in(ids.iter().copied()))
+            .all(db)
+            .await?;
+        let by_id: HashMap<Uuid, E::Model> = found
+            .into_iter()
+            .filter_map(|row| row_id::<E>(&row).map(|id| (id, row)))
+            .collect();
+        self.0.insert(TypeId::of::<E>(), Box::new(by_id));
+        Ok(())
+    }
+
+    /// The row of `E` with this id, if it was loaded.
+    fn get<E>(&self, id: Uuid) -> Option<E::Model>
+    where
+        E: EntityTrait,
+        E::Model: Send + Sync + 'static,
+    {
+        self.0
+            .get(&TypeId::of::<E>())?
+            .downcast_ref::<HashMap<Uuid, E::Model>>()?
+            .get(&id)
+            .cloned()
+    }
+}
+
+/// A row's id, read through its primary key.
+fn row_id<E: EntityTrait>(row: &E::Model) -> Option<Uuid> {
+    use sea_orm::{Iterable, ModelTrait};
+    let key = E::PrimaryKey::iter().next()?;
+    match row.get(sea_orm::PrimaryKeyToColumn::into_column(key)) {
+        sea_orm::Value::Uuid(Some(id)) => Some(id),
+        _ => None,
+    }
+}
+
+/// Whether `viewer` may see the object `id` of `table`, by that kind's rules.
+async fn decide(
+    state: &AppState,
+    viewer: Option<Viewer>,
+    table: &str,
+    id: Uuid,
+    rows: &Rows,
+) -> Result<Option<Found>> {
+    let db = &state.db;
     let on_visible_campaign = |campaign_id: Uuid| async move {
         Ok::<_, AppError>(
             campaigns::get_cached(state, viewer, campaign_id)
@@ -106,24 +236,16 @@ pub async fn find(state: &AppState, viewer: Option<Viewer>, id: Uuid) -> Result<
                 .is_some(),
         )
     };
-    Ok(match table.as_str() {
+    Ok(match table {
         "campaign" => campaigns::get_cached(state, viewer, id)
             .await?
             .map(|found| Found::Campaign(Arc::unwrap_or_clone(found))),
         // Public wherever they are listed.
-        "community" => row_by_id::<community::Entity>(db, id)
-            .await?
-            .map(Found::Community),
-        "producer" => row_by_id::<producer::Entity>(db, id)
-            .await?
-            .map(Found::Producer),
-        "member" => row_by_id::<member::Entity>(db, id)
-            .await?
-            .map(Found::Member),
-        "value_tag" => row_by_id::<value_tag::Entity>(db, id)
-            .await?
-            .map(Found::ValueTag),
-        "signature" => match row_by_id::<signature::Entity>(db, id).await? {
+        "community" => rows.get::<community::Entity>(id).map(Found::Community),
+        "producer" => rows.get::<producer::Entity>(id).map(Found::Producer),
+        "member" => rows.get::<member::Entity>(id).map(Found::Member),
+        "value_tag" => rows.get::<value_tag::Entity>(id).map(Found::ValueTag),
+        "signature" => match rows.get::<signature::Entity>(id) {
             // Public lists show counted, visible signatures; a signer
             // always sees their own.
             Some(found)
@@ -140,7 +262,7 @@ pub async fn find(state: &AppState, viewer: Option<Viewer>, id: Uuid) -> Result<
             Err(AppError::NotFound(_)) => None,
             Err(err) => return Err(err),
         },
-        "producer_response" => match row_by_id::<producer_response::Entity>(db, id).await? {
+        "producer_response" => match rows.get::<producer_response::Entity>(id) {
             Some(found)
                 if found.hidden_at.is_none() && on_visible_campaign(found.campaign_id).await? =>
             {
@@ -148,45 +270,37 @@ pub async fn find(state: &AppState, viewer: Option<Viewer>, id: Uuid) -> Result<
             }
             _ => None,
         },
-        "campaign_update" => match row_by_id::<campaign_update::Entity>(db, id).await? {
+        "campaign_update" => match rows.get::<campaign_update::Entity>(id) {
             Some(found) if on_visible_campaign(found.campaign_id).await? => {
                 Some(Found::CampaignUpdate(found))
             }
             _ => None,
         },
         "audit_log" if viewer.is_some_and(|v| v.moderates()) => {
-            row_by_id::<audit_log::Entity>(db, id)
-                .await?
-                .map(Found::AuditEntry)
+            rows.get::<audit_log::Entity>(id).map(Found::AuditEntry)
         }
         "block_rule" if viewer.is_some_and(|v| v.is_admin()) => {
-            row_by_id::<block_rule::Entity>(db, id)
-                .await?
-                .map(Found::BlockRule)
+            rows.get::<block_rule::Entity>(id).map(Found::BlockRule)
         }
         // Moderators' queue; its reporter had it back when flagging.
-        "flag" => row_by_id::<flag::Entity>(db, id).await?.and_then(|found| {
+        "flag" => rows.get::<flag::Entity>(id).and_then(|found| {
             viewer
                 .is_some_and(|v| v.moderates() || found.reporter_id == Some(v.id))
                 .then_some(Found::Flag(found))
         }),
         "fraud_signal" if viewer.is_some_and(|v| v.moderates()) => {
-            row_by_id::<fraud_signal::Entity>(db, id)
-                .await?
-                .map(Found::FraudSignal)
+            rows.get::<fraud_signal::Entity>(id).map(Found::FraudSignal)
         }
-        "invalidation" if viewer.is_some_and(|v| v.moderates()) => {
-            row_by_id::<invalidation::Entity>(db, id)
-                .await?
-                .map(Found::Invalidation)
-        }
+        "invalidation" if viewer.is_some_and(|v| v.moderates()) => rows
+            .get::<invalidation::Entity>(id)
+            .map(Found::Invalidation),
         "outbox_message" => match viewer {
             Some(viewer) => notice(state, viewer, id).await?.map(Found::Notification),
             None => None,
         },
         // Verified tallies are public with their campaign; the others are
         // its organiser's and moderators'.
-        "offline_tally" => match row_by_id::<offline_tally::Entity>(db, id).await? {
+        "offline_tally" => match rows.get::<offline_tally::Entity>(id) {
             Some(found) => match campaigns::get_cached(state, viewer, found.campaign_id).await? {
                 Some(campaign)
                     if found.status == TallyStatus::Verified
@@ -199,32 +313,30 @@ pub async fn find(state: &AppState, viewer: Option<Viewer>, id: Uuid) -> Result<
             None => None,
         },
         // One's own, as `Member.pledges` and `viewerRatings` show them.
-        "pledge" => row_by_id::<pledge::Entity>(db, id)
-            .await?
+        "pledge" => rows
+            .get::<pledge::Entity>(id)
             .filter(|found| owns(viewer, found.member_id))
             .map(Found::Pledge),
-        "trust_rating" => row_by_id::<trust_rating::Entity>(db, id)
-            .await?
+        "trust_rating" => rows
+            .get::<trust_rating::Entity>(id)
             .filter(|found| owns(viewer, found.member_id))
             .map(Found::TrustRating),
         // Admins decide claims; a claimant sees their own.
-        "producer_representative" => row_by_id::<producer_representative::Entity>(db, id)
-            .await?
+        "producer_representative" => rows
+            .get::<producer_representative::Entity>(id)
             .filter(|found| admin_or_owner(viewer, found.member_id))
             .map(Found::ProducerClaim),
-        "webhook" => row_by_id::<webhook::Entity>(db, id)
-            .await?
+        "webhook" => rows
+            .get::<webhook::Entity>(id)
             .filter(|found| admin_or_owner(viewer, found.owner_id))
             .map(Found::Webhook),
-        "webhook_delivery" if viewer.is_some() => {
-            match row_by_id::<webhook_delivery::Entity>(db, id).await? {
-                Some(found) => row_by_id::<webhook::Entity>(db, found.webhook_id)
-                    .await?
-                    .filter(|hook| admin_or_owner(viewer, hook.owner_id))
-                    .map(|_| Found::WebhookDelivery(found)),
-                None => None,
-            }
-        }
+        "webhook_delivery" if viewer.is_some() => match rows.get::<webhook_delivery::Entity>(id) {
+            Some(found) => row_by_id::<webhook::Entity>(db, found.webhook_id)
+                .await?
+                .filter(|hook| admin_or_owner(viewer, hook.owner_id))
+                .map(|_| Found::WebhookDelivery(found)),
+            None => None,
+        },
         _ => None,
     })
 }
