@@ -144,12 +144,14 @@ pub async fn ranked_page(
                 AppError::invalid("after", "after is not a cursor this server issued")
             })?,
     };
-    let ranked = service::proposal::ranked(&state(ctx).db, venue).await?;
-    let total_count = ranked.len() as u64;
-    let has_next = ranked.len() > start.saturating_add(first);
+    // One more than the page, to tell whether another follows.
+    let (ranked, total_count) =
+        service::proposal::ranked(&state(ctx).db, venue, start as u64, first as u64 + 1).await?;
+    let has_next = ranked.len() > first;
     let mut connection =
         Connection::with_additional_fields(start > 0, has_next, ConnectionTotals { total_count });
-    for (position, (model, _)) in ranked.into_iter().enumerate().skip(start).take(first) {
+    for (position, (model, _)) in ranked.into_iter().take(first).enumerate() {
+        let position = start.saturating_add(position);
         let cursor = URL_SAFE_NO_PAD.encode(format!("{RANK_PREFIX}{position}"));
         connection.edges.push(Edge::new(cursor, Proposal(model)));
     }

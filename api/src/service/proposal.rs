@@ -14,14 +14,15 @@ use entities::proposal::{self, ProposalStatus};
 use entities::vote;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::ratelimit::Action;
 use crate::service::auth::Viewer;
+use crate::service::observatory::sql::Sql;
 use crate::service::{campaign as campaigns, community, validate};
 use crate::state::AppState;
 
@@ -290,32 +291,61 @@ pub async fn tallies(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<
     Ok(tallies)
 }
 
-/// Most proposals one ranking reads.
-pub const MAX_RANKED: u64 = 5_000;
-
-/// The visible proposals of a venue, best score first (newest first among
-/// equals), with their tallies.
+/// One page of a venue's visible proposals, best score first (newest first
+/// among equals), with their tallies, and how many there are: ranked by the
+/// database, which returns only the page (`limit` rows after `offset`).
 pub async fn ranked(
     db: &impl ConnectionTrait,
     venue: Venue,
-) -> Result<Vec<(proposal::Model, Tally)>> {
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<(proposal::Model, Tally)>, u64)> {
+    let (column, id) = match venue {
+        Venue::Campaign(id) => ("campaign_id", id),
+        Venue::Community(id) => ("community_id", id),
+    };
+    // A vote's direction counts +1 when positive, -1 otherwise, as `tallies` does.
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(
+        "SELECT p.id FROM proposal p LEFT JOIN vote v ON v.proposal_id = p.id \
+         WHERE p.hidden_at IS NULL AND p.",
+    )
+    .push(column)
+    .push(" = ")
+    .bind(id)
+    .push(
+        " GROUP BY p.id ORDER BY COALESCE(SUM(CASE WHEN v.direction IS NULL THEN 0 \
+         WHEN v.direction > 0 THEN 1 ELSE -1 END), 0) DESC, p.id DESC LIMIT ",
+    )
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .push(" OFFSET ")
+    .bind(i64::try_from(offset).unwrap_or(i64::MAX));
+    let mut ids: Vec<Uuid> = Vec::new();
+    for row in db.query_all_raw(sql.build()).await? {
+        ids.push(row.try_get_by_index(0)?);
+    }
     let query = proposal::Entity::find().filter(proposal::Column::HiddenAt.is_null());
     let query = match venue {
         Venue::Campaign(id) => query.filter(proposal::Column::CampaignId.eq(id)),
         Venue::Community(id) => query.filter(proposal::Column::CommunityId.eq(id)),
     };
-    let proposals = query.limit(MAX_RANKED).all(db).await?;
-    let ids: Vec<Uuid> = proposals.iter().map(|p| p.id).collect();
-    let tallies = tallies(db, &ids).await?;
-    let mut ranked: Vec<(proposal::Model, Tally)> = proposals
+    let total = query.clone().count(db).await?;
+    let mut rows: HashMap<Uuid, proposal::Model> = query
+        .filter(proposal::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
         .into_iter()
-        .map(|p| {
-            let tally = tallies.get(&p.id).copied().unwrap_or_default();
-            (p, tally)
+        .map(|found| (found.id, found))
+        .collect();
+    let tallies = tallies(db, &ids).await?;
+    let page = ids
+        .iter()
+        .filter_map(|id| {
+            let found = rows.remove(id)?;
+            Some((found, tallies.get(id).copied().unwrap_or_default()))
         })
         .collect();
-    ranked.sort_by(|(a, ta), (b, tb)| tb.score().cmp(&ta.score()).then(b.id.cmp(&a.id)));
-    Ok(ranked)
+    Ok((page, total))
 }
 
 /// Proposals `author` wrote that were adopted, in public view: visible, on
