@@ -14,7 +14,8 @@ use entities::campaign::{self, CampaignStatus};
 use entities::pledge::{self, PledgeKind, PledgeStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select,
+    Set,
 };
 use uuid::Uuid;
 
@@ -355,23 +356,41 @@ pub struct PledgeTotals {
     pub monthly_amount_cents: i64,
 }
 
-/// The public totals of `campaign_id`'s live pledges (pending, active, kept).
+/// The public totals of `campaign_id`'s live pledges (pending, active,
+/// kept), summed by the database: one row per status, whatever the count.
 pub async fn totals(db: &impl ConnectionTrait, campaign_id: Uuid) -> Result<PledgeTotals> {
-    let live = pledge::Entity::find()
+    #[derive(sea_orm::FromQueryResult)]
+    struct ByStatus {
+        status: PledgeStatus,
+        pledgers: i64,
+        amount: i64,
+    }
+    let rows = pledge::Entity::find()
+        .select_only()
+        .column(pledge::Column::Status)
+        .column_as(pledge::Column::Id.count(), "pledgers")
+        // PostgreSQL sums BIGINTs as NUMERIC: back to BIGINT.
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(monthly_amount_cents), 0) AS BIGINT)"),
+            "amount",
+        )
         .filter(pledge::Column::CampaignId.eq(campaign_id))
         .filter(pledge::Column::Status.is_in(PLEDGERS))
+        .group_by(pledge::Column::Status)
+        .into_model::<ByStatus>()
         .all(db)
         .await?;
     Ok(PledgeTotals {
-        pledgers: live.len() as i64,
-        active: live
+        pledgers: rows.iter().map(|row| row.pledgers).sum(),
+        active: rows
             .iter()
-            .filter(|p| p.status == PledgeStatus::Active)
-            .count() as i64,
-        monthly_amount_cents: live
+            .filter(|row| row.status == PledgeStatus::Active)
+            .map(|row| row.pledgers)
+            .sum(),
+        monthly_amount_cents: rows
             .iter()
-            .filter(|p| p.status != PledgeStatus::Pending)
-            .filter_map(|p| p.monthly_amount_cents)
+            .filter(|row| row.status != PledgeStatus::Pending)
+            .map(|row| row.amount)
             .sum(),
     })
 }

@@ -305,13 +305,29 @@ pub struct Reviews {
 
 /// The verdicts on one response.
 pub async fn reviews(db: &impl ConnectionTrait, response_id: Uuid) -> Result<Reviews> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct ByVerdict {
+        verdict: Verdict,
+        n: i64,
+    }
     let rows = commitment_review::Entity::find()
+        .select_only()
+        .column(commitment_review::Column::Verdict)
+        .column_as(commitment_review::Column::MemberId.count(), "n")
         .filter(commitment_review::Column::ResponseId.eq(response_id))
+        .group_by(commitment_review::Column::Verdict)
+        .into_model::<ByVerdict>()
         .all(db)
         .await?;
+    let count = |verdict: Verdict| {
+        rows.iter()
+            .filter(|row| row.verdict == verdict)
+            .map(|row| row.n)
+            .sum()
+    };
     Ok(Reviews {
-        kept: rows.iter().filter(|r| r.verdict == Verdict::Kept).count() as i64,
-        broken: rows.iter().filter(|r| r.verdict == Verdict::Broken).count() as i64,
+        kept: count(Verdict::Kept),
+        broken: count(Verdict::Broken),
     })
 }
 
