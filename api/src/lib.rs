@@ -85,6 +85,7 @@ impl Application {
         };
         let outbox = Arc::new(outbox::Outbox::new(&config)?);
         let live = events::hub::CampaignHub::start(events.subscribe(), Arc::downgrade(&counters));
+        let notices = service::notice_hub::NoticeHub::start(db.clone(), events.subscribe_notices());
         let state = AppState {
             observatory_db,
             upkeep_db,
@@ -114,6 +115,7 @@ impl Application {
                 config.cache_ttl_secs,
             ))),
             live,
+            notices,
             windows: Arc::default(),
         };
         state

@@ -52,6 +52,8 @@ pub struct AppState {
     pub surge: Arc<SurgeDetector>,
     /// Tokens' members and campaigns, kept in step across instances (see `cache`).
     pub caches: Arc<Caches>,
+    /// `myNotifications` subscribers of this instance (see `service::notice_hub`).
+    pub notices: Arc<crate::service::notice_hub::NoticeHub>,
     /// Counter events per campaign, for subscribers (see `events::hub`).
     pub live: Arc<crate::events::hub::CampaignHub>,
     /// The month the observatory's windows are kept for (see

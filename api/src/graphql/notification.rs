@@ -6,19 +6,12 @@
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
-use std::collections::HashSet;
-
-use tokio::sync::broadcast::error::RecvError;
-use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::events::Notice;
 use crate::graphql::guards::{self, require_member, state};
 use crate::outbox::event::EventType;
 use crate::service::notification::{self as service, PreferenceChanges, Preferences};
-
-/// Campaigns one subscription remembers its member signed (or organises).
-const KNOWN_LIMIT: usize = 1_000;
 
 /// What you are mailed about (at most one mail per campaign per day).
 #[derive(SimpleObject)]
@@ -137,32 +130,12 @@ impl NotificationSubscription {
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Notification> + use<>> {
         let actor = require_member(ctx).await?;
-        let state = state(ctx);
-        let receiver = state.events.subscribe_notices();
-        let db = state.db.clone();
-        // Campaigns known to concern this member: asked once each.
-        let known: HashSet<Uuid> = HashSet::new();
+        let listening = state(ctx).notices.listen(actor.id);
         Ok(futures_util::stream::unfold(
-            (receiver, db, known),
-            move |(mut receiver, db, mut known)| async move {
-                loop {
-                    match receiver.recv().await {
-                        Ok(notice) => {
-                            // A signer stays one; a new campaign is asked about apart.
-                            let signer_news = notice.kind != EventType::CampaignPublished;
-                            let concerned = (signer_news && known.contains(&notice.campaign_id))
-                                || service::concerns(&db, actor.id, &notice).await;
-                            if concerned {
-                                if signer_news && known.len() < KNOWN_LIMIT {
-                                    known.insert(notice.campaign_id);
-                                }
-                                return Some((notice.into(), (receiver, db, known)));
-                            }
-                        }
-                        Err(RecvError::Lagged(_)) => continue,
-                        Err(RecvError::Closed) => return None,
-                    }
-                }
+            listening,
+            |mut listening| async move {
+                let notice = listening.events.recv().await?;
+                Some((Notification::from(notice), listening))
             },
         ))
     }

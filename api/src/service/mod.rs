@@ -15,6 +15,7 @@ pub mod kept;
 pub mod milestone;
 pub mod moderation;
 pub mod node;
+pub mod notice_hub;
 pub mod notification;
 pub mod observatory;
 pub mod offline_tally;

@@ -15,7 +15,7 @@ use entities::producer_response::CommitmentStatus;
 use entities::signature::SignatureStatus;
 use entities::{
     campaign, campaign_update, milestone, notification_digest, producer, producer_representative,
-    producer_response, signature,
+    producer_response,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -483,44 +483,15 @@ fn excerpt(text: &str, max: usize) -> String {
     format!("{}…", cut.trim_end())
 }
 
-/// Whether `member` hears of `notice`: its campaign's organiser always;
-/// its counted signers for what they would be mailed about; its producer's
-/// representatives for a new campaign. Events are rare: one lookup each.
+/// Whether `member` hears of `notice` (see `notice_hub::concerned`).
 pub async fn concerns(db: &impl ConnectionTrait, member: Uuid, notice: &Notice) -> bool {
-    if notice.organiser_id == Some(member) {
-        return true;
-    }
-    let lookup = async {
-        match notice.kind {
-            EventType::CampaignPublished => Ok::<_, sea_orm::DbErr>(
-                producer_representative::Entity::find()
-                    .filter(producer_representative::Column::ProducerId.eq(notice.producer_id))
-                    .filter(producer_representative::Column::MemberId.eq(member))
-                    .filter(producer_representative::Column::Status.eq(ClaimStatus::Approved))
-                    .one(db)
-                    .await?
-                    .is_some(),
-            ),
-            EventType::CampaignMilestone
-            | EventType::CampaignGoalReached
-            | EventType::CampaignClosed
-            | EventType::CampaignUpdatePosted
-            | EventType::ProducerResponded
-            | EventType::CommitmentDue
-            | EventType::CommitmentClosed => Ok(signature::Entity::find()
-                .filter(signature::Column::CampaignId.eq(notice.campaign_id))
-                .filter(signature::Column::MemberId.eq(member))
-                .filter(signature::Column::Status.eq(SignatureStatus::Counted))
-                .one(db)
-                .await?
-                .is_some()),
-            _ => Ok(false),
-        }
-    };
-    lookup.await.unwrap_or_else(|err| {
-        tracing::warn!(%err, "cannot tell whether a notice concerns a subscriber");
-        false
-    })
+    crate::service::notice_hub::concerned(db, notice, &[member])
+        .await
+        .map(|concerned| concerned.contains(&member))
+        .unwrap_or_else(|err| {
+            tracing::warn!(%err, "cannot tell whether a notice concerns a member");
+            false
+        })
 }
 
 #[cfg(test)]
