@@ -347,6 +347,29 @@ async fn metrics_can_ask_for_a_bearer_token() {
 }
 
 #[tokio::test]
+async fn metrics_can_be_served_on_an_address_of_their_own() {
+    let app = TestApp::spawn_with(&["--metrics-addr", "127.0.0.1:0"]).await;
+    let beside = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(beside.status(), 404, "no longer beside the API");
+    let apart = app.metrics_addr.expect("a metrics address");
+    assert_ne!(apart, app.addr);
+    let scraped = app
+        .client
+        .get(format!("http://{apart}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(
+        scraped
+            .text()
+            .await
+            .unwrap()
+            .contains("consumact_websockets 0")
+    );
+}
+
+#[tokio::test]
 async fn introspection_can_be_switched_off() {
     let app = TestApp::spawn_with(&["--introspection", "false"]).await;
     // async-graphql answers introspection with nothing rather than an error.

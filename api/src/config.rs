@@ -126,6 +126,11 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_WS_MAX_AGE_SECS", default_value_t = 86_400)]
     pub ws_max_age_secs: u64,
 
+    /// An address of its own for `GET /metrics` (e.g. an internal
+    /// interface, `127.0.0.1:9090`); unset: served beside the API.
+    #[arg(long, env = "CONSUMACT_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// A bearer token `GET /metrics` asks for (`Authorization: Bearer …`);
     /// unset: the metrics are open to whoever reaches the address they are
     /// served on.

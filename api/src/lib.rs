@@ -50,6 +50,8 @@ use crate::state::AppState;
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// `/metrics` on `CONSUMACT_METRICS_ADDR`, when set.
+    metrics: Option<(TcpListener, Router)>,
     state: AppState,
 }
 
@@ -179,10 +181,20 @@ impl Application {
         }
         tokio::spawn(maintain(state.clone()));
         let schema = graphql::build(state.clone());
-        let router = http::router(state.clone(), schema);
+        let routes = http::router(state.clone(), schema);
+        let metrics = match (config.metrics_addr, routes.metrics) {
+            (Some(addr), Some(router)) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+                Some((listener, router))
+            }
+            _ => None,
+        };
         Ok(Self {
             listener,
-            router,
+            router: routes.app,
+            metrics,
             state,
         })
     }
@@ -192,6 +204,13 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// The address `/metrics` is served on apart, if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// The shared state, for subcommands and tests that need the database.
@@ -205,13 +224,26 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "serving GraphQL on /graphql");
+        // The metrics listener stops with the application's.
+        let metrics = self.metrics.map(|(listener, router)| {
+            tracing::info!(addr = ?listener.local_addr().ok(), "serving /metrics apart");
+            tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, router).await {
+                    tracing::warn!(%err, "metrics server error");
+                }
+            })
+        });
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("server error")
+            .context("server error");
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
+        served
     }
 }
 

@@ -34,6 +34,8 @@ pub const ADMIN_ARGS: [&str; 6] = [
 /// A running server and what the test needs to talk to it.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served apart (`--metrics-addr`), if it is.
+    pub metrics_addr: Option<SocketAddr>,
     pub client: reqwest::Client,
     /// The database this server uses (shared by its siblings).
     pub database_url: String,
@@ -279,12 +281,14 @@ impl TestApp {
         let config = Self::config(database_url, redis_prefix, &data_dir, &extra_args);
         let app = Application::build(config).await.expect("server starts");
         let addr = app.local_addr();
+        let metrics_addr = app.metrics_addr();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
         TestApp {
             addr,
+            metrics_addr,
             client: http_client(),
             database_url: database_url.to_owned(),
             redis_prefix: redis_prefix.to_owned(),

@@ -48,8 +48,16 @@ impl axum::extract::FromRef<HttpState> for AppState {
     }
 }
 
+/// The application's routes, and those of `/metrics` apart when
+/// `CONSUMACT_METRICS_ADDR` serves them on an address of their own (the
+/// application's then has no `/metrics`).
+pub struct Routes {
+    pub app: Router,
+    pub metrics: Option<Router>,
+}
+
 /// The application's routes.
-pub fn router(app: AppState, schema: AppSchema) -> Router {
+pub fn router(app: AppState, schema: AppSchema) -> Routes {
     let body_limit = app.config.max_body_bytes;
     let cors = cors(&app.config.cors_origins);
     let sockets = websocket::Sockets::new(app.config.ws_max_per_address);
@@ -57,11 +65,22 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
     let persisted = std::sync::Arc::new(cacheable::PersistedQueries::new(
         app.config.persisted_queries_bytes,
     ));
-    Router::new()
+    let apart = app.config.metrics_addr.is_some();
+    let state = HttpState {
+        app,
+        schema,
+        persisted,
+        sockets,
+    };
+    let metrics_routes = || Router::new().route("/metrics", get(metrics));
+    let mut routes = Router::new()
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(readyz));
+    if !apart {
+        routes = routes.merge(metrics_routes());
+    }
+    let routes = routes
         .merge(observatory::routes())
         .merge(email_links::routes())
         .merge(signatures::routes())
@@ -80,12 +99,11 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(TraceLayer::new_for_http())
-        .with_state(HttpState {
-            app,
-            schema,
-            persisted,
-            sockets,
-        })
+        .with_state(state.clone());
+    Routes {
+        app: routes,
+        metrics: apart.then(|| metrics_routes().with_state(state)),
+    }
 }
 
 /// Cross-origin access for the configured browser origins only.
