@@ -77,6 +77,44 @@ async fn a_block_rule_refuses_a_registration_sent_over_the_websocket() {
     assert_eq!(error["reason"], "BLOCKED", "{events:?}");
 }
 
+#[tokio::test]
+async fn a_signature_sent_over_the_websocket_carries_its_source() {
+    let app = TestApp::spawn_with(&ADMIN_ARGS).await;
+    let admin = app.admin_token().await;
+    let (_, campaign) = app.open_campaign("watched", 100).await;
+    let (over_http, _) = app.register("over_http").await;
+    app.sign(&over_http, &campaign).await;
+    let (over_ws, _) = app.register("over_ws").await;
+    let sign = json!({
+        "name": "sign",
+        "query": "mutation($id: ID!) { signCampaign(campaignId: $id) { id } }",
+        "variables": { "id": campaign },
+    });
+    let scenario = json!({ "connectionParams": bearer(&over_ws), "operations": [sign] });
+    let Some(client) = GraphqlWs::start(app.addr, scenario).await else {
+        return;
+    };
+    let events = client.all(10).await;
+    assert_eq!(outcomes(&events), ["OK"], "{events:?}");
+    let sources = app
+        .gql_ok(
+            Some(&admin),
+            "query($id: ID!) { campaign(id: $id) { signatures(first: 10) { edges { node { signer sourceKey } } } } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    let keys: Vec<&Value> = sources["campaign"]["signatures"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| &edge["node"]["sourceKey"])
+        .collect();
+    assert_eq!(keys.len(), 2, "{sources}");
+    assert!(keys[0].is_string(), "{sources}");
+    // Both came from 127.0.0.1: one network, one key, whatever the door.
+    assert_eq!(keys[0], keys[1], "{sources}");
+}
+
 /// Opens `myNotifications` for `token` on `app` and waits for the ack.
 async fn listening(app: &TestApp, token: &str) -> Option<GraphqlWs> {
     let scenario = json!({
@@ -229,4 +267,29 @@ async fn sockets_and_subscriptions_are_bounded() {
         refused["errors"][0]["extensions"]["code"], "RATE_LIMITED",
         "{refused}"
     );
+}
+
+#[tokio::test]
+async fn an_idle_socket_and_an_old_one_are_closed() {
+    let app = TestApp::spawn_with(&["--ws-idle-secs", "1"]).await;
+    let mut idle = RawSocket::open(app.addr).await.unwrap();
+    idle.send(json!({ "type": "connection_init", "payload": {} }))
+        .await;
+    assert_eq!(idle.receive(5).await.unwrap()["type"], "connection_ack");
+    assert_eq!(
+        idle.close_code(5).await,
+        Some(1000),
+        "nothing ran for a second"
+    );
+
+    let app = TestApp::spawn_with(&["--ws-max-age-secs", "1"]).await;
+    let (_, campaign) = app.open_campaign("aged", 100).await;
+    let mut old = RawSocket::open(app.addr).await.unwrap();
+    old.send(json!({ "type": "connection_init", "payload": {} }))
+        .await;
+    old.receive(5).await.unwrap();
+    // Even a socket with a live subscription reaches its maximum age.
+    old.send(json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription($c: ID!) { campaignCounters(campaignId: $c) { signatures } }", "variables": { "c": campaign } } }))
+        .await;
+    assert_eq!(old.close_code(5).await, Some(1000));
 }

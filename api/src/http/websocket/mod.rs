@@ -102,11 +102,20 @@ pub(super) fn upgrade(
 }
 
 /// A message an operation's task sends back to its connection; `last`
-/// when it is the operation's end.
+/// when it is the operation's end. `run` tells this operation from an
+/// earlier one the client completed and whose id it used again.
 struct Outgoing {
     id: String,
+    run: u64,
     text: String,
     last: bool,
+}
+
+/// A running operation.
+struct Running {
+    abort: AbortHandle,
+    subscription: bool,
+    run: u64,
 }
 
 /// One socket's state.
@@ -118,8 +127,10 @@ struct Connection {
     caller: Option<Arc<Caller>>,
     /// The member and role the token was for at `connection_init`.
     session: Option<(Uuid, entities::member::Role)>,
-    /// Running operations, by id, and whether each is a subscription.
-    running: HashMap<String, (AbortHandle, bool)>,
+    /// Running operations, by id.
+    running: HashMap<String, Running>,
+    /// Operations started so far.
+    runs: u64,
 }
 
 impl Connection {
@@ -131,6 +142,7 @@ impl Connection {
             caller: None,
             session: None,
             running: HashMap::new(),
+            runs: 0,
         }
     }
 
@@ -179,8 +191,13 @@ impl Connection {
                         last_active = Instant::now();
                     }
                 }
-                Some(Outgoing { id, text, last }) = results.recv() => {
-                    if last && self.running.remove(&id).is_some() {
+                Some(Outgoing { id, run, text, last }) = results.recv() => {
+                    // Nothing more of an operation the client completed.
+                    if self.running.get(&id).is_none_or(|running| running.run != run) {
+                        continue;
+                    }
+                    if last {
+                        self.running.remove(&id);
                         last_active = Instant::now();
                     }
                     if sink.send(Message::text(text)).await.is_err() {
@@ -221,8 +238,8 @@ impl Connection {
                 }
             }
         };
-        for (abort, _) in self.running.values() {
-            abort.abort();
+        for running in self.running.values() {
+            running.abort.abort();
         }
         if let Some((code, reason)) = closing {
             let _ = sink
@@ -249,8 +266,8 @@ impl Connection {
             }
             ClientMessage::Start { id, payload } => self.start(id, payload, sender),
             ClientMessage::Stop { id } => {
-                if let Some((abort, _)) = self.running.remove(&id) {
-                    abort.abort();
+                if let Some(running) = self.running.remove(&id) {
+                    running.abort.abort();
                     if self.protocol == Protocol::Legacy {
                         return Step::Reply(self.protocol.complete(&id));
                     }
@@ -316,12 +333,12 @@ impl Connection {
         let config = &self.state.app.config;
         let (held, max) = if subscription {
             (
-                self.running.values().filter(|(_, sub)| *sub).count(),
+                self.running.values().filter(|op| op.subscription).count(),
                 config.ws_max_subscriptions,
             )
         } else {
             (
-                self.running.values().filter(|(_, sub)| !*sub).count(),
+                self.running.values().filter(|op| !op.subscription).count(),
                 config.ws_max_in_flight,
             )
         };
@@ -339,6 +356,8 @@ impl Connection {
             error.extensions = Some(extensions);
             return Step::Reply(self.protocol.error(&id, &[error]));
         }
+        self.runs += 1;
+        let run = self.runs;
         let state = self.state.clone();
         let sender = sender.clone();
         let protocol = self.protocol;
@@ -348,7 +367,15 @@ impl Connection {
             let send = |text: String, last: bool| {
                 let id = id.clone();
                 let sender = sender.clone();
-                async move { sender.send(Outgoing { id, text, last }).await.is_ok() }
+                async move {
+                    let outgoing = Outgoing {
+                        id,
+                        run,
+                        text,
+                        last,
+                    };
+                    sender.send(outgoing).await.is_ok()
+                }
             };
             if subscription {
                 let mut stream = policy::subscribe(&state, &caller, request);
@@ -376,7 +403,14 @@ impl Connection {
             }
             send(protocol.complete(&id), true).await;
         });
-        self.running.insert(id, (task.abort_handle(), subscription));
+        self.running.insert(
+            id,
+            Running {
+                abort: task.abort_handle(),
+                subscription,
+                run,
+            },
+        );
         Step::Nothing
     }
 }
