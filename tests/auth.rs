@@ -294,3 +294,47 @@ async fn a_strangers_failures_never_stop_the_owner_signing_in_from_another_netwo
     }
     assert_eq!(absent, answers);
 }
+
+#[tokio::test]
+async fn a_squatted_admin_handle_is_never_promoted_and_the_server_says_why() {
+    let app = TestApp::spawn().await;
+    // Someone registered the handle before the operator named it.
+    let (squatter, _) = app.register("root").await;
+    let with_admin = |email: &str| {
+        let args: Vec<String> = [
+            "--admin-handle",
+            "root",
+            "--admin-email",
+            email,
+            "--admin-password",
+            "admin password",
+        ]
+        .iter()
+        .map(|arg| (*arg).to_owned())
+        .collect();
+        TestApp::config(&app.database_url, &app.redis_prefix, &app.data_dir, &args)
+    };
+    let refused = consumact_api::Application::build(with_admin("operator@example.org")).await;
+    let why = format!("{:#}", refused.err().expect("the server refuses to start"));
+    assert!(why.contains("another e-mail address"), "{why}");
+    assert!(why.contains("CONSUMACT_ADMIN_EMAIL"), "{why}");
+    let me = app.gql_ok(Some(&squatter), ME, json!({})).await;
+    assert_eq!(me["me"]["role"], "MEMBER", "not promoted");
+
+    // The account whose address the operator names is promoted, in any spelling.
+    let promoted = consumact_api::Application::build(with_admin("Root+ops@Example.org"))
+        .await
+        .expect("the server starts");
+    drop(promoted);
+    // A new session reads the account afresh (a restart does the same).
+    let session = app
+        .gql_ok(
+            None,
+            LOGIN,
+            json!({ "input": { "handleOrEmail": "root", "password": "correct horse battery" } }),
+        )
+        .await;
+    let token = session["login"]["token"].as_str().unwrap();
+    let me = app.gql_ok(Some(token), ME, json!({})).await;
+    assert_eq!(me["me"]["role"], "ADMIN");
+}

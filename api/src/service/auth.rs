@@ -442,7 +442,10 @@ pub async fn member_for_token(state: &AppState, token: &str) -> Result<member::M
 }
 
 /// Creates the admin named by the arguments, or promotes that handle when it
-/// already exists (its password is left untouched then).
+/// already exists *and* its address is the one given (compared in canonical
+/// form; its password is left untouched then). A handle held by an account
+/// with another address is refused (`CONFLICT`): whoever registered the
+/// handle first would otherwise be made admin with their own credentials.
 pub async fn ensure_admin(
     db: &DatabaseConnection,
     passwords: &Passwords,
@@ -458,6 +461,14 @@ pub async fn ensure_admin(
         .one(db)
         .await?;
     if let Some(existing) = existing {
+        if existing.email_key != validate::email_key(&email) {
+            return Err(AppError::Conflict(format!(
+                "the handle `{handle}` belongs to an account with another e-mail address, \
+                 so it is not made admin: choose a free handle for the first admin \
+                 (CONSUMACT_ADMIN_HANDLE), or set CONSUMACT_ADMIN_EMAIL to that account's \
+                 address if it is yours"
+            )));
+        }
         if existing.role == Role::Admin && existing.email_confirmed_at.is_some() {
             return Ok(existing);
         }
