@@ -128,3 +128,74 @@ async fn deleting_an_account_erases_the_person_but_keeps_the_counts() {
     // The handle is free again.
     app.register("leaver").await;
 }
+
+/// Every outbox payload, read straight from the database.
+async fn outbox_payloads(app: &TestApp) -> Vec<String> {
+    use sea_orm::ConnectionTrait;
+    let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    db.query_all_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        "SELECT payload FROM outbox_message",
+    ))
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.try_get::<String>("", "payload").unwrap())
+    .collect()
+}
+
+#[tokio::test]
+async fn erasure_revokes_mailed_links_and_forgets_the_address_in_the_outbox() {
+    // No mail server answers: the mails stay in the outbox, unsent.
+    let app = TestApp::spawn_with(&[
+        "--email-confirmation",
+        "required",
+        "--smtp-url",
+        "smtp://127.0.0.1:9",
+    ])
+    .await;
+    let (token, _) = app.register("eve").await;
+    app.gql_ok(
+        None,
+        "mutation { requestPasswordReset(email: \"eve@example.org\") }",
+        json!({}),
+    )
+    .await;
+    let payloads = outbox_payloads(&app).await;
+    let reset = payloads
+        .iter()
+        .find_map(|payload| {
+            let link = payload.split("/reset-password?token=").nth(1)?;
+            Some(link.split('"').next()?.to_owned())
+        })
+        .expect("a reset mail waits in the outbox");
+    assert!(
+        payloads
+            .iter()
+            .any(|payload| payload.contains("eve@example.org"))
+    );
+
+    app.gql_ok(
+        Some(&token),
+        "mutation { deleteAccount(password: \"correct horse battery\") }",
+        json!({}),
+    )
+    .await;
+    // The link mailed before the erasure opens nothing now.
+    let used = app
+        .gql(
+            None,
+            "mutation($token: String!) { resetPassword(token: $token, newPassword: \"taking it over\") }",
+            json!({ "token": reset }),
+        )
+        .await;
+    assert_eq!(error_code(&used), "BAD_USER_INPUT");
+    // No mail to the address is left to go out, and none keeps it.
+    let payloads = outbox_payloads(&app).await;
+    assert!(
+        payloads
+            .iter()
+            .all(|payload| !payload.contains("eve@example.org")),
+        "{payloads:?}"
+    );
+}

@@ -67,6 +67,22 @@ pub async fn reset(state: &AppState, token: &str, new_password: String) -> Resul
     let hash = state.passwords.hash(new_password).await?;
     let (writer, txn) = state.begin_write().await?;
     let spent = email_token::spend(&txn, "token", token, TokenPurpose::Reset).await?;
+    // An erased account's links are revoked with it; should one survive
+    // (a row written meanwhile), it still never opens the tombstone.
+    let erased = member::Entity::find_by_id(spent.member_id)
+        .one(&txn)
+        .await?
+        .is_none_or(|found| {
+            found
+                .email
+                .ends_with(crate::service::privacy::ERASED_DOMAIN)
+        });
+    if erased {
+        return Err(AppError::invalid(
+            "token",
+            "this link is invalid, expired or already used",
+        ));
+    }
     set_password(&txn, spent.member_id, hash, None).await?;
     email_token::revoke(&txn, spent.member_id, TokenPurpose::Reset).await?;
     txn.commit().await?;

@@ -7,7 +7,10 @@
 //! (so that votes, whose key includes the member, survive), with its handle,
 //! email, password, name and territory replaced, its tokens revoked, its
 //! signatures made anonymous and their comments removed; its values,
-//! webhooks and notification choices go too.
+//! webhooks and notification choices go too. Every mailed link it was sent
+//! is revoked (a reset link cannot sign anyone in to the tombstone), its
+//! pending digests and unsent mail are deleted, and the mail already sent
+//! is kept without its address or contents.
 
 use entities::{
     auth_token, community_member, member, pledge, producer_representative, proposal, signature,
@@ -24,6 +27,10 @@ use uuid::Uuid;
 use crate::error::{AppError, Result};
 use crate::service::auth::{Passwords, Viewer};
 use crate::service::validate;
+
+/// The domain of an erased account's address (`…@deleted.invalid`: the
+/// `.invalid` top-level domain never delivers).
+pub const ERASED_DOMAIN: &str = "@deleted.invalid";
 
 /// Everything held about `actor`, as one JSON document.
 pub async fn export(db: &DatabaseConnection, actor: Viewer) -> Result<Value> {
@@ -116,14 +123,15 @@ pub async fn erase(
     if !passwords.verify(password, me.password_hash.clone()).await? {
         return Err(AppError::Unauthenticated("wrong password"));
     }
+    let address = me.email.clone();
     let tombstone = Uuid::now_v7().simple().to_string();
     let txn = db.begin().await?;
     let mut erased: member::ActiveModel = me.into();
     erased.handle = Set(format!("deleted_{}", &tombstone[..20]));
     erased.handle_key = Set(format!("deleted_{}", &tombstone[..20]));
-    erased.email = Set(format!("{tombstone}@deleted.invalid"));
+    erased.email = Set(format!("{tombstone}{ERASED_DOMAIN}"));
     // The address is free for a new account.
-    erased.email_key = Set(format!("{tombstone}@deleted.invalid"));
+    erased.email_key = Set(format!("{tombstone}{ERASED_DOMAIN}"));
     // Not a PHC string: no password ever verifies against it.
     erased.password_hash = Set("!erased".into());
     erased.display_name = Set("Deleted member".into());
@@ -175,6 +183,70 @@ pub async fn erase(
         .filter(entities::webhook::Column::OwnerId.eq(actor.id))
         .exec(&txn)
         .await?;
+    entities::email_token::Entity::delete_many()
+        .filter(entities::email_token::Column::MemberId.eq(actor.id))
+        .exec(&txn)
+        .await?;
+    entities::notification_digest::Entity::delete_many()
+        .filter(entities::notification_digest::Column::MemberId.eq(actor.id))
+        .exec(&txn)
+        .await?;
+    forget_mail_to(&txn, &address, &format!("{tombstone}{ERASED_DOMAIN}")).await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// Deletes the unsent mail to `address` and keeps the sent (or given up)
+/// mail without its address or contents. A mail's payload starts with its
+/// `to` (see `outbox::mail::Mail`), so it is found by that prefix, compared
+/// exactly (no `LIKE`, whose wildcards an address may hold).
+async fn forget_mail_to(
+    db: &impl sea_orm::ConnectionTrait,
+    address: &str,
+    tombstone_address: &str,
+) -> Result<()> {
+    use entities::outbox_message;
+    use sea_orm::sea_query::{ExprTrait, Func};
+    let to = serde_json::to_string(address).map_err(|err| AppError::Internal(err.to_string()))?;
+    let prefix = format!("{{\"to\":{to},");
+    // PostgreSQL's substr takes INTEGER positions.
+    let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+    let mails = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Kind.eq(crate::outbox::mail::KIND))
+        .filter(ExprTrait::eq(
+            Expr::expr(Func::cust("substr").args([
+                Expr::col(outbox_message::Column::Payload),
+                Expr::val(1i32),
+                Expr::val(length),
+            ])),
+            prefix.as_str(),
+        ))
+        .all(db)
+        .await?;
+    for mail in mails {
+        if mail.sent_at.is_none() && mail.failed_at.is_none() {
+            outbox_message::Entity::delete_by_id(mail.id)
+                .exec(db)
+                .await?;
+            continue;
+        }
+        // What was sent, to whom it no longer says: no address, no contents.
+        let Ok(mut kept) = serde_json::from_str::<crate::outbox::mail::Mail>(&mail.payload) else {
+            outbox_message::Entity::delete_by_id(mail.id)
+                .exec(db)
+                .await?;
+            continue;
+        };
+        kept.to = tombstone_address.to_owned();
+        kept.vars.clear();
+        kept.unsubscribe = None;
+        let kept =
+            serde_json::to_string(&kept).map_err(|err| AppError::Internal(err.to_string()))?;
+        outbox_message::Entity::update_many()
+            .col_expr(outbox_message::Column::Payload, Expr::value(kept))
+            .filter(outbox_message::Column::Id.eq(mail.id))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
