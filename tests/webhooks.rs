@@ -502,3 +502,65 @@ async fn test_events_are_limited_per_member() {
         "the two accepted tests arrived, the refused one did not"
     );
 }
+
+#[tokio::test]
+async fn a_demoted_admins_global_webhook_is_disabled_at_the_next_event_and_its_owner_told() {
+    let app = app(&[]).await;
+    let receiver = WebhookReceiver::start(0).await;
+    let root = app.admin_token().await;
+    let (second, second_id) = app.register("second_admin").await;
+    let set_role = "mutation($id: ID!, $role: MemberRole!) { setMemberRole(memberId: $id, role: $role) { role } }";
+    app.gql_ok(
+        Some(&root),
+        set_role,
+        json!({ "id": second_id, "role": "ADMIN" }),
+    )
+    .await;
+    // No scope: every campaign, which admins alone may watch.
+    let created = create(
+        &app,
+        &second,
+        json!({ "url": receiver.url(), "events": ["CAMPAIGN_PUBLISHED"] }),
+    )
+    .await;
+    let webhook = &created["data"]["createWebhook"];
+    receiver.set_secret(webhook["secret"].as_str().expect("created"));
+    app.open_campaign("first_organiser", 100).await;
+    let delivered = common::eventually(10, 1, || async { receiver.acknowledged().len() }).await;
+    assert_eq!(
+        delivered, 1,
+        "an admin's webhook hears of the first campaign"
+    );
+
+    app.gql_ok(
+        Some(&root),
+        set_role,
+        json!({ "id": second_id, "role": "MEMBER" }),
+    )
+    .await;
+    app.open_campaign("second_organiser", 100).await;
+    let mails = app.mails_to("second_admin@example.org", 1).await;
+    assert!(
+        mails[0].text.contains("your role changed"),
+        "{}",
+        mails[0].text
+    );
+    assert_eq!(receiver.received().len(), 1, "nothing more was sent");
+    let listed = app
+        .gql_ok(
+            Some(&second),
+            "{ webhooks { edges { node { disabledAt } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(listed["webhooks"]["edges"][0]["node"]["disabledAt"].is_string());
+    // Rotating the secret does not enable it for someone who may not watch.
+    let rotated = app
+        .gql(
+            Some(&second),
+            "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }",
+            json!({ "id": webhook["webhook"]["id"] }),
+        )
+        .await;
+    assert_eq!(error_code(&rotated), "FORBIDDEN");
+}

@@ -28,12 +28,15 @@ pub enum Template {
     FraudSignal,
     /// To a webhook's owner: it failed too often and was disabled.
     WebhookDisabled,
+    /// To a webhook's owner: they may no longer watch its scope (a role
+    /// lost), so it was disabled.
+    WebhookScopeLost,
     /// To a member: the day's news of a campaign they follow.
     CampaignDigest,
 }
 
 impl Template {
-    pub const ALL: [Template; 9] = [
+    pub const ALL: [Template; 10] = [
         Template::ConfirmEmail,
         Template::PasswordReset,
         Template::CampaignSponsoring,
@@ -42,6 +45,7 @@ impl Template {
         Template::CampaignRejected,
         Template::FraudSignal,
         Template::WebhookDisabled,
+        Template::WebhookScopeLost,
         Template::CampaignDigest,
     ];
 
@@ -64,6 +68,7 @@ impl Template {
             Template::CampaignRejected => pair!("campaign_rejected"),
             Template::FraudSignal => pair!("fraud_signal"),
             Template::WebhookDisabled => pair!("webhook_disabled"),
+            Template::WebhookScopeLost => pair!("webhook_scope_lost"),
             Template::CampaignDigest => pair!("campaign_digest"),
         }
     }

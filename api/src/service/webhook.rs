@@ -62,11 +62,23 @@ pub fn events_of(found: &webhook::Model) -> Vec<EventType> {
 
 /// Whether `actor` may register a webhook for `scope`.
 async fn may_watch(state: &AppState, actor: Viewer, scope: Scope) -> Result<()> {
-    let db = &state.db;
-    if actor.is_admin() {
-        return Ok(());
+    if watches(&state.db, actor, scope).await? {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "webhooks are for a campaign's organiser, its producer's representatives and its community's moderators; admins may watch everything".into(),
+        ))
     }
-    let allowed = match scope {
+}
+
+/// Whether `actor`, in their current role, may watch `scope`: asked when a
+/// webhook is registered or enabled again, and at every fan-out (a role
+/// lost since disables the webhook).
+async fn watches(db: &impl ConnectionTrait, actor: Viewer, scope: Scope) -> Result<bool> {
+    if actor.is_admin() {
+        return Ok(true);
+    }
+    Ok(match scope {
         Scope {
             campaign_id: Some(id),
             ..
@@ -99,13 +111,15 @@ async fn may_watch(state: &AppState, actor: Viewer, scope: Scope) -> Result<()> 
             moderation::may_moderate(db, actor, Some(id)).await?
         }
         _ => false,
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "webhooks are for a campaign's organiser, its producer's representatives and its community's moderators; admins may watch everything".into(),
-        ))
+    })
+}
+
+/// The scope a webhook was registered for.
+fn scope_of(found: &webhook::Model) -> Scope {
+    Scope {
+        campaign_id: found.campaign_id,
+        producer_id: found.producer_id,
+        community_id: found.community_id,
     }
 }
 
@@ -206,6 +220,8 @@ pub async fn delete(state: &AppState, actor: Viewer, id: Uuid) -> Result<()> {
 /// enables it again if failures had disabled it.
 pub async fn rotate_secret(state: &AppState, actor: Viewer, id: Uuid) -> Result<WithSecret> {
     let found = get(state, actor, id).await?;
+    // Enabled again only for someone who may still watch what it watches.
+    may_watch(state, actor, scope_of(&found)).await?;
     let secret = delivery::new_secret();
     webhook::Entity::update_many()
         .col_expr(webhook::Column::Secret, Expr::value(secret.clone()))
@@ -329,6 +345,9 @@ pub async fn fan_out(
         .await?;
     let mut queued = 0;
     for found in listening {
+        if !owner_still_watches(db, &found).await? {
+            continue;
+        }
         if queue(db, found.id, event.id, event.kind, payload)
             .await?
             .is_some()
@@ -337,6 +356,44 @@ pub async fn fan_out(
         }
     }
     Ok(queued)
+}
+
+/// Whether `found`'s owner, in their role of now, may still watch its scope;
+/// if not (a demoted admin, a former moderator or representative), the
+/// webhook is disabled and its owner told by mail, once.
+async fn owner_still_watches(db: &impl ConnectionTrait, found: &webhook::Model) -> Result<bool> {
+    let Some(owner) = entities::member::Entity::find_by_id(found.owner_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let viewer = Viewer {
+        id: owner.id,
+        role: owner.role,
+        confirmed: owner.email_confirmed_at.is_some(),
+    };
+    match watches(db, viewer, scope_of(found)).await {
+        Ok(true) => return Ok(true),
+        Ok(false) | Err(AppError::NotFound(_)) => {}
+        Err(err) => return Err(err),
+    }
+    let disabled = webhook::Entity::update_many()
+        .col_expr(webhook::Column::DisabledAt, Expr::value(validate::now()))
+        .filter(webhook::Column::Id.eq(found.id))
+        .filter(webhook::Column::DisabledAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    if disabled == 1 {
+        tracing::info!(webhook = %found.id, "webhook disabled: its owner may no longer watch its scope");
+        Mail::new(&owner.email, &owner.locale, Template::WebhookScopeLost)
+            .var("name", &owner.display_name)
+            .var("url", &found.url)
+            .enqueue(db)
+            .await?;
+    }
+    Ok(false)
 }
 
 /// Deletes deliveries settled (delivered or given up) before `before`.
