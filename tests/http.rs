@@ -316,57 +316,37 @@ async fn metrics_count_operations_signatures_and_refusals() {
     assert!(text.contains("consumact_db_pool_connections "));
 }
 
+/// `GET url` with an optional bearer token: the status and the body.
+async fn scrape(app: &TestApp, url: String, token: Option<&str>) -> (u16, String) {
+    let mut request = app.client.get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
 #[tokio::test]
 async fn metrics_can_ask_for_a_bearer_token() {
     let app = TestApp::spawn_with(&["--metrics-token", "scrape-secret"]).await;
-    let open = app.client.get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(open.status(), 401);
-    let wrong = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth("scrape-secreT")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), 401);
-    let scraped = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth("scrape-secret")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(scraped.status(), 200);
-    assert!(
-        scraped
-            .text()
-            .await
-            .unwrap()
-            .contains("consumact_websockets 0")
-    );
+    assert_eq!(scrape(&app, app.url("/metrics"), None).await.0, 401);
+    let wrong = scrape(&app, app.url("/metrics"), Some("scrape-secreT")).await;
+    assert_eq!(wrong.0, 401);
+    let (status, text) = scrape(&app, app.url("/metrics"), Some("scrape-secret")).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("consumact_websockets 0"), "{text}");
 }
 
 #[tokio::test]
 async fn metrics_can_be_served_on_an_address_of_their_own() {
     let app = TestApp::spawn_with(&["--metrics-addr", "127.0.0.1:0"]).await;
-    let beside = app.client.get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(beside.status(), 404, "no longer beside the API");
+    let beside = scrape(&app, app.url("/metrics"), None).await;
+    assert_eq!(beside.0, 404, "no longer beside the API");
     let apart = app.metrics_addr.expect("a metrics address");
     assert_ne!(apart, app.addr);
-    let scraped = app
-        .client
-        .get(format!("http://{apart}/metrics"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(scraped.status(), 200);
-    assert!(
-        scraped
-            .text()
-            .await
-            .unwrap()
-            .contains("consumact_websockets 0")
-    );
+    let (status, text) = scrape(&app, format!("http://{apart}/metrics"), None).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("consumact_websockets 0"), "{text}");
 }
 
 #[tokio::test]

@@ -162,17 +162,9 @@ async fn a_newcomer_follows_the_mailed_link_and_their_signature_counts() {
     assert_eq!(unconfirmed["me"]["emailConfirmed"], false);
 
     // The person's click (the form's POST) confirms, and says so.
-    let confirm = app.url("/confirm-email");
-    let page = app
-        .client
-        .post(&confirm)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("token={token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("confirmed"));
+    let (status, page) = press_confirm(&app, &token).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("confirmed"), "{page}");
     assert_eq!(app.signature_count(&campaign).await, 1);
     assert_eq!(app.signature_rows(&campaign).await, 1);
     assert_eq!(
@@ -193,16 +185,9 @@ async fn a_newcomer_follows_the_mailed_link_and_their_signature_counts() {
     );
 
     // A link works once; used again, it says the address is confirmed.
-    let again = app
-        .client
-        .post(&confirm)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("token={token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 200);
-    assert!(again.text().await.unwrap().contains("already confirmed"));
+    let (status, again) = press_confirm(&app, &token).await;
+    assert_eq!(status, 200);
+    assert!(again.contains("already confirmed"), "{again}");
     let reuse = app
         .gql(
             None,
@@ -405,6 +390,20 @@ async fn one_address_holds_one_account_whatever_its_spelling() {
 
 const LOGIN: &str = "mutation($login: String!, $password: String!) { login(input: { handleOrEmail: $login, password: $password }) { token } }";
 const RESET: &str = "mutation($email: String!) { requestPasswordReset(email: $email) }";
+
+/// Presses the confirmation page's button: its form posts `token`; the
+/// page's status and text.
+async fn press_confirm(app: &TestApp, token: &str) -> (u16, String) {
+    let page = app
+        .client
+        .post(app.url("/confirm-email"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    (page.status().as_u16(), page.text().await.unwrap())
+}
 
 /// Signs in as `bob` with `password`; the whole answer.
 async fn login_bob(app: &TestApp, password: &str) -> Value {
