@@ -464,3 +464,115 @@ async fn offline_tallies_refuse_bad_input() {
         .await;
     assert_eq!(error_code(&queue), "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn nobody_verifies_a_tally_alone_and_tallies_are_capped() {
+    let mut args = ADMIN_ARGS.to_vec();
+    args.extend([
+        "--offline-tally-campaign-max",
+        "6000",
+        "--offline-tallies-per-day",
+        "2",
+    ]);
+    let app = TestApp::spawn_with(&args).await;
+    let admin = app.admin_token().await;
+    let (organiser, _) = app.register("organiser").await;
+    // The organiser's second account makes a community: its moderator.
+    let (second, _) = app.register("second_account").await;
+    let community = app
+        .gql_ok(
+            Some(&second),
+            "mutation { createCommunity(input: { name: \"Friends of the count\", slug: \"friends\" }) { id } }",
+            json!({}),
+        )
+        .await["createCommunity"]["id"]
+        .clone();
+    let producer = app.create_producer(&organiser, "Acme").await;
+    let file = |token: String| {
+        let app = &app;
+        let producer = producer.clone();
+        let community = community.clone();
+        async move {
+            app.gql(
+                Some(&token),
+                "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
+                json!({ "input": {
+                    "kind": "PETITION", "title": "Label every allergen",
+                    "summary": "Print all fourteen allergens on the front of the pack.",
+                    "body": "Members with allergies cannot trust the packaging.",
+                    "producerId": producer, "goal": 1000, "communityId": community,
+                }}),
+            )
+            .await
+        }
+    };
+    // Filed under a community only by one of its members.
+    let refused = file(organiser.clone()).await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
+    app.gql_ok(
+        Some(&organiser),
+        "mutation($id: ID!) { joinCommunity(communityId: $id) { id } }",
+        json!({ "id": community }),
+    )
+    .await;
+    let filed = file(organiser.clone()).await;
+    let campaign = filed["data"]["createCampaign"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{filed}"))
+        .to_owned();
+    app.publish(&organiser, &campaign).await;
+    let recorded = app
+        .gql_ok(
+            Some(&organiser),
+            RECORD,
+            json!({ "id": campaign, "input": tally(5_000) }),
+        )
+        .await;
+    let pending = recorded["recordOfflineTally"]["id"].clone();
+    let verify = "mutation($id: ID!) { verifyOfflineTally(id: $id) { status } }";
+    // Neither the community's moderator (anyone who made a community)…
+    let by_second = app
+        .gql(Some(&second), verify, json!({ "id": pending }))
+        .await;
+    assert_eq!(error_code(&by_second), "FORBIDDEN");
+    // …nor a site moderator whose account is younger than the campaign.
+    let (late, late_id) = app.register("late_moderator").await;
+    app.gql_ok(
+        Some(&admin),
+        "mutation($id: ID!) { setMemberRole(memberId: $id, role: MODERATOR) { id } }",
+        json!({ "id": late_id }),
+    )
+    .await;
+    let by_late = app.gql(Some(&late), verify, json!({ "id": pending })).await;
+    assert_eq!(error_code(&by_late), "FORBIDDEN");
+    let counters = app.gql_ok(None, COUNTERS, json!({ "id": campaign })).await;
+    assert_eq!(counters["campaign"]["counters"]["offlineSignatures"], 0);
+    let verified = app
+        .gql_ok(Some(&admin), verify, json!({ "id": pending }))
+        .await;
+    assert_eq!(verified["verifyOfflineTally"]["status"], "VERIFIED");
+
+    // At most 6 000 offline signatures on the campaign, two tallies a day.
+    let over = app
+        .gql(
+            Some(&organiser),
+            RECORD,
+            json!({ "id": campaign, "input": tally(1_001) }),
+        )
+        .await;
+    assert_eq!(error_code(&over), "CONFLICT");
+    app.gql_ok(
+        Some(&organiser),
+        RECORD,
+        json!({ "id": campaign, "input": tally(10) }),
+    )
+    .await;
+    let third = app
+        .gql(
+            Some(&organiser),
+            RECORD,
+            json!({ "id": campaign, "input": tally(10) }),
+        )
+        .await;
+    assert_eq!(error_code(&third), "RATE_LIMITED");
+}

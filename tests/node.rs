@@ -343,9 +343,10 @@ async fn restricted_objects_come_back_only_to_those_their_lists_show_them_to() {
         }
     }
 
-    // Once verified, a tally is public with its campaign.
+    // Once verified, a tally is public with its campaign. (The admin
+    // verifies: this moderator's account is younger than the campaign.)
     app.gql_ok(
-        Some(&moderator),
+        Some(&admin),
         "mutation($id: ID!) { verifyOfflineTally(id: $id) { id } }",
         json!({ "id": tally }),
     )

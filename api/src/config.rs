@@ -497,6 +497,20 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_OFFLINE_TALLY_MAX", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub offline_tally_max: u32,
 
+    /// Offline signatures one campaign may hold in its tallies, pending or
+    /// verified; past it recording answers `CONFLICT`.
+    #[arg(
+        long,
+        env = "CONSUMACT_OFFLINE_TALLY_CAMPAIGN_MAX",
+        default_value_t = 100_000
+    )]
+    pub offline_tally_campaign_max: u32,
+
+    /// Offline tallies one campaign may have recorded in 24 hours; past it
+    /// `RATE_LIMITED`.
+    #[arg(long, env = "CONSUMACT_OFFLINE_TALLIES_PER_DAY", default_value_t = 20)]
+    pub offline_tallies_per_day: u32,
+
     /// `discover`: weight of shared values (per value, at most three).
     #[arg(long, env = "CONSUMACT_DISCOVER_VALUE_WEIGHT", default_value_t = 3.0)]
     pub discover_value_weight: f64,

@@ -14,6 +14,7 @@ use sea_orm::{
 };
 use serde_json::json;
 use std::collections::HashMap;
+use std::ops::Not;
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
@@ -126,6 +127,18 @@ pub async fn create(
     producer::get(db, input.producer_id).await?;
     if let Some(community_id) = input.community_id {
         community::get(db, community_id).await?;
+        // Filing a campaign under a community puts it in that community's
+        // moderators' hands: only a member of it may.
+        let member = community::memberships(db, actor.id, &[community_id])
+            .await?
+            .is_empty()
+            .not();
+        if !member && !actor.is_admin() {
+            return Err(AppError::Forbidden(
+                "a campaign is filed under a community its organiser belongs to: join it first"
+                    .into(),
+            ));
+        }
     }
 
     let (writer, txn) = state.begin_write().await?;

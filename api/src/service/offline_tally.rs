@@ -77,6 +77,7 @@ pub async fn record(
         ));
     }
     let evidence = validate::text("input.evidence", &input.evidence, 3, MAX_EVIDENCE)?;
+    within_caps(state, found.id, input.count).await?;
     let (writer, txn) = state.begin_write().await?;
     let created = offline_tally::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -109,7 +110,45 @@ pub async fn record(
     Ok(created)
 }
 
-/// A pending tally and its campaign, for a moderator of that campaign.
+/// `CONFLICT` when `count` more signatures would take the campaign's
+/// tallies (pending or verified) past `CONSUMACT_OFFLINE_TALLY_CAMPAIGN_MAX`;
+/// `RATE_LIMITED` past `CONSUMACT_OFFLINE_TALLIES_PER_DAY` tallies recorded
+/// on it in the last 24 hours.
+async fn within_caps(state: &AppState, campaign_id: Uuid, count: i32) -> Result<()> {
+    let live = offline_tally::Entity::find()
+        .filter(offline_tally::Column::CampaignId.eq(campaign_id))
+        .filter(offline_tally::Column::Status.ne(TallyStatus::Rejected))
+        .all(&state.db)
+        .await?;
+    let held: i64 = live.iter().map(|tally| i64::from(tally.count)).sum();
+    let cap = i64::from(state.config.offline_tally_campaign_max);
+    if held + i64::from(count) > cap {
+        return Err(AppError::Conflict(format!(
+            "a campaign holds at most {cap} offline signatures (pending or verified); it has {held}"
+        )));
+    }
+    let day_ago = validate::now() - chrono::Duration::days(1);
+    let mut today: Vec<_> = live
+        .iter()
+        .map(|tally| tally.created_at)
+        .filter(|at| *at > day_ago)
+        .collect();
+    if today.len() >= state.config.offline_tallies_per_day as usize {
+        today.sort();
+        let frees_at = today[0] + chrono::Duration::days(1);
+        let wait = Ord::max((frees_at - validate::now()).num_milliseconds(), 1);
+        return Err(AppError::RateLimited {
+            retry_after_ms: u64::try_from(wait).unwrap_or(1),
+        });
+    }
+    Ok(())
+}
+
+/// A pending tally and its campaign, for a site moderator who is neither
+/// its recorder nor the campaign's organiser, and whose account is older
+/// than the campaign: nobody verifies a count they or their own second
+/// account made (a community moderator is anyone who created a community,
+/// so community moderators do not verify).
 async fn for_review(
     state: &AppState,
     actor: Viewer,
@@ -123,14 +162,24 @@ async fn for_review(
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound("offline tally"))?;
-    if !moderation::may_moderate(&state.db, actor, found.community_id).await? {
+    if !actor.moderates() {
         return Err(AppError::Forbidden(
-            "only moderators verify offline signatures".into(),
+            "only site moderators and admins verify offline signatures".into(),
         ));
     }
-    if tally.recorded_by == Some(actor.id) && !actor.is_admin() {
+    if tally.recorded_by == Some(actor.id) || found.organiser_id == Some(actor.id) {
         return Err(AppError::Forbidden(
-            "a tally is verified by someone other than who recorded it".into(),
+            "a tally is verified by someone other than who recorded it and the campaign's organiser"
+                .into(),
+        ));
+    }
+    let reviewer = entities::member::Entity::find_by_id(actor.id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    if reviewer.created_at > found.created_at {
+        return Err(AppError::Forbidden(
+            "an account made after the campaign does not verify its offline signatures".into(),
         ));
     }
     if tally.status != TallyStatus::Pending {
