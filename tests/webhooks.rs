@@ -564,3 +564,37 @@ async fn a_demoted_admins_global_webhook_is_disabled_at_the_next_event_and_its_o
         .await;
     assert_eq!(error_code(&rotated), "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn the_invalidation_event_keeps_the_moderators_reason_to_moderators() {
+    let app = app(&[]).await;
+    let receiver = WebhookReceiver::start(0).await;
+    let admin = app.admin_token().await;
+    let (organiser, campaign) = app.open_campaign("organiser", 100).await;
+    let created = create(
+        &app,
+        &organiser,
+        json!({ "url": receiver.url(), "events": ["SIGNATURES_INVALIDATED"], "campaignId": campaign }),
+    )
+    .await;
+    receiver.set_secret(
+        created["data"]["createWebhook"]["secret"]
+            .as_str()
+            .expect("created"),
+    );
+    for token in app.register_many("farm", 2).await {
+        assert!(app.sign(&token, &campaign).await.get("errors").is_none());
+    }
+    app.gql_ok(
+        Some(&admin),
+        "mutation($id: ID!) { invalidateSignatures(campaignId: $id, filter: { emailDomain: \"example.org\" }, reason: \"a private note on the farm\") { count } }",
+        json!({ "id": campaign }),
+    )
+    .await;
+    let delivered = common::eventually(10, 1, || async { receiver.acknowledged().len() }).await;
+    assert_eq!(delivered, 1);
+    let body = &receiver.acknowledged()[0].body;
+    assert_eq!(body["type"], "signatures.invalidated", "{body}");
+    assert_eq!(body["data"]["count"], 2, "{body}");
+    assert!(!body.to_string().contains("private note"), "{body}");
+}

@@ -172,10 +172,11 @@ pub async fn invalidate(
             &txn,
             crate::outbox::event::EventType::SignaturesInvalidated,
             campaign_id,
+            // No reason: only moderators may read it, and every receiver of
+            // the campaign's events (its organiser, subscribers) gets this.
             serde_json::json!({
                 "invalidationId": saved.id,
                 "count": saved.count,
-                "reason": saved.reason,
             }),
         )
         .await?;
