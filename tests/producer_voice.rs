@@ -325,3 +325,31 @@ async fn organisers_post_updates() {
         json!({ "title": "We met the brand", "body": "They listened." })
     );
 }
+
+#[tokio::test]
+async fn a_hidden_campaigns_commitments_leave_the_producers_list() {
+    let world = world().await;
+    let rep = representative(&world, "spokesperson").await;
+    respond_with_commitment(&world, &rep).await;
+    let listed = || async {
+        world
+            .app
+            .gql_ok(
+                None,
+                "query($p: ID!) { producer(id: $p) { commitments { totalCount } } }",
+                json!({ "p": world.producer }),
+            )
+            .await["producer"]["commitments"]["totalCount"]
+            .clone()
+    };
+    assert_eq!(listed().await, 1);
+    world
+        .app
+        .gql_ok(
+            Some(&world.admin),
+            "mutation($id: ID!) { hideContent(kind: CAMPAIGN, id: $id, reason: \"Misleading claims\") }",
+            json!({ "id": world.campaign }),
+        )
+        .await;
+    assert_eq!(listed().await, 0, "an answer on a hidden campaign");
+}

@@ -411,12 +411,15 @@ pub fn of_campaign(campaign_id: Uuid) -> Select<producer_response::Entity> {
         .filter(producer_response::Column::HiddenAt.is_null())
 }
 
-/// Visible responses of a producer that made a commitment.
+/// Visible responses of a producer that made a commitment, on public
+/// campaigns only (a hidden or unpublished campaign's answers are not
+/// listed, as the campaign itself is not).
 pub fn commitments_of(producer_id: Uuid) -> Select<producer_response::Entity> {
     producer_response::Entity::find()
         .filter(producer_response::Column::ProducerId.eq(producer_id))
         .filter(producer_response::Column::Commitment.is_not_null())
         .filter(producer_response::Column::HiddenAt.is_null())
+        .filter(producer_response::Column::CampaignId.in_subquery(campaigns::public_ids()))
 }
 
 /// Posts news on a campaign; its organiser or an admin.
