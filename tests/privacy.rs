@@ -125,8 +125,20 @@ async fn deleting_an_account_erases_the_person_but_keeps_the_counts() {
     );
     assert_eq!(campaign["proposals"]["edges"][0]["node"]["score"], 1);
 
-    // The handle is free again.
-    app.register("leaver").await;
+    // The handle stays taken for its quarantine…
+    let taken = app
+        .gql(
+            None,
+            "mutation { register(input: { handle: \"Leaver\", email: \"newcomer@example.org\", password: \"correct horse battery\" }) { token } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&taken), "CONFLICT");
+    // …and is free again once it is over (here, a server with none).
+    let later = app
+        .spawn_sibling_with(&["--handle-quarantine-days", "0"])
+        .await;
+    later.register("leaver").await;
 }
 
 /// Every outbox payload, read straight from the database.

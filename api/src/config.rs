@@ -340,6 +340,11 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_RESEND_PER_HOUR", default_value_t = 3)]
     pub resend_per_hour: u32,
 
+    /// Days a handle given up by an erased account stays refused to new
+    /// accounts (0: free at once).
+    #[arg(long, env = "CONSUMACT_HANDLE_QUARANTINE_DAYS", default_value_t = 90)]
+    pub handle_quarantine_days: u32,
+
     /// Pieces of content one member may create per hour (campaigns,
     /// producers, communities, proposals, updates, flags and producer claims
     /// together); past it `RATE_LIMITED`.

@@ -26,6 +26,7 @@ pub mod producer;
 pub mod producer_representative;
 pub mod producer_response;
 pub mod proposal;
+pub mod released_handle;
 pub mod signature;
 pub mod trust_rating;
 pub mod value_tag;

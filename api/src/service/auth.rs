@@ -258,6 +258,7 @@ pub async fn register(
     let territory = validate::optional_territory("input.territory", input.territory.as_deref())?;
     let locale = validate::locale("input.locale", input.locale.as_deref())?;
     check_available(&state.db, &handle, &email).await?;
+    check_not_released(&state.db, &handle, state.config.handle_quarantine_days).await?;
     let password_hash = state.passwords.hash(input.password).await?;
     let (writer, txn) = state.begin_write().await?;
     let member = insert_member(
@@ -316,6 +317,23 @@ async fn check_available(db: &impl ConnectionTrait, handle: &str, email: &str) -
         .is_some()
     {
         return Err(AppError::Conflict(ADDRESS_REFUSED.into()));
+    }
+    Ok(())
+}
+
+/// `CONFLICT` (as for a taken handle) while `handle` is one an erased
+/// account gave up less than `days` ago: a name others still know as
+/// someone's is not handed to a newcomer at once.
+async fn check_not_released(db: &impl ConnectionTrait, handle: &str, days: u32) -> Result<()> {
+    let since = validate::now() - Duration::days(i64::from(days));
+    let held = entities::released_handle::Entity::find_by_id(handle.to_lowercase())
+        .one(db)
+        .await?
+        .is_some_and(|released| released.released_at > since);
+    if held {
+        return Err(AppError::Conflict(format!(
+            "the handle `{handle}` is taken"
+        )));
     }
     Ok(())
 }

@@ -124,6 +124,7 @@ pub async fn erase(
         return Err(AppError::Unauthenticated("wrong password"));
     }
     let address = me.email.clone();
+    let handle_key = me.handle_key.clone();
     let tombstone = Uuid::now_v7().simple().to_string();
     let txn = db.begin().await?;
     let mut erased: member::ActiveModel = me.into();
@@ -192,6 +193,18 @@ pub async fn erase(
         .exec(&txn)
         .await?;
     forget_mail_to(&txn, &address, &format!("{tombstone}{ERASED_DOMAIN}")).await?;
+    // The handle is free again, once its quarantine is over (see `auth::register`).
+    entities::released_handle::Entity::insert(entities::released_handle::ActiveModel {
+        handle_key: Set(handle_key),
+        released_at: Set(validate::now()),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(entities::released_handle::Column::HandleKey)
+            .update_column(entities::released_handle::Column::ReleasedAt)
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
     txn.commit().await?;
     Ok(())
 }
