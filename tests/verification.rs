@@ -188,6 +188,8 @@ async fn a_newcomer_follows_the_mailed_link_and_their_signature_counts() {
     let (status, again) = press_confirm(&app, &token).await;
     assert_eq!(status, 200);
     assert!(again.contains("already confirmed"), "{again}");
+    let (status, bogus) = press_confirm(&app, "not-a-token").await;
+    assert_eq!(status, 400, "{bogus}");
     let reuse = app
         .gql(
             None,

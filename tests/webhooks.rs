@@ -538,6 +538,15 @@ async fn a_demoted_admins_global_webhook_is_disabled_at_the_next_event_and_its_o
         json!({ "id": second_id, "role": "MEMBER" }),
     )
     .await;
+    // Not even a test event, before any campaign event disables it.
+    let tested = app
+        .gql(
+            Some(&second),
+            "mutation($id: ID!) { testWebhook(id: $id) { id } }",
+            json!({ "id": webhook["webhook"]["id"] }),
+        )
+        .await;
+    assert_eq!(error_code(&tested), "FORBIDDEN", "{tested}");
     app.open_campaign("second_organiser", 100).await;
     let mails = app.mails_to("second_admin@example.org", 1).await;
     assert!(

@@ -65,7 +65,7 @@ impl Application {
         let sqlite_writer = (sea_orm::ConnectionTrait::get_database_backend(&db)
             == sea_orm::DbBackend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
-        let hash_concurrency = match config.hash_concurrency {
+        let hash_concurrency = match config.limits.hash_concurrency {
             0 => std::thread::available_parallelism().map_or(2, usize::from),
             set => set,
         };
@@ -73,7 +73,7 @@ impl Application {
             config.argon2_memory_kib,
             config.argon2_iterations,
             hash_concurrency,
-            config.hash_queue,
+            config.limits.hash_queue,
         )?;
         let (counters, events) = live_backends(&config)?;
         let metrics = Arc::new(Metrics::default());

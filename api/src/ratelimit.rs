@@ -229,19 +229,20 @@ impl RateLimits {
             sign_member: RateLimiter::keyed(quota(config.sign_per_minute, config.sign_burst)),
             vote_member: RateLimiter::keyed(quota(config.vote_per_minute, config.vote_burst)),
             rate_member: RateLimiter::keyed(quota(config.rate_per_minute, config.rate_burst)),
-            resend_member: RateLimiter::keyed(per_hour(config.resend_per_hour)),
-            webhook_test_member: RateLimiter::keyed(per_hour(config.webhook_tests_per_hour)),
+            resend_member: RateLimiter::keyed(per_hour(config.limits.resend_per_hour)),
+            webhook_test_member: RateLimiter::keyed(per_hour(config.limits.webhook_tests_per_hour)),
             create_member: RateLimiter::keyed(
                 Quota::per_hour(
-                    NonZeroU32::new(config.create_per_hour.max(1)).unwrap_or(NonZeroU32::MIN),
+                    NonZeroU32::new(config.limits.create_per_hour.max(1))
+                        .unwrap_or(NonZeroU32::MIN),
                 )
                 .allow_burst(
-                    NonZeroU32::new(config.create_burst.max(1)).unwrap_or(NonZeroU32::MIN),
+                    NonZeroU32::new(config.limits.create_burst.max(1)).unwrap_or(NonZeroU32::MIN),
                 ),
             ),
             login_failures: LoginFailures::new(
-                config.login_failures_per_account,
-                Duration::from_secs(config.login_delay_secs),
+                config.limits.login_failures_per_account,
+                Duration::from_secs(config.limits.login_delay_secs),
             ),
             sign_address: AddressLimits::new(config.sign_ip_per_minute, config.sign_ip_burst),
             auth_address: AddressLimits::new(config.auth_ip_per_minute, config.auth_ip_burst),

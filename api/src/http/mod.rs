@@ -60,10 +60,10 @@ pub struct Routes {
 pub fn router(app: AppState, schema: AppSchema) -> Routes {
     let body_limit = app.config.max_body_bytes;
     let cors = cors(&app.config.cors_origins);
-    let sockets = websocket::Sockets::new(app.config.ws_max_per_address);
+    let sockets = websocket::Sockets::new(app.config.limits.ws_max_per_address);
     sockets.follow(&app);
     let persisted = std::sync::Arc::new(cacheable::PersistedQueries::new(
-        app.config.persisted_queries_bytes,
+        app.config.limits.persisted_queries_bytes,
     ));
     let apart = app.config.metrics_addr.is_some();
     let state = HttpState {
@@ -269,9 +269,7 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> R
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE_JSON));
-    let failed_before_execution = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty());
+    let failed_before_execution = policy::failed_before_execution(&response);
     let mut body = match serde_json::to_value(&response) {
         Ok(body) => body,
         Err(err) => {

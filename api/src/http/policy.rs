@@ -140,6 +140,15 @@ fn loader(state: &HttpState) -> DataLoader<DbLoader> {
     )
 }
 
+/// Whether `response` failed before execution (parse, validation,
+/// variables): no data, and no error has a path. HTTP answers it with 400 to
+/// `application/graphql-response+json` clients, the websocket with `error`.
+pub(crate) fn failed_before_execution(response: &Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
 /// An error's `extensions.code`, for errors made outside resolvers.
 pub(crate) fn extensions(code: &str) -> ErrorExtensionValues {
     let mut extensions = ErrorExtensionValues::default();

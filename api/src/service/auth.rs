@@ -258,7 +258,12 @@ pub async fn register(
     let territory = validate::optional_territory("input.territory", input.territory.as_deref())?;
     let locale = validate::locale("input.locale", input.locale.as_deref())?;
     check_available(&state.db, &handle, &email).await?;
-    check_not_released(&state.db, &handle, state.config.handle_quarantine_days).await?;
+    check_not_released(
+        &state.db,
+        &handle,
+        state.config.limits.handle_quarantine_days,
+    )
+    .await?;
     let password_hash = state.passwords.hash(input.password).await?;
     let (writer, txn) = state.begin_write().await?;
     let member = insert_member(

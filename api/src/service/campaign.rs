@@ -14,7 +14,6 @@ use sea_orm::{
 };
 use serde_json::json;
 use std::collections::HashMap;
-use std::ops::Not;
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
@@ -129,11 +128,8 @@ pub async fn create(
         community::get(db, community_id).await?;
         // Filing a campaign under a community puts it in that community's
         // moderators' hands: only a member of it may.
-        let member = community::memberships(db, actor.id, &[community_id])
-            .await?
-            .is_empty()
-            .not();
-        if !member && !actor.is_admin() {
+        let members = community::memberships(db, actor.id, &[community_id]).await?;
+        if members.is_empty() && !actor.is_admin() {
             return Err(AppError::Forbidden(
                 "a campaign is filed under a community its organiser belongs to: join it first"
                     .into(),

@@ -55,7 +55,7 @@ pub async fn record(
             "offline signatures are recorded on a published campaign".into(),
         ));
     }
-    let max = state.config.offline_tally_max as i32;
+    let max = state.config.limits.offline_tally_max as i32;
     if !(1..=max).contains(&input.count) {
         return Err(AppError::invalid(
             "input.count",
@@ -121,7 +121,7 @@ async fn within_caps(state: &AppState, campaign_id: Uuid, count: i32) -> Result<
         .all(&state.db)
         .await?;
     let held: i64 = live.iter().map(|tally| i64::from(tally.count)).sum();
-    let cap = i64::from(state.config.offline_tally_campaign_max);
+    let cap = i64::from(state.config.limits.offline_tally_campaign_max);
     if held + i64::from(count) > cap {
         return Err(AppError::Conflict(format!(
             "a campaign holds at most {cap} offline signatures (pending or verified); it has {held}"
@@ -133,7 +133,7 @@ async fn within_caps(state: &AppState, campaign_id: Uuid, count: i32) -> Result<
         .map(|tally| tally.created_at)
         .filter(|at| *at > day_ago)
         .collect();
-    if today.len() >= state.config.offline_tallies_per_day as usize {
+    if today.len() >= state.config.limits.offline_tallies_per_day as usize {
         today.sort();
         let frees_at = today[0] + chrono::Duration::days(1);
         let wait = Ord::max((frees_at - validate::now()).num_milliseconds(), 1);

@@ -161,7 +161,7 @@ pub async fn create(
         .filter(webhook::Column::OwnerId.eq(actor.id))
         .count(&state.db)
         .await?;
-    if owned >= u64::from(state.config.webhooks_per_member) {
+    if owned >= u64::from(state.config.limits.webhooks_per_member) {
         return Err(AppError::Conflict(format!(
             "you have {owned} webhooks, the most one member may have; delete one first"
         )));
@@ -250,6 +250,8 @@ pub async fn test(state: &AppState, actor: Viewer, id: Uuid) -> Result<webhook_d
             "this webhook is disabled; rotate its secret to enable it again".into(),
         ));
     }
+    // The same right as at every fan-out: a lost role sends nothing more.
+    may_watch(state, actor, scope_of(&found)).await?;
     let event_id = Uuid::now_v7();
     let now = validate::now();
     let body = serde_json::json!({

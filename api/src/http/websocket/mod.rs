@@ -152,11 +152,11 @@ impl Connection {
         let (sender, mut results) = mpsc::channel::<Outgoing>(64);
         let mut changes = self.state.sockets.changes();
         let opened = Instant::now();
-        let init_deadline = opened + Duration::from_millis(config.ws_init_timeout_ms.max(1));
-        let max_age = opened + Duration::from_secs(config.ws_max_age_secs.max(1));
-        let idle_after = Duration::from_secs(config.ws_idle_secs.max(1));
-        let ping_every =
-            (config.ws_ping_secs > 0).then(|| Duration::from_secs(config.ws_ping_secs));
+        let init_deadline = opened + Duration::from_millis(config.limits.ws_init_timeout_ms.max(1));
+        let max_age = opened + Duration::from_secs(config.limits.ws_max_age_secs.max(1));
+        let idle_after = Duration::from_secs(config.limits.ws_idle_secs.max(1));
+        let ping_every = (config.limits.ws_ping_secs > 0)
+            .then(|| Duration::from_secs(config.limits.ws_ping_secs));
         let mut next_ping = ping_every.map(|every| opened + every);
         let mut last_heard = opened;
         let mut last_active = opened;
@@ -334,12 +334,12 @@ impl Connection {
         let (held, max) = if subscription {
             (
                 self.running.values().filter(|op| op.subscription).count(),
-                config.ws_max_subscriptions,
+                config.limits.ws_max_subscriptions,
             )
         } else {
             (
                 self.running.values().filter(|op| !op.subscription).count(),
-                config.ws_max_in_flight,
+                config.limits.ws_max_in_flight,
             )
         };
         if held >= max as usize {
@@ -382,7 +382,7 @@ impl Connection {
                 let mut first = true;
                 while let Some(response) = stream.next().await {
                     // A subscription refused before it started is an `error`.
-                    if first && refused(&response) {
+                    if first && policy::failed_before_execution(&response) {
                         send(protocol.error(&id, &response.errors), true).await;
                         return;
                     }
@@ -393,7 +393,7 @@ impl Connection {
                 }
             } else {
                 let executed = policy::execute(&state, &caller, request).await;
-                if refused(&executed.response) && !executed.timed_out {
+                if policy::failed_before_execution(&executed.response) && !executed.timed_out {
                     send(protocol.error(&id, &executed.response.errors), true).await;
                     return;
                 }
@@ -432,14 +432,6 @@ impl Step {
 
 fn close(close: Close) -> (u16, String) {
     (close.0, close.1.to_owned())
-}
-
-/// An answer without data whose errors all precede execution (parse,
-/// validation, variables, or a refusal at the root): the protocol's `error`.
-fn refused(response: &async_graphql::Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty())
 }
 
 /// The bearer token of a `connection_init` payload.
