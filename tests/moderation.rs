@@ -1,5 +1,7 @@
 //! Moderation: flags, hiding and restoring with reasons by moderators only,
-//! hidden content gone from public lists but kept and audited.
+//! hidden content gone from public lists but kept and audited, and the two
+//! scopes: what a community's moderator may do, and what only site
+//! moderators do.
 
 mod common;
 
@@ -276,4 +278,236 @@ async fn flags_are_validated_and_dismissable() {
         )
         .await;
     assert_eq!(public["campaign"]["status"], "OPEN");
+}
+
+const RESPONSES: &str = "query($id: ID!) { observatory { producer(id: $id) { suppressed metrics { responses { campaigns answered } } } } }";
+
+#[tokio::test]
+async fn community_moderators_act_within_their_scope_only() {
+    let mut args = common::ADMIN_ARGS.to_vec();
+    args.extend(["--observatory-k", "2"]);
+    let app = TestApp::spawn_with(&args).await;
+    let admin = app.admin_token().await;
+    let (moderator, moderator_id) = app.register("moderator").await;
+    app.gql_ok(
+        Some(&admin),
+        "mutation($id: ID!) { setMemberRole(memberId: $id, role: MODERATOR) { role } }",
+        json!({ "id": moderator_id }),
+    )
+    .await;
+    // Anyone who makes a community moderates it.
+    let (founder, _) = app.register("founder").await;
+    let community = app
+        .gql_ok(Some(&founder), "mutation { createCommunity(input: { name: \"Halal Lyon\", slug: \"halal-lyon\" }) { id } }", json!({}))
+        .await["createCommunity"]["id"]
+        .clone();
+    let (organiser, _) = app.register("organiser").await;
+    app.gql_ok(
+        Some(&organiser),
+        "mutation($id: ID!) { joinCommunity(communityId: $id) { id } }",
+        json!({ "id": community }),
+    )
+    .await;
+    let producer = app.create_producer(&organiser, "Acme").await;
+    let campaign = app
+        .gql_ok(
+            Some(&organiser),
+            "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
+            json!({ "input": {
+                "kind": "PETITION", "title": "Certify the halal line",
+                "summary": "Have the halal line certified by an independent body.",
+                "body": "Members cannot check the current claims.",
+                "producerId": producer, "goal": 1000, "communityId": community,
+            }}),
+        )
+        .await["createCampaign"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.publish(&organiser, &campaign).await;
+    for handle in ["signer_one", "signer_two"] {
+        let (token, _) = app.register(handle).await;
+        assert!(app.sign(&token, &campaign).await.get("errors").is_none());
+    }
+    // The producer answers.
+    let (rep, _) = app.register("representative").await;
+    let claim = app
+        .gql_ok(
+            Some(&rep),
+            "mutation($id: ID!) { claimProducer(producerId: $id) { id } }",
+            json!({ "id": producer }),
+        )
+        .await["claimProducer"]["id"]
+        .clone();
+    app.gql_ok(
+        Some(&admin),
+        "mutation($id: ID!) { decideProducerClaim(claimId: $id, approve: true) { status } }",
+        json!({ "id": claim }),
+    )
+    .await;
+    let response = app
+        .gql_ok(
+            Some(&rep),
+            "mutation($id: ID!) { respondToCampaign(campaignId: $id, input: { body: \"An auditor starts next month.\" }) { id } }",
+            json!({ "id": campaign }),
+        )
+        .await["respondToCampaign"]["id"]
+        .clone();
+    let answered =
+        |body: serde_json::Value| body["observatory"]["producer"]["metrics"]["responses"].clone();
+    let before = app
+        .gql_ok(Some(&admin), RESPONSES, json!({ "id": producer }))
+        .await;
+    assert_eq!(answered(before), json!({ "campaigns": 1, "answered": 1 }));
+
+    // A flag on the answer: the community's moderator cannot close it…
+    let (reporter, _) = app.register("reporter").await;
+    let flag = app
+        .gql_ok(
+            Some(&reporter),
+            FLAG,
+            json!({ "kind": "RESPONSE", "id": response, "reason": "Misleading answer" }),
+        )
+        .await["flagContent"]["id"]
+        .clone();
+    let dismiss = "mutation($id: ID!) { dismissFlag(flagId: $id) { status } }";
+    let closed = app
+        .gql(Some(&founder), dismiss, json!({ "id": flag }))
+        .await;
+    assert_eq!(error_code(&closed), "FORBIDDEN");
+    // …sees it among the community's flags (a stranger does not), and
+    // escalates it.
+    let community_flags = "query($c: ID!) { flags(communityId: $c) { totalCount edges { node { id status escalatedAt } } } }";
+    let stranger = app
+        .gql(Some(&reporter), community_flags, json!({ "c": community }))
+        .await;
+    assert_eq!(error_code(&stranger), "FORBIDDEN");
+    let listed = app
+        .gql_ok(Some(&founder), community_flags, json!({ "c": community }))
+        .await;
+    assert_eq!(listed["flags"]["totalCount"], 1);
+    assert_eq!(listed["flags"]["edges"][0]["node"]["id"], flag);
+    let escalated = app
+        .gql_ok(
+            Some(&founder),
+            "mutation($id: ID!) { escalateFlag(flagId: $id, note: \"Needs a site decision\") { status escalatedAt } }",
+            json!({ "id": flag }),
+        )
+        .await;
+    assert_eq!(escalated["escalateFlag"]["status"], "OPEN");
+    assert!(escalated["escalateFlag"]["escalatedAt"].is_string());
+
+    // The community hide takes the answer out of public view, leaves the
+    // flag open, and does not move the observatory.
+    app.gql_ok(
+        Some(&founder),
+        HIDE,
+        json!({ "kind": "RESPONSE", "id": response, "reason": "Looks misleading" }),
+    )
+    .await;
+    let responses = "query($id: ID!) { campaign(id: $id) { responses { totalCount } } }";
+    let public = app.gql_ok(None, responses, json!({ "id": campaign })).await;
+    assert_eq!(public["campaign"]["responses"]["totalCount"], 0);
+    let still = app
+        .gql_ok(Some(&admin), RESPONSES, json!({ "id": producer }))
+        .await;
+    assert_eq!(answered(still), json!({ "campaigns": 1, "answered": 1 }));
+    let open = app
+        .gql_ok(Some(&moderator), "{ flags { totalCount } }", json!({}))
+        .await;
+    assert_eq!(open["flags"]["totalCount"], 1);
+
+    // A site moderator confirms the hide: now it counts, and the flag is
+    // closed as upheld.
+    app.gql_ok(
+        Some(&moderator),
+        HIDE,
+        json!({ "kind": "RESPONSE", "id": response, "reason": "Confirmed: misleading" }),
+    )
+    .await;
+    let confirmed = app
+        .gql_ok(Some(&admin), RESPONSES, json!({ "id": producer }))
+        .await;
+    assert_eq!(
+        answered(confirmed),
+        json!({ "campaigns": 1, "answered": 0 })
+    );
+    let upheld = app
+        .gql_ok(
+            Some(&moderator),
+            "{ flags(status: UPHELD) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(upheld["flags"]["totalCount"], 1);
+    // Hiding again is a conflict; the community cannot undo a site decision.
+    let again = app
+        .gql(
+            Some(&moderator),
+            HIDE,
+            json!({ "kind": "RESPONSE", "id": response, "reason": "Once more" }),
+        )
+        .await;
+    assert_eq!(error_code(&again), "CONFLICT");
+    let undo = app
+        .gql(
+            Some(&founder),
+            RESTORE,
+            json!({ "kind": "RESPONSE", "id": response, "reason": "I changed my mind" }),
+        )
+        .await;
+    assert_eq!(error_code(&undo), "FORBIDDEN");
+
+    // A community moderator restores their own hide.
+    let proposal = app
+        .gql_ok(
+            Some(&organiser),
+            "mutation($id: ID!) { submitCommunityProposal(communityId: $id, input: { title: \"Share halal suppliers\", body: \"A list of trusted suppliers\" }) { id } }",
+            json!({ "id": community }),
+        )
+        .await["submitCommunityProposal"]["id"]
+        .clone();
+    for (token, mutation) in [(&founder, HIDE), (&founder, RESTORE)] {
+        app.gql_ok(
+            Some(token),
+            mutation,
+            json!({ "kind": "PROPOSAL", "id": proposal, "reason": "Checking a claim" }),
+        )
+        .await;
+    }
+
+    // Every decision on the answer is audit-logged with who, scope and why.
+    let log = app
+        .gql_ok(
+            Some(&admin),
+            "query($id: ID!) { auditLog(targetId: $id) { edges { node { actorId action scope reason } } } }",
+            json!({ "id": response }),
+        )
+        .await;
+    let mut entries: Vec<(String, String, String)> = log["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| {
+            let node = &edge["node"];
+            assert!(node["actorId"].is_string(), "{node}");
+            (
+                node["action"].as_str().unwrap().to_owned(),
+                node["scope"].as_str().unwrap().to_owned(),
+                node["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        [
+            (
+                "CONFIRM_HIDE".into(),
+                "SITE".into(),
+                "Confirmed: misleading".into()
+            ),
+            ("HIDE".into(), "COMMUNITY".into(), "Looks misleading".into()),
+        ]
+    );
 }

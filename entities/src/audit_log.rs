@@ -12,6 +12,8 @@ pub struct Model {
     pub target_type: String,
     pub target_id: Option<Uuid>,
     pub reason: Option<String>,
+    /// The scope a moderation decision was taken in: `SITE` or `COMMUNITY`.
+    pub scope: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

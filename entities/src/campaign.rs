@@ -55,6 +55,9 @@ pub struct Model {
     pub published_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,
     pub hidden_at: Option<DateTimeUtc>,
+    /// Who decided the hiding: `SITE` (site moderators, admins) or
+    /// `COMMUNITY` (a moderator of the community it belongs to).
+    pub hidden_scope: Option<String>,
     pub hidden_reason: Option<String>,
     /// While `SPONSORING`: the secret the organiser hands to sponsors.
     #[sea_orm(unique)]

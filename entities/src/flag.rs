@@ -28,6 +28,9 @@ pub struct Model {
     pub resolved_by: Option<Uuid>,
     pub resolved_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// A community moderator passed it on to site moderators.
+    pub escalated_by: Option<Uuid>,
+    pub escalated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,8 @@ pub enum TallyStatus {
     /// Counts in `offlineSignatures` and the campaign's total.
     Verified,
     Rejected,
+    /// Verified, then taken back out of the count by a site moderator.
+    Revoked,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -37,6 +39,14 @@ pub struct Model {
     pub reviewed_at: Option<DateTimeUtc>,
     pub rejection_reason: Option<String>,
     pub created_at: DateTimeUtc,
+    /// A moderator of the campaign's community vouched for it (a site
+    /// moderator still verifies).
+    pub recommended_by: Option<Uuid>,
+    pub recommended_at: Option<DateTimeUtc>,
+    /// A site moderator took a verified tally back out of the count.
+    pub revoked_by: Option<Uuid>,
+    pub revoked_at: Option<DateTimeUtc>,
+    pub revocation_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -30,6 +30,9 @@ pub struct Model {
     /// When `commitment.due` was announced (once, when `due_at` passed).
     pub due_notified_at: Option<DateTimeUtc>,
     pub hidden_at: Option<DateTimeUtc>,
+    /// Who decided the hiding: `SITE` (site moderators, admins) or
+    /// `COMMUNITY` (a moderator of the community it belongs to).
+    pub hidden_scope: Option<String>,
     pub hidden_reason: Option<String>,
     pub created_at: DateTimeUtc,
 }

@@ -28,6 +28,9 @@ pub struct Model {
     pub selected_at: Option<DateTimeUtc>,
     pub adopted_at: Option<DateTimeUtc>,
     pub hidden_at: Option<DateTimeUtc>,
+    /// Who decided the hiding: `SITE` (site moderators, admins) or
+    /// `COMMUNITY` (a moderator of the community it belongs to).
+    pub hidden_scope: Option<String>,
     pub hidden_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -28,6 +28,9 @@ pub struct Model {
     pub anonymous: bool,
     pub territory: Option<String>,
     pub hidden_at: Option<DateTimeUtc>,
+    /// Who decided the hiding: `SITE` (site moderators, admins) or
+    /// `COMMUNITY` (a moderator of the community it belongs to).
+    pub hidden_scope: Option<String>,
     pub status: SignatureStatus,
     /// Hex HMAC-SHA-256 of the client's /24 (IPv4) or /64 (IPv6) prefix
     /// under the instance's source key: which signatures share a network,

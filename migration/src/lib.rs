@@ -35,6 +35,7 @@ mod m20261126_000025_kept_periods;
 mod m20261126_000026_kept_windows;
 mod m20261127_000027_lean_signature_indexes;
 mod m20261202_000028_released_handles;
+mod m20261202_000029_scoped_moderation;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000026_kept_windows::Migration),
             Box::new(m20261127_000027_lean_signature_indexes::Migration),
             Box::new(m20261202_000028_released_handles::Migration),
+            Box::new(m20261202_000029_scoped_moderation::Migration),
         ]
     }
 }

@@ -1,5 +1,7 @@
 //! Moderation: `flagContent`, `hideContent`, `restoreContent`,
-//! `dismissFlag`, and the `flags` and `auditLog` lists for moderators.
+//! `dismissFlag`, `escalateFlag`, and the `flags` and `auditLog` lists for
+//! moderators. Scopes (site and community) are explained in
+//! [`crate::service::moderation`].
 
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
@@ -69,6 +71,10 @@ impl Flag {
     async fn resolved_at(&self) -> Option<DateTime<Utc>> {
         self.0.resolved_at
     }
+    /// When a community moderator passed it on to site moderators.
+    async fn escalated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.escalated_at
+    }
 }
 
 /// One moderation or admin decision.
@@ -83,7 +89,8 @@ impl AuditEntry {
     async fn actor_id(&self) -> Option<ID> {
         self.0.actor_id.map(|id| ID(id.to_string()))
     }
-    /// HIDE, RESTORE, DISMISS_FLAG, APPROVE_CLAIM, REJECT_CLAIM…
+    /// HIDE, CONFIRM_HIDE, RESTORE, DISMISS_FLAG, ESCALATE_FLAG,
+    /// APPROVE_CLAIM, REJECT_CLAIM…
     async fn action(&self) -> &str {
         &self.0.action
     }
@@ -96,6 +103,11 @@ impl AuditEntry {
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()
     }
+    /// The scope a moderation decision was taken in: SITE (site moderators,
+    /// admins) or COMMUNITY (a community's moderator); null for other entries.
+    async fn scope(&self) -> Option<&str> {
+        self.0.scope.as_deref()
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -106,17 +118,30 @@ pub struct ModerationQuery;
 
 #[Object]
 impl ModerationQuery {
-    /// Flags of one status (OPEN by default), newest first; moderators and admins.
+    /// Flags of one status (OPEN by default), newest first: every flag for
+    /// site moderators and admins; with `communityId`, the flags on that
+    /// community's content, for its moderators too.
     #[graphql(complexity = "complexity(first, child_complexity)")]
     async fn flags(
         &self,
         ctx: &Context<'_>,
         status: Option<FlagStatus>,
+        community_id: Option<ID>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<Flag>> {
-        moderation::require_moderator(require_member(ctx).await?)?;
-        let select = moderation::flags(status.unwrap_or(FlagStatus::Open).into());
+        let actor = require_member(ctx).await?;
+        let status = status.unwrap_or(FlagStatus::Open).into();
+        let select = match community_id {
+            Some(id) => {
+                let community = validate::id("communityId", &id)?;
+                moderation::community_flags(state(ctx), actor, community, status).await?
+            }
+            None => {
+                moderation::require_moderator(actor)?;
+                moderation::flags(status)
+            }
+        };
         connection::paginate(ctx, select, flag::Column::Id, first, after, Flag).await
     }
 
@@ -158,7 +183,10 @@ impl ModerationMutation {
             .map(Flag)
     }
 
-    /// Hides content from public lists, with a reason; moderators only.
+    /// Hides content from public lists, with a reason; moderators only. A
+    /// community moderator's hide leaves flags open for site moderators and
+    /// does not move the observatory until a site moderator hides it again,
+    /// which confirms it.
     async fn hide_content(
         &self,
         ctx: &Context<'_>,
@@ -172,7 +200,8 @@ impl ModerationMutation {
         Ok(true)
     }
 
-    /// Restores hidden content, with a reason; moderators only.
+    /// Restores hidden content, with a reason; moderators only. What site
+    /// moderators hid, only they restore.
     async fn restore_content(
         &self,
         ctx: &Context<'_>,
@@ -186,10 +215,20 @@ impl ModerationMutation {
         Ok(true)
     }
 
-    /// Dismisses a flag that needs no action; moderators only.
+    /// Dismisses a flag that needs no action; site moderators and admins.
     async fn dismiss_flag(&self, ctx: &Context<'_>, flag_id: ID) -> Result<Flag> {
         let actor = require_member(ctx).await?;
         let id = validate::id("flagId", &flag_id)?;
         moderation::dismiss(state(ctx), actor, id).await.map(Flag)
+    }
+
+    /// Passes an open flag on to site moderators, with a note; moderators of
+    /// the community its content belongs to. The flag stays open.
+    async fn escalate_flag(&self, ctx: &Context<'_>, flag_id: ID, note: String) -> Result<Flag> {
+        let actor = require_member(ctx).await?;
+        let id = validate::id("flagId", &flag_id)?;
+        moderation::escalate(state(ctx), actor, id, &note)
+            .await
+            .map(Flag)
     }
 }

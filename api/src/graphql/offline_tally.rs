@@ -1,5 +1,6 @@
-//! Offline tallies over GraphQL: `recordOfflineTally`, `verifyOfflineTally`,
-//! `rejectOfflineTally`, `Campaign.offlineTallies` and moderators'
+//! Offline tallies over GraphQL: `recordOfflineTally`,
+//! `recommendOfflineTally`, `verifyOfflineTally`, `rejectOfflineTally`,
+//! `revokeOfflineTally`, `Campaign.offlineTallies` and site moderators'
 //! `pendingOfflineTallies`.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
@@ -23,6 +24,8 @@ pub enum OfflineTallyStatus {
     /// Counts in `counters { offlineSignatures total }`.
     Verified,
     Rejected,
+    /// Verified, then taken back out of the count by a site moderator.
+    Revoked,
 }
 
 #[Object]
@@ -67,6 +70,18 @@ impl OfflineTally {
     /// Why a moderator rejected it.
     async fn rejection_reason(&self) -> Option<&str> {
         self.0.rejection_reason.as_deref()
+    }
+    /// When a moderator of the campaign's community recommended it.
+    async fn recommended_at(&self) -> Option<DateTime<Utc>> {
+        self.0.recommended_at
+    }
+    /// When a site moderator revoked it after its verification.
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+    /// Why it was revoked.
+    async fn revocation_reason(&self) -> Option<&str> {
+        self.0.revocation_reason.as_deref()
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -142,12 +157,40 @@ impl OfflineTallyMutation {
             .map(OfflineTally)
     }
 
-    /// Verifies a pending tally: its signatures count from now on.
-    /// Moderators (of the campaign's community) and admins; audit-logged.
+    /// Verifies a pending tally: its signatures count from now on. Site
+    /// moderators and admins, never the tally's recorder, the campaign's
+    /// organiser or an account newer than the campaign; audit-logged.
     async fn verify_offline_tally(&self, ctx: &Context<'_>, id: ID) -> Result<OfflineTally> {
         let actor = require_member(ctx).await?;
         let id = validate::id("id", &id)?;
         service::verify(state(ctx), actor, id)
+            .await
+            .map(OfflineTally)
+    }
+
+    /// Recommends a pending tally to site moderators; moderators of the
+    /// campaign's community (not its recorder or organiser). Audit-logged.
+    async fn recommend_offline_tally(&self, ctx: &Context<'_>, id: ID) -> Result<OfflineTally> {
+        let actor = require_member(ctx).await?;
+        let id = validate::id("id", &id)?;
+        service::recommend(state(ctx), actor, id)
+            .await
+            .map(OfflineTally)
+    }
+
+    /// Takes a verified tally back out of the count, with a reason its
+    /// organiser sees: the campaign's counts drop once, and milestones
+    /// above the new total are marked as reached before a revocation. Site
+    /// moderators and admins; audit-logged.
+    async fn revoke_offline_tally(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> Result<OfflineTally> {
+        let actor = require_member(ctx).await?;
+        let id = validate::id("id", &id)?;
+        service::revoke(state(ctx), actor, id, &reason)
             .await
             .map(OfflineTally)
     }

@@ -20,6 +20,20 @@ pub async fn record(
     target_id: Option<Uuid>,
     reason: Option<String>,
 ) -> Result<()> {
+    record_scoped(db, actor, action, target_type, target_id, reason, None).await
+}
+
+/// [`record`] for a moderation decision, with the scope it was taken in
+/// (`SITE` or `COMMUNITY`).
+pub async fn record_scoped(
+    db: &impl ConnectionTrait,
+    actor: Viewer,
+    action: &str,
+    target_type: &str,
+    target_id: Option<Uuid>,
+    reason: Option<String>,
+    scope: Option<&str>,
+) -> Result<()> {
     audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
         actor_id: Set(Some(actor.id)),
@@ -27,6 +41,7 @@ pub async fn record(
         target_type: Set(target_type.to_owned()),
         target_id: Set(target_id),
         reason: Set(reason),
+        scope: Set(scope.map(str::to_owned)),
         created_at: Set(validate::now()),
     }
     .insert(db)

@@ -154,6 +154,7 @@ pub async fn create(
         published_at: Set(None),
         closed_at: Set(None),
         hidden_at: Set(None),
+        hidden_scope: Set(None),
         hidden_reason: Set(None),
         sponsor_code: Set(None),
         sponsor_count: Set(0),

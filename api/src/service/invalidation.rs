@@ -15,7 +15,7 @@
 use chrono::{DateTime, Utc};
 use entities::fraud_signal::{self, SignalStatus};
 use entities::signature::{self, SignatureStatus};
-use entities::{campaign, invalidation, milestone};
+use entities::{campaign, invalidation};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, Select, Set,
@@ -197,7 +197,7 @@ pub async fn invalidate(
     if !struck.is_empty()
         && let Some(count) = signatures::after_change(state, &found, -(struck.len() as i64)).await
     {
-        mark_milestones(state, campaign_id, count).await;
+        crate::service::milestone::mark_against(&state.db, campaign_id, count).await;
     }
     Ok(saved)
 }
@@ -283,7 +283,7 @@ pub async fn revalidate(
     if !restored.is_empty()
         && let Some(count) = signatures::after_change(state, &found, restored.len() as i64).await
     {
-        mark_milestones(state, found.id, count).await;
+        crate::service::milestone::mark_against(&state.db, found.id, count).await;
     }
     Ok(record)
 }
@@ -298,31 +298,6 @@ fn strikable() -> Condition {
                 .add(signature::Column::Status.eq(SignatureStatus::Pending))
                 .add(signature::Column::HeldBy.is_not_null()),
         )
-}
-
-/// Marks the milestones above `count` as reached before an invalidation,
-/// and clears the mark of those at or below it again.
-async fn mark_milestones(state: &AppState, campaign_id: Uuid, count: i64) {
-    let now = validate::now();
-    let above = milestone::Entity::update_many()
-        .col_expr(milestone::Column::InvalidatedAt, Expr::value(now))
-        .filter(milestone::Column::CampaignId.eq(campaign_id))
-        .filter(milestone::Column::Threshold.gt(count))
-        .filter(milestone::Column::InvalidatedAt.is_null())
-        .exec(&state.db)
-        .await;
-    let below = milestone::Entity::update_many()
-        .col_expr(
-            milestone::Column::InvalidatedAt,
-            Expr::value(None::<DateTime<Utc>>),
-        )
-        .filter(milestone::Column::CampaignId.eq(campaign_id))
-        .filter(milestone::Column::Threshold.lte(count))
-        .exec(&state.db)
-        .await;
-    if let Err(err) = above.and(below) {
-        tracing::warn!(campaign = %campaign_id, %err, "milestones not marked");
-    }
 }
 
 /// A campaign's invalidations, for moderators to page through.

@@ -5,8 +5,9 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
+use chrono::{DateTime, Utc};
 use entities::milestone;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
@@ -86,6 +87,34 @@ pub async fn record_reached(
         }
     }
     Ok(reached)
+}
+
+/// After a campaign's count moved to `count` (an invalidation, a revoked
+/// offline tally, or their undoing): marks the milestones above it as
+/// reached before that change, and clears the mark of those at or below it
+/// again. Milestones are never recorded twice, so nothing is announced
+/// again when the count climbs back.
+pub async fn mark_against(db: &impl ConnectionTrait, campaign_id: Uuid, count: i64) {
+    let now = validate::now();
+    let above = milestone::Entity::update_many()
+        .col_expr(milestone::Column::InvalidatedAt, Expr::value(now))
+        .filter(milestone::Column::CampaignId.eq(campaign_id))
+        .filter(milestone::Column::Threshold.gt(count))
+        .filter(milestone::Column::InvalidatedAt.is_null())
+        .exec(db)
+        .await;
+    let below = milestone::Entity::update_many()
+        .col_expr(
+            milestone::Column::InvalidatedAt,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .filter(milestone::Column::CampaignId.eq(campaign_id))
+        .filter(milestone::Column::Threshold.lte(count))
+        .exec(db)
+        .await;
+    if let Err(err) = above.and(below) {
+        tracing::warn!(campaign = %campaign_id, %err, "milestones not marked");
+    }
 }
 
 /// The milestones a campaign has reached, in order.

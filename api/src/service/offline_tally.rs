@@ -3,7 +3,9 @@
 //! campaign's organiser with evidence, and counted once a moderator
 //! verifies them. Verified tallies add to the campaign's
 //! `offlineSignatures`, shown apart from online signatures, and to its goal
-//! progress. Every step is written to the audit log.
+//! progress. A moderator of the campaign's community may recommend a
+//! pending tally; only a site moderator verifies it, and may later revoke
+//! it. Every step is written to the audit log.
 
 use chrono::{DateTime, Utc};
 use entities::campaign::{self, CampaignStatus};
@@ -93,6 +95,11 @@ pub async fn record(
         reviewed_at: Set(None),
         rejection_reason: Set(None),
         created_at: Set(now),
+        recommended_by: Set(None),
+        recommended_at: Set(None),
+        revoked_by: Set(None),
+        revoked_at: Set(None),
+        revocation_reason: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -117,7 +124,7 @@ pub async fn record(
 async fn within_caps(state: &AppState, campaign_id: Uuid, count: i32) -> Result<()> {
     let live = offline_tally::Entity::find()
         .filter(offline_tally::Column::CampaignId.eq(campaign_id))
-        .filter(offline_tally::Column::Status.ne(TallyStatus::Rejected))
+        .filter(offline_tally::Column::Status.is_in([TallyStatus::Pending, TallyStatus::Verified]))
         .all(&state.db)
         .await?;
     let held: i64 = live.iter().map(|tally| i64::from(tally.count)).sum();
@@ -167,12 +174,7 @@ async fn for_review(
             "only site moderators and admins verify offline signatures".into(),
         ));
     }
-    if tally.recorded_by == Some(actor.id) || found.organiser_id == Some(actor.id) {
-        return Err(AppError::Forbidden(
-            "a tally is verified by someone other than who recorded it and the campaign's organiser"
-                .into(),
-        ));
-    }
+    not_their_own(actor, &tally, &found)?;
     let reviewer = entities::member::Entity::find_by_id(actor.id)
         .one(&state.db)
         .await?
@@ -186,6 +188,21 @@ async fn for_review(
         return Err(AppError::Conflict("this tally was already reviewed".into()));
     }
     Ok((tally, found))
+}
+
+/// `FORBIDDEN` for the tally's recorder and the campaign's organiser.
+fn not_their_own(
+    actor: Viewer,
+    tally: &offline_tally::Model,
+    found: &campaign::Model,
+) -> Result<()> {
+    if tally.recorded_by == Some(actor.id) || found.organiser_id == Some(actor.id) {
+        return Err(AppError::Forbidden(
+            "a tally is reviewed by someone other than who recorded it and the campaign's organiser"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Moves a pending tally to `to`, guarded by its status; `CONFLICT` when
@@ -250,17 +267,7 @@ pub async fn verify(
         .campaign_changed(state.events.as_ref(), found.id)
         .await;
     // Goal progress counts offline signatures: milestones may be crossed.
-    let updated = campaign::Entity::find_by_id(found.id)
-        .one(&state.db)
-        .await?
-        .unwrap_or(found);
-    let online = state
-        .counters
-        .read_many(&state.db, &[updated.id])
-        .await?
-        .get(&updated.id)
-        .map(|counts| counts.get(Counter::Signatures))
-        .unwrap_or_default();
+    let (updated, online) = counted(state, found).await?;
     let reached = milestone::record_reached(
         &state.db,
         &state.milestones,
@@ -273,6 +280,168 @@ pub async fn verify(
         crate::service::signature::announce_milestones(state, (&updated).into(), online, &reached)
             .await;
     }
+    reviewed(state, tally.id).await
+}
+
+/// The campaign as it is now, and its online signatures.
+async fn counted(state: &AppState, found: campaign::Model) -> Result<(campaign::Model, i64)> {
+    let updated = campaign::Entity::find_by_id(found.id)
+        .one(&state.db)
+        .await?
+        .unwrap_or(found);
+    let online = state
+        .counters
+        .read_many(&state.db, &[updated.id])
+        .await?
+        .get(&updated.id)
+        .map(|counts| counts.get(Counter::Signatures))
+        .unwrap_or_default();
+    Ok((updated, online))
+}
+
+/// Takes a verified tally back out of the count (the sheets were forged,
+/// or counted twice), with a reason its organiser sees; site moderators
+/// and admins who neither recorded it nor organise the campaign. The
+/// campaign's offline and total counts drop by the tally's count exactly
+/// once (its status settles two moderators revoking together), and the
+/// milestones above the new total are marked as reached before a
+/// revocation, as invalidations mark them. Offline tallies are not part of
+/// the observatory's member sums, so its rollups do not move.
+pub async fn revoke(
+    state: &AppState,
+    actor: Viewer,
+    tally_id: Uuid,
+    reason: &str,
+) -> Result<offline_tally::Model> {
+    if !actor.moderates() {
+        return Err(AppError::Forbidden(
+            "only site moderators and admins revoke offline signatures".into(),
+        ));
+    }
+    let reason = validate::text("reason", reason, 3, 1_000)?;
+    let tally = offline_tally::Entity::find_by_id(tally_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("offline tally"))?;
+    let found = campaign::Entity::find_by_id(tally.campaign_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("offline tally"))?;
+    not_their_own(actor, &tally, &found)?;
+    let (writer, txn) = state.begin_write().await?;
+    let moved = offline_tally::Entity::update_many()
+        .col_expr(
+            offline_tally::Column::Status,
+            Expr::value(TallyStatus::Revoked),
+        )
+        .col_expr(offline_tally::Column::RevokedBy, Expr::value(actor.id))
+        .col_expr(
+            offline_tally::Column::RevokedAt,
+            Expr::value(validate::now()),
+        )
+        .col_expr(
+            offline_tally::Column::RevocationReason,
+            Expr::value(reason.clone()),
+        )
+        .filter(offline_tally::Column::Id.eq(tally.id))
+        .filter(offline_tally::Column::Status.eq(TallyStatus::Verified))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if moved == 0 {
+        return Err(AppError::Conflict(
+            "only a verified tally is revoked, and only once".into(),
+        ));
+    }
+    let count = i64::from(tally.count);
+    campaign::Entity::update_many()
+        .col_expr(
+            campaign::Column::OfflineSignatures,
+            Expr::col(campaign::Column::OfflineSignatures).sub(count),
+        )
+        .filter(campaign::Column::Id.eq(found.id))
+        .exec(&txn)
+        .await?;
+    kept::offline_signatures(&txn, found.id, -count).await?;
+    audit::record(
+        &txn,
+        actor,
+        "offline_tally.revoked",
+        "offline_tally",
+        Some(tally.id),
+        Some(format!("{} signatures: {reason}", tally.count)),
+    )
+    .await?;
+    txn.commit().await?;
+    drop(writer);
+    state
+        .caches
+        .campaign_changed(state.events.as_ref(), found.id)
+        .await;
+    let (updated, online) = counted(state, found).await?;
+    milestone::mark_against(&state.db, updated.id, online + updated.offline_signatures).await;
+    reviewed(state, tally.id).await
+}
+
+/// A moderator of the campaign's community vouches for a pending tally
+/// (they may know the stall or the sheets); a site moderator still
+/// verifies it. Not the recorder nor the organiser; audit-logged. Doing it
+/// again changes nothing more.
+pub async fn recommend(
+    state: &AppState,
+    actor: Viewer,
+    tally_id: Uuid,
+) -> Result<offline_tally::Model> {
+    let tally = offline_tally::Entity::find_by_id(tally_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("offline tally"))?;
+    let found = campaign::Entity::find_by_id(tally.campaign_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("offline tally"))?;
+    let community_moderator = match found.community_id {
+        Some(_) => {
+            moderation::scope_of(&state.db, actor, found.community_id).await?
+                == Some(moderation::Scope::Community)
+        }
+        None => false,
+    };
+    if !community_moderator {
+        return Err(AppError::Forbidden(
+            "a moderator of the campaign's community recommends its tallies".into(),
+        ));
+    }
+    not_their_own(actor, &tally, &found)?;
+    if tally.status != TallyStatus::Pending {
+        return Err(AppError::Conflict("this tally was already reviewed".into()));
+    }
+    if tally.recommended_by.is_some() {
+        return Ok(tally);
+    }
+    let (writer, txn) = state.begin_write().await?;
+    offline_tally::Entity::update_many()
+        .col_expr(offline_tally::Column::RecommendedBy, Expr::value(actor.id))
+        .col_expr(
+            offline_tally::Column::RecommendedAt,
+            Expr::value(validate::now()),
+        )
+        .filter(offline_tally::Column::Id.eq(tally.id))
+        .filter(offline_tally::Column::RecommendedBy.is_null())
+        .exec(&txn)
+        .await?;
+    audit::record_scoped(
+        &txn,
+        actor,
+        "offline_tally.recommended",
+        "offline_tally",
+        Some(tally.id),
+        None,
+        Some(moderation::Scope::Community.name()),
+    )
+    .await?;
+    txn.commit().await?;
+    drop(writer);
     reviewed(state, tally.id).await
 }
 

@@ -148,6 +148,7 @@ pub async fn respond(
         due_at: Set(due_at),
         commitment_closed_at: Set(None),
         hidden_at: Set(None),
+        hidden_scope: Set(None),
         hidden_reason: Set(None),
         due_notified_at: Set(None),
         created_at: Set(validate::now()),

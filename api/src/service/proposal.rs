@@ -83,6 +83,7 @@ pub async fn submit(
         selected_at: Set(None),
         adopted_at: Set(None),
         hidden_at: Set(None),
+        hidden_scope: Set(None),
         hidden_reason: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

@@ -194,6 +194,7 @@ impl Worker {
             anonymous: Set(job.signature.anonymous),
             territory: Set(job.signature.territory.clone()),
             hidden_at: Set(None),
+            hidden_scope: Set(None),
             status: Set(job.signature.status),
             source_key: Set(job.signature.source_key.clone()),
             email_domain: Set(job.signature.email_domain.clone()),

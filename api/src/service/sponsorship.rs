@@ -279,6 +279,7 @@ async fn sponsors_sign(
         anonymous: Set(false),
         territory: Set(territories.get(&sponsor.member_id).cloned().flatten()),
         hidden_at: Set(None),
+        hidden_scope: Set(None),
         status: Set(SignatureStatus::Counted),
         // Their backing was given before the campaign opened, from no request.
         source_key: Set(None),

@@ -98,8 +98,12 @@ const SUM_COLUMNS: &str = "CAST(SUM(a.members) AS BIGINT), CAST(COUNT(*) AS BIGI
     CAST(SUM(a.pledges_switch) AS BIGINT), CAST(SUM(a.pledges_reduce) AS BIGINT), \
     CAST(SUM(a.pledged_cents) AS BIGINT)";
 
-/// Campaigns that count for a producer's groups: published and visible.
-const VISIBLE_CAMPAIGN: &str = "c.status <> 'DRAFT' AND c.hidden_at IS NULL";
+/// Campaigns that count for a producer's groups: public (open or ended;
+/// neither a draft nor still gathering sponsors or in review) and not
+/// hidden by site moderators. A community moderator's hide moves nothing
+/// here until a site moderator confirms it (see `service::moderation`).
+const VISIBLE_CAMPAIGN: &str = "c.status IN ('OPEN', 'VICTORY', 'CLOSED') \
+    AND (c.hidden_at IS NULL OR c.hidden_scope = 'COMMUNITY')";
 
 /// Appends the conditions of `scope` on the producer aliased `p`.
 fn push_producer_conditions(sql: &mut Sql, scope: &Scope) {
@@ -930,8 +934,10 @@ pub struct CommitmentFact {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
-/// Published, visible campaigns aimed at producers in scope, published in
-/// `[from, to)`, with their first visible response.
+/// Published campaigns aimed at producers in scope, published in
+/// `[from, to)`, with their first response; what site moderators hid left
+/// out (a community moderator's hide counts once a site moderator confirms
+/// it).
 pub async fn campaigns(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -950,17 +956,20 @@ pub async fn campaigns(
         // instead of grouping every response there is.
         sql.push(
             "SELECT c.producer_id, c.published_at, (SELECT MIN(r.created_at) FROM producer_response r \
-             WHERE r.campaign_id = c.id AND r.hidden_at IS NULL) FROM campaign c \
-             JOIN producer p ON p.id = c.producer_id \
-             WHERE c.published_at IS NOT NULL AND c.hidden_at IS NULL",
+             WHERE r.campaign_id = c.id AND (r.hidden_at IS NULL OR r.hidden_scope = 'COMMUNITY')) \
+             FROM campaign c JOIN producer p ON p.id = c.producer_id \
+             WHERE c.published_at IS NOT NULL \
+             AND (c.hidden_at IS NULL OR c.hidden_scope = 'COMMUNITY')",
         );
     } else {
         sql.push(
             "SELECT c.producer_id, c.published_at, fr.first_at FROM campaign c \
              JOIN producer p ON p.id = c.producer_id \
              LEFT JOIN (SELECT campaign_id, MIN(created_at) AS first_at FROM producer_response \
-                        WHERE hidden_at IS NULL GROUP BY campaign_id) fr ON fr.campaign_id = c.id \
-             WHERE c.published_at IS NOT NULL AND c.hidden_at IS NULL",
+                        WHERE hidden_at IS NULL OR hidden_scope = 'COMMUNITY' \
+                        GROUP BY campaign_id) fr ON fr.campaign_id = c.id \
+             WHERE c.published_at IS NOT NULL \
+             AND (c.hidden_at IS NULL OR c.hidden_scope = 'COMMUNITY')",
         );
     }
     push_producer_conditions(&mut sql, scope);
@@ -993,7 +1002,8 @@ pub async fn commitments(
     sql.push(
         "SELECT r.producer_id, r.created_at, r.commitment_status, r.commitment_closed_at \
          FROM producer_response r JOIN producer p ON p.id = r.producer_id \
-         WHERE r.commitment IS NOT NULL AND r.hidden_at IS NULL",
+         WHERE r.commitment IS NOT NULL \
+         AND (r.hidden_at IS NULL OR r.hidden_scope = 'COMMUNITY')",
     );
     push_producer_conditions(&mut sql, scope);
     if let Some(from) = from {
