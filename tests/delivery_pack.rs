@@ -178,7 +178,7 @@ async fn the_organiser_exports_exactly_the_counted_signatures_without_addresses(
 }
 
 #[tokio::test]
-async fn places_with_fewer_signers_than_k_are_merged_into_other() {
+async fn places_with_fewer_signers_than_k_are_merged_into_other_with_their_complements() {
     let app = TestApp::spawn_with(&["--observatory-k", "3"]).await;
     let (_, campaign) = app.open_campaign("organiser", 100).await;
     for (handle, place) in [
@@ -202,10 +202,10 @@ async fn places_with_fewer_signers_than_k_are_merged_into_other() {
         data["campaign"]["signaturesByTerritory"],
         json!([
             { "territory": "FR", "count": 4 },
-            { "territory": "FR-ARA", "count": 3 },
             { "territory": "OTHER", "count": 2 },
         ]),
-        "FR-IDF (1) shows only inside FR; Belgium (1) and the signer without a place are OTHER"
+        "FR-IDF (1) shows only inside FR, and FR-ARA is kept back with it, since FR less FR-ARA \
+         would give FR-IDF back; Belgium (1) and the signer without a place are OTHER"
     );
     assert_eq!(
         data["campaign"]["counters"]["signatures"], 6,
@@ -547,10 +547,28 @@ async fn nobody_verifies_a_tally_alone_and_tallies_are_capped() {
     assert_eq!(error_code(&by_late), "FORBIDDEN");
     let counters = app.gql_ok(None, COUNTERS, json!({ "id": campaign })).await;
     assert_eq!(counters["campaign"]["counters"]["offlineSignatures"], 0);
+    // The community's moderator may recommend it to site moderators; the
+    // organiser may not recommend their own.
+    let recommend =
+        "mutation($id: ID!) { recommendOfflineTally(id: $id) { status recommendedAt } }";
+    let own = app
+        .gql(Some(&organiser), recommend, json!({ "id": pending }))
+        .await;
+    assert_eq!(error_code(&own), "FORBIDDEN");
+    let recommended = app
+        .gql_ok(Some(&second), recommend, json!({ "id": pending }))
+        .await;
+    assert_eq!(recommended["recommendOfflineTally"]["status"], "PENDING");
+    assert!(recommended["recommendOfflineTally"]["recommendedAt"].is_string());
     let verified = app
         .gql_ok(Some(&admin), verify, json!({ "id": pending }))
         .await;
     assert_eq!(verified["verifyOfflineTally"]["status"], "VERIFIED");
+    let counted = app.gql_ok(None, COUNTERS, json!({ "id": campaign })).await;
+    assert_eq!(
+        counted["campaign"]["counters"],
+        json!({ "signatures": 0, "offlineSignatures": 5000, "total": 5000 })
+    );
 
     // At most 6 000 offline signatures on the campaign, two tallies a day.
     let over = app
@@ -575,4 +593,117 @@ async fn nobody_verifies_a_tally_alone_and_tallies_are_capped() {
         )
         .await;
     assert_eq!(error_code(&third), "RATE_LIMITED");
+}
+
+const MILESTONES: &str = "query($id: ID!) { campaign(id: $id) { counters { offlineSignatures total } milestones { threshold reachedBeforeInvalidation } } }";
+
+#[tokio::test]
+async fn a_revoked_tally_leaves_the_count_once_and_marks_its_milestones() {
+    let app = TestApp::spawn_with(&ADMIN_ARGS).await;
+    let admin = app.admin_token().await;
+    let (organiser, campaign) = app.open_campaign("organiser", 500).await;
+    let signer = app.register("online").await.0;
+    assert!(app.sign(&signer, &campaign).await.get("errors").is_none());
+    let id = app
+        .gql_ok(
+            Some(&organiser),
+            RECORD,
+            json!({ "id": campaign, "input": tally(600) }),
+        )
+        .await["recordOfflineTally"]["id"]
+        .clone();
+    let revoke = "mutation($id: ID!, $reason: String!) { revokeOfflineTally(id: $id, reason: $reason) { status revokedAt revocationReason } }";
+    let reason = "The sheets were photocopies of last year's";
+    // Only a verified tally is revoked.
+    let early = app
+        .gql(Some(&admin), revoke, json!({ "id": id, "reason": reason }))
+        .await;
+    assert_eq!(error_code(&early), "CONFLICT");
+    app.gql_ok(
+        Some(&admin),
+        "mutation($id: ID!) { verifyOfflineTally(id: $id) { status } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let reached = app
+        .gql_ok(None, MILESTONES, json!({ "id": campaign }))
+        .await;
+    assert_eq!(reached["campaign"]["counters"]["total"], 601);
+    assert_eq!(
+        reached["campaign"]["milestones"],
+        json!([
+            { "threshold": 10, "reachedBeforeInvalidation": false },
+            { "threshold": 100, "reachedBeforeInvalidation": false },
+            { "threshold": 500, "reachedBeforeInvalidation": false },
+        ])
+    );
+
+    // Neither its organiser nor a member revokes it.
+    for token in [&organiser, &signer] {
+        let refused = app
+            .gql(Some(token), revoke, json!({ "id": id, "reason": reason }))
+            .await;
+        assert_eq!(error_code(&refused), "FORBIDDEN");
+    }
+    let revoked = app
+        .gql_ok(Some(&admin), revoke, json!({ "id": id, "reason": reason }))
+        .await;
+    assert_eq!(revoked["revokeOfflineTally"]["status"], "REVOKED");
+    assert_eq!(revoked["revokeOfflineTally"]["revocationReason"], reason);
+    // Twice at once: one revocation, counted out once.
+    let (a, b) = tokio::join!(
+        app.gql(Some(&admin), revoke, json!({ "id": id, "reason": reason })),
+        app.gql(Some(&admin), revoke, json!({ "id": id, "reason": reason })),
+    );
+    assert_eq!(error_code(&a), "CONFLICT");
+    assert_eq!(error_code(&b), "CONFLICT");
+    let after = app
+        .gql_ok(None, MILESTONES, json!({ "id": campaign }))
+        .await;
+    assert_eq!(
+        after["campaign"],
+        json!({
+            "counters": { "offlineSignatures": 0, "total": 1 },
+            "milestones": [
+                { "threshold": 10, "reachedBeforeInvalidation": true },
+                { "threshold": 100, "reachedBeforeInvalidation": true },
+                { "threshold": 500, "reachedBeforeInvalidation": true },
+            ],
+        })
+    );
+    // The public list shows verified tallies only; the organiser sees the
+    // revoked one and why.
+    let public = app
+        .gql_ok(
+            None,
+            "query($id: ID!) { campaign(id: $id) { offlineTallies { totalCount } } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    assert_eq!(public["campaign"]["offlineTallies"]["totalCount"], 0);
+    let own = app
+        .gql_ok(
+            Some(&organiser),
+            "query($id: ID!) { campaign(id: $id) { offlineTallies { edges { node { status revocationReason } } } } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    assert_eq!(
+        own["campaign"]["offlineTallies"]["edges"][0]["node"],
+        json!({ "status": "REVOKED", "revocationReason": reason })
+    );
+    let log = app
+        .gql_ok(
+            Some(&admin),
+            "query($id: ID!) { auditLog(targetId: $id) { edges { node { action reason } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let actions: Vec<&str> = log["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|edge| edge["node"]["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"offline_tally.revoked"), "{actions:?}");
 }

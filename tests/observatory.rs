@@ -335,10 +335,13 @@ async fn producer_metrics_combine_ratings_signatures_pledges_and_responses() {
         .unwrap();
     assert_eq!(transparency["mean"], 2.5);
     assert_eq!(metrics["signatures"], 4);
-    assert_eq!(metrics["pledges"]["buy"], 2);
-    assert_eq!(metrics["pledges"]["avoid"], 1);
-    assert_eq!(metrics["pledges"]["balance"], 1);
-    assert_eq!(metrics["pledges"]["monthlyAmountCents"], 3000);
+    // Two BUY and one AVOID are each fewer than k (3): null, and so is the
+    // balance; the three pledges sum into the amount, which shows.
+    assert_eq!(
+        metrics["pledges"],
+        json!({ "buy": null, "avoid": null, "switch": null, "reduce": null,
+                "balance": null, "monthlyAmountCents": 3000 })
+    );
     assert_eq!(metrics["responses"]["campaigns"], 1);
     assert_eq!(metrics["responses"]["answered"], 1);
     assert_eq!(metrics["responses"]["responseRate"], 1.0);
@@ -571,6 +574,203 @@ async fn three_raters_in_a_sector_of_fifty_stay_hidden_under_every_query() {
         moved[1], before[1],
         "a released rater's change must show in the sector"
     );
+}
+
+#[tokio::test]
+async fn one_rater_and_one_pledger_inside_a_released_period_stay_hidden() {
+    // k = 10 (the default): ten signers release the producer's period.
+    let app = spawn(&[]).await;
+    let admin = app.admin_token().await;
+    let (organiser, _) = app.register("organiser").await;
+    let acme = producer(&app, &organiser, "Acme Oils", "oils", "FR").await;
+    let petition = campaign(&app, &organiser, &acme, None, &[]).await;
+    for token in app.register_many("signer", 10).await {
+        assert!(app.sign(&token, &petition).await.get("errors").is_none());
+    }
+    let (lone, _) = app.register("lone_member").await;
+    rate(&app, &lone, &acme, &[("QUALITY", 2)]).await;
+    let pledge = "mutation($id: ID!, $cents: Int) { pledge(campaignId: $id, input: { kind: AVOID, monthlyAmountCents: $cents }) { id } }";
+    let pledged = app
+        .gql_ok(
+            Some(&lone),
+            pledge,
+            json!({ "id": petition, "cents": 4200 }),
+        )
+        .await["pledge"]["id"]
+        .clone();
+
+    let (from, to) = month_range();
+    let snapshot = || async {
+        let mut answers = vec![
+            observatory(
+                &app,
+                Some(&admin),
+                &format!("query($id: ID!, $from: DateTime!, $to: DateTime!) {{ observatory {{
+                    producer(id: $id) {{ {METRICS} }}
+                    series(producerId: $id, bucket: MONTH, from: $from, to: $to) {{ start {METRICS} }}
+                    groups(by: SECTOR) {{ key {METRICS} }}
+                    ranking(first: 5) {{ edges {{ node {{ {METRICS} }} }} }}
+                }} }}"),
+                json!({ "id": acme, "from": from, "to": to }),
+            )
+            .await,
+            app.gql_ok(
+                None,
+                "query($id: ID!) { campaign(id: $id) { pledgeTotals { pledgers monthlyAmountCents } } }",
+                json!({ "id": petition }),
+            )
+            .await,
+        ];
+        for query in ["format=csv", "level=groups&by=SECTOR&format=ndjson"] {
+            let (status, _, body) = export(&app, Some(&admin), query, None).await;
+            assert_eq!(status, 200, "{query}: {body}");
+            answers.push(Value::String(body));
+        }
+        answers
+    };
+    let before = snapshot().await;
+    let trust = &before[0]["producer"];
+    assert_eq!(trust["suppressed"], false, "{trust}");
+    assert_eq!(trust["memberCount"], 11);
+    let metrics = &trust["metrics"];
+    assert_eq!(metrics["signatures"], 10);
+    assert_eq!(metrics["ratingCount"], Value::Null, "{metrics}");
+    assert_eq!(metrics["trustIndex"], Value::Null);
+    for dimension in metrics["dimensions"].as_array().unwrap() {
+        assert_eq!(
+            dimension,
+            &json!({ "dimension": dimension["dimension"], "ratingCount": null, "mean": null, "trustIndex": null }),
+        );
+    }
+    assert_eq!(
+        metrics["pledges"],
+        json!({ "buy": null, "avoid": null, "switch": null, "reduce": null,
+                "balance": null, "monthlyAmountCents": null })
+    );
+    assert_eq!(
+        before[1]["campaign"]["pledgeTotals"],
+        json!({ "pledgers": 1, "monthlyAmountCents": null })
+    );
+
+    // The lone member changes their score, rates another dimension,
+    // withdraws and pledges another amount: no answer moves.
+    rate(&app, &lone, &acme, &[("QUALITY", 5), ("FAIRNESS", 1)]).await;
+    app.gql_ok(
+        Some(&lone),
+        "mutation($id: ID!) { withdrawPledge(pledgeId: $id) { id } }",
+        json!({ "id": pledged }),
+    )
+    .await;
+    app.gql_ok(
+        Some(&lone),
+        pledge,
+        json!({ "id": petition, "cents": 9900 }),
+    )
+    .await;
+    let after = snapshot().await;
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        assert_eq!(b, a, "answer {i} moved with the lone rater and pledger");
+    }
+
+    // Not a test that cannot fail: with k raters, the dimension shows.
+    for token in app.register_many("rater", 9).await {
+        rate(&app, &token, &acme, &[("QUALITY", 4), ("FAIRNESS", 3)]).await;
+    }
+    let shown = snapshot().await;
+    let quality = shown[0]["producer"]["metrics"]["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["dimension"] == "QUALITY")
+        .unwrap()
+        .clone();
+    assert_eq!(quality["ratingCount"], 10, "{quality}");
+    assert_eq!(quality["mean"], 4.1);
+    assert_eq!(shown[0]["producer"]["metrics"]["ratingCount"], 20);
+}
+
+#[tokio::test]
+async fn groups_count_only_public_campaigns() {
+    let app = spawn(&["--campaign-sponsors", "2"]).await;
+    let admin = app.admin_token().await;
+    let (organiser, _) = app.register("organiser").await;
+    app.gql_ok(
+        Some(&organiser),
+        "mutation { createCommunity(input: { name: \"Vegan Nantes\", slug: \"vegan-nantes\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    let acme = producer(&app, &organiser, "Acme Spreads", "spreads", "FR").await;
+    let id = app
+        .gql_ok(
+            Some(&organiser),
+            "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
+            json!({ "input": {
+                "kind": "PETITION", "title": "Drop palm oil from the spread",
+                "summary": "Replace palm oil with a local oil in every jar.",
+                "body": "Members of the community avoid palm oil.",
+                "producerId": acme, "communityId": community_id(&app, "vegan-nantes").await,
+                "valueTags": ["vegan"],
+            }}),
+        )
+        .await["createCampaign"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let published = app
+        .gql_ok(
+            Some(&organiser),
+            "mutation($id: ID!) { publishCampaign(id: $id) { status sponsorCode } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(published["publishCampaign"]["status"], "SPONSORING");
+    let keys = |by: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            observatory(
+                app,
+                Some(&admin),
+                &format!("{{ observatory {{ groups(by: {by}) {{ key producerCount }} }} }}"),
+                json!({}),
+            )
+            .await["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|group| group["key"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    // Still gathering sponsors: not public, so in no community or value group.
+    assert!(!keys("COMMUNITY").await.contains(&"vegan-nantes".to_owned()));
+    assert!(!keys("VALUE_TAG").await.contains(&"vegan".to_owned()));
+    let code = published["publishCampaign"]["sponsorCode"].clone();
+    for handle in ["sponsor_one", "sponsor_two"] {
+        let (token, _) = app.register(handle).await;
+        app.gql_ok(
+            Some(&token),
+            "mutation($code: String!) { sponsorCampaign(code: $code) { status } }",
+            json!({ "code": code }),
+        )
+        .await;
+    }
+    // Open: now it counts for its community and value.
+    assert!(keys("COMMUNITY").await.contains(&"vegan-nantes".to_owned()));
+    assert!(keys("VALUE_TAG").await.contains(&"vegan".to_owned()));
+}
+
+async fn community_id(app: &TestApp, slug: &str) -> String {
+    app.gql_ok(
+        None,
+        "query($slug: String!) { community(slug: $slug) { id } }",
+        json!({ "slug": slug }),
+    )
+    .await["community"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -994,7 +1194,8 @@ async fn an_atom_crossing_k_both_ways_under_concurrent_writes_enters_and_leaves_
     }
     assert_eq!(
         picture().await,
-        json!({ "suppressed": false, "memberCount": 8, "metrics": { "signatures": 8, "ratingCount": 0 } })
+        // No ratings yet: fewer than k, null like any figure under k.
+        json!({ "suppressed": false, "memberCount": 8, "metrics": { "signatures": 8, "ratingCount": null } })
     );
 
     // Down: six withdraw at once while two others rate: two members are left.
@@ -1035,7 +1236,9 @@ async fn an_atom_crossing_k_both_ways_under_concurrent_writes_enters_and_leaves_
     // The raters stay members of the atom through their ratings.
     assert_eq!(
         picture().await,
-        json!({ "suppressed": false, "memberCount": 7, "metrics": { "signatures": 5, "ratingCount": 2 } })
+        // The two raters' ratings count in the atom, but two are fewer
+        // than k: the figure is kept back even though the atom is released.
+        json!({ "suppressed": false, "memberCount": 7, "metrics": { "signatures": 5, "ratingCount": null } })
     );
     let kept = producer_totals(&db).await;
     assert_eq!(
@@ -1660,7 +1863,33 @@ async fn observatory_reads_follow_a_streaming_replica_of_the_primary() {
     assert_eq!(eventually(15, json!(3), caught_up).await, json!(3));
 }
 
-fn additive(cell: &Value) -> Option<Vec<i64>> {
+/// A released cell's figures that add up across cells: null where the
+/// k-rule kept one back inside the cell.
+type Figures = Vec<Option<i64>>;
+
+/// Adds `figures` into `sum`: a figure kept back in any part leaves its
+/// sum unknown.
+fn add_into(sum: &mut Option<Figures>, figures: Figures) {
+    let sum = sum.get_or_insert_with(|| vec![Some(0); figures.len()]);
+    for (slot, value) in sum.iter_mut().zip(figures) {
+        *slot = slot.zip(value).map(|(a, b)| a + b);
+    }
+}
+
+/// Whether the whole agrees with the sum of its parts: on every figure
+/// each part shows (a figure kept back in a part may show in the whole).
+fn agrees(whole: &Option<Figures>, parts: &Option<Figures>) -> bool {
+    match (whole, parts) {
+        (None, None) => true,
+        (Some(whole), Some(parts)) => {
+            whole.len() == parts.len()
+                && whole.iter().zip(parts).all(|(w, p)| p.is_none() || w == p)
+        }
+        _ => false,
+    }
+}
+
+fn additive(cell: &Value) -> Option<Figures> {
     if cell["suppressed"] == true {
         return None;
     }
@@ -1679,10 +1908,11 @@ fn additive(cell: &Value) -> Option<Vec<i64>> {
         &["commitments", "kept"],
         &["commitments", "open"],
     ];
-    let mut out = vec![cell["memberCount"].as_i64().unwrap()];
+    let mut out = vec![Some(cell["memberCount"].as_i64().unwrap())];
     for path in paths {
         let value = path.iter().fold(metrics, |value, key| &value[*key]);
-        out.push(value.as_i64().unwrap());
+        assert!(value.is_null() || value.is_i64(), "{path:?}: {value}");
+        out.push(value.as_i64());
     }
     Some(out)
 }
@@ -1754,16 +1984,13 @@ async fn kept_period_sums_answer_series_and_ranges_as_the_atoms_do() {
     ] {
         let kept = series(filter.clone(), None).await;
         assert_eq!(kept.len(), 6, "{filter}: {kept:?}");
-        let mut summed: Vec<Option<Vec<i64>>> = vec![None; kept.len()];
+        let mut summed: Vec<Option<Figures>> = vec![None; kept.len()];
         for kind in kinds {
             let mut split = filter.clone();
             split["kind"] = json!(kind);
             for (i, cell) in series(split, None).await.iter().enumerate() {
                 if let Some(figures) = additive(cell) {
-                    let sum = summed[i].get_or_insert_with(|| vec![0; figures.len()]);
-                    for (slot, value) in sum.iter_mut().zip(figures) {
-                        *slot += value;
-                    }
+                    add_into(&mut summed[i], figures);
                 } else {
                     assert_eq!(
                         cell["metrics"],
@@ -1773,12 +2000,15 @@ async fn kept_period_sums_answer_series_and_ranges_as_the_atoms_do() {
                 }
             }
         }
-        let kept: Vec<Option<Vec<i64>>> = kept.iter().map(additive).collect();
+        let kept: Vec<Option<Figures>> = kept.iter().map(additive).collect();
         assert!(
             kept.iter().filter(|cell| cell.is_some()).count() >= 5,
             "{filter}: the seeded months show: {kept:?}"
         );
-        assert_eq!(kept, summed, "{filter}");
+        assert_eq!(kept.len(), summed.len());
+        for (whole, parts) in kept.iter().zip(&summed) {
+            assert!(agrees(whole, parts), "{filter}: {kept:?} != {summed:?}");
+        }
     }
     // One producer: its atoms and kept period facts, against the same
     // producer asked with its sector too, which counts from the rows.
@@ -1824,7 +2054,7 @@ async fn kept_period_sums_answer_series_and_ranges_as_the_atoms_do() {
             json!({ "from": first_of_month(now, 5), "to": mid_month }),
         ] {
             let kept = groups(range.clone()).await;
-            let mut summed: std::collections::BTreeMap<String, (i64, Option<Vec<i64>>)> =
+            let mut summed: std::collections::BTreeMap<String, (i64, Option<Figures>)> =
                 Default::default();
             for kind in kinds {
                 let mut split = range.clone();
@@ -1835,14 +2065,11 @@ async fn kept_period_sums_answer_series_and_ranges_as_the_atoms_do() {
                         .or_default();
                     entry.0 += group["producerCount"].as_i64().unwrap();
                     if let Some(figures) = additive(&group) {
-                        let sum = entry.1.get_or_insert_with(|| vec![0; figures.len()]);
-                        for (slot, value) in sum.iter_mut().zip(figures) {
-                            *slot += value;
-                        }
+                        add_into(&mut entry.1, figures);
                     }
                 }
             }
-            let kept: std::collections::BTreeMap<String, (i64, Option<Vec<i64>>)> = kept
+            let kept: std::collections::BTreeMap<String, (i64, Option<Figures>)> = kept
                 .iter()
                 .map(|group| {
                     (
@@ -1855,7 +2082,19 @@ async fn kept_period_sums_answer_series_and_ranges_as_the_atoms_do() {
                 kept.values().any(|group| group.1.is_some()),
                 "{by}: {kept:?}"
             );
-            assert_eq!(kept, summed, "{by} over {range}");
+            assert_eq!(
+                kept.keys().collect::<Vec<_>>(),
+                summed.keys().collect::<Vec<_>>(),
+                "{by} over {range}"
+            );
+            for (key, (count, whole)) in &kept {
+                let (parts_count, parts) = &summed[key];
+                assert_eq!(count, parts_count, "{by} {key} over {range}");
+                assert!(
+                    agrees(whole, parts),
+                    "{by} {key} over {range}: {whole:?} != {parts:?}"
+                );
+            }
         }
     }
 }

@@ -48,9 +48,11 @@ async fn an_unconditional_pledge_is_active_at_once() {
     assert!(created["activatedAt"].is_string());
     let now = totals(&app, &campaign).await;
     assert_eq!(now["counters"], json!({ "pledges": 1, "activePledges": 1 }));
+    // One pledger: the amount would be theirs, so it shows only once k
+    // (10 by default) pledges sum into it.
     assert_eq!(
         now["pledgeTotals"],
-        json!({ "pledgers": 1, "active": 1, "monthlyAmountCents": 2500 })
+        json!({ "pledgers": 1, "active": 1, "monthlyAmountCents": null })
     );
 
     let again = pledge(&app, &member, &campaign, json!({ "kind": "AVOID" })).await;
@@ -136,6 +138,8 @@ async fn conditional_pledges_activate_exactly_at_their_threshold_under_concurren
         json!({ "pledges": 40, "activePledges": 30 })
     );
     assert_eq!(now["pledgeTotals"]["active"], 30);
+    // Thirty active pledges sum into the amount (none gave one): it shows.
+    assert_eq!(now["pledgeTotals"]["monthlyAmountCents"], 0);
 }
 
 #[tokio::test]

@@ -75,6 +75,30 @@ async fn deleting_an_account_erases_the_person_but_keeps_the_counts() {
     )
     .await;
 
+    // A community of someone else's, joined, and a flag filed.
+    let (founder, _) = app.register("founder").await;
+    let community = app
+        .gql_ok(Some(&founder), "mutation { createCommunity(input: { name: \"Refill fans\", slug: \"refill-fans\" }) { id } }", json!({}))
+        .await["createCommunity"]["id"]
+        .clone();
+    app.gql_ok(
+        Some(&organiser),
+        "mutation($id: ID!) { joinCommunity(communityId: $id) { id } }",
+        json!({ "id": community }),
+    )
+    .await;
+    let members = "{ community(slug: \"refill-fans\") { memberCount } }";
+    assert_eq!(
+        app.gql_ok(None, members, json!({})).await["community"]["memberCount"],
+        2
+    );
+    app.gql_ok(
+        Some(&organiser),
+        "mutation($id: ID!) { flagContent(kind: PROPOSAL, id: $id, reason: \"Second thoughts\") { id } }",
+        json!({ "id": proposal }),
+    )
+    .await;
+
     let wrong = app
         .gql(
             Some(&organiser),
@@ -124,6 +148,26 @@ async fn deleting_an_account_erases_the_person_but_keeps_the_counts() {
         json!({ "signer": "Anonymous", "comment": null })
     );
     assert_eq!(campaign["proposals"]["edges"][0]["node"]["score"], 1);
+    // Nothing social stays linked to the tombstone: it left the community,
+    // and its flag stays for moderators without its reporter.
+    assert_eq!(
+        app.gql_ok(None, members, json!({})).await["community"]["memberCount"],
+        1
+    );
+    let reporters = {
+        use sea_orm::ConnectionTrait;
+        let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
+        db.query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT reporter_id FROM flag",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get_by_index::<Option<uuid::Uuid>>(0).unwrap())
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(reporters, [None]);
 
     // The handle stays taken for its quarantine…
     let taken = app
@@ -210,4 +254,116 @@ async fn erasure_revokes_mailed_links_and_forgets_the_address_in_the_outbox() {
             .all(|payload| !payload.contains("eve@example.org")),
         "{payloads:?}"
     );
+}
+
+/// The columns of the schema that refer to `member`, as `table.column`,
+/// read from the database itself.
+async fn columns_naming_a_member(database_url: &str) -> std::collections::BTreeSet<String> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let db = sea_orm::Database::connect(database_url).await.unwrap();
+    let backend = db.get_database_backend();
+    let mut found = std::collections::BTreeSet::new();
+    if backend == DbBackend::Postgres {
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT kcu.table_name, kcu.column_name \
+                 FROM information_schema.referential_constraints rc \
+                 JOIN information_schema.key_column_usage kcu \
+                   ON kcu.constraint_name = rc.constraint_name \
+                  AND kcu.constraint_schema = rc.constraint_schema \
+                 JOIN information_schema.constraint_column_usage ccu \
+                   ON ccu.constraint_name = rc.constraint_name \
+                  AND ccu.constraint_schema = rc.constraint_schema \
+                 WHERE ccu.table_name = 'member' AND rc.constraint_schema = current_schema()",
+            ))
+            .await
+            .unwrap();
+        for row in rows {
+            let table: String = row.try_get_by_index(0).unwrap();
+            let column: String = row.try_get_by_index(1).unwrap();
+            found.insert(format!("{table}.{column}"));
+        }
+    } else {
+        let tables = db
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT name FROM sqlite_master WHERE type = 'table'",
+            ))
+            .await
+            .unwrap();
+        for table in tables {
+            let table: String = table.try_get_by_index(0).unwrap();
+            let keys = db
+                .query_all_raw(Statement::from_string(
+                    backend,
+                    format!("SELECT \"table\", \"from\" FROM pragma_foreign_key_list('{table}')"),
+                ))
+                .await
+                .unwrap();
+            for key in keys {
+                let target: String = key.try_get_by_index(0).unwrap();
+                let column: String = key.try_get_by_index(1).unwrap();
+                if target == "member" {
+                    found.insert(format!("{table}.{column}"));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn every_column_that_names_a_member_is_exported_or_explained() {
+    let app = TestApp::spawn().await;
+    let (member, _) = app.register("exporter").await;
+    let export = app
+        .gql_ok(Some(&member), "{ exportMyData }", json!({}))
+        .await["exportMyData"]
+        .clone();
+    let columns = columns_naming_a_member(&app.database_url).await;
+    assert!(
+        columns.len() >= 20 && columns.contains("signature.member_id"),
+        "the schema's foreign keys were read: {columns:?}"
+    );
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    // Lines of the "Personal data" table: | `table.column` | where, or why not |
+    let mut lines = std::collections::BTreeMap::new();
+    for line in readme.lines() {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        if let [first, rest] = cells.as_slice()
+            && let Some(column) = first
+                .strip_prefix("| `")
+                .and_then(|cell| cell.strip_suffix('`'))
+            && column.contains('.')
+        {
+            lines.insert(column.to_owned(), rest.trim_end_matches(" |").to_owned());
+        }
+    }
+    for column in &columns {
+        let Some(answer) = lines.get(column) else {
+            panic!(
+                "{column} refers to a member but README's \"Personal data\" table has no line for it"
+            );
+        };
+        if let Some(explained) = answer.strip_prefix("not exported") {
+            assert!(explained.len() > 20, "{column}: say why it is not exported");
+            continue;
+        }
+        let section = answer
+            .strip_prefix('`')
+            .and_then(|rest| rest.split('`').next())
+            .unwrap_or_else(|| panic!("{column}: `{answer}` names no export section"));
+        assert!(
+            !export[section].is_null(),
+            "{column}: README says it is in `{section}`, which exportMyData lacks: {export}"
+        );
+    }
+    for column in lines.keys() {
+        assert!(
+            columns.contains(column),
+            "README explains {column}, which no longer refers to a member"
+        );
+    }
 }

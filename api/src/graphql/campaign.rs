@@ -185,9 +185,12 @@ impl Campaign {
     async fn rejection_reason(&self) -> Option<&str> {
         self.0.rejection_reason.as_deref()
     }
-    /// What the campaign's pledges add up to.
+    /// What the campaign's pledges add up to; the amount shows once at
+    /// least k pledges (`CONSUMACT_OBSERVATORY_K`) sum into it.
     async fn pledge_totals(&self, ctx: &Context<'_>) -> Result<PledgeTotals> {
-        Ok(service::pledge::totals(&state(ctx).db, self.0.id)
+        let state = state(ctx);
+        let k = i64::from(state.config.observatory_k);
+        Ok(service::pledge::totals(&state.db, self.0.id, k)
             .await?
             .into())
     }

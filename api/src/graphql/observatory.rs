@@ -235,28 +235,33 @@ impl From<ObservatoryFilter> for FilterInput {
     }
 }
 
-/// Trust on one dimension.
+/// Trust on one dimension. Its figures are null and `suppressed` is true
+/// when fewer than k ratings of the cell fall in it, or when the cell's
+/// totals less the other dimensions would give back one that has.
 #[derive(SimpleObject)]
 pub struct DimensionTrust {
     pub dimension: TrustDimension,
-    pub rating_count: i64,
+    pub suppressed: bool,
+    pub rating_count: Option<i64>,
     /// Mean score, 1–5.
     pub mean: Option<f64>,
     /// This dimension's own trust index, 0–100.
     pub trust_index: Option<f64>,
 }
 
-/// Buying pledges made (and not withdrawn).
+/// Buying pledges made (and not withdrawn). A kind with fewer than k
+/// pledges in the cell is null; so is the balance unless both its terms
+/// show, and the amount unless at least k pledges sum into it.
 #[derive(SimpleObject)]
 pub struct PledgeBalance {
-    pub buy: i64,
-    pub avoid: i64,
-    pub switch: i64,
-    pub reduce: i64,
+    pub buy: Option<i64>,
+    pub avoid: Option<i64>,
+    pub switch: Option<i64>,
+    pub reduce: Option<i64>,
     /// BUY minus AVOID.
-    pub balance: i64,
+    pub balance: Option<i64>,
     /// Monthly amounts pledged, in cents.
-    pub monthly_amount_cents: i64,
+    pub monthly_amount_cents: Option<i64>,
 }
 
 /// How producers answer the campaigns aimed at them.
@@ -289,9 +294,11 @@ pub struct CommitmentStats {
 #[derive(SimpleObject)]
 pub struct TrustMetrics {
     /// Bayesian trust index, 0–100: the ratings' mean pulled towards the
-    /// prior by its weight (see `Observatory.prior`). Null without ratings.
+    /// prior by its weight (see `Observatory.prior`). Null with fewer than
+    /// k ratings in the cell.
     pub trust_index: Option<f64>,
-    pub rating_count: i64,
+    /// Null with fewer than k ratings in the cell.
+    pub rating_count: Option<i64>,
     pub dimensions: Vec<DimensionTrust>,
     /// Signatures on campaigns aimed at the producers.
     pub signatures: i64,
@@ -310,6 +317,7 @@ impl From<metrics::Metrics> for TrustMetrics {
                 .into_iter()
                 .map(|d| DimensionTrust {
                     dimension: d.dimension.into(),
+                    suppressed: d.suppressed,
                     rating_count: d.rating_count,
                     mean: d.mean,
                     trust_index: d.trust_index,

@@ -80,8 +80,9 @@ pub struct PledgeTotals {
     pub pledgers: i64,
     /// Pledges in force.
     pub active: i64,
-    /// Monthly amount of the active and kept pledges, in cents.
-    pub monthly_amount_cents: i64,
+    /// Monthly amount of the active and kept pledges, in cents; null while
+    /// fewer than k of them sum into it, so that no one's amount shows.
+    pub monthly_amount_cents: Option<i64>,
 }
 
 impl From<service::pledge::PledgeTotals> for PledgeTotals {

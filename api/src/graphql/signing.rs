@@ -67,9 +67,19 @@ impl Signature {
     async fn comment(&self) -> Option<&str> {
         self.0.comment.as_deref()
     }
-    /// Where the signer lives (ISO 3166), if they said.
-    async fn territory(&self) -> Option<&str> {
-        self.0.territory.as_deref()
+    /// Where the signer lives (ISO 3166), if they said: shown to the
+    /// signer and to admins only (the organiser gets it in the delivery
+    /// pack's export), null for everyone else. Public breakdowns go through
+    /// `Campaign.signaturesByTerritory`.
+    async fn territory(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        let shown = viewer(ctx).await?.is_some_and(|viewer| {
+            viewer.is_admin() || (self.0.member_id.is_some() && self.0.member_id == Some(viewer.id))
+        });
+        Ok(if shown {
+            self.0.territory.as_deref()
+        } else {
+            None
+        })
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

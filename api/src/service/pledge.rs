@@ -353,12 +353,15 @@ async fn publish(state: &AppState, campaign_id: Uuid, counter: Counter, delta: i
 pub struct PledgeTotals {
     pub pledgers: i64,
     pub active: i64,
-    pub monthly_amount_cents: i64,
+    /// `None` while fewer than k pledges sum into it.
+    pub monthly_amount_cents: Option<i64>,
 }
 
 /// The public totals of `campaign_id`'s live pledges (pending, active,
 /// kept), summed by the database: one row per status, whatever the count.
-pub async fn totals(db: &impl ConnectionTrait, campaign_id: Uuid) -> Result<PledgeTotals> {
+/// The amount (of active and kept pledges) is left out while fewer than
+/// `k` pledges sum into it: with one pledger it would be theirs.
+pub async fn totals(db: &impl ConnectionTrait, campaign_id: Uuid, k: i64) -> Result<PledgeTotals> {
     #[derive(sea_orm::FromQueryResult)]
     struct ByStatus {
         status: PledgeStatus,
@@ -387,11 +390,14 @@ pub async fn totals(db: &impl ConnectionTrait, campaign_id: Uuid) -> Result<Pled
             .filter(|row| row.status == PledgeStatus::Active)
             .map(|row| row.pledgers)
             .sum(),
-        monthly_amount_cents: rows
-            .iter()
-            .filter(|row| row.status != PledgeStatus::Pending)
-            .map(|row| row.amount)
-            .sum(),
+        monthly_amount_cents: {
+            let paying = rows
+                .iter()
+                .filter(|row| row.status != PledgeStatus::Pending);
+            let (pledges, amount) =
+                paying.fold((0, 0), |(n, sum), row| (n + row.pledgers, sum + row.amount));
+            (pledges >= k).then_some(amount)
+        },
     })
 }
 

@@ -10,11 +10,20 @@
 //! webhooks and notification choices go too. Every mailed link it was sent
 //! is revoked (a reset link cannot sign anyone in to the tombstone), its
 //! pending digests and unsent mail are deleted, and the mail already sent
-//! is kept without its address or contents.
+//! is kept without its address or contents. Nothing of its social life
+//! stays linked to the tombstone: it leaves its communities (their counts
+//! drop), its sponsorships and its verdicts on commitments are withdrawn,
+//! and the flags it filed no longer name their reporter.
+//!
+//! [`export`] covers every table that refers to a member; README's
+//! "Personal data" section says, for each such column, where it is in the
+//! export or why it is not, and a test holds the two together.
 
 use entities::{
-    auth_token, community_member, member, pledge, producer_representative, proposal, signature,
-    trust_rating, vote,
+    audit_log, auth_token, campaign, campaign_sponsor, campaign_update, commitment_review,
+    community, community_member, flag, member, notification_digest, offline_tally, pledge,
+    producer, producer_representative, producer_response, proposal, signature, trust_rating, vote,
+    webhook,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -67,11 +76,26 @@ pub async fn export(db: &DatabaseConnection, actor: Viewer) -> Result<Value> {
         .all(db)
         .await?;
     let values = crate::service::profile::values_of(db, actor.id).await?;
+    let mine = Mine { db, id: actor.id };
+    let organised = mine.rows(campaign::Column::OrganiserId).await?;
+    let updates = mine.rows(campaign_update::Column::AuthorId).await?;
+    let answers = mine.rows(producer_response::Column::AuthorId).await?;
+    let sponsorships = mine.rows(campaign_sponsor::Column::MemberId).await?;
+    let reviews = mine.rows(commitment_review::Column::MemberId).await?;
+    let flags = mine.rows(flag::Column::ReporterId).await?;
+    let webhooks = mine.rows(webhook::Column::OwnerId).await?;
+    let tallies = mine.rows(offline_tally::Column::RecordedBy).await?;
+    let sessions = mine.rows(auth_token::Column::MemberId).await?;
+    let communities = mine.rows(community::Column::CreatedBy).await?;
+    let producers = mine.rows(producer::Column::CreatedBy).await?;
+    let digests = mine.rows(notification_digest::Column::MemberId).await?;
+    let decisions = mine.rows(audit_log::Column::ActorId).await?;
     Ok(json!({
         "member": {
             "id": me.id, "handle": me.handle, "email": me.email, "displayName": me.display_name,
             "role": format!("{:?}", me.role).to_uppercase(), "territory": me.territory,
             "locale": me.locale, "createdAt": me.created_at,
+            "emailConfirmedAt": me.email_confirmed_at,
             "values": values.iter().map(|tag| tag.slug.clone()).collect::<Vec<_>>(),
             "useActivitySignals": me.use_activity_signals,
             "notifications": {
@@ -106,7 +130,76 @@ pub async fn export(db: &DatabaseConnection, actor: Viewer) -> Result<Value> {
         "producerClaims": claims.iter().map(|c| json!({
             "producerId": c.producer_id, "status": format!("{:?}", c.status).to_uppercase(),
         })).collect::<Vec<_>>(),
+        "campaignsOrganised": organised.iter().map(|c| json!({
+            "id": c.id, "title": c.title, "status": format!("{:?}", c.status).to_uppercase(),
+            "createdAt": c.created_at,
+        })).collect::<Vec<_>>(),
+        "campaignUpdates": updates.iter().map(|u| json!({
+            "campaignId": u.campaign_id, "title": u.title, "body": u.body, "createdAt": u.created_at,
+        })).collect::<Vec<_>>(),
+        "producerResponses": answers.iter().map(|r| json!({
+            "campaignId": r.campaign_id, "producerId": r.producer_id, "body": r.body,
+            "commitment": r.commitment, "createdAt": r.created_at,
+        })).collect::<Vec<_>>(),
+        "sponsorships": sponsorships.iter().map(|s| json!({
+            "campaignId": s.campaign_id, "createdAt": s.created_at,
+        })).collect::<Vec<_>>(),
+        "commitmentReviews": reviews.iter().map(|r| json!({
+            "responseId": r.response_id, "verdict": format!("{:?}", r.verdict).to_uppercase(),
+            "createdAt": r.created_at,
+        })).collect::<Vec<_>>(),
+        "flagsFiled": flags.iter().map(|f| json!({
+            "targetKind": f.target_type, "targetId": f.target_id, "reason": f.reason,
+            "status": format!("{:?}", f.status).to_uppercase(), "createdAt": f.created_at,
+        })).collect::<Vec<_>>(),
+        // Never the signing secret.
+        "webhooks": webhooks.iter().map(|w| json!({
+            "id": w.id, "url": w.url, "events": w.events, "campaignId": w.campaign_id,
+            "producerId": w.producer_id, "communityId": w.community_id,
+            "disabledAt": w.disabled_at, "createdAt": w.created_at,
+        })).collect::<Vec<_>>(),
+        "offlineTalliesRecorded": tallies.iter().map(|t| json!({
+            "campaignId": t.campaign_id, "count": t.count, "territory": t.territory,
+            "evidence": t.evidence, "status": format!("{:?}", t.status).to_uppercase(),
+            "createdAt": t.created_at,
+        })).collect::<Vec<_>>(),
+        // When each session began and ends; never the token.
+        "sessions": sessions.iter().map(|t| json!({
+            "createdAt": t.created_at, "expiresAt": t.expires_at,
+        })).collect::<Vec<_>>(),
+        "communitiesCreated": communities.iter().map(|c| json!({
+            "id": c.id, "slug": c.slug, "name": c.name, "createdAt": c.created_at,
+        })).collect::<Vec<_>>(),
+        "producersCreated": producers.iter().map(|p| json!({
+            "id": p.id, "name": p.name, "createdAt": p.created_at,
+        })).collect::<Vec<_>>(),
+        "pendingDigests": digests.iter().map(|d| json!({
+            "campaignId": d.campaign_id, "dueAt": d.due_at, "since": d.since,
+        })).collect::<Vec<_>>(),
+        "moderationDecisions": decisions.iter().map(|d| json!({
+            "action": d.action, "targetKind": d.target_type, "targetId": d.target_id,
+            "reason": d.reason, "scope": d.scope, "createdAt": d.created_at,
+        })).collect::<Vec<_>>(),
     }))
+}
+
+/// The rows of one table whose member column names the exporting member.
+struct Mine<'a> {
+    db: &'a DatabaseConnection,
+    id: Uuid,
+}
+
+impl Mine<'_> {
+    async fn rows<C>(&self, column: C) -> Result<Vec<<C::EntityName as EntityTrait>::Model>>
+    where
+        C: ColumnTrait,
+        C::EntityName: EntityTrait,
+    {
+        Ok(<C::EntityName as EntityTrait>::find()
+            .filter(column.eq(self.id))
+            .all(self.db)
+            .await?)
+    }
 }
 
 /// Erases `actor`'s personal data, after checking their password.
@@ -190,6 +283,32 @@ pub async fn erase(
         .await?;
     entities::notification_digest::Entity::delete_many()
         .filter(entities::notification_digest::Column::MemberId.eq(actor.id))
+        .exec(&txn)
+        .await?;
+    // Its social life: communities left (their counts drop), sponsorships
+    // and verdicts withdrawn, flags kept without their reporter.
+    let memberships = community_member::Entity::find()
+        .filter(community_member::Column::MemberId.eq(actor.id))
+        .all(&txn)
+        .await?;
+    for membership in memberships {
+        community_member::Entity::delete_by_id((membership.community_id, actor.id))
+            .exec(&txn)
+            .await?;
+        crate::service::kept::membership(&txn, membership.community_id, validate::now(), -1)
+            .await?;
+    }
+    campaign_sponsor::Entity::delete_many()
+        .filter(campaign_sponsor::Column::MemberId.eq(actor.id))
+        .exec(&txn)
+        .await?;
+    commitment_review::Entity::delete_many()
+        .filter(commitment_review::Column::MemberId.eq(actor.id))
+        .exec(&txn)
+        .await?;
+    flag::Entity::update_many()
+        .col_expr(flag::Column::ReporterId, Expr::value(None::<Uuid>))
+        .filter(flag::Column::ReporterId.eq(actor.id))
         .exec(&txn)
         .await?;
     forget_mail_to(&txn, &address, &format!("{tombstone}{ERASED_DOMAIN}")).await?;

@@ -454,8 +454,20 @@ pub async fn by_territory(
 }
 
 /// The breakdown of [`by_territory`] from raw counts per territory.
+///
+/// A place shows when it has at least `k` signers; a small country goes to
+/// `OTHER` whole. Inside a shown country, its line less its shown
+/// subdivisions is what it keeps back (small subdivisions and signers who
+/// named the country only); when that remainder is between 1 and `k - 1`
+/// the subtraction would give back a small group, so the smallest shown
+/// subdivisions are kept back too until the remainder reaches `k` or none
+/// is left (complementary suppression, the observatory's
+/// `metrics::shown_parts`). `OTHER` names no place: it is the online count
+/// less the shown countries.
 fn merge_small_places(rows: Vec<(Option<String>, i64)>, k: i64) -> Vec<(String, i64)> {
-    let mut places: std::collections::BTreeMap<String, i64> = Default::default();
+    use std::collections::BTreeMap;
+    let mut countries: BTreeMap<String, i64> = BTreeMap::new();
+    let mut subdivisions: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     let mut other = 0;
     for (territory, count) in rows {
         match territory.filter(|code| !code.is_empty()) {
@@ -463,20 +475,37 @@ fn merge_small_places(rows: Vec<(Option<String>, i64)>, k: i64) -> Vec<(String, 
             Some(code) => {
                 let country = code.split('-').next().unwrap_or(&code).to_owned();
                 if country != code {
-                    *places.entry(code.clone()).or_default() += count;
+                    *subdivisions
+                        .entry(country.clone())
+                        .or_default()
+                        .entry(code)
+                        .or_default() += count;
                 }
-                *places.entry(country).or_default() += count;
+                *countries.entry(country).or_default() += count;
             }
         }
     }
-    let mut lines: Vec<(String, i64)> = Vec::with_capacity(places.len() + 1);
-    for (code, count) in places {
-        if count >= k {
-            lines.push((code, count));
-        } else if !code.contains('-') {
+    let mut lines: Vec<(String, i64)> = Vec::with_capacity(countries.len() + 1);
+    for (country, total) in countries {
+        if total < k {
             // A small country: its signers (subdivisions included) go to OTHER once.
-            other += count;
+            other += total;
+            continue;
         }
+        let parts: Vec<(String, i64)> = subdivisions
+            .remove(&country)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let counts: Vec<i64> = parts.iter().map(|(_, count)| *count).collect();
+        let shown = crate::service::observatory::metrics::shown_parts(total, &counts, k);
+        lines.push((country, total));
+        lines.extend(
+            parts
+                .into_iter()
+                .zip(shown)
+                .filter_map(|(part, shown)| shown.then_some(part)),
+        );
     }
     lines.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     if other > 0 {
@@ -550,19 +579,64 @@ mod tests {
     fn places_under_k_merge_into_other() {
         let rows = vec![
             (Some("FR-ARA".to_owned()), 6),
-            (Some("FR-IDF".to_owned()), 2),
-            (Some("FR".to_owned()), 1),
+            (Some("FR-IDF".to_owned()), 5),
+            (Some("FR-OCC".to_owned()), 2),
+            (Some("FR".to_owned()), 3),
             (Some("BE-BRU".to_owned()), 3),
             (None, 1),
         ];
         let lines = merge_small_places(rows, 5);
+        // FR 16 less ARA 6 and IDF 5 keeps back 5 (OCC 2 and FR alone 3):
+        // at least k, so both subdivisions show.
         assert_eq!(
             lines,
             vec![
-                ("FR".to_owned(), 9),
+                ("FR".to_owned(), 16),
                 ("FR-ARA".to_owned(), 6),
+                ("FR-IDF".to_owned(), 5),
                 (OTHER_TERRITORY.to_owned(), 4),
             ]
         );
+    }
+
+    #[test]
+    fn no_country_less_its_subdivisions_gives_back_a_small_place() {
+        let k = 5;
+        for rows in [
+            // FR 9 less ARA 6 would give IDF 2 back.
+            vec![("FR-ARA", 6), ("FR-IDF", 2), ("FR", 1)],
+            // Keeping back IDF is not enough (FR 14 less ARA 6, OCC 5 = 3):
+            // the smallest shown, OCC, is kept back too.
+            vec![("FR-ARA", 6), ("FR-OCC", 5), ("FR-IDF", 3)],
+            // FR 11 less ARA 5 and OCC 5 would give IDF 1 back: OCC goes too.
+            vec![("FR-ARA", 5), ("FR-OCC", 5), ("FR-IDF", 1)],
+        ] {
+            let raw: Vec<_> = rows
+                .iter()
+                .map(|(code, count)| (Some((*code).to_owned()), *count))
+                .collect();
+            let lines = merge_small_places(raw, k);
+            let country = lines.iter().find(|(code, _)| code == "FR").unwrap().1;
+            let shown: i64 = lines
+                .iter()
+                .filter(|(code, _)| code.starts_with("FR-"))
+                .map(|(_, count)| count)
+                .sum();
+            let remainder = country - shown;
+            assert!(
+                remainder == 0 || remainder >= k,
+                "{rows:?} → {lines:?}: the remainder {remainder} is a small group"
+            );
+            assert!(lines.iter().all(|(_, count)| *count >= k), "{lines:?}");
+        }
+        let lines = merge_small_places(
+            vec![
+                (Some("FR-ARA".to_owned()), 6),
+                (Some("FR-OCC".to_owned()), 5),
+                (Some("FR-IDF".to_owned()), 3),
+            ],
+            k,
+        );
+        assert_eq!(lines, vec![("FR".to_owned(), 14), ("FR-ARA".to_owned(), 6)]);
     }
 }

@@ -373,7 +373,12 @@ impl<'a> Observatory<'a> {
             .into_iter()
             .map(|producer| {
                 let facts = facts.get(&producer.id).copied().unwrap_or_default();
-                let cell = metrics::cell(self.prior(), sums.get(&producer.id), &facts);
+                let cell = metrics::cell(
+                    self.prior(),
+                    i64::from(self.k()),
+                    sums.get(&producer.id),
+                    &facts,
+                );
                 ProducerTrust { producer, cell }
             })
             .collect())
@@ -487,7 +492,12 @@ impl<'a> Observatory<'a> {
         let rows = ranked
             .into_iter()
             .map(|row| {
-                let cell = metrics::cell(self.prior(), row.sums.as_ref(), &row.facts);
+                let cell = metrics::cell(
+                    self.prior(),
+                    i64::from(self.k()),
+                    row.sums.as_ref(),
+                    &row.facts,
+                );
                 let trust = ProducerTrust {
                     producer: row.producer,
                     cell,
@@ -520,7 +530,12 @@ impl<'a> Observatory<'a> {
             groups
                 .into_iter()
                 .map(|group| GroupTrust {
-                    cell: metrics::cell(self.prior(), Some(&group.sums), &group.facts),
+                    cell: metrics::cell(
+                        self.prior(),
+                        i64::from(self.k()),
+                        Some(&group.sums),
+                        &group.facts,
+                    ),
                     key: group.key,
                     label: group.label,
                     producer_count: group.producers,
@@ -557,7 +572,12 @@ impl<'a> Observatory<'a> {
                         key,
                         label,
                         producer_count: producers.len() as i64,
-                        cell: metrics::cell(self.prior(), Some(&total), &total_facts),
+                        cell: metrics::cell(
+                            self.prior(),
+                            i64::from(self.k()),
+                            Some(&total),
+                            &total_facts,
+                        ),
                     }
                 })
                 .collect()
@@ -640,7 +660,7 @@ impl<'a> Observatory<'a> {
             .map(|i| TrustPoint {
                 start: midnight(starts[i]),
                 end: midnight(starts[i + 1]),
-                cell: metrics::cell(self.prior(), Some(&sums[i]), &facts[i]),
+                cell: metrics::cell(self.prior(), i64::from(self.k()), Some(&sums[i]), &facts[i]),
             })
             .collect())
     }
