@@ -1,7 +1,8 @@
 //! The organiser's delivery pack and the campaign's places, black-box: the
 //! export matches the public count, names no e-mail and is the organiser's
 //! alone; small places are merged so nobody is exposed; offline tallies
-//! count once a moderator verifies them.
+//! count once a moderator verifies them, and a revoked one leaves the
+//! count once; a signature's place is its signer's and admins' to read.
 
 mod common;
 
@@ -706,4 +707,62 @@ async fn a_revoked_tally_leaves_the_count_once_and_marks_its_milestones() {
         .filter_map(|edge| edge["node"]["action"].as_str())
         .collect();
     assert!(actions.contains(&"offline_tally.revoked"), "{actions:?}");
+}
+
+#[tokio::test]
+async fn a_signatures_place_shows_to_its_signer_and_admins_only() {
+    let app = TestApp::spawn_with(&ADMIN_ARGS).await;
+    let admin = app.admin_token().await;
+    let (organiser, campaign) = app.open_campaign("organiser", 100).await;
+    let registered = app
+        .gql_ok(
+            None,
+            "mutation($input: RegisterInput!) { register(input: $input) { token } }",
+            json!({ "input": {
+                "handle": "placed", "email": "placed@example.org",
+                "password": "correct horse battery", "territory": "FR-ARA",
+            }}),
+        )
+        .await;
+    let signer = registered["register"]["token"].as_str().unwrap().to_owned();
+    let signature = app
+        .gql_ok(
+            Some(&signer),
+            "mutation($id: ID!) { signCampaign(campaignId: $id, input: { anonymous: true }) { id territory } }",
+            json!({ "id": campaign }),
+        )
+        .await["signCampaign"]
+        .clone();
+    assert_eq!(signature["territory"], "FR-ARA", "the signer sees it");
+    let by_id = "query($id: ID!) { node(id: $id) { ... on Signature { signer territory } } }";
+    let (stranger, _) = app.register("stranger").await;
+    for (who, token, expected) in [
+        ("the public", None, Value::Null),
+        ("a member", Some(stranger.as_str()), Value::Null),
+        ("the organiser", Some(organiser.as_str()), Value::Null),
+        ("the signer", Some(signer.as_str()), json!("FR-ARA")),
+        ("an admin", Some(admin.as_str()), json!("FR-ARA")),
+    ] {
+        let seen = app.gql_ok(token, by_id, json!({ "id": signature["id"] })).await;
+        assert_eq!(seen["node"]["signer"], "Anonymous", "{who}");
+        assert_eq!(seen["node"]["territory"], expected, "{who}");
+    }
+    let listed = app
+        .gql_ok(
+            Some(&organiser),
+            "query($id: ID!) { campaign(id: $id) { signatures { edges { node { territory } } } } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    assert_eq!(
+        listed["campaign"]["signatures"]["edges"][0]["node"]["territory"],
+        Value::Null
+    );
+    // The organiser has it in the delivery pack.
+    let pack = export(&app, &campaign, Some(&organiser), "?format=ndjson", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(pack.contains("FR-ARA"), "{pack}");
 }

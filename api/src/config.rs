@@ -246,8 +246,8 @@ pub struct Config {
     #[arg(long, env = "CONSUMACT_RATE_BURST", default_value_t = 5)]
     pub rate_burst: u32,
 
-    /// Smallest number of distinct members a producer-period must have
-    /// before anything built from it is published (k-anonymity).
+    /// Fewest distinct members a producer-period, or any one published
+    /// figure, may be built from (k-anonymity).
     #[arg(long, env = "CONSUMACT_OBSERVATORY_K", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..))]
     pub observatory_k: u32,
 
