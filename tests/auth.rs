@@ -1,8 +1,6 @@
 //! Accounts: register, login, me, logout, roles, and their bad inputs.
 
-mod common;
-
-use common::{TestApp, error_code, error_field};
+use crate::common::{TestApp, error_code, error_field};
 use serde_json::json;
 
 const ME: &str = "{ me { id handle displayName role } }";
@@ -150,7 +148,7 @@ async fn logout_revokes_the_token() {
 const SET_ROLE: &str = "mutation($id: ID!, $role: MemberRole!) { setMemberRole(memberId: $id, role: $role) { id role } }";
 
 async fn admin_app() -> (TestApp, String) {
-    let app = TestApp::spawn_with(&common::ADMIN_ARGS).await;
+    let app = TestApp::spawn_with(&crate::common::ADMIN_ARGS).await;
     let token = app.admin_token().await;
     (app, token)
 }

@@ -2,9 +2,7 @@
 //! and `Cache-Control` with an `ETag` for anonymous answers, so that a
 //! reverse proxy or a CDN can absorb a crowd watching a count.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use serde_json::{Value, json};
 
 const COUNT: &str = "query($id: ID!) { campaign(id: $id) { title counters { signatures } } }";

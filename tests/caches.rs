@@ -5,12 +5,10 @@
 //! count. Entries live 60 s by default, far longer than these tests wait,
 //! so what they see is the invalidation, not an expiry.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::redis_server::RedisServer;
-use common::{ADMIN_ARGS, TestApp, error_code, test_redis_url};
+use crate::common::redis_server::RedisServer;
+use crate::common::{ADMIN_ARGS, TestApp, error_code, test_redis_url};
 use serde_json::{Value, json};
 
 const ME: &str = "{ me { id role } }";

@@ -2,9 +2,7 @@
 //! the territory filter finds a country's subdivisions, the language
 //! defaults to its author's.
 
-mod common;
-
-use common::{TestApp, error_field};
+use crate::common::{TestApp, error_field};
 use serde_json::{Value, json};
 
 const CREATE: &str = "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id territory language } }";

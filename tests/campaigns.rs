@@ -1,9 +1,7 @@
 //! Campaigns: the draft → open → victory/closed lifecycle, who may drive it,
 //! who sees drafts, validation, and filtered lists.
 
-mod common;
-
-use common::{TestApp, error_code, error_field};
+use crate::common::{TestApp, error_code, error_field};
 use serde_json::{Value, json};
 
 const CAMPAIGN: &str = "query($id: ID!) {
@@ -90,7 +88,7 @@ async fn drafts_are_seen_only_by_their_organiser() {
 
 #[tokio::test]
 async fn only_the_organiser_or_an_admin_changes_a_campaign() {
-    let app = TestApp::spawn_with(&common::ADMIN_ARGS).await;
+    let app = TestApp::spawn_with(&crate::common::ADMIN_ARGS).await;
     let (organiser, _) = app.register("owner").await;
     let (intruder, _) = app.register("intruder").await;
     let producer = app.create_producer(&organiser, "Guarded Ltd").await;

@@ -1,9 +1,7 @@
 //! Co-creation: proposals, changeable votes whose counts always equal the
 //! vote rows, selection at the threshold, adoption, and community proposals.
 
-mod common;
-
-use common::{TestApp, error_code, error_field};
+use crate::common::{TestApp, error_code, error_field};
 use serde_json::{Value, json};
 
 const SUBMIT: &str = "mutation($id: ID!, $input: ProposalInput!) {

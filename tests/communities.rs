@@ -1,8 +1,6 @@
 //! Communities: creating, joining, leaving, finding and listing them.
 
-mod common;
-
-use common::{TestApp, error_code, error_field};
+use crate::common::{TestApp, error_code, error_field};
 use serde_json::{Value, json};
 
 const CREATE: &str = "mutation($input: CreateCommunityInput!) {

@@ -5,12 +5,10 @@
 //! (`.ci/run` does it); without them the audit is skipped, or fails under
 //! `CONSUMACT_REQUIRE_SERVICES`.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{TestApp, services_required};
+use crate::common::{TestApp, services_required};
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -2,10 +2,8 @@
 //! on a seeded data set it loads, draws the ranking, a producer's trust over
 //! time and the sector and territory comparisons, and logs no console error.
 
-mod common;
-
-use common::TestApp;
-use common::browser::Browser;
+use crate::common::TestApp;
+use crate::common::browser::Browser;
 use consumact_api::config::Config;
 use consumact_api::service::observatory::seed::{self, SeedArgs};
 use serde_json::{Value, json};
@@ -15,7 +13,7 @@ async fn the_dashboard_draws_its_charts_from_seeded_data_without_console_errors(
     let Some(mut browser) = Browser::launch().await else {
         return;
     };
-    let app = TestApp::spawn_with(&common::ADMIN_ARGS).await;
+    let app = TestApp::spawn_with(&crate::common::ADMIN_ARGS).await;
     let db = sea_orm::Database::connect(app.database_url.as_str())
         .await
         .unwrap();

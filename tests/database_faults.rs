@@ -3,10 +3,8 @@
 //! Requests fail cleanly with `UNAVAILABLE`, the server recovers by itself,
 //! and no signature is half-written or lost.
 
-mod common;
-
-use common::postgres_server::PostgresServer;
-use common::{TestApp, error_code, eventually};
+use crate::common::postgres_server::PostgresServer;
+use crate::common::{TestApp, error_code, eventually};
 use serde_json::Value;
 
 /// Signs, retrying a few times while the database is unavailable.

@@ -4,9 +4,7 @@
 //! count once a moderator verifies them, and a revoked one leaves the
 //! count once; a signature's place is its signer's and admins' to read.
 
-mod common;
-
-use common::{ADMIN_ARGS, TestApp, error_code, error_field, http_client};
+use crate::common::{ADMIN_ARGS, TestApp, error_code, error_field, http_client};
 use serde_json::{Value, json};
 
 /// Registers `handle` living in `territory` and signs `campaign` as them;
@@ -743,7 +741,9 @@ async fn a_signatures_place_shows_to_its_signer_and_admins_only() {
         ("the signer", Some(signer.as_str()), json!("FR-ARA")),
         ("an admin", Some(admin.as_str()), json!("FR-ARA")),
     ] {
-        let seen = app.gql_ok(token, by_id, json!({ "id": signature["id"] })).await;
+        let seen = app
+            .gql_ok(token, by_id, json!({ "id": signature["id"] }))
+            .await;
         assert_eq!(seen["node"]["signer"], "Anonymous", "{who}");
         assert_eq!(seen["node"]["territory"], expected, "{who}");
     }

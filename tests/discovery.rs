@@ -2,11 +2,9 @@
 //! full-text search that ignores accents, orderings backed by kept values,
 //! and pagination that neither repeats nor skips.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{TestApp, error_code, error_field};
+use crate::common::{TestApp, error_code, error_field};
 use serde_json::{Value, json};
 
 const CREATE_COMMUNITY: &str =
@@ -262,7 +260,7 @@ async fn campaigns_are_recommended_for_shared_values_and_the_members_communities
 
 #[tokio::test]
 async fn search_finds_french_text_without_its_accents_and_never_hidden_or_drafts() {
-    let app = TestApp::spawn_with(&common::ADMIN_ARGS).await;
+    let app = TestApp::spawn_with(&crate::common::ADMIN_ARGS).await;
     let (organiser, _) = app.register("organiser").await;
     let producer = app.create_producer(&organiser, "Biscuiterie Dupré").await;
     let labelled = campaign(

@@ -1,9 +1,7 @@
 //! Fraud defence, as moderators meet it: where each signature came from,
 //! seen as keyed values, never as addresses.
 
-mod common;
-
-use common::{ADMIN_ARGS, TestApp};
+use crate::common::{ADMIN_ARGS, TestApp};
 use serde_json::{Value, json};
 
 /// A server with the first admin that takes the client address from
@@ -104,7 +102,7 @@ const ADD_RULE: &str =
 #[tokio::test]
 async fn a_block_rule_added_on_one_instance_refuses_the_next_registration_on_another() {
     // Two instances share a Redis of their own, which carries the change.
-    let Some(redis) = common::redis_server::RedisServer::start() else {
+    let Some(redis) = crate::common::redis_server::RedisServer::start() else {
         return;
     };
     let first = spawn(&["--redis-url", &redis.url()]).await;
@@ -124,7 +122,7 @@ async fn a_block_rule_added_on_one_instance_refuses_the_next_registration_on_ano
     let rule = added["addBlockRule"]["id"].as_str().unwrap().to_owned();
     // Within a second, the other instance refuses that network.
     let mut attempt = 0;
-    let refused = common::eventually(1, "BLOCKED".to_owned(), || {
+    let refused = crate::common::eventually(1, "BLOCKED".to_owned(), || {
         attempt += 1;
         let handle = format!("farm_{attempt}");
         let second = &second;
@@ -171,7 +169,7 @@ async fn a_block_rule_added_on_one_instance_refuses_the_next_registration_on_ano
             json!({ "input": { "kind": "EMAIL_DOMAIN", "pattern": "club.throwaway.test", "reason": "a real members' club", "allow": true } }),
         )
         .await;
-    let disposable = common::eventually(1, "BLOCKED".to_owned(), || async {
+    let disposable = crate::common::eventually(1, "BLOCKED".to_owned(), || async {
         let body = register_from(&second, "disposable", "x@a.throwaway.test", "192.0.2.1").await;
         body["errors"][0]["extensions"]["reason"]
             .as_str()
@@ -180,7 +178,7 @@ async fn a_block_rule_added_on_one_instance_refuses_the_next_registration_on_ano
     })
     .await;
     assert_eq!(disposable, "BLOCKED");
-    let club = common::eventually(1, true, || async {
+    let club = crate::common::eventually(1, true, || async {
         let body = register_from(&second, "clubber", "x@club.throwaway.test", "192.0.2.1").await;
         body.get("errors").is_none()
     })
@@ -204,7 +202,7 @@ async fn a_block_rule_added_on_one_instance_refuses_the_next_registration_on_ano
             json!({ "id": rule }),
         )
         .await;
-    let lifted = common::eventually(1, true, || async {
+    let lifted = crate::common::eventually(1, true, || async {
         register_from(&second, "after", "after@example.org", "198.51.100.8")
             .await
             .get("errors")
@@ -233,7 +231,7 @@ async fn a_block_rule_added_on_one_instance_refuses_the_next_registration_on_ano
     let refused = first
         .gql(Some(member), "{ blockRules { totalCount } }", json!({}))
         .await;
-    assert_eq!(common::error_code(&refused), "FORBIDDEN");
+    assert_eq!(crate::common::error_code(&refused), "FORBIDDEN");
 }
 
 const INVALIDATE: &str = "mutation($id: ID!, $filter: InvalidationFilter!, $dry: Boolean) {
@@ -291,7 +289,7 @@ async fn invalidating_one_network_strikes_exactly_its_signatures_and_revalidatin
         sign_from(&app, token, &campaign, &format!("10.{i}.0.1")).await;
     }
     assert_eq!(standing(&app, &admin, &campaign).await.0, 50);
-    let mut subscription = common::ws::Subscription::start(
+    let mut subscription = crate::common::ws::Subscription::start(
         app.addr,
         "subscription($id: ID!) { campaignCounters(campaignId: $id) { signatures } }",
         json!({ "id": campaign }),
@@ -317,7 +315,7 @@ async fn invalidating_one_network_strikes_exactly_its_signatures_and_revalidatin
             json!({ "id": campaign, "filter": filter }),
         )
         .await;
-    assert_eq!(common::error_code(&member), "FORBIDDEN");
+    assert_eq!(crate::common::error_code(&member), "FORBIDDEN");
     let everything = app
         .gql(
             Some(&admin),
@@ -325,7 +323,7 @@ async fn invalidating_one_network_strikes_exactly_its_signatures_and_revalidatin
             json!({ "id": campaign, "filter": {} }),
         )
         .await;
-    assert_eq!(common::error_field(&everything), "filter");
+    assert_eq!(crate::common::error_field(&everything), "filter");
 
     let dry = app
         .gql_ok(
@@ -380,7 +378,7 @@ async fn invalidating_one_network_strikes_exactly_its_signatures_and_revalidatin
             json!({ "id": campaign }),
         )
         .await;
-    assert_eq!(common::error_code(&withdraw), "CONFLICT");
+    assert_eq!(crate::common::error_code(&withdraw), "CONFLICT");
     // Striking again finds nothing more.
     let again = app
         .gql_ok(
@@ -410,7 +408,7 @@ async fn invalidating_one_network_strikes_exactly_its_signatures_and_revalidatin
             json!({ "id": dry["invalidateSignatures"]["id"] }),
         )
         .await;
-    assert_eq!(common::error_code(&dry_undo), "CONFLICT");
+    assert_eq!(crate::common::error_code(&dry_undo), "CONFLICT");
 
     // The record, with its counts.
     let audit = app
@@ -512,7 +510,7 @@ async fn a_farm_of_300_among_2000_raises_one_signal_and_is_struck_out_exactly() 
     .await;
     assert_eq!(app.signature_count(&campaign).await, (CROWD + FARM) as i64);
 
-    let signals = common::eventually(5, 1, || async {
+    let signals = crate::common::eventually(5, 1, || async {
         app.gql_ok(
             Some(&admin),
             "query($id: ID) { fraudSignals(campaignId: $id) { totalCount } }",
@@ -537,7 +535,7 @@ async fn a_farm_of_300_among_2000_raises_one_signal_and_is_struck_out_exactly() 
     assert!(signal["count"].as_i64().unwrap() >= 100);
     let key = signal["key"].as_str().unwrap().to_owned();
 
-    let mut subscription = common::ws::Subscription::start(
+    let mut subscription = crate::common::ws::Subscription::start(
         app.addr,
         "subscription($id: ID!) { campaignCounters(campaignId: $id) { signatures } }",
         json!({ "id": campaign }),
@@ -584,7 +582,7 @@ async fn a_trending_source_is_held_until_a_moderator_dismisses_its_signal() {
     let first = register_with(&app, "first", 5, |i| format!("a{i}@a{i}.example")).await;
     sign_all(&app, &first, &campaign, |i| format!("198.51.100.{}", i + 1)).await;
     // The fifth raised the signal; moderators are mailed.
-    let signal = common::eventually(5, true, || async {
+    let signal = crate::common::eventually(5, true, || async {
         app.gql_ok(
             Some(&admin),
             "{ fraudSignals(status: OPEN) { totalCount } }",
@@ -636,7 +634,7 @@ async fn a_trending_source_is_held_until_a_moderator_dismisses_its_signal() {
             json!({ "id": id }),
         )
         .await;
-    assert_eq!(common::error_code(&refused), "FORBIDDEN");
+    assert_eq!(crate::common::error_code(&refused), "FORBIDDEN");
     let dismissed = app
         .gql_ok(
             Some(&admin),
@@ -681,7 +679,7 @@ async fn retention_makes_an_ended_campaigns_signatures_anonymous_and_keeps_every
     .await;
     let signatures = "query($id: ID!) { campaign(id: $id) { signatures(first: 50) { edges { node { signer anonymous comment territory createdAt sourceKey emailDomain } } } } }";
     // The upkeep pass (every second in tests) does it.
-    let anonymous = common::eventually(10, true, || async {
+    let anonymous = crate::common::eventually(10, true, || async {
         let data = app
             .gql_ok(Some(&admin), signatures, json!({ "id": campaign }))
             .await;
@@ -746,16 +744,16 @@ async fn bad_input_to_the_fraud_tools_gets_coded_errors() {
     };
     let wide =
         add(json!({ "kind": "IP_RANGE", "pattern": "0.0.0.0/0", "reason": "everyone" })).await;
-    assert_eq!(common::error_field(&wide), "input.pattern");
+    assert_eq!(crate::common::error_field(&wide), "input.pattern");
     let garbled =
         add(json!({ "kind": "EMAIL_DOMAIN", "pattern": "not a domain", "reason": "typo" })).await;
-    assert_eq!(common::error_field(&garbled), "input.pattern");
+    assert_eq!(crate::common::error_field(&garbled), "input.pattern");
     let past = add(json!({ "kind": "EMAIL_DOMAIN", "pattern": "x.example", "reason": "late", "expiresAt": "2000-01-01T00:00:00Z" })).await;
-    assert_eq!(common::error_field(&past), "input.expiresAt");
+    assert_eq!(crate::common::error_field(&past), "input.expiresAt");
     let kind = add(json!({ "kind": "PHONE", "pattern": "x", "reason": "what" })).await;
     // Variables of the wrong type fail validation, as for every operation.
     assert_eq!(
-        common::error_code(&kind),
+        crate::common::error_code(&kind),
         "GRAPHQL_VALIDATION_FAILED",
         "{kind}"
     );
@@ -766,7 +764,7 @@ async fn bad_input_to_the_fraud_tools_gets_coded_errors() {
             json!({ "input": { "kind": "EMAIL_DOMAIN", "pattern": "x.example", "reason": "mine" } }),
         )
         .await;
-    assert_eq!(common::error_code(&member), "FORBIDDEN");
+    assert_eq!(crate::common::error_code(&member), "FORBIDDEN");
     let unknown = uuid::Uuid::new_v4().to_string();
     for (query, variables) in [
         (
@@ -787,7 +785,11 @@ async fn bad_input_to_the_fraud_tools_gets_coded_errors() {
         ),
     ] {
         let body = app.gql(Some(&admin), query, variables).await;
-        assert_eq!(common::error_code(&body), "NOT_FOUND", "{query}: {body}");
+        assert_eq!(
+            crate::common::error_code(&body),
+            "NOT_FOUND",
+            "{query}: {body}"
+        );
     }
     let malformed = app
         .gql(
@@ -796,7 +798,7 @@ async fn bad_input_to_the_fraud_tools_gets_coded_errors() {
             json!({ "id": campaign, "filter": { "memberIds": ["not-an-id"] } }),
         )
         .await;
-    assert_eq!(common::error_field(&malformed), "filter.memberIds");
+    assert_eq!(crate::common::error_field(&malformed), "filter.memberIds");
     let bad_signal = app
         .gql(
             Some(&admin),
@@ -804,7 +806,7 @@ async fn bad_input_to_the_fraud_tools_gets_coded_errors() {
             json!({}),
         )
         .await;
-    assert_eq!(common::error_field(&bad_signal), "id");
+    assert_eq!(crate::common::error_field(&bad_signal), "id");
     let bad_campaign = app
         .gql(
             Some(&admin),
@@ -812,7 +814,7 @@ async fn bad_input_to_the_fraud_tools_gets_coded_errors() {
             json!({}),
         )
         .await;
-    assert_eq!(common::error_field(&bad_campaign), "campaignId");
+    assert_eq!(crate::common::error_field(&bad_campaign), "campaignId");
     let terse = app
         .gql(
             Some(&admin),
@@ -820,5 +822,5 @@ async fn bad_input_to_the_fraud_tools_gets_coded_errors() {
             json!({ "id": campaign }),
         )
         .await;
-    assert_eq!(common::error_field(&terse), "reason");
+    assert_eq!(crate::common::error_field(&terse), "reason");
 }

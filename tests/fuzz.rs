@@ -12,12 +12,10 @@
 //! (default 10 per operation) and `CONSUMACT_FUZZ_SEED` (default fixed, so
 //! CI is repeatable) steer it.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{ADMIN_ARGS, TestApp, services_required};
+use crate::common::{ADMIN_ARGS, TestApp, services_required};
 
 #[tokio::test]
 async fn a_schema_driven_fuzzer_gets_only_coded_graphql_answers() {

@@ -2,9 +2,7 @@
 //! fragment cycles, invalid UTF-8, batches, huge lists and SQL-looking
 //! strings. Each gets a clear, coded answer and the server stays well.
 
-mod common;
-
-use common::{TestApp, error_code};
+use crate::common::{TestApp, error_code};
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -1,8 +1,6 @@
 //! The HTTP surface: probes, GraphiQL, and requests that are not valid GraphQL.
 
-mod common;
-
-use common::{TestApp, error_code};
+use crate::common::{TestApp, error_code};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -150,7 +148,7 @@ async fn value_tags_cover_every_category() {
 
 #[tokio::test]
 async fn admins_extend_the_taxonomy() {
-    let app = TestApp::spawn_with(&common::ADMIN_ARGS).await;
+    let app = TestApp::spawn_with(&crate::common::ADMIN_ARGS).await;
     let create = "mutation($input: CreateValueTagInput!) { createValueTag(input: $input) { slug category } }";
     let input = json!({ "input": { "slug": "sesame-free", "name": "Sesame-free", "category": "PERSONAL" } });
     let (member, _) = app.register("plain").await;

@@ -1,10 +1,8 @@
 //! Live counters over websockets (graphql-transport-ws), on one instance and
 //! across two instances sharing PostgreSQL and Redis.
 
-mod common;
-
-use common::ws::Subscription;
-use common::{TestApp, services_required, test_redis_url};
+use crate::common::ws::Subscription;
+use crate::common::{TestApp, services_required, test_redis_url};
 use serde_json::json;
 
 const COUNTERS: &str = "subscription($id: ID!) {

@@ -2,11 +2,9 @@
 //! it prepares its members and campaigns, runs every workload, finds no
 //! error, and its own check finds no signature lost or doubled.
 
-mod common;
-
 use std::time::Duration;
 
-use common::TestApp;
+use crate::common::TestApp;
 use consumact_load::{Options, Workload};
 
 const LIFTED_LIMITS: [&str; 4] = ["--sign-per-minute", "1000000", "--sign-burst", "100000"];

@@ -3,9 +3,7 @@
 //! scopes: what a community's moderator may do, and what only site
 //! moderators do.
 
-mod common;
-
-use common::{TestApp, error_code, error_field};
+use crate::common::{TestApp, error_code, error_field};
 use serde_json::json;
 
 const FLAG: &str = "mutation($kind: ContentKind!, $id: ID!, $reason: String!) { flagContent(kind: $kind, id: $id, reason: $reason) { id status } }";
@@ -14,7 +12,7 @@ const RESTORE: &str = "mutation($kind: ContentKind!, $id: ID!, $reason: String!)
 
 /// A server with an admin, and a member the admin made MODERATOR.
 async fn moderated() -> (TestApp, String, String) {
-    let app = TestApp::spawn_with(&common::ADMIN_ARGS).await;
+    let app = TestApp::spawn_with(&crate::common::ADMIN_ARGS).await;
     let admin = app.admin_token().await;
     let (moderator, moderator_id) = app.register("moderator").await;
     app.gql_ok(
@@ -284,7 +282,7 @@ const RESPONSES: &str = "query($id: ID!) { observatory { producer(id: $id) { sup
 
 #[tokio::test]
 async fn community_moderators_act_within_their_scope_only() {
-    let mut args = common::ADMIN_ARGS.to_vec();
+    let mut args = crate::common::ADMIN_ARGS.to_vec();
     args.extend(["--observatory-k", "2"]);
     let app = TestApp::spawn_with(&args).await;
     let admin = app.admin_token().await;

@@ -2,11 +2,9 @@
 //! public object by its id, typed through the `Node` interface, and never
 //! show what the caller could not see otherwise.
 
-mod common;
-
-use common::webhook_receiver::WebhookReceiver;
-use common::ws::Subscription;
-use common::{ADMIN_ARGS, TestApp, error_code, error_field};
+use crate::common::webhook_receiver::WebhookReceiver;
+use crate::common::ws::Subscription;
+use crate::common::{ADMIN_ARGS, TestApp, error_code, error_field};
 use serde_json::{Value, json};
 
 const NODE: &str = "query($id: ID!) { node(id: $id) { __typename id ... on Campaign { title } ... on Producer { name } ... on Signature { signer } } }";

@@ -3,11 +3,9 @@
 //! unsubscribe link works without signing in, and a signed-in websocket
 //! hears the same events live.
 
-mod common;
-
-use common::smtp_server::SmtpServer;
-use common::ws::Subscription;
-use common::{TestApp, error_code, http_client, services_required, test_redis_url};
+use crate::common::smtp_server::SmtpServer;
+use crate::common::ws::Subscription;
+use crate::common::{TestApp, error_code, http_client, services_required, test_redis_url};
 use serde_json::{Value, json};
 
 const POST_UPDATE: &str = "mutation($id: ID!, $title: String!) { postCampaignUpdate(campaignId: $id, input: { title: $title, body: \"Details inside.\" }) { id } }";
@@ -58,7 +56,7 @@ async fn a_burst_of_news_makes_one_digest_and_one_click_stops_them() {
 
     post_update(&app, &organiser, &campaign, "First news").await;
     post_update(&app, &organiser, &campaign, "Second news").await;
-    let mails = common::mail::wait_for(|| smtp.mails(), "signer@example.org", 1).await;
+    let mails = crate::common::mail::wait_for(|| smtp.mails(), "signer@example.org", 1).await;
     let digest = &mails[0];
     assert!(
         digest.subject.contains("Label every allergen"),
@@ -80,7 +78,7 @@ async fn a_burst_of_news_makes_one_digest_and_one_click_stops_them() {
 
     // Later news makes a later digest, with only what is new.
     post_update(&app, &organiser, &campaign, "Third news").await;
-    let mails = common::mail::wait_for(|| smtp.mails(), "signer@example.org", 2).await;
+    let mails = crate::common::mail::wait_for(|| smtp.mails(), "signer@example.org", 2).await;
     let later = mails
         .iter()
         .find(|mail| mail.text.contains("Third news"))

@@ -3,10 +3,8 @@
 //! open-data export, the rollups' rebuild, and above all privacy: no answer,
 //! and no difference of answers, reveals a group smaller than k.
 
-mod common;
-
-use common::postgres_server::PostgresServer;
-use common::{TestApp, error_code, error_field, eventually};
+use crate::common::postgres_server::PostgresServer;
+use crate::common::{TestApp, error_code, error_field, eventually};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 
@@ -23,7 +21,7 @@ const METRICS: &str = "suppressed memberCount metrics {
 }";
 
 async fn spawn(extra: &[&str]) -> TestApp {
-    let mut args: Vec<&str> = common::ADMIN_ARGS.to_vec();
+    let mut args: Vec<&str> = crate::common::ADMIN_ARGS.to_vec();
     args.extend_from_slice(extra);
     TestApp::spawn_with(&args).await
 }

@@ -1,9 +1,7 @@
 //! Pledges: unconditional and conditional ones, their activation at the
 //! threshold under concurrency, expiry, withdrawal and privacy.
 
-mod common;
-
-use common::{TestApp, error_code, error_field};
+use crate::common::{TestApp, error_code, error_field};
 use serde_json::{Value, json};
 
 const PLEDGE: &str = "mutation($id: ID!, $input: PledgeInput!) {
@@ -280,7 +278,7 @@ async fn pending_pledges_expire_when_the_deadline_passes() {
     )
     .await;
     assert_eq!(body["data"]["pledge"]["status"], "PENDING", "{body}");
-    let status = common::eventually(10, "EXPIRED".to_owned(), || async {
+    let status = crate::common::eventually(10, "EXPIRED".to_owned(), || async {
         let mine = app
             .gql_ok(
                 Some(&member),

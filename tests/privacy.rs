@@ -1,9 +1,7 @@
 //! Privacy rights: exporting one's data, and erasing it while the
 //! signatures, pledges and votes one contributed keep counting.
 
-mod common;
-
-use common::{TestApp, error_code};
+use crate::common::{TestApp, error_code};
 use serde_json::json;
 
 #[tokio::test]

@@ -2,9 +2,7 @@
 //! representatives only, commitments reviewed by signers and closed as KEPT
 //! or BROKEN, and organiser updates.
 
-mod common;
-
-use common::{TestApp, error_code, error_field};
+use crate::common::{TestApp, error_code, error_field};
 use serde_json::{Value, json};
 
 const CLAIM: &str = "mutation($id: ID!) { claimProducer(producerId: $id) { id status } }";
@@ -24,7 +22,7 @@ struct World {
 }
 
 async fn world() -> World {
-    let app = TestApp::spawn_with(&common::ADMIN_ARGS).await;
+    let app = TestApp::spawn_with(&crate::common::ADMIN_ARGS).await;
     let admin = app.admin_token().await;
     let (organiser, campaign) = app.open_campaign("campaigner", 1000).await;
     let producer = app

@@ -1,9 +1,7 @@
 //! A member's own profile for discovery, and public credit for co-created
 //! ideas, black-box.
 
-mod common;
-
-use common::{TestApp, error_code, error_field};
+use crate::common::{TestApp, error_code, error_field};
 use serde_json::json;
 
 const UPDATE: &str = "mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { values { slug } territory locale useActivitySignals } }";

@@ -3,10 +3,8 @@
 //! `degraded`, and the live counters are right again once Redis is back.
 //! Each test runs a Redis server of its own, so nothing else is disturbed.
 
-mod common;
-
-use common::redis_server::RedisServer;
-use common::{TestApp, eventually};
+use crate::common::redis_server::RedisServer;
+use crate::common::{TestApp, eventually};
 
 async fn app_on(redis: &RedisServer) -> TestApp {
     TestApp::spawn_with(&["--redis-url", &redis.url(), "--redis-timeout-ms", "200"]).await

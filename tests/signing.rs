@@ -1,9 +1,7 @@
 //! Signing: one signature per member and campaign, only on open campaigns,
 //! withdrawals, rate limits, milestones and exact counts under concurrency.
 
-mod common;
-
-use common::{TestApp, error_code, error_field};
+use crate::common::{TestApp, error_code, error_field};
 use serde_json::json;
 
 const SIGN: &str = "mutation($id: ID!, $input: SignInput) {
@@ -320,7 +318,7 @@ async fn a_signature_carries_the_signers_territory() {
 #[tokio::test]
 async fn bursts_are_written_in_batches_and_duplicates_in_a_batch_count_once() {
     let mut args = vec!["--observatory-k", "2", "--sign-burst", "20"];
-    args.extend(common::ADMIN_ARGS);
+    args.extend(crate::common::ADMIN_ARGS);
     let app = TestApp::spawn_with(&args).await;
     let (_, campaign) = app.open_campaign("busy", 1000).await;
     let signers = app.register_many("burst", 60).await;

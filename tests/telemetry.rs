@@ -2,12 +2,10 @@
 //! collector over OTLP/HTTP. A minimal collector on loopback counts them.
 //! (Its own test binary: the tracing subscriber is process-global.)
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::TestApp;
+use crate::common::TestApp;
 use consumact_api::config::LogFormat;
 use consumact_api::telemetry;
 use serde_json::json;

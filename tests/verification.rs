@@ -3,14 +3,12 @@
 //! signer confirms (a surge included), one account per address, passwords
 //! by mail, sponsors and review, and an outbox that delivers after a crash.
 
-mod common;
-
 use std::collections::{BTreeSet, HashMap};
 
-use common::mail::Mail;
-use common::smtp_server::SmtpServer;
-use common::ws::Subscription;
-use common::{ADMIN_ARGS, TestApp, error_code, error_field, eventually};
+use crate::common::mail::Mail;
+use crate::common::smtp_server::SmtpServer;
+use crate::common::ws::Subscription;
+use crate::common::{ADMIN_ARGS, TestApp, error_code, error_field, eventually};
 use serde_json::{Value, json};
 
 const REQUIRED: [&str; 2] = ["--email-confirmation", "required"];
@@ -231,7 +229,7 @@ async fn mail_goes_over_smtp_in_the_members_language() {
         )
         .await;
     let token = registered["register"]["token"].as_str().unwrap().to_owned();
-    let mails = common::mail::wait_for(|| smtp.mails(), "camille+news@example.org", 1).await;
+    let mails = crate::common::mail::wait_for(|| smtp.mails(), "camille+news@example.org", 1).await;
     let mail = &mails[0];
     assert!(mail.subject.starts_with("Confirmez"), "{}", mail.subject);
     assert!(mail.text.contains("Bonjour camille"), "{}", mail.text);
@@ -719,7 +717,7 @@ async fn sponsors_then_review_open_a_campaign_or_reject_it() {
 
 /// POSTs a GraphQL operation to a server the harness does not own.
 async fn gql_at(addr: std::net::SocketAddr, query: &str, variables: Value) -> Value {
-    common::http_client()
+    crate::common::http_client()
         .post(format!("http://{addr}/graphql"))
         .json(&json!({ "query": query, "variables": variables }))
         .send()
@@ -793,7 +791,7 @@ async fn mail_due_when_a_server_is_killed_is_delivered_after_restart_once_each()
     }
     // A tries, fails, and retries while the messages are due.
     let failures = eventually(10, true, || async {
-        common::metric_at(a, "consumact_outbox_failures_total").await >= MEMBERS as u64 * 2
+        crate::common::metric_at(a, "consumact_outbox_failures_total").await >= MEMBERS as u64 * 2
     })
     .await;
     assert!(failures, "server A retried the failing deliveries");
@@ -887,7 +885,7 @@ async fn pending_signatures_of_members_who_never_confirm_are_removed_after_the_l
 #[tokio::test]
 async fn postgresql_is_reached_over_tls_when_the_url_asks() {
     if std::env::var("TEST_DATABASE_URL").is_err() {
-        assert!(!common::services_required());
+        assert!(!crate::common::services_required());
         return; // SQLite has no connection to encrypt
     }
     let app = TestApp::spawn().await;
@@ -969,7 +967,7 @@ async fn mail_goes_over_starttls_only_to_a_server_whose_certificate_is_trusted()
     let certificate = certificate.display().to_string();
     let app = spawn(&["--smtp-url", &url, "--smtp-ca-file", &certificate]).await;
     app.register("trusting").await;
-    let mails = common::mail::wait_for(|| smtp.mails(), &address("trusting"), 1).await;
+    let mails = crate::common::mail::wait_for(|| smtp.mails(), &address("trusting"), 1).await;
     assert!(mails[0].text.contains("/confirm-email?token="));
 }
 

@@ -3,12 +3,10 @@
 //! may register what; addresses inside the network refused; an endpoint
 //! that keeps failing disabled, its owner told.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::webhook_receiver::WebhookReceiver;
-use common::{ADMIN_ARGS, TestApp, error_code, error_field};
+use crate::common::webhook_receiver::WebhookReceiver;
+use crate::common::{ADMIN_ARGS, TestApp, error_code, error_field};
 use serde_json::{Value, json};
 
 const CREATE: &str = "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id url events campaignId } secret } }";
@@ -87,7 +85,8 @@ async fn each_event_arrives_signed_and_exactly_once_after_failed_attempts() {
     .await;
 
     // 10 signatures, the goal of 12, the closing: three events.
-    let acknowledged = common::eventually(30, 3, || async { receiver.acknowledged().len() }).await;
+    let acknowledged =
+        crate::common::eventually(30, 3, || async { receiver.acknowledged().len() }).await;
     assert_eq!(acknowledged, 3, "{:?}", receiver.received());
     let received = receiver.received();
     assert!(
@@ -187,7 +186,8 @@ async fn a_producer_webhook_hears_of_every_campaign_aimed_at_it() {
 
     let campaign = app.create_campaign(&organiser, &producer).await;
     app.publish(&organiser, &campaign).await;
-    let acknowledged = common::eventually(15, 1, || async { receiver.acknowledged().len() }).await;
+    let acknowledged =
+        crate::common::eventually(15, 1, || async { receiver.acknowledged().len() }).await;
     assert_eq!(acknowledged, 1);
     let request = &receiver.acknowledged()[0];
     assert!(request.signature_valid);
@@ -203,7 +203,8 @@ async fn a_producer_webhook_hears_of_every_campaign_aimed_at_it() {
         json!({ "id": campaign, "due": due }),
     )
     .await;
-    let acknowledged = common::eventually(20, 3, || async { receiver.acknowledged().len() }).await;
+    let acknowledged =
+        crate::common::eventually(20, 3, || async { receiver.acknowledged().len() }).await;
     assert_eq!(acknowledged, 3, "{:?}", receiver.received());
     let types: Vec<Value> = receiver
         .acknowledged()
@@ -411,7 +412,7 @@ async fn an_endpoint_that_keeps_failing_is_disabled_and_its_owner_told() {
     assert!(node["disabledAt"].is_string(), "{node}");
     assert_eq!(node["consecutiveFailures"], 3);
     assert_eq!(receiver.received().len(), 3, "no attempt after disabling");
-    let deliveries = common::eventually(10, json!("FAILED"), || async {
+    let deliveries = crate::common::eventually(10, json!("FAILED"), || async {
         app.gql_ok(
             Some(&organiser),
             "query($id: ID!) { webhookDeliveries(webhookId: $id) { edges { node { status } } } }",
@@ -465,7 +466,7 @@ async fn a_webhook_address_is_checked_again_at_every_attempt() {
             json!({ "id": id }),
         )
         .await;
-    let last_error = common::eventually(10, true, || async {
+    let last_error = crate::common::eventually(10, true, || async {
         strict
             .gql_ok(
                 Some(&organiser),
@@ -496,7 +497,8 @@ async fn test_events_are_limited_per_member() {
     }
     let limited = app.gql(Some(&organiser), test, json!({ "id": id })).await;
     assert_eq!(error_code(&limited), "RATE_LIMITED", "{limited}");
-    let received = common::eventually(10, 2, || async { receiver.acknowledged().len() }).await;
+    let received =
+        crate::common::eventually(10, 2, || async { receiver.acknowledged().len() }).await;
     assert_eq!(
         received, 2,
         "the two accepted tests arrived, the refused one did not"
@@ -526,7 +528,8 @@ async fn a_demoted_admins_global_webhook_is_disabled_at_the_next_event_and_its_o
     let webhook = &created["data"]["createWebhook"];
     receiver.set_secret(webhook["secret"].as_str().expect("created"));
     app.open_campaign("first_organiser", 100).await;
-    let delivered = common::eventually(10, 1, || async { receiver.acknowledged().len() }).await;
+    let delivered =
+        crate::common::eventually(10, 1, || async { receiver.acknowledged().len() }).await;
     assert_eq!(
         delivered, 1,
         "an admin's webhook hears of the first campaign"
@@ -600,7 +603,8 @@ async fn the_invalidation_event_keeps_the_moderators_reason_to_moderators() {
         json!({ "id": campaign }),
     )
     .await;
-    let delivered = common::eventually(10, 1, || async { receiver.acknowledged().len() }).await;
+    let delivered =
+        crate::common::eventually(10, 1, || async { receiver.acknowledged().len() }).await;
     assert_eq!(delivered, 1);
     let body = &receiver.acknowledged()[0].body;
     assert_eq!(body["type"], "signatures.invalidated", "{body}");

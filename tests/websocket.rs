@@ -2,11 +2,9 @@
 //! websocket, driven by the official `graphql-ws` client where a frontend
 //! would use it, and by a raw socket for the protocol's refusals.
 
-mod common;
-
-use common::graphql_ws::{GraphqlWs, outcomes};
-use common::ws::RawSocket;
-use common::{ADMIN_ARGS, TestApp, error_code};
+use crate::common::graphql_ws::{GraphqlWs, outcomes};
+use crate::common::ws::RawSocket;
+use crate::common::{ADMIN_ARGS, TestApp, error_code};
 use serde_json::{Value, json};
 
 const LOGIN: &str = "mutation($login: String!, $password: String!) { login(input: { handleOrEmail: $login, password: $password }) { token } }";
@@ -130,7 +128,7 @@ async fn listening(app: &TestApp, token: &str) -> Option<GraphqlWs> {
 #[tokio::test]
 async fn logout_and_demotion_close_the_members_sockets_on_every_instance() {
     // Two instances share a Redis of their own, which carries the change.
-    let Some(redis) = common::redis_server::RedisServer::start() else {
+    let Some(redis) = crate::common::redis_server::RedisServer::start() else {
         return;
     };
     let mut args = ADMIN_ARGS.to_vec();

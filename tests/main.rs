@@ -1,0 +1,41 @@
+//! Consumact's black-box tests, one binary: each module is one area of
+//! the API, and every test starts the real server on a random port (see
+//! [`common`]) and talks to it as a frontend would. One binary links the
+//! server once instead of once per file; `cargo test auth::` runs one area.
+
+mod common;
+
+mod auth;
+mod cacheable;
+mod caches;
+mod campaign_places;
+mod campaigns;
+mod co_creation;
+mod communities;
+mod conformance;
+mod dashboard;
+mod database_faults;
+mod delivery_pack;
+mod discovery;
+mod fraud;
+mod fuzz;
+mod hostile;
+mod http;
+mod live;
+mod load_tool;
+mod moderation;
+mod node;
+mod notifications;
+mod observatory;
+mod pledges;
+mod privacy;
+mod producer_voice;
+mod producers;
+mod profile;
+mod redis_faults;
+mod schema;
+mod signing;
+mod telemetry;
+mod verification;
+mod webhooks;
+mod websocket;
