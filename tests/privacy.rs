@@ -324,11 +324,11 @@ async fn every_column_that_names_a_member_is_exported_or_explained() {
         columns.len() >= 20 && columns.contains("signature.member_id"),
         "the schema's foreign keys were read: {columns:?}"
     );
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    // Lines of the "Personal data" table: | `table.column` | where, or why not |
+    let page =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/privacy.md")).unwrap();
+    // Lines of its table: | `table.column` | where, or why not |
     let mut lines = std::collections::BTreeMap::new();
-    for line in readme.lines() {
+    for line in page.lines() {
         let cells: Vec<&str> = line.split(" | ").collect();
         if let [first, rest] = cells.as_slice()
             && let Some(column) = first
@@ -341,9 +341,7 @@ async fn every_column_that_names_a_member_is_exported_or_explained() {
     }
     for column in &columns {
         let Some(answer) = lines.get(column) else {
-            panic!(
-                "{column} refers to a member but README's \"Personal data\" table has no line for it"
-            );
+            panic!("{column} refers to a member but docs/privacy.md has no line for it");
         };
         if let Some(explained) = answer.strip_prefix("not exported") {
             assert!(explained.len() > 20, "{column}: say why it is not exported");
@@ -355,13 +353,13 @@ async fn every_column_that_names_a_member_is_exported_or_explained() {
             .unwrap_or_else(|| panic!("{column}: `{answer}` names no export section"));
         assert!(
             !export[section].is_null(),
-            "{column}: README says it is in `{section}`, which exportMyData lacks: {export}"
+            "{column}: docs/privacy.md says it is in `{section}`, which exportMyData lacks: {export}"
         );
     }
     for column in lines.keys() {
         assert!(
             columns.contains(column),
-            "README explains {column}, which no longer refers to a member"
+            "docs/privacy.md explains {column}, which no longer refers to a member"
         );
     }
 }

@@ -1,17 +1,17 @@
-//! Typed configuration, read from flags with environment fallbacks.
-//!
-//! Every setting has a documented default (README's configuration table) so
-//! that `cargo run` works on a fresh machine with nothing set.
+//! Typed configuration, read from flags with environment fallbacks. Every
+//! setting has a default (`docs/configuration.md`, generated from here by
+//! [`reference`]) so that `cargo run` works on a fresh machine.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-mod limits;
-
-pub use limits::Limits;
-
 use clap::ArgAction;
 use clap::builder::{BoolishValueParser, TypedValueParser};
+pub use limits::Limits;
+pub use reference::reference;
+
+mod limits;
+mod reference;
 
 /// Server configuration. Each field is a `--flag` and an environment variable.
 #[derive(clap::Args, Clone, Debug)]

@@ -1,5 +1,6 @@
 //! The `consumact` binary: `serve` (the default), `migrate`,
-//! `export-schema`, `create-admin`, `observatory-rebuild` and `seed`.
+//! `export-schema`, `config-reference`, `create-admin`,
+//! `observatory-rebuild` and `seed`.
 
 use std::path::PathBuf;
 
@@ -34,6 +35,11 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL), or write it to a file.
     ExportSchema {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Print the configuration reference (Markdown), or write it to a file.
+    ConfigReference {
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -86,6 +92,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot write {}", path.display())),
                 None => {
                     print!("{sdl}");
+                    Ok(())
+                }
+            }
+        }
+        Command::ConfigReference { out } => {
+            let page = consumact_api::config::reference();
+            match out {
+                Some(path) => std::fs::write(&path, page)
+                    .with_context(|| format!("cannot write {}", path.display())),
+                None => {
+                    print!("{page}");
                     Ok(())
                 }
             }

@@ -9,7 +9,8 @@ use tokio::sync::OnceCell;
 use crate::error::{AppError, Result};
 use entities::member;
 
-use crate::service::auth::{self, Viewer};
+use crate::service::auth;
+use crate::service::viewer::Viewer;
 use crate::state::AppState;
 
 /// Per-request authentication: the raw token, and the viewer it resolves to.

@@ -135,9 +135,9 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
 pub(crate) async fn viewer(
     state: &AppState,
     headers: &HeaderMap,
-) -> crate::error::Result<Option<crate::service::auth::Viewer>> {
+) -> crate::error::Result<Option<crate::service::viewer::Viewer>> {
     match bearer_token(headers) {
-        Some(token) => Ok(Some(crate::service::auth::Viewer::of(
+        Some(token) => Ok(Some(crate::service::viewer::Viewer::of(
             &crate::service::auth::member_for_token(state, &token).await?,
             &state.config,
         ))),

@@ -8,8 +8,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::error::Result;
-use crate::service::auth::Viewer;
 use crate::service::validate;
+use crate::service::viewer::Viewer;
 
 /// Appends one entry.
 pub async fn record(

@@ -6,7 +6,6 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use base64::Engine;
 use chrono::Duration;
 use entities::{auth_token, member, member::Role};
 use rand::RngCore;
@@ -14,55 +13,16 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     Set,
 };
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 use uuid::Uuid;
 
 use crate::cache::TokenEntry;
-use crate::config::Config;
 use crate::error::{AppError, Result};
+use crate::service::secret::{random_token, token_digest};
+pub use crate::service::viewer::Viewer;
 use crate::service::{confirmation, validate};
 use crate::state::AppState;
-
-/// Who is making a request, as far as authorization cares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Viewer {
-    pub id: Uuid,
-    pub role: Role,
-    /// Whether the member's address is confirmed (always, with
-    /// confirmation off).
-    pub confirmed: bool,
-}
-
-impl Viewer {
-    /// The authorization view of a member, under `config`'s confirmation rule.
-    pub fn of(member: &member::Model, config: &Config) -> Self {
-        Viewer {
-            id: member.id,
-            role: member.role,
-            confirmed: member.email_confirmed_at.is_some() || !config.confirmation_required(),
-        }
-    }
-
-    /// `FORBIDDEN` (reason `EMAIL_NOT_CONFIRMED`) unless the address is confirmed.
-    pub fn require_confirmed(&self) -> Result<()> {
-        if self.confirmed {
-            Ok(())
-        } else {
-            Err(AppError::email_not_confirmed())
-        }
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
-
-    /// Whether they moderate the whole site (moderators and admins).
-    pub fn moderates(&self) -> bool {
-        matches!(self.role, Role::Moderator | Role::Admin)
-    }
-}
 
 /// Password hashing with the configured Argon2id cost, through a bounded
 /// pool: at most `CONSUMACT_HASH_CONCURRENCY` hashes run at once (each holds
@@ -200,22 +160,6 @@ pub struct Registration {
 pub struct Session {
     pub token: String,
     pub member: member::Model,
-}
-
-/// Hex SHA-256 of a secret handed to a client (bearer or mailed token).
-pub(crate) fn token_digest(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// 256 random bits, URL-safe, after `prefix`.
-pub(crate) fn random_token(prefix: &str) -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
 }
 
 async fn issue_token(db: &impl ConnectionTrait, member_id: Uuid, ttl_hours: u32) -> Result<String> {
@@ -562,14 +506,5 @@ mod tests {
                 .unwrap()
         );
         assert!(!passwords.verify("wrong horse".into(), hash).await.unwrap());
-    }
-
-    #[test]
-    fn token_digest_is_hex_sha256() {
-        let digest = token_digest("abc");
-        assert_eq!(
-            digest,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }

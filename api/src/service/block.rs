@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::events::Reload;
-use crate::service::auth::Viewer;
+use crate::service::viewer::Viewer;
 use crate::service::{audit, validate};
 use crate::state::AppState;
 

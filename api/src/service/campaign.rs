@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::outbox::event::{self, EventType};
-use crate::service::auth::Viewer;
 use crate::service::observatory::rollup::Keeping;
+use crate::service::viewer::Viewer;
 use crate::service::{community, pledge, producer, sponsorship, validate, value_tag as tags};
 use crate::state::AppState;
 

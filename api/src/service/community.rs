@@ -11,7 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::service::auth::Viewer;
+use crate::service::viewer::Viewer;
 use crate::service::{kept, validate, value_tag as tags};
 use crate::state::AppState;
 

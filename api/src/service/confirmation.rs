@@ -23,8 +23,8 @@ use crate::error::{AppError, Result};
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::ratelimit::Action;
-use crate::service::auth::Viewer;
 use crate::service::observatory::rollup::{self, Delta, Keeping};
+use crate::service::viewer::Viewer;
 use crate::service::{email_token, kept, signature as signatures, validate};
 use crate::state::AppState;
 

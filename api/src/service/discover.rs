@@ -36,8 +36,8 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::service::auth::Viewer;
 use crate::service::community::territory_condition;
+use crate::service::viewer::Viewer;
 use crate::service::{kept, validate};
 
 /// What to recommend.

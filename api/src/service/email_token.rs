@@ -9,7 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::service::auth::{random_token, token_digest};
+use crate::service::secret::{random_token, token_digest};
 use crate::service::validate;
 
 /// Creates a token for `member_id`, valid for `ttl`; returns the secret to mail.

@@ -24,8 +24,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::service::auth::Viewer;
 use crate::service::moderation::require_moderator;
+use crate::service::viewer::Viewer;
 use crate::service::{audit, signature as signatures, validate};
 use crate::state::AppState;
 

@@ -24,8 +24,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::service::auth::Viewer;
 use crate::service::observatory::rollup::Keeping;
+use crate::service::viewer::Viewer;
 use crate::service::{audit, validate};
 use crate::state::AppState;
 

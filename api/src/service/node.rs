@@ -24,8 +24,8 @@ use uuid::Uuid;
 use crate::error::{AppError, Result};
 use crate::events::Notice;
 use crate::outbox::event::{self, Event};
-use crate::service::auth::Viewer;
 use crate::service::observatory::sql::Sql;
+use crate::service::viewer::Viewer;
 use crate::service::{
     campaign as campaigns, notification, offline_tally as tallies, proposal as proposals,
 };

@@ -28,10 +28,10 @@ use crate::outbox::Context;
 use crate::outbox::event::{Event, EventType};
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
-use crate::service::auth::Viewer;
 use crate::service::observatory::sql::Sql;
 use crate::service::source::SourceKeys;
 use crate::service::validate;
+use crate::service::viewer::Viewer;
 use crate::state::{AppState, begin_write};
 
 /// Digests one worker round writes at most.

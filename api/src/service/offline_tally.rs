@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::counters::Counter;
 use crate::error::{AppError, Result};
-use crate::service::auth::Viewer;
+use crate::service::viewer::Viewer;
 use crate::service::{audit, campaign as campaigns, kept, milestone, moderation, validate};
 use crate::state::AppState;
 

@@ -13,7 +13,8 @@ use crate::error::{AppError, Result};
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::ratelimit::Action;
-use crate::service::auth::{Viewer, token_digest};
+use crate::service::secret::token_digest;
+use crate::service::viewer::Viewer;
 use crate::service::{email_token, validate};
 use crate::state::AppState;
 

@@ -22,8 +22,8 @@ use uuid::Uuid;
 use crate::counters::Counter;
 use crate::error::{AppError, Result};
 use crate::events::CounterEvent;
-use crate::service::auth::Viewer;
 use crate::service::observatory::rollup::{self, Delta};
+use crate::service::viewer::Viewer;
 use crate::service::{campaign as campaigns, validate};
 use crate::state::AppState;
 

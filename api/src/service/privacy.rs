@@ -15,9 +15,9 @@
 //! drop), its sponsorships and its verdicts on commitments are withdrawn,
 //! and the flags it filed no longer name their reporter.
 //!
-//! [`export`] covers every table that refers to a member; README's
-//! "Personal data" section says, for each such column, where it is in the
-//! export or why it is not, and a test holds the two together.
+//! [`export`] covers every table that refers to a member; `docs/privacy.md`
+//! says, for each such column, where it is in the export or why it is not,
+//! and a test holds the two together.
 
 use entities::{
     audit_log, auth_token, campaign, campaign_sponsor, campaign_update, commitment_review,
@@ -34,8 +34,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::service::auth::{Passwords, Viewer};
+use crate::service::auth::Passwords;
 use crate::service::validate;
+use crate::service::viewer::Viewer;
 
 /// The domain of an erased account's address (`…@deleted.invalid`: the
 /// `.invalid` top-level domain never delivers).

@@ -7,10 +7,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::service::auth::Viewer;
 use crate::service::community::territory_condition;
 use crate::service::observatory::rollup::Keeping;
 use crate::service::validate;
+use crate::service::viewer::Viewer;
 use crate::state::AppState;
 
 /// What `create` needs.

@@ -20,8 +20,8 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::outbox::event::{self, EventType};
-use crate::service::auth::Viewer;
 use crate::service::observatory::rollup::Keeping;
+use crate::service::viewer::Viewer;
 use crate::service::{audit, campaign as campaigns, producer, validate};
 use crate::state::AppState;
 

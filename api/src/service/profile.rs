@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::service::auth::Viewer;
+use crate::service::viewer::Viewer;
 use crate::service::{validate, value_tag as tags};
 use crate::state::AppState;
 

@@ -21,8 +21,8 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::ratelimit::Action;
-use crate::service::auth::Viewer;
 use crate::service::observatory::sql::Sql;
+use crate::service::viewer::Viewer;
 use crate::service::{campaign as campaigns, community, validate};
 use crate::state::AppState;
 

@@ -15,9 +15,9 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::ratelimit::Action;
-use crate::service::auth::Viewer;
 use crate::service::observatory::rollup::{self, Delta, Keeping};
 use crate::service::validate;
+use crate::service::viewer::Viewer;
 use crate::state::AppState;
 
 /// One dimension's score.

@@ -22,9 +22,10 @@ use uuid::Uuid;
 use crate::error::{AppError, Result};
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
-use crate::service::auth::{Viewer, random_token};
 use crate::service::moderation::require_moderator;
 use crate::service::observatory::rollup::{self, Delta, Keeping};
+use crate::service::secret::random_token;
+use crate::service::viewer::Viewer;
 use crate::service::{audit, campaign as campaigns, kept, milestone, validate};
 use crate::state::AppState;
 

@@ -32,8 +32,8 @@ use crate::error::{AppError, Result};
 use crate::events::Reload;
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
-use crate::service::auth::Viewer;
 use crate::service::moderation::require_moderator;
+use crate::service::viewer::Viewer;
 use crate::service::{audit, signature as signatures, validate};
 use crate::state::AppState;
 

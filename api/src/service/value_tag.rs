@@ -10,8 +10,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::service::auth::Viewer;
 use crate::service::validate;
+use crate::service::viewer::Viewer;
 
 /// Most value tags one community or campaign may carry.
 pub const MAX_TAGS: usize = 10;

@@ -23,7 +23,7 @@ use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::outbox::webhook::{self as delivery, Attempt};
 use crate::outbox::{self, Context};
-use crate::service::auth::Viewer;
+use crate::service::viewer::Viewer;
 use crate::service::{moderation, producer_voice, validate};
 use crate::state::{AppState, begin_write, writer_turn};
 

@@ -31,8 +31,8 @@ pub use windows::Window;
 
 use crate::config::Grain;
 use crate::error::{AppError, Result};
-use crate::service::auth::Viewer;
 use crate::service::validate;
+use crate::service::viewer::Viewer;
 use crate::state::AppState;
 use entities::member::Role;
 
