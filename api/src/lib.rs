@@ -17,8 +17,10 @@ pub mod outbox;
 pub mod ratelimit;
 pub mod redis_link;
 pub mod service;
+pub mod sql;
 pub mod state;
 pub mod telemetry;
+pub mod text;
 
 use std::future::Future;
 use std::net::SocketAddr;

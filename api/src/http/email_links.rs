@@ -25,6 +25,7 @@ use crate::error::AppError;
 use crate::ratelimit::Action;
 use crate::service::{confirmation, notification, password};
 use crate::state::AppState;
+use crate::text::escape_html;
 
 /// The routes of mailed links.
 pub fn routes<S>() -> Router<S>
@@ -96,14 +97,6 @@ fn page(status: StatusCode, lang: &str, title: &str, body: &str) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }
 
-fn escape(value: &str) -> String {
-    value
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// Why a link did not work, in the page's language.
 fn failure(lang: &str, err: &AppError) -> Response {
     let (status, message) = match (err, lang) {
@@ -160,7 +153,7 @@ async fn confirm_form(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = language(&headers);
-    let token = escape(params.get("token").map(String::as_str).unwrap_or_default());
+    let token = escape_html(params.get("token").map(String::as_str).unwrap_or_default());
     let (title, text, button) = if lang == "fr" {
         (
             "Confirmer votre adresse",
@@ -201,7 +194,7 @@ async fn confirm_email(
     let lang = language(&headers);
     match confirmation::confirm(&state, &form.token).await {
         Ok(member) => {
-            let name = escape(&member.display_name);
+            let name = escape_html(&member.display_name);
             let (title, body) = if lang == "fr" {
                 (
                     "Adresse confirmée",
@@ -229,7 +222,7 @@ async fn reset_form(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = language(&headers);
-    let token = escape(params.get("token").map(String::as_str).unwrap_or_default());
+    let token = escape_html(params.get("token").map(String::as_str).unwrap_or_default());
     let (title, label, button) = if lang == "fr" {
         (
             "Nouveau mot de passe",
@@ -292,7 +285,7 @@ async fn reset_password(
             } else {
                 "Password refused"
             },
-            &format!("<p>{}</p>", escape(&message)),
+            &format!("<p>{}</p>", escape_html(&message)),
         ),
         Err(err) => failure(lang, &err),
     }
@@ -309,7 +302,7 @@ async fn unsubscribe_form(
     if notification::member_of_token(&state.sources, token).is_none() {
         return failure(lang, &AppError::invalid("token", "not valid"));
     }
-    let token = escape(token);
+    let token = escape_html(token);
     let (title, text, button) = if lang == "fr" {
         (
             "Ne plus recevoir de nouvelles",

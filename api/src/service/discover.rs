@@ -287,10 +287,9 @@ fn territory_match(viewer: Option<&str>, item: Option<&str>) -> f64 {
     let (Some(viewer), Some(item)) = (viewer, item) else {
         return 0.0;
     };
-    let country = |code: &str| code.split('-').next().unwrap_or_default().to_owned();
     if viewer == item {
         1.0
-    } else if country(viewer) == country(item) {
+    } else if validate::country_of(viewer) == validate::country_of(item) {
         0.5
     } else {
         0.0
@@ -485,7 +484,7 @@ async fn campaigns_for(
         lists.push(trending().filter(campaign::Column::Id.in_subquery(tagged)));
     }
     if let Some(territory) = &profile.territory {
-        let country = territory.split('-').next().unwrap_or_default();
+        let country = validate::country_of(territory);
         lists.push(trending().filter(territory_condition(campaign::Column::Territory, country)));
     }
     if !profile.communities.is_empty() {
@@ -609,7 +608,7 @@ async fn communities_for(
         lists.push(active().filter(community::Column::Id.in_subquery(tagged)));
     }
     if let Some(territory) = &profile.territory {
-        let country = territory.split('-').next().unwrap_or_default();
+        let country = validate::country_of(territory);
         lists.push(active().filter(territory_condition(community::Column::Territory, country)));
     }
     let found = try_join_all(

@@ -8,11 +8,12 @@
 //! score, so scores compare within one answer, not across answers.
 
 use entities::campaign::{CampaignKind, CampaignStatus};
-use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::service::validate;
+use crate::sql::Sql;
 
 /// Longest query, in characters.
 pub const MAX_QUERY: usize = 200;
@@ -123,68 +124,13 @@ fn highlight(raw: &str) -> String {
                 open = false;
             }
             START | STOP => {}
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+            c => crate::text::push_escaped(&mut out, c),
         }
     }
     if open {
         out.push_str("</mark>");
     }
     out
-}
-
-/// SQL with its bound values, in the placeholder style of one engine.
-struct Sql {
-    backend: DbBackend,
-    text: String,
-    values: Vec<Value>,
-}
-
-impl Sql {
-    fn new(backend: DbBackend) -> Self {
-        Self {
-            backend,
-            text: String::new(),
-            values: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
-        self
-    }
-
-    fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
-        self.values.push(value.into());
-        match self.backend {
-            DbBackend::Postgres => {
-                let n = self.values.len();
-                self.text.push_str(&format!("${n}"));
-            }
-            _ => self.text.push('?'),
-        }
-        self
-    }
-
-    /// `AND (column = territory OR column LIKE 'territory-%')`.
-    fn territory(&mut self, column: &str, territory: &str) -> &mut Self {
-        self.push(" AND (").push(column).push(" = ").bind(territory);
-        if !territory.contains('-') {
-            self.push(" OR ")
-                .push(column)
-                .push(" LIKE ")
-                .bind(format!("{territory}-%"));
-        }
-        self.push(")")
-    }
-
-    fn statement(self) -> Statement {
-        Statement::from_sql_and_values(self.backend, self.text, self.values)
-    }
 }
 
 /// Hits `offset..offset + limit` of `query` among `kinds`, best first.
@@ -359,7 +305,8 @@ fn statement(
                 sql.push(" AND c.status = ").bind(status.to_value());
             }
             if let Some(territory) = &filter.territory {
-                sql.territory("c.territory", &territory.to_ascii_uppercase());
+                sql.push(" AND ")
+                    .territory("c.territory", &territory.to_ascii_uppercase());
             }
             if let Some(tag) = &filter.value_tag {
                 sql.push(
@@ -371,7 +318,8 @@ fn statement(
         }
         Kind::Community => {
             if let Some(territory) = &filter.territory {
-                sql.territory("m.territory", &territory.to_ascii_uppercase());
+                sql.push(" AND ")
+                    .territory("m.territory", &territory.to_ascii_uppercase());
             }
             if let Some(tag) = &filter.value_tag {
                 sql.push(
@@ -383,7 +331,8 @@ fn statement(
         }
         Kind::Producer => {
             if let Some(territory) = &filter.territory {
-                sql.territory("p.territory", &territory.to_ascii_uppercase());
+                sql.push(" AND ")
+                    .territory("p.territory", &territory.to_ascii_uppercase());
             }
         }
     }
@@ -391,7 +340,7 @@ fn statement(
         .push(alias)
         .push(".id DESC LIMIT ")
         .bind(limit as i64);
-    Some(sql.statement())
+    Some(sql.build())
 }
 
 #[cfg(test)]
@@ -433,15 +382,5 @@ mod tests {
         );
         assert_eq!(highlight(&format!("{START}open")), "<mark>open</mark>");
         assert_eq!(highlight(&format!("{STOP}x{STOP}")), "x");
-    }
-
-    #[test]
-    fn placeholders_follow_the_engine() {
-        let mut pg = Sql::new(DbBackend::Postgres);
-        pg.push("a = ").bind(1).territory("t", "FR");
-        assert_eq!(pg.text, "a = $1 AND (t = $2 OR t LIKE $3)");
-        let mut lite = Sql::new(DbBackend::Sqlite);
-        lite.push("a = ").bind(1).territory("t", "FR-ARA");
-        assert_eq!(lite.text, "a = ? AND (t = ?)");
     }
 }

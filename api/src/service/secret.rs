@@ -8,8 +8,7 @@ use sha2::{Digest, Sha256};
 
 /// Hex SHA-256 of a secret handed to a client (bearer or mailed token).
 pub(crate) fn token_digest(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// 256 random bits, URL-safe, after `prefix`.

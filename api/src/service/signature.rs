@@ -473,7 +473,7 @@ fn merge_small_places(rows: Vec<(Option<String>, i64)>, k: i64) -> Vec<(String, 
         match territory.filter(|code| !code.is_empty()) {
             None => other += count,
             Some(code) => {
-                let country = code.split('-').next().unwrap_or(&code).to_owned();
+                let country = validate::country_of(&code).to_owned();
                 if country != code {
                     *subdivisions
                         .entry(country.clone())

@@ -51,7 +51,7 @@ impl SourceKeys {
     /// A tag that proves the server wrote `data` for `purpose` (unsubscribe
     /// links): 32 hex digits of HMAC-SHA-256 under the same key.
     pub fn tag(&self, purpose: &str, data: &str) -> String {
-        hex(&self.tag_mac(purpose, data).finalize().into_bytes()[..TAG_BYTES])
+        hex::encode(&self.tag_mac(purpose, data).finalize().into_bytes()[..TAG_BYTES])
     }
 
     /// Whether `tag` is the one [`tag`](Self::tag) makes for `purpose` and
@@ -84,23 +84,19 @@ impl SourceKeys {
     pub fn key_of(&self, ip: IpAddr) -> String {
         let mut mac = self.mac.clone();
         mac.update(network(ip).as_bytes());
-        hex(&mac.finalize().into_bytes())
+        hex::encode(mac.finalize().into_bytes())
     }
 }
 
 /// Bytes of a tag (half the HMAC: forging one is still out of reach).
 const TAG_BYTES: usize = 16;
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 /// The key file's 32 random bytes (hex), written once: concurrent starts
 /// agree, since only one creates the file and the others read it.
 fn read_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let hex = hex(&bytes);
+    let hex = hex::encode(bytes);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

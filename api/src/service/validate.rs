@@ -283,6 +283,11 @@ pub fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
 
+/// The country of an ISO 3166 code: `FR` for `FR-ARA` and for `FR`.
+pub fn country_of(code: &str) -> &str {
+    code.split('-').next().unwrap_or(code)
+}
+
 #[cfg(test)]
 mod email_key_tests {
     use super::email_key;

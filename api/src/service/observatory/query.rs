@@ -136,12 +136,7 @@ fn push_producer_conditions(sql: &mut Sql, scope: &Scope) {
         sql.push(" AND p.kind = ").bind(kind_name(kind));
     }
     if let Some(territory) = &scope.territory {
-        sql.push(" AND (p.territory = ").bind(territory.clone());
-        if !territory.contains('-') {
-            sql.push(" OR p.territory LIKE ")
-                .bind(format!("{territory}-%"));
-        }
-        sql.push(")");
+        sql.push(" AND ").territory("p.territory", territory);
     }
     if let Some(tag) = &scope.value_tag {
         sql.push(
@@ -820,14 +815,13 @@ pub async fn kept_periods(
             sql.push(" FROM obs_group_period a WHERE a.dimension = ");
             match kept {
                 Kept::Group(by, key) => {
-                    sql.bind(super::groups::dimension_name(*by))
-                        .push(" AND (a.group_key = ")
-                        .bind(key.clone());
-                    if *by == GroupBy::Territory && !key.contains('-') {
+                    sql.bind(super::groups::dimension_name(*by)).push(" AND ");
+                    if *by == GroupBy::Territory {
                         // A country's subdivisions are groups of their own.
-                        sql.push(" OR a.group_key LIKE ").bind(format!("{key}-%"));
+                        sql.territory("a.group_key", key);
+                    } else {
+                        sql.push("a.group_key = ").bind(key.clone());
                     }
-                    sql.push(")");
                 }
                 _ => {
                     sql.bind(super::groups::dimension_name(GroupBy::Sector));

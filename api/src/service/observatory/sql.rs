@@ -1,59 +1,9 @@
-//! A small builder for the observatory's hand-written SQL: text plus bound
-//! values, with the placeholder syntax of the connected engine.
+//! The observatory's SQL fragments (periods, windows) for the builder it
+//! shares with search ([`crate::sql::Sql`]).
 
-use sea_orm::{DbBackend, Statement, Value};
+use sea_orm::DbBackend;
 
-pub struct Sql {
-    backend: DbBackend,
-    text: String,
-    values: Vec<Value>,
-}
-
-impl Sql {
-    pub fn new(backend: DbBackend) -> Self {
-        Self {
-            backend,
-            text: String::new(),
-            values: Vec::new(),
-        }
-    }
-
-    /// Appends literal SQL.
-    pub fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
-        self
-    }
-
-    /// Appends a placeholder bound to `value`.
-    pub fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
-        self.values.push(value.into());
-        match self.backend {
-            DbBackend::Postgres => {
-                self.text.push('$');
-                self.text.push_str(&self.values.len().to_string());
-            }
-            _ => self.text.push('?'),
-        }
-        self
-    }
-
-    /// Appends one row of a multi-row `VALUES` list: `(a, b, …)`, after a
-    /// comma unless it is the `first`.
-    pub fn push_row(&mut self, first: bool, values: impl IntoIterator<Item = Value>) -> &mut Self {
-        self.push(if first { "(" } else { ", (" });
-        for (i, value) in values.into_iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
-            }
-            self.bind(value);
-        }
-        self.push(")")
-    }
-
-    pub fn build(self) -> Statement {
-        Statement::from_sql_and_values(self.backend, self.text, self.values)
-    }
-}
+pub use crate::sql::Sql;
 
 /// SQL for the first day (`YYYY-MM-DD`) of the period holding the UTC
 /// timestamp `column`, at the given grain.
