@@ -1,13 +1,20 @@
 //! Opening the database: an embedded SQLite file by default, PostgreSQL when
-//! `DATABASE_URL` says so. Everything above this module is engine-agnostic.
+//! `DATABASE_URL` says so; and the writers' turn on SQLite (one writer at a
+//! time). Everything above this module is engine-agnostic.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, SqlxSqliteConnector};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqlxSqliteConnector, TransactionTrait,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use tokio::sync::OwnedMutexGuard;
 
 use crate::config::Config;
 
@@ -175,4 +182,43 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
         .with_context(|| "database migration failed")
+}
+
+/// Begins a write transaction, on SQLite after this process's place in the
+/// writers' queue (see `AppState::begin_write`, which calls it with its own
+/// connection and queue).
+pub async fn begin_write(
+    db: &DatabaseConnection,
+    sqlite_writer: Option<&Arc<tokio::sync::Mutex<()>>>,
+) -> Result<(Option<OwnedMutexGuard<()>>, DatabaseTransaction), DbErr> {
+    let Some(writer) = sqlite_writer else {
+        return Ok((None, db.begin().await?));
+    };
+    let guard = writer.clone().lock_owned().await;
+    let txn = db.begin().await?;
+    take_sqlite_write_lock(&txn).await?;
+    Ok((Some(guard), txn))
+}
+
+/// Takes SQLite's write lock at once, with a statement that changes
+/// nothing: a transaction that reads first (an insert whose trigger keeps a
+/// search table does) and writes later fails at once with SQLITE_BUSY (no
+/// busy wait) when another connection wrote in between, which writers
+/// outside this process's queue (other processes, `consumact seed`) may do.
+pub async fn take_sqlite_write_lock(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    txn.execute_unprepared("UPDATE seaql_migrations SET version = version WHERE 0")
+        .await?;
+    Ok(())
+}
+
+/// For a single statement outside a transaction: on SQLite, this process's
+/// place in the writers' queue (drop it after the statement); nothing
+/// elsewhere.
+pub async fn writer_turn(
+    sqlite_writer: Option<&Arc<tokio::sync::Mutex<()>>>,
+) -> Option<OwnedMutexGuard<()>> {
+    match sqlite_writer {
+        Some(writer) => Some(writer.clone().lock_owned().await),
+        None => None,
+    }
 }

@@ -21,6 +21,7 @@ pub mod sql;
 pub mod state;
 pub mod telemetry;
 pub mod text;
+pub mod vocabulary;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -44,7 +45,8 @@ use crate::events::redis::RedisEvents;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::redis_link::RedisLink;
-use crate::service::auth::{self, Passwords};
+use crate::service::auth;
+use crate::service::hashing::Passwords;
 use crate::service::milestone::MilestoneCache;
 use crate::state::AppState;
 

@@ -113,7 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             password,
         } => {
             let database = db::connect(&cli.config).await?;
-            let passwords = service::auth::Passwords::new(
+            let passwords = service::hashing::Passwords::new(
                 cli.config.argon2_memory_kib,
                 cli.config.argon2_iterations,
             )?;

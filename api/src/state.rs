@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use tokio::sync::OwnedMutexGuard;
 
 use crate::cache::Caches;
@@ -12,12 +12,12 @@ use crate::events::EventBus;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::ratelimit::RateLimits;
-use crate::service::auth::Passwords;
-use crate::service::block::BlockList;
+use crate::service::block::list::BlockList;
+use crate::service::hashing::Passwords;
 use crate::service::milestone::MilestoneCache;
 use crate::service::sign_batch::SignBatcher;
 use crate::service::source::SourceKeys;
-use crate::service::surge::SurgeDetector;
+use crate::service::surge::detector::SurgeDetector;
 
 /// Shared, cheaply clonable application state.
 #[derive(Clone)]
@@ -70,43 +70,6 @@ impl AppState {
     pub async fn begin_write(
         &self,
     ) -> Result<(Option<OwnedMutexGuard<()>>, DatabaseTransaction), DbErr> {
-        begin_write(&self.db, self.sqlite_writer.as_ref()).await
-    }
-}
-
-/// [`AppState::begin_write`] for holders of the parts only.
-pub async fn begin_write(
-    db: &DatabaseConnection,
-    sqlite_writer: Option<&Arc<tokio::sync::Mutex<()>>>,
-) -> Result<(Option<OwnedMutexGuard<()>>, DatabaseTransaction), DbErr> {
-    let Some(writer) = sqlite_writer else {
-        return Ok((None, db.begin().await?));
-    };
-    let guard = writer.clone().lock_owned().await;
-    let txn = db.begin().await?;
-    take_sqlite_write_lock(&txn).await?;
-    Ok((Some(guard), txn))
-}
-
-/// Takes SQLite's write lock at once, with a statement that changes
-/// nothing: a transaction that reads first (an insert whose trigger keeps a
-/// search table does) and writes later fails at once with SQLITE_BUSY (no
-/// busy wait) when another connection wrote in between, which writers
-/// outside this process's queue (other processes, `consumact seed`) may do.
-pub async fn take_sqlite_write_lock(txn: &DatabaseTransaction) -> Result<(), DbErr> {
-    txn.execute_unprepared("UPDATE seaql_migrations SET version = version WHERE 0")
-        .await?;
-    Ok(())
-}
-
-/// For a single statement outside a transaction: on SQLite, this process's
-/// place in the writers' queue (drop it after the statement); nothing
-/// elsewhere.
-pub async fn writer_turn(
-    sqlite_writer: Option<&Arc<tokio::sync::Mutex<()>>>,
-) -> Option<OwnedMutexGuard<()>> {
-    match sqlite_writer {
-        Some(writer) => Some(writer.clone().lock_owned().await),
-        None => None,
+        crate::db::begin_write(&self.db, self.sqlite_writer.as_ref()).await
     }
 }

@@ -89,7 +89,7 @@ pub enum Reload {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Notice {
     pub id: Uuid,
-    pub kind: crate::outbox::event::EventType,
+    pub kind: crate::vocabulary::EventType,
     pub campaign_id: Uuid,
     pub producer_id: Uuid,
     pub organiser_id: Option<Uuid>,

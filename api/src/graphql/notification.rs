@@ -10,7 +10,7 @@ use futures_util::Stream;
 use crate::error::{AppError, Result};
 use crate::events::Notice;
 use crate::graphql::guards::{self, require_member, state};
-use crate::outbox::event::EventType;
+use crate::graphql::webhook::WebhookEvent;
 use crate::service::notification::{self as service, PreferenceChanges, Preferences};
 
 /// What you are mailed about (at most one mail per campaign per day).
@@ -57,7 +57,7 @@ pub struct Notification {
     /// `node(id:)` finds it again while the outbox keeps it.
     #[graphql(owned)]
     pub id: ID,
-    pub event: EventType,
+    pub event: WebhookEvent,
     pub campaign_id: ID,
     pub occurred_at: DateTime<Utc>,
     /// The webhook payload's `data`: the campaign and what happened.
@@ -68,7 +68,7 @@ impl From<Notice> for Notification {
     fn from(notice: Notice) -> Self {
         Self {
             id: ID(notice.id.to_string()),
-            event: notice.kind,
+            event: notice.kind.into(),
             campaign_id: ID(notice.campaign_id.to_string()),
             occurred_at: notice.at,
             data: Json(notice.payload["data"].clone()),

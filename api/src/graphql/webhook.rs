@@ -1,15 +1,44 @@
 //! Webhooks over GraphQL: `createWebhook`, `webhooks`, `deleteWebhook`,
 //! `rotateWebhookSecret`, `testWebhook`, `webhookDeliveries`.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{webhook, webhook_delivery};
 
 use crate::error::Result;
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state};
-use crate::outbox::event::EventType;
 use crate::service::{validate, webhook as service};
+use crate::vocabulary::EventType;
+
+/// What happened. On the wire (webhook payloads) each has a dotted name:
+/// `CAMPAIGN_PUBLISHED` is `campaign.published`.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "WebhookEvent", remote = "crate::vocabulary::EventType")]
+pub enum WebhookEvent {
+    /// A campaign opened for signatures.
+    CampaignPublished,
+    /// A campaign crossed 10, 100, 1 000, 10 000 or 100 000 signatures.
+    CampaignMilestone,
+    /// A campaign reached its goal.
+    CampaignGoalReached,
+    /// A campaign closed, in victory or not.
+    CampaignClosed,
+    /// The organiser posted an update.
+    CampaignUpdatePosted,
+    /// The producer answered a campaign.
+    ProducerResponded,
+    /// A commitment's due date passed while it was still pending.
+    CommitmentDue,
+    /// A commitment closed, kept or broken.
+    CommitmentClosed,
+    /// Conditional pledges became active: their threshold was met.
+    PledgesActivated,
+    /// A moderator struck signatures out.
+    SignaturesInvalidated,
+    /// Sent by `testWebhook` only.
+    WebhookTest,
+}
 
 /// An endpoint Consumact calls when events happen.
 pub struct Webhook(pub webhook::Model);
@@ -23,8 +52,11 @@ impl Webhook {
         &self.0.url
     }
     /// The events it receives.
-    async fn events(&self) -> Vec<EventType> {
+    async fn events(&self) -> Vec<WebhookEvent> {
         service::events_of(&self.0)
+            .into_iter()
+            .map(Into::into)
+            .collect()
     }
     async fn campaign_id(&self) -> Option<ID> {
         self.0.campaign_id.map(|id| ID(id.to_string()))
@@ -126,7 +158,7 @@ impl WebhookDelivery {
 pub struct CreateWebhookInput {
     /// `https://…` (or `http://`); it must lead to a public address.
     pub url: String,
-    pub events: Vec<EventType>,
+    pub events: Vec<WebhookEvent>,
     /// One campaign: its organiser, producer representatives, community moderators.
     pub campaign_id: Option<ID>,
     /// Every campaign aimed at a producer: its approved representatives.
@@ -205,7 +237,8 @@ impl WebhookMutation {
             producer_id: optional_id("input.producerId", input.producer_id.as_ref())?,
             community_id: optional_id("input.communityId", input.community_id.as_ref())?,
         };
-        service::create(state(ctx), actor, &input.url, &input.events, scope)
+        let events: Vec<EventType> = input.events.into_iter().map(Into::into).collect();
+        service::create(state(ctx), actor, &input.url, &events, scope)
             .await
             .map(Into::into)
     }

@@ -31,12 +31,12 @@ use tokio::sync::{Mutex, Notify, Semaphore};
 use uuid::Uuid;
 
 use crate::config::Config;
+use crate::db::{begin_write, writer_turn};
 use crate::error::{AppError, Result};
 use crate::events::EventBus;
 use crate::metrics::Metrics;
 use crate::service::source::SourceKeys;
 use crate::service::{notification, validate};
-use crate::state::{begin_write, writer_turn};
 
 use mail::Mailer;
 

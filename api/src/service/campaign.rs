@@ -17,11 +17,12 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::outbox::event::{self, EventType};
+use crate::outbox::event;
 use crate::service::observatory::rollup::Keeping;
 use crate::service::viewer::Viewer;
 use crate::service::{community, pledge, producer, sponsorship, validate, value_tag as tags};
 use crate::state::AppState;
+use crate::vocabulary::EventType;
 
 /// What `create` needs.
 pub struct NewCampaign {

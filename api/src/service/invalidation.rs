@@ -170,7 +170,7 @@ pub async fn invalidate(
     if !dry_run && saved.count > 0 {
         crate::outbox::event::emit(
             &txn,
-            crate::outbox::event::EventType::SignaturesInvalidated,
+            crate::vocabulary::EventType::SignaturesInvalidated,
             campaign_id,
             // No reason: only moderators may read it, and every receiver of
             // the campaign's events (its organiser, subscribers) gets this.

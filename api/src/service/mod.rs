@@ -10,6 +10,7 @@ pub mod community;
 pub mod confirmation;
 pub mod discover;
 pub mod email_token;
+pub mod hashing;
 pub mod invalidation;
 pub mod kept;
 pub mod milestone;

@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
 use crate::events::Notice;
-use crate::outbox::event::EventType;
+use crate::vocabulary::EventType;
 
 /// Events a subscriber may have waiting before newer ones are dropped.
 const BACKLOG: usize = 64;

@@ -22,17 +22,19 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use uuid::Uuid;
 
 use crate::config::Config;
+use crate::db::begin_write;
 use crate::error::{AppError, Result};
 use crate::events::Notice;
 use crate::outbox::Context;
-use crate::outbox::event::{Event, EventType};
+use crate::outbox::event::Event;
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::service::observatory::sql::Sql;
 use crate::service::source::SourceKeys;
 use crate::service::validate;
 use crate::service::viewer::Viewer;
-use crate::state::{AppState, begin_write};
+use crate::state::AppState;
+use crate::vocabulary::EventType;
 
 /// Digests one worker round writes at most.
 const BATCH: u64 = 200;

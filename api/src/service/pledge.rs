@@ -178,10 +178,10 @@ pub async fn activate_reached(state: &AppState, campaign_id: Uuid) -> Result<u64
         tracing::info!(campaign = %campaign_id, activated, "conditional pledges activated");
         publish(state, campaign_id, Counter::ActivePledges, activated as i64).await;
         let data = serde_json::json!({ "activated": activated });
-        let _writer = crate::state::writer_turn(state.sqlite_writer.as_ref()).await;
+        let _writer = crate::db::writer_turn(state.sqlite_writer.as_ref()).await;
         match crate::outbox::event::emit(
             &state.db,
-            crate::outbox::event::EventType::PledgesActivated,
+            crate::vocabulary::EventType::PledgesActivated,
             campaign_id,
             data,
         )

@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::service::auth::Passwords;
+use crate::service::hashing::Passwords;
 use crate::service::validate;
 use crate::service::viewer::Viewer;
 

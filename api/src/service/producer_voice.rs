@@ -19,11 +19,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::outbox::event::{self, EventType};
+use crate::outbox::event;
 use crate::service::observatory::rollup::Keeping;
 use crate::service::viewer::Viewer;
 use crate::service::{audit, campaign as campaigns, producer, validate};
 use crate::state::AppState;
+use crate::vocabulary::EventType;
 
 /// Asks to speak for a producer.
 pub async fn claim(

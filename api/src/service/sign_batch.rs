@@ -18,11 +18,11 @@ use sea_orm::{DatabaseConnection, EntityTrait, Set, TryInsertResult};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::db::begin_write;
 use crate::error::{AppError, Result};
 use crate::metrics::Metrics;
 use crate::service::kept;
 use crate::service::observatory::rollup::{self, Delta, Keeping};
-use crate::state::begin_write;
 
 /// A signature to write.
 #[derive(Clone, Debug)]

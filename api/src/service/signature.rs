@@ -22,13 +22,14 @@ use uuid::Uuid;
 use crate::counters::{Announced, BatchAdd, Counter};
 use crate::error::{AppError, Result};
 use crate::events::CounterEvent;
-use crate::outbox::event::{self, EventType};
+use crate::outbox::event;
 use crate::ratelimit::Action;
 use crate::service::observatory::rollup::{self, Delta, Keeping};
 use crate::service::sign_batch::{CountedIn, NewSignature};
 use crate::service::viewer::Viewer;
 use crate::service::{campaign as campaigns, kept, milestone, surge, validate};
 use crate::state::AppState;
+use crate::vocabulary::EventType;
 use entities::fraud_signal::SignalKind;
 
 /// Longest public comment on a signature.
@@ -342,7 +343,7 @@ pub(crate) async fn announce_milestones(
     reached: &[i64],
 ) {
     let goal = campaign.goal.map(i64::from);
-    let writer = crate::state::writer_turn(state.sqlite_writer.as_ref()).await;
+    let writer = crate::db::writer_turn(state.sqlite_writer.as_ref()).await;
     for &threshold in reached {
         let data = serde_json::json!({
             "threshold": threshold,

@@ -17,15 +17,17 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::db::{begin_write, writer_turn};
 use crate::error::{AppError, Result};
-use crate::outbox::event::{Event, EventType};
+use crate::outbox::event::Event;
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::outbox::webhook::{self as delivery, Attempt};
 use crate::outbox::{self, Context};
 use crate::service::viewer::Viewer;
 use crate::service::{moderation, producer_voice, validate};
-use crate::state::{AppState, begin_write, writer_turn};
+use crate::state::AppState;
+use crate::vocabulary::EventType;
 
 /// Longest webhook URL.
 const MAX_URL: usize = 2048;

@@ -24,6 +24,10 @@ use super::sql::{Sql, period_start};
 use crate::config::{Config, Grain};
 use crate::error::Result;
 
+/// Sort memory for rebuilding indexes after a bulk load (PostgreSQL's
+/// default, 64 MB, makes a 10-million-row index spill to disk).
+pub const BULK_SORT_MEMORY: &str = "SET LOCAL maintenance_work_mem = '512MB'";
+
 /// How the rollups are kept: the atoms' period and the k of the k-rule
 /// (an atom of fewer than k members enters no total).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -594,8 +598,7 @@ async fn begin_rebuild(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTrans
         // The contributors' keys are built again, from millions of rows.
         // (A rebuild's grouping sorts them on the way: given memory to hash
         // instead, it leaves them unsorted and the key takes longer.)
-        txn.execute_unprepared(super::seed::BULK_SORT_MEMORY)
-            .await?;
+        txn.execute_unprepared(BULK_SORT_MEMORY).await?;
     }
     Ok(txn)
 }

@@ -38,7 +38,7 @@ use super::sql::Sql;
 use crate::config::Config;
 use crate::config::Grain;
 use crate::error::{AppError, Result};
-use crate::service::auth::Passwords;
+use crate::service::hashing::Passwords;
 use crate::service::kept;
 
 /// How much to generate.
@@ -322,7 +322,7 @@ where
     let txn = db.begin().await?;
     if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         // The server may be writing too (tests seed a running server).
-        crate::state::take_sqlite_write_lock(&txn).await?;
+        crate::db::take_sqlite_write_lock(&txn).await?;
     }
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -347,10 +347,6 @@ trait Bulk: Sized {
     const ENCODING: Encoding<Self>;
     fn active(self) -> Self::Active;
 }
-
-/// Sort memory for rebuilding indexes after a bulk load (PostgreSQL's
-/// default, 64 MB, makes a 10-million-row index spill to disk).
-pub const BULK_SORT_MEMORY: &str = "SET LOCAL maintenance_work_mem = '512MB'";
 
 /// Rows a `COPY` sends at a time.
 const COPY_CHUNK: usize = 50_000;
@@ -536,7 +532,7 @@ async fn write_kept<K: KeptRow>(db: &DatabaseConnection, rows: Vec<K>) -> Result
         return copy_rows(db, &copy, &rows, K::ENCODING).await;
     }
     let txn = db.begin().await?;
-    crate::state::take_sqlite_write_lock(&txn).await?;
+    crate::db::take_sqlite_write_lock(&txn).await?;
     for chunk in rows.chunks(CHUNK) {
         let mut sql = Sql::new(backend);
         sql.push(&format!("INSERT INTO {into} VALUES "));
@@ -619,7 +615,7 @@ async fn build_again(db: &DatabaseConnection, statements: Vec<String>, builds: u
                     return Ok::<(), AppError>(());
                 };
                 let txn = db.begin().await?;
-                txn.execute_unprepared(BULK_SORT_MEMORY).await?;
+                txn.execute_unprepared(rollup::BULK_SORT_MEMORY).await?;
                 txn.execute_unprepared(&statement).await?;
                 txn.commit().await?;
             }

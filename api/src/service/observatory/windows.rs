@@ -28,8 +28,8 @@ use uuid::Uuid;
 
 use super::groups::{PeriodChange, period_columns};
 use super::sql::Sql;
+use crate::db::begin_write;
 use crate::error::Result;
-use crate::state::begin_write;
 
 /// A default window of the observatory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,0 +1,85 @@
+//! Vocabulary: plain data several layers share, with no I/O and no
+//! GraphQL (its GraphQL faces are derived in `graphql/` with `remote =`).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// What happened. On the wire (webhook payloads) each has a dotted name:
+/// `CAMPAIGN_PUBLISHED` is `campaign.published`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    /// A campaign opened for signatures.
+    #[serde(rename = "campaign.published")]
+    CampaignPublished,
+    /// A campaign crossed 10, 100, 1 000, 10 000 or 100 000 signatures.
+    #[serde(rename = "campaign.milestone")]
+    CampaignMilestone,
+    /// A campaign reached its goal.
+    #[serde(rename = "campaign.goal_reached")]
+    CampaignGoalReached,
+    /// A campaign closed, in victory or not.
+    #[serde(rename = "campaign.closed")]
+    CampaignClosed,
+    /// The organiser posted an update.
+    #[serde(rename = "campaign.update_posted")]
+    CampaignUpdatePosted,
+    /// The producer answered a campaign.
+    #[serde(rename = "producer.responded")]
+    ProducerResponded,
+    /// A commitment's due date passed while it was still pending.
+    #[serde(rename = "commitment.due")]
+    CommitmentDue,
+    /// A commitment closed, kept or broken.
+    #[serde(rename = "commitment.closed")]
+    CommitmentClosed,
+    /// Conditional pledges became active: their threshold was met.
+    #[serde(rename = "pledges.activated")]
+    PledgesActivated,
+    /// A moderator struck signatures out.
+    #[serde(rename = "signatures.invalidated")]
+    SignaturesInvalidated,
+    /// Sent by `testWebhook` only.
+    #[serde(rename = "webhook.test")]
+    WebhookTest,
+}
+
+impl EventType {
+    /// Every type, in catalogue order.
+    pub const ALL: [EventType; 11] = [
+        EventType::CampaignPublished,
+        EventType::CampaignMilestone,
+        EventType::CampaignGoalReached,
+        EventType::CampaignClosed,
+        EventType::CampaignUpdatePosted,
+        EventType::ProducerResponded,
+        EventType::CommitmentDue,
+        EventType::CommitmentClosed,
+        EventType::PledgesActivated,
+        EventType::SignaturesInvalidated,
+        EventType::WebhookTest,
+    ];
+
+    /// The dotted name sent in payloads.
+    pub fn wire(self) -> &'static str {
+        match self {
+            EventType::CampaignPublished => "campaign.published",
+            EventType::CampaignMilestone => "campaign.milestone",
+            EventType::CampaignGoalReached => "campaign.goal_reached",
+            EventType::CampaignClosed => "campaign.closed",
+            EventType::CampaignUpdatePosted => "campaign.update_posted",
+            EventType::ProducerResponded => "producer.responded",
+            EventType::CommitmentDue => "commitment.due",
+            EventType::CommitmentClosed => "commitment.closed",
+            EventType::PledgesActivated => "pledges.activated",
+            EventType::SignaturesInvalidated => "signatures.invalidated",
+            EventType::WebhookTest => "webhook.test",
+        }
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.wire())
+    }
+}
