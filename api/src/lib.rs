@@ -142,6 +142,7 @@ impl Application {
             metrics: metrics.clone(),
             public_url: state.public_url.clone(),
             keys: state.sources.clone(),
+            handlers: Arc::new(service::delivery::Delivery),
         });
         tokio::spawn(follow_reloads(state.clone()));
         if config.auto_migrate {

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use entities::campaign::CampaignStatus;
 use serde::{Deserialize, Serialize};
 
 /// What happened. On the wire (webhook payloads) each has a dotted name:
@@ -81,5 +82,18 @@ impl EventType {
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.wire())
+    }
+}
+
+/// A campaign's status as payloads and messages name it (`OPEN`, `IN_REVIEW`).
+pub fn campaign_status_name(status: CampaignStatus) -> &'static str {
+    match status {
+        CampaignStatus::Draft => "DRAFT",
+        CampaignStatus::Sponsoring => "SPONSORING",
+        CampaignStatus::InReview => "IN_REVIEW",
+        CampaignStatus::Rejected => "REJECTED",
+        CampaignStatus::Open => "OPEN",
+        CampaignStatus::Victory => "VICTORY",
+        CampaignStatus::Closed => "CLOSED",
     }
 }

@@ -9,16 +9,15 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use entities::{campaign, outbox_message};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{Context, DeliveryError, enqueue_as};
-use crate::db::begin_write;
-use crate::error::{AppError, Result};
+use crate::error::Result;
 use crate::events::Notice;
-use crate::service::{notification, validate, webhook};
+use crate::service::validate;
 pub use crate::vocabulary::EventType;
 
 /// The outbox kind of an event waiting to fan out.
@@ -71,7 +70,7 @@ pub fn campaign_json(campaign: &campaign::Model, public_url: &str) -> Value {
     json!({
         "id": campaign.id,
         "title": campaign.title,
-        "status": crate::service::campaign::status_name(campaign.status),
+        "status": crate::vocabulary::campaign_status_name(campaign.status),
         "producerId": campaign.producer_id,
         "communityId": campaign.community_id,
         "goal": campaign.goal,
@@ -98,41 +97,14 @@ pub async fn emit(
     enqueue_as(db, event.id, KIND, &event).await
 }
 
-/// Delivers an event message: webhooks and digests in one transaction,
-/// then the live subscribers.
+/// Delivers an event message through the handlers the service layer
+/// registered (webhooks and digests in one transaction, then the live
+/// subscribers).
 pub(super) async fn fan_out(
     context: &Context,
     message: &outbox_message::Model,
 ) -> std::result::Result<(), DeliveryError> {
     let event: Event = serde_json::from_str(&message.payload)
         .map_err(|err| DeliveryError::Permanent(format!("unreadable event: {err}")))?;
-    let temporary = |err: AppError| DeliveryError::Temporary(err.message());
-    let Some(campaign) = campaign::Entity::find_by_id(event.campaign_id)
-        .one(&context.db)
-        .await
-        .map_err(|err| temporary(err.into()))?
-    else {
-        return Ok(()); // deleted since: nobody to tell
-    };
-    let (writer, txn) = begin_write(&context.db, context.sqlite_writer.as_ref())
-        .await
-        .map_err(|err| temporary(err.into()))?;
-    let payload = event.payload(&campaign, &context.public_url);
-    let queued = webhook::fan_out(&txn, &event, &campaign, &payload)
-        .await
-        .map_err(temporary)?;
-    notification::schedule(&txn, &context.config, &event, &campaign)
-        .await
-        .map_err(temporary)?;
-    txn.commit().await.map_err(|err| temporary(err.into()))?;
-    drop(writer);
-    if queued > 0 {
-        // The deliveries are due now; this worker takes them next round.
-        tracing::debug!(event = %event.id, queued, "webhook deliveries queued");
-    }
-    context
-        .events
-        .publish_notice(event.notice(&campaign, payload))
-        .await;
-    Ok(())
+    context.handlers.fan_out(context, event).await
 }

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entities::outbox_message::{self, Column};
+use entities::webhook_delivery;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
@@ -36,7 +37,7 @@ use crate::error::{AppError, Result};
 use crate::events::EventBus;
 use crate::metrics::Metrics;
 use crate::service::source::SourceKeys;
-use crate::service::{notification, validate};
+use crate::service::validate;
 
 use mail::Mailer;
 
@@ -95,8 +96,45 @@ pub enum DeliveryError {
     Permanent(String),
 }
 
+/// What the outbox carries means something only to the service layer: an
+/// event fans out to webhooks, digests and live subscribers; a webhook
+/// delivery is recorded against its endpoint; due digests become mail. The
+/// outbox is a transport below the services (it claims, leases, retries and
+/// sends), so it calls these, which the composition root registers
+/// (`service::delivery::Delivery`), instead of importing the services.
+#[async_trait::async_trait]
+pub trait Handlers: Send + Sync {
+    /// Fans an event out: webhooks and digests, then live subscribers.
+    async fn fan_out(
+        &self,
+        context: &Context,
+        event: event::Event,
+    ) -> std::result::Result<(), DeliveryError>;
+    /// Turns the notification digests that came due into mail; how many.
+    async fn send_due_digests(&self, context: &Context) -> Result<usize>;
+    /// The pending delivery an attempt works on and its webhook, unless the
+    /// delivery is settled or gone.
+    async fn webhook_for_attempt(
+        &self,
+        context: &Context,
+        delivery_id: Uuid,
+    ) -> Result<Option<(webhook_delivery::Model, entities::webhook::Model)>>;
+    /// Marks a delivery given up.
+    async fn webhook_give_up(&self, context: &Context, delivery_id: Uuid, why: &str) -> Result<()>;
+    /// Records one attempt: delivered (`failure` none) or failed.
+    async fn webhook_attempted(
+        &self,
+        context: &Context,
+        delivery: &webhook_delivery::Model,
+        hook: &entities::webhook::Model,
+        status: Option<u16>,
+        failure: Option<&str>,
+    ) -> Result<()>;
+}
+
 /// What deliveries need besides the message: the database (events fan
-/// out into further messages), the live bus, the settings and links.
+/// out into further messages), the live bus, the settings and links, and
+/// the handlers that say what a message means.
 #[derive(Clone)]
 pub struct Context {
     pub db: DatabaseConnection,
@@ -108,6 +146,7 @@ pub struct Context {
     pub public_url: Arc<str>,
     /// Keys unsubscribe links.
     pub keys: Arc<SourceKeys>,
+    pub handlers: Arc<dyn Handlers>,
 }
 
 /// This instance's outbox: the deliverers, and the bell that wakes its worker.
@@ -196,7 +235,12 @@ impl Worker {
             // interval: a busy outbox loops far more often than that.
             if last_sweep.is_none_or(|at| at.elapsed() >= worker.poll) {
                 last_sweep = Some(std::time::Instant::now());
-                match notification::send_due_digests(&worker.context).await {
+                match worker
+                    .context
+                    .handlers
+                    .send_due_digests(&worker.context)
+                    .await
+                {
                     Ok(0) => {}
                     Ok(sent) => tracing::debug!(sent, "notification digests queued"),
                     Err(err) => {

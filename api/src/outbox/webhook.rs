@@ -26,7 +26,6 @@ use uuid::Uuid;
 
 use super::{Context, DeliveryError};
 use crate::config::Config;
-use crate::service::webhook as webhooks;
 
 /// The outbox kind of one attempt to deliver one event to one webhook.
 pub const KIND: &str = "webhook";
@@ -203,7 +202,9 @@ impl Sender {
         let attempt: Attempt = serde_json::from_str(&message.payload)
             .map_err(|err| DeliveryError::Permanent(format!("unreadable attempt: {err}")))?;
         let temporary = |err: crate::error::AppError| DeliveryError::Temporary(err.message());
-        let Some((delivery, webhook)) = webhooks::for_attempt(&context.db, attempt.delivery_id)
+        let Some((delivery, webhook)) = context
+            .handlers
+            .webhook_for_attempt(context, attempt.delivery_id)
             .await
             .map_err(temporary)?
         else {
@@ -221,7 +222,9 @@ impl Sender {
             None
         };
         if let Some(why) = refused {
-            webhooks::give_up(context, delivery.id, &why)
+            context
+                .handlers
+                .webhook_give_up(context, delivery.id, &why)
                 .await
                 .map_err(temporary)?;
             return Err(DeliveryError::Permanent(why));
@@ -239,15 +242,17 @@ impl Sender {
             Ok(status) => Some(format!("the endpoint answered HTTP {status}")),
             Err(why) => Some(why.clone()),
         };
-        webhooks::record_attempt(
-            context,
-            &delivery,
-            &webhook,
-            outcome.as_ref().ok().copied(),
-            failure.as_deref(),
-        )
-        .await
-        .map_err(temporary)?;
+        context
+            .handlers
+            .webhook_attempted(
+                context,
+                &delivery,
+                &webhook,
+                outcome.as_ref().ok().copied(),
+                failure.as_deref(),
+            )
+            .await
+            .map_err(temporary)?;
         match failure {
             None => Ok(()),
             Some(why) => Err(DeliveryError::Temporary(why)),

@@ -8,6 +8,7 @@ pub mod block;
 pub mod campaign;
 pub mod community;
 pub mod confirmation;
+pub mod delivery;
 pub mod discover;
 pub mod email_token;
 pub mod hashing;

@@ -22,9 +22,10 @@ use uuid::Uuid;
 use crate::counters::Counter;
 use crate::error::{AppError, Result};
 use crate::events::CounterEvent;
+use crate::service::campaign::read as campaigns;
 use crate::service::observatory::rollup::{self, Delta};
+use crate::service::validate;
 use crate::service::viewer::Viewer;
-use crate::service::{campaign as campaigns, validate};
 use crate::state::AppState;
 
 /// Largest monthly amount a pledge may name: 10 000.00 in cents.

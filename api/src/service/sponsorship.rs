@@ -22,11 +22,12 @@ use uuid::Uuid;
 use crate::error::{AppError, Result};
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
+use crate::service::campaign::moves as campaigns;
 use crate::service::moderation::require_moderator;
 use crate::service::observatory::rollup::{self, Delta, Keeping};
 use crate::service::secret::random_token;
 use crate::service::viewer::Viewer;
-use crate::service::{audit, campaign as campaigns, kept, milestone, validate};
+use crate::service::{audit, kept, milestone, validate};
 use crate::state::AppState;
 
 /// Where a published draft goes first under this instance's settings.

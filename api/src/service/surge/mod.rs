@@ -28,8 +28,9 @@ use crate::events::Reload;
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::service::moderation::require_moderator;
+use crate::service::signature::counted as signatures;
 use crate::service::viewer::Viewer;
-use crate::service::{audit, signature as signatures, validate};
+use crate::service::{audit, validate};
 use crate::state::AppState;
 
 use detector::MAX_RECIPIENTS;

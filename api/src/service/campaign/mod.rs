@@ -1,28 +1,24 @@
 //! Campaigns: drafting, editing, publishing and closing them, and who may see
 //! which. Only a campaign's organiser (or an admin) changes it.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use entities::campaign::{self, CampaignKind, CampaignStatus};
-use entities::member::Role;
-use entities::{campaign_value_tag, value_tag};
+use entities::campaign_value_tag;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select,
-    Set, UpdateMany,
-};
-use serde_json::json;
-use std::collections::HashMap;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::outbox::event;
 use crate::service::observatory::rollup::Keeping;
 use crate::service::viewer::Viewer;
 use crate::service::{community, pledge, producer, sponsorship, validate, value_tag as tags};
 use crate::state::AppState;
-use crate::vocabulary::EventType;
+
+pub(crate) use moves::{apply_move, status_move};
+pub use read::{CampaignFilter, get, get_cached, list, public_ids, tags_of, visible_to};
+
+pub mod moves;
+pub mod read;
 
 /// What `create` needs.
 pub struct NewCampaign {
@@ -199,73 +195,6 @@ async fn replace_tags(
     Ok(())
 }
 
-/// Ids of the campaigns everyone may see (published, not hidden), as a
-/// subquery.
-pub fn public_ids() -> sea_orm::sea_query::SelectStatement {
-    sea_orm::sea_query::Query::select()
-        .column(campaign::Column::Id)
-        .from(campaign::Entity)
-        .and_where(campaign::Column::HiddenAt.is_null())
-        .and_where(campaign::Column::Status.is_not_in(NOT_PUBLIC))
-        .to_owned()
-}
-
-/// Statuses of campaigns not public yet.
-const NOT_PUBLIC: [CampaignStatus; 3] = [
-    CampaignStatus::Draft,
-    CampaignStatus::Sponsoring,
-    CampaignStatus::InReview,
-];
-
-/// Whether `viewer` may see `campaign`: drafts and campaigns gathering
-/// sponsors only to their organiser and admins, campaigns in review also to
-/// moderators, hidden campaigns only to moderators and admins.
-pub fn visible_to(campaign: &campaign::Model, viewer: Option<Viewer>) -> bool {
-    let privileged = |roles: &[Role]| viewer.is_some_and(|v| roles.contains(&v.role));
-    if campaign.hidden_at.is_some() && !privileged(&[Role::Moderator, Role::Admin]) {
-        return false;
-    }
-    !NOT_PUBLIC.contains(&campaign.status)
-        || privileged(&[Role::Admin])
-        || (campaign.status == CampaignStatus::InReview && privileged(&[Role::Moderator]))
-        || viewer.is_some_and(|v| campaign.organiser_id == Some(v.id))
-}
-
-/// The campaign with this id if `viewer` may see it.
-pub async fn get(
-    db: &impl ConnectionTrait,
-    viewer: Option<Viewer>,
-    id: Uuid,
-) -> Result<Option<campaign::Model>> {
-    Ok(campaign::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .filter(|found| visible_to(found, viewer)))
-}
-
-/// [`get`] through this instance's cache (see `cache`): what the signing
-/// path and public reads use; write paths read the row itself. Shared, not
-/// copied: a campaign's body may be long.
-pub async fn get_cached(
-    state: &AppState,
-    viewer: Option<Viewer>,
-    id: Uuid,
-) -> Result<Option<Arc<campaign::Model>>> {
-    let found = match state.caches.campaign(id) {
-        Some(found) => found,
-        None => {
-            let read = state.caches.generation();
-            let Some(found) = campaign::Entity::find_by_id(id).one(&state.db).await? else {
-                return Ok(None);
-            };
-            let found = Arc::new(found);
-            state.caches.put_campaign(read, found.clone());
-            found
-        }
-    };
-    Ok(Some(found).filter(|found| visible_to(found, viewer)))
-}
-
 /// The campaign `actor` wants to change, refusing anyone but its organiser or an admin.
 async fn get_for_organiser(
     db: &impl ConnectionTrait,
@@ -369,7 +298,7 @@ pub async fn publish(state: &AppState, actor: Viewer, id: Uuid) -> Result<campai
     if found.status != CampaignStatus::Draft {
         return Err(AppError::Conflict(format!(
             "only a draft can be published; this campaign is {}",
-            status_name(found.status)
+            crate::vocabulary::campaign_status_name(found.status)
         )));
     }
     let now = validate::now();
@@ -417,7 +346,7 @@ pub async fn close(
     if found.status != CampaignStatus::Open {
         return Err(AppError::Conflict(format!(
             "only an open campaign can be closed; this campaign is {}",
-            status_name(found.status)
+            crate::vocabulary::campaign_status_name(found.status)
         )));
     }
     let to = match outcome {
@@ -436,164 +365,4 @@ pub async fn close(
     state.outbox.wake();
     pledge::expire_pending(state, closed.id).await?;
     Ok(closed)
-}
-
-/// A campaign's move from `from` to `to` at `now`, guarded by `from` so
-/// that two concurrent moves cannot both succeed; stamps `published_at` on
-/// opening and `closed_at` on an ending. Callers may set more columns, then
-/// run it with [`apply_move`].
-pub(crate) fn status_move(
-    id: Uuid,
-    from: CampaignStatus,
-    to: CampaignStatus,
-    now: DateTime<Utc>,
-) -> UpdateMany<campaign::Entity> {
-    let update = campaign::Entity::update_many()
-        .col_expr(campaign::Column::Status, Expr::value(to))
-        .col_expr(campaign::Column::UpdatedAt, Expr::value(now))
-        .filter(campaign::Column::Id.eq(id))
-        .filter(campaign::Column::Status.eq(from));
-    match to {
-        CampaignStatus::Open => update.col_expr(campaign::Column::PublishedAt, Expr::value(now)),
-        CampaignStatus::Victory | CampaignStatus::Closed | CampaignStatus::Rejected => {
-            update.col_expr(campaign::Column::ClosedAt, Expr::value(now))
-        }
-        _ => update,
-    }
-}
-
-/// Runs a [`status_move`] of campaign `id` and returns the campaign after
-/// it; `CONFLICT` when the campaign was no longer where the move started.
-pub(crate) async fn apply_move(
-    db: &impl ConnectionTrait,
-    keeping: Keeping,
-    update: UpdateMany<campaign::Entity>,
-    id: Uuid,
-) -> Result<campaign::Model> {
-    if update.exec(db).await?.rows_affected == 0 {
-        return Err(AppError::Conflict(
-            "the campaign changed meanwhile; reload it".into(),
-        ));
-    }
-    let moved = campaign::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("campaign"))?;
-    // Publishing (or ending) moves the producer's kept facts, and
-    // publishing its groups.
-    crate::service::observatory::facts::refresh(db, keeping, moved.producer_id).await?;
-    crate::service::observatory::groups::regroup(db, keeping, moved.producer_id).await?;
-    // Announced in the same transaction as the move (see `outbox::event`).
-    match moved.status {
-        CampaignStatus::Open => {
-            event::emit(db, EventType::CampaignPublished, moved.id, json!({})).await?;
-        }
-        CampaignStatus::Victory | CampaignStatus::Closed => {
-            let outcome = if moved.status == CampaignStatus::Victory {
-                "VICTORY"
-            } else {
-                "CLOSED"
-            };
-            event::emit(
-                db,
-                EventType::CampaignClosed,
-                moved.id,
-                json!({ "outcome": outcome }),
-            )
-            .await?;
-        }
-        _ => {}
-    }
-    Ok(moved)
-}
-
-pub(crate) fn status_name(status: CampaignStatus) -> &'static str {
-    match status {
-        CampaignStatus::Draft => "DRAFT",
-        CampaignStatus::Sponsoring => "SPONSORING",
-        CampaignStatus::InReview => "IN_REVIEW",
-        CampaignStatus::Rejected => "REJECTED",
-        CampaignStatus::Open => "OPEN",
-        CampaignStatus::Victory => "VICTORY",
-        CampaignStatus::Closed => "CLOSED",
-    }
-}
-
-/// How a campaign list may be narrowed.
-#[derive(Default)]
-pub struct CampaignFilter {
-    pub kind: Option<CampaignKind>,
-    pub status: Option<CampaignStatus>,
-    pub producer_id: Option<Uuid>,
-    pub community_id: Option<Uuid>,
-    pub organiser_id: Option<Uuid>,
-    /// Slug of a value tag the campaign must carry.
-    pub value_tag: Option<String>,
-    /// A validated ISO 3166 code; a country also matches its subdivisions.
-    pub territory: Option<String>,
-}
-
-/// The campaigns `viewer` may see that match `filter`: public ones, plus
-/// the viewer's own not yet public (every one for an admin); never hidden
-/// ones.
-pub fn list(viewer: Option<Viewer>, filter: CampaignFilter) -> Select<campaign::Entity> {
-    let mut query = campaign::Entity::find().filter(campaign::Column::HiddenAt.is_null());
-    let drafts = match viewer {
-        Some(viewer) if viewer.is_admin() => Condition::all(),
-        Some(viewer) => Condition::all().add(campaign::Column::OrganiserId.eq(viewer.id)),
-        None => Condition::all().add(Expr::value(false)),
-    };
-    query = query.filter(
-        Condition::any()
-            .add(campaign::Column::Status.is_not_in(NOT_PUBLIC))
-            .add(drafts),
-    );
-    if let Some(kind) = filter.kind {
-        query = query.filter(campaign::Column::Kind.eq(kind));
-    }
-    if let Some(status) = filter.status {
-        query = query.filter(campaign::Column::Status.eq(status));
-    }
-    if let Some(producer_id) = filter.producer_id {
-        query = query.filter(campaign::Column::ProducerId.eq(producer_id));
-    }
-    if let Some(community_id) = filter.community_id {
-        query = query.filter(campaign::Column::CommunityId.eq(community_id));
-    }
-    if let Some(organiser_id) = filter.organiser_id {
-        query = query.filter(campaign::Column::OrganiserId.eq(organiser_id));
-    }
-    if let Some(territory) = filter.territory.as_deref() {
-        query = query.filter(community::territory_condition(
-            campaign::Column::Territory,
-            territory,
-        ));
-    }
-    if let Some(slug) = filter.value_tag.as_deref() {
-        let tagged = tags::owners_tagged(
-            campaign_value_tag::Entity,
-            campaign_value_tag::Column::CampaignId,
-            campaign_value_tag::Column::ValueTagId,
-            slug,
-        );
-        query = query.filter(campaign::Column::Id.in_subquery(tagged));
-    }
-    query
-}
-
-/// The value tags of each campaign in `ids`.
-pub async fn tags_of(
-    db: &impl ConnectionTrait,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<value_tag::Model>>> {
-    let rows = campaign_value_tag::Entity::find()
-        .filter(campaign_value_tag::Column::CampaignId.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
-    tags::grouped(
-        db,
-        rows.into_iter()
-            .map(|row| (row.campaign_id, row.value_tag_id)),
-    )
-    .await
 }
