@@ -5,6 +5,7 @@
 
 mod common;
 
+mod architecture;
 mod auth;
 mod cacheable;
 mod caches;

@@ -13,6 +13,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod net;
 pub mod outbox;
 pub mod ratelimit;
 pub mod redis_link;

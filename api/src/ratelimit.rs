@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::error::{AppError, Result};
+pub use crate::net::address_key;
 
 /// What is being limited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,20 +184,6 @@ impl LoginFailures {
     fn evict_idle(&self) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         failures.retain(|_, found| found.last.elapsed() < LOGIN_FAILURE_WINDOW);
-    }
-}
-
-/// The key an address is limited under: IPv4 as is, IPv6 by its /64.
-pub fn address_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(prefix.into())
-            }
-        },
     }
 }
 

@@ -125,7 +125,7 @@ fn read_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 /// The network `ip` belongs to, as text: `a.b.c.0/24` or `x:x:x:x::/64`.
 pub fn network(ip: IpAddr) -> String {
-    match crate::ratelimit::address_key(ip) {
+    match crate::net::address_key(ip) {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
             format!("{a}.{b}.{c}.0/24")

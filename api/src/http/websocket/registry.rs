@@ -17,7 +17,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::events::Reload;
-use crate::ratelimit::address_key;
+use crate::net::address_key;
 use crate::state::AppState;
 
 /// Open sockets per address, and the stream of members whose session changed.

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 pub use facts::Facts;
 pub use metrics::{Cell, Prior};
-pub use query::{GroupBy, ProducerRow, RankAfter, RankKey, Scope};
+pub use query::{GroupBy, ProducerRow, RankAfter, RankBy, RankKey, Scope};
 pub use windows::Window;
 
 use crate::config::Grain;
@@ -163,14 +163,6 @@ pub struct RankPage {
     /// Producers in scope (0 when not asked for).
     pub total_count: u64,
     pub has_next: bool,
-}
-
-/// How a ranking is ordered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RankBy {
-    TrustIndex,
-    Signatures,
-    ResponseRate,
 }
 
 /// Reads the observatory of one server.

@@ -18,6 +18,14 @@ use super::sql::Sql;
 use super::windows::Window;
 use crate::error::Result;
 
+/// How a ranking is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RankBy {
+    TrustIndex,
+    Signatures,
+    ResponseRate,
+}
+
 /// Which producers, and which periods, a question covers.
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
@@ -426,14 +434,14 @@ pub async fn ranked_producers(
     db: &DatabaseConnection,
     k: u32,
     scope: &Scope,
-    by: super::RankBy,
+    by: RankBy,
     prior: Prior,
     after: Option<RankAfter>,
     limit: u64,
 ) -> Result<Vec<RankedRow>> {
     let backend = db.get_database_backend();
     let (key, keyed) = match by {
-        super::RankBy::Signatures => ("signatures".to_owned(), "atoms > 0".to_owned()),
+        RankBy::Signatures => ("signatures".to_owned(), "atoms > 0".to_owned()),
         _ => (
             trust_expression(prior),
             format!("atoms > 0 AND {RATINGS_SUM} > 0"),
@@ -517,7 +525,7 @@ pub async fn ranked_producers(
         for row in db.query_all_raw(sql.build()).await? {
             let id: Uuid = row.try_get_by_index(0)?;
             let value = match by {
-                super::RankBy::Signatures => RankKey::Signatures(row.try_get_by_index(2)?),
+                RankBy::Signatures => RankKey::Signatures(row.try_get_by_index(2)?),
                 _ => RankKey::TrustIndex(row.try_get_by_index(2)?),
             };
             let (sums, facts) = read(&row, 3)?;
