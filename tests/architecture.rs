@@ -1,8 +1,8 @@
 //! The server's layers, read from its sources: no module imports one of a
 //! layer above its own, and no import cycle joins files outside the GraphQL
 //! object graph (types that name each other) and one known knot that may
-//! only shrink. `docs/architecture.md` draws the layers;
-//! `tools/import-graph/scc.py` prints the same graph for people.
+//! only shrink. `docs/architecture.md` draws the layers; a failure prints
+//! the imports at fault.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
