@@ -5,7 +5,7 @@
 use crate::common::TestApp;
 use crate::common::browser::Browser;
 use consumact_api::config::Config;
-use consumact_api::service::observatory::seed::{self, SeedArgs};
+use consumact_api::seed::{self, SeedArgs};
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -681,7 +681,7 @@ async fn drifted(db: &sea_orm::DatabaseConnection) -> (i64, i64) {
 
 #[tokio::test]
 async fn seeded_and_written_kept_values_match_the_rows() {
-    use consumact_api::service::observatory::seed;
+    use consumact_api::seed;
     let app = TestApp::spawn().await;
     let db = sea_orm::Database::connect(app.database_url.as_str())
         .await

@@ -17,6 +17,7 @@ pub mod net;
 pub mod outbox;
 pub mod ratelimit;
 pub mod redis_link;
+pub mod seed;
 pub mod service;
 pub mod sql;
 pub mod state;

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use consumact_api::config::Config;
 use consumact_api::error::AppError;
-use consumact_api::{Application, db, graphql, service, shutdown_signal, telemetry};
+use consumact_api::{Application, db, graphql, seed, service, shutdown_signal, telemetry};
 
 /// See `api/Cargo.toml`: faster small allocations, memory returned after spikes.
 #[global_allocator]
@@ -58,7 +58,7 @@ enum Command {
     ObservatoryRebuild,
     /// Fill the database with a deterministic demo and benchmark data set,
     /// in bulk, with its observatory rollups.
-    Seed(service::observatory::seed::SeedArgs),
+    Seed(seed::SeedArgs),
 }
 
 #[tokio::main]
@@ -143,13 +143,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Seed(args) => {
             let database = db::connect(&cli.config).await?;
-            let report = service::observatory::seed::run(&database, &cli.config, &args)
-                .await
-                .map_err(|err| match err {
-                    // On the command line, the detail is for whoever ran it.
-                    AppError::Internal(detail) => anyhow::anyhow!("internal error: {detail}"),
-                    other => anyhow::anyhow!(other.message()),
-                })?;
+            let report =
+                seed::run(&database, &cli.config, &args)
+                    .await
+                    .map_err(|err| match err {
+                        // On the command line, the detail is for whoever ran it.
+                        AppError::Internal(detail) => anyhow::anyhow!("internal error: {detail}"),
+                        other => anyhow::anyhow!(other.message()),
+                    })?;
             println!("{report}");
             Ok(())
         }

@@ -367,7 +367,7 @@ async fn seed_months(app: &TestApp, months: u32) -> sea_orm::DatabaseConnection 
     let db = Database::connect(app.database_url.as_str()).await.unwrap();
     let config =
         consumact_api::config::Config::from_args(["consumact", "--observatory-k", "2"]).unwrap();
-    let args = consumact_api::service::observatory::seed::SeedArgs {
+    let args = consumact_api::seed::SeedArgs {
         signatures: 6_000,
         ratings: 3_000,
         producers: 8,
@@ -378,9 +378,7 @@ async fn seed_months(app: &TestApp, months: u32) -> sea_orm::DatabaseConnection 
         seed: 11,
         index_builds: 2,
     };
-    consumact_api::service::observatory::seed::run(&db, &config, &args)
-        .await
-        .unwrap();
+    consumact_api::seed::run(&db, &config, &args).await.unwrap();
     db
 }
 

@@ -5,7 +5,8 @@ use super::*;
 
 #[tokio::test]
 async fn the_seed_counts_the_rollups_as_a_rebuild_from_its_rows_does() {
-    use consumact_api::service::observatory::{rollup, seed};
+    use consumact_api::seed;
+    use consumact_api::service::observatory::rollup;
     for grain in ["month", "day"] {
         let app = spawn(&["--observatory-k", "2", "--observatory-grain", grain]).await;
         let db = Database::connect(app.database_url.as_str()).await.unwrap();
@@ -54,7 +55,7 @@ async fn the_seed_counts_the_rollups_as_a_rebuild_from_its_rows_does() {
 
 #[tokio::test]
 async fn a_seed_whose_rows_fill_their_batches_exactly_writes_them_all() {
-    use consumact_api::service::observatory::seed;
+    use consumact_api::seed;
     let app = spawn(&["--observatory-k", "2"]).await;
     let db = Database::connect(app.database_url.as_str()).await.unwrap();
     let config =
@@ -90,7 +91,7 @@ async fn a_seed_whose_rows_fill_their_batches_exactly_writes_them_all() {
 
 #[tokio::test]
 async fn a_seed_builds_again_every_index_and_key_it_set_aside() {
-    use consumact_api::service::observatory::seed;
+    use consumact_api::seed;
     let app = spawn(&["--observatory-k", "2"]).await;
     let db = Database::connect(app.database_url.as_str()).await.unwrap();
     let config =

@@ -186,7 +186,7 @@ async fn closed_periods_only_publishes_months_that_have_ended() {
         let config =
             consumact_api::config::Config::from_args(["consumact", "--observatory-k", "3"])
                 .unwrap();
-        let args = consumact_api::service::observatory::seed::SeedArgs {
+        let args = consumact_api::seed::SeedArgs {
             signatures: 2_000,
             ratings: 4_000,
             producers: 2,
@@ -197,9 +197,7 @@ async fn closed_periods_only_publishes_months_that_have_ended() {
             seed: 3,
             index_builds: 2,
         };
-        consumact_api::service::observatory::seed::run(&db, &config, &args)
-            .await
-            .unwrap();
+        consumact_api::seed::run(&db, &config, &args).await.unwrap();
         let admin = app.admin_token().await;
         let now = chrono::Utc::now();
         let data = observatory(

@@ -15,7 +15,6 @@ pub mod groups;
 pub mod metrics;
 pub mod query;
 pub mod rollup;
-pub mod seed;
 pub mod sql;
 pub mod windows;
 

@@ -33,13 +33,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::rollup;
-use super::sql::Sql;
 use crate::config::Config;
 use crate::config::Grain;
 use crate::error::{AppError, Result};
 use crate::service::hashing::Passwords;
 use crate::service::kept;
+use crate::service::observatory::rollup;
+use crate::sql::Sql;
 
 /// How much to generate.
 #[derive(clap::Args, Clone, Debug)]
