@@ -328,21 +328,9 @@ async fn community_moderators_act_within_their_scope_only() {
         assert!(app.sign(&token, &campaign).await.get("errors").is_none());
     }
     // The producer answers.
-    let (rep, _) = app.register("representative").await;
-    let claim = app
-        .gql_ok(
-            Some(&rep),
-            "mutation($id: ID!) { claimProducer(producerId: $id) { id } }",
-            json!({ "id": producer }),
-        )
-        .await["claimProducer"]["id"]
-        .clone();
-    app.gql_ok(
-        Some(&admin),
-        "mutation($id: ID!) { decideProducerClaim(claimId: $id, approve: true) { status } }",
-        json!({ "id": claim }),
-    )
-    .await;
+    let rep = app
+        .representative(&admin, &producer, "representative")
+        .await;
     let response = app
         .gql_ok(
             Some(&rep),

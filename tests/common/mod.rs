@@ -368,6 +368,27 @@ impl TestApp {
         )
     }
 
+    /// Registers `handle`, has it claim `producer` and the admin approve
+    /// the claim; the representative's token.
+    pub async fn representative(&self, admin: &str, producer: &str, handle: &str) -> String {
+        let (token, _) = self.register(handle).await;
+        let claim = self
+            .gql_ok(
+                Some(&token),
+                "mutation($id: ID!) { claimProducer(producerId: $id) { id } }",
+                json!({ "id": producer }),
+            )
+            .await["claimProducer"]["id"]
+            .clone();
+        self.gql_ok(
+            Some(admin),
+            "mutation($id: ID!) { decideProducerClaim(claimId: $id, approve: true) { status } }",
+            json!({ "id": claim }),
+        )
+        .await;
+        token
+    }
+
     /// Creates a producer named `name` and returns its id.
     pub async fn create_producer(&self, token: &str, name: &str) -> String {
         let data = self

@@ -140,26 +140,12 @@ async fn community_id(app: &TestApp, slug: &str) -> String {
 
 /// A member the admin approved as `producer`'s representative.
 async fn representative(app: &TestApp, admin: &str, producer: &str) -> String {
-    let (token, _) = app
-        .register(&format!("rep_{}", &producer[producer.len() - 12..]))
-        .await;
-    let claim = app
-        .gql_ok(
-            Some(&token),
-            "mutation($id: ID!) { claimProducer(producerId: $id) { id } }",
-            json!({ "id": producer }),
-        )
-        .await["claimProducer"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.gql_ok(
-        Some(admin),
-        "mutation($id: ID!) { decideProducerClaim(claimId: $id, approve: true) { status } }",
-        json!({ "id": claim }),
+    app.representative(
+        admin,
+        producer,
+        &format!("rep_{}", &producer[producer.len() - 12..]),
     )
-    .await;
-    token
+    .await
 }
 
 /// Every row of a kept table in key order: its keys' values as text (the

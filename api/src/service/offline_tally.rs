@@ -151,14 +151,9 @@ async fn within_caps(state: &AppState, campaign_id: Uuid, count: i32) -> Result<
     Ok(())
 }
 
-/// A pending tally and its campaign, for a site moderator who is neither
-/// its recorder nor the campaign's organiser, and whose account is older
-/// than the campaign: nobody verifies a count they or their own second
-/// account made (a community moderator is anyone who created a community,
-/// so community moderators do not verify).
-async fn for_review(
+/// A tally and its campaign; `NOT_FOUND` when either is gone.
+async fn with_campaign(
     state: &AppState,
-    actor: Viewer,
     tally_id: Uuid,
 ) -> Result<(offline_tally::Model, campaign::Model)> {
     let tally = offline_tally::Entity::find_by_id(tally_id)
@@ -169,6 +164,20 @@ async fn for_review(
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound("offline tally"))?;
+    Ok((tally, found))
+}
+
+/// A pending tally and its campaign, for a site moderator who is neither
+/// its recorder nor the campaign's organiser, and whose account is older
+/// than the campaign: nobody verifies a count they or their own second
+/// account made (a community moderator is anyone who created a community,
+/// so community moderators do not verify).
+async fn for_review(
+    state: &AppState,
+    actor: Viewer,
+    tally_id: Uuid,
+) -> Result<(offline_tally::Model, campaign::Model)> {
+    let (tally, found) = with_campaign(state, tally_id).await?;
     if !actor.moderates() {
         return Err(AppError::Forbidden(
             "only site moderators and admins verify offline signatures".into(),
@@ -319,14 +328,7 @@ pub async fn revoke(
         ));
     }
     let reason = validate::text("reason", reason, 3, 1_000)?;
-    let tally = offline_tally::Entity::find_by_id(tally_id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound("offline tally"))?;
-    let found = campaign::Entity::find_by_id(tally.campaign_id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound("offline tally"))?;
+    let (tally, found) = with_campaign(state, tally_id).await?;
     not_their_own(actor, &tally, &found)?;
     let (writer, txn) = state.begin_write().await?;
     let moved = offline_tally::Entity::update_many()
@@ -392,14 +394,7 @@ pub async fn recommend(
     actor: Viewer,
     tally_id: Uuid,
 ) -> Result<offline_tally::Model> {
-    let tally = offline_tally::Entity::find_by_id(tally_id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound("offline tally"))?;
-    let found = campaign::Entity::find_by_id(tally.campaign_id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound("offline tally"))?;
+    let (tally, found) = with_campaign(state, tally_id).await?;
     let community_moderator = match found.community_id {
         Some(_) => {
             moderation::scope_of(&state.db, actor, found.community_id).await?
