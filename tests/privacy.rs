@@ -363,3 +363,45 @@ async fn every_column_that_names_a_member_is_exported_or_explained() {
         );
     }
 }
+
+#[tokio::test]
+async fn erasure_withdraws_the_sponsorship_of_a_campaign_still_gathering_sponsors() {
+    let app = TestApp::spawn_with(&["--campaign-sponsors", "2"]).await;
+    let (organiser, _) = app.register("organiser").await;
+    let producer = app.create_producer(&organiser, "Acme").await;
+    let campaign = app.create_campaign(&organiser, &producer).await;
+    let code = app
+        .gql_ok(
+            Some(&organiser),
+            "mutation($id: ID!) { publishCampaign(id: $id) { sponsorCode } }",
+            json!({ "id": campaign }),
+        )
+        .await["publishCampaign"]["sponsorCode"]
+        .clone();
+    let (sponsor, _) = app.register("leaving_sponsor").await;
+    let sponsored = app
+        .gql_ok(
+            Some(&sponsor),
+            "mutation($code: String!) { sponsorCampaign(code: $code) { sponsorCount } }",
+            json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(sponsored["sponsorCampaign"]["sponsorCount"], 1);
+    app.gql_ok(
+        Some(&sponsor),
+        "mutation { deleteAccount(password: \"correct horse battery\") }",
+        json!({}),
+    )
+    .await;
+    let seen = app
+        .gql_ok(
+            Some(&organiser),
+            "query($id: ID!) { campaign(id: $id) { status sponsorCount } }",
+            json!({ "id": campaign }),
+        )
+        .await;
+    assert_eq!(
+        seen["campaign"],
+        json!({ "status": "SPONSORING", "sponsorCount": 0 })
+    );
+}

@@ -25,7 +25,7 @@ use entities::{
     producer, producer_representative, producer_response, proposal, signature, trust_rating, vote,
     webhook,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
     TransactionTrait,
@@ -299,6 +299,25 @@ pub async fn erase(
         crate::service::kept::membership(&txn, membership.community_id, validate::now(), -1)
             .await?;
     }
+    // A sponsorship of a campaign still gathering sponsors is withdrawn
+    // (its count drops); one that helped open a campaign is unlinked and
+    // still counted as it was at the opening.
+    let sponsored: Vec<Uuid> = campaign_sponsor::Entity::find()
+        .filter(campaign_sponsor::Column::MemberId.eq(actor.id))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|sponsorship| sponsorship.campaign_id)
+        .collect();
+    campaign::Entity::update_many()
+        .col_expr(
+            campaign::Column::SponsorCount,
+            Expr::col(campaign::Column::SponsorCount).sub(1),
+        )
+        .filter(campaign::Column::Id.is_in(sponsored))
+        .filter(campaign::Column::Status.eq(campaign::CampaignStatus::Sponsoring))
+        .exec(&txn)
+        .await?;
     campaign_sponsor::Entity::delete_many()
         .filter(campaign_sponsor::Column::MemberId.eq(actor.id))
         .exec(&txn)
