@@ -613,6 +613,36 @@ async fn a_revoked_tally_leaves_the_count_once_and_marks_its_milestones() {
         .clone();
     let revoke = "mutation($id: ID!, $reason: String!) { revokeOfflineTally(id: $id, reason: $reason) { status revokedAt revocationReason } }";
     let reason = "The sheets were photocopies of last year's";
+    // Bad input gets coded errors.
+    let unknown = app
+        .gql(
+            Some(&admin),
+            revoke,
+            json!({ "id": "01900000-0000-7000-8000-000000000000", "reason": reason }),
+        )
+        .await;
+    assert_eq!(error_code(&unknown), "NOT_FOUND");
+    let malformed = app
+        .gql(
+            Some(&admin),
+            revoke,
+            json!({ "id": "nope", "reason": reason }),
+        )
+        .await;
+    assert_eq!(error_field(&malformed), "id");
+    let terse = app
+        .gql(Some(&admin), revoke, json!({ "id": id, "reason": "no" }))
+        .await;
+    assert_eq!(error_code(&terse), "BAD_USER_INPUT");
+    assert_eq!(error_field(&terse), "reason");
+    let recommend_unknown = app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { recommendOfflineTally(id: $id) { id } }",
+            json!({ "id": "01900000-0000-7000-8000-000000000000" }),
+        )
+        .await;
+    assert_eq!(error_code(&recommend_unknown), "NOT_FOUND");
     // Only a verified tally is revoked.
     let early = app
         .gql(Some(&admin), revoke, json!({ "id": id, "reason": reason }))

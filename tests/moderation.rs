@@ -373,6 +373,26 @@ async fn community_moderators_act_within_their_scope_only() {
         .await;
     assert_eq!(listed["flags"]["totalCount"], 1);
     assert_eq!(listed["flags"]["edges"][0]["node"]["id"], flag);
+    let bad_community = app
+        .gql(Some(&founder), community_flags, json!({ "c": "not-an-id" }))
+        .await;
+    assert_eq!(error_field(&bad_community), "communityId");
+    let escalate =
+        "mutation($id: ID!, $note: String!) { escalateFlag(flagId: $id, note: $note) { status } }";
+    let terse = app
+        .gql(Some(&founder), escalate, json!({ "id": flag, "note": "?" }))
+        .await;
+    assert_eq!(error_code(&terse), "BAD_USER_INPUT");
+    assert_eq!(error_field(&terse), "note");
+    // Site moderators close flags themselves: nobody to escalate to.
+    let by_site = app
+        .gql(
+            Some(&moderator),
+            escalate,
+            json!({ "id": flag, "note": "Escalate this" }),
+        )
+        .await;
+    assert_eq!(error_code(&by_site), "CONFLICT");
     let escalated = app
         .gql_ok(
             Some(&founder),
