@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 type Module = Vec<String>;
 
-/// Every `.rs` file under `dir`, by module path (`service::campaign::read`).
+/// Every `.rs` file under `dir`, by module path (`service::campaigns::campaign::read`).
 fn modules(dir: &Path) -> BTreeMap<Module, PathBuf> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<Module, PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -278,17 +278,17 @@ fn no_import_cycle_but_the_graphql_object_graph_and_a_shrinking_knot() {
 
 #[test]
 fn the_reader_finds_grouped_and_nested_paths() {
-    let source = "use crate::service::{auth, campaign::read as campaigns, validate};\nuse super::sql::Sql;\nfn f() { crate::db::begin_write(); }";
+    let source = "use crate::service::{identity::auth, campaigns::campaign::read as campaigns, validate};\nuse super::sql::Sql;\nfn f() { crate::db::begin_write(); }";
     let crate_paths: Vec<String> = paths_after(source, "crate::")
         .iter()
         .map(|p| p.join("::"))
         .collect();
     assert!(
-        crate_paths.contains(&"service::auth".to_owned()),
+        crate_paths.contains(&"service::identity::auth".to_owned()),
         "{crate_paths:?}"
     );
     assert!(
-        crate_paths.contains(&"service::campaign::read".to_owned()),
+        crate_paths.contains(&"service::campaigns::campaign::read".to_owned()),
         "{crate_paths:?}"
     );
     assert!(

@@ -33,7 +33,7 @@ use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::service::sign_batch::SignBatcher;
+use crate::service::signing::sign_batch::SignBatcher;
 
 use std::time::{Duration, Instant};
 
@@ -47,9 +47,9 @@ use crate::events::redis::RedisEvents;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::redis_link::RedisLink;
-use crate::service::auth;
-use crate::service::hashing::Passwords;
-use crate::service::milestone::MilestoneCache;
+use crate::service::identity::auth;
+use crate::service::identity::hashing::Passwords;
+use crate::service::signing::milestone::MilestoneCache;
 use crate::state::AppState;
 
 /// A server bound to its address, ready to run.
@@ -93,7 +93,8 @@ impl Application {
         };
         let outbox = Arc::new(outbox::Outbox::new(&config)?);
         let live = events::hub::CampaignHub::start(events.subscribe(), Arc::downgrade(&counters));
-        let notices = service::notice_hub::NoticeHub::start(db.clone(), events.subscribe_notices());
+        let notices =
+            service::notify::notice_hub::NoticeHub::start(db.clone(), events.subscribe_notices());
         let state = AppState {
             observatory_db,
             upkeep_db,
@@ -117,8 +118,8 @@ impl Application {
             outbox,
             public_url,
             sources: Arc::new(service::source::SourceKeys::load(&config)?),
-            blocks: Arc::new(service::block::BlockList::default()),
-            surge: Arc::new(service::surge::SurgeDetector::new(&config)),
+            blocks: Arc::new(service::fraud::block::BlockList::default()),
+            surge: Arc::new(service::fraud::surge::SurgeDetector::new(&config)),
             caches: Arc::new(cache::Caches::new(Duration::from_secs(
                 config.cache_ttl_secs,
             ))),
@@ -144,7 +145,7 @@ impl Application {
             metrics: metrics.clone(),
             public_url: state.public_url.clone(),
             keys: state.sources.clone(),
-            handlers: Arc::new(service::delivery::Delivery),
+            handlers: Arc::new(service::notify::delivery::Delivery),
         });
         tokio::spawn(follow_reloads(state.clone()));
         if config.auto_migrate {
@@ -297,32 +298,33 @@ async fn maintain(state: AppState) {
         }
         if due || recovered {
             if let Err(err) =
-                service::pledge::expire_past_deadlines(&state, service::validate::now()).await
+                service::campaigns::pledge::expire_past_deadlines(&state, service::validate::now())
+                    .await
             {
                 tracing::warn!(?err, "expiring pledges past their deadline failed");
             }
-            match service::producer_voice::announce_due(&state).await {
+            match service::producers::producer_voice::announce_due(&state).await {
                 Ok(announced) if announced > 0 => {
                     tracing::info!(announced, "commitments past their due date announced")
                 }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(?err, "announcing due commitments failed"),
             }
-            match service::confirmation::count_left_behind(&state).await {
+            match service::identity::confirmation::count_left_behind(&state).await {
                 Ok(counted) if counted > 0 => {
                     tracing::info!(counted, "pending signatures of confirmed members counted")
                 }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(?err, "counting left-behind signatures failed"),
             }
-            match service::retention::anonymise_ended(&state).await {
+            match service::fraud::retention::anonymise_ended(&state).await {
                 Ok(changed) if changed > 0 => {
                     tracing::info!(changed, "signatures of ended campaigns anonymised")
                 }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(?err, "anonymising ended campaigns failed"),
             }
-            match service::confirmation::purge_unconfirmed(&state).await {
+            match service::identity::confirmation::purge_unconfirmed(&state).await {
                 Ok(removed) if removed > 0 => {
                     tracing::info!(removed, "pending signatures of unconfirmed members removed")
                 }

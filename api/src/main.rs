@@ -113,14 +113,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             password,
         } => {
             let database = db::connect(&cli.config).await?;
-            let passwords = service::hashing::Passwords::new(
+            let passwords = service::identity::hashing::Passwords::new(
                 cli.config.argon2_memory_kib,
                 cli.config.argon2_iterations,
             )?;
-            let admin =
-                service::auth::ensure_admin(&database, &passwords, &handle, &email, &password)
-                    .await
-                    .map_err(|err| anyhow::anyhow!(err.message()))?;
+            let admin = service::identity::auth::ensure_admin(
+                &database, &passwords, &handle, &email, &password,
+            )
+            .await
+            .map_err(|err| anyhow::anyhow!(err.message()))?;
             println!("{} is an admin (id {})", admin.handle, admin.id);
             Ok(())
         }

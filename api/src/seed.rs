@@ -36,9 +36,9 @@ use uuid::Uuid;
 use crate::config::Config;
 use crate::config::Grain;
 use crate::error::{AppError, Result};
-use crate::service::hashing::Passwords;
-use crate::service::kept;
+use crate::service::identity::hashing::Passwords;
 use crate::service::observatory::rollup;
+use crate::service::signing::kept;
 use crate::sql::Sql;
 
 /// How much to generate.

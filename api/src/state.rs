@@ -12,12 +12,12 @@ use crate::events::EventBus;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::ratelimit::RateLimits;
-use crate::service::block::list::BlockList;
-use crate::service::hashing::Passwords;
-use crate::service::milestone::MilestoneCache;
-use crate::service::sign_batch::SignBatcher;
+use crate::service::fraud::block::list::BlockList;
+use crate::service::fraud::surge::detector::SurgeDetector;
+use crate::service::identity::hashing::Passwords;
+use crate::service::signing::milestone::MilestoneCache;
+use crate::service::signing::sign_batch::SignBatcher;
 use crate::service::source::SourceKeys;
-use crate::service::surge::detector::SurgeDetector;
 
 /// Shared, cheaply clonable application state.
 #[derive(Clone)]
@@ -38,7 +38,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Queues this process's write transactions on SQLite (see [`AppState::begin_write`]).
     pub sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
-    /// Writes signatures in batches (see `service::sign_batch`).
+    /// Writes signatures in batches (see `service::signing::sign_batch`).
     pub signer: Arc<SignBatcher>,
     /// Mail (and later other messages) leaving the server.
     pub outbox: Arc<Outbox>,
@@ -46,14 +46,14 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Keys signatures' sources (see `service::source`).
     pub sources: Arc<SourceKeys>,
-    /// The block-list in force (see `service::block`).
+    /// The block-list in force (see `service::fraud::block`).
     pub blocks: Arc<BlockList>,
-    /// Sliding windows and signals of surge detection (see `service::surge`).
+    /// Sliding windows and signals of surge detection (see `service::fraud::surge`).
     pub surge: Arc<SurgeDetector>,
     /// Tokens' members and campaigns, kept in step across instances (see `cache`).
     pub caches: Arc<Caches>,
-    /// `myNotifications` subscribers of this instance (see `service::notice_hub`).
-    pub notices: Arc<crate::service::notice_hub::NoticeHub>,
+    /// `myNotifications` subscribers of this instance (see `service::notify::notice_hub`).
+    pub notices: Arc<crate::service::notify::notice_hub::NoticeHub>,
     /// Counter events per campaign, for subscribers (see `events::hub`).
     pub live: Arc<crate::events::hub::CampaignHub>,
     /// The month the observatory's windows are kept for (see

@@ -74,9 +74,9 @@ impl From<CounterName> for Counter {
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Reload {
-    /// The block-list (`service::block`).
+    /// The block-list (`service::fraud::block`).
     BlockRules,
-    /// The open fraud signals (`service::surge`).
+    /// The open fraud signals (`service::fraud::surge`).
     FraudSignals,
     /// A member's row, role or sessions (`cache`).
     Member(Uuid),

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::graphql::guards::{RequestAuth, client_ip, require_member, state};
 use crate::graphql::member::Member;
 use crate::ratelimit::Action;
-use crate::service::{confirmation, password};
+use crate::service::{identity::confirmation, identity::password};
 
 #[derive(Default)]
 pub struct AccountMutation;

@@ -7,7 +7,7 @@ use entities::block_rule;
 use crate::error::Result;
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state};
-use crate::service::{block, validate};
+use crate::service::{fraud::block, validate};
 
 /// What a rule's pattern matches.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]

@@ -21,7 +21,7 @@ use crate::graphql::producer_voice::{CampaignUpdate, ProducerResponse};
 use crate::graphql::proposal::{Proposal, ranked_page};
 use crate::graphql::signing::{CampaignCounters, Milestone, Signature};
 use crate::graphql::value_tag::ValueTag;
-use crate::service::proposal::Venue;
+use crate::service::campaigns::proposal::Venue;
 use crate::service::{self, validate};
 
 /// The form of collective action a campaign takes.
@@ -164,7 +164,7 @@ impl Campaign {
             .with_offline(self.0.offline_signatures);
         if self.organised_by_viewer(ctx).await? {
             counters.pending_signatures =
-                Some(service::signature::pending_count(&state(ctx).db, self.0.id).await?);
+                Some(service::signing::signature::pending_count(&state(ctx).db, self.0.id).await?);
         }
         Ok(counters)
     }
@@ -190,7 +190,7 @@ impl Campaign {
     async fn pledge_totals(&self, ctx: &Context<'_>) -> Result<PledgeTotals> {
         let state = state(ctx);
         let k = i64::from(state.config.observatory_k);
-        Ok(service::pledge::totals(&state.db, self.0.id, k)
+        Ok(service::campaigns::pledge::totals(&state.db, self.0.id, k)
             .await?
             .into())
     }
@@ -200,7 +200,7 @@ impl Campaign {
             return Ok(None);
         };
         Ok(
-            service::pledge::of_viewer(&state(ctx).db, viewer, self.0.id)
+            service::campaigns::pledge::of_viewer(&state(ctx).db, viewer, self.0.id)
                 .await?
                 .map(Pledge),
         )
@@ -213,7 +213,7 @@ impl Campaign {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<ProducerResponse>> {
-        let select = service::producer_voice::of_campaign(self.0.id);
+        let select = service::producers::producer_voice::of_campaign(self.0.id);
         connection::paginate(
             ctx,
             select,
@@ -232,7 +232,7 @@ impl Campaign {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<CampaignUpdate>> {
-        let select = service::producer_voice::updates_of(self.0.id);
+        let select = service::producers::producer_voice::updates_of(self.0.id);
         connection::paginate(
             ctx,
             select,
@@ -260,9 +260,12 @@ impl Campaign {
     /// to the online count.
     async fn signatures_by_territory(&self, ctx: &Context<'_>) -> Result<Vec<TerritoryCount>> {
         let state = state(ctx);
-        let lines =
-            service::signature::by_territory(&state.db, self.0.id, state.config.observatory_k)
-                .await?;
+        let lines = service::signing::signature::by_territory(
+            &state.db,
+            self.0.id,
+            state.config.observatory_k,
+        )
+        .await?;
         Ok(lines
             .into_iter()
             .map(|(territory, count)| TerritoryCount { territory, count })
@@ -278,7 +281,8 @@ impl Campaign {
         after: Option<String>,
     ) -> Result<Page<OfflineTally>> {
         let select =
-            service::offline_tally::of_campaign(state(ctx), viewer(ctx).await?, &self.0).await?;
+            service::signing::offline_tally::of_campaign(state(ctx), viewer(ctx).await?, &self.0)
+                .await?;
         connection::paginate(
             ctx,
             select,
@@ -291,7 +295,7 @@ impl Campaign {
     }
     /// Signature milestones reached so far (10, 100, 1 000…, and the goal).
     async fn milestones(&self, ctx: &Context<'_>) -> Result<Vec<Milestone>> {
-        let reached = service::milestone::of_campaign(&state(ctx).db, self.0.id).await?;
+        let reached = service::signing::milestone::of_campaign(&state(ctx).db, self.0.id).await?;
         Ok(reached
             .into_iter()
             .map(|model| Milestone {
@@ -308,7 +312,7 @@ impl Campaign {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<Signature>> {
-        let select = service::signature::of_campaign(self.0.id);
+        let select = service::signing::signature::of_campaign(self.0.id);
         connection::paginate(ctx, select, signature::Column::Id, first, after, Signature).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
@@ -343,7 +347,7 @@ pub enum CampaignOrder {
 /// A page of the campaigns the caller may see that match `filter`, newest first.
 pub async fn campaign_page(
     ctx: &Context<'_>,
-    filter: service::campaign::CampaignFilter,
+    filter: service::campaigns::campaign::CampaignFilter,
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Page<Campaign>> {
@@ -353,13 +357,13 @@ pub async fn campaign_page(
 /// A page of the campaigns the caller may see that match `filter`, in `order`.
 pub async fn ordered_campaign_page(
     ctx: &Context<'_>,
-    filter: service::campaign::CampaignFilter,
+    filter: service::campaigns::campaign::CampaignFilter,
     order: CampaignOrder,
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Page<Campaign>> {
     use sea_orm::{ColumnTrait, QueryFilter};
-    let select = service::campaign::list(viewer(ctx).await?, filter);
+    let select = service::campaigns::campaign::list(viewer(ctx).await?, filter);
     let (select, key) = match order {
         CampaignOrder::Newest => {
             return connection::paginate(ctx, select, campaign::Column::Id, first, after, Campaign)
@@ -407,11 +411,11 @@ pub struct CampaignFilterInput {
 }
 
 impl CampaignFilterInput {
-    pub fn into_service(self) -> Result<service::campaign::CampaignFilter> {
+    pub fn into_service(self) -> Result<service::campaigns::campaign::CampaignFilter> {
         let id = |field: &str, value: Option<ID>| {
             value.map(|value| validate::id(field, &value)).transpose()
         };
-        Ok(service::campaign::CampaignFilter {
+        Ok(service::campaigns::campaign::CampaignFilter {
             kind: self.kind.map(Into::into),
             status: self.status.map(Into::into),
             producer_id: id("filter.producerId", self.producer_id)?,
@@ -490,9 +494,11 @@ impl CampaignQuery {
     async fn campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Campaign>> {
         let id = validate::id("id", &id)?;
         let viewer = viewer(ctx).await?;
-        Ok(service::campaign::get_cached(state(ctx), viewer, id)
-            .await?
-            .map(|found| Campaign(std::sync::Arc::unwrap_or_clone(found))))
+        Ok(
+            service::campaigns::campaign::get_cached(state(ctx), viewer, id)
+                .await?
+                .map(|found| Campaign(std::sync::Arc::unwrap_or_clone(found))),
+        )
     }
 
     /// Published campaigns (and the caller's own drafts), newest first
@@ -523,7 +529,7 @@ impl CampaignMutation {
         input: CreateCampaignInput,
     ) -> Result<Campaign> {
         let actor = require_creator(ctx).await?;
-        let new = service::campaign::NewCampaign {
+        let new = service::campaigns::campaign::NewCampaign {
             kind: input.kind.into(),
             title: input.title,
             summary: input.summary,
@@ -541,7 +547,7 @@ impl CampaignMutation {
             territory: input.territory,
             language: input.language,
         };
-        service::campaign::create(state(ctx), actor, new)
+        service::campaigns::campaign::create(state(ctx), actor, new)
             .await
             .map(Campaign)
     }
@@ -555,7 +561,7 @@ impl CampaignMutation {
     ) -> Result<Campaign> {
         let actor = require_member(ctx).await?;
         let id = validate::id("id", &id)?;
-        let changes = service::campaign::CampaignChanges {
+        let changes = service::campaigns::campaign::CampaignChanges {
             title: input.title,
             summary: input.summary,
             body: input.body,
@@ -567,7 +573,7 @@ impl CampaignMutation {
             territory: input.territory,
             language: input.language,
         };
-        service::campaign::update(state(ctx), actor, id, changes)
+        service::campaigns::campaign::update(state(ctx), actor, id, changes)
             .await
             .map(Campaign)
     }
@@ -577,7 +583,7 @@ impl CampaignMutation {
     async fn publish_campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Campaign> {
         let actor = require_member(ctx).await?;
         let id = validate::id("id", &id)?;
-        service::campaign::publish(state(ctx), actor, id)
+        service::campaigns::campaign::publish(state(ctx), actor, id)
             .await
             .map(Campaign)
     }
@@ -592,10 +598,10 @@ impl CampaignMutation {
         let actor = require_member(ctx).await?;
         let id = validate::id("id", &id)?;
         let outcome = match outcome {
-            CampaignOutcome::Victory => service::campaign::Outcome::Victory,
-            CampaignOutcome::Closed => service::campaign::Outcome::Closed,
+            CampaignOutcome::Victory => service::campaigns::campaign::Outcome::Victory,
+            CampaignOutcome::Closed => service::campaigns::campaign::Outcome::Closed,
         };
-        service::campaign::close(state(ctx), actor, id, outcome)
+        service::campaigns::campaign::close(state(ctx), actor, id, outcome)
             .await
             .map(Campaign)
     }

@@ -13,7 +13,7 @@ use crate::graphql::guards::{require_creator, require_member, state, viewer};
 use crate::graphql::loaders::{CommunityTags, DbLoader, Membership};
 use crate::graphql::proposal::{Proposal, ranked_page};
 use crate::graphql::value_tag::ValueTag;
-use crate::service::proposal::Venue;
+use crate::service::campaigns::proposal::Venue;
 use crate::service::{self, validate};
 
 /// A member's place in a community.
@@ -144,9 +144,11 @@ pub struct CommunityQuery;
 #[Object]
 impl CommunityQuery {
     async fn community(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Community>> {
-        Ok(service::community::by_slug(&state(ctx).db, &slug)
-            .await?
-            .map(Community))
+        Ok(
+            service::campaigns::community::by_slug(&state(ctx).db, &slug)
+                .await?
+                .map(Community),
+        )
     }
 
     /// Communities, newest first unless `orderBy` says otherwise.
@@ -160,10 +162,11 @@ impl CommunityQuery {
         #[graphql(default)] order_by: CommunityOrder,
     ) -> Result<Page<Community>> {
         let filter = filter.unwrap_or_default();
-        let select = service::community::list(service::community::CommunityFilter {
-            value_tag: filter.value_tag,
-            territory: filter.territory,
-        })?;
+        let select =
+            service::campaigns::community::list(service::campaigns::community::CommunityFilter {
+                value_tag: filter.value_tag,
+                territory: filter.territory,
+            })?;
         let column = match order_by {
             CommunityOrder::Newest => {
                 return connection::paginate(
@@ -208,7 +211,7 @@ impl CommunityMutation {
         input: CreateCommunityInput,
     ) -> Result<Community> {
         let actor = require_creator(ctx).await?;
-        let new = service::community::NewCommunity {
+        let new = service::campaigns::community::NewCommunity {
             name: input.name,
             slug: input.slug,
             description: input.description,
@@ -216,7 +219,7 @@ impl CommunityMutation {
             territory: input.territory,
             language: input.language,
         };
-        service::community::create(state(ctx), actor, new)
+        service::campaigns::community::create(state(ctx), actor, new)
             .await
             .map(Community)
     }
@@ -224,7 +227,7 @@ impl CommunityMutation {
     async fn join_community(&self, ctx: &Context<'_>, community_id: ID) -> Result<Community> {
         let actor = require_member(ctx).await?;
         let id = validate::id("communityId", &community_id)?;
-        service::community::join(state(ctx), actor, id)
+        service::campaigns::community::join(state(ctx), actor, id)
             .await
             .map(Community)
     }
@@ -232,7 +235,7 @@ impl CommunityMutation {
     async fn leave_community(&self, ctx: &Context<'_>, community_id: ID) -> Result<Community> {
         let actor = require_member(ctx).await?;
         let id = validate::id("communityId", &community_id)?;
-        service::community::leave(state(ctx), actor, id)
+        service::campaigns::community::leave(state(ctx), actor, id)
             .await
             .map(Community)
     }

@@ -17,8 +17,8 @@ use crate::graphql::connection::{
 };
 use crate::graphql::guards::{state, viewer};
 use crate::graphql::producer::Producer;
-use crate::service::discover::{self, Target, Weights};
-use crate::service::search::{self, Kind, SearchFilter};
+use crate::service::discovery::discover::{self, Target, Weights};
+use crate::service::discovery::search::{self, Kind, SearchFilter};
 
 /// What `discover` recommends.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub enum DiscoverKind {
 
 /// Why something was recommended.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::service::discover::ReasonKind")]
+#[graphql(remote = "crate::service::discovery::discover::ReasonKind")]
 pub enum ReasonKind {
     /// It stands for a value you hold (`detail`: the value's slug).
     SharedValue,

@@ -9,7 +9,7 @@ use tokio::sync::OnceCell;
 use crate::error::{AppError, Result};
 use entities::member;
 
-use crate::service::auth;
+use crate::service::identity::auth;
 use crate::service::viewer::Viewer;
 use crate::state::AppState;
 

@@ -8,7 +8,7 @@ use entities::invalidation;
 use crate::error::Result;
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state};
-use crate::service::{invalidation as service, validate};
+use crate::service::{fraud::invalidation as service, validate};
 
 /// Signatures struck out together (or, for a dry run, counted).
 pub struct Invalidation(pub invalidation::Model);

@@ -99,7 +99,7 @@ impl Loader<CommunityTags> for DbLoader {
         keys: &[CommunityTags],
     ) -> Result<HashMap<CommunityTags, Self::Value>, AppError> {
         let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let mut tags = service::community::tags_of(&self.db, &ids).await?;
+        let mut tags = service::campaigns::community::tags_of(&self.db, &ids).await?;
         Ok(keys
             .iter()
             .map(|key| (*key, tags.remove(&key.0).unwrap_or_default()))
@@ -116,7 +116,7 @@ impl Loader<CampaignTags> for DbLoader {
         keys: &[CampaignTags],
     ) -> Result<HashMap<CampaignTags, Self::Value>, AppError> {
         let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let mut tags = service::campaign::tags_of(&self.db, &ids).await?;
+        let mut tags = service::campaigns::campaign::tags_of(&self.db, &ids).await?;
         Ok(keys
             .iter()
             .map(|key| (*key, tags.remove(&key.0).unwrap_or_default()))
@@ -140,7 +140,9 @@ impl Loader<Membership> for DbLoader {
         }
         let mut found = HashMap::new();
         for (member, communities) in by_member {
-            for row in service::community::memberships(&self.db, member, &communities).await? {
+            for row in
+                service::campaigns::community::memberships(&self.db, member, &communities).await?
+            {
                 let key = Membership {
                     community: row.community_id,
                     member,
@@ -170,7 +172,7 @@ impl Loader<CampaignCountsOf> for DbLoader {
 }
 
 impl Loader<ProposalTally> for DbLoader {
-    type Value = service::proposal::Tally;
+    type Value = service::campaigns::proposal::Tally;
     type Error = AppError;
 
     async fn load(
@@ -178,7 +180,7 @@ impl Loader<ProposalTally> for DbLoader {
         keys: &[ProposalTally],
     ) -> Result<HashMap<ProposalTally, Self::Value>, AppError> {
         let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let tallies = service::proposal::tallies(&self.db, &ids).await?;
+        let tallies = service::campaigns::proposal::tallies(&self.db, &ids).await?;
         Ok(tallies
             .into_iter()
             .map(|(id, tally)| (ProposalTally(id), tally))

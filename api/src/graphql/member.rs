@@ -12,7 +12,7 @@ use crate::graphql::proposal::Proposal;
 use crate::graphql::signing::Signature;
 use crate::graphql::value_tag::ValueTag;
 use crate::ratelimit::Action;
-use crate::service::{auth, validate};
+use crate::service::{identity::auth, validate};
 
 /// What a member may do beyond taking part.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +67,7 @@ impl Member {
     /// themself may read them.
     async fn values(&self, ctx: &Context<'_>) -> Result<Vec<ValueTag>> {
         self.require_self(ctx).await?;
-        let held = crate::service::profile::values_of(&state(ctx).db, self.0.id).await?;
+        let held = crate::service::identity::profile::values_of(&state(ctx).db, self.0.id).await?;
         Ok(held.into_iter().map(ValueTag).collect())
     }
     /// Whether communities joined and campaigns signed count as signals for
@@ -86,7 +86,7 @@ impl Member {
     ) -> Result<Page<Proposal>> {
         connection::paginate(
             ctx,
-            crate::service::proposal::adopted_by(self.0.id),
+            crate::service::campaigns::proposal::adopted_by(self.0.id),
             entities::proposal::Column::Id,
             first,
             after,
@@ -97,7 +97,7 @@ impl Member {
     /// How many of the member's proposals were adopted.
     async fn adopted_proposal_count(&self, ctx: &Context<'_>) -> Result<u64> {
         use sea_orm::PaginatorTrait;
-        Ok(crate::service::proposal::adopted_by(self.0.id)
+        Ok(crate::service::campaigns::proposal::adopted_by(self.0.id)
             .count(&state(ctx).db)
             .await?)
     }
@@ -126,7 +126,7 @@ impl Member {
         after: Option<String>,
     ) -> Result<Page<Signature>> {
         self.require_self(ctx).await?;
-        let select = crate::service::signature::of_member(self.0.id);
+        let select = crate::service::signing::signature::of_member(self.0.id);
         connection::paginate(
             ctx,
             select,
@@ -146,7 +146,7 @@ impl Member {
         after: Option<String>,
     ) -> Result<Page<Pledge>> {
         self.require_self(ctx).await?;
-        let select = crate::service::pledge::of_member(self.0.id);
+        let select = crate::service::campaigns::pledge::of_member(self.0.id);
         connection::paginate(
             ctx,
             select,
@@ -228,7 +228,7 @@ impl MemberQuery {
         ctx: &Context<'_>,
     ) -> Result<async_graphql::Json<serde_json::Value>> {
         let actor = require_member(ctx).await?;
-        crate::service::privacy::export(&state(ctx).db, actor)
+        crate::service::identity::privacy::export(&state(ctx).db, actor)
             .await
             .map(async_graphql::Json)
     }
@@ -273,13 +273,13 @@ impl MemberMutation {
     /// private to you (`me { values territory locale useActivitySignals }`).
     async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<Member> {
         let actor = require_member(ctx).await?;
-        let changes = crate::service::profile::ProfileChanges {
+        let changes = crate::service::identity::profile::ProfileChanges {
             values: input.values,
             territory: input.territory,
             locale: input.locale,
             use_activity_signals: input.use_activity_signals,
         };
-        crate::service::profile::update(state(ctx), actor, changes)
+        crate::service::identity::profile::update(state(ctx), actor, changes)
             .await
             .map(Member)
     }
@@ -300,7 +300,8 @@ impl MemberMutation {
     async fn delete_account(&self, ctx: &Context<'_>, password: String) -> Result<bool> {
         let actor = require_member(ctx).await?;
         let state = state(ctx);
-        crate::service::privacy::erase(&state.db, &state.passwords, actor, password).await?;
+        crate::service::identity::privacy::erase(&state.db, &state.passwords, actor, password)
+            .await?;
         state
             .caches
             .member_changed(state.events.as_ref(), actor.id)

@@ -1,7 +1,7 @@
 //! Moderation: `flagContent`, `hideContent`, `restoreContent`,
 //! `dismissFlag`, `escalateFlag`, and the `flags` and `auditLog` lists for
 //! moderators. Scopes (site and community) are explained in
-//! [`crate::service::moderation`].
+//! [`crate::service::oversight::moderation`].
 
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use entities::{audit_log, flag};
 use crate::error::Result;
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_creator, require_member, state};
-use crate::service::moderation::{self, Target};
+use crate::service::oversight::moderation::{self, Target};
 use crate::service::{self, validate};
 
 /// Content that can be flagged and hidden.
@@ -158,7 +158,7 @@ impl ModerationQuery {
         let target = target_id
             .map(|id| validate::id("targetId", &id))
             .transpose()?;
-        let select = service::audit::entries(target);
+        let select = service::oversight::audit::entries(target);
         connection::paginate(ctx, select, audit_log::Column::Id, first, after, AuditEntry).await
     }
 }

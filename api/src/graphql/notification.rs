@@ -11,7 +11,7 @@ use crate::error::{AppError, Result};
 use crate::events::Notice;
 use crate::graphql::guards::{self, require_member, state};
 use crate::graphql::webhook::WebhookEvent;
-use crate::service::notification::{self as service, PreferenceChanges, Preferences};
+use crate::service::notify::notification::{self as service, PreferenceChanges, Preferences};
 
 /// What you are mailed about (at most one mail per campaign per day).
 #[derive(SimpleObject)]

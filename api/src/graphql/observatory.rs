@@ -21,7 +21,7 @@ use crate::service::observatory::{
     self as obs, Bucket, FilterInput, GroupBy, Observatory as Service, Part, RankAfter, RankBy,
     RankKey, metrics,
 };
-use crate::service::{rating, validate};
+use crate::service::{producers::rating, validate};
 
 /// A dimension of trust a member rates.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use entities::offline_tally;
 use crate::error::{AppError, Result};
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state, viewer};
-use crate::service::{offline_tally as service, validate};
+use crate::service::{signing::offline_tally as service, validate};
 
 /// Signatures collected offline, counted once a moderator verifies them.
 pub struct OfflineTally(pub offline_tally::Model);

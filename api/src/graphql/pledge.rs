@@ -85,8 +85,8 @@ pub struct PledgeTotals {
     pub monthly_amount_cents: Option<i64>,
 }
 
-impl From<service::pledge::PledgeTotals> for PledgeTotals {
-    fn from(totals: service::pledge::PledgeTotals) -> Self {
+impl From<service::campaigns::pledge::PledgeTotals> for PledgeTotals {
+    fn from(totals: service::campaigns::pledge::PledgeTotals) -> Self {
         Self {
             pledgers: totals.pledgers,
             active: totals.active,
@@ -118,12 +118,12 @@ impl PledgeMutation {
     ) -> Result<Pledge> {
         let actor = require_member(ctx).await?;
         let id = validate::id("campaignId", &campaign_id)?;
-        let new = service::pledge::NewPledge {
+        let new = service::campaigns::pledge::NewPledge {
             kind: input.kind.into(),
             monthly_amount_cents: input.monthly_amount_cents,
             activation_threshold: input.activation_threshold,
         };
-        service::pledge::pledge(state(ctx), actor, id, new)
+        service::campaigns::pledge::pledge(state(ctx), actor, id, new)
             .await
             .map(Pledge)
     }
@@ -132,7 +132,7 @@ impl PledgeMutation {
     async fn withdraw_pledge(&self, ctx: &Context<'_>, pledge_id: ID) -> Result<Pledge> {
         let actor = require_member(ctx).await?;
         let id = validate::id("pledgeId", &pledge_id)?;
-        service::pledge::withdraw(state(ctx), actor, id)
+        service::campaigns::pledge::withdraw(state(ctx), actor, id)
             .await
             .map(Pledge)
     }
@@ -141,7 +141,7 @@ impl PledgeMutation {
     async fn mark_pledge_kept(&self, ctx: &Context<'_>, pledge_id: ID) -> Result<Pledge> {
         let actor = require_member(ctx).await?;
         let id = validate::id("pledgeId", &pledge_id)?;
-        service::pledge::mark_kept(state(ctx), actor, id)
+        service::campaigns::pledge::mark_kept(state(ctx), actor, id)
             .await
             .map(Pledge)
     }

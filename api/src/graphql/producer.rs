@@ -62,7 +62,7 @@ impl Producer {
     }
     /// Labels and certifications, e.g. `organic`.
     async fn labels(&self) -> Vec<String> {
-        service::producer::labels(&self.0)
+        service::producers::producer::labels(&self.0)
     }
     async fn website(&self) -> Option<&str> {
         self.0.website.as_deref()
@@ -99,7 +99,7 @@ impl Producer {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<ProducerResponse>> {
-        let select = service::producer_voice::commitments_of(self.0.id);
+        let select = service::producers::producer_voice::commitments_of(self.0.id);
         connection::paginate(
             ctx,
             select,
@@ -145,7 +145,7 @@ pub struct ProducerQuery;
 impl ProducerQuery {
     async fn producer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Producer>> {
         let id = validate::id("id", &id)?;
-        match service::producer::get(&state(ctx).db, id).await {
+        match service::producers::producer::get(&state(ctx).db, id).await {
             Ok(found) => Ok(Some(Producer(found))),
             Err(crate::error::AppError::NotFound(_)) => Ok(None),
             Err(err) => Err(err),
@@ -162,11 +162,12 @@ impl ProducerQuery {
         filter: Option<ProducerFilter>,
     ) -> Result<Page<Producer>> {
         let filter = filter.unwrap_or_default();
-        let select = service::producer::list(service::producer::ProducerFilter {
-            sector: filter.sector,
-            kind: filter.kind.map(Into::into),
-            territory: filter.territory,
-        })?;
+        let select =
+            service::producers::producer::list(service::producers::producer::ProducerFilter {
+                sector: filter.sector,
+                kind: filter.kind.map(Into::into),
+                territory: filter.territory,
+            })?;
         connection::paginate(ctx, select, producer::Column::Id, first, after, Producer).await
     }
 }
@@ -183,7 +184,7 @@ impl ProducerMutation {
         input: CreateProducerInput,
     ) -> Result<Producer> {
         let actor = require_creator(ctx).await?;
-        let new = service::producer::NewProducer {
+        let new = service::producers::producer::NewProducer {
             name: input.name,
             kind: input.kind.into(),
             sector: input.sector,
@@ -192,7 +193,7 @@ impl ProducerMutation {
             website: input.website,
             description: input.description,
         };
-        service::producer::create(state(ctx), actor, new)
+        service::producers::producer::create(state(ctx), actor, new)
             .await
             .map(Producer)
     }

@@ -106,15 +106,19 @@ impl ProducerResponse {
     }
     /// Signers who found the commitment kept.
     async fn kept_reviews(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(service::producer_voice::reviews(&state(ctx).db, self.0.id)
-            .await?
-            .kept)
+        Ok(
+            service::producers::producer_voice::reviews(&state(ctx).db, self.0.id)
+                .await?
+                .kept,
+        )
     }
     /// Signers who found the commitment broken.
     async fn broken_reviews(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(service::producer_voice::reviews(&state(ctx).db, self.0.id)
-            .await?
-            .broken)
+        Ok(
+            service::producers::producer_voice::reviews(&state(ctx).db, self.0.id)
+                .await?
+                .broken,
+        )
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -179,7 +183,7 @@ impl ProducerVoiceQuery {
             ));
         }
         let status = status.unwrap_or(ClaimStatus::Pending).into();
-        let select = service::producer_voice::claims(status);
+        let select = service::producers::producer_voice::claims(status);
         connection::paginate(
             ctx,
             select,
@@ -201,7 +205,7 @@ impl ProducerVoiceMutation {
     async fn claim_producer(&self, ctx: &Context<'_>, producer_id: ID) -> Result<ProducerClaim> {
         let actor = require_creator(ctx).await?;
         let id = validate::id("producerId", &producer_id)?;
-        service::producer_voice::claim(state(ctx), actor, id)
+        service::producers::producer_voice::claim(state(ctx), actor, id)
             .await
             .map(ProducerClaim)
     }
@@ -215,7 +219,7 @@ impl ProducerVoiceMutation {
     ) -> Result<ProducerClaim> {
         let actor = require_member(ctx).await?;
         let id = validate::id("claimId", &claim_id)?;
-        service::producer_voice::decide_claim(state(ctx), actor, id, approve)
+        service::producers::producer_voice::decide_claim(state(ctx), actor, id, approve)
             .await
             .map(ProducerClaim)
     }
@@ -229,12 +233,12 @@ impl ProducerVoiceMutation {
     ) -> Result<ProducerResponse> {
         let actor = require_member(ctx).await?;
         let id = validate::id("campaignId", &campaign_id)?;
-        let new = service::producer_voice::NewResponse {
+        let new = service::producers::producer_voice::NewResponse {
             body: input.body,
             commitment: input.commitment,
             due_at: input.due_at,
         };
-        service::producer_voice::respond(state(ctx), actor, id, new)
+        service::producers::producer_voice::respond(state(ctx), actor, id, new)
             .await
             .map(ProducerResponse)
     }
@@ -248,7 +252,7 @@ impl ProducerVoiceMutation {
     ) -> Result<ProducerResponse> {
         let actor = require_member(ctx).await?;
         let id = validate::id("responseId", &response_id)?;
-        service::producer_voice::review(state(ctx), actor, id, verdict.into())
+        service::producers::producer_voice::review(state(ctx), actor, id, verdict.into())
             .await
             .map(ProducerResponse)
     }
@@ -262,7 +266,7 @@ impl ProducerVoiceMutation {
     ) -> Result<ProducerResponse> {
         let actor = require_member(ctx).await?;
         let id = validate::id("responseId", &response_id)?;
-        service::producer_voice::close_commitment(state(ctx), actor, id)
+        service::producers::producer_voice::close_commitment(state(ctx), actor, id)
             .await
             .map(ProducerResponse)
     }
@@ -276,8 +280,14 @@ impl ProducerVoiceMutation {
     ) -> Result<CampaignUpdate> {
         let actor = require_creator(ctx).await?;
         let id = validate::id("campaignId", &campaign_id)?;
-        service::producer_voice::post_update(state(ctx), actor, id, &input.title, &input.body)
-            .await
-            .map(CampaignUpdate)
+        service::producers::producer_voice::post_update(
+            state(ctx),
+            actor,
+            id,
+            &input.title,
+            &input.body,
+        )
+        .await
+        .map(CampaignUpdate)
     }
 }

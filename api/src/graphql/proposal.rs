@@ -14,7 +14,7 @@ use crate::graphql::connection::{ConnectionTotals, Page};
 use crate::graphql::guards::{client_ip, require_creator, require_member, state, viewer};
 use crate::graphql::loaders::{DbLoader, MemberById, ProposalTally, ViewerVote};
 use crate::graphql::member::Member;
-use crate::service::proposal::{Direction, NewProposal, Venue};
+use crate::service::campaigns::proposal::{Direction, NewProposal, Venue};
 use crate::service::{self, validate};
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +98,10 @@ impl Proposal {
     }
 }
 
-async fn tally(ctx: &Context<'_>, proposal: &proposal::Model) -> Result<service::proposal::Tally> {
+async fn tally(
+    ctx: &Context<'_>,
+    proposal: &proposal::Model,
+) -> Result<service::campaigns::proposal::Tally> {
     let loader = ctx.data_unchecked::<DataLoader<DbLoader>>();
     Ok(loader
         .load_one(ProposalTally(proposal.id))
@@ -146,7 +149,8 @@ pub async fn ranked_page(
     };
     // One more than the page, to tell whether another follows.
     let (ranked, total_count) =
-        service::proposal::ranked(&state(ctx).db, venue, start as u64, first as u64 + 1).await?;
+        service::campaigns::proposal::ranked(&state(ctx).db, venue, start as u64, first as u64 + 1)
+            .await?;
     let has_next = ranked.len() > first;
     let mut connection =
         Connection::with_additional_fields(start > 0, has_next, ConnectionTotals { total_count });
@@ -189,7 +193,7 @@ impl ProposalMutation {
     ) -> Result<Proposal> {
         let actor = require_creator(ctx).await?;
         let id = validate::id("campaignId", &campaign_id)?;
-        service::proposal::submit(state(ctx), actor, Venue::Campaign(id), input.into())
+        service::campaigns::proposal::submit(state(ctx), actor, Venue::Campaign(id), input.into())
             .await
             .map(Proposal)
     }
@@ -203,7 +207,7 @@ impl ProposalMutation {
     ) -> Result<Proposal> {
         let actor = require_creator(ctx).await?;
         let id = validate::id("communityId", &community_id)?;
-        service::proposal::submit(state(ctx), actor, Venue::Community(id), input.into())
+        service::campaigns::proposal::submit(state(ctx), actor, Venue::Community(id), input.into())
             .await
             .map(Proposal)
     }
@@ -222,7 +226,7 @@ impl ProposalMutation {
             VoteDirection::Down => Direction::Down,
             VoteDirection::None => Direction::None,
         };
-        service::proposal::vote(state(ctx), actor, Some(client_ip(ctx)?), id, direction)
+        service::campaigns::proposal::vote(state(ctx), actor, Some(client_ip(ctx)?), id, direction)
             .await
             .map(Proposal)
     }
@@ -231,7 +235,7 @@ impl ProposalMutation {
     async fn adopt_proposal(&self, ctx: &Context<'_>, proposal_id: ID) -> Result<Proposal> {
         let actor = require_member(ctx).await?;
         let id = validate::id("proposalId", &proposal_id)?;
-        service::proposal::adopt(state(ctx), actor, id)
+        service::campaigns::proposal::adopt(state(ctx), actor, id)
             .await
             .map(Proposal)
     }

@@ -16,8 +16,8 @@ use crate::events::CounterEvent;
 use crate::graphql::campaign::Campaign;
 use crate::graphql::guards::{self, client_ip, require_member, state, viewer};
 use crate::graphql::loaders::{CampaignById, DbLoader, MemberById};
-use crate::service::signature::ANONYMOUS;
-use crate::service::{self, campaign as campaigns, validate};
+use crate::service::signing::signature::ANONYMOUS;
+use crate::service::{self, campaigns::campaign as campaigns, validate};
 
 /// One member backing one campaign, as the public sees it.
 pub struct Signature(pub signature::Model);
@@ -219,7 +219,7 @@ impl SigningMutation {
         let input = input.unwrap_or_default();
         // The row is cached from authentication: no second read on the hot path.
         let signer = guards::member(ctx).await?;
-        let sign = service::signature::SignInput {
+        let sign = service::signing::signature::SignInput {
             comment: input.comment,
             anonymous: input.anonymous,
             territory: signer.as_ref().and_then(|signer| signer.territory.clone()),
@@ -227,7 +227,7 @@ impl SigningMutation {
                 .as_ref()
                 .and_then(|signer| service::source::email_domain(&signer.email)),
         };
-        service::signature::sign(state(ctx), actor, Some(client_ip(ctx)?), id, sign)
+        service::signing::signature::sign(state(ctx), actor, Some(client_ip(ctx)?), id, sign)
             .await
             .map(Signature)
     }
@@ -236,7 +236,7 @@ impl SigningMutation {
     async fn withdraw_signature(&self, ctx: &Context<'_>, campaign_id: ID) -> Result<bool> {
         let actor = require_member(ctx).await?;
         let id = validate::id("campaignId", &campaign_id)?;
-        service::signature::withdraw(state(ctx), actor, id).await
+        service::signing::signature::withdraw(state(ctx), actor, id).await
     }
 }
 
@@ -279,7 +279,7 @@ impl CounterSubscription {
             .then(move |mut counters| {
                 let db = db.clone();
                 async move {
-                    if let Ok(pending) = service::signature::pending_count(&db, id).await {
+                    if let Ok(pending) = service::signing::signature::pending_count(&db, id).await {
                         counters.pending_signatures = Some(pending);
                     }
                     counters

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::graphql::campaign::Campaign;
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state};
-use crate::service::{sponsorship, validate};
+use crate::service::{campaigns::sponsorship, validate};
 
 #[derive(Default)]
 pub struct SponsorshipQuery;

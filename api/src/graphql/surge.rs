@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::graphql::campaign::Campaign;
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state, viewer};
-use crate::service::{surge, validate};
+use crate::service::{fraud::surge, validate};
 
 /// What a surge came from.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl FraudSignal {
     async fn campaign(&self, ctx: &Context<'_>) -> Result<Option<Campaign>> {
         let viewer = viewer(ctx).await?;
         Ok(
-            crate::service::campaign::get(&state(ctx).db, viewer, self.0.campaign_id)
+            crate::service::campaigns::campaign::get(&state(ctx).db, viewer, self.0.campaign_id)
                 .await?
                 .map(Campaign),
         )

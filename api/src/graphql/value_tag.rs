@@ -5,7 +5,7 @@ use entities::value_tag;
 
 use crate::error::Result;
 use crate::graphql::guards::{require_member, state};
-use crate::service::value_tag as tags;
+use crate::service::campaigns::value_tag as tags;
 
 /// Kinds of values people organise around.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]

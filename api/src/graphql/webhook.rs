@@ -8,7 +8,7 @@ use entities::{webhook, webhook_delivery};
 use crate::error::Result;
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_member, state};
-use crate::service::{validate, webhook as service};
+use crate::service::{notify::webhook as service, validate};
 use crate::vocabulary::EventType;
 
 /// What happened. On the wire (webhook payloads) each has a dotted name:

@@ -23,7 +23,7 @@ use axum::routing::get;
 
 use crate::error::AppError;
 use crate::ratelimit::Action;
-use crate::service::{confirmation, notification, password};
+use crate::service::{identity::confirmation, identity::password, notify::notification};
 use crate::state::AppState;
 use crate::text::escape_html;
 

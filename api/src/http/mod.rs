@@ -138,7 +138,7 @@ pub(crate) async fn viewer(
 ) -> crate::error::Result<Option<crate::service::viewer::Viewer>> {
     match bearer_token(headers) {
         Some(token) => Ok(Some(crate::service::viewer::Viewer::of(
-            &crate::service::auth::member_for_token(state, &token).await?,
+            &crate::service::identity::auth::member_for_token(state, &token).await?,
             &state.config,
         ))),
         None => Ok(None),

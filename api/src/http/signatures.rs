@@ -18,8 +18,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::export::{Format, error_response, format, line};
 use super::viewer;
 use crate::error::{AppError, Result};
-use crate::service::signature::{self, PackLine};
-use crate::service::{campaign as campaigns, validate};
+use crate::service::signing::signature::{self, PackLine};
+use crate::service::{campaigns::campaign as campaigns, validate};
 use crate::state::AppState;
 
 /// Signatures read per chunk.

@@ -101,7 +101,7 @@ pub enum DeliveryError {
 /// delivery is recorded against its endpoint; due digests become mail. The
 /// outbox is a transport below the services (it claims, leases, retries and
 /// sends), so it calls these, which the composition root registers
-/// (`service::delivery::Delivery`), instead of importing the services.
+/// (`service::notify::delivery::Delivery`), instead of importing the services.
 #[async_trait::async_trait]
 pub trait Handlers: Send + Sync {
     /// Fans an event out: webhooks and digests, then live subscribers.

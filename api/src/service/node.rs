@@ -27,7 +27,8 @@ use crate::outbox::event::{self, Event};
 use crate::service::observatory::sql::Sql;
 use crate::service::viewer::Viewer;
 use crate::service::{
-    campaign as campaigns, notification, offline_tally as tallies, proposal as proposals,
+    campaigns::campaign as campaigns, campaigns::proposal as proposals, notify::notification,
+    signing::offline_tally as tallies,
 };
 use crate::state::AppState;
 use entities::offline_tally::TallyStatus;

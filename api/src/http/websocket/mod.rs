@@ -43,7 +43,7 @@ pub(crate) use registry::Sockets;
 
 use super::HttpState;
 use super::policy::{self, Caller};
-use crate::service::auth;
+use crate::service::identity::auth;
 use protocol::{Close, Protocol};
 
 /// A websocket's read buffer, enough for any subscription request.

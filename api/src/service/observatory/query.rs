@@ -109,7 +109,7 @@ const SUM_COLUMNS: &str = "CAST(SUM(a.members) AS BIGINT), CAST(COUNT(*) AS BIGI
 /// Campaigns that count for a producer's groups: public (open or ended;
 /// neither a draft nor still gathering sponsors or in review) and not
 /// hidden by site moderators. A community moderator's hide moves nothing
-/// here until a site moderator confirms it (see `service::moderation`).
+/// here until a site moderator confirms it (see `service::oversight::moderation`).
 const VISIBLE_CAMPAIGN: &str = "c.status IN ('OPEN', 'VICTORY', 'CLOSED') \
     AND (c.hidden_at IS NULL OR c.hidden_scope = 'COMMUNITY')";
 

@@ -1,0 +1,4 @@
+//! Finding campaigns and communities: recommendations and full-text search.
+
+pub mod discover;
+pub mod search;
