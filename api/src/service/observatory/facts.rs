@@ -21,18 +21,34 @@
 //! (the grouped median, linear within its class), the same way for one
 //! producer, a group or a series bucket.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Value};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
 use uuid::Uuid;
 
-use super::groups;
-use super::query::{self, CampaignFact, CommitmentFact, Scope};
-use super::rollup::{Keeping, period_of};
+use super::atoms::period_of;
 use super::sql::Sql;
 use crate::config::Grain;
 use crate::error::Result;
+
+/// A published campaign and when it was first answered.
+#[derive(Clone, Copy, Debug)]
+pub struct CampaignFact {
+    pub producer: Uuid,
+    pub published_at: DateTime<Utc>,
+    pub first_response_at: Option<DateTime<Utc>>,
+}
+
+/// A commitment a producer made in a response.
+#[derive(Clone, Copy, Debug)]
+pub struct CommitmentFact {
+    pub producer: Uuid,
+    pub made_at: DateTime<Utc>,
+    /// `Some(true)` kept, `Some(false)` broken, `None` still open.
+    pub kept: Option<bool>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
 
 /// Upper bounds, in hours, of the classes of time to a first answer; the
 /// last class (60 days and more) has none.
@@ -192,100 +208,6 @@ impl Facts {
 /// Columns of a row of facts.
 const COLUMNS: usize = 5 + CLASSES;
 
-/// The facts of these campaigns and commitments period by period (`grain`
-/// as the atoms are kept): a campaign counts in the period it was
-/// published in, a commitment in the one it was made in.
-pub fn by_period<'a>(
-    grain: Grain,
-    campaigns: impl IntoIterator<Item = &'a CampaignFact>,
-    commitments: impl IntoIterator<Item = &'a CommitmentFact>,
-    now: DateTime<Utc>,
-) -> BTreeMap<String, Facts> {
-    let mut periods: BTreeMap<String, (Vec<&CampaignFact>, Vec<&CommitmentFact>)> = BTreeMap::new();
-    for campaign in campaigns {
-        let period = period_of(grain, campaign.published_at);
-        periods.entry(period).or_default().0.push(campaign);
-    }
-    for commitment in commitments {
-        let period = period_of(grain, commitment.made_at);
-        periods.entry(period).or_default().1.push(commitment);
-    }
-    periods
-        .into_iter()
-        .map(|(period, (campaigns, commitments))| {
-            (period, Facts::tally(campaigns, commitments, now))
-        })
-        .filter(|(_, facts)| *facts != Facts::default())
-        .collect()
-}
-
-/// Recomputes `producer`'s kept facts, all time and period by period, from
-/// its campaigns and responses, and moves its groups' sums by the change;
-/// call it in the transaction of the write that changed them, after it
-/// (`keeping`: as the atoms are kept).
-pub async fn refresh(conn: &impl ConnectionTrait, keeping: Keeping, producer: Uuid) -> Result<()> {
-    lock_producer(conn, producer).await?;
-    let scope = Scope {
-        producer: Some(producer),
-        ..Scope::default()
-    };
-    let campaigns = query::campaigns(conn, &scope, None, None).await?;
-    let commitments = query::commitments(conn, &scope, None, None).await?;
-    let periods = by_period(keeping.grain, &campaigns, &commitments, Utc::now());
-    let stored = read_periods(conn, producer).await?;
-    let mut changed = Vec::new();
-    let mut gone = Vec::new();
-    let mut group_changes = Vec::new();
-    for period in stored.keys().chain(periods.keys()).collect::<BTreeSet<_>>() {
-        let old = stored.get(period).copied().unwrap_or_default();
-        let new = periods.get(period).copied().unwrap_or_default();
-        if old == new {
-            continue;
-        }
-        match new == Facts::default() {
-            true => gone.push(period.clone()),
-            false => changed.push((producer, period.clone(), new)),
-        }
-        group_changes.push((producer, period.clone(), groups::facts_change(&old, &new)));
-    }
-    if group_changes.is_empty() {
-        return Ok(());
-    }
-    let backend = conn.get_database_backend();
-    if !gone.is_empty() {
-        let mut sql = Sql::new(backend);
-        sql.push("DELETE FROM obs_producer_period WHERE producer_id = ")
-            .bind(producer)
-            .push(" AND period_start IN (");
-        for (i, period) in gone.into_iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(period);
-        }
-        sql.push(")");
-        conn.execute_raw(sql.build()).await?;
-    }
-    for chunk in changed.chunks(PERIOD_ROWS_PER_STATEMENT) {
-        write_periods(conn, chunk, true).await?;
-    }
-    let mut facts = Facts::default();
-    for period in periods.values() {
-        facts.add(period);
-    }
-    if facts == Facts::default() {
-        // No row for a producer without facts, as a rebuild leaves it.
-        let mut sql = Sql::new(backend);
-        sql.push("DELETE FROM obs_producer_fact WHERE producer_id = ")
-            .bind(producer);
-        conn.execute_raw(sql.build()).await?;
-    } else {
-        write(conn, &[(producer, facts)], true).await?;
-    }
-    groups::add_to_groups(conn, &group_changes).await?;
-    super::windows::add(conn, &group_changes).await
-}
-
 /// Makes the writers of one producer's kept facts and groups take turns,
 /// each reading what the one before committed (SQLite has one writer at a
 /// time anyway): the weakest row lock on the producer that excludes itself,
@@ -332,113 +254,31 @@ pub async fn read_periods(
     Ok(out)
 }
 
-/// Recomputes every producer's kept facts, all time and by period (the
-/// rollup rebuild's part).
-pub async fn rebuild(conn: &impl ConnectionTrait, grain: Grain) -> Result<u64> {
-    conn.execute_unprepared("DELETE FROM obs_producer_fact")
-        .await?;
-    conn.execute_unprepared("DELETE FROM obs_producer_period")
-        .await?;
-    let scope = Scope::default();
-    let campaigns = query::campaigns(conn, &scope, None, None).await?;
-    let commitments = query::commitments(conn, &scope, None, None).await?;
-    let now = Utc::now();
-    let mut by_producer: BTreeMap<Uuid, (Vec<_>, Vec<_>)> = Default::default();
-    for fact in &campaigns {
-        by_producer.entry(fact.producer).or_default().0.push(fact);
+/// The facts of these campaigns and commitments period by period (`grain`
+/// as the atoms are kept): a campaign counts in the period it was
+/// published in, a commitment in the one it was made in.
+pub fn by_period<'a>(
+    grain: Grain,
+    campaigns: impl IntoIterator<Item = &'a CampaignFact>,
+    commitments: impl IntoIterator<Item = &'a CommitmentFact>,
+    now: DateTime<Utc>,
+) -> BTreeMap<String, Facts> {
+    let mut periods: BTreeMap<String, (Vec<&CampaignFact>, Vec<&CommitmentFact>)> = BTreeMap::new();
+    for campaign in campaigns {
+        let period = period_of(grain, campaign.published_at);
+        periods.entry(period).or_default().0.push(campaign);
     }
-    for fact in &commitments {
-        by_producer.entry(fact.producer).or_default().1.push(fact);
+    for commitment in commitments {
+        let period = period_of(grain, commitment.made_at);
+        periods.entry(period).or_default().1.push(commitment);
     }
-    let mut rows: Vec<(Uuid, Facts)> = Vec::with_capacity(by_producer.len());
-    let mut period_rows: Vec<(Uuid, String, Facts)> = Vec::new();
-    for (producer, (campaigns, commitments)) in by_producer {
-        let mut total = Facts::default();
-        for (period, facts) in by_period(grain, campaigns, commitments, now) {
-            total.add(&facts);
-            period_rows.push((producer, period, facts));
-        }
-        if total != Facts::default() {
-            rows.push((producer, total));
-        }
-    }
-    // 27 parameters a row: well under either engine's limit per statement.
-    for chunk in rows.chunks(500) {
-        write(conn, chunk, false).await?;
-    }
-    for chunk in period_rows.chunks(PERIOD_ROWS_PER_STATEMENT) {
-        write_periods(conn, chunk, false).await?;
-    }
-    Ok(rows.len() as u64)
-}
-
-/// Period rows one statement writes (28 bound values each).
-const PERIOD_ROWS_PER_STATEMENT: usize = 500;
-
-/// Writes rows of facts, all time (replacing the producers' rows when
-/// `replace`).
-async fn write(conn: &impl ConnectionTrait, rows: &[(Uuid, Facts)], replace: bool) -> Result<()> {
-    let rows: Vec<_> = rows
-        .iter()
-        .map(|(producer, facts)| (vec![Value::from(*producer)], facts))
-        .collect();
-    write_rows(conn, "obs_producer_fact", &["producer_id"], &rows, replace).await
-}
-
-/// Writes rows of period facts (replacing the rows there when `replace`).
-async fn write_periods(
-    conn: &impl ConnectionTrait,
-    rows: &[(Uuid, String, Facts)],
-    replace: bool,
-) -> Result<()> {
-    let rows: Vec<_> = rows
-        .iter()
-        .map(|(producer, period, facts)| {
-            (
-                vec![Value::from(*producer), Value::from(period.clone())],
-                facts,
-            )
+    periods
+        .into_iter()
+        .map(|(period, (campaigns, commitments))| {
+            (period, Facts::tally(campaigns, commitments, now))
         })
-        .collect();
-    let keys = ["producer_id", "period_start"];
-    write_rows(conn, "obs_producer_period", &keys, &rows, replace).await
-}
-
-/// Writes rows of facts into `table`, each after its `keys`' values.
-async fn write_rows(
-    conn: &impl ConnectionTrait,
-    table: &str,
-    keys: &[&str],
-    rows: &[(Vec<Value>, &Facts)],
-    replace: bool,
-) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let columns: Vec<String> = columns().collect();
-    let mut sql = Sql::new(conn.get_database_backend());
-    sql.push(&format!(
-        "INSERT INTO {table} ({}, {}) VALUES ",
-        keys.join(", "),
-        columns.join(", ")
-    ));
-    for (i, (key, facts)) in rows.iter().enumerate() {
-        let values = facts.values().map(Value::from);
-        sql.push_row(i == 0, key.iter().cloned().chain(values));
-    }
-    if replace {
-        let updates: Vec<String> = columns
-            .iter()
-            .map(|column| format!("{column} = excluded.{column}"))
-            .collect();
-        sql.push(&format!(
-            " ON CONFLICT ({}) DO UPDATE SET {}",
-            keys.join(", "),
-            updates.join(", ")
-        ));
-    }
-    conn.execute_raw(sql.build()).await?;
-    Ok(())
+        .filter(|(_, facts)| *facts != Facts::default())
+        .collect()
 }
 
 #[cfg(test)]

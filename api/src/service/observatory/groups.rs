@@ -27,29 +27,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
+use super::atoms::{COUNT_COLUMNS, Keeping, Scope, total_columns};
 use super::facts::{self, Facts};
-use super::query::{self, GroupBy, Scope};
-use super::rollup::{Keeping, total_columns};
+use super::query;
 use super::sql::Sql;
 use crate::error::Result;
 
-/// Every dimension, as `obs_group_member.dimension` names it.
-pub const DIMENSIONS: [GroupBy; 4] = [
-    GroupBy::Sector,
-    GroupBy::Territory,
-    GroupBy::Community,
-    GroupBy::ValueTag,
-];
-
-/// A dimension's name in the kept tables.
-pub fn dimension_name(by: GroupBy) -> &'static str {
-    match by {
-        GroupBy::Sector => "SECTOR",
-        GroupBy::Territory => "TERRITORY",
-        GroupBy::Community => "COMMUNITY",
-        GroupBy::ValueTag => "VALUE_TAG",
-    }
-}
+pub use super::atoms::{DIMENSIONS, dimension_name};
 
 /// Columns of `obs_group_total` after its key: producers, the totals'
 /// columns, the facts' columns.
@@ -376,7 +360,7 @@ async fn producer_periods(
     let mut periods: BTreeMap<String, PeriodChange> = BTreeMap::new();
     let mut sql = Sql::new(backend);
     sql.push("SELECT period_start, CAST(1 AS BIGINT), members, ")
-        .push(&super::rollup::COUNT_COLUMNS.join(", "))
+        .push(&COUNT_COLUMNS.join(", "))
         .push(" FROM obs_atom WHERE producer_id = ")
         .bind(producer)
         .push(" AND members >= ")
@@ -469,7 +453,7 @@ pub async fn rebuild(conn: &impl ConnectionTrait, k: u32) -> Result<()> {
          GROUP BY m.dimension, m.group_key, x.period_start",
         columns = period_columns.join(", "),
         sums = sums.join(", "),
-        counts = super::rollup::COUNT_COLUMNS.join(", "),
+        counts = COUNT_COLUMNS.join(", "),
         named = named.join(", "),
         total_zeros = zeros(totals),
         facts = fact_columns.join(", "),

@@ -3,35 +3,10 @@
 
 use entities::trust_rating::Dimension;
 
+use super::atoms::Sums;
 use super::facts::Facts;
-use super::query::Sums;
 
-/// The trust index's prior: where a producer with few ratings sits, and how
-/// many ratings it takes to move it.
-#[derive(Clone, Copy, Debug)]
-pub struct Prior {
-    /// 0–100.
-    pub mean: f64,
-    /// In ratings.
-    pub weight: f64,
-}
-
-/// A score 1–5 on the index's 0–100 scale.
-pub fn scale(score: f64) -> f64 {
-    (score - 1.0) * 25.0
-}
-
-/// The Bayesian trust index: `(w·m + Σ x) / (w + n)`, where the `n` ratings
-/// `x` are put on a 0–100 scale, `m` is the prior mean and `w` its weight.
-/// `None` without ratings.
-pub fn trust_index(prior: Prior, ratings: i64, score_sum: i64) -> Option<f64> {
-    if ratings <= 0 {
-        return None;
-    }
-    let n = ratings as f64;
-    let sum = scale(score_sum as f64 / n) * n;
-    Some(((prior.weight * prior.mean + sum) / (prior.weight + n)).clamp(0.0, 100.0))
-}
+pub use super::atoms::{Prior, scale, trust_index};
 
 pub const DIMENSIONS: [Dimension; 4] = [
     Dimension::Transparency,

@@ -10,8 +10,10 @@
 //! That is complementary suppression by construction: no total carries a
 //! suppressed atom, so no subtraction can bring one back.
 
+pub mod atoms;
 pub mod facts;
 pub mod groups;
+pub mod keep_facts;
 pub mod metrics;
 pub mod query;
 pub mod rollup;

@@ -12,11 +12,12 @@ use entities::producer::ProducerKind;
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult};
 use uuid::Uuid;
 
-use super::facts::{self, Facts};
-use super::metrics::Prior;
+use super::atoms::{COUNT_COLUMNS, Prior, Window, dimension_name};
+use super::facts::{self, CampaignFact, CommitmentFact, Facts};
 use super::sql::Sql;
-use super::windows::Window;
 use crate::error::Result;
+
+pub use super::atoms::{GroupBy, Scope, Sums};
 
 /// How a ranking is ordered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,76 +25,6 @@ pub enum RankBy {
     TrustIndex,
     Signatures,
     ResponseRate,
-}
-
-/// Which producers, and which periods, a question covers.
-#[derive(Clone, Debug, Default)]
-pub struct Scope {
-    pub producer: Option<Uuid>,
-    pub sector: Option<String>,
-    pub kind: Option<ProducerKind>,
-    /// A country also matches its subdivisions.
-    pub territory: Option<String>,
-    /// Slug of a value tag: producers targeted by a campaign carrying it.
-    pub value_tag: Option<String>,
-    /// Slug of a community: producers targeted by one of its campaigns.
-    pub community: Option<String>,
-    /// First period start included (`YYYY-MM-DD`).
-    pub from: Option<String>,
-    /// First period start excluded.
-    pub to: Option<String>,
-    /// Periods starting here or later are still open and left out (when
-    /// only closed periods are published).
-    pub open_from: Option<String>,
-    /// Only producers with an id above this one (for chunked reads).
-    pub after: Option<Uuid>,
-    /// Only producers with an id up to this one.
-    pub through: Option<Uuid>,
-    /// Only these producers (a page of a ranking).
-    pub ids: Option<Vec<Uuid>>,
-    /// The kept window whose rows hold exactly the scope's periods (`from`
-    /// and `to` are set to its span), when they can answer it.
-    pub window: Option<Window>,
-}
-
-/// The sums of a set of atoms.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Sums {
-    /// Distinct members of each atom, summed over the atoms.
-    pub members: i64,
-    pub atoms: i64,
-    pub signatures: i64,
-    pub ratings: [i64; 4],
-    pub scores: [i64; 4],
-    pub pledges: [i64; 4],
-    pub pledged_cents: i64,
-}
-
-impl Sums {
-    pub fn add(&mut self, other: &Sums) {
-        self.members += other.members;
-        self.atoms += other.atoms;
-        self.signatures += other.signatures;
-        for i in 0..4 {
-            self.ratings[i] += other.ratings[i];
-            self.scores[i] += other.scores[i];
-            self.pledges[i] += other.pledges[i];
-        }
-        self.pledged_cents += other.pledged_cents;
-    }
-
-    fn from_row(row: &QueryResult, first: usize) -> Result<Self> {
-        let at = |i: usize| row.try_get_by_index::<i64>(first + i);
-        Ok(Self {
-            members: at(0)?,
-            atoms: at(1)?,
-            signatures: at(2)?,
-            ratings: [at(3)?, at(4)?, at(5)?, at(6)?],
-            scores: [at(7)?, at(8)?, at(9)?, at(10)?],
-            pledges: [at(11)?, at(12)?, at(13)?, at(14)?],
-            pledged_cents: at(15)?,
-        })
-    }
 }
 
 const SUM_COLUMNS: &str = "CAST(SUM(a.members) AS BIGINT), CAST(COUNT(*) AS BIGINT), \
@@ -188,9 +119,7 @@ fn kind_name(kind: ProducerKind) -> String {
 
 /// The kept totals' columns, in the order `SUM_COLUMNS` gives them.
 fn kept_columns() -> impl Iterator<Item = &'static str> {
-    ["members", "atoms"]
-        .into_iter()
-        .chain(super::rollup::COUNT_COLUMNS)
+    ["members", "atoms"].into_iter().chain(COUNT_COLUMNS)
 }
 
 /// Released sums per producer over the scope's periods: over all time,
@@ -380,7 +309,7 @@ pub async fn count_producers(db: &DatabaseConnection, scope: &Scope) -> Result<u
 
 /// The overall trust index of a kept total, in SQL, for ordering: the
 /// Bayesian `(w·m + 25·(Σ scores − n)) / (w + n)` of
-/// [`super::metrics::trust_index`] over all four dimensions. Columns are
+/// [`trust_index`] over all four dimensions. Columns are
 /// unqualified so that an index on the same text serves it (SQLite matches
 /// indexed expressions as written).
 pub fn trust_expression(prior: Prior) -> String {
@@ -394,6 +323,7 @@ pub fn trust_expression(prior: Prior) -> String {
 /// A kept total's ratings, over the four dimensions.
 pub const RATINGS_SUM: &str =
     "(ratings_transparency + ratings_fairness + ratings_commitment_keeping + ratings_quality)";
+
 const SCORES_SUM: &str =
     "(score_transparency + score_fairness + score_commitment_keeping + score_quality)";
 
@@ -582,15 +512,6 @@ pub fn ranged(scope: &Scope) -> bool {
         && (scope.from.is_some() || scope.to.is_some() || scope.open_from.is_some())
 }
 
-/// How the observatory groups producers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GroupBy {
-    Sector,
-    Community,
-    ValueTag,
-    Territory,
-}
-
 /// Which group(s) each producer in scope belongs to: (producer, key, label).
 /// A producer targeted by several communities' (or values') campaigns
 /// belongs to each of them.
@@ -720,7 +641,7 @@ pub async fn kept_groups(db: &DatabaseConnection, by: GroupBy) -> Result<Vec<Gro
     sql.push(" FROM obs_group_total g")
         .push(join)
         .push(" WHERE g.producers > 0 AND g.dimension = ")
-        .bind(super::groups::dimension_name(by));
+        .bind(dimension_name(by));
     let rows = db.query_all_raw(sql.build()).await?;
     rows.iter().map(GroupTotals::from_row).collect()
 }
@@ -823,7 +744,7 @@ pub async fn kept_periods(
             sql.push(" FROM obs_group_period a WHERE a.dimension = ");
             match kept {
                 Kept::Group(by, key) => {
-                    sql.bind(super::groups::dimension_name(*by)).push(" AND ");
+                    sql.bind(dimension_name(*by)).push(" AND ");
                     if *by == GroupBy::Territory {
                         // A country's subdivisions are groups of their own.
                         sql.territory("a.group_key", key);
@@ -832,7 +753,7 @@ pub async fn kept_periods(
                     }
                 }
                 _ => {
-                    sql.bind(super::groups::dimension_name(GroupBy::Sector));
+                    sql.bind(dimension_name(GroupBy::Sector));
                 }
             }
             push_range(&mut sql, scope);
@@ -897,7 +818,7 @@ pub async fn kept_groups_over(
     push_range(&mut sql, scope);
     sql.push(join)
         .push(" WHERE g.producers > 0 AND g.dimension = ")
-        .bind(super::groups::dimension_name(by))
+        .bind(dimension_name(by))
         .push(" GROUP BY g.group_key");
     let rows = db.query_all_raw(sql.build()).await?;
     rows.iter().map(GroupTotals::from_row).collect()
@@ -916,24 +837,6 @@ fn group_label(by: GroupBy) -> (&'static str, &'static str) {
         ),
         GroupBy::Sector | GroupBy::Territory => ("g.group_key", ""),
     }
-}
-
-/// A published campaign and when it was first answered.
-#[derive(Clone, Copy, Debug)]
-pub struct CampaignFact {
-    pub producer: Uuid,
-    pub published_at: DateTime<Utc>,
-    pub first_response_at: Option<DateTime<Utc>>,
-}
-
-/// A commitment a producer made in a response.
-#[derive(Clone, Copy, Debug)]
-pub struct CommitmentFact {
-    pub producer: Uuid,
-    pub made_at: DateTime<Utc>,
-    /// `Some(true)` kept, `Some(false)` broken, `None` still open.
-    pub kept: Option<bool>,
-    pub closed_at: Option<DateTime<Utc>>,
 }
 
 /// Published campaigns aimed at producers in scope, published in

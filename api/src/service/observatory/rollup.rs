@@ -11,165 +11,24 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use entities::pledge::PledgeKind;
-use entities::trust_rating::Dimension;
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
 use uuid::Uuid;
 
+use super::atoms::Prior;
 use super::groups;
-use super::metrics::Prior;
 use super::query::{RATINGS_SUM, trust_expression};
 use super::sql::{Sql, period_start};
-use crate::config::{Config, Grain};
 use crate::error::Result;
+
+pub use super::atoms::{
+    COUNT_COLUMNS, Delta, Keeping, TOTAL_COLUMNS, dimension_index, period_day, period_of,
+    pledge_index, total_columns,
+};
 
 /// Sort memory for rebuilding indexes after a bulk load (PostgreSQL's
 /// default, 64 MB, makes a 10-million-row index spill to disk).
 pub const BULK_SORT_MEMORY: &str = "SET LOCAL maintenance_work_mem = '512MB'";
-
-/// How the rollups are kept: the atoms' period and the k of the k-rule
-/// (an atom of fewer than k members enters no total).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Keeping {
-    pub grain: Grain,
-    pub k: u32,
-}
-
-impl Keeping {
-    pub fn of(config: &Config) -> Self {
-        Self {
-            grain: config.observatory_grain,
-            k: config.observatory_k,
-        }
-    }
-}
-
-/// Count columns of `obs_atom`, in the order [`Delta::values`] gives them.
-pub const COUNT_COLUMNS: [&str; 14] = [
-    "signatures",
-    "ratings_transparency",
-    "ratings_fairness",
-    "ratings_commitment_keeping",
-    "ratings_quality",
-    "score_transparency",
-    "score_fairness",
-    "score_commitment_keeping",
-    "score_quality",
-    "pledges_buy",
-    "pledges_avoid",
-    "pledges_switch",
-    "pledges_reduce",
-    "pledged_cents",
-];
-
-/// Position of a dimension in the rating and score columns.
-pub fn dimension_index(dimension: Dimension) -> usize {
-    match dimension {
-        Dimension::Transparency => 0,
-        Dimension::Fairness => 1,
-        Dimension::CommitmentKeeping => 2,
-        Dimension::Quality => 3,
-    }
-}
-
-/// Position of a pledge kind in the pledge columns.
-pub fn pledge_index(kind: PledgeKind) -> usize {
-    match kind {
-        PledgeKind::Buy => 0,
-        PledgeKind::Avoid => 1,
-        PledgeKind::Switch => 2,
-        PledgeKind::Reduce => 3,
-    }
-}
-
-/// A change to one atom, made by one member.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Delta {
-    pub signatures: i64,
-    pub ratings: [i64; 4],
-    pub scores: [i64; 4],
-    pub pledges: [i64; 4],
-    pub pledged_cents: i64,
-    /// +1 when the member adds a contribution (signature, rating, pledge)
-    /// to the atom, -1 when one goes away, 0 when one only changes.
-    pub contributions: i64,
-}
-
-impl Delta {
-    pub fn signature(sign: i64) -> Self {
-        Self {
-            signatures: sign,
-            contributions: sign,
-            ..Self::default()
-        }
-    }
-
-    pub fn pledge(sign: i64, kind: PledgeKind, monthly_amount_cents: Option<i64>) -> Self {
-        let mut delta = Self {
-            pledged_cents: sign * monthly_amount_cents.unwrap_or(0),
-            contributions: sign,
-            ..Self::default()
-        };
-        delta.pledges[pledge_index(kind)] = sign;
-        delta
-    }
-
-    /// A new rating (`old` is `None`) or a changed one.
-    pub fn rating(dimension: Dimension, old: Option<i16>, new: i16) -> Self {
-        let mut delta = Self::default();
-        let index = dimension_index(dimension);
-        match old {
-            None => {
-                delta.ratings[index] = 1;
-                delta.scores[index] = i64::from(new);
-                delta.contributions = 1;
-            }
-            Some(old) => delta.scores[index] = i64::from(new - old),
-        }
-        delta
-    }
-
-    pub(crate) fn values(&self) -> [i64; 14] {
-        let mut all = [0; 14];
-        all[0] = self.signatures;
-        all[1..5].copy_from_slice(&self.ratings);
-        all[5..9].copy_from_slice(&self.scores);
-        all[9..13].copy_from_slice(&self.pledges);
-        all[13] = self.pledged_cents;
-        all
-    }
-
-    fn is_empty(&self) -> bool {
-        self == &Self::default()
-    }
-
-    fn add(&mut self, other: &Delta) {
-        self.signatures += other.signatures;
-        for i in 0..4 {
-            self.ratings[i] += other.ratings[i];
-            self.scores[i] += other.scores[i];
-            self.pledges[i] += other.pledges[i];
-        }
-        self.pledged_cents += other.pledged_cents;
-        self.contributions += other.contributions;
-    }
-}
-
-/// The first day of the period holding `at`, as stored in the rollups.
-pub fn period_of(grain: Grain, at: DateTime<Utc>) -> String {
-    period_day(grain, at).format("%Y-%m-%d").to_string()
-}
-
-/// The first day of the period holding `at`, as a date (which orders as
-/// the stored text does).
-pub fn period_day(grain: Grain, at: DateTime<Utc>) -> NaiveDate {
-    let day = at.date_naive();
-    match grain {
-        Grain::Day => day,
-        Grain::Month => day.with_day(1).unwrap_or(day),
-    }
-}
 
 /// Applies `delta`, made by `member` at `at`, to the atom of `producer`.
 /// Runs inside the caller's transaction, so the atom and the source row
@@ -246,15 +105,6 @@ pub async fn apply_many(
     // change meanwhile (see `groups`).
     groups::add_to_groups(conn, &moved).await?;
     super::windows::add(conn, &moved).await
-}
-
-/// Columns of `obs_producer_total` after its key: released atoms, members,
-/// then the count columns.
-const TOTAL_COLUMNS: usize = 2 + COUNT_COLUMNS.len();
-
-/// The names of those columns, in that order.
-pub fn total_columns() -> impl Iterator<Item = &'static str> {
-    ["atoms", "members"].into_iter().chain(COUNT_COLUMNS)
 }
 
 /// What an atom's move from `old` to `new` (members, then the count
@@ -680,7 +530,7 @@ async fn keep_above_atoms(txn: &sea_orm::DatabaseTransaction, keeping: Keeping) 
         named = columns.join(", "),
     ))
     .await?;
-    super::facts::rebuild(txn, grain).await?;
+    super::keep_facts::rebuild(txn, grain).await?;
     groups::rebuild(txn, keeping.k).await?;
     super::windows::reset(txn, keeping.k, Utc::now().date_naive()).await?;
     for (key, value) in [
@@ -742,6 +592,7 @@ async fn set_meta(conn: &impl ConnectionTrait, key: &str, value: String) -> Resu
 /// Names of the trust-index ranking's indexes: over all time, and over
 /// the windows.
 const TRUST_INDEX: &str = "idx_obs_producer_total_trust";
+
 const WINDOW_TRUST_INDEX: &str = "idx_obs_producer_window_trust";
 
 /// Makes sure the trust-index rankings have their indexes: indexes on the
@@ -786,7 +637,10 @@ pub async fn ensure_trust_index(db: &DatabaseConnection, prior: Prior) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Grain;
     use chrono::TimeZone;
+    use entities::pledge::PledgeKind;
+    use entities::trust_rating::Dimension;
 
     #[test]
     fn periods_start_on_the_first_day() {

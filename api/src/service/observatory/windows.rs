@@ -21,59 +21,18 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{Datelike, Months, NaiveDate};
+use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Value};
 use tokio::sync::Mutex as AsyncMutex;
 use uuid::Uuid;
 
+use super::atoms::{COUNT_COLUMNS, total_columns};
 use super::groups::{PeriodChange, period_columns};
 use super::sql::Sql;
 use crate::db::begin_write;
 use crate::error::Result;
 
-/// A default window of the observatory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Window {
-    /// This month and the eleven before it.
-    Last12Months,
-    /// The month before this one.
-    LastFullMonth,
-}
-
-impl Window {
-    pub const ALL: [Window; 2] = [Window::Last12Months, Window::LastFullMonth];
-
-    /// The window's name in the kept tables.
-    pub fn name(self) -> &'static str {
-        match self {
-            Window::Last12Months => "LAST_12_MONTHS",
-            Window::LastFullMonth => "LAST_FULL_MONTH",
-        }
-    }
-
-    /// The window's first day as of `today`, and the first day after it
-    /// (`None`: it runs up to now).
-    pub fn bounds(self, today: NaiveDate) -> (NaiveDate, Option<NaiveDate>) {
-        let month = first_of_month(today);
-        match self {
-            Window::Last12Months => (month - Months::new(11), None),
-            Window::LastFullMonth => (month - Months::new(1), Some(month)),
-        }
-    }
-
-    /// The window's periods as of `today`: the first period start in it,
-    /// and the first after it (`None`: up to now). Both are days, so they
-    /// bound periods of either grain.
-    pub fn span(self, today: NaiveDate) -> (String, Option<String>) {
-        let day = |date: NaiveDate| date.format("%Y-%m-%d").to_string();
-        let (first, end) = self.bounds(today);
-        (day(first), end.map(day))
-    }
-}
-
-fn first_of_month(date: NaiveDate) -> NaiveDate {
-    date.with_day(1).unwrap_or(date)
-}
+pub use super::atoms::{Window, first_of_month};
 
 /// The month this server last saw the windows rolled for (shared by the
 /// request handlers, which read the window rows only while it is the
@@ -229,7 +188,7 @@ pub async fn reset(conn: &impl ConnectionTrait, k: u32, today: NaiveDate) -> Res
         conn.execute_raw(sql.build()).await?;
     }
     let columns = period_columns();
-    let totals = super::rollup::total_columns().count();
+    let totals = total_columns().count();
     let zeros = vec!["0"; totals].join(", ");
     let facts: Vec<&String> = columns.iter().skip(totals).collect();
     let fact_zeros: Vec<String> = facts
@@ -251,7 +210,7 @@ pub async fn reset(conn: &impl ConnectionTrait, k: u32, today: NaiveDate) -> Res
          GROUP BY w.span, x.producer_id HAVING NOT ({empty})",
         columns = columns.join(", "),
         sums = sums.join(", "),
-        counts = super::rollup::COUNT_COLUMNS.join(", "),
+        counts = COUNT_COLUMNS.join(", "),
         fact_zeros = fact_zeros.join(", "),
         facts = facts
             .iter()

@@ -368,7 +368,7 @@ async fn refresh_facts<E: EntityTrait>(
         .await?;
     if let Some(producer) = producer {
         let keeping = Keeping::of(&state.config);
-        crate::service::observatory::facts::refresh(db, keeping, producer).await?;
+        crate::service::observatory::keep_facts::refresh(db, keeping, producer).await?;
         if regroup {
             crate::service::observatory::groups::regroup(db, keeping, producer).await?;
         }

@@ -158,7 +158,7 @@ pub async fn respond(
     }
     .insert(&txn)
     .await?;
-    crate::service::observatory::facts::refresh(
+    crate::service::observatory::keep_facts::refresh(
         &txn,
         Keeping::of(&state.config),
         created.producer_id,
@@ -385,7 +385,7 @@ pub async fn close_commitment(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("response"))?;
-    crate::service::observatory::facts::refresh(
+    crate::service::observatory::keep_facts::refresh(
         &txn,
         Keeping::of(&state.config),
         closed.producer_id,

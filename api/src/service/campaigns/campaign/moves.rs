@@ -57,7 +57,7 @@ pub(crate) async fn apply_move(
         .ok_or(AppError::NotFound("campaign"))?;
     // Publishing (or ending) moves the producer's kept facts, and
     // publishing its groups.
-    crate::service::observatory::facts::refresh(db, keeping, moved.producer_id).await?;
+    crate::service::observatory::keep_facts::refresh(db, keeping, moved.producer_id).await?;
     crate::service::observatory::groups::regroup(db, keeping, moved.producer_id).await?;
     // Announced in the same transaction as the move (see `outbox::event`).
     match moved.status {
