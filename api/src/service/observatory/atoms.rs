@@ -330,6 +330,7 @@ impl Window {
     }
 }
 
+/// The first day of `date`'s month.
 pub fn first_of_month(date: NaiveDate) -> NaiveDate {
     date.with_day(1).unwrap_or(date)
 }
