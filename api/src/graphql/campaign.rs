@@ -1,5 +1,5 @@
-//! Campaigns: `campaign`, `campaigns`, `createCampaign`, `updateCampaign`,
-//! `publishCampaign`, `closeCampaign`.
+//! Campaigns read over GraphQL: `campaign`, `campaigns` and the `Campaign`
+//! object (its changes are in `campaign_edit`).
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
@@ -9,7 +9,7 @@ use entities::{campaign, campaign_update, producer_response, signature};
 use crate::error::Result;
 use crate::graphql::community::Community;
 use crate::graphql::connection::{self, Page, complexity};
-use crate::graphql::guards::{require_creator, require_member, state, viewer};
+use crate::graphql::guards::{state, viewer};
 use crate::graphql::loaders::{
     CampaignCountsOf, CampaignTags, CommunityById, DbLoader, MemberById,
 };
@@ -430,53 +430,6 @@ impl CampaignFilterInput {
     }
 }
 
-#[derive(InputObject)]
-pub struct CreateCampaignInput {
-    pub kind: CampaignKind,
-    /// 5-140 characters.
-    pub title: String,
-    /// 10-280 characters.
-    pub summary: String,
-    /// Up to 20 000 characters.
-    pub body: String,
-    pub producer_id: ID,
-    pub community_id: Option<ID>,
-    /// Supporters aimed for, 1 to 100 000 000.
-    pub goal: Option<i32>,
-    /// In the future, at most five years away.
-    pub deadline: Option<DateTime<Utc>>,
-    /// Slugs of the values the campaign stands for (at most 10).
-    #[graphql(default)]
-    pub value_tags: Vec<String>,
-    /// CO_CREATION only: votes a proposal needs to be selected.
-    pub selection_threshold: Option<i32>,
-    /// CO_CREATION only: what contributors get (recognition, a share, a
-    /// product named after them), up to 2 000 characters.
-    pub reward_description: Option<String>,
-    /// Where the action applies (ISO 3166), if anywhere in particular.
-    pub territory: Option<String>,
-    /// `en` or `fr`; by default your language.
-    pub language: Option<String>,
-}
-
-/// Fields left out stay as they are.
-#[derive(InputObject)]
-pub struct UpdateCampaignInput {
-    pub title: Option<String>,
-    pub summary: Option<String>,
-    pub body: Option<String>,
-    pub goal: Option<i32>,
-    pub deadline: Option<DateTime<Utc>>,
-    /// Replaces the campaign's value tags.
-    pub value_tags: Option<Vec<String>>,
-    pub selection_threshold: Option<i32>,
-    /// CO_CREATION only; an empty text removes it.
-    pub reward_description: Option<String>,
-    /// An empty text removes it.
-    pub territory: Option<String>,
-    pub language: Option<String>,
-}
-
 /// Signers of one place.
 #[derive(SimpleObject)]
 pub struct TerritoryCount {
@@ -514,95 +467,5 @@ impl CampaignQuery {
     ) -> Result<Page<Campaign>> {
         let filter = filter.unwrap_or_default().into_service()?;
         ordered_campaign_page(ctx, filter, order_by, first, after).await
-    }
-}
-
-#[derive(Default)]
-pub struct CampaignMutation;
-
-#[Object]
-impl CampaignMutation {
-    /// Drafts a campaign; the caller becomes its organiser.
-    async fn create_campaign(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateCampaignInput,
-    ) -> Result<Campaign> {
-        let actor = require_creator(ctx).await?;
-        let new = service::campaigns::campaign::NewCampaign {
-            kind: input.kind.into(),
-            title: input.title,
-            summary: input.summary,
-            body: input.body,
-            producer_id: validate::id("input.producerId", &input.producer_id)?,
-            community_id: input
-                .community_id
-                .map(|id| validate::id("input.communityId", &id))
-                .transpose()?,
-            goal: input.goal,
-            deadline: input.deadline,
-            value_tags: input.value_tags,
-            selection_threshold: input.selection_threshold,
-            reward_description: input.reward_description,
-            territory: input.territory,
-            language: input.language,
-        };
-        service::campaigns::campaign::create(state(ctx), actor, new)
-            .await
-            .map(Campaign)
-    }
-
-    /// Edits a draft or open campaign; its organiser or an admin only.
-    async fn update_campaign(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        input: UpdateCampaignInput,
-    ) -> Result<Campaign> {
-        let actor = require_member(ctx).await?;
-        let id = validate::id("id", &id)?;
-        let changes = service::campaigns::campaign::CampaignChanges {
-            title: input.title,
-            summary: input.summary,
-            body: input.body,
-            goal: input.goal,
-            deadline: input.deadline,
-            value_tags: input.value_tags,
-            selection_threshold: input.selection_threshold,
-            reward_description: input.reward_description,
-            territory: input.territory,
-            language: input.language,
-        };
-        service::campaigns::campaign::update(state(ctx), actor, id, changes)
-            .await
-            .map(Campaign)
-    }
-
-    /// `DRAFT → OPEN`, or `SPONSORING` / `IN_REVIEW` first when the
-    /// instance asks for sponsors or review. Needs a confirmed address.
-    async fn publish_campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Campaign> {
-        let actor = require_member(ctx).await?;
-        let id = validate::id("id", &id)?;
-        service::campaigns::campaign::publish(state(ctx), actor, id)
-            .await
-            .map(Campaign)
-    }
-
-    /// `OPEN → VICTORY | CLOSED`.
-    async fn close_campaign(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        outcome: CampaignOutcome,
-    ) -> Result<Campaign> {
-        let actor = require_member(ctx).await?;
-        let id = validate::id("id", &id)?;
-        let outcome = match outcome {
-            CampaignOutcome::Victory => service::campaigns::campaign::Outcome::Victory,
-            CampaignOutcome::Closed => service::campaigns::campaign::Outcome::Closed,
-        };
-        service::campaigns::campaign::close(state(ctx), actor, id, outcome)
-            .await
-            .map(Campaign)
     }
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod block;
 pub mod campaign;
+pub mod campaign_edit;
 pub mod community;
 pub mod connection;
 pub mod discovery;
@@ -60,7 +61,7 @@ pub struct Mutation(
     value_tag::ValueTagMutation,
     community::CommunityMutation,
     producer::ProducerMutation,
-    campaign::CampaignMutation,
+    campaign_edit::CampaignMutation,
     signing::SigningMutation,
     pledge::PledgeMutation,
     proposal::ProposalMutation,
