@@ -254,15 +254,7 @@ pub async fn verify(
     let (tally, found) = for_review(state, actor, tally_id).await?;
     let (writer, txn) = state.begin_write().await?;
     decide(&txn, actor, &tally, TallyStatus::Verified, None).await?;
-    campaign::Entity::update_many()
-        .col_expr(
-            campaign::Column::OfflineSignatures,
-            Expr::col(campaign::Column::OfflineSignatures).add(i64::from(tally.count)),
-        )
-        .filter(campaign::Column::Id.eq(found.id))
-        .exec(&txn)
-        .await?;
-    kept::offline_signatures(&txn, found.id, i64::from(tally.count)).await?;
+    offline_moved(&txn, found.id, i64::from(tally.count)).await?;
     audit::record(
         &txn,
         actor,
@@ -298,6 +290,20 @@ pub async fn verify(
         .await;
     }
     reviewed(state, tally.id).await
+}
+
+/// A campaign's offline signatures, and its kept total, move by `delta`
+/// (a tally verified, or revoked), in the caller's transaction.
+async fn offline_moved(db: &impl ConnectionTrait, campaign_id: Uuid, delta: i64) -> Result<()> {
+    campaign::Entity::update_many()
+        .col_expr(
+            campaign::Column::OfflineSignatures,
+            Expr::col(campaign::Column::OfflineSignatures).add(delta),
+        )
+        .filter(campaign::Column::Id.eq(campaign_id))
+        .exec(db)
+        .await?;
+    kept::offline_signatures(db, campaign_id, delta).await
 }
 
 /// The campaign as it is now, and its online signatures.
@@ -364,15 +370,7 @@ pub async fn revoke(
         ));
     }
     let count = i64::from(tally.count);
-    campaign::Entity::update_many()
-        .col_expr(
-            campaign::Column::OfflineSignatures,
-            Expr::col(campaign::Column::OfflineSignatures).sub(count),
-        )
-        .filter(campaign::Column::Id.eq(found.id))
-        .exec(&txn)
-        .await?;
-    kept::offline_signatures(&txn, found.id, -count).await?;
+    offline_moved(&txn, found.id, -count).await?;
     audit::record(
         &txn,
         actor,
