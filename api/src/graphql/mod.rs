@@ -23,6 +23,7 @@ pub mod producer;
 pub mod producer_voice;
 pub mod proposal;
 pub mod query_limits;
+pub mod rating;
 pub mod signing;
 pub mod sponsorship;
 pub mod surge;
@@ -65,7 +66,7 @@ pub struct Mutation(
     signing::SigningMutation,
     pledge::PledgeMutation,
     proposal::ProposalMutation,
-    observatory::RatingMutation,
+    rating::RatingMutation,
     producer_voice::ProducerVoiceMutation,
     moderation::ModerationMutation,
     sponsorship::SponsorshipMutation,

@@ -75,8 +75,8 @@ impl Producer {
     async fn viewer_ratings(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<Vec<crate::graphql::observatory::TrustRating>> {
-        crate::graphql::observatory::viewer_ratings(ctx, self.0.id).await
+    ) -> Result<Vec<crate::graphql::rating::TrustRating>> {
+        crate::graphql::rating::viewer_ratings(ctx, self.0.id).await
     }
     /// Campaigns aimed at this producer, newest first.
     #[graphql(complexity = "complexity(first, child_complexity)")]
