@@ -215,7 +215,7 @@ fn layer(module: &[String]) -> u8 {
         // Leaves that live among the services but import only foundation.
         (Some("service"), Some("validate" | "secret" | "viewer" | "source")) => 0,
         (Some("vocabulary"), _) => 1,
-        (Some("counters" | "events" | "cache" | "ratelimit" | "outbox"), _) => 2,
+        (Some("counters" | "bus" | "cache" | "ratelimit" | "outbox"), _) => 2,
         (Some("service" | "state"), _) => 3,
         (Some("graphql" | "http"), _) => 4,
         (Some(other), _) => {

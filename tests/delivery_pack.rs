@@ -203,7 +203,7 @@ async fn places_with_fewer_signers_than_k_are_merged_into_other_with_their_compl
             { "territory": "FR", "count": 4 },
             { "territory": "OTHER", "count": 2 },
         ]),
-        "FR-IDF (1) shows only inside FR, and FR-ARA is kept back with it, since FR less FR-ARA \
+        "FR-IDF (1) shows only inside FR, and FR-ARA is withheld with it, since FR less FR-ARA \
          would give FR-IDF back; Belgium (1) and the signer without a place are OTHER"
     );
     assert_eq!(

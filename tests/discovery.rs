@@ -1,5 +1,5 @@
 //! Finding campaigns and communities, black-box: explained recommendations,
-//! full-text search that ignores accents, orderings backed by kept values,
+//! full-text search that ignores accents, orderings backed by stored values,
 //! and pagination that neither repeats nor skips.
 
 use std::collections::HashSet;
@@ -448,7 +448,7 @@ async fn trending_and_most_signed_follow_signatures() {
     );
     assert_eq!(ordered("MOST_SIGNED").await[0], later);
 
-    // A withdrawal takes the signature out of the kept total.
+    // A withdrawal takes the signature out of the stored total.
     for token in &signers[4..6] {
         app.gql_ok(
             Some(token),
@@ -467,7 +467,7 @@ async fn trending_and_most_signed_follow_signatures() {
 }
 
 #[tokio::test]
-async fn communities_order_by_kept_member_counts() {
+async fn communities_order_by_stored_member_counts() {
     let app = TestApp::spawn().await;
     let (founder, _) = app.register("founder").await;
     let small = community(&app, &founder, "small-one", &[], "FR").await;
@@ -651,7 +651,7 @@ async fn bad_discovery_input_is_refused_with_its_field() {
     assert!(refused["errors"].is_array());
 }
 
-/// Rows whose kept values differ from what their rows say.
+/// Rows whose stored values differ from what their rows say.
 async fn drifted(db: &sea_orm::DatabaseConnection) -> (i64, i64) {
     use sea_orm::ConnectionTrait;
     let count = |sql: &'static str| async move {
@@ -680,7 +680,7 @@ async fn drifted(db: &sea_orm::DatabaseConnection) -> (i64, i64) {
 }
 
 #[tokio::test]
-async fn seeded_and_written_kept_values_match_the_rows() {
+async fn seeded_and_written_standing_matches_the_rows() {
     use consumact_api::seed;
     let app = TestApp::spawn().await;
     let db = sea_orm::Database::connect(app.database_url.as_str())

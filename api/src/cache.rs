@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use entities::{campaign, member};
 use uuid::Uuid;
 
-use crate::events::{EventBus, Reload};
+use crate::bus::{LiveBus, Reload};
 
 /// Entries per cache before the oldest half is let go.
 const CAPACITY: usize = 100_000;
@@ -167,15 +167,15 @@ impl Caches {
     }
 
     /// A member's row, role or sessions changed: every instance forgets it.
-    pub async fn member_changed(&self, events: &dyn EventBus, id: Uuid) {
+    pub async fn member_changed(&self, bus: &dyn LiveBus, id: Uuid) {
         self.forget(Reload::Member(id));
-        events.publish_reload(Reload::Member(id)).await;
+        bus.publish_reload(Reload::Member(id)).await;
     }
 
     /// A campaign's row changed: every instance forgets it.
-    pub async fn campaign_changed(&self, events: &dyn EventBus, id: Uuid) {
+    pub async fn campaign_changed(&self, bus: &dyn LiveBus, id: Uuid) {
         self.forget(Reload::Campaign(id));
-        events.publish_reload(Reload::Campaign(id)).await;
+        bus.publish_reload(Reload::Campaign(id)).await;
     }
 }
 

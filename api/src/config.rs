@@ -230,7 +230,7 @@ pub struct Config {
 
     /// Writers of signature batches (each takes what is queued when free).
     /// Two measured best on PostgreSQL: more writers contend for the same
-    /// kept rows (campaign totals, observatory atoms) and make smaller batches.
+    /// stored rows (campaign totals, observatory atoms) and make smaller batches.
     #[arg(long, env = "CONSUMACT_SIGN_BATCH_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64).map(usize::from))]
     pub sign_batch_workers: usize,
 

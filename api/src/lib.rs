@@ -4,12 +4,12 @@
 //! and binds the listener, so the binary and the black-box tests start the
 //! very same server.
 
+pub mod bus;
 pub mod cache;
 pub mod config;
 pub mod counters;
 pub mod db;
 pub mod error;
-pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
@@ -37,13 +37,13 @@ use crate::service::signing::sign_batch::SignBatcher;
 
 use std::time::{Duration, Instant};
 
+use crate::bus::LiveBus;
+use crate::bus::memory::MemoryBus;
+use crate::bus::redis::RedisBus;
 use crate::config::Config;
 use crate::counters::Counters;
 use crate::counters::memory::MemoryCounters;
 use crate::counters::redis::RedisCounters;
-use crate::events::EventBus;
-use crate::events::memory::MemoryEvents;
-use crate::events::redis::RedisEvents;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::redis_link::RedisLink;
@@ -81,7 +81,7 @@ impl Application {
             hash_concurrency,
             config.limits.hash_queue,
         )?;
-        let (counters, events) = live_backends(&config)?;
+        let (counters, bus) = live_backends(&config)?;
         let metrics = Arc::new(Metrics::default());
         // Bound first: the default public URL is the address actually bound.
         let listener = TcpListener::bind(config.addr)
@@ -92,9 +92,9 @@ impl Application {
             None => format!("http://{}", listener.local_addr()?).into(),
         };
         let outbox = Arc::new(outbox::Outbox::new(&config)?);
-        let live = events::hub::CampaignHub::start(events.subscribe(), Arc::downgrade(&counters));
+        let live = bus::hub::CampaignHub::start(bus.subscribe(), Arc::downgrade(&counters));
         let notices =
-            service::notify::notice_hub::NoticeHub::start(db.clone(), events.subscribe_notices());
+            service::notify::notice_hub::NoticeHub::start(db.clone(), bus.subscribe_notices());
         let state = AppState {
             observatory_db,
             upkeep_db,
@@ -102,14 +102,14 @@ impl Application {
             config: config.clone(),
             passwords,
             counters,
-            events,
+            bus,
             limits: Arc::new(RateLimits::new(&config)),
             milestones: Arc::new(MilestoneCache::default()),
             metrics: metrics.clone(),
             signer: Arc::new(SignBatcher::start(
                 db.clone(),
                 metrics.clone(),
-                service::observatory::rollup::Keeping::of(&config),
+                service::observatory::rollup::AtomRule::of(&config),
                 sqlite_writer.clone(),
                 config.sign_batch_workers,
                 config.sign_batch_max,
@@ -140,7 +140,7 @@ impl Application {
         state.outbox.start_worker(outbox::Context {
             db: state.db.clone(),
             sqlite_writer: state.sqlite_writer.clone(),
-            events: state.events.clone(),
+            bus: state.bus.clone(),
             config: config.clone(),
             metrics: metrics.clone(),
             public_url: state.public_url.clone(),
@@ -151,7 +151,7 @@ impl Application {
         if config.auto_migrate {
             use service::observatory::{Prior, rollup};
             if let Some(rebuilt) =
-                rollup::ensure_kept(&state.upkeep_db, rollup::Keeping::of(&config))
+                rollup::ensure_current(&state.upkeep_db, rollup::AtomRule::of(&config))
                     .await
                     .map_err(|err| {
                         anyhow::anyhow!("cannot prepare the observatory: {}", err.message())
@@ -171,7 +171,7 @@ impl Application {
             if let Err(err) = rollup::ensure_trust_index(&state.upkeep_db, prior).await {
                 tracing::warn!(error = %err.message(), "cannot index the trust ranking");
             }
-            keep_windows(&state).await.map_err(|err| {
+            refresh_windows(&state).await.map_err(|err| {
                 anyhow::anyhow!("cannot roll the observatory's windows: {}", err.message())
             })?;
         }
@@ -256,7 +256,7 @@ impl Application {
 }
 
 /// Counter store and event bus: Redis when `REDIS_URL` is set, in process otherwise.
-fn live_backends(config: &Config) -> anyhow::Result<(Arc<Counters>, Arc<dyn EventBus>)> {
+fn live_backends(config: &Config) -> anyhow::Result<(Arc<Counters>, Arc<dyn LiveBus>)> {
     match non_empty(&config.redis_url) {
         Some(url) => {
             let timeout = Duration::from_millis(config.redis_timeout_ms.max(1));
@@ -266,12 +266,12 @@ fn live_backends(config: &Config) -> anyhow::Result<(Arc<Counters>, Arc<dyn Even
                 Counters::new(store, &config.redis_prefix)
                     .with_read_cache(Duration::from_millis(config.counter_cache_ms)),
             );
-            Ok((counters, RedisEvents::start(link)))
+            Ok((counters, RedisBus::start(link)))
         }
         None => {
             let store = Arc::new(MemoryCounters::default());
             let counters = Arc::new(Counters::new(store, &config.redis_prefix));
-            Ok((counters, Arc::new(MemoryEvents::default())))
+            Ok((counters, Arc::new(MemoryBus::default())))
         }
     }
 }
@@ -346,7 +346,7 @@ async fn maintain(state: AppState) {
             recovered = false;
         }
         // Nothing but a clock reading, except on the first tick of a month.
-        if let Err(err) = keep_windows(&state).await {
+        if let Err(err) = refresh_windows(&state).await {
             tracing::warn!(?err, "rolling the observatory's windows failed");
         }
         if last_eviction.elapsed() >= Duration::from_secs(60) {
@@ -368,8 +368,8 @@ async fn maintain(state: AppState) {
 /// Rolls the observatory's windows when the month changed (see
 /// `service::observatory::windows`); until then, answers over a window are
 /// counted from the atoms.
-async fn keep_windows(state: &AppState) -> error::Result<()> {
-    service::observatory::windows::keep_current(
+async fn refresh_windows(state: &AppState) -> error::Result<()> {
+    service::observatory::windows::refresh(
         &state.upkeep_db,
         state.sqlite_writer.as_ref(),
         &state.windows,
@@ -382,11 +382,11 @@ async fn keep_windows(state: &AppState) -> error::Result<()> {
 /// Reloads what another instance announced changed, until the server is
 /// gone; every 30 s regardless, in case an announcement was lost.
 async fn follow_reloads(state: AppState) {
-    let mut reloads = state.events.subscribe_reloads();
+    let mut reloads = state.bus.subscribe_reloads();
     let blocks = Arc::downgrade(&state.blocks);
     let surge = Arc::downgrade(&state.surge);
     let caches = Arc::downgrade(&state.caches);
-    let (db, events) = (state.db.clone(), state.events.clone());
+    let (db, bus) = (state.db.clone(), state.bus.clone());
     drop(state);
     loop {
         let (heard, missed) = tokio::select! {
@@ -404,24 +404,24 @@ async fn follow_reloads(state: AppState) {
             return;
         };
         match heard {
-            Some(what @ (events::Reload::Member(_) | events::Reload::Campaign(_))) => {
+            Some(what @ (bus::Reload::Member(_) | bus::Reload::Campaign(_))) => {
                 caches.forget(what);
                 continue;
             }
             None if missed => caches.clear(),
             _ => {}
         }
-        if matches!(heard, None | Some(events::Reload::BlockRules))
+        if matches!(heard, None | Some(bus::Reload::BlockRules))
             && let Err(err) = blocks.reload(&db).await
         {
             tracing::warn!(code = err.code(), "reloading the block-list failed");
         }
-        if matches!(heard, None | Some(events::Reload::FraudSignals))
+        if matches!(heard, None | Some(bus::Reload::FraudSignals))
             && let Err(err) = surge.reload(&db).await
         {
             tracing::warn!(code = err.code(), "reloading fraud signals failed");
         }
-        if Arc::strong_count(&events) == 1 {
+        if Arc::strong_count(&bus) == 1 {
             return;
         }
     }

@@ -130,7 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let rebuilt = service::observatory::rollup::rebuild(
                 &database,
-                service::observatory::rollup::Keeping::of(&cli.config),
+                service::observatory::rollup::AtomRule::of(&cli.config),
             )
             .await
             .map_err(|err| anyhow::anyhow!(err.message()))?;
@@ -163,7 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// until their owning thread collects, and an idle worker never does. When
 /// the live subscriptions fall to half their peak, every worker thread is
 /// asked to collect (a task per worker; the scheduler spreads them).
-async fn release_memory(live: std::sync::Arc<consumact_api::events::hub::CampaignHub>) {
+async fn release_memory(live: std::sync::Arc<consumact_api::bus::hub::CampaignHub>) {
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     let mut peak = 0;
     loop {

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use tokio::sync::OwnedMutexGuard;
 
+use crate::bus::LiveBus;
 use crate::cache::Caches;
 use crate::config::Config;
 use crate::counters::Counters;
-use crate::events::EventBus;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::ratelimit::RateLimits;
@@ -32,7 +32,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub passwords: Passwords,
     pub counters: Arc<Counters>,
-    pub events: Arc<dyn EventBus>,
+    pub bus: Arc<dyn LiveBus>,
     pub limits: Arc<RateLimits>,
     pub milestones: Arc<MilestoneCache>,
     pub metrics: Arc<Metrics>,
@@ -54,8 +54,8 @@ pub struct AppState {
     pub caches: Arc<Caches>,
     /// `myNotifications` subscribers of this instance (see `service::notify::notice_hub`).
     pub notices: Arc<crate::service::notify::notice_hub::NoticeHub>,
-    /// Counter events per campaign, for subscribers (see `events::hub`).
-    pub live: Arc<crate::events::hub::CampaignHub>,
+    /// Counter events per campaign, for subscribers (see `bus::hub`).
+    pub live: Arc<crate::bus::hub::CampaignHub>,
     /// The month the observatory's windows are kept for (see
     /// `service::observatory::windows`).
     pub windows: Arc<crate::service::observatory::windows::Rolled>,

@@ -4,11 +4,12 @@
 use std::fmt;
 
 use entities::campaign::CampaignStatus;
+use sea_orm::EnumIter;
 use serde::{Deserialize, Serialize};
 
 /// What happened. On the wire (webhook payloads) each has a dotted name:
 /// `CAMPAIGN_PUBLISHED` is `campaign.published`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, EnumIter)]
 pub enum EventType {
     /// A campaign opened for signatures.
     #[serde(rename = "campaign.published")]
@@ -46,21 +47,6 @@ pub enum EventType {
 }
 
 impl EventType {
-    /// Every type, in catalogue order.
-    pub const ALL: [EventType; 11] = [
-        EventType::CampaignPublished,
-        EventType::CampaignMilestone,
-        EventType::CampaignGoalReached,
-        EventType::CampaignClosed,
-        EventType::CampaignUpdatePosted,
-        EventType::ProducerResponded,
-        EventType::CommitmentDue,
-        EventType::CommitmentClosed,
-        EventType::PledgesActivated,
-        EventType::SignaturesInvalidated,
-        EventType::WebhookTest,
-    ];
-
     /// The dotted name sent in payloads.
     pub fn wire(self) -> &'static str {
         match self {

@@ -150,7 +150,7 @@ async fn representative(app: &TestApp, admin: &str, producer: &str) -> String {
 
 /// Every row of a kept table in key order: its keys' values as text (the
 /// first `ids` of them are ids), then the named columns' values.
-async fn kept_rows(
+async fn stored_rows(
     db: &sea_orm::DatabaseConnection,
     table: &str,
     keys: &[&str],
@@ -181,25 +181,25 @@ async fn kept_rows(
         .collect()
 }
 
-/// Every column of every producer's kept facts, by producer.
+/// Every column of every producer's stored facts, by producer.
 async fn producer_facts(db: &sea_orm::DatabaseConnection) -> Vec<(uuid::Uuid, Vec<i64>)> {
     use consumact_api::service::observatory::facts;
     let columns: Vec<String> = facts::columns().collect();
-    kept_rows(db, "obs_producer_fact", &["producer_id"], 1, &columns)
+    stored_rows(db, "obs_producer_fact", &["producer_id"], 1, &columns)
         .await
         .into_iter()
         .map(|(key, values)| (key[0].parse().unwrap(), values))
         .collect()
 }
 
-fn keeping(k: u32) -> consumact_api::service::observatory::rollup::Keeping {
-    consumact_api::service::observatory::rollup::Keeping {
+fn rule(k: u32) -> consumact_api::service::observatory::rollup::AtomRule {
+    consumact_api::service::observatory::rollup::AtomRule {
         grain: consumact_api::config::Grain::Month,
         k,
     }
 }
 
-/// Every column of every producer's kept total, by producer.
+/// Every column of every producer's stored total, by producer.
 async fn producer_totals(db: &sea_orm::DatabaseConnection) -> Vec<(uuid::Uuid, Vec<i64>)> {
     db.query_all_raw(Statement::from_string(
         db.get_database_backend(),
@@ -222,12 +222,12 @@ async fn producer_totals(db: &sea_orm::DatabaseConnection) -> Vec<(uuid::Uuid, V
 /// period], facts), each group's sums by period ([dimension, key, period],
 /// sums).
 #[allow(clippy::type_complexity)]
-async fn kept_periods(
+async fn stored_periods(
     db: &sea_orm::DatabaseConnection,
 ) -> (Vec<(Vec<String>, Vec<i64>)>, Vec<(Vec<String>, Vec<i64>)>) {
     use consumact_api::service::observatory::{facts, groups};
     let facts: Vec<String> = facts::columns().collect();
-    let producers = kept_rows(
+    let producers = stored_rows(
         db,
         "obs_producer_period",
         &["producer_id", "period_start"],
@@ -236,7 +236,7 @@ async fn kept_periods(
     )
     .await;
     let keys = ["dimension", "group_key", "period_start"];
-    let groups = kept_rows(db, "obs_group_period", &keys, 0, &groups::period_columns()).await;
+    let groups = stored_rows(db, "obs_group_period", &keys, 0, &groups::period_columns()).await;
     (producers, groups)
 }
 
@@ -244,7 +244,7 @@ async fn kept_periods(
 async fn group_totals(db: &sea_orm::DatabaseConnection) -> Vec<(String, String, Vec<i64>)> {
     use consumact_api::service::observatory::groups;
     let keys = ["dimension", "group_key"];
-    kept_rows(db, "obs_group_total", &keys, 0, &groups::columns())
+    stored_rows(db, "obs_group_total", &keys, 0, &groups::columns())
         .await
         .into_iter()
         .map(|(mut key, values)| (key.remove(0), key.remove(0), values))
@@ -283,7 +283,7 @@ fn first_of_month(now: chrono::DateTime<chrono::Utc>, back: u32) -> String {
 /// k-rule kept one back inside the cell.
 type Figures = Vec<Option<i64>>;
 
-/// Adds `figures` into `sum`: a figure kept back in any part leaves its
+/// Adds `figures` into `sum`: a figure withheld in any part leaves its
 /// sum unknown.
 fn add_into(sum: &mut Option<Figures>, figures: Figures) {
     let sum = sum.get_or_insert_with(|| vec![Some(0); figures.len()]);
@@ -293,7 +293,7 @@ fn add_into(sum: &mut Option<Figures>, figures: Figures) {
 }
 
 /// Whether the whole agrees with the sum of its parts: on every figure
-/// each part shows (a figure kept back in a part may show in the whole).
+/// each part shows (a figure withheld in a part may show in the whole).
 fn agrees(whole: &Option<Figures>, parts: &Option<Figures>) -> bool {
     match (whole, parts) {
         (None, None) => true,
@@ -337,7 +337,7 @@ fn additive(cell: &Value) -> Option<Figures> {
 async fn window_rows(db: &sea_orm::DatabaseConnection) -> Vec<(Vec<String>, Vec<i64>)> {
     use consumact_api::service::observatory::groups;
     let keys = ["producer_id", "span"];
-    kept_rows(
+    stored_rows(
         db,
         "obs_producer_window",
         &keys,
@@ -368,8 +368,8 @@ async fn seed_months(app: &TestApp, months: u32) -> sea_orm::DatabaseConnection 
     db
 }
 
-/// Whether a ranking cursor is one the kept totals' index issued.
-fn kept_cursor(cursor: &Value) -> bool {
+/// Whether a ranking cursor is one the stored totals' index issued.
+fn stored_cursor(cursor: &Value) -> bool {
     use base64::Engine;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor.as_str().unwrap())
@@ -400,7 +400,10 @@ async fn every_ranked(
             .clone();
         assert_eq!(page["totalCount"], total, "{filter} by {order}");
         for edge in page["edges"].as_array().unwrap() {
-            assert!(kept_cursor(&edge["cursor"]), "{filter} by {order}: {edge}");
+            assert!(
+                stored_cursor(&edge["cursor"]),
+                "{filter} by {order}: {edge}"
+            );
             rows.push(edge["node"].clone());
         }
         if page["pageInfo"]["hasNextPage"] == false {
@@ -445,7 +448,7 @@ async fn every_rollup_row(db: &sea_orm::DatabaseConnection) -> Rollups {
         .chain(COUNT_COLUMNS)
         .map(str::to_owned)
         .collect();
-    let atoms = kept_rows(
+    let atoms = stored_rows(
         db,
         "obs_atom",
         &["producer_id", "period_start"],
@@ -453,7 +456,7 @@ async fn every_rollup_row(db: &sea_orm::DatabaseConnection) -> Rollups {
         &atom_columns,
     )
     .await;
-    let contributors = kept_rows(
+    let contributors = stored_rows(
         db,
         "obs_contributor",
         &["producer_id", "member_id", "period_start"],
@@ -468,7 +471,7 @@ async fn every_rollup_row(db: &sea_orm::DatabaseConnection) -> Rollups {
         producer_facts(db).await,
         group_totals(db).await,
         group_members(db).await,
-        kept_periods(db).await,
+        stored_periods(db).await,
         window_rows(db).await,
     )
 }

@@ -4,7 +4,7 @@
 use super::*;
 
 #[tokio::test]
-async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
+async fn rebuilding_the_rollups_gives_back_what_the_write_path_stored() {
     let app = spawn(&["--observatory-k", "2"]).await;
     let (organiser, _) = app.register("organiser").await;
     let acme = producer(&app, &organiser, "Acme Foods", "food", "FR").await;
@@ -202,7 +202,7 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
                 producer_facts(&db).await,
                 group_totals(&db).await,
                 group_members(&db).await,
-                kept_periods(&db).await,
+                stored_periods(&db).await,
                 window_rows(&db).await,
             )
         }
@@ -258,7 +258,7 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_kept() {
         assert_eq!(total.1[1..], atom[..], "total = atom for {producer}");
     }
     let written = every_rollup_row(&db).await;
-    let rebuilt = consumact_api::service::observatory::rollup::rebuild(&db, keeping(2)).await;
+    let rebuilt = consumact_api::service::observatory::rollup::rebuild(&db, rule(2)).await;
     assert_eq!(rebuilt.unwrap().atoms as usize, kept.0.len());
     assert_same_rollups(&written, &every_rollup_row(&db).await, "rebuild");
     // This month is in the last 12 months (and not in the last full one):
@@ -373,7 +373,7 @@ async fn an_atom_crossing_k_both_ways_under_concurrent_writes_enters_and_leaves_
     assert_eq!(
         picture().await,
         // The two raters' ratings count in the atom, but two are fewer
-        // than k: the figure is kept back even though the atom is released.
+        // than k: the figure is withheld even though the atom is released.
         json!({ "suppressed": false, "memberCount": 7, "metrics": { "signatures": 5, "ratingCount": null } })
     );
     let kept = producer_totals(&db).await;
@@ -382,7 +382,7 @@ async fn an_atom_crossing_k_both_ways_under_concurrent_writes_enters_and_leaves_
         [1, 7, 5],
         "atoms, members, signatures: {kept:?}"
     );
-    // Its sector's and territory's kept totals moved with it, once.
+    // Its sector's and territory's stored totals moved with it, once.
     let groups = group_totals(&db).await;
     for (dimension, key) in [("SECTOR", "food"), ("TERRITORY", "FR")] {
         let group = groups
@@ -397,7 +397,7 @@ async fn an_atom_crossing_k_both_ways_under_concurrent_writes_enters_and_leaves_
     }
     // And so did their rows of this month, and their producer's row of
     // the last 12 months.
-    let periods = kept_periods(&db).await;
+    let periods = stored_periods(&db).await;
     let windows = window_rows(&db).await;
     assert_eq!(windows.len(), 1, "{windows:?}");
     assert_eq!(windows[0].1[..3], [1, 7, 5], "atoms, members, signatures");
@@ -409,7 +409,7 @@ async fn an_atom_crossing_k_both_ways_under_concurrent_writes_enters_and_leaves_
             .unwrap_or_else(|| panic!("no period of {dimension} {key}: {periods:?}"));
         assert_eq!(period.1[..3], [1, 7, 5], "atoms, members, signatures");
     }
-    consumact_api::service::observatory::rollup::rebuild(&db, keeping(3))
+    consumact_api::service::observatory::rollup::rebuild(&db, rule(3))
         .await
         .unwrap();
     assert_eq!(kept, producer_totals(&db).await, "the rebuild agrees");
@@ -420,7 +420,7 @@ async fn an_atom_crossing_k_both_ways_under_concurrent_writes_enters_and_leaves_
     );
     assert_eq!(
         periods,
-        kept_periods(&db).await,
+        stored_periods(&db).await,
         "the rebuild agrees on periods"
     );
     assert_eq!(

@@ -37,8 +37,8 @@ async fn the_seed_counts_the_rollups_as_a_rebuild_from_its_rows_does() {
         // Members who signed two campaigns of a producer in a period, or
         // rated it on several dimensions, weigh more than one.
         assert!(seeded.1.iter().any(|(_, weight)| weight[0] > 1), "{grain}");
-        let keeping = rollup::Keeping::of(&config);
-        let rebuilt = rollup::rebuild(&db, keeping).await.unwrap();
+        let rule = rollup::AtomRule::of(&config);
+        let rebuilt = rollup::rebuild(&db, rule).await.unwrap();
         assert_eq!(rebuilt.atoms, report.atoms, "{grain}");
         assert_eq!(rebuilt.contributors as usize, seeded.1.len(), "{grain}");
         assert_same_rollups(&seeded, &every_rollup_row(&db).await, grain);
@@ -48,7 +48,7 @@ async fn the_seed_counts_the_rollups_as_a_rebuild_from_its_rows_does() {
         let both = every_rollup_row(&db).await;
         assert_eq!(both.0.len() as u64, second.atoms, "{grain}");
         assert!(second.atoms > report.atoms, "{grain}: {}", second.atoms);
-        rollup::rebuild(&db, keeping).await.unwrap();
+        rollup::rebuild(&db, rule).await.unwrap();
         assert_same_rollups(&both, &every_rollup_row(&db).await, grain);
     }
 }

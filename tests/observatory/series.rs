@@ -227,7 +227,7 @@ async fn closed_periods_only_publishes_months_that_have_ended() {
 }
 
 #[tokio::test]
-async fn rankings_read_page_by_page_from_kept_totals_match_the_full_ranking() {
+async fn rankings_read_page_by_page_from_stored_totals_match_the_full_ranking() {
     let app = spawn(&["--observatory-k", "2"]).await;
     let admin = app.admin_token().await;
     let (organiser, _) = app.register("organiser").await;
@@ -331,7 +331,7 @@ async fn rankings_read_page_by_page_from_kept_totals_match_the_full_ranking() {
             .collect();
         assert_eq!(exported, names, "export by {order}");
     }
-    // Rankings the kept totals do not index are ranked in full.
+    // Rankings the stored totals do not index are ranked in full.
     let (status, _, body) = export(&app, Some(&admin), "orderBy=RESPONSE_RATE", None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -357,7 +357,7 @@ async fn rankings_read_page_by_page_from_kept_totals_match_the_full_ranking() {
 }
 
 #[tokio::test]
-async fn kept_period_sums_answer_series_and_ranges_as_the_atoms_do() {
+async fn stored_period_sums_answer_series_and_ranges_as_the_atoms_do() {
     let app = spawn(&["--observatory-k", "2"]).await;
     seed_months(&app, 6).await;
     let admin = app.admin_token().await;
@@ -412,7 +412,7 @@ async fn kept_period_sums_answer_series_and_ranges_as_the_atoms_do() {
         }
     };
     // Everyone, one group of each kind (a country with its subdivisions):
-    // read from the kept period sums, each bucket is the sum of the same
+    // read from the stored period sums, each bucket is the sum of the same
     // producers split by kind, which the atoms answer.
     for filter in [
         json!({}),

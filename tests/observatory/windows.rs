@@ -1,4 +1,4 @@
-//! Kept windows (last 30 days, 12 months…): they answer as their ranges
+//! Stored windows (last 30 days, 12 months…): they answer as their ranges
 //! do, and follow their stored spans until the month rolls.
 
 use super::*;

@@ -21,7 +21,7 @@ return false
 
 /// ADD_IF_PRESENT for a batch's signatures on one campaign, which also
 /// announces the new value on the events channel (ARGV[2]) as a
-/// `CounterEvent` (campaign ARGV[3], time ARGV[4]), unless the addition
+/// `CounterChange` (campaign ARGV[3], time ARGV[4]), unless the addition
 /// crossed one of the milestone counts (ARGV[5..]): the caller records and
 /// announces those. Returns { value, change, listeners or -1 }.
 const ADD_AND_ANNOUNCE: &str = r#"
@@ -60,14 +60,14 @@ pub struct RedisCounters {
     add_if_present: Script,
     add_and_announce: Script,
     compare_and_set: Script,
-    /// Where counter events travel (`events::redis`).
+    /// Where counter events travel (`bus::redis`).
     events_channel: String,
 }
 
 impl RedisCounters {
     pub fn new(link: Arc<RedisLink>) -> Self {
         Self {
-            events_channel: crate::events::redis::counter_channel(&link),
+            events_channel: crate::bus::redis::counter_channel(&link),
             link,
             add_if_present: Script::new(ADD_IF_PRESENT),
             add_and_announce: Script::new(ADD_AND_ANNOUNCE),

@@ -173,7 +173,7 @@ where
     Ok(connection)
 }
 
-/// A list order other than newest first: by a kept value, then by id, in
+/// A list order other than newest first: by a stored value, then by id, in
 /// the same direction; pages follow the pair, so a row never shows twice
 /// or goes missing while values stay put.
 pub struct KeyOrder<C> {

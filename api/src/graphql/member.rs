@@ -304,7 +304,7 @@ impl MemberMutation {
             .await?;
         state
             .caches
-            .member_changed(state.events.as_ref(), actor.id)
+            .member_changed(state.bus.as_ref(), actor.id)
             .await;
         Ok(true)
     }
@@ -322,7 +322,7 @@ impl MemberMutation {
         let changed = auth::set_role(&state.db, actor, member_id, role.into()).await?;
         state
             .caches
-            .member_changed(state.events.as_ref(), member_id)
+            .member_changed(state.bus.as_ref(), member_id)
             .await;
         Ok(Member(changed))
     }

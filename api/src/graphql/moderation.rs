@@ -10,7 +10,7 @@ use entities::{audit_log, flag};
 use crate::error::Result;
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_creator, require_member, state};
-use crate::service::oversight::moderation::{self, Target};
+use crate::service::oversight::moderation::{self, ModerationTarget};
 use crate::service::{self, validate};
 
 /// Content that can be flagged and hidden.
@@ -24,13 +24,13 @@ pub enum ContentKind {
     Response,
 }
 
-impl From<ContentKind> for Target {
+impl From<ContentKind> for ModerationTarget {
     fn from(kind: ContentKind) -> Self {
         match kind {
-            ContentKind::Campaign => Target::Campaign,
-            ContentKind::Proposal => Target::Proposal,
-            ContentKind::Signature => Target::Signature,
-            ContentKind::Response => Target::Response,
+            ContentKind::Campaign => ModerationTarget::Campaign,
+            ContentKind::Proposal => ModerationTarget::Proposal,
+            ContentKind::Signature => ModerationTarget::Signature,
+            ContentKind::Response => ModerationTarget::Response,
         }
     }
 }

@@ -7,8 +7,8 @@ use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, Subscr
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 
+use crate::bus::Notice;
 use crate::error::{AppError, Result};
-use crate::events::Notice;
 use crate::graphql::guards::{self, require_member, state};
 use crate::graphql::webhook::WebhookEvent;
 use crate::service::notify::notification::{self as service, PreferenceChanges, Preferences};

@@ -224,8 +224,8 @@ pub struct TrustMetrics {
     pub commitments: CommitmentStats,
 }
 
-impl From<metrics::Metrics> for TrustMetrics {
-    fn from(m: metrics::Metrics) -> Self {
+impl From<metrics::TrustMetrics> for TrustMetrics {
+    fn from(m: metrics::TrustMetrics) -> Self {
         TrustMetrics {
             trust_index: m.trust_index,
             rating_count: m.rating_count,

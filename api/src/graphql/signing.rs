@@ -10,9 +10,9 @@ use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::bus::CounterChange;
 use crate::counters::{CampaignCounts, Counter};
 use crate::error::{AppError, Result};
-use crate::events::CounterEvent;
 use crate::graphql::campaign::Campaign;
 use crate::graphql::guards::{self, client_ip, require_member, state, viewer};
 use crate::graphql::loaders::{CampaignById, DbLoader, MemberById};
@@ -296,7 +296,7 @@ impl CounterSubscription {
 /// already shown does not move the count back (a milestone it carries is
 /// still announced, with the newer count).
 pub fn counter_updates(
-    receiver: broadcast::Receiver<CounterEvent>,
+    receiver: broadcast::Receiver<CounterChange>,
     initial: CampaignCounters,
 ) -> impl Stream<Item = CampaignCounters> {
     let campaign: uuid::Uuid = initial.campaign_id.0.parse().unwrap_or_default();
@@ -354,10 +354,10 @@ mod tests {
     use futures_util::StreamExt;
 
     use super::*;
-    use crate::events::{BUFFER, CounterName, EventBus, memory::MemoryEvents};
+    use crate::bus::{BUFFER, CounterName, LiveBus, memory::MemoryBus};
 
-    fn event(campaign: uuid::Uuid, value: i64) -> CounterEvent {
-        CounterEvent {
+    fn event(campaign: uuid::Uuid, value: i64) -> CounterChange {
+        CounterChange {
             campaign_id: campaign,
             counter: CounterName::Signatures,
             value,
@@ -370,7 +370,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_older_change_published_late_does_not_move_the_count_back() {
-        let events = MemoryEvents::default();
+        let events = MemoryBus::default();
         let campaign = uuid::Uuid::now_v7();
         let receiver = events.subscribe();
         let initial = CampaignCounters::new(campaign, CampaignCounts::default(), validate::now());
@@ -386,7 +386,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_subscriber_that_never_reads_does_not_block_publishers() {
-        let events = MemoryEvents::default();
+        let events = MemoryBus::default();
         let campaign = uuid::Uuid::now_v7();
         let receiver = events.subscribe();
         let initial = CampaignCounters::new(campaign, CampaignCounts::default(), validate::now());

@@ -232,7 +232,7 @@ impl WebhookMutation {
         input: CreateWebhookInput,
     ) -> Result<WebhookWithSecret> {
         let actor = require_member(ctx).await?;
-        let scope = service::Scope {
+        let scope = service::WebhookScope {
             campaign_id: optional_id("input.campaignId", input.campaign_id.as_ref())?,
             producer_id: optional_id("input.producerId", input.producer_id.as_ref())?,
             community_id: optional_id("input.communityId", input.community_id.as_ref())?,

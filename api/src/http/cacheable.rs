@@ -21,12 +21,12 @@ const PERSISTED_MAX_BYTES: usize = 64 * 1024;
 /// budget of bytes (`CONSUMACT_PERSISTED_QUERIES_BYTES`): the least recently
 /// used go first. A client whose hash is unknown here sends the text again.
 pub struct PersistedQueries {
-    kept: Mutex<Kept>,
+    persisted: Mutex<Persisted>,
     budget: usize,
 }
 
 #[derive(Default)]
-struct Kept {
+struct Persisted {
     texts: HashMap<String, (std::sync::Arc<str>, u64)>,
     /// Hashes by their last use.
     by_use: std::collections::BTreeMap<u64, String>,
@@ -34,7 +34,7 @@ struct Kept {
     clock: u64,
 }
 
-impl Kept {
+impl Persisted {
     fn touch(&mut self, hash: &str) -> Option<std::sync::Arc<str>> {
         self.clock += 1;
         let clock = self.clock;
@@ -87,7 +87,7 @@ impl PersistedQueries {
     /// A store holding at most `budget` bytes of query text.
     pub fn new(budget: usize) -> Self {
         Self {
-            kept: Mutex::default(),
+            persisted: Mutex::default(),
             budget,
         }
     }
@@ -95,7 +95,10 @@ impl PersistedQueries {
     /// Bytes of query text held.
     #[cfg(test)]
     fn bytes(&self) -> usize {
-        self.kept.lock().unwrap_or_else(|e| e.into_inner()).bytes
+        self.persisted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .bytes
     }
 
     /// Fills in (or checks) the text of a request that names a persisted
@@ -123,8 +126,8 @@ impl PersistedQueries {
             return Err(PersistedError::Malformed);
         }
         if request.query.trim().is_empty() {
-            let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-            let text = kept.touch(&hash).ok_or(PersistedError::NotFound)?;
+            let mut persisted = self.persisted.lock().unwrap_or_else(|e| e.into_inner());
+            let text = persisted.touch(&hash).ok_or(PersistedError::NotFound)?;
             request.query = text.to_string();
             return Ok(None);
         }
@@ -140,21 +143,21 @@ impl PersistedQueries {
         if text.len() > self.budget {
             return;
         }
-        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        if kept.touch(&hash).is_some() {
+        let mut persisted = self.persisted.lock().unwrap_or_else(|e| e.into_inner());
+        if persisted.touch(&hash).is_some() {
             return;
         }
-        kept.clock += 1;
-        let clock = kept.clock;
-        kept.bytes += text.len() + hash.len();
-        kept.by_use.insert(clock, hash.clone());
-        kept.texts.insert(hash, (text.into(), clock));
-        while kept.bytes > self.budget {
-            let Some((_, oldest)) = kept.by_use.pop_first() else {
+        persisted.clock += 1;
+        let clock = persisted.clock;
+        persisted.bytes += text.len() + hash.len();
+        persisted.by_use.insert(clock, hash.clone());
+        persisted.texts.insert(hash, (text.into(), clock));
+        while persisted.bytes > self.budget {
+            let Some((_, oldest)) = persisted.by_use.pop_first() else {
                 break;
             };
-            if let Some((text, _)) = kept.texts.remove(&oldest) {
-                kept.bytes -= text.len() + oldest.len();
+            if let Some((text, _)) = persisted.texts.remove(&oldest) {
+                persisted.bytes -= text.len() + oldest.len();
             }
         }
     }

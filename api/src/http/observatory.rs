@@ -244,7 +244,7 @@ fn metric_values(cell: &Cell) -> Vec<Value> {
 }
 
 /// The export's producers, a chunk at a time: by id; in ranking order
-/// from the kept totals' indexes (all time or a kept window, by trust index
+/// from the stored totals' indexes (all time or a kept window, by trust index
 /// or signatures); or, for other rankings, ranked in full once and then cut
 /// in chunks (over a custom range, ranking each chunk would sum the range's
 /// atoms again for every chunk).

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{Context, DeliveryError, enqueue_as};
+use crate::bus::Notice;
 use crate::error::Result;
-use crate::events::Notice;
 use crate::service::validate;
 pub use crate::vocabulary::EventType;
 
@@ -25,7 +25,7 @@ pub const KIND: &str = "event";
 
 /// One event, as the outbox keeps it until it has fanned out.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Event {
+pub struct CampaignEvent {
     pub id: Uuid,
     #[serde(rename = "type")]
     pub kind: EventType,
@@ -35,7 +35,7 @@ pub struct Event {
     pub data: Value,
 }
 
-impl Event {
+impl CampaignEvent {
     /// The Standard Webhooks payload: `{ type, timestamp, data }`, with the
     /// campaign in `data.campaign`.
     /// What live subscribers hear of it, `payload` being [`Event::payload`].
@@ -87,7 +87,7 @@ pub async fn emit(
     campaign: Uuid,
     data: Value,
 ) -> Result<Uuid> {
-    let event = Event {
+    let event = CampaignEvent {
         id: Uuid::now_v7(),
         kind,
         timestamp: validate::now(),
@@ -104,7 +104,7 @@ pub(super) async fn fan_out(
     context: &Context,
     message: &outbox_message::Model,
 ) -> std::result::Result<(), DeliveryError> {
-    let event: Event = serde_json::from_str(&message.payload)
+    let event: CampaignEvent = serde_json::from_str(&message.payload)
         .map_err(|err| DeliveryError::Permanent(format!("unreadable event: {err}")))?;
     context.handlers.fan_out(context, event).await
 }

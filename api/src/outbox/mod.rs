@@ -31,10 +31,10 @@ use serde::Serialize;
 use tokio::sync::{Mutex, Notify, Semaphore};
 use uuid::Uuid;
 
+use crate::bus::LiveBus;
 use crate::config::Config;
 use crate::db::{begin_write, writer_turn};
 use crate::error::{AppError, Result};
-use crate::events::EventBus;
 use crate::metrics::Metrics;
 use crate::service::source::SourceKeys;
 use crate::service::validate;
@@ -108,7 +108,7 @@ pub trait Handlers: Send + Sync {
     async fn fan_out(
         &self,
         context: &Context,
-        event: event::Event,
+        event: event::CampaignEvent,
     ) -> std::result::Result<(), DeliveryError>;
     /// Turns the notification digests that came due into mail; how many.
     async fn send_due_digests(&self, context: &Context) -> Result<usize>;
@@ -139,7 +139,7 @@ pub trait Handlers: Send + Sync {
 pub struct Context {
     pub db: DatabaseConnection,
     pub sqlite_writer: Option<Arc<Mutex<()>>>,
-    pub events: Arc<dyn EventBus>,
+    pub bus: Arc<dyn LiveBus>,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     /// Base of the links in mails and payloads, without a trailing slash.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::text::escape_html;
 
 /// Which mail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sea_orm::EnumIter)]
 #[serde(rename_all = "snake_case")]
 pub enum Template {
     /// After `register` or `resendConfirmation`: the confirmation link.
@@ -38,19 +38,6 @@ pub enum Template {
 }
 
 impl Template {
-    pub const ALL: [Template; 10] = [
-        Template::ConfirmEmail,
-        Template::PasswordReset,
-        Template::CampaignSponsoring,
-        Template::CampaignInReview,
-        Template::CampaignOpened,
-        Template::CampaignRejected,
-        Template::FraudSignal,
-        Template::WebhookDisabled,
-        Template::WebhookScopeLost,
-        Template::CampaignDigest,
-    ];
-
     fn source(self, locale: &str) -> &'static str {
         macro_rules! pair {
             ($name:literal) => {
@@ -146,6 +133,7 @@ fn fill(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::Iterable;
 
     fn every_var() -> BTreeMap<String, String> {
         [
@@ -172,7 +160,7 @@ mod tests {
 
     #[test]
     fn every_template_renders_in_every_language() {
-        for template in Template::ALL {
+        for template in Template::iter() {
             for locale in LOCALES {
                 let mail = render(template, locale, &every_var())
                     .unwrap_or_else(|err| panic!("{template:?} in {locale}: {err}"));

@@ -17,7 +17,7 @@ use super::phases::{Campaigns, Communities, Seeding};
 use super::rng::{distribute, next_signature};
 use crate::error::Result;
 use crate::service::observatory::rollup;
-use crate::service::signing::kept;
+use crate::service::signing::standing;
 
 impl Seeding<'_> {
     /// Producers, each with a quality its ratings scatter around.
@@ -48,7 +48,7 @@ impl Seeding<'_> {
         insert_chunked(self.db, rows).await?;
         self.report.producers = count;
         if self.counting {
-            let grain = rollup::Keeping::of(self.config).grain;
+            let grain = rollup::AtomRule::of(self.config).grain;
             self.atoms = Some(AtomCount::new(grain, &self.producers, &self.members));
         }
         Ok(())
@@ -124,7 +124,7 @@ impl Seeding<'_> {
                 territory: Set(territory),
                 language: Set(if french { "fr" } else { "en" }.to_owned()),
                 signature_total: Set(0),
-                momentum: Set(kept::NO_MOMENTUM),
+                momentum: Set(standing::NO_MOMENTUM),
                 created_at: Set(published),
                 updated_at: Set(published),
             });
@@ -208,12 +208,14 @@ impl Seeding<'_> {
             let (_, _, published, community) = self.campaigns[c];
             let _offset = dry.below(self.member_count);
             let window = (self.now - published).num_seconds().max(1) as u64;
-            let mut momentum = kept::LogSum::default();
+            let mut momentum = standing::LogSum::default();
             for _ in 0..signatures {
                 let (at, _, _) = next_signature(&mut dry, published, window);
-                momentum.add(kept::log_weight(at));
+                momentum.add(standing::log_weight(at));
                 if let Some(community) = community {
-                    communities.standing[community].1.add(kept::log_weight(at));
+                    communities.standing[community]
+                        .1
+                        .add(standing::log_weight(at));
                 }
             }
             campaigns.rows[c].signature_total = Set(signatures as i64);

@@ -11,7 +11,7 @@ use super::catalogue::{TERRITORIES, TOPICS};
 use super::phases::{Communities, Seeding};
 use super::rows::{SeedJoin, SeedMember, SeedMemberValue};
 use crate::error::Result;
-use crate::service::signing::kept;
+use crate::service::signing::standing;
 
 impl Seeding<'_> {
     /// Members, all created at the start of the history.
@@ -97,14 +97,14 @@ impl Seeding<'_> {
                 territory: Set(Some(territory.to_owned())),
                 language: Set(if french { "fr" } else { "en" }.to_owned()),
                 member_count: Set(0),
-                momentum: Set(kept::NO_MOMENTUM),
+                momentum: Set(standing::NO_MOMENTUM),
                 created_by: Set(None),
                 created_at: Set(start),
                 updated_at: Set(start),
             });
         }
         self.report.communities = count;
-        let mut standing = vec![(0i64, kept::LogSum::default()); self.communities.len()];
+        let mut standing = vec![(0i64, standing::LogSum::default()); self.communities.len()];
         let mut joins = Vec::new();
         for &member_id in &self.members {
             if self.rng.below(2) == 0 {
@@ -113,7 +113,7 @@ impl Seeding<'_> {
             let c = self.rng.skewed(count) as usize;
             let at = start + Duration::seconds(self.rng.below(self.span) as i64);
             standing[c].0 += 1;
-            standing[c].1.add(kept::log_weight(at));
+            standing[c].1.add(standing::log_weight(at));
             joins.push(SeedJoin {
                 community_id: self.communities[c],
                 member_id,

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::error::{AppError, Result};
 use crate::service::identity::hashing::Passwords;
 use crate::service::observatory::rollup;
-use crate::service::signing::kept;
+use crate::service::signing::standing;
 
 /// What the phases share: the generator, the clock, the ids written so far
 /// (by their index in the generator's lists) and the report.
@@ -61,7 +61,7 @@ pub(super) struct Communities {
     pub(super) rows: Vec<community::ActiveModel>,
     pub(super) tags: Vec<community_value_tag::ActiveModel>,
     /// Each community's member count and momentum.
-    pub(super) standing: Vec<(i64, kept::LogSum)>,
+    pub(super) standing: Vec<(i64, standing::LogSum)>,
     pub(super) joins: Vec<SeedJoin>,
 }
 
@@ -215,11 +215,11 @@ impl<'a> Seeding<'a> {
         }
         build_again(db, indexes, self.args.index_builds).await?;
         self.log("indexes built again");
-        let keeping = rollup::Keeping::of(self.config);
+        let rule = rollup::AtomRule::of(self.config);
         if self.counting {
-            rollup::rebuild_above_atoms(db, keeping).await?;
+            rollup::rebuild_above_atoms(db, rule).await?;
         } else {
-            self.report.atoms = rollup::rebuild(db, keeping).await?.atoms;
+            self.report.atoms = rollup::rebuild(db, rule).await?.atoms;
         }
         self.log("rollups rebuilt");
         // Fresh planner statistics: without them the first queries on a

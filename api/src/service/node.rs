@@ -21,9 +21,9 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use sea_orm::{ConnectionTrait, EntityTrait, PrimaryKeyTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::bus::Notice;
 use crate::error::{AppError, Result};
-use crate::events::Notice;
-use crate::outbox::event::{self, Event};
+use crate::outbox::event::{self, CampaignEvent};
 use crate::service::observatory::sql::Sql;
 use crate::service::viewer::Viewer;
 use crate::service::{
@@ -361,7 +361,7 @@ async fn notice(state: &AppState, viewer: Viewer, id: Uuid) -> Result<Option<Not
     if message.kind != event::KIND {
         return Ok(None);
     }
-    let event: Event = serde_json::from_str(&message.payload)
+    let event: CampaignEvent = serde_json::from_str(&message.payload)
         .map_err(|err| AppError::Internal(format!("unreadable event {id}: {err}")))?;
     let Some(campaign) = campaigns::get_cached(state, Some(viewer), event.campaign_id).await?
     else {

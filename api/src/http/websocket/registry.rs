@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::events::Reload;
+use crate::bus::Reload;
 use crate::net::address_key;
 use crate::state::AppState;
 
@@ -92,7 +92,7 @@ impl Sockets {
     /// Relays every `Reload::Member` of the event bus to this instance's
     /// sockets, for as long as the registry lives.
     pub fn follow(self: &Arc<Self>, state: &AppState) {
-        let mut reloads = state.events.subscribe_reloads();
+        let mut reloads = state.bus.subscribe_reloads();
         let caches = Arc::downgrade(&state.caches);
         let sockets: Weak<Self> = Arc::downgrade(self);
         tokio::spawn(async move {

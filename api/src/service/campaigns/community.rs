@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::service::viewer::Viewer;
-use crate::service::{campaigns::value_tag as tags, signing::kept, validate};
+use crate::service::{campaigns::value_tag as tags, signing::standing, validate};
 use crate::state::AppState;
 
 /// What `create` needs.
@@ -66,7 +66,7 @@ pub async fn create(
         territory: Set(territory),
         language: Set(language),
         member_count: Set(1),
-        momentum: Set(kept::log_weight(now)),
+        momentum: Set(standing::log_weight(now)),
         created_by: Set(Some(actor.id)),
         created_at: Set(now),
         updated_at: Set(now),
@@ -129,7 +129,7 @@ pub async fn join(state: &AppState, actor: Viewer, id: Uuid) -> Result<community
     .map_err(AppError::on_unique(
         "you are already a member of this community",
     ))?;
-    kept::membership(&txn, found.id, now, 1).await?;
+    standing::membership(&txn, found.id, now, 1).await?;
     txn.commit().await?;
     drop(writer);
     get(&state.db, id).await
@@ -147,7 +147,7 @@ pub async fn leave(state: &AppState, actor: Viewer, id: Uuid) -> Result<communit
             "you are not a member of this community".into(),
         ));
     }
-    kept::membership(&txn, found.id, validate::now(), -1).await?;
+    standing::membership(&txn, found.id, validate::now(), -1).await?;
     txn.commit().await?;
     drop(writer);
     get(&state.db, id).await

@@ -19,9 +19,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::bus::CounterChange;
 use crate::counters::Counter;
 use crate::error::{AppError, Result};
-use crate::events::CounterEvent;
 use crate::service::campaigns::campaign::read as campaigns;
 use crate::service::observatory::rollup::{self, Delta};
 use crate::service::validate;
@@ -132,7 +132,7 @@ pub async fn pledge(
     };
     rollup::apply(
         &txn,
-        rollup::Keeping::of(&state.config),
+        rollup::AtomRule::of(&state.config),
         found.producer_id,
         saved.created_at,
         actor.id,
@@ -242,7 +242,7 @@ async fn move_own(
             .producer_id;
         rollup::apply(
             &txn,
-            rollup::Keeping::of(&state.config),
+            rollup::AtomRule::of(&state.config),
             producer,
             found.created_at,
             member,
@@ -334,8 +334,8 @@ async fn publish(state: &AppState, campaign_id: Uuid, counter: Counter, delta: i
     {
         Ok((value, seq)) => {
             state
-                .events
-                .publish(CounterEvent {
+                .bus
+                .publish(CounterChange {
                     campaign_id,
                     counter: counter.into(),
                     value,

@@ -23,11 +23,11 @@ use crate::error::{AppError, Result};
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::service::campaigns::campaign::moves as campaigns;
-use crate::service::observatory::rollup::{self, Delta, Keeping};
+use crate::service::observatory::rollup::{self, AtomRule, Delta};
 use crate::service::oversight::moderation::require_moderator;
 use crate::service::secret::random_token;
 use crate::service::viewer::Viewer;
-use crate::service::{oversight::audit, signing::kept, signing::milestone, validate};
+use crate::service::{oversight::audit, signing::milestone, signing::standing, validate};
 use crate::state::AppState;
 
 /// Where a published draft goes first under this instance's settings.
@@ -158,7 +158,7 @@ pub async fn sponsor(state: &AppState, actor: Viewer, code: &str) -> Result<camp
     drop(writer);
     state
         .caches
-        .campaign_changed(state.events.as_ref(), updated.id)
+        .campaign_changed(state.bus.as_ref(), updated.id)
         .await;
     state.outbox.wake();
     if updated.status == CampaignStatus::Open {
@@ -220,7 +220,7 @@ async fn decide(
     drop(writer);
     state
         .caches
-        .campaign_changed(state.events.as_ref(), decided.id)
+        .campaign_changed(state.bus.as_ref(), decided.id)
         .await;
     state.outbox.wake();
     if decided.status == CampaignStatus::Open {
@@ -244,7 +244,7 @@ async fn advance(
     if to == CampaignStatus::Rejected {
         update = update.col_expr(campaign::Column::RejectionReason, Expr::value(reason));
     }
-    let moved = campaigns::apply_move(txn, Keeping::of(&state.config), update, found.id).await?;
+    let moved = campaigns::apply_move(txn, AtomRule::of(&state.config), update, found.id).await?;
     if to == CampaignStatus::Open {
         sponsors_sign(txn, state, &moved).await?;
     }
@@ -302,17 +302,17 @@ async fn sponsors_sign(
             )
         })
         .collect();
-    rollup::apply_many(txn, Keeping::of(&state.config), &changes).await?;
+    rollup::apply_many(txn, AtomRule::of(&state.config), &changes).await?;
     let kept: Vec<_> = sponsors
         .iter()
-        .map(|_| kept::SignatureChange {
+        .map(|_| standing::SignatureChange {
             campaign_id: opened.id,
             community_id: opened.community_id,
             at: now,
             sign: 1,
         })
         .collect();
-    kept::signatures(txn, &kept).await
+    standing::signatures(txn, &kept).await
 }
 
 /// After an opening commits: live counters from the database (sponsors'

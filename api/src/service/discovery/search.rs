@@ -219,7 +219,7 @@ fn statement(
         // language: one index scan per language, no cross-language noise.
         // Campaigns' and communities' vectors live in tables of their own
         // (`campaign_search`, `community_search`, alias `s`), so that
-        // updating a kept total does not rewrite them.
+        // updating a stored total does not rewrite them.
         let (vectors, matched, condition) = match kind {
             Kind::Producer => ("p", "q.fr".to_owned(), "p.search @@ q.fr".to_owned()),
             _ => (

@@ -248,7 +248,7 @@ pub async fn logout(state: &AppState, member: Uuid, token: &str) -> Result<bool>
         .await?;
     state
         .caches
-        .member_changed(state.events.as_ref(), member)
+        .member_changed(state.bus.as_ref(), member)
         .await;
     Ok(result.rows_affected > 0)
 }

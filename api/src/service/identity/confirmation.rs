@@ -23,10 +23,10 @@ use crate::error::{AppError, Result};
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::ratelimit::Action;
-use crate::service::observatory::rollup::{self, Delta, Keeping};
+use crate::service::observatory::rollup::{self, AtomRule, Delta};
 use crate::service::viewer::Viewer;
 use crate::service::{
-    identity::email_token, signing::kept, signing::signature as signatures, validate,
+    identity::email_token, signing::signature as signatures, signing::standing, validate,
 };
 use crate::state::AppState;
 
@@ -106,7 +106,7 @@ pub async fn confirm(state: &AppState, token: &str) -> Result<member::Model> {
     drop(writer);
     state
         .caches
-        .member_changed(state.events.as_ref(), member_id)
+        .member_changed(state.bus.as_ref(), member_id)
         .await;
     announce(state, &counted, &campaigns).await;
     Ok(confirmed)
@@ -185,10 +185,10 @@ async fn count_pending(
             ))
         })
         .collect();
-    rollup::apply_many(txn, Keeping::of(&state.config), &changes).await?;
-    let kept: Vec<_> = counted
+    rollup::apply_many(txn, AtomRule::of(&state.config), &changes).await?;
+    let changes_to_standing: Vec<_> = counted
         .iter()
-        .map(|signature| kept::SignatureChange {
+        .map(|signature| standing::SignatureChange {
             campaign_id: signature.campaign_id,
             community_id: campaigns
                 .get(&signature.campaign_id)
@@ -197,7 +197,7 @@ async fn count_pending(
             sign: 1,
         })
         .collect();
-    kept::signatures(txn, &kept).await?;
+    standing::signatures(txn, &changes_to_standing).await?;
     Ok((counted, campaigns))
 }
 

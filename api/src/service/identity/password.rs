@@ -90,7 +90,7 @@ pub async fn reset(state: &AppState, token: &str, new_password: String) -> Resul
     drop(writer);
     state
         .caches
-        .member_changed(state.events.as_ref(), spent.member_id)
+        .member_changed(state.bus.as_ref(), spent.member_id)
         .await;
     state
         .limits
@@ -136,7 +136,7 @@ pub async fn change(
     drop(writer);
     state
         .caches
-        .member_changed(state.events.as_ref(), actor.id)
+        .member_changed(state.bus.as_ref(), actor.id)
         .await;
     Ok(true)
 }

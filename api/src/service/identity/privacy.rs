@@ -296,7 +296,7 @@ pub async fn erase(
         community_member::Entity::delete_by_id((membership.community_id, actor.id))
             .exec(&txn)
             .await?;
-        crate::service::signing::kept::membership(
+        crate::service::signing::standing::membership(
             &txn,
             membership.community_id,
             validate::now(),

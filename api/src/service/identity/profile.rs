@@ -81,7 +81,7 @@ pub async fn update(
     drop(writer);
     state
         .caches
-        .member_changed(state.events.as_ref(), actor.id)
+        .member_changed(state.bus.as_ref(), actor.id)
         .await;
     Ok(updated)
 }

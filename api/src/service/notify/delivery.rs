@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
-use crate::outbox::event::Event;
+use crate::outbox::event::CampaignEvent;
 use crate::outbox::{Context, DeliveryError, Handlers};
 use crate::service::{notify::notification, notify::webhook as webhooks};
 
@@ -21,7 +21,7 @@ impl Handlers for Delivery {
     async fn fan_out(
         &self,
         context: &Context,
-        event: Event,
+        event: CampaignEvent,
     ) -> std::result::Result<(), DeliveryError> {
         let temporary = |err: AppError| DeliveryError::Temporary(err.message());
         let Some(campaign) = campaign::Entity::find_by_id(event.campaign_id)
@@ -48,7 +48,7 @@ impl Handlers for Delivery {
             tracing::debug!(event = %event.id, queued, "webhook deliveries queued");
         }
         context
-            .events
+            .bus
             .publish_notice(event.notice(&campaign, payload))
             .await;
         Ok(())

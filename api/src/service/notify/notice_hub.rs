@@ -16,7 +16,7 @@ use sea_orm::{
 use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
-use crate::events::Notice;
+use crate::bus::Notice;
 use crate::vocabulary::EventType;
 
 /// Events a subscriber may have waiting before newer ones are dropped.

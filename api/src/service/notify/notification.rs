@@ -21,12 +21,12 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
+use crate::bus::Notice;
 use crate::config::Config;
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
-use crate::events::Notice;
 use crate::outbox::Context;
-use crate::outbox::event::Event;
+use crate::outbox::event::CampaignEvent;
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::service::observatory::sql::Sql;
@@ -100,7 +100,7 @@ pub async fn update_preferences(
         update.exec(&state.db).await?;
         state
             .caches
-            .member_changed(state.events.as_ref(), actor.id)
+            .member_changed(state.bus.as_ref(), actor.id)
             .await;
     }
     member::Entity::find_by_id(actor.id)
@@ -137,7 +137,7 @@ fn audience(kind: EventType) -> Option<Audience> {
 pub async fn schedule(
     db: &impl ConnectionTrait,
     config: &Config,
-    event: &Event,
+    event: &CampaignEvent,
     campaign: &campaign::Model,
 ) -> Result<()> {
     let Some(audience) = audience(event.kind) else {
@@ -256,7 +256,7 @@ pub async fn unsubscribe(state: &AppState, token: &str) -> Result<()> {
     drop(writer);
     state
         .caches
-        .member_changed(state.events.as_ref(), member)
+        .member_changed(state.bus.as_ref(), member)
         .await;
     Ok(())
 }

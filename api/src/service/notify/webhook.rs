@@ -11,15 +11,15 @@ use entities::webhook_delivery::{self, DeliveryStatus};
 use entities::{campaign, community, producer, webhook};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Iterable,
+    PaginatorTrait, QueryFilter, Select, Set,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::db::{begin_write, writer_turn};
 use crate::error::{AppError, Result};
-use crate::outbox::event::Event;
+use crate::outbox::event::CampaignEvent;
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::outbox::webhook::{self as delivery, Attempt};
@@ -34,7 +34,7 @@ const MAX_URL: usize = 2048;
 
 /// What a webhook is about.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Scope {
+pub struct WebhookScope {
     pub campaign_id: Option<Uuid>,
     pub producer_id: Option<Uuid>,
     pub community_id: Option<Uuid>,
@@ -56,14 +56,13 @@ fn events_column(events: &[EventType]) -> String {
 
 /// The event types a webhook receives.
 pub fn events_of(found: &webhook::Model) -> Vec<EventType> {
-    EventType::ALL
-        .into_iter()
+    EventType::iter()
         .filter(|kind| found.events.contains(&format!(",{},", kind.wire())))
         .collect()
 }
 
 /// Whether `actor` may register a webhook for `scope`.
-async fn may_watch(state: &AppState, actor: Viewer, scope: Scope) -> Result<()> {
+async fn may_watch(state: &AppState, actor: Viewer, scope: WebhookScope) -> Result<()> {
     if watches(&state.db, actor, scope).await? {
         Ok(())
     } else {
@@ -76,12 +75,12 @@ async fn may_watch(state: &AppState, actor: Viewer, scope: Scope) -> Result<()> 
 /// Whether `actor`, in their current role, may watch `scope`: asked when a
 /// webhook is registered or enabled again, and at every fan-out (a role
 /// lost since disables the webhook).
-async fn watches(db: &impl ConnectionTrait, actor: Viewer, scope: Scope) -> Result<bool> {
+async fn watches(db: &impl ConnectionTrait, actor: Viewer, scope: WebhookScope) -> Result<bool> {
     if actor.is_admin() {
         return Ok(true);
     }
     Ok(match scope {
-        Scope {
+        WebhookScope {
             campaign_id: Some(id),
             ..
         } => {
@@ -92,7 +91,7 @@ async fn watches(db: &impl ConnectionTrait, actor: Viewer, scope: Scope) -> Resu
                 || producer_voice::is_representative(db, actor, found.producer_id).await?
                 || moderation::may_moderate(db, actor, found.community_id).await?
         }
-        Scope {
+        WebhookScope {
             producer_id: Some(id),
             ..
         } => {
@@ -102,7 +101,7 @@ async fn watches(db: &impl ConnectionTrait, actor: Viewer, scope: Scope) -> Resu
                 .ok_or(AppError::NotFound("producer"))?;
             producer_voice::is_representative(db, actor, id).await?
         }
-        Scope {
+        WebhookScope {
             community_id: Some(id),
             ..
         } => {
@@ -117,8 +116,8 @@ async fn watches(db: &impl ConnectionTrait, actor: Viewer, scope: Scope) -> Resu
 }
 
 /// The scope a webhook was registered for.
-fn scope_of(found: &webhook::Model) -> Scope {
-    Scope {
+fn scope_of(found: &webhook::Model) -> WebhookScope {
+    WebhookScope {
         campaign_id: found.campaign_id,
         producer_id: found.producer_id,
         community_id: found.community_id,
@@ -131,7 +130,7 @@ pub async fn create(
     actor: Viewer,
     url: &str,
     events: &[EventType],
-    scope: Scope,
+    scope: WebhookScope,
 ) -> Result<WithSecret> {
     let set = [scope.campaign_id, scope.producer_id, scope.community_id]
         .iter()
@@ -325,7 +324,7 @@ async fn queue(
 /// whose scope covers `campaign`; how many.
 pub async fn fan_out(
     db: &impl ConnectionTrait,
-    event: &Event,
+    event: &CampaignEvent,
     campaign: &campaign::Model,
     payload: &Value,
 ) -> Result<usize> {

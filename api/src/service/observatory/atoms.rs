@@ -1,7 +1,7 @@
 //! The observatory's vocabulary, below its readers and writers: how rollups
 //! are kept (grain and k), periods, the count columns of atoms and totals,
 //! a rating's or pledge's change, scopes and groupings of a question, sums,
-//! the trust index's prior, and the kept windows. Plain data and pure
+//! the trust index's prior, and the stored windows. Plain data and pure
 //! functions (and the decoding of a row of sums).
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
@@ -17,12 +17,12 @@ use crate::error::Result;
 /// How the rollups are kept: the atoms' period and the k of the k-rule
 /// (an atom of fewer than k members enters no total).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Keeping {
+pub struct AtomRule {
     pub grain: Grain,
     pub k: u32,
 }
 
-impl Keeping {
+impl AtomRule {
     pub fn of(config: &Config) -> Self {
         Self {
             grain: config.observatory_grain,

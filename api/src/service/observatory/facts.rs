@@ -208,7 +208,7 @@ impl Facts {
 /// Columns of a row of facts.
 const COLUMNS: usize = 5 + CLASSES;
 
-/// Makes the writers of one producer's kept facts and groups take turns,
+/// Makes the writers of one producer's stored facts and groups take turns,
 /// each reading what the one before committed (SQLite has one writer at a
 /// time anyway): the weakest row lock on the producer that excludes itself,
 /// so foreign-key checks of rows naming the producer (ratings) go on.
@@ -224,7 +224,7 @@ pub async fn lock_producer(conn: &impl ConnectionTrait, producer: Uuid) -> Resul
     Ok(())
 }
 
-/// `producer`'s kept facts (none kept: all zero).
+/// `producer`'s stored facts (none kept: all zero).
 pub async fn read(conn: &impl ConnectionTrait, producer: Uuid) -> Result<Facts> {
     let mut sql = Sql::new(conn.get_database_backend());
     sql.push("SELECT ")
@@ -237,7 +237,7 @@ pub async fn read(conn: &impl ConnectionTrait, producer: Uuid) -> Result<Facts> 
     }
 }
 
-/// `producer`'s kept facts of each period it has any in.
+/// `producer`'s stored facts of each period it has any in.
 pub async fn read_periods(
     conn: &impl ConnectionTrait,
     producer: Uuid,

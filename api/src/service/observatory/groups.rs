@@ -1,7 +1,7 @@
 //! Kept per-group totals: which groups each producer belongs to
 //! (`obs_group_member`: its sector, its territory, and the communities and
 //! value tags of the visible campaigns aimed at it) and, per group, the
-//! sums of its producers' kept totals and facts, over all time
+//! sums of its producers' stored totals and facts, over all time
 //! (`obs_group_total`) and period by period (`obs_group_period`), so that
 //! the groups of the whole observatory are read one row per group, and a
 //! group's series one row per period.
@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use super::atoms::{COUNT_COLUMNS, Keeping, Scope, total_columns};
+use super::atoms::{AtomRule, COUNT_COLUMNS, Scope, total_columns};
 use super::facts::{self, Facts};
 use super::query;
 use super::sql::Sql;
@@ -83,30 +83,30 @@ pub fn facts_change(old: &Facts, new: &Facts) -> PeriodChange {
 
 /// The kept tables of groups: all time, and by period.
 #[derive(Clone, Copy)]
-enum Kept {
+enum StoredSums {
     Total,
     Period,
 }
 
-impl Kept {
+impl StoredSums {
     fn table(self) -> &'static str {
         match self {
-            Kept::Total => "obs_group_total",
-            Kept::Period => "obs_group_period",
+            StoredSums::Total => "obs_group_total",
+            StoredSums::Period => "obs_group_period",
         }
     }
 
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Kept::Total => &["dimension", "group_key"],
-            Kept::Period => &["dimension", "group_key", "period_start"],
+            StoredSums::Total => &["dimension", "group_key"],
+            StoredSums::Period => &["dimension", "group_key", "period_start"],
         }
     }
 
     fn columns(self) -> Vec<String> {
         match self {
-            Kept::Total => columns(),
-            Kept::Period => period_columns(),
+            StoredSums::Total => columns(),
+            StoredSums::Period => period_columns(),
         }
     }
 
@@ -115,8 +115,8 @@ impl Kept {
     /// a campaign or a commitment (every other sum is part of those).
     fn empty(self) -> &'static str {
         match self {
-            Kept::Total => "producers = 0",
-            Kept::Period => "atoms = 0 AND campaigns = 0 AND commitments_made = 0",
+            StoredSums::Total => "producers = 0",
+            StoredSums::Period => "atoms = 0 AND campaigns = 0 AND commitments_made = 0",
         }
     }
 }
@@ -175,8 +175,8 @@ pub async fn add_to_groups(
             }
         }
     }
-    add(conn, Kept::Total, totals).await?;
-    add(conn, Kept::Period, periods).await
+    add(conn, StoredSums::Total, totals).await?;
+    add(conn, StoredSums::Period, periods).await
 }
 
 /// Adds changes to kept group rows (keys in [`Kept::keys`]' order, values
@@ -184,7 +184,7 @@ pub async fn add_to_groups(
 /// left empty.
 async fn add(
     conn: &impl ConnectionTrait,
-    kept: Kept,
+    kept: StoredSums,
     changes: BTreeMap<Vec<String>, Vec<i64>>,
 ) -> Result<()> {
     let backend = conn.get_database_backend();
@@ -270,7 +270,7 @@ async fn groups_now(
 /// kept).
 /// Gives the producer a total row if it has none yet (every producer has
 /// one, as a rebuild gives).
-pub async fn regroup(conn: &impl ConnectionTrait, keeping: Keeping, producer: Uuid) -> Result<()> {
+pub async fn regroup(conn: &impl ConnectionTrait, rule: AtomRule, producer: Uuid) -> Result<()> {
     let backend = conn.get_database_backend();
     facts::lock_producer(conn, producer).await?;
     // Takes the total's row lock (so no total change, nor any change of
@@ -307,7 +307,7 @@ pub async fn regroup(conn: &impl ConnectionTrait, keeping: Keeping, producer: Uu
     let mut whole = vec![1];
     whole.extend_from_slice(&total);
     whole.extend_from_slice(&kept.values());
-    let periods = producer_periods(conn, keeping.k, producer).await?;
+    let periods = producer_periods(conn, rule.k, producer).await?;
     let mut totals = BTreeMap::new();
     let mut by_period = BTreeMap::new();
     let mut move_group = |group: &(String, String), sign: i64| {
@@ -345,12 +345,12 @@ pub async fn regroup(conn: &impl ConnectionTrait, keeping: Keeping, producer: Uu
     }
     // A group its last producer left is gone (and a period of a group left
     // with nothing), as a rebuild would leave it.
-    add(conn, Kept::Total, totals).await?;
-    add(conn, Kept::Period, by_period).await
+    add(conn, StoredSums::Total, totals).await?;
+    add(conn, StoredSums::Period, by_period).await
 }
 
 /// `producer`'s sums period by period, in [`period_columns`]' order: its
-/// released atoms (k members or more) and its kept facts of each period.
+/// released atoms (k members or more) and its stored facts of each period.
 async fn producer_periods(
     conn: &impl ConnectionTrait,
     k: u32,
@@ -387,7 +387,7 @@ async fn producer_periods(
 }
 
 /// Recomputes every group's members and sums, all time and by period,
-/// from the producers' kept totals, released atoms (`k` members or more)
+/// from the producers' stored totals, released atoms (`k` members or more)
 /// and facts (the rollup rebuild's last part).
 pub async fn rebuild(conn: &impl ConnectionTrait, k: u32) -> Result<()> {
     let backend = conn.get_database_backend();

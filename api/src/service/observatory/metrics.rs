@@ -26,25 +26,25 @@ pub fn publishable(count: i64, k: i64) -> bool {
 /// Which of `parts` may be published beside their `total` (published
 /// too), so that no figure is built from fewer than `k` members, directly
 /// or by subtraction: a part shows when it is [`publishable`]; then, while
-/// the total less the shown parts (what is kept back) is between 1 and
-/// `k - 1`, the smallest shown part is kept back too (complementary
+/// the total less the shown parts (what is withheld) is between 1 and
+/// `k - 1`, the smallest shown part is withheld too (complementary
 /// suppression). Ties keep back the later part.
 pub fn shown_parts(total: i64, parts: &[i64], k: i64) -> Vec<bool> {
     let mut shown: Vec<bool> = parts.iter().map(|part| publishable(*part, k)).collect();
-    let mut kept_back = total
+    let mut withheld = total
         - parts
             .iter()
             .zip(&shown)
             .filter(|(_, shown)| **shown)
             .map(|(part, _)| part)
             .sum::<i64>();
-    while kept_back > 0 && kept_back < k {
+    while withheld > 0 && withheld < k {
         let smallest = (0..parts.len())
             .filter(|i| shown[*i] && parts[*i] > 0)
             .min_by(|a, b| parts[*a].cmp(&parts[*b]).then(b.cmp(a)));
         let Some(i) = smallest else { break };
         shown[i] = false;
-        kept_back += parts[i];
+        withheld += parts[i];
     }
     shown
 }
@@ -99,7 +99,7 @@ pub struct Commitments {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Metrics {
+pub struct TrustMetrics {
     /// Null with fewer than k ratings in the cell.
     pub trust_index: Option<f64>,
     pub rating_count: Option<i64>,
@@ -115,7 +115,7 @@ pub struct Metrics {
 pub struct Cell {
     pub suppressed: bool,
     pub member_count: Option<i64>,
-    pub metrics: Option<Metrics>,
+    pub metrics: Option<TrustMetrics>,
 }
 
 impl Cell {
@@ -181,7 +181,7 @@ pub fn cell(prior: Prior, k: i64, sums: Option<&Sums>, facts: &Facts) -> Cell {
     Cell {
         suppressed: false,
         member_count: Some(sums.members),
-        metrics: Some(Metrics {
+        metrics: Some(TrustMetrics {
             trust_index: if rated {
                 trust_index(prior, ratings, scores)
             } else {
@@ -300,13 +300,13 @@ mod tests {
         let metrics = cell(PRIOR, 10, Some(&sums), &facts).metrics.unwrap();
         let shown: Vec<bool> = metrics.dimensions.iter().map(|d| !d.suppressed).collect();
         assert_eq!(shown, [true, true, false, false]);
-        let kept_back = metrics.rating_count.unwrap()
+        let withheld = metrics.rating_count.unwrap()
             - metrics
                 .dimensions
                 .iter()
                 .filter_map(|d| d.rating_count)
                 .sum::<i64>();
-        assert!(kept_back >= 10, "{kept_back}");
+        assert!(withheld >= 10, "{withheld}");
         // AVOID has 2 pledges: null, and so is the balance that would
         // give it back; 24 pledges sum into the amount.
         assert_eq!(
@@ -338,9 +338,9 @@ mod tests {
                                 .filter(|(_, s)| **s)
                                 .map(|(p, _)| p)
                                 .sum();
-                            let kept_back = total - published;
+                            let withheld = total - published;
                             assert!(
-                                kept_back == 0 || kept_back >= k || !shown.contains(&true),
+                                withheld == 0 || withheld >= k || !shown.contains(&true),
                                 "{parts:?}+{extra} k={k}: {shown:?}"
                             );
                             for (part, s) in parts.iter().zip(&shown) {

@@ -13,7 +13,6 @@
 pub mod atoms;
 pub mod facts;
 pub mod groups;
-pub mod keep_facts;
 pub mod metrics;
 pub mod query;
 mod ranking;
@@ -21,6 +20,7 @@ pub mod rollup;
 pub mod sql;
 mod trends;
 pub mod windows;
+pub mod write_facts;
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
 
@@ -287,14 +287,14 @@ impl<'a> Observatory<'a> {
                 (Some(first), end)
             };
         }
-        scope.window = self.kept_window(&scope, today);
+        scope.window = self.stored_window(&scope, today);
         Ok(scope)
     }
 
     /// The kept window whose rows answer exactly the scope's periods, if
     /// any: its span is the scope's range, the rows are rolled to this
     /// month, and none of its periods is left open.
-    fn kept_window(&self, scope: &Scope, today: NaiveDate) -> Option<Window> {
+    fn stored_window(&self, scope: &Scope, today: NaiveDate) -> Option<Window> {
         if !self.state.windows.current(today) {
             return None;
         }

@@ -68,7 +68,7 @@ impl Observatory<'_> {
     pub(super) async fn facts_by_producer(&self, scope: &Scope) -> Result<HashMap<Uuid, Facts>> {
         let db = &self.state.observatory_db;
         if (scope.from.is_none() && scope.to.is_none()) || scope.window.is_some() {
-            return query::kept_facts_by_producer(db, scope).await;
+            return query::stored_facts_by_producer(db, scope).await;
         }
         let (from, to) = self.fact_range(scope);
         let (campaigns, commitments) = tokio::try_join!(
@@ -118,7 +118,7 @@ impl Observatory<'_> {
     }
 
     /// Whether the database ranks this ranking page by page: by trust index
-    /// or signatures, which the sums alone decide (through the kept totals'
+    /// or signatures, which the sums alone decide (through the stored totals'
     /// indexes over all time or a kept window, from the range's atoms
     /// otherwise). By response rate, [`Observatory::ranking`] ranks in full.
     pub fn ranks_by_page(by: RankBy) -> bool {

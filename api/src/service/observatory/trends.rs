@@ -18,15 +18,15 @@ impl Observatory<'_> {
     pub async fn groups(&self, by: GroupBy, scope: &Scope) -> Result<Vec<GroupTrust>> {
         let db = &self.state.observatory_db;
         let all_time = scope.from.is_none() && scope.to.is_none() && scope.open_from.is_none();
-        let unfiltered = query::Kept::of(scope) == Some(query::Kept::All);
-        let kept_producers = all_time || scope.window.is_some();
-        let mut out: Vec<GroupTrust> = if unfiltered || kept_producers {
+        let unfiltered = query::StoredSums::of(scope) == Some(query::StoredSums::All);
+        let stored_producers = all_time || scope.window.is_some();
+        let mut out: Vec<GroupTrust> = if unfiltered || stored_producers {
             // Every group's kept row, or its period rows over a range;
             // all time or over a window, for a filtered set of producers,
-            // summed in the database from their kept rows.
+            // summed in the database from their stored rows.
             let groups = match (unfiltered, all_time) {
-                (true, true) => query::kept_groups(db, by).await?,
-                (true, false) => query::kept_groups_over(db, by, scope).await?,
+                (true, true) => query::stored_groups(db, by).await?,
+                (true, false) => query::stored_groups_over(db, by, scope).await?,
                 (false, _) => query::group_totals(db, by, scope).await?,
             };
             groups
@@ -168,13 +168,13 @@ impl Observatory<'_> {
     }
 
     /// Released sums and facts per period over the scope's range: from the
-    /// kept period sums when one producer, one group or everyone is asked
+    /// stored period sums when one producer, one group or everyone is asked
     /// for; otherwise counted from the range's atoms, campaigns and
     /// commitments.
     async fn periods(&self, scope: &Scope) -> Result<Vec<(String, query::Sums, Facts)>> {
         let db = &self.state.observatory_db;
-        if let Some(kept) = query::Kept::of(scope) {
-            return query::kept_periods(db, self.k(), &kept, scope).await;
+        if let Some(kept) = query::StoredSums::of(scope) {
+            return query::stored_periods(db, self.k(), &kept, scope).await;
         }
         let (from, to) = self.fact_range(scope);
         let (sums, campaigns, commitments) = tokio::try_join!(

@@ -80,7 +80,7 @@ impl Rolled {
 /// Rolls the windows to `today`'s month unless this server knows they are
 /// already there (so it costs nothing but on the first call of a month),
 /// or a roll failed moments ago.
-pub async fn keep_current(
+pub async fn refresh(
     db: &DatabaseConnection,
     sqlite_writer: Option<&Arc<AsyncMutex<()>>>,
     rolled: &Rolled,

@@ -24,54 +24,54 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::service::observatory::rollup::Keeping;
+use crate::service::observatory::rollup::AtomRule;
 use crate::service::viewer::Viewer;
 use crate::service::{oversight::audit, validate};
 use crate::state::AppState;
 
 /// What can be flagged and hidden.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
+pub enum ModerationTarget {
     Campaign,
     Proposal,
     Signature,
     Response,
 }
 
-impl Target {
+impl ModerationTarget {
     pub fn name(self) -> &'static str {
         match self {
-            Target::Campaign => "CAMPAIGN",
-            Target::Proposal => "PROPOSAL",
-            Target::Signature => "SIGNATURE",
-            Target::Response => "RESPONSE",
+            ModerationTarget::Campaign => "CAMPAIGN",
+            ModerationTarget::Proposal => "PROPOSAL",
+            ModerationTarget::Signature => "SIGNATURE",
+            ModerationTarget::Response => "RESPONSE",
         }
     }
 }
 
 /// Who takes a moderation decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
+pub enum ModerationScope {
     /// Site moderators and admins.
     Site,
     /// A moderator of the community the content belongs to.
     Community,
 }
 
-impl Scope {
+impl ModerationScope {
     pub fn name(self) -> &'static str {
         match self {
-            Scope::Site => "SITE",
-            Scope::Community => "COMMUNITY",
+            ModerationScope::Site => "SITE",
+            ModerationScope::Community => "COMMUNITY",
         }
     }
 
     /// The scope a hidden row records; rows hidden before scopes were
     /// recorded count as site decisions.
-    fn of_hidden(recorded: Option<&str>) -> Scope {
+    fn of_hidden(recorded: Option<&str>) -> ModerationScope {
         match recorded {
-            Some("COMMUNITY") => Scope::Community,
-            _ => Scope::Site,
+            Some("COMMUNITY") => ModerationScope::Community,
+            _ => ModerationScope::Site,
         }
     }
 }
@@ -79,12 +79,15 @@ impl Scope {
 /// Whether the target is hidden now (and in which scope), and the
 /// community it belongs to.
 struct Found {
-    hidden: Option<Scope>,
+    hidden: Option<ModerationScope>,
     community: Option<Uuid>,
 }
 
-fn hidden(at: Option<chrono::DateTime<chrono::Utc>>, scope: Option<&str>) -> Option<Scope> {
-    at.map(|_| Scope::of_hidden(scope))
+fn hidden(
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    scope: Option<&str>,
+) -> Option<ModerationScope> {
+    at.map(|_| ModerationScope::of_hidden(scope))
 }
 
 async fn campaign_community(db: &impl ConnectionTrait, campaign_id: Uuid) -> Result<Option<Uuid>> {
@@ -94,10 +97,10 @@ async fn campaign_community(db: &impl ConnectionTrait, campaign_id: Uuid) -> Res
         .and_then(|found| found.community_id))
 }
 
-async fn find(db: &impl ConnectionTrait, target: Target, id: Uuid) -> Result<Found> {
+async fn find(db: &impl ConnectionTrait, target: ModerationTarget, id: Uuid) -> Result<Found> {
     let missing = AppError::NotFound("content");
     match target {
-        Target::Campaign => {
+        ModerationTarget::Campaign => {
             let found = campaign::Entity::find_by_id(id)
                 .one(db)
                 .await?
@@ -107,7 +110,7 @@ async fn find(db: &impl ConnectionTrait, target: Target, id: Uuid) -> Result<Fou
                 community: found.community_id,
             })
         }
-        Target::Proposal => {
+        ModerationTarget::Proposal => {
             let found = proposal::Entity::find_by_id(id)
                 .one(db)
                 .await?
@@ -122,7 +125,7 @@ async fn find(db: &impl ConnectionTrait, target: Target, id: Uuid) -> Result<Fou
                 community,
             })
         }
-        Target::Signature => {
+        ModerationTarget::Signature => {
             let found = signature::Entity::find_by_id(id)
                 .one(db)
                 .await?
@@ -133,7 +136,7 @@ async fn find(db: &impl ConnectionTrait, target: Target, id: Uuid) -> Result<Fou
                 community,
             })
         }
-        Target::Response => {
+        ModerationTarget::Response => {
             let found = producer_response::Entity::find_by_id(id)
                 .one(db)
                 .await?
@@ -161,9 +164,9 @@ pub(crate) async fn scope_of(
     db: &impl ConnectionTrait,
     actor: Viewer,
     community: Option<Uuid>,
-) -> Result<Option<Scope>> {
+) -> Result<Option<ModerationScope>> {
     if actor.moderates() {
-        return Ok(Some(Scope::Site));
+        return Ok(Some(ModerationScope::Site));
     }
     let Some(community) = community else {
         return Ok(None);
@@ -172,14 +175,14 @@ pub(crate) async fn scope_of(
         .one(db)
         .await?
         .is_some_and(|membership| membership.role == MembershipRole::Moderator);
-    Ok(moderates.then_some(Scope::Community))
+    Ok(moderates.then_some(ModerationScope::Community))
 }
 
 /// Reports content; one open report per member and target.
 pub async fn flag(
     state: &AppState,
     actor: Viewer,
-    target: Target,
+    target: ModerationTarget,
     target_id: Uuid,
     reason: &str,
 ) -> Result<flag::Model> {
@@ -209,7 +212,7 @@ pub async fn flag(
 pub async fn set_hidden(
     state: &AppState,
     actor: Viewer,
-    target: Target,
+    target: ModerationTarget,
     target_id: Uuid,
     hidden: bool,
     reason: &str,
@@ -223,10 +226,12 @@ pub async fn set_hidden(
     };
     let action = match (hidden, found.hidden) {
         (true, None) => "HIDE",
-        (true, Some(Scope::Community)) if scope == Scope::Site => "CONFIRM_HIDE",
+        (true, Some(ModerationScope::Community)) if scope == ModerationScope::Site => {
+            "CONFIRM_HIDE"
+        }
         (true, Some(_)) => return Err(AppError::Conflict("this is hidden already".into())),
         (false, None) => return Err(AppError::Conflict("this is not hidden".into())),
-        (false, Some(Scope::Site)) if scope == Scope::Community => {
+        (false, Some(ModerationScope::Site)) if scope == ModerationScope::Community => {
             return Err(AppError::Forbidden(
                 "site moderators hid this; only they may restore it".into(),
             ));
@@ -243,7 +248,7 @@ pub async fn set_hidden(
     };
     let db = &state.db;
     match target {
-        Target::Campaign => {
+        ModerationTarget::Campaign => {
             use campaign::Column as C;
             let (writer, txn) = state.begin_write().await?;
             hide_row::<campaign::Entity>(
@@ -259,10 +264,10 @@ pub async fn set_hidden(
             drop(writer);
             state
                 .caches
-                .campaign_changed(state.events.as_ref(), target_id)
+                .campaign_changed(state.bus.as_ref(), target_id)
                 .await;
         }
-        Target::Proposal => {
+        ModerationTarget::Proposal => {
             use proposal::Column as C;
             hide_row::<proposal::Entity>(
                 db,
@@ -273,7 +278,7 @@ pub async fn set_hidden(
             .await?
         }
         // The signature still counts; only its public display goes.
-        Target::Signature => {
+        ModerationTarget::Signature => {
             use signature::Column as C;
             hide_row::<signature::Entity>(
                 db,
@@ -283,7 +288,7 @@ pub async fn set_hidden(
             )
             .await?
         }
-        Target::Response => {
+        ModerationTarget::Response => {
             use producer_response::Column as C;
             let (writer, txn) = state.begin_write().await?;
             hide_row::<producer_response::Entity>(
@@ -307,7 +312,7 @@ pub async fn set_hidden(
         }
     }
     // Only site moderators close flags: a community hide leaves them open.
-    if hidden && scope == Scope::Site {
+    if hidden && scope == ModerationScope::Site {
         resolve_flags(db, actor, target_id, FlagStatus::Upheld).await?;
     }
     audit::record_scoped(
@@ -367,10 +372,10 @@ async fn refresh_facts<E: EntityTrait>(
         .one(db)
         .await?;
     if let Some(producer) = producer {
-        let keeping = Keeping::of(&state.config);
-        crate::service::observatory::keep_facts::refresh(db, keeping, producer).await?;
+        let rule = AtomRule::of(&state.config);
+        crate::service::observatory::write_facts::refresh(db, rule, producer).await?;
         if regroup {
-            crate::service::observatory::groups::regroup(db, keeping, producer).await?;
+            crate::service::observatory::groups::regroup(db, rule, producer).await?;
         }
     }
     Ok(())
@@ -401,10 +406,10 @@ async fn flag_in_scope(state: &AppState, flag_id: Uuid) -> Result<(flag::Model, 
         .await?
         .ok_or(AppError::NotFound("flag"))?;
     let target = match found.target_type.as_str() {
-        "CAMPAIGN" => Target::Campaign,
-        "PROPOSAL" => Target::Proposal,
-        "SIGNATURE" => Target::Signature,
-        _ => Target::Response,
+        "CAMPAIGN" => ModerationTarget::Campaign,
+        "PROPOSAL" => ModerationTarget::Proposal,
+        "SIGNATURE" => ModerationTarget::Signature,
+        _ => ModerationTarget::Response,
     };
     let community = find(&state.db, target, found.target_id)
         .await
@@ -418,8 +423,8 @@ async fn flag_in_scope(state: &AppState, flag_id: Uuid) -> Result<(flag::Model, 
 pub async fn dismiss(state: &AppState, actor: Viewer, flag_id: Uuid) -> Result<flag::Model> {
     let (found, community) = flag_in_scope(state, flag_id).await?;
     match scope_of(&state.db, actor, community).await? {
-        Some(Scope::Site) => {}
-        Some(Scope::Community) => {
+        Some(ModerationScope::Site) => {}
+        Some(ModerationScope::Community) => {
             return Err(AppError::Forbidden(
                 "site moderators close flags; a community moderator escalates one or acts on its content"
                     .into(),
@@ -446,7 +451,7 @@ pub async fn dismiss(state: &AppState, actor: Viewer, flag_id: Uuid) -> Result<f
         "FLAG",
         Some(dismissed.id),
         None,
-        Some(Scope::Site.name()),
+        Some(ModerationScope::Site.name()),
     )
     .await?;
     Ok(dismissed)
@@ -464,8 +469,8 @@ pub async fn escalate(
     let note = validate::text("note", note, 3, 1_000)?;
     let (found, community) = flag_in_scope(state, flag_id).await?;
     match scope_of(&state.db, actor, community).await? {
-        Some(Scope::Community) => {}
-        Some(Scope::Site) => {
+        Some(ModerationScope::Community) => {}
+        Some(ModerationScope::Site) => {
             return Err(AppError::Conflict(
                 "site moderators close flags themselves; there is no one to escalate to".into(),
             ));
@@ -493,7 +498,7 @@ pub async fn escalate(
         "FLAG",
         Some(escalated.id),
         Some(note),
-        Some(Scope::Community.name()),
+        Some(ModerationScope::Community.name()),
     )
     .await?;
     Ok(escalated)
@@ -537,17 +542,17 @@ pub async fn community_flags(
         .from(producer_response::Entity)
         .and_where(producer_response::Column::CampaignId.in_subquery(campaigns.clone()))
         .to_owned();
-    let on = |kind: Target, ids| {
+    let on = |kind: ModerationTarget, ids| {
         sea_orm::Condition::all()
             .add(flag::Column::TargetType.eq(kind.name()))
             .add(flag::Column::TargetId.in_subquery(ids))
     };
     Ok(flags(status).filter(
         sea_orm::Condition::any()
-            .add(on(Target::Campaign, campaigns))
-            .add(on(Target::Proposal, proposals))
-            .add(on(Target::Signature, signatures))
-            .add(on(Target::Response, responses)),
+            .add(on(ModerationTarget::Campaign, campaigns))
+            .add(on(ModerationTarget::Proposal, proposals))
+            .add(on(ModerationTarget::Signature, signatures))
+            .add(on(ModerationTarget::Response, responses)),
     ))
 }
 

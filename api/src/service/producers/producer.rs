@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::service::campaigns::community::territory_condition;
-use crate::service::observatory::rollup::Keeping;
+use crate::service::observatory::rollup::AtomRule;
 use crate::service::validate;
 use crate::service::viewer::Viewer;
 use crate::state::AppState;
@@ -84,7 +84,7 @@ pub async fn create(
         "a producer named `{name}` exists already"
     )))?;
     // Its observatory total and its sector and territory groups.
-    crate::service::observatory::groups::regroup(&txn, Keeping::of(&state.config), created.id)
+    crate::service::observatory::groups::regroup(&txn, AtomRule::of(&state.config), created.id)
         .await?;
     txn.commit().await?;
     drop(writer);

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::outbox::event;
-use crate::service::observatory::rollup::Keeping;
+use crate::service::observatory::rollup::AtomRule;
 use crate::service::viewer::Viewer;
 use crate::service::{
     campaigns::campaign as campaigns, oversight::audit, producers::producer, validate,
@@ -158,9 +158,9 @@ pub async fn respond(
     }
     .insert(&txn)
     .await?;
-    crate::service::observatory::keep_facts::refresh(
+    crate::service::observatory::write_facts::refresh(
         &txn,
-        Keeping::of(&state.config),
+        AtomRule::of(&state.config),
         created.producer_id,
     )
     .await?;
@@ -385,9 +385,9 @@ pub async fn close_commitment(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("response"))?;
-    crate::service::observatory::keep_facts::refresh(
+    crate::service::observatory::write_facts::refresh(
         &txn,
-        Keeping::of(&state.config),
+        AtomRule::of(&state.config),
         closed.producer_id,
     )
     .await?;

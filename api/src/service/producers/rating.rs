@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::ratelimit::Action;
-use crate::service::observatory::rollup::{self, Delta, Keeping};
+use crate::service::observatory::rollup::{self, AtomRule, Delta};
 use crate::service::validate;
 use crate::service::viewer::Viewer;
 use crate::state::AppState;
@@ -89,7 +89,7 @@ pub async fn rate(
     }
     let period = current_period();
     let now = validate::now();
-    let keeping = Keeping::of(&state.config);
+    let rule = AtomRule::of(&state.config);
     let (writer, txn) = state.begin_write().await?;
     for Score { dimension, score } in scores {
         let score = score as i16;
@@ -108,7 +108,7 @@ pub async fn rate(
                 changed.updated_at = Set(now);
                 changed.update(&txn).await?;
                 let delta = Delta::rating(dimension, Some(old_score), score);
-                rollup::apply(&txn, keeping, producer_id, created_at, actor.id, &delta).await?;
+                rollup::apply(&txn, rule, producer_id, created_at, actor.id, &delta).await?;
             }
             None => {
                 trust_rating::ActiveModel {
@@ -127,7 +127,7 @@ pub async fn rate(
                     "this rating changed meanwhile; send it again",
                 ))?;
                 let delta = Delta::rating(dimension, None, score);
-                rollup::apply(&txn, keeping, producer_id, now, actor.id, &delta).await?;
+                rollup::apply(&txn, rule, producer_id, now, actor.id, &delta).await?;
             }
         }
     }

@@ -1,7 +1,7 @@
-//! Signing: signatures and their batches, live counts and milestones, the kept totals, offline tallies.
+//! Signing: signatures and their batches, live counts and milestones, the stored totals, offline tallies.
 
-pub mod kept;
 pub mod milestone;
 pub mod offline_tally;
 pub mod sign_batch;
 pub mod signature;
+pub mod standing;

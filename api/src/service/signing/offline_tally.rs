@@ -20,8 +20,8 @@ use crate::counters::Counter;
 use crate::error::{AppError, Result};
 use crate::service::viewer::Viewer;
 use crate::service::{
-    campaigns::campaign as campaigns, oversight::audit, oversight::moderation, signing::kept,
-    signing::milestone, validate,
+    campaigns::campaign as campaigns, oversight::audit, oversight::moderation, signing::milestone,
+    signing::standing, validate,
 };
 use crate::state::AppState;
 
@@ -268,7 +268,7 @@ pub async fn verify(
     drop(writer);
     state
         .caches
-        .campaign_changed(state.events.as_ref(), found.id)
+        .campaign_changed(state.bus.as_ref(), found.id)
         .await;
     // Goal progress counts offline signatures: milestones may be crossed.
     let (updated, online) = counted(state, found).await?;
@@ -292,7 +292,7 @@ pub async fn verify(
     reviewed(state, tally.id).await
 }
 
-/// A campaign's offline signatures, and its kept total, move by `delta`
+/// A campaign's offline signatures, and its stored total, move by `delta`
 /// (a tally verified, or revoked), in the caller's transaction.
 async fn offline_moved(db: &impl ConnectionTrait, campaign_id: Uuid, delta: i64) -> Result<()> {
     campaign::Entity::update_many()
@@ -303,7 +303,7 @@ async fn offline_moved(db: &impl ConnectionTrait, campaign_id: Uuid, delta: i64)
         .filter(campaign::Column::Id.eq(campaign_id))
         .exec(db)
         .await?;
-    kept::offline_signatures(db, campaign_id, delta).await
+    standing::offline_signatures(db, campaign_id, delta).await
 }
 
 /// The campaign as it is now, and its online signatures.
@@ -384,7 +384,7 @@ pub async fn revoke(
     drop(writer);
     state
         .caches
-        .campaign_changed(state.events.as_ref(), found.id)
+        .campaign_changed(state.bus.as_ref(), found.id)
         .await;
     let (updated, online) = counted(state, found).await?;
     milestone::mark_against(&state.db, updated.id, online + updated.offline_signatures).await;
@@ -404,7 +404,7 @@ pub async fn recommend(
     let community_moderator = match found.community_id {
         Some(_) => {
             moderation::scope_of(&state.db, actor, found.community_id).await?
-                == Some(moderation::Scope::Community)
+                == Some(moderation::ModerationScope::Community)
         }
         None => false,
     };
@@ -438,7 +438,7 @@ pub async fn recommend(
         "offline_tally",
         Some(tally.id),
         None,
-        Some(moderation::Scope::Community.name()),
+        Some(moderation::ModerationScope::Community.name()),
     )
     .await?;
     txn.commit().await?;

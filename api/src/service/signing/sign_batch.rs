@@ -1,6 +1,6 @@
 //! Signing in batches: signatures that arrive together share one
 //! transaction, so a burst on one campaign costs one commit (and one update
-//! of its producer's observatory atom and of its kept total and momentum)
+//! of its producer's observatory atom and of its stored total and momentum)
 //! per batch instead of one per signature. Each signer still gets their own answer: their signature, or
 //! `CONFLICT` when they had already signed; a failed batch fails all of its
 //! signers, and none of its signatures is written.
@@ -21,8 +21,8 @@ use uuid::Uuid;
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
 use crate::metrics::Metrics;
-use crate::service::observatory::rollup::{self, Delta, Keeping};
-use crate::service::signing::kept;
+use crate::service::observatory::rollup::{self, AtomRule, Delta};
+use crate::service::signing::standing;
 
 /// A signature to write.
 #[derive(Clone, Debug)]
@@ -83,7 +83,7 @@ pub struct SignBatcher {
 struct Worker {
     db: DatabaseConnection,
     metrics: Arc<Metrics>,
-    keeping: Keeping,
+    rule: AtomRule,
     sqlite_writer: Option<Arc<Mutex<()>>>,
     max_batch: usize,
     queue: Arc<Mutex<mpsc::Receiver<Job>>>,
@@ -94,7 +94,7 @@ impl SignBatcher {
     pub fn start(
         db: DatabaseConnection,
         metrics: Arc<Metrics>,
-        keeping: Keeping,
+        rule: AtomRule,
         sqlite_writer: Option<Arc<Mutex<()>>>,
         workers: usize,
         max_batch: usize,
@@ -106,7 +106,7 @@ impl SignBatcher {
             let worker = Worker {
                 db: db.clone(),
                 metrics: metrics.clone(),
-                keeping,
+                rule,
                 sqlite_writer: sqlite_writer.clone(),
                 max_batch,
                 queue: queue.clone(),
@@ -229,17 +229,17 @@ impl Worker {
                 ))
             })
             .collect();
-        rollup::apply_many(&txn, self.keeping, &changes).await?;
+        rollup::apply_many(&txn, self.rule, &changes).await?;
         let kept: Vec<_> = counted
             .iter()
-            .map(|(model, new)| kept::SignatureChange {
+            .map(|(model, new)| standing::SignatureChange {
                 campaign_id: model.campaign_id,
                 community_id: new.community_id,
                 at: model.created_at,
                 sign: 1,
             })
             .collect();
-        kept::signatures(&txn, &kept).await?;
+        standing::signatures(&txn, &kept).await?;
         txn.commit().await?;
         drop(writer);
         Metrics::increment(&self.metrics.signature_batches);

@@ -9,7 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
-use crate::service::observatory::rollup::Keeping;
+use crate::service::observatory::rollup::AtomRule;
 use crate::service::viewer::Viewer;
 use crate::service::{
     campaigns::community, campaigns::pledge, campaigns::sponsorship, campaigns::value_tag as tags,
@@ -164,7 +164,7 @@ pub async fn create(
         territory: Set(territory),
         language: Set(language),
         signature_total: Set(0),
-        momentum: Set(crate::service::signing::kept::NO_MOMENTUM),
+        momentum: Set(crate::service::signing::standing::NO_MOMENTUM),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -277,7 +277,7 @@ pub async fn update(
         // A visible campaign's values are its producer's value groups.
         crate::service::observatory::groups::regroup(
             &txn,
-            Keeping::of(&state.config),
+            AtomRule::of(&state.config),
             updated.producer_id,
         )
         .await?;
@@ -286,7 +286,7 @@ pub async fn update(
     drop(writer);
     state
         .caches
-        .campaign_changed(state.events.as_ref(), updated.id)
+        .campaign_changed(state.bus.as_ref(), updated.id)
         .await;
     Ok(updated)
 }
@@ -320,7 +320,7 @@ pub async fn publish(state: &AppState, actor: Viewer, id: Uuid) -> Result<campai
         );
     }
     let (writer, txn) = state.begin_write().await?;
-    let moved = apply_move(&txn, Keeping::of(&state.config), update, found.id).await?;
+    let moved = apply_move(&txn, AtomRule::of(&state.config), update, found.id).await?;
     if to != CampaignStatus::Open {
         sponsorship::mail_organiser(&txn, state, &moved).await?;
     }
@@ -328,7 +328,7 @@ pub async fn publish(state: &AppState, actor: Viewer, id: Uuid) -> Result<campai
     drop(writer);
     state
         .caches
-        .campaign_changed(state.events.as_ref(), moved.id)
+        .campaign_changed(state.bus.as_ref(), moved.id)
         .await;
     if to == CampaignStatus::Open {
         sponsorship::opened(state, &moved).await;
@@ -358,12 +358,12 @@ pub async fn close(
     };
     let update = status_move(found.id, CampaignStatus::Open, to, validate::now());
     let (writer, txn) = state.begin_write().await?;
-    let closed = apply_move(&txn, Keeping::of(&state.config), update, found.id).await?;
+    let closed = apply_move(&txn, AtomRule::of(&state.config), update, found.id).await?;
     txn.commit().await?;
     drop(writer);
     state
         .caches
-        .campaign_changed(state.events.as_ref(), closed.id)
+        .campaign_changed(state.bus.as_ref(), closed.id)
         .await;
     state.outbox.wake();
     pledge::expire_pending(state, closed.id).await?;

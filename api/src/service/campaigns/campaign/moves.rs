@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::outbox::event;
-use crate::service::observatory::rollup::Keeping;
+use crate::service::observatory::rollup::AtomRule;
 use crate::vocabulary::EventType;
 
 /// A campaign's move from `from` to `to` at `now`, guarded by `from` so
@@ -42,7 +42,7 @@ pub(crate) fn status_move(
 /// it; `CONFLICT` when the campaign was no longer where the move started.
 pub(crate) async fn apply_move(
     db: &impl ConnectionTrait,
-    keeping: Keeping,
+    rule: AtomRule,
     update: UpdateMany<campaign::Entity>,
     id: Uuid,
 ) -> Result<campaign::Model> {
@@ -55,10 +55,10 @@ pub(crate) async fn apply_move(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("campaign"))?;
-    // Publishing (or ending) moves the producer's kept facts, and
+    // Publishing (or ending) moves the producer's stored facts, and
     // publishing its groups.
-    crate::service::observatory::keep_facts::refresh(db, keeping, moved.producer_id).await?;
-    crate::service::observatory::groups::regroup(db, keeping, moved.producer_id).await?;
+    crate::service::observatory::write_facts::refresh(db, rule, moved.producer_id).await?;
+    crate::service::observatory::groups::regroup(db, rule, moved.producer_id).await?;
     // Announced in the same transaction as the move (see `outbox::event`).
     match moved.status {
         CampaignStatus::Open => {

@@ -37,7 +37,7 @@ use candidates::{campaigns_for, communities_for, rows_by_id};
 use crate::config::Config;
 use crate::error::Result;
 use crate::service::viewer::Viewer;
-use crate::service::{signing::kept, validate};
+use crate::service::{signing::standing, validate};
 
 /// What to recommend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -341,7 +341,7 @@ impl Scoring<'_> {
     }
 
     fn momentum(&self, stored: f64, unit: &str, reasons: &mut Vec<Reason>) -> f64 {
-        let momentum = kept::momentum_now(stored, self.now);
+        let momentum = standing::momentum_now(stored, self.now);
         if momentum >= self.weights.trending_min {
             reasons.push(Reason {
                 kind: ReasonKind::Trending,

@@ -14,8 +14,8 @@ use entities::block_rule::{self, BlockKind};
 use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Select, Set};
 use uuid::Uuid;
 
+use crate::bus::Reload;
 use crate::error::{AppError, Result};
-use crate::events::Reload;
 use crate::service::viewer::Viewer;
 use crate::service::{oversight::audit, validate};
 use crate::state::AppState;
@@ -116,7 +116,7 @@ pub async fn remove(state: &AppState, actor: Viewer, id: Uuid) -> Result<bool> {
 /// Reloads here at once, and tells the other instances.
 async fn changed(state: &AppState) -> Result<()> {
     state.blocks.reload(&state.db).await?;
-    state.events.publish_reload(Reload::BlockRules).await;
+    state.bus.publish_reload(Reload::BlockRules).await;
     Ok(())
 }
 

@@ -23,8 +23,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::bus::Reload;
 use crate::error::{AppError, Result};
-use crate::events::Reload;
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::service::oversight::moderation::require_moderator;
@@ -230,7 +230,7 @@ pub async fn dismiss(state: &AppState, actor: Viewer, id: Uuid) -> Result<fraud_
         signatures::after_change(state, &found, released.len() as i64).await;
     }
     state.surge.reload(&state.db).await?;
-    state.events.publish_reload(Reload::FraudSignals).await;
+    state.bus.publish_reload(Reload::FraudSignals).await;
     Ok(signal)
 }
 

@@ -98,12 +98,12 @@ pub(super) fn kind_name(kind: ProducerKind) -> String {
     kind.to_value()
 }
 
-/// The kept totals' columns, in the order `SUM_COLUMNS` gives them.
-pub(super) fn kept_columns() -> impl Iterator<Item = &'static str> {
+/// The stored totals' columns, in the order `SUM_COLUMNS` gives them.
+pub(super) fn stored_columns() -> impl Iterator<Item = &'static str> {
     ["members", "atoms"].into_iter().chain(COUNT_COLUMNS)
 }
 
-/// The overall trust index of a kept total, in SQL, for ordering: the
+/// The overall trust index of a stored total, in SQL, for ordering: the
 /// Bayesian `(w·m + 25·(Σ scores − n)) / (w + n)` of
 /// [`trust_index`] over all four dimensions. Columns are
 /// unqualified so that an index on the same text serves it (SQLite matches
@@ -116,7 +116,7 @@ pub fn trust_expression(prior: Prior) -> String {
     )
 }
 
-/// A kept total's ratings, over the four dimensions.
+/// A stored total's ratings, over the four dimensions.
 pub const RATINGS_SUM: &str =
     "(ratings_transparency + ratings_fairness + ratings_commitment_keeping + ratings_quality)";
 

@@ -34,7 +34,7 @@ pub async fn memberships(
         .collect()
 }
 
-/// One group's kept totals.
+/// One group's stored totals.
 #[derive(Clone, Debug)]
 pub struct GroupTotals {
     pub key: String,
@@ -45,21 +45,21 @@ pub struct GroupTotals {
 }
 
 impl GroupTotals {
-    /// Reads `key, label, producers`, then the kept totals' columns in
-    /// [`kept_columns`]' order, then the facts' in [`facts::columns`]'.
+    /// Reads `key, label, producers`, then the stored totals' columns in
+    /// [`stored_columns`]' order, then the facts' in [`facts::columns`]'.
     fn from_row(row: &QueryResult) -> Result<Self> {
         Ok(Self {
             key: row.try_get_by_index(0)?,
             label: row.try_get_by_index(1)?,
             producers: row.try_get_by_index(2)?,
             sums: Sums::from_row(row, 3)?,
-            facts: Facts::from_row(row, 3 + kept_columns().count())?,
+            facts: Facts::from_row(row, 3 + stored_columns().count())?,
         })
     }
 }
 
 /// Every group's totals over all time (or the scope's kept window), summed
-/// in the database from its producers' kept totals and facts (one row
+/// in the database from its producers' stored totals and facts (one row
 /// each): for groups of a filtered set of producers, which the kept group
 /// totals do not hold.
 pub async fn group_totals(
@@ -69,7 +69,7 @@ pub async fn group_totals(
 ) -> Result<Vec<GroupTotals>> {
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT m.group_key, MIN(m.group_label), CAST(COUNT(*) AS BIGINT)");
-    for column in kept_columns() {
+    for column in stored_columns() {
         sql.push(&format!(", CAST(COALESCE(SUM(t.{column}), 0) AS BIGINT)"));
     }
     // A window's row holds both the sums and the facts (and a producer
@@ -98,11 +98,11 @@ pub async fn group_totals(
 
 /// Every group of a dimension, read from the kept group totals (all time,
 /// no filter): one row per group.
-pub async fn kept_groups(db: &DatabaseConnection, by: GroupBy) -> Result<Vec<GroupTotals>> {
+pub async fn stored_groups(db: &DatabaseConnection, by: GroupBy) -> Result<Vec<GroupTotals>> {
     let (label, join) = group_label(by);
     let mut sql = Sql::new(db.get_database_backend());
     sql.push(&format!("SELECT g.group_key, {label}, g.producers"));
-    for column in kept_columns() {
+    for column in stored_columns() {
         sql.push(&format!(", g.{column}"));
     }
     for column in facts::columns() {
@@ -120,7 +120,7 @@ pub async fn kept_groups(db: &DatabaseConnection, by: GroupBy) -> Result<Vec<Gro
 /// group rows (no filter on producers): member sums from the groups' period
 /// rows in range (open periods left out), facts from those in range (or
 /// all time, as the groups' all-time rows hold them).
-pub async fn kept_groups_over(
+pub async fn stored_groups_over(
     db: &DatabaseConnection,
     by: GroupBy,
     scope: &Scope,
@@ -130,7 +130,7 @@ pub async fn kept_groups_over(
     sql.push(&format!(
         "SELECT g.group_key, MIN({label}), MIN(g.producers)"
     ));
-    for column in kept_columns() {
+    for column in stored_columns() {
         sql.push(", CAST(COALESCE(SUM(CASE WHEN 1 = 1");
         if let Some(open) = &scope.open_from {
             sql.push(" AND a.period_start < ").bind(open.clone());

@@ -14,9 +14,9 @@ mod producers;
 pub use super::atoms::{GroupBy, Scope, Sums};
 pub use conditions::{RATINGS_SUM, push_memberships, ranged, trust_expression};
 pub use facts::{campaigns, commitments, slug_exists};
-pub use groups::{GroupTotals, group_totals, kept_groups, kept_groups_over, memberships};
-pub use periods::{Kept, kept_periods, sums_by_period};
+pub use groups::{GroupTotals, group_totals, memberships, stored_groups, stored_groups_over};
+pub use periods::{StoredSums, stored_periods, sums_by_period};
 pub use producers::{
-    ProducerRow, RankAfter, RankBy, RankKey, RankedRow, count_producers, kept_facts_by_producer,
-    producers, ranked_producers, sums_by_producer,
+    ProducerRow, RankAfter, RankBy, RankKey, RankedRow, count_producers, producers,
+    ranked_producers, stored_facts_by_producer, sums_by_producer,
 };

@@ -32,20 +32,20 @@ pub async fn sums_by_period(
         .collect()
 }
 
-/// What the kept period sums can answer a question about: one producer,
+/// What the stored period sums can answer a question about: one producer,
 /// every producer (the sectors' sums, as each producer has one sector), or
 /// the producers of one group.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Kept {
+pub enum StoredSums {
     Producer(Uuid),
     All,
     Group(GroupBy, String),
 }
 
-impl Kept {
-    /// The kept sums that answer `scope`'s producers, if any (its periods
+impl StoredSums {
+    /// The stored sums that answer `scope`'s producers, if any (its periods
     /// aside).
-    pub fn of(scope: &Scope) -> Option<Kept> {
+    pub fn of(scope: &Scope) -> Option<StoredSums> {
         if scope.kind.is_some()
             || scope.ids.is_some()
             || scope.after.is_some()
@@ -54,28 +54,28 @@ impl Kept {
             return None;
         }
         let mut named = [
-            scope.producer.map(Kept::Producer),
+            scope.producer.map(StoredSums::Producer),
             scope
                 .sector
                 .clone()
-                .map(|key| Kept::Group(GroupBy::Sector, key)),
+                .map(|key| StoredSums::Group(GroupBy::Sector, key)),
             scope
                 .territory
                 .clone()
-                .map(|key| Kept::Group(GroupBy::Territory, key)),
+                .map(|key| StoredSums::Group(GroupBy::Territory, key)),
             scope
                 .value_tag
                 .clone()
-                .map(|key| Kept::Group(GroupBy::ValueTag, key)),
+                .map(|key| StoredSums::Group(GroupBy::ValueTag, key)),
             scope
                 .community
                 .clone()
-                .map(|key| Kept::Group(GroupBy::Community, key)),
+                .map(|key| StoredSums::Group(GroupBy::Community, key)),
         ]
         .into_iter()
         .flatten();
         match (named.next(), named.next()) {
-            (None, _) => Some(Kept::All),
+            (None, _) => Some(StoredSums::All),
             (Some(kept), None) => Some(kept),
             _ => None,
         }
@@ -83,21 +83,21 @@ impl Kept {
 }
 
 /// Released sums and facts per period over the scope's periods, read from
-/// the kept period sums of `kept` (the scope's producers): a producer's
+/// the stored period sums of `kept` (the scope's producers): a producer's
 /// atoms and period facts, or its groups' period rows. Periods the scope
 /// leaves open keep their facts but no member sums, as when counted from
 /// the atoms.
-pub async fn kept_periods(
+pub async fn stored_periods(
     db: &DatabaseConnection,
     k: u32,
-    kept: &Kept,
+    kept: &StoredSums,
     scope: &Scope,
 ) -> Result<Vec<(String, Sums, Facts)>> {
     let backend = db.get_database_backend();
     let fact_columns: Vec<String> = facts::columns().collect();
     let mut periods: std::collections::BTreeMap<String, (Sums, Facts)> = Default::default();
     match kept {
-        Kept::Producer(producer) => {
+        StoredSums::Producer(producer) => {
             let only = Scope {
                 producer: Some(*producer),
                 from: scope.from.clone(),
@@ -121,15 +121,15 @@ pub async fn kept_periods(
                 periods.entry(row.try_get_by_index(0)?).or_default().1 = Facts::from_row(&row, 1)?;
             }
         }
-        Kept::All | Kept::Group(..) => {
+        StoredSums::All | StoredSums::Group(..) => {
             let mut sql = Sql::new(backend);
             sql.push("SELECT a.period_start");
-            for column in kept_columns().map(str::to_owned).chain(fact_columns) {
+            for column in stored_columns().map(str::to_owned).chain(fact_columns) {
                 sql.push(&format!(", CAST(SUM(a.{column}) AS BIGINT)"));
             }
             sql.push(" FROM obs_group_period a WHERE a.dimension = ");
             match kept {
-                Kept::Group(by, key) => {
+                StoredSums::Group(by, key) => {
                     sql.bind(dimension_name(*by)).push(" AND ");
                     if *by == GroupBy::Territory {
                         // A country's subdivisions are groups of their own.
@@ -146,7 +146,7 @@ pub async fn kept_periods(
             sql.push(" GROUP BY a.period_start");
             for row in db.query_all_raw(sql.build()).await? {
                 let sums = Sums::from_row(&row, 1)?;
-                let facts = Facts::from_row(&row, 1 + kept_columns().count())?;
+                let facts = Facts::from_row(&row, 1 + stored_columns().count())?;
                 periods.insert(row.try_get_by_index(0)?, (sums, facts));
             }
         }

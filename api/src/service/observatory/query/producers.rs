@@ -1,4 +1,4 @@
-//! Questions about producers: their sums (from atoms, kept totals or
+//! Questions about producers: their sums (from atoms, stored totals or
 //! windows), their rows, and rankings read page by page.
 
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ pub enum RankBy {
 }
 
 /// Released sums per producer over the scope's periods: over all time,
-/// from each producer's kept total (less the open periods' released atoms,
+/// from each producer's stored total (less the open periods' released atoms,
 /// when only closed periods are published: one atom per producer at most);
 /// over a range, from the range's atoms.
 pub async fn sums_by_producer(
@@ -32,7 +32,7 @@ pub async fn sums_by_producer(
     scope: &Scope,
 ) -> Result<HashMap<Uuid, Sums>> {
     if scope.from.is_none() && scope.to.is_none() {
-        return kept_sums_by_producer(db, k, scope).await;
+        return stored_sums_by_producer(db, k, scope).await;
     }
     if let Some(window) = scope.window {
         return window_sums_by_producer(db, window, scope).await;
@@ -53,14 +53,14 @@ pub async fn sums_by_producer(
     Ok(sums)
 }
 
-pub(super) async fn kept_sums_by_producer(
+pub(super) async fn stored_sums_by_producer(
     db: &DatabaseConnection,
     k: u32,
     scope: &Scope,
 ) -> Result<HashMap<Uuid, Sums>> {
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT t.producer_id");
-    for column in kept_columns() {
+    for column in stored_columns() {
         match scope.open_from {
             Some(_) => sql.push(&format!(", t.{column} - COALESCE(o.{column}, 0)")),
             None => sql.push(&format!(", t.{column}")),
@@ -69,7 +69,7 @@ pub(super) async fn kept_sums_by_producer(
     sql.push(" FROM obs_producer_total t JOIN producer p ON p.id = t.producer_id");
     if let Some(open) = &scope.open_from {
         sql.push(" LEFT JOIN (SELECT a.producer_id");
-        for column in kept_columns() {
+        for column in stored_columns() {
             match column {
                 "atoms" => sql.push(", COUNT(*) AS atoms"),
                 _ => sql.push(&format!(", CAST(SUM(a.{column}) AS BIGINT) AS {column}")),
@@ -102,7 +102,7 @@ pub(super) async fn window_sums_by_producer(
 ) -> Result<HashMap<Uuid, Sums>> {
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT t.producer_id");
-    for column in kept_columns() {
+    for column in stored_columns() {
         sql.push(&format!(", t.{column}"));
     }
     sql.push(" FROM obs_producer_window t JOIN producer p ON p.id = t.producer_id WHERE t.atoms > 0 AND t.span = ")
@@ -116,9 +116,9 @@ pub(super) async fn window_sums_by_producer(
     Ok(sums)
 }
 
-/// The kept facts (campaigns, answers, commitments) of the producers in
+/// The stored facts (campaigns, answers, commitments) of the producers in
 /// scope: over all time, or over the scope's kept window.
-pub async fn kept_facts_by_producer(
+pub async fn stored_facts_by_producer(
     db: &DatabaseConnection,
     scope: &Scope,
 ) -> Result<HashMap<Uuid, Facts>> {
@@ -187,7 +187,7 @@ pub async fn count_producers(db: &DatabaseConnection, scope: &Scope) -> Result<u
     Ok(count.max(0) as u64)
 }
 
-/// A ranking key read from the kept totals.
+/// A ranking key read from the stored totals.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum RankKey {
     Signatures(i64),
@@ -204,7 +204,7 @@ pub enum RankAfter {
 }
 
 /// A producer of a ranking page: its position to continue from, and its
-/// kept sums (`None` without a released atom) and facts, read with it.
+/// stored sums (`None` without a released atom) and facts, read with it.
 #[derive(Clone, Debug)]
 pub struct RankedRow {
     pub producer: ProducerRow,
@@ -216,7 +216,7 @@ pub struct RankedRow {
 /// Up to `limit` producers of the scope in ranking order after `after`,
 /// each with its own position to continue from and its figures: keyed
 /// producers by key (best first, then id), then the others by id. All time
-/// or over a kept window, read from the kept totals through their indexes;
+/// or over a kept window, read from the stored totals through their indexes;
 /// over any other range (or closed periods only), from each producer's
 /// released atoms of the range, summed in the same statement, and without
 /// the facts (the caller counts them for the page: [`ranged`]).
@@ -238,7 +238,7 @@ pub async fn ranked_producers(
         ),
     };
     // The page's figures come with it: the total's (or the window's, or the
-    // range's) sums, and the kept facts (the window's row holds them too).
+    // range's) sums, and the stored facts (the window's row holds them too).
     let ranged = ranged(scope);
     let (facts_of, facts_join) = match (scope.window, ranged) {
         (Some(_), _) => (Some("t"), ""),
@@ -253,7 +253,7 @@ pub async fn ranked_producers(
             (Some(_), _) => sql.push("obs_producer_window"),
             (None, false) => sql.push("obs_producer_total"),
             (None, true) => {
-                let sums: Vec<String> = kept_columns()
+                let sums: Vec<String> = stored_columns()
                     .map(|column| match column {
                         "atoms" => "COUNT(*) AS atoms".to_owned(),
                         _ => format!("CAST(SUM(a.{column}) AS BIGINT) AS {column}"),
@@ -269,7 +269,7 @@ pub async fn ranked_producers(
             }
         };
     };
-    let figures: Vec<String> = kept_columns()
+    let figures: Vec<String> = stored_columns()
         .map(|column| format!("COALESCE(t.{column}, 0)"))
         .chain(facts::columns().map(|column| match facts_of {
             Some(of) => format!("COALESCE({of}.{column}, 0)"),
@@ -279,7 +279,7 @@ pub async fn ranked_producers(
     let figures = figures.join(", ");
     let read = |row: &QueryResult, first: usize| -> Result<(Option<Sums>, Facts)> {
         let sums = Sums::from_row(row, first)?;
-        let facts = Facts::from_row(row, first + kept_columns().count())?;
+        let facts = Facts::from_row(row, first + stored_columns().count())?;
         Ok(((sums.atoms > 0).then_some(sums), facts))
     };
     let mut out = Vec::new();

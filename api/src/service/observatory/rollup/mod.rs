@@ -1,4 +1,4 @@
-//! Keeping the rollups current: every write that feeds the observatory
+//! AtomRule the rollups current: every write that feeds the observatory
 //! applies a [`Delta`] to its producer-period atom in the same transaction,
 //! and [`rebuild`] (in [`mod@rebuild`]) recomputes every atom from the
 //! source tables.
@@ -23,14 +23,14 @@ use super::sql::{Sql, period_start};
 use crate::error::Result;
 
 pub use super::atoms::{
-    COUNT_COLUMNS, Delta, Keeping, TOTAL_COLUMNS, dimension_index, period_day, period_of,
+    AtomRule, COUNT_COLUMNS, Delta, TOTAL_COLUMNS, dimension_index, period_day, period_of,
     pledge_index, total_columns,
 };
 
 mod rebuild;
 
 pub(crate) use rebuild::{CONTRIBUTOR_KEYS, set_aside_contributor_keys};
-pub use rebuild::{Rebuilt, ensure_kept, ensure_trust_index, rebuild, rebuild_above_atoms};
+pub use rebuild::{Rebuilt, ensure_current, ensure_trust_index, rebuild, rebuild_above_atoms};
 
 /// Sort memory for rebuilding indexes after a bulk load (PostgreSQL's
 /// default, 64 MB, makes a 10-million-row index spill to disk).
@@ -41,13 +41,13 @@ pub const BULK_SORT_MEMORY: &str = "SET LOCAL maintenance_work_mem = '512MB'";
 /// change together.
 pub async fn apply(
     conn: &impl ConnectionTrait,
-    keeping: Keeping,
+    rule: AtomRule,
     producer: Uuid,
     at: DateTime<Utc>,
     member: Uuid,
     delta: &Delta,
 ) -> Result<()> {
-    apply_many(conn, keeping, &[(producer, at, member, delta.clone())]).await
+    apply_many(conn, rule, &[(producer, at, member, delta.clone())]).await
 }
 
 /// Applies many changes at once (a batch of signatures): contributions are
@@ -56,10 +56,10 @@ pub async fn apply(
 /// totals), so concurrent batches never deadlock.
 pub async fn apply_many(
     conn: &impl ConnectionTrait,
-    keeping: Keeping,
+    rule: AtomRule,
     changes: &[(Uuid, DateTime<Utc>, Uuid, Delta)],
 ) -> Result<()> {
-    let grain = keeping.grain;
+    let grain = rule.grain;
     let backend = conn.get_database_backend();
     let mut contributions: BTreeMap<(Uuid, String, Uuid), i64> = BTreeMap::new();
     let mut atoms: BTreeMap<(Uuid, String), (i64, Delta)> = BTreeMap::new();
@@ -92,7 +92,7 @@ pub async fn apply_many(
     let mut totals: BTreeMap<Uuid, [i64; TOTAL_COLUMNS]> = BTreeMap::new();
     let mut moved = Vec::new();
     for chunk in atoms.chunks(ATOMS_PER_STATEMENT) {
-        for (producer, period, change) in upsert_atoms(conn, backend, keeping.k, chunk).await? {
+        for (producer, period, change) in upsert_atoms(conn, backend, rule.k, chunk).await? {
             if change.iter().all(|value| *value == 0) {
                 continue;
             }

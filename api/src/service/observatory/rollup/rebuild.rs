@@ -17,8 +17,8 @@ pub struct Rebuilt {
 /// grain and k. One transaction: the write path waits for it (PostgreSQL
 /// takes the rollup tables' lock first), so no change made meanwhile is
 /// lost or counted twice.
-pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuilt> {
-    let grain = keeping.grain;
+pub async fn rebuild(db: &DatabaseConnection, rule: AtomRule) -> Result<Rebuilt> {
+    let grain = rule.grain;
     let backend = db.get_database_backend();
     let txn = begin_rebuild(db).await?;
     txn.execute_unprepared("DELETE FROM obs_contributor")
@@ -92,7 +92,7 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
          WHERE c.producer_id = obs_atom.producer_id AND c.period_start = obs_atom.period_start",
     )
     .await?;
-    keep_above_atoms(&txn, keeping).await?;
+    rebuild_above_atoms_in(&txn, rule).await?;
     txn.commit().await?;
     Ok(Rebuilt {
         atoms,
@@ -105,9 +105,9 @@ pub async fn rebuild(db: &DatabaseConnection, keeping: Keeping) -> Result<Rebuil
 /// records the grain and k: the end of a rebuild, on its own for `consumact
 /// seed`, which counts the atoms and contributors itself as it generates
 /// their rows, at `keeping.grain`.
-pub async fn rebuild_above_atoms(db: &DatabaseConnection, keeping: Keeping) -> Result<()> {
+pub async fn rebuild_above_atoms(db: &DatabaseConnection, rule: AtomRule) -> Result<()> {
     let txn = begin_rebuild(db).await?;
-    keep_above_atoms(&txn, keeping).await?;
+    rebuild_above_atoms_in(&txn, rule).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -171,8 +171,8 @@ async fn restore_contributor_keys(conn: &impl ConnectionTrait) -> Result<()> {
 
 /// Producer totals, facts, groups and windows from the atoms, then the
 /// grain, k and layout they were kept by.
-async fn keep_above_atoms(txn: &sea_orm::DatabaseTransaction, keeping: Keeping) -> Result<()> {
-    let grain = keeping.grain;
+async fn rebuild_above_atoms_in(txn: &sea_orm::DatabaseTransaction, rule: AtomRule) -> Result<()> {
+    let grain = rule.grain;
     if txn.get_database_backend() == DbBackend::Postgres {
         // The groups' periods sum millions of (group, atom) rows into a few
         // hundred: with the default 4 MB the planner sorts them on disk
@@ -192,7 +192,7 @@ async fn keep_above_atoms(txn: &sea_orm::DatabaseTransaction, keeping: Keeping) 
         .map(|(value, column)| {
             format!(
                 "SUM(CASE WHEN members >= {k} THEN {value} ELSE 0 END) AS {column}",
-                k = keeping.k
+                k = rule.k
             )
         })
         .collect::<Vec<_>>()
@@ -210,12 +210,12 @@ async fn keep_above_atoms(txn: &sea_orm::DatabaseTransaction, keeping: Keeping) 
         named = columns.join(", "),
     ))
     .await?;
-    crate::service::observatory::keep_facts::rebuild(txn, grain).await?;
-    groups::rebuild(txn, keeping.k).await?;
-    crate::service::observatory::windows::reset(txn, keeping.k, Utc::now().date_naive()).await?;
+    crate::service::observatory::write_facts::rebuild(txn, grain).await?;
+    groups::rebuild(txn, rule.k).await?;
+    crate::service::observatory::windows::reset(txn, rule.k, Utc::now().date_naive()).await?;
     for (key, value) in [
         ("grain", grain.as_str().to_owned()),
-        ("k", keeping.k.to_string()),
+        ("k", rule.k.to_string()),
         ("facts", FACTS_VERSION.to_owned()),
     ] {
         set_meta(txn, key, value).await?;
@@ -223,15 +223,15 @@ async fn keep_above_atoms(txn: &sea_orm::DatabaseTransaction, keeping: Keeping) 
     Ok(())
 }
 
-/// Version of the kept facts' and groups' layout (`obs_meta` key `facts`;
+/// Version of the stored facts' and groups' layout (`obs_meta` key `facts`;
 /// 1: producer facts, 2: group totals, and a total row for every
 /// producer, 3: facts and group sums by period, 4: window totals): rollups
 /// kept before them, or by another layout, are rebuilt.
 const FACTS_VERSION: &str = "4";
 
 /// Rebuilds the rollups when they were built at another grain or k, before
-/// the kept facts, or never.
-pub async fn ensure_kept(db: &DatabaseConnection, keeping: Keeping) -> Result<Option<Rebuilt>> {
+/// the stored facts, or never.
+pub async fn ensure_current(db: &DatabaseConnection, rule: AtomRule) -> Result<Option<Rebuilt>> {
     let stored: Vec<(String, String)> = db
         .query_all_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
@@ -247,14 +247,14 @@ pub async fn ensure_kept(db: &DatabaseConnection, keeping: Keeping) -> Result<Op
             .find(|(name, _)| name == key)
             .map(|(_, value)| value.as_str())
     };
-    let k = keeping.k.to_string();
-    if stored_as("grain") == Some(keeping.grain.as_str())
+    let k = rule.k.to_string();
+    if stored_as("grain") == Some(rule.grain.as_str())
         && stored_as("k") == Some(k.as_str())
         && stored_as("facts") == Some(FACTS_VERSION)
     {
         return Ok(None);
     }
-    rebuild(db, keeping).await.map(Some)
+    rebuild(db, rule).await.map(Some)
 }
 
 /// Records how the rollups were kept (`obs_meta`).

@@ -9,13 +9,13 @@ use entities::signature;
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
+use crate::bus::CounterChange;
 use crate::counters::{Announced, BatchAdd, Counter};
 use crate::error::Result;
-use crate::events::CounterEvent;
 use crate::outbox::event;
-use crate::service::observatory::rollup::{self, Delta, Keeping};
+use crate::service::observatory::rollup::{self, AtomRule, Delta};
 use crate::service::signing::sign_batch::CountedIn;
-use crate::service::{signing::kept, signing::milestone, validate};
+use crate::service::{signing::milestone, signing::standing, validate};
 use crate::state::AppState;
 use crate::vocabulary::EventType;
 
@@ -138,7 +138,7 @@ async fn announce_count(
         Vec::new()
     };
     let at = validate::now();
-    let event = |milestone: Option<i64>| CounterEvent {
+    let event = |milestone: Option<i64>| CounterChange {
         campaign_id: campaign.id,
         counter: Counter::Signatures.into(),
         value: count,
@@ -148,11 +148,11 @@ async fn announce_count(
         seq,
     };
     if reached.is_empty() {
-        state.events.publish(event(None)).await;
+        state.bus.publish(event(None)).await;
     }
     for &threshold in &reached {
         tracing::info!(campaign = %campaign.id, threshold, "milestone reached");
-        state.events.publish(event(Some(threshold))).await;
+        state.bus.publish(event(Some(threshold))).await;
     }
     if !reached.is_empty() {
         announce_milestones(state, campaign, count, &reached).await;
@@ -194,7 +194,7 @@ pub(crate) async fn announce_milestones(
 }
 
 /// Adds (`sign` 1) or takes away (-1) the observatory contributions and
-/// the kept total and momentum of signatures of `found` that just became,
+/// the stored total and momentum of signatures of `found` that just became,
 /// or stopped being, counted.
 pub(crate) async fn rollup_moved(
     txn: &impl ConnectionTrait,
@@ -214,15 +214,15 @@ pub(crate) async fn rollup_moved(
             ))
         })
         .collect();
-    rollup::apply_many(txn, Keeping::of(&state.config), &changes).await?;
+    rollup::apply_many(txn, AtomRule::of(&state.config), &changes).await?;
     let kept: Vec<_> = moved
         .iter()
-        .map(|row| kept::SignatureChange {
+        .map(|row| standing::SignatureChange {
             campaign_id: found.id,
             community_id: found.community_id,
             at: row.created_at,
             sign,
         })
         .collect();
-    kept::signatures(txn, &kept).await
+    standing::signatures(txn, &kept).await
 }

@@ -21,10 +21,10 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::ratelimit::Action;
-use crate::service::observatory::rollup::{self, Delta, Keeping};
+use crate::service::observatory::rollup::{self, AtomRule, Delta};
 use crate::service::signing::sign_batch::NewSignature;
 use crate::service::viewer::Viewer;
-use crate::service::{campaigns::campaign as campaigns, fraud::surge, signing::kept, validate};
+use crate::service::{campaigns::campaign as campaigns, fraud::surge, signing::standing, validate};
 use crate::state::AppState;
 
 pub(crate) use counted::{after_batch, after_change, announce_milestones, rollup_moved};
@@ -170,16 +170,16 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
     }
     rollup::apply(
         &txn,
-        Keeping::of(&state.config),
+        AtomRule::of(&state.config),
         found.producer_id,
         signed.created_at,
         actor.id,
         &Delta::signature(-1),
     )
     .await?;
-    kept::signatures(
+    standing::signatures(
         &txn,
-        &[kept::SignatureChange {
+        &[standing::SignatureChange {
             campaign_id: found.id,
             community_id: found.community_id,
             at: signed.created_at,
@@ -287,7 +287,7 @@ pub async fn by_territory(
 /// subdivisions is what it keeps back (small subdivisions and signers who
 /// named the country only); when that remainder is between 1 and `k - 1`
 /// the subtraction would give back a small group, so the smallest shown
-/// subdivisions are kept back too until the remainder reaches `k` or none
+/// subdivisions are withheld too until the remainder reaches `k` or none
 /// is left (complementary suppression, the observatory's
 /// `metrics::shown_parts`). `OTHER` names no place: it is the online count
 /// less the shown countries.
@@ -398,8 +398,8 @@ mod tests {
         for rows in [
             // FR 9 less ARA 6 would give IDF 2 back.
             vec![("FR-ARA", 6), ("FR-IDF", 2), ("FR", 1)],
-            // Keeping back IDF is not enough (FR 14 less ARA 6, OCC 5 = 3):
-            // the smallest shown, OCC, is kept back too.
+            // AtomRule back IDF is not enough (FR 14 less ARA 6, OCC 5 = 3):
+            // the smallest shown, OCC, is withheld too.
             vec![("FR-ARA", 6), ("FR-OCC", 5), ("FR-IDF", 3)],
             // FR 11 less ARA 5 and OCC 5 would give IDF 1 back: OCC goes too.
             vec![("FR-ARA", 5), ("FR-OCC", 5), ("FR-IDF", 1)],

@@ -3,15 +3,15 @@
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use super::{BUFFER, CounterEvent, EventBus, Notice, Reload};
+use super::{BUFFER, CounterChange, LiveBus, Notice, Reload};
 
-pub struct MemoryEvents {
-    sender: broadcast::Sender<CounterEvent>,
+pub struct MemoryBus {
+    sender: broadcast::Sender<CounterChange>,
     reloads: broadcast::Sender<Reload>,
     notices: broadcast::Sender<Notice>,
 }
 
-impl Default for MemoryEvents {
+impl Default for MemoryBus {
     fn default() -> Self {
         Self {
             sender: broadcast::channel(BUFFER).0,
@@ -22,7 +22,7 @@ impl Default for MemoryEvents {
 }
 
 #[async_trait]
-impl EventBus for MemoryEvents {
+impl LiveBus for MemoryBus {
     async fn publish_reload(&self, what: Reload) {
         let _ = self.reloads.send(what);
     }
@@ -31,12 +31,12 @@ impl EventBus for MemoryEvents {
         self.reloads.subscribe()
     }
 
-    async fn publish(&self, event: CounterEvent) {
+    async fn publish(&self, event: CounterChange) {
         // No subscriber is not an error.
         let _ = self.sender.send(event);
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<CounterEvent> {
+    fn subscribe(&self) -> broadcast::Receiver<CounterChange> {
         self.sender.subscribe()
     }
 

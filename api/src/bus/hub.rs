@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::CounterEvent;
+use super::CounterChange;
 use crate::counters::Counters;
 
 /// Events a campaign's channel holds for a slow subscriber before it skips
@@ -19,20 +19,23 @@ const PER_CAMPAIGN: usize = 64;
 
 #[derive(Default)]
 pub struct CampaignHub {
-    channels: Mutex<HashMap<Uuid, broadcast::Sender<CounterEvent>>>,
+    channels: Mutex<HashMap<Uuid, broadcast::Sender<CounterChange>>>,
 }
 
 impl CampaignHub {
     /// Starts the task that feeds the hub (and `counters`' read cache) from
     /// `events`, until the hub is dropped.
-    pub fn start(events: broadcast::Receiver<CounterEvent>, counters: Weak<Counters>) -> Arc<Self> {
+    pub fn start(
+        events: broadcast::Receiver<CounterChange>,
+        counters: Weak<Counters>,
+    ) -> Arc<Self> {
         let hub = Arc::new(Self::default());
         tokio::spawn(forward(events, Arc::downgrade(&hub), counters));
         hub
     }
 
     /// A receiver of `campaign`'s events from now on.
-    pub fn subscribe(&self, campaign: Uuid) -> broadcast::Receiver<CounterEvent> {
+    pub fn subscribe(&self, campaign: Uuid) -> broadcast::Receiver<CounterChange> {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
         channels
             .entry(campaign)
@@ -57,7 +60,7 @@ impl CampaignHub {
             .len()
     }
 
-    fn deliver(&self, event: CounterEvent) {
+    fn deliver(&self, event: CounterChange) {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(channel) = channels.get(&event.campaign_id) {
             if channel.receiver_count() == 0 {
@@ -77,7 +80,7 @@ impl CampaignHub {
 }
 
 async fn forward(
-    mut events: broadcast::Receiver<CounterEvent>,
+    mut events: broadcast::Receiver<CounterChange>,
     hub: Weak<CampaignHub>,
     counters: Weak<Counters>,
 ) {
@@ -115,10 +118,10 @@ async fn forward(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::CounterName;
+    use crate::bus::CounterName;
 
-    fn event(campaign: Uuid, value: i64) -> CounterEvent {
-        CounterEvent {
+    fn event(campaign: Uuid, value: i64) -> CounterChange {
+        CounterChange {
             campaign_id: campaign,
             counter: CounterName::Signatures,
             value,

@@ -14,13 +14,13 @@ use futures_util::StreamExt;
 use redis::AsyncCommands;
 use tokio::sync::broadcast;
 
-use super::{BUFFER, CounterEvent, EventBus, Notice, Reload};
+use super::{BUFFER, CounterChange, LiveBus, Notice, Reload};
 use crate::redis_link::RedisLink;
 
-pub struct RedisEvents {
+pub struct RedisBus {
     link: Arc<RedisLink>,
     channel: String,
-    local: broadcast::Sender<CounterEvent>,
+    local: broadcast::Sender<CounterChange>,
     /// Reload requests travel on a channel of their own.
     reload_channel: String,
     reloads: broadcast::Sender<Reload>,
@@ -34,7 +34,7 @@ pub fn counter_channel(link: &RedisLink) -> String {
     link.key("events")
 }
 
-impl RedisEvents {
+impl RedisBus {
     /// Creates the bus and starts its listener task.
     pub fn start(link: Arc<RedisLink>) -> Arc<Self> {
         let events = Arc::new(Self {
@@ -52,7 +52,7 @@ impl RedisEvents {
 }
 
 /// Forwards the channel to local subscribers until the bus is dropped.
-async fn listen(events: std::sync::Weak<RedisEvents>) {
+async fn listen(events: std::sync::Weak<RedisBus>) {
     loop {
         let Some(bus) = events.upgrade() else { return };
         let client = bus.link.client().clone();
@@ -98,7 +98,7 @@ async fn listen(events: std::sync::Weak<RedisEvents>) {
                         }
                         continue;
                     }
-                    match serde_json::from_str::<CounterEvent>(&payload) {
+                    match serde_json::from_str::<CounterChange>(&payload) {
                         Ok(event) => {
                             let _ = local.send(event);
                         }
@@ -117,7 +117,7 @@ async fn listen(events: std::sync::Weak<RedisEvents>) {
     }
 }
 
-impl RedisEvents {
+impl RedisBus {
     /// Publishes `value` on `channel`; when nobody heard it (not even this
     /// instance's listener, still connecting) or Redis is down, delivers it
     /// to this instance's `local` subscribers directly.
@@ -147,7 +147,7 @@ impl RedisEvents {
 }
 
 #[async_trait]
-impl EventBus for RedisEvents {
+impl LiveBus for RedisBus {
     async fn publish_reload(&self, what: Reload) {
         self.send(&self.reload_channel, what, &self.reloads).await;
     }
@@ -156,11 +156,11 @@ impl EventBus for RedisEvents {
         self.reloads.subscribe()
     }
 
-    async fn publish(&self, event: CounterEvent) {
+    async fn publish(&self, event: CounterChange) {
         self.send(&self.channel, event, &self.local).await;
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<CounterEvent> {
+    fn subscribe(&self) -> broadcast::Receiver<CounterChange> {
         self.local.subscribe()
     }
 

@@ -1,4 +1,4 @@
-//! Writing the kept facts (`obs_producer_fact`, `obs_producer_period`):
+//! Writing the stored facts (`obs_producer_fact`, `obs_producer_period`):
 //! [`refresh`] after each write that changes a producer's side, [`rebuild`]
 //! for all; their model and reads are in [`super::facts`].
 
@@ -8,18 +8,18 @@ use chrono::Utc;
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use super::atoms::{Keeping, Scope};
+use super::atoms::{AtomRule, Scope};
 use super::facts::{Facts, by_period, columns, lock_producer, read_periods};
 use super::sql::Sql;
 use super::{groups, query};
 use crate::config::Grain;
 use crate::error::Result;
 
-/// Recomputes `producer`'s kept facts, all time and period by period, from
+/// Recomputes `producer`'s stored facts, all time and period by period, from
 /// its campaigns and responses, and moves its groups' sums by the change;
 /// call it in the transaction of the write that changed them, after it
 /// (`keeping`: as the atoms are kept).
-pub async fn refresh(conn: &impl ConnectionTrait, keeping: Keeping, producer: Uuid) -> Result<()> {
+pub async fn refresh(conn: &impl ConnectionTrait, rule: AtomRule, producer: Uuid) -> Result<()> {
     lock_producer(conn, producer).await?;
     let scope = Scope {
         producer: Some(producer),
@@ -27,7 +27,7 @@ pub async fn refresh(conn: &impl ConnectionTrait, keeping: Keeping, producer: Uu
     };
     let campaigns = query::campaigns(conn, &scope, None, None).await?;
     let commitments = query::commitments(conn, &scope, None, None).await?;
-    let periods = by_period(keeping.grain, &campaigns, &commitments, Utc::now());
+    let periods = by_period(rule.grain, &campaigns, &commitments, Utc::now());
     let stored = read_periods(conn, producer).await?;
     let mut changed = Vec::new();
     let mut gone = Vec::new();
@@ -82,7 +82,7 @@ pub async fn refresh(conn: &impl ConnectionTrait, keeping: Keeping, producer: Uu
     super::windows::add(conn, &group_changes).await
 }
 
-/// Recomputes every producer's kept facts, all time and by period (the
+/// Recomputes every producer's stored facts, all time and by period (the
 /// rollup rebuild's part).
 pub async fn rebuild(conn: &impl ConnectionTrait, grain: Grain) -> Result<u64> {
     conn.execute_unprepared("DELETE FROM obs_producer_fact")

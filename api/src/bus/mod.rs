@@ -24,7 +24,7 @@ pub const BUFFER: usize = 1024;
 
 /// One counter of one campaign changed.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct CounterEvent {
+pub struct CounterChange {
     pub campaign_id: Uuid,
     pub counter: CounterName,
     pub value: i64,
@@ -100,16 +100,16 @@ pub struct Notice {
 
 /// Where events are published and subscribed to.
 #[async_trait]
-pub trait EventBus: Send + Sync {
+pub trait LiveBus: Send + Sync {
     /// Tells every instance (this one included) to reload `what`.
     async fn publish_reload(&self, what: Reload);
     /// This instance's stream of reload requests.
     fn subscribe_reloads(&self) -> broadcast::Receiver<Reload>;
     /// Publishes an event to every instance's subscribers. Never fails the
     /// caller: an event that cannot travel is delivered locally at least.
-    async fn publish(&self, event: CounterEvent);
+    async fn publish(&self, event: CounterChange);
     /// This instance's stream of events (all campaigns).
-    fn subscribe(&self) -> broadcast::Receiver<CounterEvent>;
+    fn subscribe(&self) -> broadcast::Receiver<CounterChange>;
     /// Publishes a notice to every instance's `myNotifications` subscribers.
     async fn publish_notice(&self, notice: Notice);
     /// This instance's stream of notices.
