@@ -11,10 +11,9 @@
 //! `CONSUMACT_CACHE_TTL_SECS`, a bound should an announcement be lost (the
 //! listener drops everything when it missed some).
 
-use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entities::{campaign, member};
@@ -22,21 +21,29 @@ use uuid::Uuid;
 
 use crate::bus::{LiveBus, Reload};
 
-/// Entries per cache before the oldest half is let go.
-const CAPACITY: usize = 100_000;
+/// Entries per cache; past it the least useful go first.
+const CAPACITY: u64 = 100_000;
 
-/// A map whose entries expire.
+/// A bounded map whose entries expire `ttl` after they were put in
+/// (`moka`: admission and eviction by use, expiry, and invalidation by
+/// predicate, which `get` honours at once).
 struct TtlMap<K, V> {
-    entries: RwLock<HashMap<K, (V, Instant)>>,
+    entries: moka::sync::Cache<K, V>,
     ttl: Duration,
 }
 
-impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
+impl<K, V> TtlMap<K, V>
+where
+    K: Eq + Hash + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
     fn new(ttl: Duration) -> Self {
-        Self {
-            entries: RwLock::new(HashMap::new()),
-            ttl,
-        }
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(CAPACITY)
+            .time_to_live(ttl.max(Duration::from_millis(1)))
+            .support_invalidation_closures()
+            .build();
+        Self { entries, ttl }
     }
 
     fn get<Q>(&self, key: &Q) -> Option<V>
@@ -44,36 +51,29 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
         K: std::borrow::Borrow<Q>,
         Q: Eq + Hash + ?Sized,
     {
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let (value, at) = entries.get(key)?;
-        (at.elapsed() < self.ttl).then(|| value.clone())
+        self.entries.get(key)
     }
 
-    fn insert(&self, key: K, value: V, at: Instant) {
-        if self.ttl.is_zero() {
-            return;
+    fn insert(&self, key: K, value: V) {
+        if !self.ttl.is_zero() {
+            self.entries.insert(key, value);
         }
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= CAPACITY {
-            let ttl = self.ttl;
-            entries.retain(|_, (_, at)| at.elapsed() < ttl / 2);
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(key, (value, at));
     }
 
-    fn retain(&self, keep: impl Fn(&K, &V) -> bool) {
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|key, (value, _)| keep(key, value));
+    /// Drops every entry `gone` picks; no later `get` returns one.
+    fn invalidate_if(&self, gone: impl Fn(&K, &V) -> bool + Send + Sync + 'static) {
+        if self.entries.invalidate_entries_if(gone).is_err() {
+            // Only when closures are not supported, which `new` asks for.
+            self.entries.invalidate_all();
+        }
+    }
+
+    fn invalidate(&self, key: &K) {
+        self.entries.invalidate(key);
     }
 
     fn clear(&self) {
-        self.entries
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.entries.invalidate_all();
     }
 }
 
@@ -96,7 +96,7 @@ pub struct Caches {
 
 /// A point in the caches' history, taken before reading the database.
 #[derive(Clone, Copy)]
-pub struct Generation(u64, Instant);
+pub struct Generation(u64);
 
 impl Caches {
     pub fn new(ttl: Duration) -> Self {
@@ -109,10 +109,7 @@ impl Caches {
 
     /// Take before a database read whose result goes into a cache.
     pub fn generation(&self) -> Generation {
-        Generation(
-            self.generation.load(std::sync::atomic::Ordering::Acquire),
-            Instant::now(),
-        )
+        Generation(self.generation.load(std::sync::atomic::Ordering::Acquire))
     }
 
     fn current(&self, read: Generation) -> bool {
@@ -134,7 +131,7 @@ impl Caches {
     /// invalidated since.
     pub fn put_token(&self, read: Generation, digest: String, entry: TokenEntry) {
         if self.current(read) {
-            self.tokens.insert(digest, entry, read.1);
+            self.tokens.insert(digest, entry);
         }
     }
 
@@ -145,7 +142,7 @@ impl Caches {
     /// Caches a campaign read at `read`, unless something was invalidated since.
     pub fn put_campaign(&self, read: Generation, found: Arc<campaign::Model>) {
         if self.current(read) {
-            self.campaigns.insert(found.id, found, read.1);
+            self.campaigns.insert(found.id, found);
         }
     }
 
@@ -153,8 +150,10 @@ impl Caches {
     pub fn forget(&self, what: Reload) {
         self.bump();
         match what {
-            Reload::Member(id) => self.tokens.retain(|_, entry| entry.member.id != id),
-            Reload::Campaign(id) => self.campaigns.retain(|key, _| *key != id),
+            Reload::Member(id) => self
+                .tokens
+                .invalidate_if(move |_, entry| entry.member.id == id),
+            Reload::Campaign(id) => self.campaigns.invalidate(&id),
             Reload::BlockRules | Reload::FraudSignals => {}
         }
     }
@@ -196,16 +195,19 @@ mod tests {
     #[test]
     fn entries_expire_and_go_when_told() {
         let map: TtlMap<u32, u32> = TtlMap::new(Duration::from_secs(60));
-        map.insert(1, 10, Instant::now());
-        map.insert(2, 20, Instant::now());
+        map.insert(1, 10);
+        map.insert(2, 20);
         assert_eq!(map.get(&1), Some(10));
-        map.retain(|key, _| *key != 1);
+        map.invalidate_if(|key, _| *key == 1);
         assert_eq!((map.get(&1), map.get(&2)), (None, Some(20)));
+        map.clear();
+        assert_eq!(map.get(&2), None);
         let off: TtlMap<u32, u32> = TtlMap::new(Duration::ZERO);
-        off.insert(1, 10, Instant::now());
+        off.insert(1, 10);
         assert_eq!(off.get(&1), None);
-        let expired: TtlMap<u32, u32> = TtlMap::new(Duration::from_millis(1));
-        expired.insert(1, 10, Instant::now() - Duration::from_millis(5));
+        let expired: TtlMap<u32, u32> = TtlMap::new(Duration::from_millis(5));
+        expired.insert(1, 10);
+        std::thread::sleep(Duration::from_millis(20));
         assert_eq!(expired.get(&1), None);
     }
 }

@@ -9,6 +9,12 @@
 //! than what the entry holds is ignored (unless the entry's own news is
 //! older than `ttl`, which is how a flushed store's restarted numbers get
 //! through).
+//!
+//! Hand-written, unlike the other caches (`moka`, in `cache.rs` and
+//! `milestone.rs`): a stale entry is not dropped, since its change numbers
+//! still order the news that arrives, and each counter merges into its slot
+//! under one lock with the rule above. Past `CAPACITY` the stale entries go
+//! first, then all.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -20,6 +20,11 @@ const PERSISTED_MAX_BYTES: usize = 64 * 1024;
 /// they parsed and validated ([`PersistedQueries::remember`]), within a
 /// budget of bytes (`CONSUMACT_PERSISTED_QUERIES_BYTES`): the least recently
 /// used go first. A client whose hash is unknown here sends the text again.
+///
+/// Hand-written rather than a `moka` cache with a weigher: the budget holds
+/// at every insert, so a flood of 64 KiB texts never overshoots it, where
+/// moka evicts in its deferred upkeep; and strict recency is what a client
+/// replaying its own queries needs.
 pub struct PersistedQueries {
     persisted: Mutex<Persisted>,
     budget: usize,

@@ -3,6 +3,11 @@
 //! body and the HTML body. `{{name}}` placeholders take the mail's values
 //! (HTML-escaped in the HTML body); a placeholder without a value is an
 //! error, never an empty hole in a mail.
+//!
+//! Hand-written rather than a template engine (`minijinja`): the templates
+//! hold placeholders and nothing else (no loops, conditions or filters), so
+//! substitution with escaping and a strict check of missing values is the
+//! whole job; a test renders every template in every language.
 
 use std::collections::BTreeMap;
 

@@ -2,9 +2,6 @@
 //! campaign's goal. Each is recorded once; the primary key (campaign,
 //! threshold) settles races between signers crossing it together.
 
-use std::collections::HashSet;
-use std::sync::Mutex;
-
 use chrono::{DateTime, Utc};
 use entities::milestone;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -18,28 +15,29 @@ use crate::service::validate;
 pub const THRESHOLDS: [i64; 5] = [10, 100, 1_000, 10_000, 100_000];
 
 /// Milestones this instance knows are recorded, so that signers do not ask
-/// the database again and again. Bounded: cleared when it grows large.
-#[derive(Default)]
+/// the database again and again. Bounded: past [`CACHE_LIMIT`] the least
+/// used go first.
 pub struct MilestoneCache {
-    recorded: Mutex<HashSet<(Uuid, i64)>>,
+    recorded: moka::sync::Cache<(Uuid, i64), ()>,
 }
 
-const CACHE_LIMIT: usize = 100_000;
+const CACHE_LIMIT: u64 = 100_000;
+
+impl Default for MilestoneCache {
+    fn default() -> Self {
+        Self {
+            recorded: moka::sync::Cache::new(CACHE_LIMIT),
+        }
+    }
+}
 
 impl MilestoneCache {
     fn known(&self, campaign: Uuid, threshold: i64) -> bool {
-        self.recorded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&(campaign, threshold))
+        self.recorded.contains_key(&(campaign, threshold))
     }
 
     fn remember(&self, campaign: Uuid, threshold: i64) {
-        let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
-        if recorded.len() >= CACHE_LIMIT {
-            recorded.clear();
-        }
-        recorded.insert((campaign, threshold));
+        self.recorded.insert((campaign, threshold), ());
     }
 }
 
