@@ -34,6 +34,7 @@ mod producer_voice;
 mod producers;
 mod profile;
 mod redis_faults;
+mod responses;
 mod schema;
 mod signing;
 mod telemetry;

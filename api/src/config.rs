@@ -9,9 +9,11 @@ use clap::ArgAction;
 use clap::builder::{BoolishValueParser, TypedValueParser};
 pub use limits::Limits;
 pub use reference::reference;
+pub use responses::Responses;
 
 mod limits;
 mod reference;
+mod responses;
 
 /// Server configuration. Each field is a `--flag` and an environment variable.
 #[derive(clap::Args, Clone, Debug)]
@@ -19,6 +21,9 @@ pub struct Config {
     /// Limits of the request policy and of what members create (`limits`).
     #[command(flatten)]
     pub limits: Limits,
+    /// When campaigns oblige their producer to answer (`responses`).
+    #[command(flatten)]
+    pub responses: Responses,
 
     /// Address the HTTP server listens on (`127.0.0.1:0` picks a free port).
     #[arg(long, env = "CONSUMACT_ADDR", default_value = "127.0.0.1:8080")]

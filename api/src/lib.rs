@@ -110,6 +110,7 @@ impl Application {
                 db.clone(),
                 metrics.clone(),
                 service::observatory::rollup::AtomRule::of(&config),
+                service::signing::response_request::ResponseRule::of(&config),
                 sqlite_writer.clone(),
                 config.sign_batch_workers,
                 config.sign_batch_max,
@@ -309,6 +310,13 @@ async fn maintain(state: AppState) {
                 }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(?err, "announcing due commitments failed"),
+            }
+            match service::producers::response_duty::announce_overdue(&state).await {
+                Ok(announced) if announced > 0 => {
+                    tracing::info!(announced, "response requests past their due date announced")
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(?err, "announcing overdue response requests failed"),
             }
             match service::identity::confirmation::count_left_behind(&state).await {
                 Ok(counted) if counted > 0 => {

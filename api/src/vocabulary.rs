@@ -26,6 +26,13 @@ pub enum EventType {
     /// The organiser posted an update.
     #[serde(rename = "campaign.update_posted")]
     CampaignUpdatePosted,
+    /// A campaign's count reached its response threshold: its producer is
+    /// asked to answer by a due date.
+    #[serde(rename = "campaign.response_requested")]
+    CampaignResponseRequested,
+    /// The due date of a response request passed without an answer.
+    #[serde(rename = "campaign.response_overdue")]
+    CampaignResponseOverdue,
     /// The producer answered a campaign.
     #[serde(rename = "producer.responded")]
     ProducerResponded,
@@ -55,6 +62,8 @@ impl EventType {
             EventType::CampaignGoalReached => "campaign.goal_reached",
             EventType::CampaignClosed => "campaign.closed",
             EventType::CampaignUpdatePosted => "campaign.update_posted",
+            EventType::CampaignResponseRequested => "campaign.response_requested",
+            EventType::CampaignResponseOverdue => "campaign.response_overdue",
             EventType::ProducerResponded => "producer.responded",
             EventType::CommitmentDue => "commitment.due",
             EventType::CommitmentClosed => "commitment.closed",

@@ -79,8 +79,12 @@ pub struct Model {
     /// write path (orders `MOST_SIGNED`).
     pub signature_total: i64,
     /// Signatures weighted by age, as a natural logarithm relative to a fixed
-    /// epoch (orders `TRENDING`; see the API's `service::kept`).
+    /// epoch (orders `TRENDING`; see the API's `service::signing::standing`).
     pub momentum: f64,
+    /// Counted signatures at which the producer is asked to answer, when the
+    /// organiser set one (at least `CONSUMACT_RESPONSE_THRESHOLD_MIN`);
+    /// otherwise `CONSUMACT_RESPONSE_THRESHOLD`.
+    pub response_threshold: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

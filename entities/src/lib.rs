@@ -27,6 +27,7 @@ pub mod producer_representative;
 pub mod producer_response;
 pub mod proposal;
 pub mod released_handle;
+pub mod response_request;
 pub mod signature;
 pub mod trust_rating;
 pub mod value_tag;

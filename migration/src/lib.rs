@@ -36,6 +36,7 @@ mod m20261126_000026_kept_windows;
 mod m20261127_000027_lean_signature_indexes;
 mod m20261202_000028_released_handles;
 mod m20261202_000029_scoped_moderation;
+mod m20261202_000030_response_requests;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000027_lean_signature_indexes::Migration),
             Box::new(m20261202_000028_released_handles::Migration),
             Box::new(m20261202_000029_scoped_moderation::Migration),
+            Box::new(m20261202_000030_response_requests::Migration),
         ]
     }
 }

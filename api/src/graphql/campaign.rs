@@ -19,6 +19,7 @@ use crate::graphql::pledge::{Pledge, PledgeTotals};
 use crate::graphql::producer::Producer;
 use crate::graphql::producer_voice::{CampaignUpdate, ProducerResponse};
 use crate::graphql::proposal::{Proposal, ranked_page};
+use crate::graphql::response::{ResponseExtension, ResponseState, ResponseView};
 use crate::graphql::signing::{CampaignCounters, Milestone, Signature};
 use crate::graphql::value_tag::ValueTag;
 use crate::service::campaigns::proposal::Venue;
@@ -120,6 +121,59 @@ impl Campaign {
     /// CO_CREATION only: what contributors get when their idea is adopted.
     async fn reward_description(&self) -> Option<&str> {
         self.0.reward_description.as_deref()
+    }
+    /// Counted signatures (online and verified offline) at which the
+    /// producer is asked to answer: the organiser's, or
+    /// `CONSUMACT_RESPONSE_THRESHOLD`.
+    async fn response_threshold(&self, ctx: &Context<'_>) -> i64 {
+        self.0.response_threshold.map_or(
+            i64::from(state(ctx).config.responses.response_threshold),
+            i64::from,
+        )
+    }
+    /// Where the campaign stands with its producer's answer.
+    async fn response_state(&self, ctx: &Context<'_>) -> Result<ResponseState> {
+        Ok(ResponseView::of(ctx, &self.0).await?.state())
+    }
+    /// When the count reached the response threshold (null when it has not,
+    /// or the request was withdrawn or voided).
+    async fn response_requested_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        let view = ResponseView::of(ctx, &self.0).await?;
+        Ok(view.standing().map(|found| found.requested_at))
+    }
+    /// The date the producer is asked to answer by (after an extension, the
+    /// extended one).
+    async fn response_due_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        let view = ResponseView::of(ctx, &self.0).await?;
+        Ok(view.standing().map(|found| found.due_at))
+    }
+    /// When the producer first answered (a hidden answer counts).
+    async fn answered_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        Ok(ResponseView::of(ctx, &self.0).await?.answered_at)
+    }
+    /// The extension a representative asked for, with its reason.
+    async fn response_extension(&self, ctx: &Context<'_>) -> Result<Option<ResponseExtension>> {
+        Ok(ResponseView::of(ctx, &self.0).await?.extension())
+    }
+    /// When a moderator voided the response request (a campaign found
+    /// fraudulent), and why.
+    async fn response_voided_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        let view = ResponseView::of(ctx, &self.0).await?;
+        Ok(view.request.and_then(|found| found.voided_at))
+    }
+    /// True while an answer is requested and the producer has no approved
+    /// representative to receive it; the request waits for one.
+    async fn unreached(&self, ctx: &Context<'_>) -> Result<bool> {
+        let view = ResponseView::of(ctx, &self.0).await?;
+        if view.standing().is_none() || view.answered_at.is_some() {
+            return Ok(false);
+        }
+        let db = &state(ctx).db;
+        Ok(
+            service::signing::response_request::representatives(db, self.0.producer_id)
+                .await?
+                .is_empty(),
+        )
     }
     async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
         Producer::load(ctx, self.0.producer_id).await

@@ -38,6 +38,10 @@ pub struct CreateCampaignInput {
     pub territory: Option<String>,
     /// `en` or `fr`; by default your language.
     pub language: Option<String>,
+    /// Counted signatures at which the producer is asked to answer: at
+    /// least `CONSUMACT_RESPONSE_THRESHOLD_MIN`; by default
+    /// `CONSUMACT_RESPONSE_THRESHOLD`.
+    pub response_threshold: Option<i32>,
 }
 
 /// Fields left out stay as they are.
@@ -56,6 +60,8 @@ pub struct UpdateCampaignInput {
     /// An empty text removes it.
     pub territory: Option<String>,
     pub language: Option<String>,
+    /// Until the campaign has requested an answer (`CONFLICT` after).
+    pub response_threshold: Option<i32>,
 }
 
 #[derive(Default)]
@@ -87,6 +93,7 @@ impl CampaignMutation {
             reward_description: input.reward_description,
             territory: input.territory,
             language: input.language,
+            response_threshold: input.response_threshold,
         };
         service::campaigns::campaign::create(state(ctx), actor, new)
             .await
@@ -113,6 +120,7 @@ impl CampaignMutation {
             reward_description: input.reward_description,
             territory: input.territory,
             language: input.language,
+            response_threshold: input.response_threshold,
         };
         service::campaigns::campaign::update(state(ctx), actor, id, changes)
             .await

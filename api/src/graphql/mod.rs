@@ -24,6 +24,7 @@ pub mod producer_voice;
 pub mod proposal;
 pub mod query_limits;
 pub mod rating;
+pub mod response;
 pub mod signing;
 pub mod sponsorship;
 pub mod surge;
@@ -68,6 +69,7 @@ pub struct Mutation(
     proposal::ProposalMutation,
     rating::RatingMutation,
     producer_voice::ProducerVoiceMutation,
+    response::ResponseMutation,
     moderation::ModerationMutation,
     sponsorship::SponsorshipMutation,
     block::BlockMutation,

@@ -110,6 +110,15 @@ impl Producer {
         )
         .await
     }
+    /// How it answers the campaigns that asked it to: requests, answers
+    /// (on time), overdue ones, the median days to answer and the longest
+    /// silence. Public.
+    async fn accountability(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<crate::graphql::response::Accountability> {
+        crate::graphql::response::accountability(ctx, self.0.id).await
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }

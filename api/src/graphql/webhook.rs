@@ -26,6 +26,11 @@ pub enum WebhookEvent {
     CampaignClosed,
     /// The organiser posted an update.
     CampaignUpdatePosted,
+    /// A campaign's count reached its response threshold: its producer is
+    /// asked to answer by a due date.
+    CampaignResponseRequested,
+    /// The due date of a response request passed without an answer.
+    CampaignResponseOverdue,
     /// The producer answered a campaign.
     ProducerResponded,
     /// A commitment's due date passed while it was still pending.

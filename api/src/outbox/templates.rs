@@ -40,6 +40,8 @@ pub enum Template {
     WebhookScopeLost,
     /// To a member: the day's news of a campaign they follow.
     CampaignDigest,
+    /// To a producer's representatives: a campaign asks for an answer.
+    ResponseRequested,
 }
 
 impl Template {
@@ -64,6 +66,7 @@ impl Template {
             Template::WebhookDisabled => pair!("webhook_disabled"),
             Template::WebhookScopeLost => pair!("webhook_scope_lost"),
             Template::CampaignDigest => pair!("campaign_digest"),
+            Template::ResponseRequested => pair!("response_requested"),
         }
     }
 }
@@ -157,6 +160,9 @@ mod tests {
             "failures",
             "items",
             "unsubscribe",
+            "campaign",
+            "producer",
+            "due",
         ]
         .into_iter()
         .map(|name| (name.to_owned(), format!("<{name}&value>")))

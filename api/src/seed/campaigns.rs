@@ -125,6 +125,7 @@ impl Seeding<'_> {
                 language: Set(if french { "fr" } else { "en" }.to_owned()),
                 signature_total: Set(0),
                 momentum: Set(standing::NO_MOMENTUM),
+                response_threshold: Set(None),
                 created_at: Set(published),
                 updated_at: Set(published),
             });

@@ -312,7 +312,12 @@ async fn sponsors_sign(
             sign: 1,
         })
         .collect();
-    standing::signatures(txn, &kept).await
+    standing::signatures(
+        txn,
+        crate::service::signing::response_request::ResponseRule::of(&state.config),
+        &kept,
+    )
+    .await
 }
 
 /// After an opening commits: live counters from the database (sponsors'

@@ -197,7 +197,12 @@ async fn count_pending(
             sign: 1,
         })
         .collect();
-    standing::signatures(txn, &changes_to_standing).await?;
+    standing::signatures(
+        txn,
+        crate::service::signing::response_request::ResponseRule::of(&state.config),
+        &changes_to_standing,
+    )
+    .await?;
     Ok((counted, campaigns))
 }
 

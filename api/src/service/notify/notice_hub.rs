@@ -145,6 +145,8 @@ pub async fn concerned(
             | EventType::CampaignClosed
             | EventType::CampaignUpdatePosted
             | EventType::ProducerResponded
+            | EventType::CampaignResponseRequested
+            | EventType::CampaignResponseOverdue
             | EventType::CommitmentDue
             | EventType::CommitmentClosed => {
                 signature::Entity::find()

@@ -123,7 +123,9 @@ fn audience(kind: EventType) -> Option<Audience> {
         EventType::CampaignMilestone | EventType::CampaignGoalReached => {
             Some(Audience::Signers("notify_milestones"))
         }
-        EventType::ProducerResponded => Some(Audience::Signers("notify_responses")),
+        EventType::ProducerResponded
+        | EventType::CampaignResponseRequested
+        | EventType::CampaignResponseOverdue => Some(Audience::Signers("notify_responses")),
         EventType::CommitmentClosed => Some(Audience::Signers("notify_commitments")),
         EventType::CampaignUpdatePosted => Some(Audience::Signers("notify_updates")),
         EventType::CampaignPublished => Some(Audience::Representatives("notify_new_campaigns")),

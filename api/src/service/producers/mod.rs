@@ -3,3 +3,4 @@
 pub mod producer;
 pub mod producer_voice;
 pub mod rating;
+pub mod response_duty;

@@ -2,6 +2,7 @@
 
 pub mod milestone;
 pub mod offline_tally;
+pub mod response_request;
 pub mod sign_batch;
 pub mod signature;
 pub mod standing;

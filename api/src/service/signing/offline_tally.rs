@@ -16,6 +16,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::response_request::ResponseRule;
 use crate::counters::Counter;
 use crate::error::{AppError, Result};
 use crate::service::viewer::Viewer;
@@ -254,7 +255,13 @@ pub async fn verify(
     let (tally, found) = for_review(state, actor, tally_id).await?;
     let (writer, txn) = state.begin_write().await?;
     decide(&txn, actor, &tally, TallyStatus::Verified, None).await?;
-    offline_moved(&txn, found.id, i64::from(tally.count)).await?;
+    offline_moved(
+        &txn,
+        ResponseRule::of(&state.config),
+        found.id,
+        i64::from(tally.count),
+    )
+    .await?;
     audit::record(
         &txn,
         actor,
@@ -294,7 +301,12 @@ pub async fn verify(
 
 /// A campaign's offline signatures, and its stored total, move by `delta`
 /// (a tally verified, or revoked), in the caller's transaction.
-async fn offline_moved(db: &impl ConnectionTrait, campaign_id: Uuid, delta: i64) -> Result<()> {
+async fn offline_moved(
+    db: &impl ConnectionTrait,
+    rule: ResponseRule,
+    campaign_id: Uuid,
+    delta: i64,
+) -> Result<()> {
     campaign::Entity::update_many()
         .col_expr(
             campaign::Column::OfflineSignatures,
@@ -303,7 +315,7 @@ async fn offline_moved(db: &impl ConnectionTrait, campaign_id: Uuid, delta: i64)
         .filter(campaign::Column::Id.eq(campaign_id))
         .exec(db)
         .await?;
-    standing::offline_signatures(db, campaign_id, delta).await
+    standing::offline_signatures(db, rule, campaign_id, delta).await
 }
 
 /// The campaign as it is now, and its online signatures.
@@ -370,7 +382,7 @@ pub async fn revoke(
         ));
     }
     let count = i64::from(tally.count);
-    offline_moved(&txn, found.id, -count).await?;
+    offline_moved(&txn, ResponseRule::of(&state.config), found.id, -count).await?;
     audit::record(
         &txn,
         actor,

@@ -22,6 +22,7 @@ use crate::db::begin_write;
 use crate::error::{AppError, Result};
 use crate::metrics::Metrics;
 use crate::service::observatory::rollup::{self, AtomRule, Delta};
+use crate::service::signing::response_request::ResponseRule;
 use crate::service::signing::standing;
 
 /// A signature to write.
@@ -84,6 +85,7 @@ struct Worker {
     db: DatabaseConnection,
     metrics: Arc<Metrics>,
     rule: AtomRule,
+    responses: ResponseRule,
     sqlite_writer: Option<Arc<Mutex<()>>>,
     max_batch: usize,
     queue: Arc<Mutex<mpsc::Receiver<Job>>>,
@@ -95,6 +97,7 @@ impl SignBatcher {
         db: DatabaseConnection,
         metrics: Arc<Metrics>,
         rule: AtomRule,
+        responses: ResponseRule,
         sqlite_writer: Option<Arc<Mutex<()>>>,
         workers: usize,
         max_batch: usize,
@@ -107,6 +110,7 @@ impl SignBatcher {
                 db: db.clone(),
                 metrics: metrics.clone(),
                 rule,
+                responses,
                 sqlite_writer: sqlite_writer.clone(),
                 max_batch,
                 queue: queue.clone(),
@@ -239,7 +243,7 @@ impl Worker {
                 sign: 1,
             })
             .collect();
-        standing::signatures(&txn, &kept).await?;
+        standing::signatures(&txn, self.responses, &kept).await?;
         txn.commit().await?;
         drop(writer);
         Metrics::increment(&self.metrics.signature_batches);

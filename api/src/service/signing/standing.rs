@@ -20,6 +20,8 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
+use super::response_request::{self, ResponseRule};
+
 use crate::error::Result;
 
 /// Momentum of something nobody has acted on yet (`exp` of it is zero).
@@ -159,7 +161,11 @@ fn apply_moves(stored: f64, moves: &Moves) -> f64 {
 /// communities) that `changes` touch, inside the caller's transaction.
 /// Rows are read and written in key order, so concurrent batches lock them
 /// alike.
-pub async fn signatures(db: &impl ConnectionTrait, changes: &[SignatureChange]) -> Result<()> {
+pub async fn signatures(
+    db: &impl ConnectionTrait,
+    rule: ResponseRule,
+    changes: &[SignatureChange],
+) -> Result<()> {
     if changes.is_empty() {
         return Ok(());
     }
@@ -183,6 +189,9 @@ pub async fn signatures(db: &impl ConnectionTrait, changes: &[SignatureChange]) 
         })
         .collect();
     write_rows(db, "campaign", "signature_total", &rows).await?;
+    let ids: Vec<Uuid> = campaigns.keys().copied().collect();
+    let fell = changes.iter().any(|change| change.sign < 0);
+    response_request::follow(db, rule, &ids, fell).await?;
     let communities = group(
         changes
             .iter()
@@ -194,6 +203,7 @@ pub async fn signatures(db: &impl ConnectionTrait, changes: &[SignatureChange]) 
 /// Adds verified offline signatures to a campaign's total.
 pub async fn offline_signatures(
     db: &impl ConnectionTrait,
+    rule: ResponseRule,
     campaign_id: Uuid,
     count: i64,
 ) -> Result<()> {
@@ -205,6 +215,7 @@ pub async fn offline_signatures(
         .filter(campaign::Column::Id.eq(campaign_id))
         .exec(db)
         .await?;
+    response_request::follow(db, rule, &[campaign_id], count < 0).await?;
     Ok(())
 }
 

@@ -40,6 +40,10 @@ pub struct NewCampaign {
     pub territory: Option<String>,
     /// `en` or `fr`; by default the organiser's language.
     pub language: Option<String>,
+    /// Counted signatures at which the producer is asked to answer; at
+    /// least `CONSUMACT_RESPONSE_THRESHOLD_MIN`; by default
+    /// `CONSUMACT_RESPONSE_THRESHOLD`.
+    pub response_threshold: Option<i32>,
 }
 
 /// What `update` may change; `None` leaves a field as it is.
@@ -57,6 +61,8 @@ pub struct CampaignChanges {
     /// An empty text removes it.
     pub territory: Option<String>,
     pub language: Option<String>,
+    /// Until the campaign has requested an answer.
+    pub response_threshold: Option<i32>,
 }
 
 /// How a campaign ends.
@@ -64,6 +70,23 @@ pub struct CampaignChanges {
 pub enum Outcome {
     Victory,
     Closed,
+}
+
+/// An organiser's response threshold: at least the instance's minimum.
+fn check_response_threshold(state: &AppState, threshold: Option<i32>) -> Result<Option<i32>> {
+    let min = state.config.responses.response_threshold_min;
+    match threshold {
+        Some(value) if value < 0 || (value as u32) < min || value > validate::MAX_GOAL => {
+            Err(AppError::invalid(
+                "input.responseThreshold",
+                format!(
+                    "input.responseThreshold must be between {min} and {}",
+                    validate::MAX_GOAL
+                ),
+            ))
+        }
+        other => Ok(other),
+    }
 }
 
 fn check_threshold(kind: CampaignKind, threshold: Option<i32>) -> Result<Option<i32>> {
@@ -113,6 +136,7 @@ pub async fn create(
     let goal = validate::goal("input.goal", input.goal)?;
     let deadline = validate::deadline("input.deadline", input.deadline, now)?;
     let selection_threshold = check_threshold(input.kind, input.selection_threshold)?;
+    let response_threshold = check_response_threshold(state, input.response_threshold)?;
     let reward_description = check_reward(input.kind, input.reward_description.as_deref())?;
     let territory = validate::optional_territory("input.territory", input.territory.as_deref())?;
     let language = crate::service::identity::profile::language_of(
@@ -165,6 +189,7 @@ pub async fn create(
         language: Set(language),
         signature_total: Set(0),
         momentum: Set(crate::service::signing::standing::NO_MOMENTUM),
+        response_threshold: Set(response_threshold),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -246,6 +271,16 @@ pub async fn update(
     }
     if let Some(goal) = changes.goal {
         active.goal = Set(validate::goal("input.goal", Some(goal))?);
+    }
+    if changes.response_threshold.is_some() {
+        let threshold = check_response_threshold(state, changes.response_threshold)?;
+        if crate::service::signing::response_request::requested(&state.db, id).await? {
+            return Err(AppError::Conflict(
+                "this campaign has already requested an answer: its threshold no longer moves"
+                    .into(),
+            ));
+        }
+        active.response_threshold = Set(threshold);
     }
     if let Some(deadline) = changes.deadline {
         active.deadline = Set(validate::deadline("input.deadline", Some(deadline), now)?);

@@ -224,5 +224,10 @@ pub(crate) async fn rollup_moved(
             sign,
         })
         .collect();
-    standing::signatures(txn, &kept).await
+    standing::signatures(
+        txn,
+        crate::service::signing::response_request::ResponseRule::of(&state.config),
+        &kept,
+    )
+    .await
 }

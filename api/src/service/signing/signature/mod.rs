@@ -179,6 +179,7 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
     .await?;
     standing::signatures(
         &txn,
+        crate::service::signing::response_request::ResponseRule::of(&state.config),
         &[standing::SignatureChange {
             campaign_id: found.id,
             community_id: found.community_id,

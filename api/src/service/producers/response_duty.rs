@@ -1,0 +1,275 @@
+//! A producer's duty to answer: what its representatives may do with a
+//! response request (one extension, with a public reason), what moderators
+//! may do (void a request made on a campaign found fraudulent), the
+//! overdue announcement, and each producer's public accountability.
+//! The request itself is made by the count (`signing::response_request`).
+
+use chrono::{DateTime, Duration, Utc};
+use entities::{campaign, producer_response, response_request};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::error::{AppError, Result};
+use crate::outbox::event;
+use crate::service::oversight::{audit, moderation};
+use crate::service::producers::producer_voice::is_representative;
+use crate::service::signing::response_request::{in_force, of_campaign};
+use crate::service::validate;
+use crate::service::viewer::Viewer;
+use crate::state::AppState;
+use crate::vocabulary::EventType;
+
+/// When the campaign was first answered (hidden answers count: hiding an
+/// answer does not unsay it).
+pub async fn answered_at(
+    db: &impl ConnectionTrait,
+    campaign_id: Uuid,
+) -> Result<Option<DateTime<Utc>>> {
+    Ok(producer_response::Entity::find()
+        .select_only()
+        .column(producer_response::Column::CreatedAt)
+        .filter(producer_response::Column::CampaignId.eq(campaign_id))
+        .order_by_asc(producer_response::Column::CreatedAt)
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
+/// The standing, unanswered request of a campaign, or why there is none.
+async fn open_request(state: &AppState, campaign_id: Uuid) -> Result<response_request::Model> {
+    if campaign::Entity::find_by_id(campaign_id)
+        .one(&state.db)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound("campaign"));
+    }
+    let request = of_campaign(&state.db, campaign_id)
+        .await?
+        .filter(in_force)
+        .ok_or_else(|| AppError::Conflict("this campaign has not requested an answer".into()))?;
+    if answered_at(&state.db, campaign_id).await?.is_some() {
+        return Err(AppError::Conflict(
+            "this campaign is answered already".into(),
+        ));
+    }
+    Ok(request)
+}
+
+/// A representative asks once for more time: the due date moves by
+/// `CONSUMACT_RESPONSE_EXTENSION_DAYS`, and the reason is public.
+pub async fn extend(
+    state: &AppState,
+    actor: Viewer,
+    campaign_id: Uuid,
+    reason: &str,
+) -> Result<response_request::Model> {
+    let reason = validate::text("reason", reason, 10, 1_000)?;
+    let request = open_request(state, campaign_id).await?;
+    if !is_representative(&state.db, actor, request.producer_id).await? {
+        return Err(AppError::Forbidden(
+            "only the producer's approved representatives may ask for more time".into(),
+        ));
+    }
+    let days = i64::from(state.config.responses.response_extension_days);
+    let now = validate::now();
+    let (writer, txn) = state.begin_write().await?;
+    let moved = response_request::Entity::update_many()
+        .col_expr(
+            response_request::Column::DueAt,
+            Expr::value(request.due_at + Duration::days(days)),
+        )
+        .col_expr(response_request::Column::ExtendedAt, Expr::value(now))
+        .col_expr(response_request::Column::ExtendedBy, Expr::value(actor.id))
+        .col_expr(
+            response_request::Column::ExtensionReason,
+            Expr::value(reason.clone()),
+        )
+        // Overdue again only once the new date passes.
+        .col_expr(
+            response_request::Column::OverdueAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(response_request::Column::CampaignId.eq(campaign_id))
+        .filter(response_request::Column::ExtendedAt.is_null())
+        .filter(response_request::Column::WithdrawnAt.is_null())
+        .filter(response_request::Column::VoidedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if moved == 0 {
+        return Err(AppError::Conflict(
+            "an extension is granted once per request".into(),
+        ));
+    }
+    txn.commit().await?;
+    drop(writer);
+    of_campaign(&state.db, campaign_id)
+        .await?
+        .ok_or(AppError::NotFound("campaign"))
+}
+
+/// A site moderator voids a request made on a campaign found fraudulent;
+/// audit-logged with the reason.
+pub async fn void(
+    state: &AppState,
+    actor: Viewer,
+    campaign_id: Uuid,
+    reason: &str,
+) -> Result<response_request::Model> {
+    moderation::require_moderator(actor)?;
+    let reason = validate::text("reason", reason, 3, 1_000)?;
+    let now = validate::now();
+    let (writer, txn) = state.begin_write().await?;
+    let voided = response_request::Entity::update_many()
+        .col_expr(response_request::Column::VoidedAt, Expr::value(now))
+        .col_expr(response_request::Column::VoidedBy, Expr::value(actor.id))
+        .col_expr(
+            response_request::Column::VoidReason,
+            Expr::value(reason.clone()),
+        )
+        .filter(response_request::Column::CampaignId.eq(campaign_id))
+        .filter(response_request::Column::VoidedAt.is_null())
+        .filter(response_request::Column::WithdrawnAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if voided == 0 {
+        return Err(AppError::Conflict(
+            "this campaign has no standing response request".into(),
+        ));
+    }
+    audit::record(
+        &txn,
+        actor,
+        "VOID_RESPONSE_REQUEST",
+        "campaign",
+        Some(campaign_id),
+        Some(reason),
+    )
+    .await?;
+    txn.commit().await?;
+    drop(writer);
+    of_campaign(&state.db, campaign_id)
+        .await?
+        .ok_or(AppError::NotFound("campaign"))
+}
+
+/// Announces `campaign.response_overdue` once for each standing request
+/// whose due date passed without an answer; how many.
+pub async fn announce_overdue(state: &AppState) -> Result<usize> {
+    let now = validate::now();
+    let due = response_request::Entity::find()
+        .filter(response_request::Column::DueAt.lte(now))
+        .filter(response_request::Column::OverdueAt.is_null())
+        .filter(response_request::Column::WithdrawnAt.is_null())
+        .filter(response_request::Column::VoidedAt.is_null())
+        .order_by_asc(response_request::Column::DueAt)
+        .limit(100)
+        .all(&state.db)
+        .await?;
+    let mut announced = 0;
+    for request in due {
+        if answered_at(&state.db, request.campaign_id).await?.is_some() {
+            continue;
+        }
+        let (writer, txn) = state.begin_write().await?;
+        let marked = response_request::Entity::update_many()
+            .col_expr(response_request::Column::OverdueAt, Expr::value(now))
+            .filter(response_request::Column::CampaignId.eq(request.campaign_id))
+            .filter(response_request::Column::OverdueAt.is_null())
+            .filter(response_request::Column::DueAt.lte(now))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if marked == 1 {
+            event::emit(
+                &txn,
+                EventType::CampaignResponseOverdue,
+                request.campaign_id,
+                json!({
+                    "responseRequest": {
+                        "producerId": request.producer_id,
+                        "requestedAt": request.requested_at,
+                        "dueAt": request.due_at,
+                    }
+                }),
+            )
+            .await?;
+            announced += 1;
+        }
+        txn.commit().await?;
+        drop(writer);
+    }
+    if announced > 0 {
+        state.outbox.wake();
+    }
+    Ok(announced)
+}
+
+/// How a producer answers the campaigns that asked it to.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Accountability {
+    /// Standing requests made of it (withdrawn and voided ones left out).
+    pub requested: i64,
+    pub answered: i64,
+    pub answered_on_time: i64,
+    /// Unanswered past their due date.
+    pub overdue: i64,
+    pub median_days_to_answer: Option<f64>,
+    /// The longest wait from a request to its answer, or to now for one
+    /// still unanswered.
+    pub longest_silence_days: Option<f64>,
+}
+
+/// A producer's accountability, counted from its requests and answers.
+pub async fn accountability(
+    db: &impl ConnectionTrait,
+    producer_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Accountability> {
+    let requests = response_request::Entity::find()
+        .filter(response_request::Column::ProducerId.eq(producer_id))
+        .filter(response_request::Column::WithdrawnAt.is_null())
+        .filter(response_request::Column::VoidedAt.is_null())
+        .all(db)
+        .await?;
+    let mut out = Accountability {
+        requested: requests.len() as i64,
+        ..Accountability::default()
+    };
+    let mut waits = Vec::new();
+    let mut longest: Option<f64> = None;
+    for request in &requests {
+        let answered = answered_at(db, request.campaign_id).await?;
+        let days = |until: DateTime<Utc>| {
+            (until - request.requested_at).num_seconds().max(0) as f64 / 86_400.0
+        };
+        match answered {
+            Some(at) => {
+                out.answered += 1;
+                if at <= request.due_at {
+                    out.answered_on_time += 1;
+                }
+                waits.push(days(at));
+                longest = Some(longest.map_or(days(at), |l| l.max(days(at))));
+            }
+            None => {
+                if now > request.due_at {
+                    out.overdue += 1;
+                }
+                longest = Some(longest.map_or(days(now), |l| l.max(days(now))));
+            }
+        }
+    }
+    waits.sort_by(f64::total_cmp);
+    out.median_days_to_answer = match waits.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(waits[n / 2]),
+        n => Some((waits[n / 2 - 1] + waits[n / 2]) / 2.0),
+    };
+    out.longest_silence_days = longest;
+    Ok(out)
+}
