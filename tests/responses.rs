@@ -252,3 +252,234 @@ async fn an_organiser_sets_a_threshold_no_lower_than_the_minimum() {
     let moved = set(10).await;
     assert_eq!(error_code(&moved), "CONFLICT");
 }
+
+#[tokio::test]
+async fn two_instances_signing_together_request_once() {
+    let a = TestApp::spawn_with(&app_args("4", "30")).await;
+    let b = a.spawn_sibling().await;
+    let admin = a.admin_token().await;
+    let (_organiser, campaign) = a.open_campaign("organiser", 1000).await;
+    let producer = state(&a, &campaign).await["producer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    a.representative(&admin, &producer, "rep").await;
+    let mut signers = Vec::new();
+    for i in 0..8 {
+        signers.push(a.register(&format!("signer{i}")).await.0);
+    }
+    // Half on each instance, all at once.
+    let signed = join_all(signers.iter().enumerate().map(|(i, token)| {
+        let (app, campaign) = (if i % 2 == 0 { &a } else { &b }, campaign.clone());
+        async move { app.sign(token, &campaign).await }
+    }))
+    .await;
+    assert!(
+        signed.iter().all(|body| body["errors"].is_null()),
+        "{signed:?}"
+    );
+    assert_eq!(state(&b, &campaign).await["responseState"], "REQUESTED");
+    app_mails_settle().await;
+    let asked = a
+        .mail_files()
+        .into_iter()
+        .filter(|mail| mail.to == "rep@example.org" && mail.subject.contains("asked to answer"))
+        .count();
+    assert_eq!(asked, 1);
+}
+
+/// Long enough for a second, wrongly queued mail to be written.
+async fn app_mails_settle() {
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn campaigns_filter_and_order_by_where_they_stand_with_their_answer() {
+    let app = TestApp::spawn_with(&app_args("2", "30")).await;
+    let admin = app.admin_token().await;
+    let (_, waiting) = app.open_campaign("waiting", 1000).await;
+    let (_, quiet) = app.open_campaign("quiet", 1000).await;
+    let (_, answered) = app.open_campaign("answered", 1000).await;
+    sign_together(&app, "waits", 2, &waiting).await;
+    sign_together(&app, "answers", 2, &answered).await;
+    let producer = state(&app, &answered).await["producer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rep = app.representative(&admin, &producer, "rep").await;
+    app.gql_ok(Some(&rep), RESPOND, json!({ "id": answered }))
+        .await;
+
+    let list = |filter: Value, order: &'static str| {
+        let app = &app;
+        async move {
+            let data = app
+                .gql_ok(
+                    None,
+                    "query($filter: CampaignFilter, $order: CampaignOrder) { campaigns(filter: $filter, orderBy: $order) { edges { node { id responseState } } } }",
+                    json!({ "filter": filter, "order": order }),
+                )
+                .await;
+            data["campaigns"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|edge| edge["node"]["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        list(json!({ "responseState": "REQUESTED" }), "NEWEST").await,
+        vec![waiting.clone()]
+    );
+    assert_eq!(
+        list(json!({ "responseState": "NOT_REQUESTED" }), "NEWEST").await,
+        vec![quiet.clone()]
+    );
+    assert_eq!(
+        list(json!({ "responseState": "ANSWERED" }), "NEWEST").await,
+        vec![answered.clone()]
+    );
+    assert!(
+        list(
+            json!({ "responseState": ["OVERDUE", "ANSWERED_LATE"] }),
+            "NEWEST"
+        )
+        .await
+        .is_empty()
+    );
+    assert_eq!(list(json!({}), "RESPONSE_DUE").await, vec![waiting.clone()]);
+    let wrong = app
+        .gql(
+            None,
+            "{ campaigns(filter: { responseState: LATE }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert!(!wrong["errors"].is_null(), "{wrong}");
+}
+
+#[tokio::test]
+async fn overdue_reaches_webhooks_digests_and_the_observatory() {
+    let receiver = crate::common::webhook_receiver::WebhookReceiver::start(0).await;
+    let mut args = app_args("2", "0");
+    args.extend([
+        "--reconcile-secs",
+        "1",
+        "--webhook-allow-private",
+        "true",
+        "--webhook-retry-base-ms",
+        "100",
+        "--notify-delay-secs",
+        "1",
+        "--notify-interval-secs",
+        "2",
+        "--observatory-k",
+        "2",
+    ]);
+    let app = TestApp::spawn_with(&args).await;
+    let admin = app.admin_token().await;
+    let (_organiser, campaign) = app.open_campaign("organiser", 1000).await;
+    let producer = state(&app, &campaign).await["producer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rep = app.representative(&admin, &producer, "rep").await;
+    let created = app
+        .gql_ok(
+            Some(&rep),
+            "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { secret } }",
+            json!({ "input": {
+                "url": receiver.url(),
+                "events": ["CAMPAIGN_RESPONSE_REQUESTED", "CAMPAIGN_RESPONSE_OVERDUE"],
+                "producerId": producer,
+            }}),
+        )
+        .await;
+    receiver.set_secret(created["createWebhook"]["secret"].as_str().unwrap());
+
+    sign_together(&app, "crowd", 2, &campaign).await;
+    let heard = crate::common::eventually(20, 2, || async { receiver.acknowledged().len() }).await;
+    assert_eq!(heard, 2, "{:?}", receiver.received());
+    let events: Vec<Value> = receiver
+        .acknowledged()
+        .iter()
+        .map(|request| request.body["type"].clone())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            json!("campaign.response_requested"),
+            json!("campaign.response_overdue")
+        ]
+    );
+    let requested = &receiver.acknowledged()[0].body["data"]["responseRequest"];
+    assert_eq!(requested["threshold"], 2);
+    assert_eq!(requested["producerId"], producer);
+
+    // A signer who wants news of answers hears of both in a digest.
+    let digest = crate::common::eventually(20, true, || async {
+        app.mail_files().iter().any(|mail| {
+            mail.to == "crowd0@example.org"
+                && mail.text.contains("asked to answer")
+                && mail.text.contains("did not answer")
+        })
+    })
+    .await;
+    assert!(
+        digest,
+        "{:?}",
+        app.mail_files()
+            .iter()
+            .map(|m| (&m.to, &m.text))
+            .collect::<Vec<_>>()
+    );
+
+    // The observatory counts the request and its lateness.
+    let picture = app
+        .gql_ok(
+            Some(&admin),
+            "query($id: ID!) { observatory { producer(id: $id) { suppressed metrics { responses { requested answeredOnTime overdue onTimeRate overdueRate } } } } }",
+            json!({ "id": producer }),
+        )
+        .await;
+    let responses = &picture["observatory"]["producer"]["metrics"]["responses"];
+    assert_eq!(
+        *responses,
+        json!({ "requested": 1, "answeredOnTime": 0, "overdue": 1, "onTimeRate": 0.0, "overdueRate": 1.0 }),
+        "{picture}"
+    );
+}
+
+#[tokio::test]
+async fn representatives_are_reminded_before_the_due_date() {
+    let mut args = app_args("2", "1");
+    args.extend(["--response-reminder-days", "1", "--reconcile-secs", "1"]);
+    let app = TestApp::spawn_with(&args).await;
+    let admin = app.admin_token().await;
+    let (_organiser, campaign) = app.open_campaign("organiser", 1000).await;
+    let producer = state(&app, &campaign).await["producer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.representative(&admin, &producer, "rep").await;
+    sign_together(&app, "crowd", 2, &campaign).await;
+    let mails = app.mails_to("rep@example.org", 2).await;
+    let subjects: Vec<&str> = mails.iter().map(|mail| mail.subject.as_str()).collect();
+    assert_eq!(
+        subjects
+            .iter()
+            .filter(|s| s.starts_with("Reminder"))
+            .count(),
+        1,
+        "{subjects:?}"
+    );
+    app_mails_settle().await;
+    assert_eq!(
+        app.mail_files()
+            .iter()
+            .filter(|mail| mail.to == "rep@example.org")
+            .count(),
+        2
+    );
+}

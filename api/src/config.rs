@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+pub use self::{limits::Limits, reference::reference, responses::Responses};
 use clap::ArgAction;
 use clap::builder::{BoolishValueParser, TypedValueParser};
-pub use self::{limits::Limits, reference::reference, responses::Responses};
 
 mod limits;
 mod reference;

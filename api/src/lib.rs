@@ -311,6 +311,13 @@ async fn maintain(state: AppState) {
                 Ok(_) => {}
                 Err(err) => tracing::warn!(?err, "announcing due commitments failed"),
             }
+            match service::producers::response_duty::remind(&state).await {
+                Ok(reminded) if reminded > 0 => {
+                    tracing::info!(reminded, "representatives reminded of answers due soon")
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(?err, "reminding of answers due soon failed"),
+            }
             match service::producers::response_duty::announce_overdue(&state).await {
                 Ok(announced) if announced > 0 => {
                     tracing::info!(announced, "response requests past their due date announced")

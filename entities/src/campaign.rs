@@ -85,6 +85,12 @@ pub struct Model {
     /// organiser set one (at least `CONSUMACT_RESPONSE_THRESHOLD_MIN`);
     /// otherwise `CONSUMACT_RESPONSE_THRESHOLD`.
     pub response_threshold: Option<i32>,
+    /// The due date of the answer its response request in force asks for
+    /// (kept after an answer, so an answer's lateness shows; null with no
+    /// request, or one withdrawn or voided).
+    pub response_due_at: Option<DateTimeUtc>,
+    /// When its producer first answered (a hidden answer counts).
+    pub answered_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

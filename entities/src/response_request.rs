@@ -21,14 +21,14 @@ pub struct Model {
     pub reminded_at: Option<DateTimeUtc>,
     /// When the due date passed without an answer (`campaign.response_overdue`).
     pub overdue_at: Option<DateTimeUtc>,
+    /// When a representative asked for more time (who: the audit log).
     pub extended_at: Option<DateTimeUtc>,
-    pub extended_by: Option<Uuid>,
     pub extension_reason: Option<String>,
     /// When invalidations brought the count back under the threshold
     /// before an answer; reaching it again requests anew.
     pub withdrawn_at: Option<DateTimeUtc>,
+    /// When a moderator voided it (who: the audit log).
     pub voided_at: Option<DateTimeUtc>,
-    pub voided_by: Option<Uuid>,
     pub void_reason: Option<String>,
 }
 

@@ -2,6 +2,11 @@
 //! response request it makes of its producer once its count reaches it
 //! (one row per campaign: requested, withdrawn below the threshold before
 //! an answer, extended once, reminded, overdue, voided by a moderator).
+//! Who extended or voided a request is in the audit log, not here.
+//!
+//! Beside the campaign, as its standing: the due date of its request in
+//! force and when it was first answered, so that lists filter and order by
+//! where a campaign stands with its answer through an index.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -13,6 +18,8 @@ enum Campaign {
     Table,
     Id,
     ResponseThreshold,
+    ResponseDueAt,
+    AnsweredAt,
 }
 
 #[derive(DeriveIden)]
@@ -32,13 +39,28 @@ enum ResponseRequest {
     RemindedAt,
     OverdueAt,
     ExtendedAt,
-    ExtendedBy,
     ExtensionReason,
     WithdrawnAt,
     VoidedAt,
-    VoidedBy,
     VoidReason,
 }
+
+/// The observatory's tables of producers' facts (and their sums), which
+/// gain the response requests' figures (filled by the rebuild the facts'
+/// version asks for at start-up).
+const FACT_TABLES: [&str; 5] = [
+    "obs_producer_fact",
+    "obs_group_total",
+    "obs_producer_period",
+    "obs_group_period",
+    "obs_producer_window",
+];
+
+const FACT_COLUMNS: [&str; 3] = [
+    "responses_requested",
+    "responses_on_time",
+    "responses_overdue",
+];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -48,6 +70,46 @@ impl MigrationTrait for Migration {
                 Table::alter()
                     .table(Campaign::Table)
                     .add_column(integer_null(Campaign::ResponseThreshold))
+                    .to_owned(),
+            )
+            .await?;
+        for column in [Campaign::ResponseDueAt, Campaign::AnsweredAt] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Campaign::Table)
+                        .add_column(timestamp_with_time_zone_null(column))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        // Campaigns answered before this migration.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "UPDATE campaign SET answered_at = (SELECT MIN(r.created_at) \
+                 FROM producer_response r WHERE r.campaign_id = campaign.id)",
+            )
+            .await?;
+        for table in FACT_TABLES {
+            for column in FACT_COLUMNS {
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(Alias::new(table))
+                            .add_column(big_integer(Alias::new(column)).default(0))
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+        }
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_campaign_response_due")
+                    .table(Campaign::Table)
+                    .col(Campaign::ResponseDueAt)
+                    .col(Campaign::Id)
                     .to_owned(),
             )
             .await?;
@@ -63,11 +125,9 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(ResponseRequest::RemindedAt))
                     .col(timestamp_with_time_zone_null(ResponseRequest::OverdueAt))
                     .col(timestamp_with_time_zone_null(ResponseRequest::ExtendedAt))
-                    .col(uuid_null(ResponseRequest::ExtendedBy))
                     .col(text_null(ResponseRequest::ExtensionReason))
                     .col(timestamp_with_time_zone_null(ResponseRequest::WithdrawnAt))
                     .col(timestamp_with_time_zone_null(ResponseRequest::VoidedAt))
-                    .col(uuid_null(ResponseRequest::VoidedBy))
                     .col(text_null(ResponseRequest::VoidReason))
                     .foreign_key(
                         ForeignKey::create()
@@ -108,16 +168,43 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in FACT_TABLES {
+            for column in FACT_COLUMNS {
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(Alias::new(table))
+                            .drop_column(Alias::new(column))
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+        }
         manager
             .drop_table(Table::drop().table(ResponseRequest::Table).to_owned())
             .await?;
         manager
-            .alter_table(
-                Table::alter()
+            .drop_index(
+                Index::drop()
+                    .name("idx_campaign_response_due")
                     .table(Campaign::Table)
-                    .drop_column(Campaign::ResponseThreshold)
                     .to_owned(),
             )
-            .await
+            .await?;
+        for column in [
+            Campaign::ResponseThreshold,
+            Campaign::ResponseDueAt,
+            Campaign::AnsweredAt,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Campaign::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 }

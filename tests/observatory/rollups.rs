@@ -216,14 +216,15 @@ async fn rebuilding_the_rollups_gives_back_what_the_write_path_stored() {
             .1
             .clone()
     };
-    // Campaigns, commitments made, kept, broken, open, then the answers by
-    // class of hours: Acme's within the hour.
+    // Campaigns, commitments made, kept, broken, open, response requests
+    // (requested, on time, overdue: none here), then the answers by class
+    // of hours: Acme's within the hour.
     let (acme_facts, other_facts) = (facts_of(&acme), facts_of(&other));
-    assert_eq!(acme_facts[..6], [1, 1, 1, 0, 0, 1], "{:?}", kept.3);
-    assert_eq!(acme_facts[6..].iter().sum::<i64>(), 0, "{:?}", kept.3);
-    assert_eq!(other_facts[..5], [1, 0, 0, 0, 0], "{:?}", kept.3);
+    assert_eq!(acme_facts[..9], [1, 1, 1, 0, 0, 0, 0, 0, 1], "{:?}", kept.3);
+    assert_eq!(acme_facts[9..].iter().sum::<i64>(), 0, "{:?}", kept.3);
+    assert_eq!(other_facts[..8], [1, 0, 0, 0, 0, 0, 0, 0], "{:?}", kept.3);
     assert_eq!(
-        other_facts[5..].iter().sum::<i64>(),
+        other_facts[8..].iter().sum::<i64>(),
         0,
         "its answer is hidden"
     );

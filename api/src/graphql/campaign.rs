@@ -396,6 +396,9 @@ pub enum CampaignOrder {
     Trending,
     /// Open campaigns with a deadline still ahead, the nearest first.
     ClosingSoon,
+    /// Campaigns awaiting their producer's answer, by due date: the longest
+    /// overdue first, then the nearest due.
+    ResponseDue,
 }
 
 /// A page of the campaigns the caller may see that match `filter`, newest first.
@@ -431,6 +434,12 @@ pub async fn ordered_campaign_page(
                 .filter(campaign::Column::Deadline.gt(validate::now())),
             (campaign::Column::Deadline, false),
         ),
+        CampaignOrder::ResponseDue => (
+            select
+                .filter(campaign::Column::AnsweredAt.is_null())
+                .filter(campaign::Column::ResponseDueAt.is_not_null()),
+            (campaign::Column::ResponseDueAt, false),
+        ),
     };
     let order = connection::KeyOrder {
         column: key.0,
@@ -462,6 +471,10 @@ pub struct CampaignFilterInput {
     /// ISO 3166 code where the campaign applies; a country (`FR`) also
     /// finds its subdivisions (`FR-ARA`).
     pub territory: Option<String>,
+    /// Where the campaign stands with its producer's answer: any of these
+    /// (`responseState: OVERDUE`, or `[REQUESTED, OVERDUE]` for every open
+    /// request).
+    pub response_state: Option<Vec<ResponseState>>,
 }
 
 impl CampaignFilterInput {
@@ -480,6 +493,12 @@ impl CampaignFilterInput {
                 .territory
                 .map(|territory| validate::territory("filter.territory", &territory))
                 .transpose()?,
+            response_states: self
+                .response_state
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
         })
     }
 }

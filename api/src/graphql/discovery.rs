@@ -113,6 +113,9 @@ pub struct SearchFilterInput {
 }
 
 /// Something search found.
+// A page of hits lives for one answer; boxing the campaign would only add
+// an allocation per hit.
+#[allow(clippy::large_enum_variant)]
 #[derive(Union)]
 pub enum SearchResult {
     Campaign(Campaign),

@@ -17,6 +17,7 @@ pub mod moderation;
 pub mod node;
 pub mod notification;
 pub mod observatory;
+pub mod observatory_figures;
 pub mod offline_tally;
 pub mod pledge;
 pub mod producer;

@@ -15,8 +15,8 @@ use crate::graphql::connection::{
     ConnectionTotals, Page, complexity, decode_position, encode_position, page_size,
 };
 use crate::graphql::guards::{state, viewer};
+use crate::graphql::observatory_figures::TrustMetrics;
 use crate::graphql::producer::{Producer, ProducerKind};
-use crate::graphql::rating::TrustDimension;
 use crate::service::observatory::{
     self as obs, Bucket, FilterInput, GroupBy, Observatory as Service, Part, RankAfter, RankBy,
     RankKey, metrics,
@@ -148,119 +148,6 @@ impl From<ObservatoryFilter> for FilterInput {
             from: filter.from,
             to: filter.to,
             window: filter.window.map(Into::into),
-        }
-    }
-}
-
-/// Trust on one dimension. Its figures are null and `suppressed` is true
-/// when fewer than k ratings of the cell fall in it, or when the cell's
-/// totals less the other dimensions would give back one that has.
-#[derive(SimpleObject)]
-pub struct DimensionTrust {
-    pub dimension: TrustDimension,
-    pub suppressed: bool,
-    pub rating_count: Option<i64>,
-    /// Mean score, 1–5.
-    pub mean: Option<f64>,
-    /// This dimension's own trust index, 0–100.
-    pub trust_index: Option<f64>,
-}
-
-/// Buying pledges made (and not withdrawn). A kind with fewer than k
-/// pledges in the cell is null; so is the balance unless both its terms
-/// show, and the amount unless at least k pledges sum into it.
-#[derive(SimpleObject)]
-pub struct PledgeBalance {
-    pub buy: Option<i64>,
-    pub avoid: Option<i64>,
-    pub switch: Option<i64>,
-    pub reduce: Option<i64>,
-    /// BUY minus AVOID.
-    pub balance: Option<i64>,
-    /// Monthly amounts pledged, in cents.
-    pub monthly_amount_cents: Option<i64>,
-}
-
-/// How producers answer the campaigns aimed at them.
-#[derive(SimpleObject)]
-pub struct ResponseStats {
-    /// Published campaigns aimed at the producers.
-    pub campaigns: i64,
-    /// Of which answered at least once.
-    pub answered: i64,
-    /// answered / campaigns, 0–1.
-    pub response_rate: Option<f64>,
-    /// Median hours from publication to the first response, estimated from
-    /// the answers counted in classes of hours (bounds 1, 2, 3, 4, 6, 8, 12,
-    /// 18, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504, 720 and 1 440): the
-    /// class holding the middle answer, linearly within it; 1 440 when the
-    /// middle answer took 60 days or more.
-    pub median_hours_to_first_response: Option<f64>,
-}
-
-/// Commitments made in responses, and how they ended.
-#[derive(SimpleObject)]
-pub struct CommitmentStats {
-    pub made: i64,
-    pub kept: i64,
-    pub broken: i64,
-    pub open: i64,
-}
-
-/// The metrics of one cell.
-#[derive(SimpleObject)]
-pub struct TrustMetrics {
-    /// Bayesian trust index, 0–100: the ratings' mean pulled towards the
-    /// prior by its weight (see `Observatory.prior`). Null with fewer than
-    /// k ratings in the cell.
-    pub trust_index: Option<f64>,
-    /// Null with fewer than k ratings in the cell.
-    pub rating_count: Option<i64>,
-    pub dimensions: Vec<DimensionTrust>,
-    /// Signatures on campaigns aimed at the producers.
-    pub signatures: i64,
-    pub pledges: PledgeBalance,
-    pub responses: ResponseStats,
-    pub commitments: CommitmentStats,
-}
-
-impl From<metrics::TrustMetrics> for TrustMetrics {
-    fn from(m: metrics::TrustMetrics) -> Self {
-        TrustMetrics {
-            trust_index: m.trust_index,
-            rating_count: m.rating_count,
-            dimensions: m
-                .dimensions
-                .into_iter()
-                .map(|d| DimensionTrust {
-                    dimension: d.dimension.into(),
-                    suppressed: d.suppressed,
-                    rating_count: d.rating_count,
-                    mean: d.mean,
-                    trust_index: d.trust_index,
-                })
-                .collect(),
-            signatures: m.signatures,
-            pledges: PledgeBalance {
-                buy: m.pledges.buy,
-                avoid: m.pledges.avoid,
-                switch: m.pledges.switch,
-                reduce: m.pledges.reduce,
-                balance: m.pledges.balance,
-                monthly_amount_cents: m.pledges.monthly_amount_cents,
-            },
-            responses: ResponseStats {
-                campaigns: m.responses.campaigns,
-                answered: m.responses.answered,
-                response_rate: m.responses.response_rate,
-                median_hours_to_first_response: m.responses.median_hours_to_first_response,
-            },
-            commitments: CommitmentStats {
-                made: m.commitments.made,
-                kept: m.commitments.kept,
-                broken: m.commitments.broken,
-                open: m.commitments.open,
-            },
         }
     }
 }

@@ -42,6 +42,8 @@ pub enum Template {
     CampaignDigest,
     /// To a producer's representatives: a campaign asks for an answer.
     ResponseRequested,
+    /// To a producer's representatives: the answer is due soon.
+    ResponseReminder,
 }
 
 impl Template {
@@ -67,6 +69,7 @@ impl Template {
             Template::WebhookScopeLost => pair!("webhook_scope_lost"),
             Template::CampaignDigest => pair!("campaign_digest"),
             Template::ResponseRequested => pair!("response_requested"),
+            Template::ResponseReminder => pair!("response_reminder"),
         }
     }
 }

@@ -126,6 +126,8 @@ impl Seeding<'_> {
                 signature_total: Set(0),
                 momentum: Set(standing::NO_MOMENTUM),
                 response_threshold: Set(None),
+                response_due_at: Set(None),
+                answered_at: Set(None),
                 created_at: Set(published),
                 updated_at: Set(published),
             });
@@ -150,6 +152,9 @@ impl Seeding<'_> {
                 let at = published + Duration::hours(1 + rng.below(24 * 20) as i64);
                 if at < now {
                     out.responses.push(self.response(id, producer, at));
+                    if let Some(row) = out.rows.last_mut() {
+                        row.answered_at = Set(Some(at));
+                    }
                 }
             }
         }

@@ -30,6 +30,7 @@ use crate::outbox::event::CampaignEvent;
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::service::observatory::sql::Sql;
+use crate::service::signing::response_request;
 use crate::service::source::SourceKeys;
 use crate::service::validate;
 use crate::service::viewer::Viewer;
@@ -332,6 +333,39 @@ pub async fn send_due_digests(context: &Context) -> Result<usize> {
     Ok(sent)
 }
 
+/// What a digest says of the campaign's response request since `since`:
+/// that the producer was asked to answer, or that no answer came in time.
+async fn response_news(
+    db: &impl ConnectionTrait,
+    found: &campaign::Model,
+    since: DateTime<Utc>,
+    french: bool,
+) -> Result<Vec<String>> {
+    let Some(request) = response_request::of_campaign(db, found.id)
+        .await?
+        .filter(response_request::in_force)
+    else {
+        return Ok(Vec::new());
+    };
+    let due = request.due_at.format("%Y-%m-%d");
+    let mut news = Vec::new();
+    if request.requested_at > since {
+        news.push(if french {
+            format!("• Le producteur est invité à répondre d'ici le {due}.")
+        } else {
+            format!("• The producer is asked to answer by {due}.")
+        });
+    }
+    if request.overdue_at.is_some_and(|at| at > since) {
+        news.push(if french {
+            format!("• Le producteur n'a pas répondu avant le {due}.")
+        } else {
+            format!("• The producer did not answer by {due}.")
+        });
+    }
+    Ok(news)
+}
+
 /// The digest mail of what happened on a campaign since `since`, as its
 /// member's preferences filter it; `None` when nothing is left to tell.
 async fn compose(
@@ -423,6 +457,9 @@ async fn compose(
                 format!("• The producer answered: “{excerpt}”")
             });
         }
+    }
+    if signed && wants.responses {
+        items.extend(response_news(db, &found, since, french).await?);
     }
     if signed && wants.commitments {
         for closed in producer_response::Entity::find()

@@ -38,6 +38,10 @@ pub struct CampaignFact {
     pub producer: Uuid,
     pub published_at: DateTime<Utc>,
     pub first_response_at: Option<DateTime<Utc>>,
+    /// The due date of its response request in force, if it made one.
+    pub response_due_at: Option<DateTime<Utc>>,
+    /// Its first answer, hidden or not (what the request's state reads).
+    pub answered_at: Option<DateTime<Utc>>,
 }
 
 /// A commitment a producer made in a response.
@@ -69,6 +73,9 @@ pub fn columns() -> impl Iterator<Item = String> {
         "commitments_kept",
         "commitments_broken",
         "commitments_open",
+        "responses_requested",
+        "responses_on_time",
+        "responses_overdue",
     ]
     .into_iter()
     .map(str::to_owned)
@@ -86,6 +93,13 @@ pub struct Facts {
     pub commitments_kept: i64,
     pub commitments_broken: i64,
     pub commitments_open: i64,
+    /// Campaigns whose count requested an answer (request in force).
+    pub responses_requested: i64,
+    /// Of which answered by the due date.
+    pub responses_on_time: i64,
+    /// Of which unanswered past the due date (when the facts were written:
+    /// the upkeep writes them again as requests fall overdue).
+    pub responses_overdue: i64,
 }
 
 /// The class of `hours` to a first answer.
@@ -107,6 +121,15 @@ impl Facts {
                 continue;
             }
             facts.campaigns += 1;
+            if let Some(due) = campaign.response_due_at {
+                facts.responses_requested += 1;
+                match campaign.answered_at {
+                    Some(at) if at <= due => facts.responses_on_time += 1,
+                    Some(_) => {}
+                    None if now > due => facts.responses_overdue += 1,
+                    None => {}
+                }
+            }
             if let Some(first) = campaign.first_response_at {
                 let hours = (first - campaign.published_at).num_seconds().max(0) as f64 / 3600.0;
                 facts.answered_within[class_of(hours)] += 1;
@@ -170,20 +193,23 @@ impl Facts {
     /// The facts in [`columns`]' order.
     pub fn values(&self) -> [i64; COLUMNS] {
         let mut all = [0; COLUMNS];
-        all[..5].copy_from_slice(&[
+        all[..PLAIN].copy_from_slice(&[
             self.campaigns,
             self.commitments_made,
             self.commitments_kept,
             self.commitments_broken,
             self.commitments_open,
+            self.responses_requested,
+            self.responses_on_time,
+            self.responses_overdue,
         ]);
-        all[5..].copy_from_slice(&self.answered_within);
+        all[PLAIN..].copy_from_slice(&self.answered_within);
         all
     }
 
     fn from_values(all: [i64; COLUMNS]) -> Self {
         let mut answered_within = [0; CLASSES];
-        answered_within.copy_from_slice(&all[5..]);
+        answered_within.copy_from_slice(&all[PLAIN..]);
         Self {
             campaigns: all[0],
             answered_within,
@@ -191,6 +217,9 @@ impl Facts {
             commitments_kept: all[2],
             commitments_broken: all[3],
             commitments_open: all[4],
+            responses_requested: all[5],
+            responses_on_time: all[6],
+            responses_overdue: all[7],
         }
     }
 
@@ -205,8 +234,11 @@ impl Facts {
     }
 }
 
+/// Columns of a row of facts before the classes of hours.
+const PLAIN: usize = 8;
+
 /// Columns of a row of facts.
-const COLUMNS: usize = 5 + CLASSES;
+const COLUMNS: usize = PLAIN + CLASSES;
 
 /// Makes the writers of one producer's stored facts and groups take turns,
 /// each reading what the one before committed (SQLite has one writer at a

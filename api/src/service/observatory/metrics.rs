@@ -77,6 +77,11 @@ pub struct Pledges {
     pub monthly_amount_cents: Option<i64>,
 }
 
+/// `part / whole`, when there is a whole.
+fn share(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Responses {
     /// Published campaigns aimed at the producers.
@@ -88,6 +93,16 @@ pub struct Responses {
     /// Median time from publication to the first response, in hours,
     /// estimated from classes of hours (see [`Facts::median_hours`]).
     pub median_hours_to_first_response: Option<f64>,
+    /// Campaigns whose count requested an answer.
+    pub requested: i64,
+    /// Of which answered by the due date.
+    pub answered_on_time: i64,
+    /// Of which unanswered past the due date.
+    pub overdue: i64,
+    /// answered_on_time / requested.
+    pub on_time_rate: Option<f64>,
+    /// overdue / requested.
+    pub overdue_rate: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -197,6 +212,11 @@ pub fn cell(prior: Prior, k: i64, sums: Option<&Sums>, facts: &Facts) -> Cell {
                 response_rate: (facts.campaigns > 0)
                     .then(|| facts.answered() as f64 / facts.campaigns as f64),
                 median_hours_to_first_response: facts.median_hours(),
+                requested: facts.responses_requested,
+                answered_on_time: facts.responses_on_time,
+                overdue: facts.responses_overdue,
+                on_time_rate: share(facts.responses_on_time, facts.responses_requested),
+                overdue_rate: share(facts.responses_overdue, facts.responses_requested),
             },
             commitments: Commitments {
                 made: facts.commitments_made,

@@ -158,6 +158,7 @@ pub async fn respond(
     }
     .insert(&txn)
     .await?;
+    crate::service::signing::response_request::answered(&txn, found.id, created.created_at).await?;
     crate::service::observatory::write_facts::refresh(
         &txn,
         AtomRule::of(&state.config),

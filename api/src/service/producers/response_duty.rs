@@ -5,7 +5,7 @@
 //! The request itself is made by the count (`signing::response_request`).
 
 use chrono::{DateTime, Duration, Utc};
-use entities::{campaign, producer_response, response_request};
+use entities::{campaign, producer, producer_response, response_request};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::json;
@@ -13,9 +13,13 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::outbox::event;
+use crate::outbox::mail::Mail;
+use crate::outbox::templates::Template;
+use crate::service::observatory::rollup::AtomRule;
+use crate::service::observatory::write_facts;
 use crate::service::oversight::{audit, moderation};
 use crate::service::producers::producer_voice::is_representative;
-use crate::service::signing::response_request::{in_force, of_campaign};
+use crate::service::signing::response_request::{in_force, of_campaign, representatives, set_due};
 use crate::service::validate;
 use crate::service::viewer::Viewer;
 use crate::state::AppState;
@@ -82,7 +86,6 @@ pub async fn extend(
             Expr::value(request.due_at + Duration::days(days)),
         )
         .col_expr(response_request::Column::ExtendedAt, Expr::value(now))
-        .col_expr(response_request::Column::ExtendedBy, Expr::value(actor.id))
         .col_expr(
             response_request::Column::ExtensionReason,
             Expr::value(reason.clone()),
@@ -104,6 +107,22 @@ pub async fn extend(
             "an extension is granted once per request".into(),
         ));
     }
+    set_due(
+        &txn,
+        &[campaign_id],
+        Some(request.due_at + Duration::days(days)),
+    )
+    .await?;
+    write_facts::refresh(&txn, AtomRule::of(&state.config), request.producer_id).await?;
+    audit::record(
+        &txn,
+        actor,
+        "EXTEND_RESPONSE_REQUEST",
+        "campaign",
+        Some(campaign_id),
+        Some(reason),
+    )
+    .await?;
     txn.commit().await?;
     drop(writer);
     of_campaign(&state.db, campaign_id)
@@ -125,7 +144,6 @@ pub async fn void(
     let (writer, txn) = state.begin_write().await?;
     let voided = response_request::Entity::update_many()
         .col_expr(response_request::Column::VoidedAt, Expr::value(now))
-        .col_expr(response_request::Column::VoidedBy, Expr::value(actor.id))
         .col_expr(
             response_request::Column::VoidReason,
             Expr::value(reason.clone()),
@@ -140,6 +158,10 @@ pub async fn void(
         return Err(AppError::Conflict(
             "this campaign has no standing response request".into(),
         ));
+    }
+    set_due(&txn, &[campaign_id], None).await?;
+    if let Some(request) = of_campaign(&txn, campaign_id).await? {
+        write_facts::refresh(&txn, AtomRule::of(&state.config), request.producer_id).await?;
     }
     audit::record(
         &txn,
@@ -185,6 +207,8 @@ pub async fn announce_overdue(state: &AppState) -> Result<usize> {
             .await?
             .rows_affected;
         if marked == 1 {
+            // The producer's overdue count moved with the clock.
+            write_facts::refresh(&txn, AtomRule::of(&state.config), request.producer_id).await?;
             event::emit(
                 &txn,
                 EventType::CampaignResponseOverdue,
@@ -207,6 +231,71 @@ pub async fn announce_overdue(state: &AppState) -> Result<usize> {
         state.outbox.wake();
     }
     Ok(announced)
+}
+
+/// Reminds the representatives of each producer whose standing, unanswered
+/// request falls due within `CONSUMACT_RESPONSE_REMINDER_DAYS`, once per
+/// request; how many were reminded.
+pub async fn remind(state: &AppState) -> Result<usize> {
+    let days = i64::from(state.config.responses.response_reminder_days);
+    if days == 0 {
+        return Ok(0);
+    }
+    let now = validate::now();
+    let soon = response_request::Entity::find()
+        .filter(response_request::Column::DueAt.gt(now))
+        .filter(response_request::Column::DueAt.lte(now + Duration::days(days)))
+        .filter(response_request::Column::RemindedAt.is_null())
+        .filter(response_request::Column::WithdrawnAt.is_null())
+        .filter(response_request::Column::VoidedAt.is_null())
+        .order_by_asc(response_request::Column::DueAt)
+        .limit(100)
+        .all(&state.db)
+        .await?;
+    let mut reminded = 0;
+    for request in soon {
+        if answered_at(&state.db, request.campaign_id).await?.is_some() {
+            continue;
+        }
+        let Some(found) = campaign::Entity::find_by_id(request.campaign_id)
+            .one(&state.db)
+            .await?
+        else {
+            continue;
+        };
+        let producer_name = producer::Entity::find_by_id(request.producer_id)
+            .one(&state.db)
+            .await?
+            .map(|found| found.name)
+            .unwrap_or_default();
+        let reps = representatives(&state.db, request.producer_id).await?;
+        let (writer, txn) = state.begin_write().await?;
+        let marked = response_request::Entity::update_many()
+            .col_expr(response_request::Column::RemindedAt, Expr::value(now))
+            .filter(response_request::Column::CampaignId.eq(request.campaign_id))
+            .filter(response_request::Column::RemindedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if marked == 1 {
+            for rep in &reps {
+                Mail::new(&rep.email, &rep.locale, Template::ResponseReminder)
+                    .var("name", &rep.display_name)
+                    .var("campaign", &found.title)
+                    .var("producer", &producer_name)
+                    .var("due", request.due_at.format("%Y-%m-%d").to_string())
+                    .enqueue(&txn)
+                    .await?;
+            }
+            reminded += 1;
+        }
+        txn.commit().await?;
+        drop(writer);
+    }
+    if reminded > 0 {
+        state.outbox.wake();
+    }
+    Ok(reminded)
 }
 
 /// How a producer answers the campaigns that asked it to.

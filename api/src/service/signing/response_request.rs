@@ -13,10 +13,13 @@
 //! milestone is marked reached before an invalidation); reaching the
 //! threshold again requests anew.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Duration, Utc};
 use entities::member;
 use entities::producer_representative::{self, ClaimStatus};
 use entities::{campaign, producer, response_request};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::json;
 use uuid::Uuid;
@@ -26,6 +29,8 @@ use crate::error::Result;
 use crate::outbox::event;
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
+use crate::service::observatory::rollup::AtomRule;
+use crate::service::observatory::write_facts;
 use crate::service::validate;
 use crate::sql::Sql;
 use crate::vocabulary::EventType;
@@ -35,6 +40,10 @@ use crate::vocabulary::EventType;
 pub struct ResponseRule {
     pub threshold: i64,
     pub days: i64,
+    /// Days before the due date at which representatives are reminded.
+    pub reminder_days: i64,
+    /// How the observatory keeps its facts, which count requests.
+    pub atoms: AtomRule,
 }
 
 impl ResponseRule {
@@ -42,6 +51,8 @@ impl ResponseRule {
         Self {
             threshold: i64::from(config.responses.response_threshold),
             days: i64::from(config.responses.response_days),
+            reminder_days: i64::from(config.responses.response_reminder_days),
+            atoms: AtomRule::of(config),
         }
     }
 }
@@ -67,7 +78,7 @@ pub async fn follow(
     let backend = db.get_database_backend();
     let mut sql = Sql::new(backend);
     sql.push(
-        "INSERT INTO response_request (campaign_id, producer_id, requested_at, original_due_at, due_at) \
+        "INSERT INTO response_request (campaign_id, producer_id, requested_at, original_due_at, due_at, reminded_at) \
          SELECT c.id, c.producer_id, ",
     )
     .bind(now)
@@ -75,6 +86,9 @@ pub async fn follow(
     .bind(due)
     .push(", ")
     .bind(due)
+    .push(", ")
+    // Due sooner than the reminder would come: the request is its own reminder.
+    .bind((rule.days < rule.reminder_days).then_some(now))
     .push(" FROM campaign c WHERE c.id IN (");
     in_list(&mut sql, campaigns);
     sql.push(") AND c.signature_total >= COALESCE(c.response_threshold, ")
@@ -83,15 +97,23 @@ pub async fn follow(
             ") AND NOT EXISTS (SELECT 1 FROM producer_response r WHERE r.campaign_id = c.id) \
              ON CONFLICT (campaign_id) DO UPDATE SET requested_at = excluded.requested_at, \
              original_due_at = excluded.original_due_at, due_at = excluded.due_at, \
-             producer_id = excluded.producer_id, withdrawn_at = NULL, reminded_at = NULL, \
-             overdue_at = NULL, extended_at = NULL, extended_by = NULL, extension_reason = NULL \
+             producer_id = excluded.producer_id, withdrawn_at = NULL, reminded_at = excluded.reminded_at, \
+             overdue_at = NULL, extended_at = NULL, extension_reason = NULL \
              WHERE response_request.withdrawn_at IS NOT NULL AND response_request.voided_at IS NULL \
-             RETURNING campaign_id",
+             RETURNING campaign_id, producer_id",
         );
     let rows = db.query_all_raw(sql.build()).await?;
     let mut requested = Vec::with_capacity(rows.len());
+    let mut producers = BTreeSet::new();
     for row in rows {
         requested.push(row.try_get_by_index::<Uuid>(0)?);
+        producers.insert(row.try_get_by_index::<Uuid>(1)?);
+    }
+    if !requested.is_empty() {
+        set_due(db, &requested, Some(due)).await?;
+    }
+    for producer in producers {
+        write_facts::refresh(db, rule.atoms, producer).await?;
     }
     for &campaign_id in &requested {
         announce(db, campaign_id, rule, due).await?;
@@ -119,8 +141,49 @@ async fn withdraw(
          AND c.signature_total < COALESCE(c.response_threshold, ",
     )
     .bind(rule.threshold)
-    .push("))");
-    db.execute_raw(sql.build()).await?;
+    .push(")) RETURNING campaign_id, producer_id");
+    let mut withdrawn = Vec::new();
+    let mut producers = BTreeSet::new();
+    for row in db.query_all_raw(sql.build()).await? {
+        withdrawn.push(row.try_get_by_index::<Uuid>(0)?);
+        producers.insert(row.try_get_by_index::<Uuid>(1)?);
+    }
+    if !withdrawn.is_empty() {
+        set_due(db, &withdrawn, None).await?;
+    }
+    for producer in producers {
+        write_facts::refresh(db, rule.atoms, producer).await?;
+    }
+    Ok(())
+}
+
+/// Keeps `campaign.response_due_at` (what lists filter and order by) with
+/// the request in force of each of `campaigns`.
+pub async fn set_due(
+    db: &impl ConnectionTrait,
+    campaigns: &[Uuid],
+    due: Option<DateTime<Utc>>,
+) -> Result<()> {
+    campaign::Entity::update_many()
+        .col_expr(campaign::Column::ResponseDueAt, Expr::value(due))
+        .filter(campaign::Column::Id.is_in(campaigns.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records the campaign's first answer at `at` (later answers leave it).
+pub async fn answered(
+    db: &impl ConnectionTrait,
+    campaign_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    campaign::Entity::update_many()
+        .col_expr(campaign::Column::AnsweredAt, Expr::value(at))
+        .filter(campaign::Column::Id.eq(campaign_id))
+        .filter(campaign::Column::AnsweredAt.is_null())
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -266,11 +329,9 @@ mod tests {
             reminded_at: None,
             overdue_at: None,
             extended_at: None,
-            extended_by: None,
             extension_reason: None,
             withdrawn_at: None,
             voided_at: None,
-            voided_by: None,
             void_reason: None,
         }
     }

@@ -190,6 +190,8 @@ pub async fn create(
         signature_total: Set(0),
         momentum: Set(crate::service::signing::standing::NO_MOMENTUM),
         response_threshold: Set(response_threshold),
+        response_due_at: Set(None),
+        answered_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -3,15 +3,18 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use entities::campaign::{self, CampaignKind, CampaignStatus};
 use entities::member::Role;
 use entities::{campaign_value_tag, value_tag};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select};
 use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::error::Result;
+use crate::service::signing::response_request::ResponseState;
+use crate::service::validate;
 use crate::service::viewer::Viewer;
 use crate::service::{campaigns::community, campaigns::value_tag as tags};
 use crate::state::AppState;
@@ -95,6 +98,9 @@ pub struct CampaignFilter {
     pub value_tag: Option<String>,
     /// A validated ISO 3166 code; a country also matches its subdivisions.
     pub territory: Option<String>,
+    /// Where campaigns stand with their producer's answer (any of these;
+    /// empty: all).
+    pub response_states: Vec<ResponseState>,
 }
 
 /// The campaigns `viewer` may see that match `filter`: public ones, plus
@@ -133,6 +139,14 @@ pub fn list(viewer: Option<Viewer>, filter: CampaignFilter) -> Select<campaign::
             territory,
         ));
     }
+    if !filter.response_states.is_empty() {
+        let now = validate::now();
+        let mut any = Condition::any();
+        for wanted in &filter.response_states {
+            any = any.add(response_condition(*wanted, now));
+        }
+        query = query.filter(any);
+    }
     if let Some(slug) = filter.value_tag.as_deref() {
         let tagged = tags::owners_tagged(
             campaign_value_tag::Entity,
@@ -143,6 +157,31 @@ pub fn list(viewer: Option<Viewer>, filter: CampaignFilter) -> Select<campaign::
         query = query.filter(campaign::Column::Id.in_subquery(tagged));
     }
     query
+}
+
+/// The campaigns in `state`, from their standing columns (`response_due_at`,
+/// `answered_at`); the same rule as `response_request::state_of`.
+fn response_condition(state: ResponseState, now: DateTime<Utc>) -> Condition {
+    use campaign::Column::{AnsweredAt, ResponseDueAt};
+    match state {
+        ResponseState::NotRequested => Condition::all()
+            .add(AnsweredAt.is_null())
+            .add(ResponseDueAt.is_null()),
+        ResponseState::Requested => Condition::all()
+            .add(AnsweredAt.is_null())
+            .add(ResponseDueAt.gte(now)),
+        ResponseState::Overdue => Condition::all()
+            .add(AnsweredAt.is_null())
+            .add(ResponseDueAt.lt(now)),
+        ResponseState::Answered => Condition::all().add(AnsweredAt.is_not_null()).add(
+            Condition::any()
+                .add(ResponseDueAt.is_null())
+                .add(Expr::col(AnsweredAt).lte(Expr::col(ResponseDueAt))),
+        ),
+        ResponseState::AnsweredLate => Condition::all()
+            .add(AnsweredAt.is_not_null())
+            .add(Expr::col(AnsweredAt).gt(Expr::col(ResponseDueAt))),
+    }
 }
 
 /// The value tags of each campaign in `ids`.

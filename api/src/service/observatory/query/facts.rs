@@ -33,14 +33,16 @@ pub async fn campaigns(
         // instead of grouping every response there is.
         sql.push(
             "SELECT c.producer_id, c.published_at, (SELECT MIN(r.created_at) FROM producer_response r \
-             WHERE r.campaign_id = c.id AND (r.hidden_at IS NULL OR r.hidden_scope = 'COMMUNITY')) \
+             WHERE r.campaign_id = c.id AND (r.hidden_at IS NULL OR r.hidden_scope = 'COMMUNITY')), \
+             c.response_due_at, c.answered_at \
              FROM campaign c JOIN producer p ON p.id = c.producer_id \
              WHERE c.published_at IS NOT NULL \
              AND (c.hidden_at IS NULL OR c.hidden_scope = 'COMMUNITY')",
         );
     } else {
         sql.push(
-            "SELECT c.producer_id, c.published_at, fr.first_at FROM campaign c \
+            "SELECT c.producer_id, c.published_at, fr.first_at, c.response_due_at, c.answered_at \
+             FROM campaign c \
              JOIN producer p ON p.id = c.producer_id \
              LEFT JOIN (SELECT campaign_id, MIN(created_at) AS first_at FROM producer_response \
                         WHERE hidden_at IS NULL OR hidden_scope = 'COMMUNITY' \
@@ -63,6 +65,8 @@ pub async fn campaigns(
                 producer: row.try_get_by_index(0)?,
                 published_at: row.try_get_by_index(1)?,
                 first_response_at: row.try_get_by_index(2)?,
+                response_due_at: row.try_get_by_index(3)?,
+                answered_at: row.try_get_by_index(4)?,
             })
         })
         .collect()

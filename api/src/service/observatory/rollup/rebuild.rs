@@ -225,9 +225,10 @@ async fn rebuild_above_atoms_in(txn: &sea_orm::DatabaseTransaction, rule: AtomRu
 
 /// Version of the stored facts' and groups' layout (`obs_meta` key `facts`;
 /// 1: producer facts, 2: group totals, and a total row for every
-/// producer, 3: facts and group sums by period, 4: window totals): rollups
+/// producer, 3: facts and group sums by period, 4: window totals, 5: the
+/// response requests' figures): rollups
 /// kept before them, or by another layout, are rebuilt.
-const FACTS_VERSION: &str = "4";
+const FACTS_VERSION: &str = "5";
 
 /// Rebuilds the rollups when they were built at another grain or k, before
 /// the stored facts, or never.
