@@ -101,8 +101,16 @@ async fn crossing_requests_once_and_invalidation_withdraws_only_before_an_answer
         )
         .await;
     assert_eq!(struck["invalidateSignatures"]["count"], 3);
-    let withdrawn = state(&app, &campaign).await;
+    let withdrawn = app
+        .gql_ok(
+            None,
+            "query($id: ID!) { campaign(id: $id) { responseState responseRequestedAt responseWithdrawnAt producer { accountability { requested } } } }",
+            json!({ "id": campaign }),
+        )
+        .await["campaign"]
+        .clone();
     assert_eq!(withdrawn["responseState"], "NOT_REQUESTED", "{withdrawn}");
+    assert!(withdrawn["responseWithdrawnAt"].is_string(), "{withdrawn}");
     assert!(withdrawn["responseRequestedAt"].is_null());
     assert_eq!(withdrawn["producer"]["accountability"]["requested"], 0);
 
@@ -132,6 +140,63 @@ async fn crossing_requests_once_and_invalidation_withdraws_only_before_an_answer
     assert_eq!(accountability["answeredOnTime"], 1);
     assert_eq!(accountability["overdue"], 0);
     assert!(accountability["medianDaysToAnswer"].as_f64().unwrap() < 0.01);
+    assert_eq!(*accountability, from_rows(&app, &producer).await);
+}
+
+/// A producer's accountability counted from the rows: its requests in
+/// force and each campaign's first answer.
+async fn from_rows(app: &TestApp, producer: &str) -> Value {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    let backend = db.get_database_backend();
+    let mark = if backend == sea_orm::DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT rr.requested_at, rr.due_at, (SELECT MIN(r.created_at) FROM producer_response r \
+                 WHERE r.campaign_id = rr.campaign_id) FROM response_request rr \
+                 WHERE rr.producer_id = {mark} AND rr.withdrawn_at IS NULL AND rr.voided_at IS NULL"
+            ),
+            [uuid::Uuid::parse_str(producer).unwrap().into()],
+        ))
+        .await
+        .unwrap();
+    type At = chrono::DateTime<chrono::Utc>;
+    let now = chrono::Utc::now();
+    let (mut answered, mut on_time, mut overdue) = (0, 0, 0);
+    let mut waits = Vec::new();
+    for row in &rows {
+        let requested: At = row.try_get_by_index(0).unwrap();
+        let due: At = row.try_get_by_index(1).unwrap();
+        let first: Option<At> = row.try_get_by_index(2).unwrap();
+        match first {
+            Some(at) => {
+                answered += 1;
+                on_time += i64::from(at <= due);
+                waits.push((at - requested).num_seconds() as f64 / 86_400.0);
+            }
+            None => overdue += i64::from(now > due),
+        }
+    }
+    waits.sort_by(f64::total_cmp);
+    let median = match waits.len() {
+        0 => Value::Null,
+        n if n % 2 == 1 => json!(waits[n / 2]),
+        n => json!((waits[n / 2 - 1] + waits[n / 2]) / 2.0),
+    };
+    json!({
+        "requested": rows.len(),
+        "answered": answered,
+        "answeredOnTime": on_time,
+        "overdue": overdue,
+        "medianDaysToAnswer": median,
+        "longestSilenceDays": waits.last().copied(),
+    })
 }
 
 #[tokio::test]

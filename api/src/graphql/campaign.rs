@@ -155,6 +155,13 @@ impl Campaign {
     async fn response_extension(&self, ctx: &Context<'_>) -> Result<Option<ResponseExtension>> {
         Ok(ResponseView::of(ctx, &self.0).await?.extension())
     }
+    /// When invalidations brought the count back under the threshold
+    /// before an answer: the request was made, then withdrawn (as a
+    /// milestone reached before an invalidation is marked).
+    async fn response_withdrawn_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        let view = ResponseView::of(ctx, &self.0).await?;
+        Ok(view.request.and_then(|found| found.withdrawn_at))
+    }
     /// When a moderator voided the response request (a campaign found
     /// fraudulent), and why.
     async fn response_voided_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
