@@ -548,3 +548,49 @@ async fn representatives_are_reminded_before_the_due_date() {
         2
     );
 }
+
+#[tokio::test]
+async fn an_answer_to_a_hidden_campaign_still_counts() {
+    let app = TestApp::spawn_with(&app_args("2", "30")).await;
+    let admin = app.admin_token().await;
+    let (_organiser, campaign) = app.open_campaign("organiser", 1000).await;
+    let producer = state(&app, &campaign).await["producer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rep = app.representative(&admin, &producer, "rep").await;
+    let outsider = app
+        .representative(
+            &admin,
+            &app.create_producer(&admin, "Other").await,
+            "outsider",
+        )
+        .await;
+    sign_together(&app, "crowd", 2, &campaign).await;
+    app.gql_ok(
+        Some(&admin),
+        "mutation($id: ID!) { hideContent(kind: CAMPAIGN, id: $id, reason: \"misleading title\") }",
+        json!({ "id": campaign }),
+    )
+    .await;
+    // Another producer's representative still finds nothing there.
+    let elsewhere = app
+        .gql(Some(&outsider), RESPOND, json!({ "id": campaign }))
+        .await;
+    assert_eq!(error_code(&elsewhere), "NOT_FOUND");
+    app.gql_ok(Some(&rep), RESPOND, json!({ "id": campaign }))
+        .await;
+    let seen = app
+        .gql_ok(Some(&admin), STATE, json!({ "id": campaign }))
+        .await["campaign"]
+        .clone();
+    assert_eq!(seen["responseState"], "ANSWERED", "{seen}");
+    let accountability = &seen["producer"]["accountability"];
+    assert_eq!(
+        (
+            accountability["requested"].clone(),
+            accountability["answered"].clone()
+        ),
+        (json!(1), json!(1))
+    );
+}

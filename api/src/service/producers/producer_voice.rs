@@ -123,7 +123,10 @@ pub async fn respond(
     campaign_id: Uuid,
     input: NewResponse,
 ) -> Result<producer_response::Model> {
-    let found = published(state, actor, campaign_id).await?;
+    let found = match published(state, actor, campaign_id).await {
+        Err(AppError::NotFound(_)) => hidden_but_requested(state, actor, campaign_id).await?,
+        other => other?,
+    };
     if !is_representative(&state.db, actor, found.producer_id).await? {
         return Err(AppError::Forbidden(
             "only the producer's approved representatives may respond".into(),
@@ -230,6 +233,25 @@ pub async fn announce_due(state: &AppState) -> Result<usize> {
         state.outbox.wake();
     }
     Ok(announced)
+}
+
+/// A hidden campaign that requested an answer stays answerable by the
+/// producer's representatives: the request obliges them, and their answer
+/// counts whatever became of the campaign.
+async fn hidden_but_requested(
+    state: &AppState,
+    actor: Viewer,
+    campaign_id: Uuid,
+) -> Result<campaign::Model> {
+    let found = campaign::Entity::find_by_id(campaign_id)
+        .one(&state.db)
+        .await?
+        .filter(|found| found.hidden_at.is_some() && found.response_due_at.is_some())
+        .ok_or(AppError::NotFound("campaign"))?;
+    if !is_representative(&state.db, actor, found.producer_id).await? {
+        return Err(AppError::NotFound("campaign"));
+    }
+    Ok(found)
 }
 
 async fn published(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Result<campaign::Model> {
