@@ -11,6 +11,7 @@ mod cacheable;
 mod caches;
 mod campaign_places;
 mod campaigns;
+mod catalogue;
 mod co_creation;
 mod communities;
 mod conformance;

@@ -5,6 +5,7 @@
 pub mod audit_log;
 pub mod auth_token;
 pub mod block_rule;
+pub mod brand;
 pub mod campaign;
 pub mod campaign_sponsor;
 pub mod campaign_update;
@@ -25,6 +26,8 @@ pub mod pledge;
 pub mod producer;
 pub mod producer_representative;
 pub mod producer_response;
+pub mod product;
+pub mod product_value;
 pub mod proposal;
 pub mod released_handle;
 pub mod response_request;

@@ -37,6 +37,7 @@ mod m20261127_000027_lean_signature_indexes;
 mod m20261202_000028_released_handles;
 mod m20261202_000029_scoped_moderation;
 mod m20261202_000030_response_requests;
+mod m20261202_000031_products;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000028_released_handles::Migration),
             Box::new(m20261202_000029_scoped_moderation::Migration),
             Box::new(m20261202_000030_response_requests::Migration),
+            Box::new(m20261202_000031_products::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod block;
 pub mod campaign;
 pub mod campaign_edit;
+pub mod catalogue;
 pub mod community;
 pub mod connection;
 pub mod discovery;
@@ -42,6 +43,7 @@ pub struct Query(
     value_tag::ValueTagQuery,
     community::CommunityQuery,
     producer::ProducerQuery,
+    catalogue::CatalogueQuery,
     campaign::CampaignQuery,
     producer_voice::ProducerVoiceQuery,
     moderation::ModerationQuery,
@@ -64,6 +66,7 @@ pub struct Mutation(
     value_tag::ValueTagMutation,
     community::CommunityMutation,
     producer::ProducerMutation,
+    catalogue::CatalogueMutation,
     campaign_edit::CampaignMutation,
     signing::SigningMutation,
     pledge::PledgeMutation,

@@ -5,6 +5,7 @@
 //! `secret`, `viewer`, `source`) import only the foundation.
 
 pub mod campaigns;
+pub mod catalogue;
 pub mod discovery;
 pub mod fraud;
 pub mod identity;

@@ -1,0 +1,254 @@
+//! The shelf: products by barcode in every form a scanner or a label gives
+//! it, refusals with their field, brands and their owners, and what a
+//! product says of each value (unknown never matches).
+
+use serde_json::{Value, json};
+
+use crate::common::{ADMIN_ARGS, TestApp, error_code, error_field};
+
+const CREATE_PRODUCT: &str = "mutation($input: CreateProductInput!) {
+  createProduct(input: $input) { id gtin name brand { name owner { name } } producer { name } categories labels allergens territories
+    values { valueTag { slug } status } }
+}";
+const BY_GTIN: &str = "query($code: String!) { productByGtin(code: $code) {
+  id gtin name vegan: valueStatus(slug: \"vegan\") glutenFree: valueStatus(slug: \"gluten-free\") halal: valueStatus(slug: \"halal\")
+} }";
+const CREATE_BRAND: &str =
+    "mutation($input: CreateBrandInput!) { createBrand(input: $input) { id name owner { id } } }";
+
+struct Shelf {
+    app: TestApp,
+    admin: String,
+    producer: String,
+    brand: String,
+}
+
+async fn shelf() -> Shelf {
+    let app = TestApp::spawn_with(&ADMIN_ARGS).await;
+    let admin = app.admin_token().await;
+    let producer = app.create_producer(&admin, "Ferraro Group").await;
+    let brand = app
+        .gql_ok(
+            Some(&admin),
+            CREATE_BRAND,
+            json!({ "input": { "name": "Nutello", "ownerId": producer } }),
+        )
+        .await["createBrand"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Shelf {
+        app,
+        admin,
+        producer,
+        brand,
+    }
+}
+
+async fn create(shelf: &Shelf, input: Value) -> Value {
+    shelf
+        .app
+        .gql(
+            Some(&shelf.admin),
+            CREATE_PRODUCT,
+            json!({ "input": input }),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn every_form_of_a_barcode_finds_the_product() {
+    let shelf = shelf().await;
+    let created = create(
+        &shelf,
+        json!({
+            "gtin": "3017620422003",
+            "name": "Hazelnut spread",
+            "brandId": shelf.brand,
+            "producerId": shelf.producer,
+            "categories": ["en:spreads", "en:sweet-spreads", "en:hazelnut-spreads"],
+            "labels": ["en:eu-organic", "halal"],
+            "allergens": ["en:milk", "en:nuts"],
+            "territories": ["FR", "be"],
+        }),
+    )
+    .await;
+    assert!(created["errors"].is_null(), "{created}");
+    let product = &created["data"]["createProduct"];
+    assert_eq!(product["brand"]["name"], "Nutello");
+    assert_eq!(product["brand"]["owner"]["name"], "Ferraro Group");
+    assert_eq!(product["territories"], json!(["FR", "BE"]));
+    assert_eq!(
+        product["values"],
+        json!([
+            { "valueTag": { "slug": "halal" }, "status": "YES" },
+            { "valueTag": { "slug": "organic" }, "status": "YES" },
+            { "valueTag": { "slug": "vegan" }, "status": "NO" },
+        ])
+    );
+    let id = product["id"].clone();
+    for code in [
+        "3017620422003",
+        "03017620422003",
+        "https://id.gs1.org/01/03017620422003",
+        "https://shop.example/p/01/03017620422003/21/12345?lang=fr",
+    ] {
+        let found = shelf
+            .app
+            .gql_ok(None, BY_GTIN, json!({ "code": code }))
+            .await;
+        let found = &found["productByGtin"];
+        assert_eq!(found["id"], id, "{code}");
+        // Milk rules vegan out, halal is labelled, gluten is not said.
+        assert_eq!(
+            (&found["vegan"], &found["halal"], &found["glutenFree"]),
+            (&json!("NO"), &json!("YES"), &json!("UNKNOWN"))
+        );
+    }
+    // A UPC-A and its shorter written form are one product.
+    let upc = create(
+        &shelf,
+        json!({ "gtin": "036000291452", "name": "Chewing gum" }),
+    )
+    .await;
+    assert_eq!(
+        upc["data"]["createProduct"]["gtin"], "0036000291452",
+        "{upc}"
+    );
+    let short = shelf
+        .app
+        .gql_ok(None, BY_GTIN, json!({ "code": "36000291452" }))
+        .await;
+    assert_eq!(short["productByGtin"]["gtin"], "0036000291452");
+    // A valid barcode the catalogue lacks: null.
+    let absent = shelf
+        .app
+        .gql_ok(None, BY_GTIN, json!({ "code": "96385074" }))
+        .await;
+    assert!(absent["productByGtin"].is_null());
+}
+
+#[tokio::test]
+async fn bad_barcodes_and_bad_writes_get_coded_errors() {
+    let shelf = shelf().await;
+    for code in [
+        "3017620422004",
+        "30176204220X3",
+        "",
+        "123456789012345",
+        "https://id.gs1.org/10/ABC",
+    ] {
+        let refused = shelf.app.gql(None, BY_GTIN, json!({ "code": code })).await;
+        assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{code}: {refused}");
+        assert_eq!(error_field(&refused), "code", "{code}");
+    }
+    create(&shelf, json!({ "gtin": "96385074", "name": "Mints" })).await;
+    let twice = create(
+        &shelf,
+        json!({ "gtin": "0000096385074", "name": "Mints again" }),
+    )
+    .await;
+    assert_eq!(error_code(&twice), "CONFLICT", "{twice}");
+    let tag = create(
+        &shelf,
+        json!({ "gtin": "10012345678902", "name": "A case", "categories": ["spreads"] }),
+    )
+    .await;
+    assert_eq!(error_field(&tag), "input.categories");
+    let place = create(
+        &shelf,
+        json!({ "gtin": "10012345678902", "name": "A case", "territories": ["Mars"] }),
+    )
+    .await;
+    assert_eq!(error_code(&place), "BAD_USER_INPUT");
+    let brand = create(
+        &shelf,
+        json!({ "gtin": "10012345678902", "name": "A case", "brandId": "00000000-0000-7000-8000-000000000000" }),
+    )
+    .await;
+    assert_eq!(error_code(&brand), "NOT_FOUND");
+    let (member, _) = shelf.app.register("shopper").await;
+    let by_member = shelf
+        .app
+        .gql(
+            Some(&member),
+            CREATE_PRODUCT,
+            json!({ "input": { "gtin": "10012345678902", "name": "A case" } }),
+        )
+        .await;
+    assert_eq!(error_code(&by_member), "FORBIDDEN");
+    let anonymous = shelf
+        .app
+        .gql(
+            None,
+            CREATE_BRAND,
+            json!({ "input": { "name": "Anything" } }),
+        )
+        .await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+    let taken = shelf
+        .app
+        .gql(
+            Some(&shelf.admin),
+            CREATE_BRAND,
+            json!({ "input": { "name": "NUTELLO" } }),
+        )
+        .await;
+    assert_eq!(error_code(&taken), "CONFLICT");
+}
+
+#[tokio::test]
+async fn products_filter_by_brand_category_and_confirmed_value() {
+    let shelf = shelf().await;
+    create(
+        &shelf,
+        json!({ "gtin": "3017620422003", "name": "Spread", "brandId": shelf.brand,
+                "categories": ["en:spreads", "en:hazelnut-spreads"], "labels": ["en:vegan"] }),
+    )
+    .await;
+    create(
+        &shelf,
+        json!({ "gtin": "96385074", "name": "Mints", "categories": ["en:confectioneries"] }),
+    )
+    .await;
+    let names = |filter: Value| {
+        let app = &shelf.app;
+        async move {
+            let data = app
+                .gql_ok(
+                    None,
+                    "query($filter: ProductFilter) { products(filter: $filter) { totalCount edges { node { name } } } }",
+                    json!({ "filter": filter }),
+                )
+                .await;
+            data["products"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|edge| edge["node"]["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names(json!({})).await, ["Mints", "Spread"]);
+    assert_eq!(names(json!({ "brandId": shelf.brand })).await, ["Spread"]);
+    assert_eq!(
+        names(json!({ "category": "en:hazelnut-spreads" })).await,
+        ["Spread"]
+    );
+    assert!(names(json!({ "category": "en:hazelnut" })).await.is_empty());
+    assert_eq!(names(json!({ "valueTag": "vegan" })).await, ["Spread"]);
+    // Mints say nothing of halal: unknown is not a match.
+    assert!(names(json!({ "valueTag": "halal" })).await.is_empty());
+    let brand = shelf
+        .app
+        .gql_ok(
+            None,
+            "query($id: ID!) { brand(id: $id) { name products { edges { node { name } } } } }",
+            json!({ "id": shelf.brand }),
+        )
+        .await;
+    assert_eq!(
+        brand["brand"]["products"]["edges"][0]["node"]["name"],
+        "Spread"
+    );
+}
