@@ -14,6 +14,7 @@ mod campaigns;
 mod catalogue;
 mod co_creation;
 mod communities;
+mod conflicts;
 mod conformance;
 mod dashboard;
 mod database_faults;

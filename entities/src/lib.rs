@@ -22,6 +22,7 @@ pub mod milestone;
 pub mod notification_digest;
 pub mod offline_tally;
 pub mod outbox_message;
+pub mod ownership;
 pub mod pledge;
 pub mod producer;
 pub mod producer_representative;

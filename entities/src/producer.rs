@@ -33,6 +33,12 @@ pub struct Model {
     /// JSON array of label strings.
     pub labels: String,
     pub website: Option<String>,
+    /// Legal Entity Identifier (GLEIF), 20 characters.
+    pub lei: Option<String>,
+    /// Wikidata item (`Q…`).
+    pub wikidata: Option<String>,
+    /// OpenCorporates identifier (`fr/552032534`).
+    pub open_corporates: Option<String>,
     pub description: String,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,

@@ -38,6 +38,7 @@ mod m20261202_000028_released_handles;
 mod m20261202_000029_scoped_moderation;
 mod m20261202_000030_response_requests;
 mod m20261202_000031_products;
+mod m20261202_000032_ownership;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -77,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000029_scoped_moderation::Migration),
             Box::new(m20261202_000030_response_requests::Migration),
             Box::new(m20261202_000031_products::Migration),
+            Box::new(m20261202_000032_ownership::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod campaign_edit;
 pub mod catalogue;
 pub mod community;
+pub mod conflicts;
 pub mod connection;
 pub mod discovery;
 pub mod error_codes;
@@ -20,6 +21,7 @@ pub mod notification;
 pub mod observatory;
 pub mod observatory_figures;
 pub mod offline_tally;
+pub mod ownership;
 pub mod pledge;
 pub mod producer;
 pub mod producer_voice;
@@ -44,6 +46,7 @@ pub struct Query(
     community::CommunityQuery,
     producer::ProducerQuery,
     catalogue::CatalogueQuery,
+    conflicts::ConflictsQuery,
     campaign::CampaignQuery,
     producer_voice::ProducerVoiceQuery,
     moderation::ModerationQuery,
@@ -67,6 +70,7 @@ pub struct Mutation(
     community::CommunityMutation,
     producer::ProducerMutation,
     catalogue::CatalogueMutation,
+    ownership::OwnershipMutation,
     campaign_edit::CampaignMutation,
     signing::SigningMutation,
     pledge::PledgeMutation,

@@ -11,6 +11,7 @@ use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{require_creator, state};
 use crate::graphql::loaders::{DbLoader, ProducerById};
 use crate::graphql::producer_voice::ProducerResponse;
+use crate::service::catalogue::ownership;
 use crate::service::{self, validate};
 
 /// What sort of organisation a producer is.
@@ -109,6 +110,61 @@ impl Producer {
             ProducerResponse,
         )
         .await
+    }
+    /// Its identifiers in public registers.
+    async fn identifiers(&self) -> crate::graphql::ownership::ProducerIdentifiers {
+        crate::graphql::ownership::ProducerIdentifiers {
+            lei: self.0.lei.clone(),
+            wikidata: self.0.wikidata.clone(),
+            open_corporates: self.0.open_corporates.clone(),
+            website: self.0.website.clone(),
+        }
+    }
+    /// Its owner now.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Producer>> {
+        match ownership::parent_edge(&state(ctx).db, self.0.id).await? {
+            Some(edge) => Producer::load(ctx, edge.parent_id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+    /// The top of its ownership chain (itself when nobody owns it).
+    async fn ultimate_parent(&self, ctx: &Context<'_>) -> Result<Producer> {
+        let chain = ownership::ancestors(&state(ctx).db, self.0.id).await?;
+        match chain.last() {
+            Some(&top) => Producer::load(ctx, top).await,
+            None => Ok(Producer(self.0.clone())),
+        }
+    }
+    /// The producers it owns now.
+    async fn subsidiaries(&self, ctx: &Context<'_>) -> Result<Vec<Producer>> {
+        let mut out = Vec::new();
+        for id in ownership::subsidiaries(&state(ctx).db, self.0.id).await? {
+            out.push(Producer::load(ctx, id).await?);
+        }
+        Ok(out)
+    }
+    /// Every ownership of it, current and past, latest first.
+    async fn ownership_history(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::graphql::ownership::Ownership>> {
+        Ok(ownership::history(&state(ctx).db, self.0.id)
+            .await?
+            .into_iter()
+            .map(crate::graphql::ownership::Ownership)
+            .collect())
+    }
+    /// The brands it owns.
+    async fn brands(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::catalogue::Brand>> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        Ok(entities::brand::Entity::find()
+            .filter(entities::brand::Column::OwnerId.eq(self.0.id))
+            .order_by_asc(entities::brand::Column::NameKey)
+            .all(&state(ctx).db)
+            .await?
+            .into_iter()
+            .map(crate::graphql::catalogue::Brand)
+            .collect())
     }
     /// How it answers the campaigns that asked it to: requests, answers
     /// (on time), overdue ones, the median days to answer and the longest
