@@ -306,3 +306,152 @@ async fn ownership_keeps_its_history_and_refuses_cycles() {
         "5493001KJTIIGC8Y1R12"
     );
 }
+
+#[tokio::test]
+async fn alternatives_avoid_conflicts_and_follow_values_place_and_trust() {
+    let mut args = ADMIN_ARGS.to_vec();
+    args.extend(["--observatory-k", "2", "--observatory-public", "true"]);
+    let app = TestApp::spawn_with(&args).await;
+    let admin = app.admin_token().await;
+    let group = producer(&app, &admin, "Big Group").await;
+    let trusted = producer(&app, &admin, "Trusted Farm").await;
+    let plain = producer(&app, &admin, "Plain Farm").await;
+    let unlabelled = producer(&app, &admin, "Quiet Farm").await;
+    let foreign = producer(&app, &admin, "Faraway Farm").await;
+    let product = |gtin: &'static str,
+                   name: &'static str,
+                   maker: &str,
+                   labels: Value,
+                   places: Value| {
+        let (app, admin, maker) = (&app, admin.clone(), maker.to_owned());
+        async move {
+            app.gql_ok(
+                Some(&admin),
+                "mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }",
+                json!({ "input": { "gtin": gtin, "name": name, "producerId": maker,
+                    "categories": ["en:snacks", "en:crisps"], "labels": labels, "territories": places } }),
+            )
+            .await;
+        }
+    };
+    product(
+        "3017620422003",
+        "Group crisps",
+        &group,
+        json!(["en:vegan"]),
+        json!(["FR"]),
+    )
+    .await;
+    product(
+        "96385074",
+        "Group crisps light",
+        &group,
+        json!(["en:vegan"]),
+        json!(["FR"]),
+    )
+    .await;
+    product(
+        "036000291452",
+        "Trusted crisps",
+        &trusted,
+        json!(["en:vegan"]),
+        json!(["FR"]),
+    )
+    .await;
+    product(
+        "10012345678902",
+        "Plain crisps",
+        &plain,
+        json!(["en:vegan"]),
+        json!(["FR"]),
+    )
+    .await;
+    product(
+        "09506000134352",
+        "Quiet crisps",
+        &unlabelled,
+        json!([]),
+        json!(["FR"]),
+    )
+    .await;
+    product(
+        "4006381333931",
+        "Faraway crisps",
+        &foreign,
+        json!(["en:vegan"]),
+        json!(["DE"]),
+    )
+    .await;
+
+    // Two raters each: the trusted farm well, the plain one badly.
+    for (i, rater) in ["rater_a", "rater_b"].iter().enumerate() {
+        let (token, _) = app.register(rater).await;
+        for (maker, score) in [(&trusted, 5), (&plain, 2)] {
+            let scores: Vec<Value> = ["TRANSPARENCY", "FAIRNESS", "COMMITMENT_KEEPING", "QUALITY"]
+                .iter()
+                .map(|dimension| json!({ "dimension": dimension, "score": score }))
+                .collect();
+            let rated = app
+                .gql(
+                    Some(&token),
+                    "mutation($id: ID!, $scores: [TrustScoreInput!]!) { rateProducer(producerId: $id, input: { scores: $scores }) { score } }",
+                    json!({ "id": maker, "scores": scores }),
+                )
+                .await;
+            assert!(rated["errors"].is_null(), "{i}: {rated}");
+        }
+    }
+
+    let (organiser, _) = app.register("organiser").await;
+    let boycott = campaign(&app, &organiser, &group, "BOYCOTT").await;
+    let (shopper, _) = app.register("shopper").await;
+    app.sign(&shopper, &boycott).await;
+    app.gql_ok(
+        Some(&shopper),
+        "mutation { updateProfile(input: { values: [\"vegan\"] }) { id } }",
+        json!({}),
+    )
+    .await;
+    let found = app
+        .gql_ok(
+            Some(&shopper),
+            "query($code: String!) { alternatives(code: $code, territory: \"FR\") { product { name } trustIndex reasons { kind detail } } }",
+            json!({ "code": "3017620422003" }),
+        )
+        .await;
+    let found = found["alternatives"].as_array().unwrap();
+    let names: Vec<&str> = found
+        .iter()
+        .map(|alternative| alternative["product"]["name"].as_str().unwrap())
+        .collect();
+    // The group's other product is boycotted, the quiet one says nothing of
+    // vegan, the faraway one is not sold in France; trust orders the rest.
+    assert_eq!(names, ["Trusted crisps", "Plain crisps"], "{found:?}");
+    assert!(found[0]["trustIndex"].as_f64().unwrap() > found[1]["trustIndex"].as_f64().unwrap());
+    let kinds: Vec<&str> = found[0]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|reason| reason["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["SHARED_VALUES", "TRUST", "TERRITORY"]);
+    assert_eq!(found[0]["reasons"][0]["detail"], "vegan");
+
+    // Anonymous, no values: every product of the category but itself.
+    let anonymous = app
+        .gql_ok(
+            None,
+            "{ alternatives(code: \"3017620422003\", first: 10) { product { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(anonymous["alternatives"].as_array().unwrap().len(), 5);
+    let too_many = app
+        .gql(
+            None,
+            "{ alternatives(code: \"3017620422003\", first: 500) { trustIndex } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_field(&too_many), "first");
+}

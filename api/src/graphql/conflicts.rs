@@ -1,6 +1,7 @@
 //! `conflicts(code)`: the product in hand against the viewer's campaigns,
-//! pledges, communities and values. Thin: the rules are in
-//! `service::catalogue::conflicts`.
+//! pledges, communities and values; `alternatives(code)`: what to buy
+//! instead. Thin: the rules are in `service::catalogue::{conflicts,
+//! alternatives}`.
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 
@@ -10,6 +11,7 @@ use crate::graphql::catalogue::{Product, ValueStatus};
 use crate::graphql::guards::{state, viewer};
 use crate::graphql::pledge::Pledge;
 use crate::graphql::value_tag::ValueTag;
+use crate::service::catalogue::alternatives;
 use crate::service::catalogue::conflicts::{self as service, Step};
 
 /// Why a campaign concerns the viewer.
@@ -93,6 +95,35 @@ pub struct ProductConflicts {
     pub sold_in_territory: Option<bool>,
 }
 
+/// Why an alternative is offered.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::service::catalogue::alternatives::ReasonKind")]
+pub enum AlternativeReasonKind {
+    /// It confirms every value of the viewer's (listed in `detail`).
+    SharedValues,
+    /// Its producer's trust index (`detail`, out of 100), when the viewer
+    /// may read the observatory.
+    Trust,
+    /// It is sold where the viewer is (`detail`).
+    Territory,
+}
+
+#[derive(SimpleObject)]
+pub struct AlternativeReason {
+    pub kind: AlternativeReasonKind,
+    pub detail: String,
+}
+
+/// A product to buy instead.
+#[derive(SimpleObject)]
+pub struct ProductAlternative {
+    pub product: Product,
+    /// Its producer's trust index, 0–100 (null when the observatory is
+    /// closed to the viewer or too few rated it).
+    pub trust_index: Option<f64>,
+    pub reasons: Vec<AlternativeReason>,
+}
+
 #[derive(Default)]
 pub struct ConflictsQuery;
 
@@ -145,5 +176,52 @@ impl ConflictsQuery {
                 .collect(),
             sold_in_territory: found.sold_here,
         }))
+    }
+
+    /// Up to `first` (1–50, default 10) products of the same deepest
+    /// category to buy instead: none the viewer has a campaign, pledge or
+    /// community boycott against (buycotts are support), each confirming
+    /// every value of theirs (`UNKNOWN` is not a match), sold in their
+    /// territory (their profile's, or `territory`), by their producers'
+    /// trust index. Null when the catalogue does not have the product.
+    async fn alternatives(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        #[graphql(default = 10)] first: i32,
+        values: Option<Vec<String>>,
+        territory: Option<String>,
+    ) -> Result<Option<Vec<ProductAlternative>>> {
+        let viewer = viewer(ctx).await?;
+        let first = usize::try_from(first).unwrap_or(0);
+        let Some(found) = alternatives::alternatives(
+            state(ctx),
+            viewer,
+            &code,
+            first,
+            values.unwrap_or_default(),
+            territory,
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(
+            found
+                .into_iter()
+                .map(|alternative| ProductAlternative {
+                    product: Product(alternative.product),
+                    trust_index: alternative.trust_index,
+                    reasons: alternative
+                        .reasons
+                        .into_iter()
+                        .map(|reason| AlternativeReason {
+                            kind: reason.kind.into(),
+                            detail: reason.detail,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        ))
     }
 }

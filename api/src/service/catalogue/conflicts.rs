@@ -69,7 +69,7 @@ pub struct Findings {
 }
 
 /// The producers above the product, each with the path to it.
-async fn paths(
+pub(super) async fn paths(
     db: &impl ConnectionTrait,
     found: &product::Model,
 ) -> Result<HashMap<Uuid, Vec<Step>>> {
@@ -269,7 +269,7 @@ async fn pledgers_needed(
 
 /// What the product says of each of the viewer's values (their declared
 /// ones when signed in, else `values`).
-async fn verdicts(
+pub(super) async fn verdicts(
     db: &impl ConnectionTrait,
     viewer: Option<Viewer>,
     found: &product::Model,

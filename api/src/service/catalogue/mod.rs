@@ -1,6 +1,7 @@
 //! The shelf: products by barcode, their brands, and what they say of the
 //! values people hold.
 
+pub mod alternatives;
 pub mod conflicts;
 pub mod gtin;
 pub mod ownership;
