@@ -204,7 +204,7 @@ fn layer(module: &[String]) -> u8 {
     let name = |i: usize| module.get(i).map(String::as_str);
     match (name(0), name(1)) {
         // The composition root, and the data-set generator (a tool).
-        (None | Some("seed"), _) => 5,
+        (None | Some("seed" | "import"), _) => 5,
         (
             Some(
                 "error" | "config" | "metrics" | "telemetry" | "db" | "redis_link" | "sql" | "text"

@@ -252,3 +252,104 @@ async fn products_filter_by_brand_category_and_confirmed_value() {
         "Spread"
     );
 }
+
+#[tokio::test]
+async fn an_open_food_facts_export_imports_once_and_stays_attributed() {
+    let shelf = shelf().await;
+    let db = sea_orm::Database::connect(&shelf.app.database_url)
+        .await
+        .unwrap();
+    let fixture = || {
+        std::io::BufReader::new(
+            std::fs::File::open(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/off.jsonl"
+            ))
+            .unwrap(),
+        )
+    };
+    let first = consumact_api::import::off::run(&db, fixture())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            first.lines,
+            first.inserted,
+            first.updated,
+            first.unchanged,
+            first.skipped
+        ),
+        (7, 4, 0, 0, 3),
+        "{first}"
+    );
+    // Mars owns two brands; the brands are new, and so are both owners.
+    assert_eq!(
+        (first.brands_created, first.producers_created),
+        (4, 2),
+        "{first}"
+    );
+    let again = consumact_api::import::off::run(&db, fixture())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            again.inserted,
+            again.updated,
+            again.unchanged,
+            again.skipped
+        ),
+        (0, 0, 4, 3),
+        "{again}"
+    );
+    assert_eq!((again.brands_created, again.producers_created), (0, 0));
+
+    let found = shelf
+        .app
+        .gql_ok(
+            None,
+            "{ productByGtin(code: \"3017620422003\") { name brand { name owner { name } } categories territories
+                source { name licence url } glutenFree: valueStatus(slug: \"gluten-free\") vegan: valueStatus(slug: \"vegan\") } }",
+            json!({}),
+        )
+        .await;
+    let found = &found["productByGtin"];
+    assert_eq!(found["name"], "Nutella");
+    assert_eq!(found["brand"]["name"], "Nutella");
+    assert_eq!(
+        found["brand"]["owner"]["name"],
+        "Ferrero France Commerciale"
+    );
+    assert_eq!(found["territories"], json!(["FR", "BE"]));
+    assert_eq!(found["categories"][3], "en:hazelnut-spreads");
+    assert_eq!(
+        found["source"],
+        json!({ "name": "Open Food Facts", "licence": "ODbL", "url": "https://world.openfoodfacts.org/product/3017620422003" })
+    );
+    // A no-gluten label, milk among the allergens.
+    assert_eq!(
+        (&found["glutenFree"], &found["vegan"]),
+        (&json!("YES"), &json!("NO"))
+    );
+    let organic = shelf
+        .app
+        .gql_ok(
+            None,
+            "{ products(filter: { valueTag: \"organic\" }) { edges { node { name source { licence } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(organic["products"]["edges"][0]["node"]["name"], "Bio mints");
+    let mars = shelf
+        .app
+        .gql_ok(
+            None,
+            "{ productByGtin(code: \"10012345678902\") { territories brand { owner { brands { name } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(mars["productByGtin"]["territories"], json!(["DE"]));
+    assert_eq!(
+        mars["productByGtin"]["brand"]["owner"]["brands"],
+        json!([{ "name": "Crunchy" }, { "name": "Wrigley's" }])
+    );
+}

@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod import;
 pub mod metrics;
 pub mod net;
 pub mod outbox;

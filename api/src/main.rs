@@ -59,6 +59,21 @@ enum Command {
     /// Fill the database with a deterministic demo and benchmark data set,
     /// in bulk, with its observatory rollups.
     Seed(seed::SeedArgs),
+    /// Import open data into the catalogue (idempotent: run again to
+    /// resume an interrupted import).
+    #[command(subcommand)]
+    Import(ImportSource),
+}
+
+/// What `import` reads.
+#[derive(clap::Subcommand, Debug)]
+enum ImportSource {
+    /// The Open Food Facts JSONL export (ODbL), one product per line; `-`
+    /// reads standard input.
+    Off {
+        /// The `.jsonl` file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -152,6 +167,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         AppError::Internal(detail) => anyhow::anyhow!("internal error: {detail}"),
                         other => anyhow::anyhow!(other.message()),
                     })?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Import(ImportSource::Off { file }) => {
+            let database = db::connect(&cli.config).await?;
+            let report = if file.as_os_str() == "-" {
+                consumact_api::import::off::run(&database, std::io::stdin().lock()).await
+            } else {
+                let opened = std::fs::File::open(&file)
+                    .map_err(|err| anyhow::anyhow!("{}: {err}", file.display()))?;
+                consumact_api::import::off::run(&database, std::io::BufReader::new(opened)).await
+            }
+            .map_err(|err| match err {
+                AppError::Internal(detail) => anyhow::anyhow!("internal error: {detail}"),
+                other => anyhow::anyhow!(other.message()),
+            })?;
             println!("{report}");
             Ok(())
         }

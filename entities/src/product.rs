@@ -2,6 +2,20 @@
 
 use sea_orm::entity::prelude::*;
 
+/// Where a product's data comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(24))",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum ProductSource {
+    /// Written by this instance's moderators.
+    Catalogue,
+    /// Imported from Open Food Facts (ODbL).
+    OpenFoodFacts,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "product")]
 pub struct Model {
@@ -22,6 +36,7 @@ pub struct Model {
     pub allergens: String,
     /// Where it is sold, ISO 3166 codes (JSON).
     pub territories: String,
+    pub source: ProductSource,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

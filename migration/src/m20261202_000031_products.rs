@@ -2,6 +2,8 @@
 //! their barcode, as Open Food Facts normalises it, with their categories,
 //! labels, allergens and places, and what they say of each value (`YES` or
 //! `NO`; a value a product says nothing of is unknown and has no row).
+//! Each product says where its data comes from (`CATALOGUE`, written here,
+//! or `OPEN_FOOD_FACTS`, imported under the ODbL).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -34,6 +36,7 @@ enum Product {
     Labels,
     Allergens,
     Territories,
+    Source,
     CreatedAt,
     UpdatedAt,
 }
@@ -90,6 +93,7 @@ impl MigrationTrait for Migration {
                     .col(text(Product::Labels))
                     .col(text(Product::Allergens))
                     .col(text(Product::Territories))
+                    .col(string_len(Product::Source, 24).default("CATALOGUE"))
                     .col(timestamp_with_time_zone(Product::CreatedAt))
                     .col(timestamp_with_time_zone(Product::UpdatedAt))
                     .foreign_key(&mut fk(

@@ -43,6 +43,16 @@ pub struct ProductValue {
     pub status: ValueStatus,
 }
 
+/// Where a product's data comes from, and under what licence.
+#[derive(SimpleObject)]
+pub struct DataSource {
+    pub name: String,
+    /// `ODbL` for Open Food Facts data; null for the instance's own.
+    pub licence: Option<String>,
+    /// The record at its source.
+    pub url: Option<String>,
+}
+
 /// A product on the shelf, by its barcode.
 pub struct Product(pub product::Model);
 
@@ -113,6 +123,25 @@ impl Product {
             .into_iter()
             .find(|(tag, _)| tag.slug == slug)
             .map_or(ValueStatus::Unknown, |(_, status)| status.into()))
+    }
+    /// Where its data comes from: Open Food Facts data (ODbL) stays
+    /// attributed.
+    async fn source(&self) -> DataSource {
+        match self.0.source {
+            product::ProductSource::Catalogue => DataSource {
+                name: "Consumact catalogue".into(),
+                licence: None,
+                url: None,
+            },
+            product::ProductSource::OpenFoodFacts => DataSource {
+                name: "Open Food Facts".into(),
+                licence: Some("ODbL".into()),
+                url: Some(format!(
+                    "https://world.openfoodfacts.org/product/{}",
+                    self.0.gtin
+                )),
+            },
+        }
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

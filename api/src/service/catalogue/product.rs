@@ -188,11 +188,6 @@ pub async fn create(state: &AppState, actor: Viewer, input: NewProduct) -> Resul
             "a product with the barcode {gtin} is in the catalogue already"
         )));
     }
-    let said = statuses(&labels, &allergens);
-    let known = value_tag::Entity::find()
-        .filter(value_tag::Column::Slug.is_in(said.keys().cloned()))
-        .all(db)
-        .await?;
     let json = |list: &[String]| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
     let now = Utc::now();
     let (writer, txn) = state.begin_write().await?;
@@ -206,6 +201,7 @@ pub async fn create(state: &AppState, actor: Viewer, input: NewProduct) -> Resul
         labels: Set(json(&labels)),
         allergens: Set(json(&allergens)),
         territories: Set(json(&territories)),
+        source: Set(product::ProductSource::Catalogue),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -217,11 +213,37 @@ pub async fn create(state: &AppState, actor: Viewer, input: NewProduct) -> Resul
         }
         other => other,
     })?;
+    write_values(&txn, created.id, &labels, &allergens).await?;
+    txn.commit().await?;
+    drop(writer);
+    Ok(created)
+}
+
+/// Records what a product's `labels` and `allergens` say of each value,
+/// replacing what was recorded.
+pub async fn write_values(
+    db: &impl ConnectionTrait,
+    product_id: Uuid,
+    labels: &[String],
+    allergens: &[String],
+) -> Result<()> {
+    product_value::Entity::delete_many()
+        .filter(product_value::Column::ProductId.eq(product_id))
+        .exec(db)
+        .await?;
+    let said = statuses(labels, allergens);
+    if said.is_empty() {
+        return Ok(());
+    }
+    let known = value_tag::Entity::find()
+        .filter(value_tag::Column::Slug.is_in(said.keys().cloned()))
+        .all(db)
+        .await?;
     let rows: Vec<product_value::ActiveModel> = known
         .iter()
         .filter_map(|tag| {
             Some(product_value::ActiveModel {
-                product_id: Set(created.id),
+                product_id: Set(product_id),
                 value_tag_id: Set(tag.id),
                 status: Set(*said.get(&tag.slug)?),
             })
@@ -229,12 +251,16 @@ pub async fn create(state: &AppState, actor: Viewer, input: NewProduct) -> Resul
         .collect();
     if !rows.is_empty() {
         product_value::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
+            .exec_without_returning(db)
             .await?;
     }
-    txn.commit().await?;
-    drop(writer);
-    Ok(created)
+    Ok(())
+}
+
+/// Whether `tag` has Open Food Facts' form (lower-case words and hyphens,
+/// an optional two-letter language prefix).
+pub fn is_tag(tag: &str) -> bool {
+    tags("tag", vec![tag.to_owned()], 1, false).is_ok()
 }
 
 /// The product with the normalised barcode `gtin`.
