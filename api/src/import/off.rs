@@ -13,7 +13,7 @@ use std::time::Instant;
 use chrono::Utc;
 use entities::producer::ProducerKind;
 use entities::product::ProductSource;
-use entities::{brand, producer, product};
+use entities::{brand, producer, product, product_value, value_tag};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
     TransactionTrait,
@@ -108,11 +108,13 @@ pub async fn run(db: &DatabaseConnection, input: impl BufRead) -> Result<Report>
     Ok(report)
 }
 
-/// Brands and producers by lower-cased name, as found or created.
+/// Brands and producers by lower-cased name, as found or created, and the
+/// value tags by slug.
 #[derive(Default)]
 struct Names {
     brands: HashMap<String, Uuid>,
     producers: HashMap<String, Uuid>,
+    tags: HashMap<String, Uuid>,
 }
 
 /// Tags kept as Open Food Facts writes them (others dropped).
@@ -127,6 +129,40 @@ fn clean(tags: Vec<String>, max: usize) -> Vec<String> {
     out
 }
 
+/// A line ready to write.
+struct Row {
+    code: String,
+    fields: Fields,
+    labels: Vec<String>,
+    allergens: Vec<String>,
+}
+
+/// What a product row holds besides its key: name, brand, maker,
+/// categories, labels, allergens, territories (the lists as JSON).
+type Fields = (
+    String,
+    Option<Uuid>,
+    Option<Uuid>,
+    String,
+    String,
+    String,
+    String,
+);
+
+fn fields_of(found: &product::Model) -> Fields {
+    (
+        found.name.clone(),
+        found.brand_id,
+        found.producer_id,
+        found.categories.clone(),
+        found.labels.clone(),
+        found.allergens.clone(),
+        found.territories.clone(),
+    )
+}
+
+/// Writes one batch in one transaction: the products already there are
+/// read in one query, the new ones inserted in multi-row statements.
 async fn write(
     db: &DatabaseConnection,
     lines: Vec<Line>,
@@ -141,81 +177,52 @@ async fn write(
         // A running server may be writing too.
         crate::db::take_sqlite_write_lock(&txn).await?;
     }
+    if names.tags.is_empty() {
+        names.tags = value_tag::Entity::find()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|tag| (tag.slug, tag.id))
+            .collect();
+    }
+    // The last line of a barcode wins within a batch.
+    let mut rows: Vec<Row> = Vec::with_capacity(lines.len());
+    let mut at: HashMap<String, usize> = HashMap::new();
     for line in lines {
-        let Ok(code) = gtin::normalise("code", &line.code) else {
+        let Some(row) = row_of(&txn, line, names, report).await? else {
             report.skipped += 1;
             continue;
         };
-        let Some(name) = line
-            .product_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|name| !name.is_empty())
-            .map(|name| name.chars().take(300).collect::<String>())
-        else {
-            report.skipped += 1;
-            continue;
-        };
-        let owner = match line
-            .brand_owner
-            .as_deref()
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
-        {
-            Some(owner) => Some(producer_named(&txn, names, owner, report).await?),
-            None => None,
-        };
-        let brand_name = line
-            .brands
-            .as_deref()
-            .and_then(|brands| brands.split(',').next())
-            .map(str::trim)
-            .filter(|brand| !brand.is_empty())
-            .map(str::to_owned)
-            .or_else(|| line.brands_tags.first().cloned());
-        let brand = match brand_name {
-            Some(brand) => Some(brand_named(&txn, names, &brand, owner, report).await?),
-            None => None,
-        };
-        let categories = clean(line.categories_tags, 20);
-        let labels = clean(line.labels_tags, 30);
-        let allergens = clean(line.allergens_tags, 30);
-        let mut territories: Vec<String> = Vec::new();
-        for country in &line.countries_tags {
-            if let Some(iso) = iso_of(country)
-                && !territories.iter().any(|known| known == iso)
-            {
-                territories.push(iso.to_owned());
+        match at.get(&row.code) {
+            Some(&i) => {
+                rows[i] = row;
+                report.skipped += 1;
+            }
+            None => {
+                at.insert(row.code.clone(), rows.len());
+                rows.push(row);
             }
         }
-        let json = |list: &[String]| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
-        let fields = (
-            name,
-            brand,
-            owner,
-            json(&categories),
-            json(&labels),
-            json(&allergens),
-            json(&territories),
-        );
-        let now = Utc::now();
-        match catalogue::by_gtin(&txn, &code).await? {
+    }
+    let existing: HashMap<String, product::Model> = product::Entity::find()
+        .filter(product::Column::Gtin.is_in(rows.iter().map(|row| row.code.clone())))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|found| (found.gtin.clone(), found))
+        .collect();
+    let now = Utc::now();
+    let mut inserts = Vec::new();
+    let mut values = Vec::new();
+    for row in rows {
+        let id = match existing.get(&row.code) {
+            Some(found) if fields_of(found) == row.fields => {
+                report.unchanged += 1;
+                continue;
+            }
             Some(found) => {
-                let same = (
-                    found.name.clone(),
-                    found.brand_id,
-                    found.producer_id,
-                    found.categories.clone(),
-                    found.labels.clone(),
-                    found.allergens.clone(),
-                    found.territories.clone(),
-                ) == fields;
-                if same {
-                    report.unchanged += 1;
-                    continue;
-                }
-                let id = found.id;
-                let mut active: product::ActiveModel = found.into();
+                let mut active: product::ActiveModel = found.clone().into();
+                let fields = row.fields;
                 active.name = Set(fields.0);
                 active.brand_id = Set(fields.1);
                 active.producer_id = Set(fields.2);
@@ -226,14 +233,19 @@ async fn write(
                 active.source = Set(ProductSource::OpenFoodFacts);
                 active.updated_at = Set(now);
                 active.update(&txn).await?;
-                catalogue::write_values(&txn, id, &labels, &allergens).await?;
+                product_value::Entity::delete_many()
+                    .filter(product_value::Column::ProductId.eq(found.id))
+                    .exec(&txn)
+                    .await?;
                 report.updated += 1;
+                found.id
             }
             None => {
                 let id = Uuid::now_v7();
-                product::ActiveModel {
+                let fields = row.fields;
+                inserts.push(product::ActiveModel {
                     id: Set(id),
-                    gtin: Set(code),
+                    gtin: Set(row.code),
                     name: Set(fields.0),
                     brand_id: Set(fields.1),
                     producer_id: Set(fields.2),
@@ -244,16 +256,114 @@ async fn write(
                     source: Set(ProductSource::OpenFoodFacts),
                     created_at: Set(now),
                     updated_at: Set(now),
-                }
-                .insert(&txn)
-                .await?;
-                catalogue::write_values(&txn, id, &labels, &allergens).await?;
+                });
                 report.inserted += 1;
+                id
+            }
+        };
+        for (slug, status) in catalogue::statuses(&row.labels, &row.allergens) {
+            if let Some(&tag) = names.tags.get(&slug) {
+                values.push(product_value::ActiveModel {
+                    product_id: Set(id),
+                    value_tag_id: Set(tag),
+                    status: Set(status),
+                });
             }
         }
     }
+    for chunk in chunks(inserts, 200) {
+        product::Entity::insert_many(chunk)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for chunk in chunks(values, 1_000) {
+        product_value::Entity::insert_many(chunk)
+            .exec_without_returning(&txn)
+            .await?;
+    }
     txn.commit().await?;
     Ok(())
+}
+
+/// `rows` in pieces of at most `size` (well under the databases' limits on
+/// bound values).
+fn chunks<T>(rows: Vec<T>, size: usize) -> Vec<Vec<T>> {
+    let mut out = Vec::new();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        out.push(rows.by_ref().take(size).collect());
+    }
+    out
+}
+
+/// A line's barcode and fields, its brand and owner found or created;
+/// `None` without a valid barcode or a name.
+async fn row_of(
+    db: &impl sea_orm::ConnectionTrait,
+    line: Line,
+    names: &mut Names,
+    report: &mut Report,
+) -> Result<Option<Row>> {
+    let Ok(code) = gtin::normalise("code", &line.code) else {
+        return Ok(None);
+    };
+    let Some(name) = line
+        .product_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| name.chars().take(300).collect::<String>())
+    else {
+        return Ok(None);
+    };
+    let owner = match line
+        .brand_owner
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+    {
+        Some(owner) => Some(producer_named(db, names, owner, report).await?),
+        None => None,
+    };
+    let brand_name = line
+        .brands
+        .as_deref()
+        .and_then(|brands| brands.split(',').next())
+        .map(str::trim)
+        .filter(|brand| !brand.is_empty())
+        .map(str::to_owned)
+        .or_else(|| line.brands_tags.first().cloned());
+    let brand = match brand_name {
+        Some(brand) => Some(brand_named(db, names, &brand, owner, report).await?),
+        None => None,
+    };
+    let categories = clean(line.categories_tags, 20);
+    let labels = clean(line.labels_tags, 30);
+    let allergens = clean(line.allergens_tags, 30);
+    let mut territories: Vec<String> = Vec::new();
+    for country in &line.countries_tags {
+        if let Some(iso) = iso_of(country)
+            && !territories.iter().any(|known| known == iso)
+        {
+            territories.push(iso.to_owned());
+        }
+    }
+    let json = |list: &[String]| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
+    let fields = (
+        name,
+        brand,
+        owner,
+        json(&categories),
+        json(&labels),
+        json(&allergens),
+        json(&territories),
+    );
+    Ok(Some(Row {
+        code,
+        fields,
+        labels,
+        allergens,
+    }))
 }
 
 /// The producer named `name`, created if there is none.
