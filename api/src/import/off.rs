@@ -6,7 +6,7 @@
 //! changes nothing and an interrupted run is resumed by running it again.
 //! Imported products say `OPEN_FOOD_FACTS` as their source (ODbL).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::time::Instant;
 
@@ -15,8 +15,8 @@ use entities::producer::ProducerKind;
 use entities::product::ProductSource;
 use entities::{brand, producer, product, product_value, value_tag};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set, TransactionTrait,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -173,9 +173,16 @@ async fn write(
         return Ok(());
     }
     let txn = db.begin().await?;
-    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+    match db.get_database_backend() {
         // A running server may be writing too.
-        crate::db::take_sqlite_write_lock(&txn).await?;
+        sea_orm::DbBackend::Sqlite => crate::db::take_sqlite_write_lock(&txn).await?,
+        // An import is resumed by running it again, so its batches need not
+        // wait for each commit to reach the disk.
+        sea_orm::DbBackend::Postgres => {
+            txn.execute_unprepared("SET LOCAL synchronous_commit = off")
+                .await?;
+        }
+        _ => {}
     }
     if names.tags.is_empty() {
         names.tags = value_tag::Entity::find()
@@ -185,11 +192,15 @@ async fn write(
             .map(|tag| (tag.slug, tag.id))
             .collect();
     }
+    let read = lines.len();
+    let lines: Vec<Line> = lines.into_iter().filter(usable).collect();
+    report.skipped += (read - lines.len()) as u64;
+    resolve_names(&txn, &lines, names, report).await?;
     // The last line of a barcode wins within a batch.
     let mut rows: Vec<Row> = Vec::with_capacity(lines.len());
     let mut at: HashMap<String, usize> = HashMap::new();
     for line in lines {
-        let Some(row) = row_of(&txn, line, names, report).await? else {
+        let Some(row) = row_of(line, names) else {
             report.skipped += 1;
             continue;
         };
@@ -296,47 +307,152 @@ fn chunks<T>(rows: Vec<T>, size: usize) -> Vec<Vec<T>> {
     out
 }
 
-/// A line's barcode and fields, its brand and owner found or created;
-/// `None` without a valid barcode or a name.
-async fn row_of(
-    db: &impl sea_orm::ConnectionTrait,
-    line: Line,
-    names: &mut Names,
-    report: &mut Report,
-) -> Result<Option<Row>> {
-    let Ok(code) = gtin::normalise("code", &line.code) else {
-        return Ok(None);
-    };
-    let Some(name) = line
-        .product_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .map(|name| name.chars().take(300).collect::<String>())
-    else {
-        return Ok(None);
-    };
-    let owner = match line
+/// Whether a line has a valid barcode and a name (else it is skipped).
+fn usable(line: &Line) -> bool {
+    gtin::normalise("code", &line.code).is_ok()
+        && line
+            .product_name
+            .as_deref()
+            .is_some_and(|name| !name.trim().is_empty())
+}
+
+/// The owner and the brand a line names (the first of its brands).
+fn names_of(line: &Line) -> (Option<String>, Option<String>) {
+    let owner = line
         .brand_owner
         .as_deref()
         .map(str::trim)
-        .filter(|o| !o.is_empty())
-    {
-        Some(owner) => Some(producer_named(db, names, owner, report).await?),
-        None => None,
-    };
-    let brand_name = line
+        .filter(|owner| !owner.is_empty())
+        .map(|owner| owner.chars().take(200).collect());
+    let brand = line
         .brands
         .as_deref()
         .and_then(|brands| brands.split(',').next())
         .map(str::trim)
         .filter(|brand| !brand.is_empty())
         .map(str::to_owned)
-        .or_else(|| line.brands_tags.first().cloned());
-    let brand = match brand_name {
-        Some(brand) => Some(brand_named(db, names, &brand, owner, report).await?),
-        None => None,
-    };
+        .or_else(|| line.brands_tags.first().cloned())
+        .map(|brand| brand.chars().take(200).collect());
+    (owner, brand)
+}
+
+/// Finds or creates, in a few statements, every producer and brand the
+/// batch names that the cache does not know yet.
+async fn resolve_names(
+    db: &impl sea_orm::ConnectionTrait,
+    lines: &[Line],
+    names: &mut Names,
+    report: &mut Report,
+) -> Result<()> {
+    let now = Utc::now();
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    let mut brands: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
+    for line in lines {
+        let (owner, brand) = names_of(line);
+        let owner_key = owner.as_ref().map(|owner| owner.to_lowercase());
+        if let (Some(owner), Some(key)) = (owner, owner_key.clone())
+            && !names.producers.contains_key(&key)
+        {
+            owners.entry(key).or_insert(owner);
+        }
+        if let Some(brand) = brand {
+            let key = brand.to_lowercase();
+            if !names.brands.contains_key(&key) {
+                brands.entry(key).or_insert((brand, owner_key));
+            }
+        }
+    }
+    if !owners.is_empty() {
+        for found in producer::Entity::find()
+            .filter(producer::Column::NameKey.is_in(owners.keys().cloned()))
+            .all(db)
+            .await?
+        {
+            owners.remove(&found.name_key);
+            names.producers.insert(found.name_key, found.id);
+        }
+        let mut created = Vec::new();
+        for (key, name) in owners {
+            let id = Uuid::now_v7();
+            names.producers.insert(key.clone(), id);
+            created.push(producer::ActiveModel {
+                id: Set(id),
+                name: Set(name),
+                name_key: Set(key),
+                kind: Set(ProducerKind::LargeGroup),
+                sector: Set("food".into()),
+                territory: Set(None),
+                labels: Set("[]".into()),
+                website: Set(None),
+                lei: Set(None),
+                wikidata: Set(None),
+                open_corporates: Set(None),
+                description: Set("Brand owner named by Open Food Facts.".into()),
+                created_by: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+        }
+        report.producers_created += created.len() as u64;
+        for chunk in chunks(created, 200) {
+            producer::Entity::insert_many(chunk)
+                .exec_without_returning(db)
+                .await?;
+        }
+    }
+    if !brands.is_empty() {
+        for found in brand::Entity::find()
+            .filter(brand::Column::NameKey.is_in(brands.keys().cloned()))
+            .all(db)
+            .await?
+        {
+            let owner = brands
+                .remove(&found.name_key)
+                .and_then(|(_, owner)| owner)
+                .and_then(|key| names.producers.get(&key).copied());
+            names.brands.insert(found.name_key.clone(), found.id);
+            // A brand without an owner gains the one the export names.
+            if found.owner_id.is_none() && owner.is_some() {
+                let mut active: brand::ActiveModel = found.into();
+                active.owner_id = Set(owner);
+                active.update(db).await?;
+            }
+        }
+        let mut created = Vec::new();
+        for (key, (name, owner)) in brands {
+            let id = Uuid::now_v7();
+            names.brands.insert(key.clone(), id);
+            created.push(brand::ActiveModel {
+                id: Set(id),
+                name: Set(name),
+                name_key: Set(key),
+                owner_id: Set(owner.and_then(|key| names.producers.get(&key).copied())),
+                created_at: Set(now),
+            });
+        }
+        report.brands_created += created.len() as u64;
+        for chunk in chunks(created, 500) {
+            brand::Entity::insert_many(chunk)
+                .exec_without_returning(db)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A line's barcode and fields (its brand and owner from `names`); `None`
+/// without a valid barcode or a name.
+fn row_of(line: Line, names: &Names) -> Option<Row> {
+    let code = gtin::normalise("code", &line.code).ok()?;
+    let name = line
+        .product_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| name.chars().take(300).collect::<String>())?;
+    let (owner, brand) = names_of(&line);
+    let owner = owner.and_then(|owner| names.producers.get(&owner.to_lowercase()).copied());
+    let brand = brand.and_then(|brand| names.brands.get(&brand.to_lowercase()).copied());
     let categories = clean(line.categories_tags, 20);
     let labels = clean(line.labels_tags, 30);
     let allergens = clean(line.allergens_tags, 30);
@@ -358,107 +474,10 @@ async fn row_of(
         json(&allergens),
         json(&territories),
     );
-    Ok(Some(Row {
+    Some(Row {
         code,
         fields,
         labels,
         allergens,
-    }))
-}
-
-/// The producer named `name`, created if there is none.
-async fn producer_named(
-    db: &impl sea_orm::ConnectionTrait,
-    names: &mut Names,
-    name: &str,
-    report: &mut Report,
-) -> Result<Uuid> {
-    let name: String = name.chars().take(200).collect();
-    let key = name.to_lowercase();
-    if let Some(id) = names.producers.get(&key) {
-        return Ok(*id);
-    }
-    let id = match producer::Entity::find()
-        .filter(producer::Column::NameKey.eq(key.as_str()))
-        .one(db)
-        .await?
-    {
-        Some(found) => found.id,
-        None => {
-            let now = Utc::now();
-            let id = Uuid::now_v7();
-            producer::ActiveModel {
-                id: Set(id),
-                name: Set(name),
-                name_key: Set(key.clone()),
-                kind: Set(ProducerKind::LargeGroup),
-                sector: Set("food".into()),
-                territory: Set(None),
-                labels: Set("[]".into()),
-                website: Set(None),
-                lei: Set(None),
-                wikidata: Set(None),
-                open_corporates: Set(None),
-                description: Set("Brand owner named by Open Food Facts.".into()),
-                created_by: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(db)
-            .await?;
-            report.producers_created += 1;
-            id
-        }
-    };
-    names.producers.insert(key, id);
-    Ok(id)
-}
-
-/// The brand named `name`, created (owned by `owner`) if there is none; a
-/// brand without an owner gains `owner`.
-async fn brand_named(
-    db: &impl sea_orm::ConnectionTrait,
-    names: &mut Names,
-    name: &str,
-    owner: Option<Uuid>,
-    report: &mut Report,
-) -> Result<Uuid> {
-    let name: String = name.chars().take(200).collect();
-    let key = name.to_lowercase();
-    if let Some(id) = names.brands.get(&key) {
-        return Ok(*id);
-    }
-    let id = match brand::Entity::find()
-        .filter(brand::Column::NameKey.eq(key.as_str()))
-        .one(db)
-        .await?
-    {
-        Some(found) => {
-            if found.owner_id.is_none() && owner.is_some() {
-                let id = found.id;
-                let mut active: brand::ActiveModel = found.into();
-                active.owner_id = Set(owner);
-                active.update(db).await?;
-                id
-            } else {
-                found.id
-            }
-        }
-        None => {
-            let id = Uuid::now_v7();
-            brand::ActiveModel {
-                id: Set(id),
-                name: Set(name),
-                name_key: Set(key.clone()),
-                owner_id: Set(owner),
-                created_at: Set(Utc::now()),
-            }
-            .insert(db)
-            .await?;
-            report.brands_created += 1;
-            id
-        }
-    };
-    names.brands.insert(key, id);
-    Ok(id)
+    })
 }
