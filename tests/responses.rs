@@ -594,3 +594,46 @@ async fn an_answer_to_a_hidden_campaign_still_counts() {
         (json!(1), json!(1))
     );
 }
+
+#[tokio::test]
+async fn an_answer_after_the_due_date_is_answered_late() {
+    let app = TestApp::spawn_with(&app_args("2", "0")).await;
+    let admin = app.admin_token().await;
+    let (_organiser, campaign) = app.open_campaign("organiser", 1000).await;
+    let producer = state(&app, &campaign).await["producer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rep = app.representative(&admin, &producer, "rep").await;
+    assert_eq!(
+        state(&app, &campaign).await["responseState"],
+        "NOT_REQUESTED"
+    );
+    sign_together(&app, "crowd", 2, &campaign).await;
+    assert_eq!(state(&app, &campaign).await["responseState"], "OVERDUE");
+    app.gql_ok(Some(&rep), RESPOND, json!({ "id": campaign }))
+        .await;
+    let late = state(&app, &campaign).await;
+    assert_eq!(late["responseState"], "ANSWERED_LATE", "{late}");
+    let accountability = &late["producer"]["accountability"];
+    assert_eq!(
+        (
+            accountability["requested"].clone(),
+            accountability["answered"].clone(),
+            accountability["answeredOnTime"].clone(),
+            accountability["overdue"].clone()
+        ),
+        (json!(1), json!(1), json!(0), json!(0))
+    );
+    let listed = app
+        .gql_ok(
+            None,
+            "{ campaigns(filter: { responseState: ANSWERED_LATE }) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        listed["campaigns"]["edges"][0]["node"]["id"],
+        campaign.as_str()
+    );
+}

@@ -129,11 +129,14 @@ impl SignBatcher {
             signature,
             reply,
         };
-        self.sender
-            .send(job)
-            .await
-            .map_err(|_| AppError::Unavailable)?;
-        answer.await.map_err(|_| AppError::Unavailable)?
+        self.sender.send(job).await.map_err(|_| {
+            tracing::warn!("no signature batch writer is running");
+            AppError::Unavailable
+        })?;
+        answer.await.map_err(|_| {
+            tracing::warn!("a signature batch writer dropped a signature unanswered");
+            AppError::Unavailable
+        })?
     }
 }
 
