@@ -29,6 +29,14 @@ async fn state(app: &TestApp, campaign: &str) -> Value {
     app.gql_ok(None, STATE, json!({ "id": campaign })).await["campaign"].clone()
 }
 
+/// The id of the producer `campaign` aims at.
+async fn producer_of(app: &TestApp, campaign: &str) -> String {
+    state(app, campaign).await["producer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// `count` new members sign `campaign` at once; their member ids.
 async fn sign_together(app: &TestApp, prefix: &str, count: usize, campaign: &str) -> Vec<String> {
     let mut members = Vec::new();
@@ -205,10 +213,7 @@ async fn overdue_then_extended_once_then_voided_by_a_moderator() {
     let app = TestApp::spawn_with(&app_args("2", "0")).await;
     let admin = app.admin_token().await;
     let (organiser, campaign) = app.open_campaign("organiser", 1000).await;
-    let producer = state(&app, &campaign).await["producer"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let producer = producer_of(&app, &campaign).await;
 
     // Nobody represents the producer yet: the request waits, unreached.
     sign_together(&app, "crowd", 2, &campaign).await;
@@ -324,10 +329,7 @@ async fn two_instances_signing_together_request_once() {
     let b = a.spawn_sibling().await;
     let admin = a.admin_token().await;
     let (_organiser, campaign) = a.open_campaign("organiser", 1000).await;
-    let producer = state(&a, &campaign).await["producer"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let producer = producer_of(&a, &campaign).await;
     a.representative(&admin, &producer, "rep").await;
     let mut signers = Vec::new();
     for i in 0..8 {
@@ -445,10 +447,7 @@ async fn overdue_reaches_webhooks_digests_and_the_observatory() {
     let app = TestApp::spawn_with(&args).await;
     let admin = app.admin_token().await;
     let (_organiser, campaign) = app.open_campaign("organiser", 1000).await;
-    let producer = state(&app, &campaign).await["producer"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let producer = producer_of(&app, &campaign).await;
     let rep = app.representative(&admin, &producer, "rep").await;
     let created = app
         .gql_ok(
@@ -523,10 +522,7 @@ async fn representatives_are_reminded_before_the_due_date() {
     let app = TestApp::spawn_with(&args).await;
     let admin = app.admin_token().await;
     let (_organiser, campaign) = app.open_campaign("organiser", 1000).await;
-    let producer = state(&app, &campaign).await["producer"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let producer = producer_of(&app, &campaign).await;
     app.representative(&admin, &producer, "rep").await;
     sign_together(&app, "crowd", 2, &campaign).await;
     let mails = app.mails_to("rep@example.org", 2).await;
@@ -554,10 +550,7 @@ async fn an_answer_to_a_hidden_campaign_still_counts() {
     let app = TestApp::spawn_with(&app_args("2", "30")).await;
     let admin = app.admin_token().await;
     let (_organiser, campaign) = app.open_campaign("organiser", 1000).await;
-    let producer = state(&app, &campaign).await["producer"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let producer = producer_of(&app, &campaign).await;
     let rep = app.representative(&admin, &producer, "rep").await;
     let outsider = app
         .representative(
@@ -600,10 +593,7 @@ async fn an_answer_after_the_due_date_is_answered_late() {
     let app = TestApp::spawn_with(&app_args("2", "0")).await;
     let admin = app.admin_token().await;
     let (_organiser, campaign) = app.open_campaign("organiser", 1000).await;
-    let producer = state(&app, &campaign).await["producer"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let producer = producer_of(&app, &campaign).await;
     let rep = app.representative(&admin, &producer, "rep").await;
     assert_eq!(
         state(&app, &campaign).await["responseState"],

@@ -113,21 +113,49 @@ pub async fn extend(
         Some(request.due_at + Duration::days(days)),
     )
     .await?;
-    write_facts::refresh(&txn, AtomRule::of(&state.config), request.producer_id).await?;
-    audit::record(
-        &txn,
+    let decided = Decided {
         actor,
-        "EXTEND_RESPONSE_REQUEST",
-        "campaign",
-        Some(campaign_id),
-        Some(reason),
-    )
-    .await?;
-    txn.commit().await?;
-    drop(writer);
-    of_campaign(&state.db, campaign_id)
-        .await?
-        .ok_or(AppError::NotFound("campaign"))
+        action: "EXTEND_RESPONSE_REQUEST",
+        campaign_id,
+        producer_id: request.producer_id,
+        reason,
+    };
+    decided.record(state, txn, writer).await
+}
+
+/// A decision on a request, made in `txn`: the producer's facts written
+/// again, the decision audit-logged, the request read back once committed.
+struct Decided {
+    actor: Viewer,
+    action: &'static str,
+    campaign_id: Uuid,
+    producer_id: Uuid,
+    reason: String,
+}
+
+impl Decided {
+    async fn record(
+        self,
+        state: &AppState,
+        txn: sea_orm::DatabaseTransaction,
+        writer: impl Sized,
+    ) -> Result<response_request::Model> {
+        write_facts::refresh(&txn, AtomRule::of(&state.config), self.producer_id).await?;
+        audit::record(
+            &txn,
+            self.actor,
+            self.action,
+            "campaign",
+            Some(self.campaign_id),
+            Some(self.reason),
+        )
+        .await?;
+        txn.commit().await?;
+        drop(writer);
+        of_campaign(&state.db, self.campaign_id)
+            .await?
+            .ok_or(AppError::NotFound("campaign"))
+    }
 }
 
 /// A site moderator voids a request made on a campaign found fraudulent;
@@ -160,23 +188,17 @@ pub async fn void(
         ));
     }
     set_due(&txn, &[campaign_id], None).await?;
-    if let Some(request) = of_campaign(&txn, campaign_id).await? {
-        write_facts::refresh(&txn, AtomRule::of(&state.config), request.producer_id).await?;
-    }
-    audit::record(
-        &txn,
-        actor,
-        "VOID_RESPONSE_REQUEST",
-        "campaign",
-        Some(campaign_id),
-        Some(reason),
-    )
-    .await?;
-    txn.commit().await?;
-    drop(writer);
-    of_campaign(&state.db, campaign_id)
+    let request = of_campaign(&txn, campaign_id)
         .await?
-        .ok_or(AppError::NotFound("campaign"))
+        .ok_or(AppError::NotFound("campaign"))?;
+    let decided = Decided {
+        actor,
+        action: "VOID_RESPONSE_REQUEST",
+        campaign_id,
+        producer_id: request.producer_id,
+        reason,
+    };
+    decided.record(state, txn, writer).await
 }
 
 /// Announces `campaign.response_overdue` once for each standing request
