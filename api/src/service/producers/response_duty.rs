@@ -4,8 +4,11 @@
 //! overdue announcement, and each producer's public accountability.
 //! The request itself is made by the count (`signing::response_request`).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
-use entities::{campaign, producer, producer_response, response_request};
+
+use entities::{campaign, producer, response_request};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::json;
@@ -26,19 +29,32 @@ use crate::state::AppState;
 use crate::vocabulary::EventType;
 
 /// When the campaign was first answered (hidden answers count: hiding an
-/// answer does not unsay it).
+/// answer does not unsay it): the `answered_at` every answer keeps beside
+/// its campaign.
 pub async fn answered_at(
     db: &impl ConnectionTrait,
     campaign_id: Uuid,
 ) -> Result<Option<DateTime<Utc>>> {
-    Ok(producer_response::Entity::find()
+    Ok(first_answers(db, &[campaign_id])
+        .await?
+        .remove(&campaign_id)
+        .flatten())
+}
+
+/// The first answer of each of `campaigns`, in one query.
+async fn first_answers(
+    db: &impl ConnectionTrait,
+    campaigns: &[Uuid],
+) -> Result<HashMap<Uuid, Option<DateTime<Utc>>>> {
+    let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = campaign::Entity::find()
         .select_only()
-        .column(producer_response::Column::CreatedAt)
-        .filter(producer_response::Column::CampaignId.eq(campaign_id))
-        .order_by_asc(producer_response::Column::CreatedAt)
+        .column(campaign::Column::Id)
+        .column(campaign::Column::AnsweredAt)
+        .filter(campaign::Column::Id.is_in(campaigns.iter().copied()))
         .into_tuple()
-        .one(db)
-        .await?)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The standing, unanswered request of a campaign, or why there is none.
@@ -351,10 +367,12 @@ pub async fn accountability(
         requested: requests.len() as i64,
         ..Accountability::default()
     };
+    let ids: Vec<Uuid> = requests.iter().map(|request| request.campaign_id).collect();
+    let answers = first_answers(db, &ids).await?;
     let mut waits = Vec::new();
     let mut longest: Option<f64> = None;
     for request in &requests {
-        let answered = answered_at(db, request.campaign_id).await?;
+        let answered = answers.get(&request.campaign_id).copied().flatten();
         let days = |until: DateTime<Utc>| {
             (until - request.requested_at).num_seconds().max(0) as f64 / 86_400.0
         };
