@@ -455,3 +455,63 @@ async fn alternatives_avoid_conflicts_and_follow_values_place_and_trust() {
         .await;
     assert_eq!(error_field(&too_many), "first");
 }
+
+#[tokio::test]
+async fn a_campaign_about_one_brand_leaves_its_owners_other_brands_alone() {
+    let app = TestApp::spawn_with(&ADMIN_ARGS).await;
+    let admin = app.admin_token().await;
+    let owner = producer(&app, &admin, "Crisp Ltd").await;
+    let mut products = Vec::new();
+    for (name, gtin) in [("Crunchy", "3017620422003"), ("Softy", "96385074")] {
+        let brand = app
+            .gql_ok(
+                Some(&admin),
+                "mutation($name: String!, $owner: ID!) { createBrand(input: { name: $name, ownerId: $owner }) { id } }",
+                json!({ "name": name, "owner": owner }),
+            )
+            .await["createBrand"]["id"]
+            .clone();
+        app.gql_ok(
+            Some(&admin),
+            "mutation($gtin: String!, $brand: ID!) { createProduct(input: { gtin: $gtin, name: \"Snack\", brandId: $brand }) { id } }",
+            json!({ "gtin": gtin, "brand": brand }),
+        )
+        .await;
+        products.push((gtin, brand));
+    }
+    let (organiser, _) = app.register("organiser").await;
+    let id = app
+        .gql_ok(
+            Some(&organiser),
+            "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
+            json!({ "input": {
+                "kind": "BOYCOTT",
+                "title": "Not this brand",
+                "summary": "We stop buying Crunchy until its recipe drops palm oil.",
+                "body": "One brand, not the whole company.",
+                "brandId": products[0].1,
+            }}),
+        )
+        .await["createCampaign"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.publish(&organiser, &id).await;
+    let (shopper, _) = app.register("shopper").await;
+    assert!(app.sign(&shopper, &id).await["errors"].is_null());
+    let campaigns = |code: &'static str| {
+        let app = &app;
+        let shopper = &shopper;
+        async move {
+            app.gql_ok(Some(shopper), CONFLICTS, json!({ "code": code }))
+                .await["conflicts"]["conflicts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|found| found["campaign"]["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(campaigns("3017620422003").await, vec![id]);
+    assert!(campaigns("96385074").await.is_empty());
+}

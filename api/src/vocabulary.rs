@@ -33,6 +33,9 @@ pub enum EventType {
     /// The due date of a response request passed without an answer.
     #[serde(rename = "campaign.response_overdue")]
     CampaignResponseOverdue,
+    /// The organiser moved a campaign from its target to an owner of it.
+    #[serde(rename = "campaign.escalated")]
+    CampaignEscalated,
     /// The producer answered a campaign.
     #[serde(rename = "producer.responded")]
     ProducerResponded,
@@ -64,6 +67,7 @@ impl EventType {
             EventType::CampaignUpdatePosted => "campaign.update_posted",
             EventType::CampaignResponseRequested => "campaign.response_requested",
             EventType::CampaignResponseOverdue => "campaign.response_overdue",
+            EventType::CampaignEscalated => "campaign.escalated",
             EventType::ProducerResponded => "producer.responded",
             EventType::CommitmentDue => "commitment.due",
             EventType::CommitmentClosed => "commitment.closed",

@@ -45,7 +45,10 @@ pub struct Model {
     pub title: String,
     pub summary: String,
     pub body: String,
+    /// The producer aimed at now (an escalation moves it to an owner).
     pub producer_id: Uuid,
+    /// The brand the campaign is about, when it names one.
+    pub brand_id: Option<Uuid>,
     pub community_id: Option<Uuid>,
     pub organiser_id: Option<Uuid>,
     pub goal: Option<i32>,

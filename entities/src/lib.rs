@@ -7,6 +7,7 @@ pub mod auth_token;
 pub mod block_rule;
 pub mod brand;
 pub mod campaign;
+pub mod campaign_escalation;
 pub mod campaign_sponsor;
 pub mod campaign_update;
 pub mod campaign_value_tag;

@@ -37,6 +37,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub campaign_id: Uuid,
+    /// The producer the campaign aimed at when the pledge was made: the
+    /// observatory counts it there, even after an escalation.
+    pub producer_id: Uuid,
     pub member_id: Option<Uuid>,
     pub kind: PledgeKind,
     pub monthly_amount_cents: Option<i64>,

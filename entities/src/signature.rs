@@ -22,6 +22,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub campaign_id: Uuid,
+    /// The producer the campaign aimed at when it was signed: the
+    /// observatory counts the signature there, even after an escalation.
+    pub producer_id: Uuid,
     /// None once the signer deleted their account; the signature still counts.
     pub member_id: Option<Uuid>,
     pub comment: Option<String>,

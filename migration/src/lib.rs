@@ -39,6 +39,7 @@ mod m20261202_000029_scoped_moderation;
 mod m20261202_000030_response_requests;
 mod m20261202_000031_products;
 mod m20261202_000032_ownership;
+mod m20261202_000033_campaign_targets;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -79,6 +80,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000030_response_requests::Migration),
             Box::new(m20261202_000031_products::Migration),
             Box::new(m20261202_000032_ownership::Migration),
+            Box::new(m20261202_000033_campaign_targets::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ mod privacy;
 mod rollups;
 mod seeding;
 mod series;
+mod targets;
 mod windows;
 
 const RATE: &str = "mutation($id: ID!, $scores: [TrustScoreInput!]!) {

@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use entities::{campaign, campaign_update, producer_response, signature};
 
 use crate::error::Result;
+use crate::graphql::campaign_target::CampaignTarget;
+use crate::graphql::catalogue::Brand;
 use crate::graphql::community::Community;
 use crate::graphql::connection::{self, Page, complexity};
 use crate::graphql::guards::{state, viewer};
@@ -182,8 +184,18 @@ impl Campaign {
                 .is_empty(),
         )
     }
+    /// The producer aimed at now (an escalation moves it to an owner).
     async fn producer(&self, ctx: &Context<'_>) -> Result<Producer> {
         Producer::load(ctx, self.0.producer_id).await
+    }
+    /// The brand the campaign is about, when it names one.
+    async fn brand(&self, ctx: &Context<'_>) -> Result<Option<Brand>> {
+        crate::graphql::campaign_target::brand_of(ctx, &self.0).await
+    }
+    /// The producers it aimed at, first to now (more than one after an
+    /// escalation).
+    async fn targets(&self, ctx: &Context<'_>) -> Result<Vec<CampaignTarget>> {
+        crate::graphql::campaign_target::targets_of(ctx, &self.0).await
     }
     async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
         let Some(id) = self.0.community_id else {

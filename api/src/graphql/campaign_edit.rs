@@ -20,7 +20,12 @@ pub struct CreateCampaignInput {
     pub summary: String,
     /// Up to 20 000 characters.
     pub body: String,
-    pub producer_id: ID,
+    /// The producer aimed at; may be left out when `brandId` names a brand
+    /// with a known owner (the campaign then aims at that owner).
+    pub producer_id: Option<ID>,
+    /// The brand the campaign is about; its products are in conflict with
+    /// the campaign on the shelf (`conflicts`).
+    pub brand_id: Option<ID>,
     pub community_id: Option<ID>,
     /// Supporters aimed for, 1 to 100 000 000.
     pub goal: Option<i32>,
@@ -81,7 +86,14 @@ impl CampaignMutation {
             title: input.title,
             summary: input.summary,
             body: input.body,
-            producer_id: validate::id("input.producerId", &input.producer_id)?,
+            producer_id: input
+                .producer_id
+                .map(|id| validate::id("input.producerId", &id))
+                .transpose()?,
+            brand_id: input
+                .brand_id
+                .map(|id| validate::id("input.brandId", &id))
+                .transpose()?,
             community_id: input
                 .community_id
                 .map(|id| validate::id("input.communityId", &id))

@@ -5,6 +5,7 @@ pub mod account;
 pub mod block;
 pub mod campaign;
 pub mod campaign_edit;
+pub mod campaign_target;
 pub mod catalogue;
 pub mod community;
 pub mod conflicts;
@@ -72,6 +73,7 @@ pub struct Mutation(
     catalogue::CatalogueMutation,
     ownership::OwnershipMutation,
     campaign_edit::CampaignMutation,
+    campaign_target::CampaignTargetMutation,
     signing::SigningMutation,
     pledge::PledgeMutation,
     proposal::ProposalMutation,

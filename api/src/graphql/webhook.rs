@@ -31,6 +31,8 @@ pub enum WebhookEvent {
     CampaignResponseRequested,
     /// The due date of a response request passed without an answer.
     CampaignResponseOverdue,
+    /// The organiser moved a campaign from its target to an owner of it.
+    CampaignEscalated,
     /// The producer answered a campaign.
     ProducerResponded,
     /// A commitment's due date passed while it was still pending.

@@ -32,6 +32,7 @@ impl Seeding<'_> {
                 batch.push(SeedSignature {
                     id,
                     campaign_id,
+                    producer_id: self.producers[producer],
                     member_id: self.members[member],
                     anonymous,
                     created_at: at,
@@ -74,6 +75,7 @@ impl Seeding<'_> {
                 batch.push(SeedPledge {
                     id,
                     campaign_id,
+                    producer_id: self.producers[producer],
                     member_id: self.members[member],
                     kind,
                     monthly_amount_cents,

@@ -109,6 +109,7 @@ impl Seeding<'_> {
                 summary: Set(summary),
                 body: Set(body),
                 producer_id: Set(self.producers[producer]),
+                brand_id: Set(None),
                 community_id: Set(community.map(|c| self.communities[c])),
                 organiser_id: Set(Some(*rng.pick(&self.members))),
                 goal: Set(Some(1_000)),

@@ -158,20 +158,21 @@ impl SeedJoin {
 pub(super) struct SeedSignature {
     pub(super) id: Uuid,
     pub(super) campaign_id: Uuid,
+    pub(super) producer_id: Uuid,
     pub(super) member_id: Uuid,
     pub(super) anonymous: bool,
     pub(super) created_at: DateTime<Utc>,
 }
 
 impl Bulk for SeedSignature {
-    const COPY: &'static str =
-        "COPY signature (id, campaign_id, member_id, anonymous, status, created_at) FROM STDIN";
+    const COPY: &'static str = "COPY signature (id, campaign_id, producer_id, member_id, anonymous, status, created_at) FROM STDIN";
     type Active = signature::ActiveModel;
     const ENCODING: Encoding<Self> = Encoding::Binary(Self::encode);
     fn active(self) -> signature::ActiveModel {
         signature::ActiveModel {
             id: Set(self.id),
             campaign_id: Set(self.campaign_id),
+            producer_id: Set(self.producer_id),
             member_id: Set(Some(self.member_id)),
             comment: Set(None),
             anonymous: Set(self.anonymous),
@@ -190,9 +191,10 @@ impl Bulk for SeedSignature {
 
 impl SeedSignature {
     fn encode(&self, out: &mut Binary) {
-        out.row(6)
+        out.row(7)
             .uuid(self.id)
             .uuid(self.campaign_id)
+            .uuid(self.producer_id)
             .uuid(self.member_id)
             .bool(self.anonymous)
             .text("COUNTED")
@@ -203,6 +205,7 @@ impl SeedSignature {
 pub(super) struct SeedPledge {
     pub(super) id: Uuid,
     pub(super) campaign_id: Uuid,
+    pub(super) producer_id: Uuid,
     pub(super) member_id: Uuid,
     pub(super) kind: PledgeKind,
     pub(super) monthly_amount_cents: Option<i64>,
@@ -210,7 +213,7 @@ pub(super) struct SeedPledge {
 }
 
 impl Bulk for SeedPledge {
-    const COPY: &'static str = "COPY pledge (id, campaign_id, member_id, kind, monthly_amount_cents, \
+    const COPY: &'static str = "COPY pledge (id, campaign_id, producer_id, member_id, kind, monthly_amount_cents, \
         status, activated_at, created_at, updated_at) FROM STDIN";
     type Active = pledge::ActiveModel;
     const ENCODING: Encoding<Self> = Encoding::Text(Self::line);
@@ -218,6 +221,7 @@ impl Bulk for SeedPledge {
         pledge::ActiveModel {
             id: Set(self.id),
             campaign_id: Set(self.campaign_id),
+            producer_id: Set(self.producer_id),
             member_id: Set(Some(self.member_id)),
             kind: Set(self.kind),
             monthly_amount_cents: Set(self.monthly_amount_cents),
@@ -238,9 +242,10 @@ impl SeedPledge {
         let at = copy_time(self.at);
         let _ = writeln!(
             out,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{at}\t{at}\t{at}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{at}\t{at}\t{at}",
             self.id,
             self.campaign_id,
+            self.producer_id,
             self.member_id,
             self.kind.to_value(),
             self.monthly_amount_cents

@@ -108,12 +108,14 @@ pub async fn pledge(
             renewed.status = Set(status);
             renewed.activated_at = Set((status == PledgeStatus::Active).then_some(now));
             renewed.closed_at = Set(None);
+            renewed.producer_id = Set(found.producer_id);
             renewed.updated_at = Set(now);
             renewed.update(&txn).await?
         }
         None => pledge::ActiveModel {
             id: Set(Uuid::now_v7()),
             campaign_id: Set(found.id),
+            producer_id: Set(found.producer_id),
             member_id: Set(Some(actor.id)),
             kind: Set(input.kind),
             monthly_amount_cents: Set(input.monthly_amount_cents),
@@ -235,15 +237,10 @@ async fn move_own(
     if to == PledgeStatus::Withdrawn
         && let Some(member) = found.member_id
     {
-        let producer = campaign::Entity::find_by_id(found.campaign_id)
-            .one(&txn)
-            .await?
-            .ok_or(AppError::NotFound("campaign"))?
-            .producer_id;
         rollup::apply(
             &txn,
             rollup::AtomRule::of(&state.config),
-            producer,
+            found.producer_id,
             found.created_at,
             member,
             &Delta::pledge(-1, found.kind, found.monthly_amount_cents),

@@ -276,6 +276,7 @@ async fn sponsors_sign(
     let rows = sponsors.iter().map(|sponsor| signature::ActiveModel {
         id: Set(Uuid::now_v7()),
         campaign_id: Set(opened.id),
+        producer_id: Set(opened.producer_id),
         member_id: Set(Some(sponsor.member_id)),
         comment: Set(None),
         anonymous: Set(false),

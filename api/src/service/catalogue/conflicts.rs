@@ -221,6 +221,11 @@ pub async fn conflicts(
                 add(Tie::Community, found, None);
             }
         }
+        // A campaign about one brand concerns that brand's products only,
+        // not everything its owner makes.
+        conflicts.retain(|conflict| {
+            conflict.campaign.brand_id.is_none() || conflict.campaign.brand_id == found.brand_id
+        });
         for conflict in &mut conflicts {
             conflict.pledgers_needed = pledgers_needed(db, conflict.pledge.as_ref()).await?;
         }

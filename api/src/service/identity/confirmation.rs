@@ -176,13 +176,13 @@ async fn count_pending(
         .collect();
     let changes: Vec<_> = counted
         .iter()
-        .filter_map(|signature| {
-            Some((
-                campaigns.get(&signature.campaign_id)?.producer_id,
+        .map(|signature| {
+            (
+                signature.producer_id,
                 signature.created_at,
                 member_id,
                 Delta::signature(1),
-            ))
+            )
         })
         .collect();
     rollup::apply_many(txn, AtomRule::of(&state.config), &changes).await?;

@@ -144,6 +144,7 @@ pub async fn concerned(
             | EventType::CampaignGoalReached
             | EventType::CampaignClosed
             | EventType::CampaignUpdatePosted
+            | EventType::CampaignEscalated
             | EventType::ProducerResponded
             | EventType::CampaignResponseRequested
             | EventType::CampaignResponseOverdue

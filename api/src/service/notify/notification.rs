@@ -14,8 +14,8 @@ use entities::producer_representative::ClaimStatus;
 use entities::producer_response::CommitmentStatus;
 use entities::signature::SignatureStatus;
 use entities::{
-    campaign, campaign_update, milestone, notification_digest, producer, producer_representative,
-    producer_response,
+    campaign, campaign_escalation, campaign_update, milestone, notification_digest, producer,
+    producer_representative, producer_response,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -128,7 +128,9 @@ fn audience(kind: EventType) -> Option<Audience> {
         | EventType::CampaignResponseRequested
         | EventType::CampaignResponseOverdue => Some(Audience::Signers("notify_responses")),
         EventType::CommitmentClosed => Some(Audience::Signers("notify_commitments")),
-        EventType::CampaignUpdatePosted => Some(Audience::Signers("notify_updates")),
+        EventType::CampaignUpdatePosted | EventType::CampaignEscalated => {
+            Some(Audience::Signers("notify_updates"))
+        }
         EventType::CampaignPublished => Some(Audience::Representatives("notify_new_campaigns")),
         _ => None,
     }
@@ -366,6 +368,41 @@ async fn response_news(
     Ok(news)
 }
 
+/// What a digest says of the campaign's escalations since `since`: whom it
+/// addresses now.
+async fn escalation_news(
+    db: &impl ConnectionTrait,
+    found: &campaign::Model,
+    since: DateTime<Utc>,
+    french: bool,
+) -> Result<Vec<String>> {
+    let mut news = Vec::new();
+    for step in campaign_escalation::Entity::find()
+        .filter(campaign_escalation::Column::CampaignId.eq(found.id))
+        .filter(campaign_escalation::Column::CreatedAt.gt(since))
+        .order_by_asc(campaign_escalation::Column::CreatedAt)
+        .all(db)
+        .await?
+    {
+        let name = |id| async move {
+            producer::Entity::find_by_id(id)
+                .one(db)
+                .await
+                .map(|found| found.map(|found| found.name).unwrap_or_default())
+        };
+        let (from, to) = (
+            name(step.from_producer_id).await?,
+            name(step.to_producer_id).await?,
+        );
+        news.push(if french {
+            format!("• La campagne s'adresse désormais à {to}, propriétaire de {from}.")
+        } else {
+            format!("• The campaign now addresses {to}, which owns {from}.")
+        });
+    }
+    Ok(news)
+}
+
 /// The digest mail of what happened on a campaign since `since`, as its
 /// member's preferences filter it; `None` when nothing is left to tell.
 async fn compose(
@@ -493,6 +530,9 @@ async fn compose(
                 format!("• News from the organiser: {}", posted.title)
             });
         }
+    }
+    if signed && wants.updates {
+        items.extend(escalation_news(db, &found, since, french).await?);
     }
     if items.is_empty() {
         return Ok(None);

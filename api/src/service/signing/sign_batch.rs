@@ -196,6 +196,7 @@ impl Worker {
         let rows = order.iter().map(|job| signature::ActiveModel {
             id: Set(job.id),
             campaign_id: Set(job.signature.campaign_id),
+            producer_id: Set(job.signature.producer_id),
             member_id: Set(Some(job.signature.member_id)),
             comment: Set(job.signature.comment.clone()),
             anonymous: Set(job.signature.anonymous),

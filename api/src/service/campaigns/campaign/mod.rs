@@ -13,7 +13,7 @@ use crate::service::observatory::rollup::AtomRule;
 use crate::service::viewer::Viewer;
 use crate::service::{
     campaigns::community, campaigns::pledge, campaigns::sponsorship, campaigns::value_tag as tags,
-    producers::producer, validate,
+    validate,
 };
 use crate::state::AppState;
 
@@ -22,6 +22,7 @@ pub use read::{CampaignFilter, get, get_cached, list, public_ids, tags_of, visib
 
 pub mod moves;
 pub mod read;
+pub mod target;
 
 /// What `create` needs.
 pub struct NewCampaign {
@@ -29,7 +30,10 @@ pub struct NewCampaign {
     pub title: String,
     pub summary: String,
     pub body: String,
-    pub producer_id: Uuid,
+    /// The producer aimed at; with a brand alone, the brand's owner.
+    pub producer_id: Option<Uuid>,
+    /// The brand the campaign is about, if it names one.
+    pub brand_id: Option<Uuid>,
     pub community_id: Option<Uuid>,
     pub goal: Option<i32>,
     pub deadline: Option<DateTime<Utc>>,
@@ -147,7 +151,7 @@ pub async fn create(
     )
     .await?;
     let tag_ids = tags::resolve(db, "input.valueTags", &input.value_tags).await?;
-    producer::get(db, input.producer_id).await?;
+    let producer_id = target::resolve(db, input.producer_id, input.brand_id).await?;
     if let Some(community_id) = input.community_id {
         community::get(db, community_id).await?;
         // Filing a campaign under a community puts it in that community's
@@ -169,7 +173,8 @@ pub async fn create(
         title: Set(title),
         summary: Set(summary),
         body: Set(body),
-        producer_id: Set(input.producer_id),
+        producer_id: Set(producer_id),
+        brand_id: Set(input.brand_id),
         community_id: Set(input.community_id),
         organiser_id: Set(Some(actor.id)),
         goal: Set(goal),

@@ -32,13 +32,13 @@ pub async fn rebuild(db: &DatabaseConnection, rule: AtomRule) -> Result<Rebuilt>
         .execute_unprepared(&format!(
             "INSERT INTO obs_contributor (producer_id, period_start, member_id, weight) \
              SELECT producer_id, period_start, member_id, COUNT(*) FROM ( \
-               SELECT c.producer_id, {signed} AS period_start, s.member_id \
-                 FROM signature s JOIN campaign c ON c.id = s.campaign_id \
+               SELECT s.producer_id, {signed} AS period_start, s.member_id \
+                 FROM signature s \
                  WHERE s.member_id IS NOT NULL AND s.status = 'COUNTED' \
                UNION ALL SELECT r.producer_id, {rated}, r.member_id \
                  FROM trust_rating r WHERE r.member_id IS NOT NULL \
-               UNION ALL SELECT c.producer_id, {pledged}, p.member_id \
-                 FROM pledge p JOIN campaign c ON c.id = p.campaign_id \
+               UNION ALL SELECT p.producer_id, {pledged}, p.member_id \
+                 FROM pledge p \
                  WHERE p.member_id IS NOT NULL AND p.status <> 'WITHDRAWN' \
              ) contributions GROUP BY producer_id, period_start, member_id"
         ))
@@ -65,15 +65,15 @@ pub async fn rebuild(db: &DatabaseConnection, rule: AtomRule) -> Result<Rebuilt>
         .execute_unprepared(&format!(
             "INSERT INTO obs_atom (producer_id, period_start, members, {columns}) \
              SELECT producer_id, period_start, 0, {sums} FROM ( \
-               SELECT c.producer_id, {signed} AS period_start, 1 AS signatures, \
+               SELECT s.producer_id, {signed} AS period_start, 1 AS signatures, \
                       0 AS ratings_transparency, 0 AS ratings_fairness, 0 AS ratings_commitment_keeping, 0 AS ratings_quality, \
                       0 AS score_transparency, 0 AS score_fairness, 0 AS score_commitment_keeping, 0 AS score_quality, \
                       0 AS pledges_buy, 0 AS pledges_avoid, 0 AS pledges_switch, 0 AS pledges_reduce, 0 AS pledged_cents \
-                 FROM signature s JOIN campaign c ON c.id = s.campaign_id WHERE s.status = 'COUNTED' \
+                 FROM signature s WHERE s.status = 'COUNTED' \
                UNION ALL SELECT r.producer_id, {rated}, 0, {rating_counts}, {rating_scores}, {four_zeros}, 0 \
                  FROM trust_rating r \
-               UNION ALL SELECT c.producer_id, {pledged}, 0, {eight_zeros}, {pledge_counts}, COALESCE(p.monthly_amount_cents, 0) \
-                 FROM pledge p JOIN campaign c ON c.id = p.campaign_id WHERE p.status <> 'WITHDRAWN' \
+               UNION ALL SELECT p.producer_id, {pledged}, 0, {eight_zeros}, {pledge_counts}, COALESCE(p.monthly_amount_cents, 0) \
+                 FROM pledge p WHERE p.status <> 'WITHDRAWN' \
              ) facts GROUP BY producer_id, period_start",
             columns = COUNT_COLUMNS.join(", "),
             rating_counts = rating_counts.join(", "),

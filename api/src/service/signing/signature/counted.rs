@@ -207,7 +207,7 @@ pub(crate) async fn rollup_moved(
         .iter()
         .filter_map(|row| {
             Some((
-                found.producer_id,
+                row.producer_id,
                 row.created_at,
                 row.member_id?,
                 Delta::signature(sign),

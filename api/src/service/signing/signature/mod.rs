@@ -171,7 +171,7 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
     rollup::apply(
         &txn,
         AtomRule::of(&state.config),
-        found.producer_id,
+        signed.producer_id,
         signed.created_at,
         actor.id,
         &Delta::signature(-1),
