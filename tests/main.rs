@@ -30,6 +30,7 @@ mod moderation;
 mod node;
 mod notifications;
 mod observatory;
+mod ownership_data;
 mod pledges;
 mod privacy;
 mod producer_voice;

@@ -63,6 +63,23 @@ enum Command {
     /// resume an interrupted import).
     #[command(subcommand)]
     Import(ImportSource),
+    /// Write the ownership graph as open data.
+    #[command(subcommand)]
+    Export(ExportTarget),
+}
+
+/// What `export` writes.
+#[derive(clap::Subcommand, Debug)]
+enum ExportTarget {
+    /// Every ownership edge, past and current, with the producers it joins.
+    Ownership {
+        /// `bods` (Beneficial Ownership Data Standard 0.4 JSON) or `csv`.
+        #[arg(long, default_value = "bods")]
+        format: String,
+        /// The file to write; standard output when left out.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// What `import` reads.
@@ -74,6 +91,36 @@ enum ImportSource {
         /// The `.jsonl` file.
         file: std::path::PathBuf,
     },
+    /// Wikidata entity JSON (CC0): companies, their identifiers, brands,
+    /// parents and subsidiaries; `-` reads standard input.
+    Wikidata {
+        /// The dump extract (`.json`, one entity per line) or entity documents.
+        file: std::path::PathBuf,
+    },
+    /// GLEIF Level 2 relationship records (CC0): direct and ultimate
+    /// parents between producers known by their LEI; `-` reads standard input.
+    Gleif {
+        /// The RR-CDF JSON file, or one record per line.
+        file: std::path::PathBuf,
+    },
+}
+
+/// `file`, or standard input for `-`.
+fn open_input(file: &std::path::Path) -> anyhow::Result<Box<dyn std::io::BufRead>> {
+    if file.as_os_str() == "-" {
+        return Ok(Box::new(std::io::BufReader::new(std::io::stdin())));
+    }
+    let opened =
+        std::fs::File::open(file).map_err(|err| anyhow::anyhow!("{}: {err}", file.display()))?;
+    Ok(Box::new(std::io::BufReader::new(opened)))
+}
+
+/// An error as the command line tells it: the detail is for whoever ran it.
+fn told(err: AppError) -> anyhow::Error {
+    match err {
+        AppError::Internal(detail) => anyhow::anyhow!("internal error: {detail}"),
+        other => anyhow::anyhow!(other.message()),
+    }
 }
 
 #[tokio::main]
@@ -170,20 +217,54 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
-        Command::Import(ImportSource::Off { file }) => {
+        Command::Import(source) => {
             let database = db::connect(&cli.config).await?;
-            let report = if file.as_os_str() == "-" {
-                consumact_api::import::off::run(&database, std::io::stdin().lock()).await
-            } else {
-                let opened = std::fs::File::open(&file)
-                    .map_err(|err| anyhow::anyhow!("{}: {err}", file.display()))?;
-                consumact_api::import::off::run(&database, std::io::BufReader::new(opened)).await
-            }
-            .map_err(|err| match err {
-                AppError::Internal(detail) => anyhow::anyhow!("internal error: {detail}"),
-                other => anyhow::anyhow!(other.message()),
-            })?;
+            let report = match source {
+                ImportSource::Off { file } => {
+                    consumact_api::import::off::run(&database, open_input(&file)?)
+                        .await
+                        .map_err(told)?
+                        .to_string()
+                }
+                ImportSource::Wikidata { file } => {
+                    consumact_api::import::wikidata::run(&database, open_input(&file)?)
+                        .await
+                        .map_err(told)?
+                        .to_string()
+                }
+                ImportSource::Gleif { file } => {
+                    consumact_api::import::gleif::run(&database, open_input(&file)?)
+                        .await
+                        .map_err(told)?
+                        .to_string()
+                }
+            };
             println!("{report}");
+            Ok(())
+        }
+        Command::Export(ExportTarget::Ownership { format, out }) => {
+            use consumact_api::service::catalogue::ownership_export::{Format, export};
+            let format = match format.as_str() {
+                "bods" => Format::Bods,
+                "csv" => Format::Csv,
+                other => anyhow::bail!("--format must be bods or csv, not {other}"),
+            };
+            let database = db::connect(&cli.config).await?;
+            let now = chrono::Utc::now();
+            let edges = match out {
+                Some(path) => {
+                    let file = std::fs::File::create(&path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    let mut writer = std::io::BufWriter::new(file);
+                    export(&database, format, now, &mut writer).await
+                }
+                None => {
+                    let mut writer = std::io::BufWriter::new(std::io::stdout().lock());
+                    export(&database, format, now, &mut writer).await
+                }
+            }
+            .map_err(told)?;
+            eprintln!("{edges} ownership edges exported");
             Ok(())
         }
     }

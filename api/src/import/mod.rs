@@ -3,4 +3,7 @@
 //! own formats, read as streams, written idempotently.
 
 mod countries;
+pub mod edges;
+pub mod gleif;
 pub mod off;
+pub mod wikidata;

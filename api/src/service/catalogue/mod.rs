@@ -5,4 +5,5 @@ pub mod alternatives;
 pub mod conflicts;
 pub mod gtin;
 pub mod ownership;
+pub mod ownership_export;
 pub mod product;
