@@ -140,6 +140,18 @@ async fn open(
                     options.options([("statement_timeout", limit.as_str())])
                 });
             }
+            let port = url::Url::parse(url)
+                .ok()
+                .and_then(|parsed| parsed.port())
+                .unwrap_or(5432);
+            options.map_sqlx_postgres_pool_opts(move |options| {
+                options.after_connect(move |_, _| {
+                    Box::pin(async move {
+                        disable_nagle(port);
+                        Ok(())
+                    })
+                })
+            });
             options
                 .max_connections(pool.size)
                 .min_connections(1)
@@ -155,6 +167,50 @@ async fn open(
         }
     })
 }
+
+/// Turns Nagle's algorithm off on this process's TCP sockets to the
+/// database's `port`. sqlx 0.9.0 no longer does (its issue 4335, fixed
+/// after that release), so a statement sent as a large message and a small
+/// one waits up to 40 ms for the server's delayed acknowledgement: 10 000
+/// imported products took 6.5 s over TCP against 1.9 s over a Unix socket.
+/// Called as each connection opens; setting the option again on a socket
+/// that has it changes nothing.
+#[cfg(target_os = "linux")]
+fn disable_nagle(port: u16) {
+    use std::os::fd::{BorrowedFd, RawFd};
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let is_socket = std::fs::read_link(entry.path())
+            .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<RawFd>().ok())
+            .filter(|_| is_socket)
+        else {
+            continue;
+        };
+        // SAFETY: the descriptor was open when listed and is only borrowed
+        // for the two calls below. Were it closed and reused meanwhile, the
+        // calls would fail (not a socket) or set TCP_NODELAY on another TCP
+        // socket to the same port, which is what this function wants anyway.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        let socket = socket2::SockRef::from(&borrowed);
+        let to_database = socket
+            .peer_addr()
+            .ok()
+            .and_then(|peer| peer.as_socket())
+            .is_some_and(|peer| peer.port() == port);
+        if to_database && socket.tcp_nodelay().is_ok_and(|on| !on) {
+            let _ = socket.set_tcp_nodelay(true);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn disable_nagle(_port: u16) {}
 
 /// SQLite in WAL mode with a busy timeout, so concurrent writers queue
 /// instead of failing with "database is locked".
