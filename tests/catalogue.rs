@@ -254,6 +254,84 @@ async fn products_filter_by_brand_category_and_confirmed_value() {
 }
 
 #[tokio::test]
+async fn search_finds_products_by_name_barcode_and_category_with_the_filters() {
+    let shelf = shelf().await;
+    create(
+        &shelf,
+        json!({ "gtin": "3017620422003", "name": "Hazelnut cocoa spread", "brandId": shelf.brand,
+                "categories": ["en:spreads", "en:hazelnut-spreads"], "labels": ["en:vegan"], "territories": ["FR-ARA"] }),
+    )
+    .await;
+    create(
+        &shelf,
+        json!({ "gtin": "96385074", "name": "Hazelnut mints", "categories": ["en:confectioneries"], "territories": ["BE"] }),
+    )
+    .await;
+    let found = |query: &'static str, types: Value, filter: Value| {
+        let app = &shelf.app;
+        async move {
+            let data = app
+                .gql_ok(
+                    None,
+                    "query($q: String!, $types: [SearchType!], $filter: SearchFilter) {
+                        search(query: $q, types: $types, filter: $filter) { edges { node { snippet node {
+                            __typename ... on Product { name } ... on Producer { name } } } } } }",
+                    json!({ "q": query, "types": types, "filter": filter }),
+                )
+                .await;
+            data["search"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|edge| {
+                    let node = &edge["node"]["node"];
+                    format!(
+                        "{} {}",
+                        node["__typename"].as_str().unwrap(),
+                        node["name"].as_str().unwrap()
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut both = found("hazelnut", Value::Null, Value::Null).await;
+    both.sort();
+    assert_eq!(
+        both,
+        ["Product Hazelnut cocoa spread", "Product Hazelnut mints"]
+    );
+    // By barcode, by category word.
+    assert_eq!(
+        found("3017620422003", json!(["PRODUCT"]), Value::Null).await,
+        ["Product Hazelnut cocoa spread"]
+    );
+    assert_eq!(
+        found("confectioneries", json!(["PRODUCT"]), Value::Null).await,
+        ["Product Hazelnut mints"]
+    );
+    // A value the product confirms; a country finds its regions.
+    assert_eq!(
+        found("hazelnut", Value::Null, json!({ "valueTag": "vegan" })).await,
+        ["Product Hazelnut cocoa spread"]
+    );
+    assert_eq!(
+        found("hazelnut", Value::Null, json!({ "territory": "FR" })).await,
+        ["Product Hazelnut cocoa spread"]
+    );
+    // Campaign filters leave products out; other types leave them out.
+    assert!(
+        found("hazelnut", Value::Null, json!({ "kind": "BOYCOTT" }))
+            .await
+            .is_empty()
+    );
+    assert!(
+        found("hazelnut", json!(["PRODUCER"]), Value::Null)
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
 async fn an_open_food_facts_export_imports_once_and_stays_attributed() {
     let shelf = shelf().await;
     let db = sea_orm::Database::connect(&shelf.app.database_url)

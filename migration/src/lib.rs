@@ -40,6 +40,7 @@ mod m20261202_000030_response_requests;
 mod m20261202_000031_products;
 mod m20261202_000032_ownership;
 mod m20261202_000033_campaign_targets;
+mod m20261202_000034_product_search;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -81,6 +82,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000031_products::Migration),
             Box::new(m20261202_000032_ownership::Migration),
             Box::new(m20261202_000033_campaign_targets::Migration),
+            Box::new(m20261202_000034_product_search::Migration),
         ]
     }
 }

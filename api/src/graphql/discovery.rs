@@ -5,12 +5,13 @@ use std::collections::HashMap;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Union};
-use entities::{campaign, community, producer};
+use entities::{campaign, community, producer, product};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::graphql::campaign::{Campaign, CampaignKind, CampaignStatus};
+use crate::graphql::catalogue::Product;
 use crate::graphql::community::Community;
 use crate::graphql::connection::{
     self, ConnectionTotals, Page, complexity, decode_position, encode_position,
@@ -86,6 +87,8 @@ pub enum SearchType {
     Campaign,
     Community,
     Producer,
+    /// Products of the catalogue, by name, barcode and category.
+    Product,
 }
 
 impl From<SearchType> for Kind {
@@ -94,6 +97,7 @@ impl From<SearchType> for Kind {
             SearchType::Campaign => Kind::Campaign,
             SearchType::Community => Kind::Community,
             SearchType::Producer => Kind::Producer,
+            SearchType::Product => Kind::Product,
         }
     }
 }
@@ -121,6 +125,7 @@ pub enum SearchResult {
     Campaign(Campaign),
     Community(Community),
     Producer(Producer),
+    Product(Product),
 }
 
 /// One search hit.
@@ -221,12 +226,13 @@ impl DiscoveryQuery {
         let state = state(ctx);
         let first = connection::page_size(ctx, first)? as usize;
         let start = start_of(after.as_deref())?;
-        let mut kinds: Vec<Kind> = Vec::with_capacity(3);
+        let mut kinds: Vec<Kind> = Vec::with_capacity(4);
         for kind in types.unwrap_or_else(|| {
             vec![
                 SearchType::Campaign,
                 SearchType::Community,
                 SearchType::Producer,
+                SearchType::Product,
             ]
         }) {
             if !kinds.contains(&kind.into()) {
@@ -274,6 +280,13 @@ impl DiscoveryQuery {
             .into_iter()
             .map(|model| (model.id, model))
             .collect();
+        let mut products: HashMap<Uuid, product::Model> = product::Entity::find()
+            .filter(product::Column::Id.is_in(ids(Kind::Product)))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|model| (model.id, model))
+            .collect();
         let nodes = hits
             .into_iter()
             .filter_map(|hit| {
@@ -283,6 +296,7 @@ impl DiscoveryQuery {
                         SearchResult::Community(Community(communities.remove(&hit.id)?))
                     }
                     Kind::Producer => SearchResult::Producer(Producer(producers.remove(&hit.id)?)),
+                    Kind::Product => SearchResult::Product(Product(products.remove(&hit.id)?)),
                 };
                 Some(SearchHit {
                     node,

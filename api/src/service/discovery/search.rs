@@ -1,4 +1,5 @@
-//! Full-text search over campaigns, communities and producers, done by the
+//! Full-text search over campaigns, communities, producers and products,
+//! done by the
 //! database: PostgreSQL full-text search (`websearch_to_tsquery` stemmed in
 //! each row's language against its stored, accent-folded `tsvector`)
 //! and SQLite FTS5 on the embedded default (each word as a prefix, accents
@@ -33,11 +34,12 @@ pub enum Kind {
     Campaign,
     Community,
     Producer,
+    Product,
 }
 
 /// Public filters combined with the query. `kind` and `status` concern
-/// campaigns only, `value_tag` campaigns and communities: a kind that
-/// cannot satisfy a filter is left out.
+/// campaigns only, `value_tag` campaigns, communities and products (those
+/// that confirm it): a kind that cannot satisfy a filter is left out.
 #[derive(Default)]
 pub struct SearchFilter {
     pub kind: Option<CampaignKind>,
@@ -190,7 +192,7 @@ fn statement(
 ) -> Option<Statement> {
     let campaign_only = filter.kind.is_some() || filter.status.is_some();
     match kind {
-        Kind::Community | Kind::Producer if campaign_only => return None,
+        Kind::Community | Kind::Producer | Kind::Product if campaign_only => return None,
         Kind::Producer if filter.value_tag.is_some() => return None,
         _ => {}
     }
@@ -198,6 +200,7 @@ fn statement(
         Kind::Campaign => ("campaign", "c"),
         Kind::Community => ("community", "m"),
         Kind::Producer => ("producer", "p"),
+        Kind::Product => ("product", "d"),
     };
     let mut sql = Sql::new(backend);
     if backend == DbBackend::Postgres {
@@ -214,6 +217,7 @@ fn statement(
                 "'consumact_simple'::regconfig",
                 "p.name || '. ' || left(p.description, 2000)",
             ),
+            Kind::Product => ("'consumact_simple'::regconfig", "d.name || ' ' || d.gtin"),
         };
         // Each row is matched and ranked with the query stemmed in its own
         // language: one index scan per language, no cross-language noise.
@@ -222,6 +226,7 @@ fn statement(
         // updating a stored total does not rewrite them.
         let (vectors, matched, condition) = match kind {
             Kind::Producer => ("p", "q.fr".to_owned(), "p.search @@ q.fr".to_owned()),
+            Kind::Product => ("d", "q.fr".to_owned(), "d.search @@ q.fr".to_owned()),
             _ => (
                 "s",
                 "CASE WHEN s.language = 'fr' THEN q.fr ELSE q.en END".to_owned(),
@@ -241,7 +246,7 @@ fn statement(
             "'StartSel=\u{E000}, StopSel=\u{E001}, MinWords=8, MaxWords=24, MaxFragments=1') AS snippet FROM ",
         );
         sql.push(table).push(" ").push(alias);
-        if kind != Kind::Producer {
+        if !matches!(kind, Kind::Producer | Kind::Product) {
             sql.push(" JOIN ")
                 .push(table)
                 .push("_search s ON s.")
@@ -252,7 +257,7 @@ fn statement(
         }
         sql.push(", (SELECT ");
         match kind {
-            Kind::Producer => {
+            Kind::Producer | Kind::Product => {
                 sql.push("websearch_to_tsquery('consumact_simple', ")
                     .bind(query)
                     .push(") AS fr");
@@ -271,6 +276,7 @@ fn statement(
             Kind::Campaign => ("0.0, 10.0, 4.0, 1.0", "campaign_fts"),
             Kind::Community => ("0.0, 10.0, 3.0", "community_fts"),
             Kind::Producer => ("0.0, 10.0, 4.0, 1.0", "producer_fts"),
+            Kind::Product => ("0.0, 10.0, 2.0", "product_fts"),
         };
         sql.push("SELECT ")
             .push(alias)
@@ -333,6 +339,21 @@ fn statement(
             if let Some(territory) = &filter.territory {
                 sql.push(" AND ")
                     .territory("p.territory", &territory.to_ascii_uppercase());
+            }
+        }
+        Kind::Product => {
+            // Territories are a JSON list of codes: `"FR` finds FR and its
+            // subdivisions (`"FR-ARA"`).
+            if let Some(territory) = &filter.territory {
+                sql.push(" AND d.territories LIKE ")
+                    .bind(format!("%\"{}%", territory.to_ascii_uppercase()));
+            }
+            if let Some(tag) = &filter.value_tag {
+                sql.push(
+                    " AND d.id IN (SELECT pv.product_id FROM product_value pv JOIN value_tag v ON v.id = pv.value_tag_id WHERE pv.status = 'YES' AND v.slug = ",
+                )
+                .bind(tag.trim())
+                .push(")");
             }
         }
     }
