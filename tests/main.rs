@@ -12,6 +12,7 @@ mod caches;
 mod campaign_places;
 mod campaigns;
 mod catalogue;
+mod catalogue_proposals;
 mod co_creation;
 mod communities;
 mod conflicts;

@@ -11,6 +11,7 @@ pub mod campaign_escalation;
 pub mod campaign_sponsor;
 pub mod campaign_update;
 pub mod campaign_value_tag;
+pub mod catalogue_proposal;
 pub mod commitment_review;
 pub mod community;
 pub mod community_member;

@@ -41,6 +41,7 @@ mod m20261202_000031_products;
 mod m20261202_000032_ownership;
 mod m20261202_000033_campaign_targets;
 mod m20261202_000034_product_search;
+mod m20261202_000035_catalogue_proposals;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -83,6 +84,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000032_ownership::Migration),
             Box::new(m20261202_000033_campaign_targets::Migration),
             Box::new(m20261202_000034_product_search::Migration),
+            Box::new(m20261202_000035_catalogue_proposals::Migration),
         ]
     }
 }

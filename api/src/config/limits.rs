@@ -103,6 +103,12 @@ pub struct Limits {
     #[arg(long, env = "CONSUMACT_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub login_failures_per_account: u32,
 
+    /// Catalogue proposals and ownership disputes one member may file per
+    /// day (`proposeProduct`, `proposeBrand`, `proposeOwnership`,
+    /// `disputeOwnership`).
+    #[arg(long, env = "CONSUMACT_CATALOGUE_PROPOSALS_PER_DAY", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub catalogue_proposals_per_day: u32,
+
     /// Largest number of signatures one offline tally may record.
     #[arg(long, env = "CONSUMACT_OFFLINE_TALLY_MAX", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub offline_tally_max: u32,

@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod campaign_edit;
 pub mod campaign_target;
 pub mod catalogue;
+pub mod catalogue_proposal;
 pub mod community;
 pub mod conflicts;
 pub mod connection;
@@ -47,6 +48,7 @@ pub struct Query(
     community::CommunityQuery,
     producer::ProducerQuery,
     catalogue::CatalogueQuery,
+    catalogue_proposal::CatalogueProposalQuery,
     conflicts::ConflictsQuery,
     campaign::CampaignQuery,
     producer_voice::ProducerVoiceQuery,
@@ -71,6 +73,7 @@ pub struct Mutation(
     community::CommunityMutation,
     producer::ProducerMutation,
     catalogue::CatalogueMutation,
+    catalogue_proposal::CatalogueProposalMutation,
     ownership::OwnershipMutation,
     campaign_edit::CampaignMutation,
     campaign_target::CampaignTargetMutation,

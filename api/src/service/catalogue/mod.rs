@@ -7,3 +7,4 @@ pub mod gtin;
 pub mod ownership;
 pub mod ownership_export;
 pub mod product;
+pub mod proposals;

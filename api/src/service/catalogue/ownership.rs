@@ -106,7 +106,7 @@ fn require_curator(actor: Viewer) -> Result<()> {
     }
 }
 
-fn evidence(url: Option<String>) -> Result<Option<String>> {
+pub(crate) fn evidence(url: Option<String>) -> Result<Option<String>> {
     let Some(url) = url
         .map(|url| url.trim().to_owned())
         .filter(|url| !url.is_empty())

@@ -89,6 +89,9 @@ pub async fn export(db: &DatabaseConnection, actor: Viewer) -> Result<Value> {
     let sessions = mine.rows(auth_token::Column::MemberId).await?;
     let communities = mine.rows(community::Column::CreatedBy).await?;
     let producers = mine.rows(producer::Column::CreatedBy).await?;
+    let catalogue = mine
+        .rows(entities::catalogue_proposal::Column::ProposerId)
+        .await?;
     let digests = mine.rows(notification_digest::Column::MemberId).await?;
     let decisions = mine.rows(audit_log::Column::ActorId).await?;
     Ok(json!({
@@ -173,6 +176,11 @@ pub async fn export(db: &DatabaseConnection, actor: Viewer) -> Result<Value> {
         })).collect::<Vec<_>>(),
         "producersCreated": producers.iter().map(|p| json!({
             "id": p.id, "name": p.name, "createdAt": p.created_at,
+        })).collect::<Vec<_>>(),
+        "catalogueProposals": catalogue.iter().map(|p| json!({
+            "id": p.id, "kind": format!("{:?}", p.kind).to_uppercase(), "details": p.payload,
+            "reason": p.reason, "evidenceUrl": p.evidence_url,
+            "status": format!("{:?}", p.status).to_uppercase(), "createdAt": p.created_at,
         })).collect::<Vec<_>>(),
         "pendingDigests": digests.iter().map(|d| json!({
             "campaignId": d.campaign_id, "dueAt": d.due_at, "since": d.since,
