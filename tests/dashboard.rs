@@ -27,6 +27,7 @@ async fn the_dashboard_draws_its_charts_from_seeded_data_without_console_errors(
         communities: 20,
         months: 6,
         seed: 7,
+        products: 0,
         index_builds: 2,
     };
     let report = seed::run(&db, &config, &args).await.unwrap();

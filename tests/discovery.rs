@@ -696,10 +696,25 @@ async fn seeded_and_written_standing_matches_the_rows() {
         communities: 12,
         months: 2,
         seed: 5,
+        products: 400,
         index_builds: 2,
     };
     let report = seed::run(&db, &config, &args).await.unwrap();
     assert_eq!(report.communities, 12);
+    assert_eq!((report.products, report.brands), (400, 20));
+    // Seeded products are found by their barcodes, with a brand and owner.
+    let product = app
+        .gql_ok(
+            None,
+            "query($code: String!) { productByGtin(code: $code) { gtin categories brand { owner { id } } } }",
+            json!({ "code": seed::shelf::gtin_of(399) }),
+        )
+        .await;
+    assert_eq!(product["productByGtin"]["gtin"], seed::shelf::gtin_of(399));
+    assert!(
+        product["productByGtin"]["brand"]["owner"]["id"].is_string(),
+        "{product}"
+    );
     assert_eq!(drifted(&db).await, (0, 0));
 
     // Seeded texts come in both languages, and French ones are found

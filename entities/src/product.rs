@@ -30,6 +30,9 @@ pub struct Model {
     pub producer_id: Option<Uuid>,
     /// Open Food Facts category tags, general to specific (JSON array).
     pub categories: String,
+    /// The last (deepest) of `categories`, indexed: what `alternatives`
+    /// compares.
+    pub category: Option<String>,
     /// Label tags as given: value-tag slugs or Open Food Facts tags (JSON).
     pub labels: String,
     /// Allergen tags as given (JSON).

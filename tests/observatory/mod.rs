@@ -363,6 +363,7 @@ async fn seed_months(app: &TestApp, months: u32) -> sea_orm::DatabaseConnection 
         communities: 4,
         months,
         seed: 11,
+        products: 0,
         index_builds: 2,
     };
     consumact_api::seed::run(&db, &config, &args).await.unwrap();

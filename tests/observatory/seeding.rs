@@ -27,6 +27,7 @@ async fn the_seed_counts_the_rollups_as_a_rebuild_from_its_rows_does() {
             communities: 4,
             months: 3,
             seed: 5,
+            products: 0,
             index_builds: 2,
         };
         // A fresh database: the seed counts the atoms and contributors as it
@@ -72,6 +73,7 @@ async fn a_seed_whose_rows_fill_their_batches_exactly_writes_them_all() {
         communities: 2,
         months: 2,
         seed: 9,
+        products: 0,
         index_builds: 2,
     };
     let report = seed::run(&db, &config, &args).await.unwrap();
@@ -114,6 +116,7 @@ async fn a_seed_builds_again_every_index_and_key_it_set_aside() {
         communities: 2,
         months: 2,
         seed: 13,
+        products: 0,
         index_builds: 3,
     };
     seed::run(&db, &config, &args).await.unwrap();

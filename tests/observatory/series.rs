@@ -195,6 +195,7 @@ async fn closed_periods_only_publishes_months_that_have_ended() {
             communities: 20,
             months: 3,
             seed: 3,
+            products: 0,
             index_builds: 2,
         };
         consumact_api::seed::run(&db, &config, &args).await.unwrap();

@@ -237,6 +237,7 @@ async fn write(
                 active.name = Set(fields.0);
                 active.brand_id = Set(fields.1);
                 active.producer_id = Set(fields.2);
+                active.category = Set(catalogue::deepest(&fields.3));
                 active.categories = Set(fields.3);
                 active.labels = Set(fields.4);
                 active.allergens = Set(fields.5);
@@ -260,6 +261,7 @@ async fn write(
                     name: Set(fields.0),
                     brand_id: Set(fields.1),
                     producer_id: Set(fields.2),
+                    category: Set(catalogue::deepest(&fields.3)),
                     categories: Set(fields.3),
                     labels: Set(fields.4),
                     allergens: Set(fields.5),

@@ -26,6 +26,7 @@ mod people;
 mod phases;
 mod rng;
 mod rows;
+pub mod shelf;
 
 use std::fmt;
 
@@ -63,6 +64,10 @@ pub struct SeedArgs {
     /// Seed of the generator: the same seed gives the same data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Products to create, with one brand per 20 and an ownership forest
+    /// over the producers (none by default).
+    #[arg(long, default_value_t = 0)]
+    pub products: u64,
     /// Indexes and keys built at once after the load, on PostgreSQL.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
     pub index_builds: u32,
@@ -79,6 +84,9 @@ pub struct Report {
     pub ratings: u64,
     pub pledges: u64,
     pub responses: u64,
+    pub products: u64,
+    pub brands: u64,
+    pub ownerships: u64,
     pub atoms: u64,
     pub seconds: f64,
 }
@@ -87,15 +95,18 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "seeded {} members, {} communities, {} producers, {} campaigns, {} signatures, {} ratings, {} pledges, {} responses; {} rollup atoms; {:.1} s",
+            "seeded {} members, {} communities, {} producers ({} ownership edges), {} campaigns, {} signatures, {} ratings, {} pledges, {} responses, {} brands, {} products; {} rollup atoms; {:.1} s",
             self.members,
             self.communities,
             self.producers,
+            self.ownerships,
             self.campaigns,
             self.signatures,
             self.ratings,
             self.pledges,
             self.responses,
+            self.brands,
+            self.products,
             self.atoms,
             self.seconds
         )
@@ -110,6 +121,7 @@ pub async fn run(db: &DatabaseConnection, config: &Config, args: &SeedArgs) -> R
     seeding.member_values().await?;
     let mut communities = seeding.communities();
     seeding.producers().await?;
+    seeding.shelf().await?;
     let mut campaigns = seeding.campaigns();
     seeding.standing_from_a_dry_run(&mut campaigns, &mut communities);
     seeding.write_structure(communities, campaigns).await?;

@@ -153,6 +153,8 @@ impl<'a> Seeding<'a> {
                 "signature",
                 "pledge",
                 "trust_rating",
+                "product",
+                "product_value",
             ],
         )
         .await?;

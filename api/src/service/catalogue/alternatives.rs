@@ -6,18 +6,19 @@
 //! index when the viewer may read the observatory, each with its reasons.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use entities::campaign::{self, CampaignKind, CampaignStatus};
 use entities::pledge::{self, PledgeStatus};
 use entities::product_value::ValueStatus;
 use entities::signature::{self, SignatureStatus};
-use entities::{community_member, member, product};
+use entities::{brand, community_member, member, product, product_value};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::conflicts::{paths, verdicts};
-use super::{gtin, product as catalogue};
+use super::conflicts::held;
+use super::{gtin, ownership, product as catalogue};
 use crate::error::{AppError, Result};
 use crate::service::observatory::{Observatory, Part, Scope, authorize};
 use crate::service::validate;
@@ -146,13 +147,37 @@ pub async fn alternatives(
     let Some(found) = catalogue::by_gtin(db, &code).await? else {
         return Ok(None);
     };
-    let categories: Vec<String> = serde_json::from_str(&found.categories).unwrap_or_default();
-    let Some(deepest) = categories.last() else {
+    let Some(deepest) = found.category.clone() else {
         return Ok(Some(Vec::new()));
     };
-    let candidates = product::Entity::find()
-        .filter(product::Column::Categories.contains(format!("\"{deepest}\"")))
-        .filter(product::Column::Id.ne(found.id))
+    let held = held(db, viewer, values).await?;
+    // Candidates that confirm every value held and may be sold there, read
+    // from the category's index in key order.
+    let mut query = product::Entity::find()
+        .filter(product::Column::Category.eq(deepest))
+        .filter(product::Column::Id.ne(found.id));
+    // One probe of the values' key per candidate and value, as the
+    // category's index is walked (an aggregate over every product
+    // confirming a common value would read hundreds of thousands of rows).
+    for tag in &held {
+        let confirms = Query::select()
+            .expr(Expr::val(1))
+            .from(product_value::Entity)
+            .and_where(
+                Expr::col((product_value::Entity, product_value::Column::ProductId))
+                    .equals((product::Entity, product::Column::Id)),
+            )
+            .and_where(product_value::Column::ValueTagId.eq(tag.id))
+            .and_where(product_value::Column::Status.eq(ValueStatus::Yes))
+            .to_owned();
+        query = query.filter(Expr::exists(confirms));
+    }
+    if let Some(place) = &territory {
+        query = query.filter(
+            product::Column::Territories.contains(format!("\"{}", validate::country_of(place))),
+        );
+    }
+    let candidates = query
         .order_by_asc(product::Column::Id)
         .limit(CANDIDATES)
         .all(db)
@@ -161,8 +186,20 @@ pub async fn alternatives(
         Some(viewer) => opposed(db, viewer).await?,
         None => HashSet::new(),
     };
+    // The candidates' brand owners in one query; each producer's owners
+    // and trust index read once.
+    let owners: HashMap<Uuid, Option<Uuid>> = brand::Entity::find()
+        .filter(brand::Column::Id.is_in(candidates.iter().filter_map(|c| c.brand_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|found| (found.id, found.owner_id))
+        .collect();
+    let mut above: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    let mut trusted: HashMap<Uuid, Option<f64>> = HashMap::new();
     let trust_readable = authorize(state, viewer, Part::Picture).is_ok();
     let observatory = Observatory::new(state);
+    let shared: Vec<&str> = held.iter().map(|tag| tag.slug.as_str()).collect();
     let mut out = Vec::new();
     for candidate in candidates {
         if let Some(place) = &territory
@@ -170,42 +207,49 @@ pub async fn alternatives(
         {
             continue;
         }
-        let above = paths(db, &candidate).await?;
-        if above.keys().any(|producer| against.contains(producer)) {
-            continue;
+        let brand_owner = candidate
+            .brand_id
+            .and_then(|brand| owners.get(&brand).copied().flatten());
+        let mut opposed_here = false;
+        for root in [brand_owner, candidate.producer_id].into_iter().flatten() {
+            let chain = match above.entry(root) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    let mut chain = vec![root];
+                    chain.extend(ownership::ancestors(db, root).await?);
+                    slot.insert(chain)
+                }
+            };
+            if chain.iter().any(|producer| against.contains(producer)) {
+                opposed_here = true;
+            }
         }
-        let said = verdicts(db, viewer, &candidate, values.clone()).await?;
-        if said
-            .iter()
-            .any(|verdict| verdict.status != Some(ValueStatus::Yes))
-        {
+        if opposed_here {
             continue;
         }
         let mut reasons = Vec::new();
-        if !said.is_empty() {
-            let slugs: Vec<&str> = said
-                .iter()
-                .map(|verdict| verdict.value.slug.as_str())
-                .collect();
+        if !shared.is_empty() {
             reasons.push(Reason {
                 kind: ReasonKind::SharedValues,
-                detail: slugs.join(", "),
+                detail: shared.join(", "),
             });
         }
-        let maker = candidate.producer_id.or_else(|| {
-            // The brand's owner when the maker is not known.
-            above
-                .iter()
-                .find(|(_, path)| path.len() == 3)
-                .map(|(id, _)| *id)
-        });
+        // The brand's owner when the maker is not known.
+        let maker = candidate.producer_id.or(brand_owner);
         let mut trust_index = None;
         if trust_readable && let Some(maker) = maker {
-            trust_index = observatory
-                .producer(maker, Scope::default())
-                .await?
-                .and_then(|found| found.cell.metrics)
-                .and_then(|metrics| metrics.trust_index);
+            trust_index = match trusted.get(&maker) {
+                Some(known) => *known,
+                None => {
+                    let index = observatory
+                        .producer(maker, Scope::default())
+                        .await?
+                        .and_then(|found| found.cell.metrics)
+                        .and_then(|metrics| metrics.trust_index);
+                    trusted.insert(maker, index);
+                    index
+                }
+            };
             if let Some(index) = trust_index {
                 reasons.push(Reason {
                     kind: ReasonKind::Trust,

@@ -280,7 +280,32 @@ pub(super) async fn verdicts(
     found: &product::Model,
     values: Vec<String>,
 ) -> Result<Vec<Verdict>> {
-    let tags = match viewer {
+    let tags = held(db, viewer, values).await?;
+    let said: HashMap<Uuid, ValueStatus> = catalogue::values_of(db, found.id)
+        .await?
+        .into_iter()
+        .map(|(tag, status)| (tag.id, status))
+        .collect();
+    let mut out: Vec<Verdict> = tags
+        .into_iter()
+        .map(|value| Verdict {
+            status: said.get(&value.id).copied(),
+            value,
+        })
+        .collect();
+    out.sort_by(|a, b| a.value.slug.cmp(&b.value.slug));
+    Ok(out)
+}
+
+/// The values that matter: the viewer's declared ones when signed in and
+/// no `values` are passed, else `values` (`BAD_USER_INPUT` for a slug no
+/// value tag has).
+pub(super) async fn held(
+    db: &impl ConnectionTrait,
+    viewer: Option<Viewer>,
+    values: Vec<String>,
+) -> Result<Vec<value_tag::Model>> {
+    Ok(match viewer {
         Some(viewer) if values.is_empty() => {
             let held: Vec<Uuid> = member_value_tag::Entity::find()
                 .filter(member_value_tag::Column::MemberId.eq(viewer.id))
@@ -314,19 +339,5 @@ pub(super) async fn verdicts(
             }
             found
         }
-    };
-    let said: HashMap<Uuid, ValueStatus> = catalogue::values_of(db, found.id)
-        .await?
-        .into_iter()
-        .map(|(tag, status)| (tag.id, status))
-        .collect();
-    let mut out: Vec<Verdict> = tags
-        .into_iter()
-        .map(|value| Verdict {
-            status: said.get(&value.id).copied(),
-            value,
-        })
-        .collect();
-    out.sort_by(|a, b| a.value.slug.cmp(&b.value.slug));
-    Ok(out)
+    })
 }

@@ -151,6 +151,13 @@ fn require_curator(actor: Viewer) -> Result<()> {
     }
 }
 
+/// The deepest of a JSON list of categories (the last one).
+pub fn deepest(categories: &str) -> Option<String> {
+    serde_json::from_str::<Vec<String>>(categories)
+        .ok()
+        .and_then(|list| list.last().cloned())
+}
+
 /// Adds a product to the catalogue, with what it says of each value.
 pub async fn create(state: &AppState, actor: Viewer, input: NewProduct) -> Result<product::Model> {
     require_curator(actor)?;
@@ -198,6 +205,7 @@ pub async fn create(state: &AppState, actor: Viewer, input: NewProduct) -> Resul
         brand_id: Set(input.brand_id),
         producer_id: Set(input.producer_id),
         categories: Set(json(&categories)),
+        category: Set(categories.last().cloned()),
         labels: Set(json(&labels)),
         allergens: Set(json(&allergens)),
         territories: Set(json(&territories)),
