@@ -18,8 +18,10 @@
 
 #[path = "support/client.rs"]
 mod client;
+#[path = "support/seeded.rs"]
+mod seeded;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Value, json};
 
@@ -36,11 +38,6 @@ const CAMPAIGNS: &str = "query($order: CampaignOrder) {
 const COMMUNITIES: &str = "query($order: CommunityOrder) {
     communities(orderBy: $order, first: 20) { edges { node { id name memberCount } } } }";
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
 #[tokio::main]
 async fn main() {
     let url = std::env::var("LOAD_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
@@ -51,21 +48,7 @@ async fn main() {
     consumact_api::install_tls_provider();
     let http = reqwest::Client::new();
 
-    // Seeded members share one password; every 97th, so they differ.
-    let mut tokens = Vec::with_capacity(member_count);
-    for i in 0..member_count {
-        let handle = format!("s{seed}-member-{:07}", i * 97);
-        let body = client::gql(
-            &http,
-            &endpoint,
-            None,
-            "mutation($h: String!, $p: String!) { login(input: { handleOrEmail: $h, password: $p }) { token } }",
-            json!({ "h": handle, "p": format!("s{seed}-password") }),
-        )
-        .await;
-        let data = client::data(body, "login of a seeded member");
-        tokens.push(data["login"]["token"].as_str().expect("token").to_owned());
-    }
+    let tokens = seeded::sign_in(&http, &endpoint, seed, member_count).await;
 
     type Case = (&'static str, bool, &'static str, Value);
     let cases: Vec<Case> = vec![
@@ -170,8 +153,8 @@ async fn main() {
         println!(
             "{:<36} {:>8.1}ms {:>8.1}ms {:>8.1}ms {:>6}",
             name,
-            percentile(&times, 0.5).as_secs_f64() * 1e3,
-            percentile(&times, 0.95).as_secs_f64() * 1e3,
+            seeded::percentile(&times, 0.5).as_secs_f64() * 1e3,
+            seeded::percentile(&times, 0.95).as_secs_f64() * 1e3,
             times.last().unwrap().as_secs_f64() * 1e3,
             hits,
         );

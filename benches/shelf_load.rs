@@ -20,8 +20,10 @@
 
 #[path = "support/client.rs"]
 mod client;
+#[path = "support/seeded.rs"]
+mod seeded;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use consumact_api::seed::shelf::gtin_of;
 use serde_json::{Value, json};
@@ -35,11 +37,6 @@ const ALTERNATIVES: &str = "query($code: String!, $values: [String!], $territory
     alternatives(code: $code, first: 10, values: $values, territory: $territory) {
     product { name gtin } reasons { kind detail } } }";
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
 #[tokio::main]
 async fn main() {
     let url = std::env::var("LOAD_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
@@ -51,20 +48,7 @@ async fn main() {
     consumact_api::install_tls_provider();
     let http = reqwest::Client::new();
 
-    let mut tokens = Vec::with_capacity(member_count);
-    for i in 0..member_count {
-        let handle = format!("s{seed}-member-{:07}", i * 97);
-        let body = client::gql(
-            &http,
-            &endpoint,
-            None,
-            "mutation($h: String!, $p: String!) { login(input: { handleOrEmail: $h, password: $p }) { token } }",
-            json!({ "h": handle, "p": format!("s{seed}-password") }),
-        )
-        .await;
-        let data = client::data(body, "login of a seeded member");
-        tokens.push(data["login"]["token"].as_str().expect("token").to_owned());
-    }
+    let tokens = seeded::sign_in(&http, &endpoint, seed, member_count).await;
     // Barcodes spread over the whole range, the same for every query.
     let code = |i: usize| gtin_of((i as u64).wrapping_mul(7_919) % products);
 
@@ -127,8 +111,8 @@ async fn main() {
         println!(
             "{:<24} {:>8.1}ms {:>8.1}ms {:>8.1}ms {:>8}",
             name,
-            percentile(&times, 0.5).as_secs_f64() * 1e3,
-            percentile(&times, 0.95).as_secs_f64() * 1e3,
+            seeded::percentile(&times, 0.5).as_secs_f64() * 1e3,
+            seeded::percentile(&times, 0.95).as_secs_f64() * 1e3,
             times.last().unwrap().as_secs_f64() * 1e3,
             answered,
         );
