@@ -125,6 +125,21 @@ async fn proposals_wait_for_a_moderator_and_representatives_dispute_their_edges(
     assert_eq!(pending["catalogueProposals"]["totalCount"], 2, "{pending}");
     assert!(pending["catalogueProposals"]["edges"][0]["node"]["proposerId"].is_string());
 
+    // Unknown and malformed ids, a reason too short: coded errors.
+    let unknown = decide(
+        &app,
+        &admin,
+        "accept",
+        &uuid::Uuid::now_v7().to_string(),
+        "fine",
+    )
+    .await;
+    assert_eq!(error_code(&unknown), "NOT_FOUND", "{unknown}");
+    let malformed = decide(&app, &admin, "reject", "not-an-id", "no thanks").await;
+    assert_eq!(error_code(&malformed), "BAD_USER_INPUT", "{malformed}");
+    let curt = decide(&app, &admin, "reject", id, "no").await;
+    assert_eq!(error_field(&curt), "reason", "{curt}");
+
     // Accepted: written, once.
     let accepted = decide(&app, &admin, "accept", id, "Checked the label.").await;
     let accepted = &accepted["data"]["acceptCatalogueProposal"];

@@ -37,8 +37,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub kind: ProposalKind,
-    /// What is proposed, as JSON (the fields of the matching mutation's
-    /// input; for a dispute, the edge's id).
+    /// What is proposed, as JSON (`kind` and the fields of the matching
+    /// mutation's input in snake_case; for a dispute, the edge's id).
     pub payload: String,
     /// None once the proposer deleted their account.
     pub proposer_id: Option<Uuid>,

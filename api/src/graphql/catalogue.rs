@@ -275,6 +275,24 @@ pub struct CreateProductInput {
     pub territories: Vec<String>,
 }
 
+impl CreateProductInput {
+    /// The service's input, its ids checked.
+    pub(crate) fn into_new(self) -> Result<service::NewProduct> {
+        let id =
+            |field: &str, value: Option<ID>| value.map(|v| validate::id(field, &v)).transpose();
+        Ok(service::NewProduct {
+            gtin: self.gtin,
+            name: self.name,
+            brand_id: id("input.brandId", self.brand_id)?,
+            producer_id: id("input.producerId", self.producer_id)?,
+            categories: self.categories,
+            labels: self.labels,
+            allergens: self.allergens,
+            territories: self.territories,
+        })
+    }
+}
+
 /// A brand for the catalogue.
 #[derive(InputObject)]
 pub struct CreateBrandInput {
@@ -297,19 +315,9 @@ impl CatalogueMutation {
         input: CreateProductInput,
     ) -> Result<Product> {
         let actor = require_member(ctx).await?;
-        let id =
-            |field: &str, value: Option<ID>| value.map(|v| validate::id(field, &v)).transpose();
-        let new = service::NewProduct {
-            gtin: input.gtin,
-            name: input.name,
-            brand_id: id("input.brandId", input.brand_id)?,
-            producer_id: id("input.producerId", input.producer_id)?,
-            categories: input.categories,
-            labels: input.labels,
-            allergens: input.allergens,
-            territories: input.territories,
-        };
-        service::create(state(ctx), actor, new).await.map(Product)
+        service::create(state(ctx), actor, input.into_new()?)
+            .await
+            .map(Product)
     }
 
     /// Adds a brand; moderators and admins. `CONFLICT` for a name taken.

@@ -47,8 +47,9 @@ impl CatalogueProposal {
     async fn status(&self) -> CatalogueProposalStatus {
         self.0.status.into()
     }
-    /// What is proposed, as JSON: the fields of the matching mutation's
-    /// input (`kind` first), or the disputed edge's `ownershipId`.
+    /// What is proposed, as JSON: `kind` and the fields of the matching
+    /// mutation's input in snake_case (`gtin`, `brand_id` …), or the
+    /// disputed edge's `ownership_id`.
     async fn details(&self) -> &str {
         &self.0.payload
     }
@@ -164,16 +165,7 @@ impl CatalogueProposalMutation {
         reason: String,
     ) -> Result<CatalogueProposal> {
         let actor = require_member(ctx).await?;
-        let what = Proposed::Product {
-            gtin: input.gtin,
-            name: input.name,
-            brand_id: optional_id("input.brandId", input.brand_id)?,
-            producer_id: optional_id("input.producerId", input.producer_id)?,
-            categories: input.categories,
-            labels: input.labels,
-            allergens: input.allergens,
-            territories: input.territories,
-        };
+        let what = Proposed::Product(input.into_new()?);
         service::propose(state(ctx), actor, what, &reason, None)
             .await
             .map(CatalogueProposal)

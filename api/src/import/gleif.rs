@@ -17,7 +17,7 @@ use std::io::Read;
 use chrono::{DateTime, Utc};
 use entities::ownership::OwnershipSource;
 use entities::producer;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -191,10 +191,7 @@ async fn write(db: &DatabaseConnection, records: Vec<Record>, report: &mut Repor
     // History first, then direct parents, then ultimate ones.
     ordered.sort_by_key(|record| (record.end.is_none(), !record.direct));
     let now = Utc::now();
-    let txn = db.begin().await?;
-    if sea_orm::ConnectionTrait::get_database_backend(&txn) == sea_orm::DbBackend::Sqlite {
-        crate::db::take_sqlite_write_lock(&txn).await?;
-    }
+    let txn = super::begin(db).await?;
     for record in ordered {
         let (Some(&child), Some(&parent)) =
             (producers.get(&record.child), producers.get(&record.parent))

@@ -14,10 +14,7 @@ use chrono::Utc;
 use entities::producer::ProducerKind;
 use entities::product::ProductSource;
 use entities::{brand, producer, product, product_value, value_tag};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -172,18 +169,7 @@ async fn write(
     if lines.is_empty() {
         return Ok(());
     }
-    let txn = db.begin().await?;
-    match db.get_database_backend() {
-        // A running server may be writing too.
-        sea_orm::DbBackend::Sqlite => crate::db::take_sqlite_write_lock(&txn).await?,
-        // An import is resumed by running it again, so its batches need not
-        // wait for each commit to reach the disk.
-        sea_orm::DbBackend::Postgres => {
-            txn.execute_unprepared("SET LOCAL synchronous_commit = off")
-                .await?;
-        }
-        _ => {}
-    }
+    let txn = super::begin(db).await?;
     if names.tags.is_empty() {
         names.tags = value_tag::Entity::find()
             .all(&txn)

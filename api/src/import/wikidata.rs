@@ -18,10 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entities::brand;
 use entities::ownership::OwnershipSource;
 use entities::producer::{self, ProducerKind};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -298,10 +295,7 @@ async fn write(
             companies.insert(link.item.clone());
         }
     }
-    let txn = db.begin().await?;
-    if sea_orm::ConnectionTrait::get_database_backend(&txn) == sea_orm::DbBackend::Sqlite {
-        crate::db::take_sqlite_write_lock(&txn).await?;
-    }
+    let txn = super::begin(db).await?;
     let mut producers: HashMap<String, Uuid> = HashMap::new();
     for id in &companies {
         let Some(entity) = entities.get(id) else {

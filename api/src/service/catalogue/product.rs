@@ -128,7 +128,9 @@ fn tags(field: &str, given: Vec<String>, max: usize, prefixed: bool) -> Result<V
     Ok(out)
 }
 
-/// What `create` needs.
+/// What `create` needs (also what a member's proposal keeps until a
+/// moderator accepts it).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct NewProduct {
     pub gtin: String,
     pub name: String,

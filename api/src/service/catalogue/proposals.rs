@@ -29,16 +29,7 @@ use crate::state::AppState;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Proposed {
-    Product {
-        gtin: String,
-        name: String,
-        brand_id: Option<Uuid>,
-        producer_id: Option<Uuid>,
-        categories: Vec<String>,
-        labels: Vec<String>,
-        allergens: Vec<String>,
-        territories: Vec<String>,
-    },
+    Product(product::NewProduct),
     Brand {
         name: String,
         owner_id: Option<Uuid>,
@@ -52,13 +43,15 @@ pub enum Proposed {
         from_producer: bool,
     },
     /// The edge said to be wrong.
-    Dispute { ownership_id: Uuid },
+    Dispute {
+        ownership_id: Uuid,
+    },
 }
 
 impl Proposed {
     fn kind(&self) -> ProposalKind {
         match self {
-            Proposed::Product { .. } => ProposalKind::Product,
+            Proposed::Product(_) => ProposalKind::Product,
             Proposed::Brand { .. } => ProposalKind::Brand,
             Proposed::Ownership { .. } => ProposalKind::Ownership,
             Proposed::Dispute { .. } => ProposalKind::Dispute,
@@ -110,33 +103,16 @@ pub async fn propose(
         });
     }
     let what = match what {
-        Proposed::Product {
-            gtin: code,
-            name,
-            brand_id,
-            producer_id,
-            categories,
-            labels,
-            allergens,
-            territories,
-        } => {
-            let code = gtin::normalise("input.gtin", &code)?;
-            let name = validate::text("input.name", &name, 1, 300)?;
-            if product::by_gtin(db, &code).await?.is_some() {
+        Proposed::Product(mut new) => {
+            new.gtin = gtin::normalise("input.gtin", &new.gtin)?;
+            new.name = validate::text("input.name", &new.name, 1, 300)?;
+            if product::by_gtin(db, &new.gtin).await?.is_some() {
                 return Err(AppError::Conflict(format!(
-                    "a product with the barcode {code} is in the catalogue already"
+                    "a product with the barcode {} is in the catalogue already",
+                    new.gtin
                 )));
             }
-            Proposed::Product {
-                gtin: code,
-                name,
-                brand_id,
-                producer_id,
-                categories,
-                labels,
-                allergens,
-                territories,
-            }
+            Proposed::Product(new)
         }
         Proposed::Brand { name, owner_id } => Proposed::Brand {
             name: validate::text("input.name", &name, 1, 200)?,
@@ -314,28 +290,7 @@ pub async fn accept(
     let reason = validate::optional_text("reason", reason.as_deref(), 2_000)?;
     let found = pending(state, id).await?;
     let written = match proposed(&found)? {
-        Proposed::Product {
-            gtin,
-            name,
-            brand_id,
-            producer_id,
-            categories,
-            labels,
-            allergens,
-            territories,
-        } => {
-            let input = product::NewProduct {
-                gtin,
-                name,
-                brand_id,
-                producer_id,
-                categories,
-                labels,
-                allergens,
-                territories,
-            };
-            product::create(state, actor, input).await?.id
-        }
+        Proposed::Product(new) => product::create(state, actor, new).await?.id,
         Proposed::Brand { name, owner_id } => {
             product::create_brand(state, actor, &name, owner_id)
                 .await?
