@@ -248,7 +248,15 @@ pub async fn begin_write(
     sqlite_writer: Option<&Arc<tokio::sync::Mutex<()>>>,
 ) -> Result<(Option<OwnedMutexGuard<()>>, DatabaseTransaction), DbErr> {
     let Some(writer) = sqlite_writer else {
-        return Ok((None, db.begin().await?));
+        let txn = db.begin().await?;
+        // Without this process's queue (a command, a test's own
+        // connection), SQLite's write lock is still taken first: a deferred
+        // transaction that reads and then writes fails at once ("database
+        // is locked") when another connection wrote meanwhile.
+        if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            take_sqlite_write_lock(&txn).await?;
+        }
+        return Ok((None, txn));
     };
     let guard = writer.clone().lock_owned().await;
     let txn = db.begin().await?;

@@ -305,7 +305,7 @@ pub(super) async fn held(
     viewer: Option<Viewer>,
     values: Vec<String>,
 ) -> Result<Vec<value_tag::Model>> {
-    Ok(match viewer {
+    let mut tags = match viewer {
         Some(viewer) if values.is_empty() => {
             let held: Vec<Uuid> = member_value_tag::Entity::find()
                 .filter(member_value_tag::Column::MemberId.eq(viewer.id))
@@ -339,5 +339,7 @@ pub(super) async fn held(
             }
             found
         }
-    })
+    };
+    tags.sort_by(|a, b| a.slug.cmp(&b.slug));
+    Ok(tags)
 }
