@@ -4,11 +4,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+pub use self::observatory::{Decimal, Grain, Privacy, PrivacyMode};
 pub use self::{limits::Limits, reference::reference, responses::Responses};
 use clap::ArgAction;
 use clap::builder::{BoolishValueParser, TypedValueParser};
 
 mod limits;
+mod observatory;
 mod reference;
 mod responses;
 
@@ -21,6 +23,9 @@ pub struct Config {
     /// When campaigns oblige their producer to answer (`responses`).
     #[command(flatten)]
     pub responses: Responses,
+    /// How the observatory protects its members (`privacy`).
+    #[command(flatten)]
+    pub privacy: Privacy,
 
     /// Address the HTTP server listens on (`127.0.0.1:0` picks a free port).
     #[arg(long, env = "CONSUMACT_ADDR", default_value = "127.0.0.1:8080")]
@@ -492,23 +497,6 @@ pub struct Config {
     /// them `no-store`.
     #[arg(long, env = "CONSUMACT_PUBLIC_MAX_AGE_SECS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub public_max_age_secs: u64,
-}
-
-/// The observatory's finest period.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Grain {
-    Day,
-    Month,
-}
-
-impl Grain {
-    /// The name stored beside the rollups.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Grain::Day => "day",
-            Grain::Month => "month",
-        }
-    }
 }
 
 /// Whether signatures wait for a confirmed e-mail address.

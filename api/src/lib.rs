@@ -128,6 +128,7 @@ impl Application {
             live,
             notices,
             windows: Arc::default(),
+            releases: Arc::default(),
         };
         state
             .surge
@@ -364,6 +365,20 @@ async fn maintain(state: AppState) {
         // Nothing but a clock reading, except on the first tick of a month.
         if let Err(err) = refresh_windows(&state).await {
             tracing::warn!(?err, "rolling the observatory's windows failed");
+        }
+        let privacy = &state.config.privacy;
+        if privacy.dp() && privacy.dp_auto_release {
+            // Nothing but a clock reading once this month's release is done.
+            if let Err(err) = service::observatory::release::release_due(
+                &state.upkeep_db,
+                state.sqlite_writer.as_ref(),
+                &state.config,
+                &state.releases,
+            )
+            .await
+            {
+                tracing::warn!(err = %err.message(), "releasing the observatory's closed months failed");
+            }
         }
         if last_eviction.elapsed() >= Duration::from_secs(60) {
             state.limits.evict_idle();

@@ -56,6 +56,14 @@ enum Command {
     /// Recompute the observatory's rollups from signatures, ratings and
     /// pledges (at the configured grain).
     ObservatoryRebuild,
+    /// Release one closed month of the observatory with differential
+    /// privacy (`CONSUMACT_OBSERVATORY_PRIVACY=dp`), once; refused when the
+    /// month is open, already released or beyond the budget.
+    ObservatoryRelease {
+        /// The month, `YYYY-MM`.
+        #[arg(long)]
+        period: String,
+    },
     /// Fill the database with a deterministic demo and benchmark data set,
     /// in bulk, with its observatory rollups.
     Seed(seed::SeedArgs),
@@ -200,6 +208,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "rebuilt {} atoms from {} contributor rows in {:.1?}",
                 rebuilt.atoms,
                 rebuilt.contributors,
+                started.elapsed()
+            );
+            Ok(())
+        }
+        Command::ObservatoryRelease { period } => {
+            let month = chrono::NaiveDate::parse_from_str(&format!("{period}-01"), "%Y-%m-%d")
+                .map_err(|_| anyhow::anyhow!("--period takes a month as YYYY-MM"))?;
+            let database = db::connect(&cli.config).await?;
+            let started = std::time::Instant::now();
+            let released =
+                service::observatory::release::release(&database, None, &cli.config, month)
+                    .await
+                    .map_err(|err| anyhow::anyhow!(err.message()))?;
+            println!(
+                "released {}: {} of {} producers' cells published (threshold {}) in {:.1?}",
+                released.period,
+                released.published,
+                released.producers,
+                released.threshold,
                 started.elapsed()
             );
             Ok(())

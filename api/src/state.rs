@@ -59,6 +59,9 @@ pub struct AppState {
     /// The month the observatory's windows are kept for (see
     /// `service::observatory::windows`).
     pub windows: Arc<crate::service::observatory::windows::Rolled>,
+    /// The month this instance last found released (see
+    /// `service::observatory::release`).
+    pub releases: Arc<crate::service::observatory::release::Watch>,
 }
 
 impl AppState {

@@ -43,6 +43,7 @@ mod m20261202_000033_campaign_targets;
 mod m20261202_000034_product_search;
 mod m20261202_000035_catalogue_proposals;
 mod m20261202_000036_product_category;
+mod m20261202_000037_observatory_release;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -87,6 +88,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000034_product_search::Migration),
             Box::new(m20261202_000035_catalogue_proposals::Migration),
             Box::new(m20261202_000036_product_category::Migration),
+            Box::new(m20261202_000037_observatory_release::Migration),
         ]
     }
 }

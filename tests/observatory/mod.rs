@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 mod access;
 mod privacy;
+mod release;
 mod rollups;
 mod seeding;
 mod series;

@@ -22,6 +22,7 @@ pub mod node;
 pub mod notification;
 pub mod observatory;
 pub mod observatory_figures;
+pub mod observatory_privacy;
 pub mod offline_tally;
 pub mod ownership;
 pub mod pledge;

@@ -276,6 +276,11 @@ impl Observatory {
             crate::config::Grain::Month => ObservatoryGrain::Month,
         }
     }
+    /// How members are protected: suppression or the differentially
+    /// private release, with its budget and ledger. Open to everyone.
+    async fn privacy(&self) -> crate::graphql::observatory_privacy::ObservatoryPrivacy {
+        crate::graphql::observatory_privacy::ObservatoryPrivacy
+    }
     /// True when a period is published only once it has ended.
     async fn closed_periods_only(&self, ctx: &Context<'_>) -> bool {
         state(ctx).config.observatory_closed_periods

@@ -6,6 +6,7 @@ use async_graphql::SimpleObject;
 
 use crate::graphql::rating::TrustDimension;
 use crate::service::observatory::metrics;
+use crate::service::observatory::release::budget::FigureErrors;
 
 /// Trust on one dimension. Its figures are null and `suppressed` is true
 /// when fewer than k ratings of the cell fall in it, or when the cell's
@@ -73,6 +74,39 @@ pub struct CommitmentStats {
     pub open: i64,
 }
 
+/// Standard errors of a cell's figures, from the noise of the released
+/// cells summed into it (variances add); a 95 % interval is the figure
+/// ± 1.96 standard errors. Only in the differentially private release.
+#[derive(SimpleObject)]
+pub struct StandardErrors {
+    pub member_count: f64,
+    pub signatures: f64,
+    pub rating_count: f64,
+    /// Of the trust index (delta method); null without ratings.
+    pub trust_index: Option<f64>,
+    pub pledges_buy: f64,
+    pub pledges_avoid: f64,
+    pub pledges_switch: f64,
+    pub pledges_reduce: f64,
+    pub monthly_amount_cents: f64,
+}
+
+impl From<FigureErrors> for StandardErrors {
+    fn from(e: FigureErrors) -> Self {
+        StandardErrors {
+            member_count: e.member_count,
+            signatures: e.signatures,
+            rating_count: e.rating_count,
+            trust_index: e.trust_index,
+            pledges_buy: e.pledges[0],
+            pledges_avoid: e.pledges[1],
+            pledges_switch: e.pledges[2],
+            pledges_reduce: e.pledges[3],
+            monthly_amount_cents: e.monthly_amount_cents,
+        }
+    }
+}
+
 /// The metrics of one cell.
 #[derive(SimpleObject)]
 pub struct TrustMetrics {
@@ -88,6 +122,9 @@ pub struct TrustMetrics {
     pub pledges: PledgeBalance,
     pub responses: ResponseStats,
     pub commitments: CommitmentStats,
+    /// The figures' standard errors, in the differentially private release
+    /// (`observatory { privacy { mode } }` is `dp`); null under suppression.
+    pub standard_errors: Option<StandardErrors>,
 }
 
 impl From<metrics::TrustMetrics> for TrustMetrics {
@@ -132,6 +169,7 @@ impl From<metrics::TrustMetrics> for TrustMetrics {
                 broken: m.commitments.broken,
                 open: m.commitments.open,
             },
+            standard_errors: m.errors.map(Into::into),
         }
     }
 }

@@ -221,6 +221,11 @@ pub struct Scope {
     /// The kept window whose rows hold exactly the scope's periods (`from`
     /// and `to` are set to its span), when they can answer it.
     pub window: Option<Window>,
+    /// Sums come from the differentially private release's published cells
+    /// (`obs_release_cell`) instead of the k-rule's atoms, and never from
+    /// what is kept above the atoms; `open_from` is then the first month
+    /// not released.
+    pub released: bool,
 }
 
 /// The sums of a set of atoms.

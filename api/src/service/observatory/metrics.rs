@@ -123,6 +123,8 @@ pub struct TrustMetrics {
     pub pledges: Pledges,
     pub responses: Responses,
     pub commitments: Commitments,
+    /// Standard errors of the noisy figures (the release only).
+    pub errors: Option<super::release::budget::FigureErrors>,
 }
 
 /// One answer: released, with its member count and metrics, or suppressed.
@@ -224,6 +226,7 @@ pub fn cell(prior: Prior, k: i64, sums: Option<&Sums>, facts: &Facts) -> Cell {
                 broken: facts.commitments_broken,
                 open: facts.commitments_open,
             },
+            errors: None,
         }),
     }
 }

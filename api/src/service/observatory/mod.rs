@@ -16,6 +16,7 @@ pub mod groups;
 pub mod metrics;
 pub mod query;
 mod ranking;
+pub mod release;
 pub mod rollup;
 pub mod sql;
 mod trends;
@@ -23,6 +24,8 @@ pub mod windows;
 pub mod write_facts;
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
+
+use self::atoms::Sums;
 
 pub use facts::Facts;
 pub use metrics::{Cell, Prior};
@@ -190,6 +193,33 @@ impl<'a> Observatory<'a> {
         self.state.config.observatory_grain
     }
 
+    /// Whether answers come from the differentially private release.
+    pub fn released(&self) -> bool {
+        self.state.config.privacy.dp()
+    }
+
+    /// One answer's cell from its sums and facts: under the k-rule, each
+    /// figure needs k members; from the release, every figure of a
+    /// published cell shows, with its standard errors.
+    fn cell(&self, sums: Option<&Sums>, facts: &Facts) -> Cell {
+        if !self.released() {
+            return metrics::cell(self.prior(), i64::from(self.k()), sums, facts);
+        }
+        let mut cell = metrics::cell(self.prior(), 0, sums, facts);
+        if let (Some(sums), Some(metrics)) = (sums, cell.metrics.as_mut()) {
+            let ratings: i64 = sums.ratings.iter().sum();
+            let scores: i64 = sums.scores.iter().sum();
+            metrics.errors = Some(release::budget::FigureErrors::of(
+                &release::budget::Budget::of(&self.state.config.privacy),
+                sums.atoms,
+                ratings,
+                scores - ratings,
+                (self.prior().mean, self.prior().weight),
+            ));
+        }
+        cell
+    }
+
     /// Checks a filter and turns it into a scope; periods are widened to
     /// whole atoms (a range starts at the start of its first period).
     pub async fn scope(&self, filter: FilterInput) -> Result<Scope> {
@@ -280,6 +310,7 @@ impl<'a> Observatory<'a> {
             through: None,
             ids: None,
             window: None,
+            released: false,
         };
         if let Some(window) = filter.window {
             (scope.from, scope.to) = {
@@ -287,7 +318,16 @@ impl<'a> Observatory<'a> {
                 (Some(first), end)
             };
         }
-        scope.window = self.stored_window(&scope, today);
+        if self.released() {
+            // Released months only, summed from their published cells.
+            scope.released = true;
+            scope.open_from = Some(match release::ledger::last_released(db).await? {
+                Some(last) => day_string(last + Months::new(1)),
+                None => "1970-01-01".to_owned(),
+            });
+        } else {
+            scope.window = self.stored_window(&scope, today);
+        }
         Ok(scope)
     }
 
@@ -320,10 +360,18 @@ impl<'a> Observatory<'a> {
                 .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
         };
         let floor = Bucket::grain_floor(self.grain());
-        let to = parse(&scope.to).map(|day| {
+        let mut to = parse(&scope.to).map(|day| {
             let last = day - Days::new(1);
             floor.next(floor.floor(last))
         });
+        if scope.released {
+            // Facts of released months only, beside their figures.
+            let open = parse(&scope.open_from);
+            to = match (to, open) {
+                (Some(to), Some(open)) => Some(to.min(open)),
+                (to, open) => to.or(open),
+            };
+        }
         (parse(&scope.from).map(midnight), to.map(midnight))
     }
 }

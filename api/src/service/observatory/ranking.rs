@@ -7,8 +7,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{
-    Facts, Observatory, ProducerRow, ProducerTrust, RankAfter, RankBy, RankPage, Scope, metrics,
-    query,
+    Facts, Observatory, ProducerRow, ProducerTrust, RankAfter, RankBy, RankPage, Scope, query,
 };
 use crate::error::Result;
 
@@ -51,12 +50,7 @@ impl Observatory<'_> {
             .into_iter()
             .map(|producer| {
                 let facts = facts.get(&producer.id).copied().unwrap_or_default();
-                let cell = metrics::cell(
-                    self.prior(),
-                    i64::from(self.k()),
-                    sums.get(&producer.id),
-                    &facts,
-                );
+                let cell = self.cell(sums.get(&producer.id), &facts);
                 ProducerTrust { producer, cell }
             })
             .collect())
@@ -67,7 +61,8 @@ impl Observatory<'_> {
     /// `from`/`to` range.
     pub(super) async fn facts_by_producer(&self, scope: &Scope) -> Result<HashMap<Uuid, Facts>> {
         let db = &self.state.observatory_db;
-        if (scope.from.is_none() && scope.to.is_none()) || scope.window.is_some() {
+        if (scope.from.is_none() && scope.to.is_none() && !scope.released) || scope.window.is_some()
+        {
             return query::stored_facts_by_producer(db, scope).await;
         }
         let (from, to) = self.fact_range(scope);
@@ -170,12 +165,7 @@ impl Observatory<'_> {
         let rows = ranked
             .into_iter()
             .map(|row| {
-                let cell = metrics::cell(
-                    self.prior(),
-                    i64::from(self.k()),
-                    row.sums.as_ref(),
-                    &row.facts,
-                );
+                let cell = self.cell(row.sums.as_ref(), &row.facts);
                 let trust = ProducerTrust {
                     producer: row.producer,
                     cell,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     Bucket, Facts, GroupBy, GroupTrust, Observatory, Scope, TrustPoint, check_years, day_string,
-    facts, metrics, midnight, query,
+    facts, midnight, query,
 };
 use crate::config::Grain;
 use crate::error::{AppError, Result};
@@ -18,6 +18,7 @@ impl Observatory<'_> {
     pub async fn groups(&self, by: GroupBy, scope: &Scope) -> Result<Vec<GroupTrust>> {
         let db = &self.state.observatory_db;
         let all_time = scope.from.is_none() && scope.to.is_none() && scope.open_from.is_none();
+        // (Never in the release: `StoredSums::of` answers none.)
         let unfiltered = query::StoredSums::of(scope) == Some(query::StoredSums::All);
         let stored_producers = all_time || scope.window.is_some();
         let mut out: Vec<GroupTrust> = if unfiltered || stored_producers {
@@ -32,12 +33,7 @@ impl Observatory<'_> {
             groups
                 .into_iter()
                 .map(|group| GroupTrust {
-                    cell: metrics::cell(
-                        self.prior(),
-                        i64::from(self.k()),
-                        Some(&group.sums),
-                        &group.facts,
-                    ),
+                    cell: self.cell(Some(&group.sums), &group.facts),
                     key: group.key,
                     label: group.label,
                     producer_count: group.producers,
@@ -74,12 +70,7 @@ impl Observatory<'_> {
                         key,
                         label,
                         producer_count: producers.len() as i64,
-                        cell: metrics::cell(
-                            self.prior(),
-                            i64::from(self.k()),
-                            Some(&total),
-                            &total_facts,
-                        ),
+                        cell: self.cell(Some(&total), &total_facts),
                     }
                 })
                 .collect()
@@ -109,6 +100,12 @@ impl Observatory<'_> {
             return Err(AppError::invalid(
                 "bucket",
                 "the observatory is kept by month: DAY and WEEK buckets need CONSUMACT_OBSERVATORY_GRAIN=day",
+            ));
+        }
+        if self.released() && bucket != Bucket::Month {
+            return Err(AppError::invalid(
+                "bucket",
+                "the observatory's release is by month: series take MONTH buckets",
             ));
         }
         if from >= to {
@@ -162,7 +159,7 @@ impl Observatory<'_> {
             .map(|i| TrustPoint {
                 start: midnight(starts[i]),
                 end: midnight(starts[i + 1]),
-                cell: metrics::cell(self.prior(), i64::from(self.k()), Some(&sums[i]), &facts[i]),
+                cell: self.cell(Some(&sums[i]), &facts[i]),
             })
             .collect())
     }

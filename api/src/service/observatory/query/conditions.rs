@@ -18,6 +18,27 @@ pub(super) const SUM_COLUMNS: &str = "CAST(SUM(a.members) AS BIGINT), CAST(COUNT
     CAST(SUM(a.pledges_switch) AS BIGINT), CAST(SUM(a.pledges_reduce) AS BIGINT), \
     CAST(SUM(a.pledged_cents) AS BIGINT)";
 
+/// The cells a question sums, aliased `a` (joined to their producer `p`
+/// when asked), with their first condition: the k-rule's released atoms,
+/// or the differentially private release's published cells.
+pub(super) fn push_atoms(sql: &mut Sql, scope: &Scope, k: u32, join_producer: bool) {
+    let table = if scope.released {
+        "obs_release_cell"
+    } else {
+        "obs_atom"
+    };
+    sql.push(&format!(" FROM {table} a"));
+    if join_producer {
+        sql.push(" JOIN producer p ON p.id = a.producer_id");
+    }
+    if scope.released {
+        // Every stored cell cleared the release's threshold.
+        sql.push(" WHERE 1 = 1");
+    } else {
+        sql.push(" WHERE a.members >= ").bind(i64::from(k));
+    }
+}
+
 /// Campaigns that count for a producer's groups: public (open or ended;
 /// neither a draft nor still gathering sponsors or in review) and not
 /// hidden by site moderators. A community moderator's hide moves nothing
@@ -126,8 +147,9 @@ pub(super) const SCORES_SUM: &str =
 /// Whether the scope's sums are a range's (or the closed periods'), counted
 /// from its atoms, rather than all time's or a kept window's.
 pub fn ranged(scope: &Scope) -> bool {
-    scope.window.is_none()
-        && (scope.from.is_some() || scope.to.is_some() || scope.open_from.is_some())
+    scope.released
+        || scope.window.is_none()
+            && (scope.from.is_some() || scope.to.is_some() || scope.open_from.is_some())
 }
 
 /// The memberships' query: `producer_id, group_key, group_label`.

@@ -19,10 +19,8 @@ pub async fn sums_by_period(
     scope: &Scope,
 ) -> Result<Vec<(String, Sums)>> {
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT a.period_start, ")
-        .push(SUM_COLUMNS)
-        .push(" FROM obs_atom a JOIN producer p ON p.id = a.producer_id WHERE a.members >= ")
-        .bind(i64::from(k));
+    sql.push("SELECT a.period_start, ").push(SUM_COLUMNS);
+    push_atoms(&mut sql, scope, k, true);
     push_producer_conditions(&mut sql, scope);
     push_period_conditions(&mut sql, scope);
     sql.push(" GROUP BY a.period_start ORDER BY a.period_start");
@@ -46,7 +44,8 @@ impl StoredSums {
     /// The stored sums that answer `scope`'s producers, if any (its periods
     /// aside).
     pub fn of(scope: &Scope) -> Option<StoredSums> {
-        if scope.kind.is_some()
+        if scope.released
+            || scope.kind.is_some()
             || scope.ids.is_some()
             || scope.after.is_some()
             || scope.through.is_some()

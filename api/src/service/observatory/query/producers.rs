@@ -31,17 +31,15 @@ pub async fn sums_by_producer(
     k: u32,
     scope: &Scope,
 ) -> Result<HashMap<Uuid, Sums>> {
-    if scope.from.is_none() && scope.to.is_none() {
+    if scope.from.is_none() && scope.to.is_none() && !scope.released {
         return stored_sums_by_producer(db, k, scope).await;
     }
     if let Some(window) = scope.window {
         return window_sums_by_producer(db, window, scope).await;
     }
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT a.producer_id, ")
-        .push(SUM_COLUMNS)
-        .push(" FROM obs_atom a JOIN producer p ON p.id = a.producer_id WHERE a.members >= ")
-        .bind(i64::from(k));
+    sql.push("SELECT a.producer_id, ").push(SUM_COLUMNS);
+    push_atoms(&mut sql, scope, k, true);
     push_producer_conditions(&mut sql, scope);
     push_period_conditions(&mut sql, scope);
     sql.push(" GROUP BY a.producer_id");
@@ -259,11 +257,8 @@ pub async fn ranked_producers(
                         _ => format!("CAST(SUM(a.{column}) AS BIGINT) AS {column}"),
                     })
                     .collect();
-                sql.push(&format!(
-                    "(SELECT a.producer_id, {} FROM obs_atom a WHERE a.members >= ",
-                    sums.join(", ")
-                ))
-                .bind(i64::from(k));
+                sql.push(&format!("(SELECT a.producer_id, {}", sums.join(", ")));
+                push_atoms(sql, scope, k, false);
                 push_period_conditions(sql, scope);
                 sql.push(" GROUP BY a.producer_id)")
             }
