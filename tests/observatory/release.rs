@@ -111,6 +111,16 @@ async fn backdate(db: &sea_orm::DatabaseConnection, column: &str, id: &str, mont
     assert!(changed.rows_affected() > 0);
 }
 
+/// A plain GET (with a bearer token unless empty): status and body.
+async fn get(app: &TestApp, token: &str, path: &str) -> (u16, String) {
+    let mut request = app.client.get(app.url(path));
+    if !token.is_empty() {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
 fn signatures(cell: &Value) -> i64 {
     cell["metrics"]["signatures"].as_i64().unwrap_or(0)
 }
@@ -268,6 +278,54 @@ async fn a_released_month_is_frozen_and_answers_the_same_everywhere() {
     assert_eq!(measures.len(), 15);
     let spent: f64 = measures.iter().map(|m| m["rho"].as_f64().unwrap()).sum();
     assert!((spent - 8.0).abs() < 1e-9, "{measures:?}");
+
+    // Each released month is open data with its card, adding up to the
+    // figures above.
+    let mut from_files = 0;
+    for period in periods {
+        let csv = get(&app, &admin, period["dataUrl"].as_str().unwrap()).await;
+        assert_eq!(csv.0, 200, "{}", csv.1);
+        let mut lines = csv.1.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let column = header.iter().position(|c| *c == "signatures").unwrap();
+        let rows: Vec<Vec<String>> = lines
+            .map(|line| line.split(',').map(str::to_owned).collect())
+            .collect();
+        assert_eq!(rows.len() as i64, period["published"].as_i64().unwrap());
+        from_files += rows
+            .iter()
+            .map(|row| row[column].parse::<i64>().unwrap())
+            .sum::<i64>();
+        let card = get(
+            &app,
+            &admin,
+            &period["dataUrl"].as_str().unwrap().replace(".csv", ".json"),
+        )
+        .await;
+        assert_eq!(card.0, 200);
+        let card: Value = serde_json::from_str(&card.1).unwrap();
+        assert_eq!(card["licence"], "CC-BY-4.0");
+        assert_eq!(card["guarantee"]["rho_zcdp"], 8.0);
+        assert_eq!(card["columns"].as_array().unwrap().len(), header.len());
+    }
+    assert_eq!(from_files, total);
+    for missing in [
+        "/observatory/releases/2001-01.csv",
+        "/observatory/releases/latest.csv",
+        "/observatory/releases/2026-13.json",
+    ] {
+        let (status, body) = get(&app, &admin, missing).await;
+        assert_eq!(status, 404, "{missing}: {body}");
+        assert!(body.contains("NOT_FOUND"), "{body}");
+    }
+    let (status, _) = get(&app, "", periods[0]["dataUrl"].as_str().unwrap()).await;
+    assert_eq!(status, 401, "open data follows the observatory's access");
+    let (status, page) = get(&app, "", "/observatory/privacy").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&last_month[..7]) && page.contains("No further month"),
+        "{page}"
+    );
 
     // Time series stay with analysts; a bucket finer than the release's
     // month is refused.

@@ -7,6 +7,7 @@ mod cacheable;
 mod email_links;
 mod export;
 mod observatory;
+mod observatory_release;
 mod policy;
 mod signatures;
 mod websocket;
@@ -81,6 +82,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Routes {
     }
     let routes = routes
         .merge(observatory::routes())
+        .merge(observatory_release::routes())
         .merge(email_links::routes())
         .merge(signatures::routes())
         .layer(DefaultBodyLimit::max(body_limit))

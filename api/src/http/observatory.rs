@@ -216,6 +216,12 @@ const METRIC_COLUMNS: &[&str] = &[
     "commitments_kept",
     "commitments_broken",
     "commitments_open",
+    // Standard errors, in the differentially private release only.
+    "member_count_se",
+    "trust_index_se",
+    "rating_count_se",
+    "signatures_se",
+    "pledged_monthly_cents_se",
 ];
 
 fn metric_values(cell: &Cell) -> Vec<Value> {
@@ -247,6 +253,14 @@ fn metric_values(cell: &Cell) -> Vec<Value> {
                 json!(m.commitments.kept),
                 json!(m.commitments.broken),
                 json!(m.commitments.open),
+            ]);
+            let errors = m.errors.as_ref();
+            values.extend([
+                json!(errors.map(|e| e.member_count)),
+                json!(errors.and_then(|e| e.trust_index)),
+                json!(errors.map(|e| e.rating_count)),
+                json!(errors.map(|e| e.signatures)),
+                json!(errors.map(|e| e.monthly_amount_cents)),
             ]);
         }
     }

@@ -193,6 +193,53 @@ pub async fn read(db: &DatabaseConnection, rho: &Decimal, total: &Decimal) -> Re
     })
 }
 
+/// One published cell of a released month, as its open data gives it.
+#[derive(Clone, Debug)]
+pub struct PublishedCell {
+    pub producer_id: uuid::Uuid,
+    pub producer: String,
+    pub members: i64,
+    /// [`COUNT_COLUMNS`](crate::service::observatory::atoms::COUNT_COLUMNS)' values.
+    pub counts: Vec<i64>,
+}
+
+/// The published cells of the month starting `period`, by producer id
+/// (none when the month was not released).
+pub async fn cells(db: &DatabaseConnection, period: &str) -> Result<Vec<PublishedCell>> {
+    use crate::service::observatory::atoms::COUNT_COLUMNS;
+    let backend = db.get_database_backend();
+    let columns: Vec<String> = COUNT_COLUMNS.iter().map(|c| format!("c.{c}")).collect();
+    let sql = format!(
+        "SELECT c.producer_id, p.name, c.members, {} FROM obs_release_cell c \
+         JOIN producer p ON p.id = c.producer_id WHERE c.period_start = {} ORDER BY c.producer_id",
+        columns.join(", "),
+        if backend == sea_orm::DbBackend::Postgres {
+            "$1"
+        } else {
+            "?"
+        }
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [period.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(PublishedCell {
+                producer_id: row.try_get_by_index(0)?,
+                producer: row.try_get_by_index(1)?,
+                members: row.try_get_by_index(2)?,
+                counts: (0..COUNT_COLUMNS.len())
+                    .map(|i| row.try_get_by_index::<i64>(3 + i))
+                    .collect::<std::result::Result<_, _>>()?,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
