@@ -20,6 +20,9 @@ use crate::service::observatory::{self as obs, Part};
 use crate::state::AppState;
 use crate::text::escape_html;
 
+const NO_SUCH_FILE: AppError =
+    AppError::NotFound("no such release file: use YYYY-MM.csv or YYYY-MM.json");
+
 /// The licence of the released figures.
 pub const LICENCE: &str = "CC-BY-4.0";
 
@@ -53,9 +56,7 @@ async fn serve(state: &AppState, name: &str, headers: &HeaderMap) -> Result<Resp
             chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_ok()
                 && month.len() == 7
         })
-        .ok_or_else(|| {
-            AppError::NotFound("no such release file: use YYYY-MM.csv or YYYY-MM.json")
-        })?;
+        .ok_or(NO_SUCH_FILE)?;
     let period = format!("{month}-01");
     let db = &state.observatory_db;
     let privacy = &state.config.privacy;
@@ -75,9 +76,7 @@ async fn serve(state: &AppState, name: &str, headers: &HeaderMap) -> Result<Resp
             serde_json::to_string_pretty(&card(&released, month)).unwrap_or_default(),
         ),
         _ => {
-            return Err(AppError::NotFound(
-                "no such release file: use YYYY-MM.csv or YYYY-MM.json",
-            ));
+            return Err(NO_SUCH_FILE);
         }
     };
     let mut response = body.into_response();
