@@ -3,7 +3,24 @@
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
-const state = { token: "", selected: null };
+const state = { token: "", selected: null, released: false };
+
+// Territories by name: a country's, and a subdivision's code beside it.
+const regions = typeof Intl.DisplayNames === "function" ? new Intl.DisplayNames(["en"], { type: "region" }) : null;
+function territoryName(code) {
+  if (!code) return code;
+  const country = code.slice(0, 2).toUpperCase();
+  let name = country;
+  try {
+    name = (regions && regions.of(country)) || country;
+  } catch (_) {
+    name = country;
+  }
+  return code.length > 2 ? `${name} (${code})` : name;
+}
+
+// A figure's 95 % interval half-width, when the release gives its error.
+const interval = (se) => (se === null || se === undefined ? null : 1.96 * se);
 
 function el(tag, attrs, text) {
   const node = document.createElementNS(SVG, tag);
@@ -24,7 +41,9 @@ async function gql(query, variables) {
   if (body.errors && body.errors.length) {
     const error = body.errors[0];
     const code = error.extensions && error.extensions.code;
-    throw new Error((code ? code + ": " : "") + error.message);
+    const failure = new Error((code ? code + ": " : "") + error.message);
+    failure.code = code;
+    throw failure;
   }
   return body.data;
 }
@@ -45,13 +64,35 @@ async function loadRanking() {
       observatory { k ranking(first: 20, filter: $filter) { totalCount edges { node {
         suppressed memberCount
         producer { id name sector territory }
-        metrics { trustIndex ratingCount signatures responses { responseRate } }
-      } } } }
+        metrics { trustIndex ratingCount signatures responses { responseRate } standardErrors { trustIndex signatures } }
+      } } }
+      privacy { mode rhoPerPeriod rhoSpent rhoTotal periodsReleased { period } } }
     }`,
     { filter: filter() },
   );
-  document.getElementById("about").textContent =
-    `Aggregates only; producer-periods behind fewer than ${data.observatory.k} members are left out of every figure.`;
+  const privacy = data.observatory.privacy;
+  state.released = privacy.mode === "DP";
+  const release = document.getElementById("release");
+  if (state.released) {
+    const months = privacy.periodsReleased.map((p) => p.period.slice(0, 7));
+    document.getElementById("about").textContent =
+      "Aggregates only, released with differential privacy: figures carry noise, shown with their 95 % interval (±).";
+    release.hidden = false;
+    release.replaceChildren(
+      months.length
+        ? `Months released: ${months[0]} to ${months[months.length - 1]} (${months.length}); budget ρ = ${privacy.rhoPerPeriod} per month, ${privacy.rhoSpent} of ${privacy.rhoTotal} spent. `
+        : "No month released yet: figures appear once a month has ended and been released. ",
+    );
+    const ledger = document.createElement("a");
+    ledger.href = "/observatory/privacy";
+    ledger.textContent = "The privacy ledger";
+    release.append(ledger);
+  } else {
+    release.hidden = true;
+    document.getElementById("about").textContent =
+      `Aggregates only; producer-periods behind fewer than ${data.observatory.k} members are left out of every figure.`;
+  }
+  document.querySelectorAll(".legend .interval").forEach((item) => (item.hidden = !state.released));
   const body = document.querySelector("#ranking tbody");
   body.replaceChildren();
   const rows = data.observatory.ranking.edges.map((edge) => edge.node);
@@ -59,6 +100,8 @@ async function loadRanking() {
     const tr = document.createElement("tr");
     tr.dataset.producer = row.producer.id;
     const m = row.metrics;
+    const errors = m && m.standardErrors;
+    const pm = (value, digits) => (value === null ? "" : ` ±${value.toFixed(digits)}`);
     const cells = [
       String(index + 1),
       row.producer.name,
@@ -79,6 +122,13 @@ async function loadRanking() {
         td.append(bar);
       }
       td.append(text);
+      const half = errors ? (i === 3 ? interval(errors.trustIndex) : i === 5 ? interval(errors.signatures) : null) : null;
+      if (half !== null && text !== "–") {
+        const span = document.createElement("span");
+        span.className = "pm";
+        span.textContent = pm(half, i === 3 ? 1 : 0);
+        td.append(span);
+      }
       tr.append(td);
     });
     tr.addEventListener("click", () => selectProducer(row.producer));
@@ -114,6 +164,11 @@ function drawSeries(svg, points) {
       return;
     }
     path += (path.trim() === "" || path.endsWith(" ") ? "M" : "L") + x(i).toFixed(1) + "," + y(value).toFixed(1);
+    const half = interval(point.metrics.standardErrors && point.metrics.standardErrors.trustIndex);
+    if (half !== null) {
+      const low = Math.max(0, value - half), high = Math.min(100, value + half);
+      svg.append(el("line", { class: "error-bar", x1: x(i), x2: x(i), y1: y(low), y2: y(high), stroke: "#2f6fde", "stroke-opacity": 0.6 }));
+    }
     svg.append(el("circle", { cx: x(i), cy: y(value), r: 3, fill: "#2f6fde", "data-value": value.toFixed(1) }));
     drawn += 1;
   });
@@ -122,17 +177,35 @@ function drawSeries(svg, points) {
   svg.dataset.points = String(drawn);
 }
 
-function drawBars(svg, cells) {
+function drawBars(svg, cells, label) {
   svg.replaceChildren();
-  const shown = cells.filter((cell) => cell.metrics && cell.metrics.trustIndex !== null).slice(0, 12);
-  const width = 520, rowHeight = Math.min(20, 240 / Math.max(shown.length, 1)), left = 110;
+  // Best first, so the order reads as a ranking.
+  const shown = cells
+    .filter((cell) => cell.metrics && cell.metrics.trustIndex !== null)
+    .sort((a, b) => b.metrics.trustIndex - a.metrics.trustIndex)
+    .slice(0, 12);
+  const width = 520, rowHeight = Math.min(20, 240 / Math.max(shown.length, 1)), left = 150;
+  const scale = (v) => ((width - left - 70) * Math.max(0, Math.min(100, v))) / 100;
+  let errorBars = 0;
   shown.forEach((cell, i) => {
     const value = cell.metrics.trustIndex;
     const y = 8 + i * rowHeight;
-    svg.append(el("text", { x: left - 6, y: y + rowHeight * 0.7, "text-anchor": "end" }, cell.label));
-    svg.append(el("rect", { x: left, y: y + 2, width: ((width - left - 50) * value) / 100, height: rowHeight - 5, rx: 3, fill: value >= 50 ? "#1f9d6b" : "#d0493b", "data-value": value.toFixed(1) }));
-    svg.append(el("text", { x: left + ((width - left - 50) * value) / 100 + 4, y: y + rowHeight * 0.7 }, value.toFixed(1)));
+    const name = (label || ((c) => c.label))(cell);
+    svg.append(el("text", { x: left - 6, y: y + rowHeight * 0.7, "text-anchor": "end" }, name.length > 24 ? name.slice(0, 23) + "…" : name));
+    svg.append(el("rect", { x: left, y: y + 2, width: scale(value), height: rowHeight - 5, rx: 3, fill: value >= 50 ? "#1f9d6b" : "#d0493b", "data-value": value.toFixed(1) }));
+    const half = interval(cell.metrics.standardErrors && cell.metrics.standardErrors.trustIndex);
+    let text = value.toFixed(1);
+    if (half !== null) {
+      const mid = y + rowHeight / 2 - 0.5;
+      svg.append(el("line", { class: "error-bar", x1: left + scale(value - half), x2: left + scale(value + half), y1: mid, y2: mid, stroke: "#1d2433", "stroke-width": 1.5 }));
+      svg.append(el("line", { x1: left + scale(value - half), x2: left + scale(value - half), y1: mid - 3, y2: mid + 3, stroke: "#1d2433" }));
+      svg.append(el("line", { x1: left + scale(value + half), x2: left + scale(value + half), y1: mid - 3, y2: mid + 3, stroke: "#1d2433" }));
+      text += ` ±${half.toFixed(1)}`;
+      errorBars += 1;
+    }
+    svg.append(el("text", { x: left + scale(Math.max(value, value + (half || 0))) + 4, y: y + rowHeight * 0.7 }, text));
   });
+  svg.dataset.errorBars = String(errorBars);
   const hidden = cells.length - shown.length;
   if (hidden > 0) svg.append(el("text", { x: left, y: 255 }, `${hidden} more suppressed or without ratings`));
   svg.dataset.bars = String(shown.length);
@@ -142,14 +215,14 @@ async function loadGroups() {
   const data = await gql(
     `query Groups($filter: ObservatoryFilter) {
       observatory {
-        sectors: groups(by: SECTOR, filter: $filter) { key label suppressed memberCount metrics { trustIndex } }
-        territories: groups(by: TERRITORY, filter: $filter) { key label suppressed memberCount metrics { trustIndex } }
+        sectors: groups(by: SECTOR, filter: $filter) { key label suppressed memberCount metrics { trustIndex standardErrors { trustIndex } } }
+        territories: groups(by: TERRITORY, filter: $filter) { key label suppressed memberCount metrics { trustIndex standardErrors { trustIndex } } }
       }
     }`,
     { filter: filter() },
   );
   drawBars(document.getElementById("sectors"), data.observatory.sectors);
-  drawBars(document.getElementById("territories"), data.observatory.territories);
+  drawBars(document.getElementById("territories"), data.observatory.territories, (cell) => territoryName(cell.key));
 }
 
 async function selectProducer(producer) {
@@ -162,7 +235,7 @@ async function selectProducer(producer) {
     const data = await gql(
       `query Series($id: ID!, $from: DateTime!, $to: DateTime!) {
         observatory { series(producerId: $id, bucket: MONTH, from: $from, to: $to) {
-          start suppressed memberCount metrics { trustIndex ratingCount }
+          start suppressed memberCount metrics { trustIndex ratingCount standardErrors { trustIndex } }
         } }
       }`,
       { id: producer.id, from: from.toISOString(), to: to.toISOString() },
@@ -170,7 +243,14 @@ async function selectProducer(producer) {
     drawSeries(document.getElementById("series"), data.observatory.series);
   } catch (error) {
     const svg = document.getElementById("series");
-    svg.replaceChildren(el("text", { x: 260, y: 130, "text-anchor": "middle" }, "time series: " + error.message));
+    // What a reader needs, rather than the error's code.
+    const message =
+      error.code === "UNAUTHENTICATED"
+        ? "Trust over time is open to analysts: paste an analyst's token above."
+        : error.code === "FORBIDDEN"
+          ? "Trust over time is open to analysts and admins; this account is neither."
+          : "Trust over time could not be loaded: " + error.message;
+    svg.replaceChildren(el("text", { x: 260, y: 130, "text-anchor": "middle" }, message));
     svg.dataset.points = "0";
   }
 }

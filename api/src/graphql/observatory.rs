@@ -281,9 +281,11 @@ impl Observatory {
     async fn privacy(&self) -> crate::graphql::observatory_privacy::ObservatoryPrivacy {
         crate::graphql::observatory_privacy::ObservatoryPrivacy
     }
-    /// True when a period is published only once it has ended.
+    /// True when a period is published only once it has ended (always in
+    /// the differentially private release).
     async fn closed_periods_only(&self, ctx: &Context<'_>) -> bool {
-        state(ctx).config.observatory_closed_periods
+        let config = &state(ctx).config;
+        config.observatory_closed_periods || config.privacy.dp()
     }
     /// The default windows' days as of now, for labelling figures read
     /// with `filter.window`.

@@ -117,6 +117,11 @@ pub async fn release_due(
             ),
             // Another server released it meanwhile.
             Err(AppError::Conflict(message)) if message.contains("released already") => {}
+            // The budget is spent: said once a month, not once a second.
+            Err(AppError::Conflict(refusal)) => {
+                tracing::warn!(%refusal, "observatory month not released");
+                break;
+            }
             Err(err) => return Err(err),
         }
         month = month + Months::new(1);
