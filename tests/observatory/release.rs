@@ -210,6 +210,33 @@ async fn a_released_month_is_frozen_and_answers_the_same_everywhere() {
             .unwrap();
         assert_eq!(&in_ranking["node"], node);
     }
+    // A filter narrows the producers, never their figures.
+    let sector = app
+        .gql_ok(
+            Some(&admin),
+            "query($id: ID!) { producer(id: $id) { sector } }",
+            json!({ "id": published[0]["producer"]["id"] }),
+        )
+        .await["producer"]["sector"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let filtered = observatory(
+        &app,
+        Some(&admin),
+        &format!("query($s: String!) {{ observatory {{ ranking(first: 50, orderBy: SIGNATURES, filter: {{ sector: $s }}) {{ edges {{ node {{ producer {{ id }} {FIGURES} }} }} }} }} }}"),
+        json!({ "s": sector }),
+    )
+    .await["ranking"]["edges"]
+        .clone();
+    assert!(!filtered.as_array().unwrap().is_empty());
+    for edge in filtered.as_array().unwrap() {
+        let unfiltered = ranked
+            .iter()
+            .find(|other| other["node"]["producer"]["id"] == edge["node"]["producer"]["id"])
+            .unwrap();
+        assert_eq!(unfiltered["node"], edge["node"]);
+    }
     // Sectors add up to their producers, and to the whole.
     let total: i64 = published.iter().map(|node| signatures(node)).sum();
     let by_sector: i64 = first["sectors"]

@@ -209,23 +209,15 @@ pub async fn cells(db: &DatabaseConnection, period: &str) -> Result<Vec<Publishe
     use crate::service::observatory::atoms::COUNT_COLUMNS;
     let backend = db.get_database_backend();
     let columns: Vec<String> = COUNT_COLUMNS.iter().map(|c| format!("c.{c}")).collect();
-    let sql = format!(
+    let mut sql = crate::sql::Sql::new(backend);
+    sql.push(&format!(
         "SELECT c.producer_id, p.name, c.members, {} FROM obs_release_cell c \
-         JOIN producer p ON p.id = c.producer_id WHERE c.period_start = {} ORDER BY c.producer_id",
-        columns.join(", "),
-        if backend == sea_orm::DbBackend::Postgres {
-            "$1"
-        } else {
-            "?"
-        }
-    );
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [period.into()],
-        ))
-        .await?;
+         JOIN producer p ON p.id = c.producer_id WHERE c.period_start = ",
+        columns.join(", ")
+    ))
+    .bind(period.to_owned())
+    .push(" ORDER BY c.producer_id");
+    let rows = db.query_all_raw(sql.build()).await?;
     rows.iter()
         .map(|row| {
             Ok(PublishedCell {

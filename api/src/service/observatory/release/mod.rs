@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use rand::RngCore;
 use rand::seq::SliceRandom;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use uuid::Uuid;
 
 use self::budget::{Budget, Measure};
@@ -26,6 +26,7 @@ use self::sampler::{SystemRandom, discrete_gaussian};
 use super::atoms::COUNT_COLUMNS;
 use crate::config::Config;
 use crate::error::{AppError, Result};
+use crate::sql::Sql;
 
 /// The mechanism, as the ledger names it.
 pub const MECHANISM: &str = "discrete Gaussian (Canonne-Kamath-Steinke), rho-zCDP";
@@ -266,18 +267,22 @@ async fn contributions(
     to: DateTime<Utc>,
 ) -> Result<Contributions> {
     let backend = db.get_database_backend();
-    let range = |sql: &str| {
-        Statement::from_sql_and_values(
-            backend,
-            placeholders(backend, sql),
-            [from.into(), to.into()],
-        )
+    // `SELECT … WHERE <conditions> AND <column> in [from, to)`.
+    let range = |select: &str, column: &str| {
+        let mut sql = Sql::new(backend);
+        sql.push(select)
+            .push(&format!(" AND {column} >= "))
+            .bind(from)
+            .push(&format!(" AND {column} < "))
+            .bind(to);
+        sql.build()
     };
     let mut out: Contributions = HashMap::new();
     let signed = db
         .query_all_raw(range(
             "SELECT COALESCE(s.member_id, s.id), s.producer_id FROM signature s \
-             WHERE s.status = 'COUNTED' AND s.created_at >= ? AND s.created_at < ?",
+             WHERE s.status = 'COUNTED'",
+            "s.created_at",
         ))
         .await?;
     for row in signed {
@@ -292,7 +297,8 @@ async fn contributions(
     let rated = db
         .query_all_raw(range(
             "SELECT COALESCE(r.member_id, r.id), r.producer_id, r.dimension, r.score FROM trust_rating r \
-             WHERE r.created_at >= ? AND r.created_at < ?",
+             WHERE 1 = 1",
+            "r.created_at",
         ))
         .await?;
     for row in rated {
@@ -318,7 +324,8 @@ async fn contributions(
     let pledged = db
         .query_all_raw(range(
             "SELECT COALESCE(p.member_id, p.id), p.producer_id, p.kind, COALESCE(p.monthly_amount_cents, 0) \
-             FROM pledge p WHERE p.status <> 'WITHDRAWN' AND p.created_at >= ? AND p.created_at < ?",
+             FROM pledge p WHERE p.status <> 'WITHDRAWN'",
+            "p.created_at",
         ))
         .await?;
     for row in pledged {
@@ -337,26 +344,6 @@ async fn contributions(
         cell.cents = cell.cents.saturating_add(cents.max(0));
     }
     Ok(out)
-}
-
-/// `?` placeholders as the engine writes them.
-fn placeholders(backend: DbBackend, sql: &str) -> String {
-    match backend {
-        DbBackend::Postgres => {
-            let mut out = String::with_capacity(sql.len() + 8);
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    out.push_str(&format!("${n}"));
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        }
-        _ => sql.to_owned(),
-    }
 }
 
 /// The exact cells after bounding: a contributor counts for at most
@@ -419,45 +406,42 @@ async fn store(
 ) -> Result<()> {
     let backend = db.get_database_backend();
     let (_queue, txn) = crate::db::begin_write(db, writer).await?;
-    let inserted = txn
-        .execute_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(
-                backend,
-                "INSERT INTO obs_release (period_start, released_at, code_version, mechanism, rho, \
-                 max_producers, pledge_cap_cents, threshold, producers, published) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (period_start) DO NOTHING",
-            ),
-            [
-                released.period.clone().into(),
-                Utc::now().into(),
-                CODE_VERSION.into(),
-                MECHANISM.into(),
-                config.privacy.dp_rho.text.clone().into(),
-                (budget.max_producers as i32).into(),
-                (config.privacy.dp_pledge_cap_cents as i64).into(),
-                released.threshold.into(),
-                (released.producers as i64).into(),
-                (released.published as i64).into(),
-            ],
-        ))
-        .await?
-        .rows_affected();
+    let mut sql = Sql::new(backend);
+    sql.push(
+        "INSERT INTO obs_release (period_start, released_at, code_version, mechanism, rho, \
+         max_producers, pledge_cap_cents, threshold, producers, published) VALUES ",
+    )
+    .push_row(
+        true,
+        [
+            released.period.clone().into(),
+            Utc::now().into(),
+            CODE_VERSION.into(),
+            MECHANISM.into(),
+            config.privacy.dp_rho.text.clone().into(),
+            (budget.max_producers as i32).into(),
+            (config.privacy.dp_pledge_cap_cents as i64).into(),
+            released.threshold.into(),
+            (released.producers as i64).into(),
+            (released.published as i64).into(),
+        ],
+    )
+    .push(" ON CONFLICT (period_start) DO NOTHING");
+    let inserted = txn.execute_raw(sql.build()).await?.rows_affected();
     if inserted == 0 {
         return Err(AppError::Conflict(format!(
             "{} was released already",
             released.period
         )));
     }
-    for measure in Measure::all() {
+    let mut sql = Sql::new(backend);
+    sql.push(
+        "INSERT INTO obs_release_spend (period_start, measure, rho, sensitivity, variance) VALUES ",
+    );
+    for (i, measure) in Measure::all().into_iter().enumerate() {
         let variance = budget.variance(measure);
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(
-                backend,
-                "INSERT INTO obs_release_spend (period_start, measure, rho, sensitivity, variance) \
-                 VALUES (?, ?, ?, ?, ?)",
-            ),
+        sql.push_row(
+            i == 0,
             [
                 released.period.clone().into(),
                 measure.name().into(),
@@ -465,36 +449,28 @@ async fn store(
                 (budget.sensitivity(measure) as i64).into(),
                 (variance.num as f64 / variance.den as f64).into(),
             ],
-        ))
-        .await?;
+        );
     }
+    txn.execute_raw(sql.build()).await?;
     let columns = format!(
         "period_start, producer_id, members, {}",
         COUNT_COLUMNS.join(", ")
     );
     for chunk in cells.chunks(200) {
-        let mut sql = format!("INSERT INTO obs_release_cell ({columns}) VALUES ");
-        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 17);
+        let mut sql = Sql::new(backend);
+        sql.push(&format!("INSERT INTO obs_release_cell ({columns}) VALUES "));
         for (i, (producer, cell)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(&vec!["?"; 17].join(", "));
-            sql.push(')');
-            values.push(released.period.clone().into());
-            values.push((*producer).into());
-            values.push(cell.members.into());
-            for value in stored_counts(cell) {
-                values.push(value.into());
-            }
+            let values: Vec<sea_orm::Value> = [
+                released.period.clone().into(),
+                (*producer).into(),
+                cell.members.into(),
+            ]
+            .into_iter()
+            .chain(stored_counts(cell).map(Into::into))
+            .collect();
+            sql.push_row(i == 0, values);
         }
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(backend, &sql),
-            values,
-        ))
-        .await?;
+        txn.execute_raw(sql.build()).await?;
     }
     txn.commit().await?;
     Ok(())
