@@ -306,6 +306,18 @@ async fn a_released_month_is_frozen_and_answers_the_same_everywhere() {
     let spent: f64 = measures.iter().map(|m| m["rho"].as_f64().unwrap()).sum();
     assert!((spent - 8.0).abs() < 1e-9, "{measures:?}");
 
+    for delta in ["0", "1.5", "-1e-9"] {
+        let body = app
+            .gql(
+                None,
+                &format!("{{ observatory {{ privacy {{ epsilonAtDelta(delta: {delta}) }} }} }}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(error_field(&body), "delta", "{body}");
+    }
+
     // Each released month is open data with its card, adding up to the
     // figures above.
     let mut from_files = 0;
