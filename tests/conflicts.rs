@@ -437,6 +437,28 @@ async fn alternatives_avoid_conflicts_and_follow_values_place_and_trust() {
     assert_eq!(kinds, ["SHARED_VALUES", "TRUST", "TERRITORY"]);
     assert_eq!(found[0]["reasons"][0]["detail"], "vegan");
 
+    // A server publishing the differentially private release shows the
+    // release's trust here too: none before a month is released, never the
+    // live figures.
+    let released = app
+        .spawn_sibling_with(&["--observatory-privacy", "dp", "--dp-auto-release", "false"])
+        .await;
+    let found = released
+        .gql_ok(
+            Some(&shopper),
+            "query($code: String!) { alternatives(code: $code, territory: \"FR\") { product { name } trustIndex } }",
+            json!({ "code": "3017620422003" }),
+        )
+        .await;
+    let found = found["alternatives"].as_array().unwrap();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .all(|alternative| alternative["trustIndex"].is_null()),
+        "{found:?}"
+    );
+
     // Anonymous, no values: every product of the category but itself.
     let anonymous = app
         .gql_ok(

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::conflicts::held;
 use super::{gtin, ownership, product as catalogue};
 use crate::error::{AppError, Result};
-use crate::service::observatory::{Observatory, Part, Scope, authorize};
+use crate::service::observatory::{FilterInput, Observatory, Part, Scope, authorize};
 use crate::service::validate;
 use crate::service::viewer::Viewer;
 use crate::state::AppState;
@@ -199,6 +199,12 @@ pub async fn alternatives(
     let mut trusted: HashMap<Uuid, Option<f64>> = HashMap::new();
     let trust_readable = authorize(state, viewer, Part::Picture).is_ok();
     let observatory = Observatory::new(state);
+    // All time as the observatory publishes it (the release's months in
+    // `dp` mode), as `observatory { producer }` would answer.
+    let trust_scope = match trust_readable {
+        true => observatory.scope(FilterInput::default()).await?,
+        false => Scope::default(),
+    };
     let shared: Vec<&str> = held.iter().map(|tag| tag.slug.as_str()).collect();
     let mut out = Vec::new();
     for candidate in candidates {
@@ -242,7 +248,7 @@ pub async fn alternatives(
                 Some(known) => *known,
                 None => {
                     let index = observatory
-                        .producer(maker, Scope::default())
+                        .producer(maker, trust_scope.clone())
                         .await?
                         .and_then(|found| found.cell.metrics)
                         .and_then(|metrics| metrics.trust_index);

@@ -88,17 +88,21 @@ pub fn check_budget(
 
 /// The latest released month.
 pub async fn last_released(db: &DatabaseConnection) -> Result<Option<NaiveDate>> {
+    month_from(db, "SELECT MAX(period_start) FROM obs_release").await
+}
+
+/// The month of the day (`YYYY-MM-DD`) a one-value query gives, if any.
+pub(super) async fn month_from(db: &DatabaseConnection, sql: &str) -> Result<Option<NaiveDate>> {
     let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT MAX(period_start) FROM obs_release",
-        ))
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await?;
-    let last: Option<String> = match row {
+    let day: Option<String> = match row {
         Some(row) => row.try_get_by_index(0)?,
         None => None,
     };
-    Ok(last.and_then(|day| NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok()))
+    Ok(day
+        .and_then(|day| NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok())
+        .map(super::month_of))
 }
 
 /// What one period spent on one measure.

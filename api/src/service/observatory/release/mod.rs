@@ -125,19 +125,7 @@ pub async fn release_due(
 
 /// The month of the first atom, if any.
 async fn first_month(db: &DatabaseConnection) -> Result<Option<NaiveDate>> {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT MIN(period_start) FROM obs_atom",
-        ))
-        .await?;
-    let first: Option<String> = match row {
-        Some(row) => row.try_get_by_index(0)?,
-        None => None,
-    };
-    Ok(first
-        .and_then(|day| NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok())
-        .map(month_of))
+    ledger::month_from(db, "SELECT MIN(period_start) FROM obs_atom").await
 }
 
 /// Releases one closed month: refused when it is not closed yet, was
