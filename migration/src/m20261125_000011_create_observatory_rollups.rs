@@ -39,6 +39,26 @@ pub(crate) enum ObsAtom {
     PledgedCents,
 }
 
+/// An atom's summed columns, which the tables kept above the atoms (and
+/// the release's cells) repeat.
+pub(crate) const ATOM_SUMS: [ObsAtom; 15] = [
+    ObsAtom::Members,
+    ObsAtom::Signatures,
+    ObsAtom::RatingsTransparency,
+    ObsAtom::RatingsFairness,
+    ObsAtom::RatingsCommitmentKeeping,
+    ObsAtom::RatingsQuality,
+    ObsAtom::ScoreTransparency,
+    ObsAtom::ScoreFairness,
+    ObsAtom::ScoreCommitmentKeeping,
+    ObsAtom::ScoreQuality,
+    ObsAtom::PledgesBuy,
+    ObsAtom::PledgesAvoid,
+    ObsAtom::PledgesSwitch,
+    ObsAtom::PledgesReduce,
+    ObsAtom::PledgedCents,
+];
+
 #[derive(DeriveIden)]
 enum ObsContributor {
     Table,
@@ -58,23 +78,7 @@ enum ObsMeta {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let counts = [
-            ObsAtom::Members,
-            ObsAtom::Signatures,
-            ObsAtom::RatingsTransparency,
-            ObsAtom::RatingsFairness,
-            ObsAtom::RatingsCommitmentKeeping,
-            ObsAtom::RatingsQuality,
-            ObsAtom::ScoreTransparency,
-            ObsAtom::ScoreFairness,
-            ObsAtom::ScoreCommitmentKeeping,
-            ObsAtom::ScoreQuality,
-            ObsAtom::PledgesBuy,
-            ObsAtom::PledgesAvoid,
-            ObsAtom::PledgesSwitch,
-            ObsAtom::PledgesReduce,
-            ObsAtom::PledgedCents,
-        ];
+        let counts = ATOM_SUMS;
         let mut atom = Table::create();
         atom.table(ObsAtom::Table)
             .if_not_exists()

@@ -10,7 +10,7 @@ use sea_orm_migration::schema::*;
 
 use crate::fk;
 use crate::m20261125_000004_create_producers::Producer;
-use crate::m20261125_000011_create_observatory_rollups::ObsAtom;
+use crate::m20261125_000011_create_observatory_rollups::ATOM_SUMS;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -26,23 +26,7 @@ enum ObsProducerTotal {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let sums = [
-            ObsAtom::Members,
-            ObsAtom::Signatures,
-            ObsAtom::RatingsTransparency,
-            ObsAtom::RatingsFairness,
-            ObsAtom::RatingsCommitmentKeeping,
-            ObsAtom::RatingsQuality,
-            ObsAtom::ScoreTransparency,
-            ObsAtom::ScoreFairness,
-            ObsAtom::ScoreCommitmentKeeping,
-            ObsAtom::ScoreQuality,
-            ObsAtom::PledgesBuy,
-            ObsAtom::PledgesAvoid,
-            ObsAtom::PledgesSwitch,
-            ObsAtom::PledgesReduce,
-            ObsAtom::PledgedCents,
-        ];
+        let sums = ATOM_SUMS;
         let mut table = Table::create();
         table
             .table(ObsProducerTotal::Table)

@@ -6,7 +6,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use crate::m20261125_000004_create_producers::Producer;
-use crate::m20261125_000011_create_observatory_rollups::ObsAtom;
+use crate::m20261125_000011_create_observatory_rollups::ATOM_SUMS;
 use crate::{fk, index};
 
 #[derive(DeriveMigrationName)]
@@ -106,23 +106,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let sums = [
-            ObsAtom::Members,
-            ObsAtom::Signatures,
-            ObsAtom::RatingsTransparency,
-            ObsAtom::RatingsFairness,
-            ObsAtom::RatingsCommitmentKeeping,
-            ObsAtom::RatingsQuality,
-            ObsAtom::ScoreTransparency,
-            ObsAtom::ScoreFairness,
-            ObsAtom::ScoreCommitmentKeeping,
-            ObsAtom::ScoreQuality,
-            ObsAtom::PledgesBuy,
-            ObsAtom::PledgesAvoid,
-            ObsAtom::PledgesSwitch,
-            ObsAtom::PledgesReduce,
-            ObsAtom::PledgedCents,
-        ];
+        let sums = ATOM_SUMS;
         let mut table = Table::create();
         table
             .table(ObsReleaseCell::Table)

@@ -33,15 +33,6 @@ pub enum PrivacyMode {
     Dp,
 }
 
-impl PrivacyMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PrivacyMode::Suppression => "suppression",
-            PrivacyMode::Dp => "dp",
-        }
-    }
-}
-
 /// A positive decimal kept exactly (`0.5` is 5/10), for privacy budgets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decimal {
