@@ -240,6 +240,8 @@ const INVALIDATE: &str = "mutation($id: ID!, $filter: InvalidationFilter!, $dry:
 
 /// What the public, the observatory and the milestones say of a campaign.
 async fn standing(app: &TestApp, admin: &str, campaign: &str) -> (i64, i64, i64, Value) {
+    // The observatory's figure follows the fold of the signatures just made.
+    app.folded().await;
     let data = app
         .gql_ok(
             Some(admin),

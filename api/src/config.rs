@@ -4,11 +4,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+pub use self::fold::Fold;
 pub use self::observatory::{Decimal, Grain, Privacy, PrivacyMode};
 pub use self::{limits::Limits, reference::reference, responses::Responses};
 use clap::ArgAction;
 use clap::builder::{BoolishValueParser, TypedValueParser};
 
+mod fold;
 mod limits;
 mod observatory;
 mod reference;
@@ -26,6 +28,9 @@ pub struct Config {
     /// How the observatory protects its members (`privacy`).
     #[command(flatten)]
     pub privacy: Privacy,
+    /// How derived figures are folded from committed writes (`fold`).
+    #[command(flatten)]
+    pub fold: Fold,
 
     /// Address the HTTP server listens on (`127.0.0.1:0` picks a free port).
     #[arg(long, env = "CONSUMACT_ADDR", default_value = "127.0.0.1:8080")]

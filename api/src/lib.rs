@@ -96,6 +96,8 @@ impl Application {
         let live = bus::hub::CampaignHub::start(bus.subscribe(), Arc::downgrade(&counters));
         let notices =
             service::notify::notice_hub::NoticeHub::start(db.clone(), bus.subscribe_notices());
+        let folder =
+            service::fold::Folder::new(db.clone(), sqlite_writer.clone(), metrics.clone(), &config);
         let state = AppState {
             observatory_db,
             upkeep_db,
@@ -110,12 +112,12 @@ impl Application {
             signer: Arc::new(SignBatcher::start(
                 db.clone(),
                 metrics.clone(),
-                service::observatory::rollup::AtomRule::of(&config),
-                service::signing::response_request::ResponseRule::of(&config),
+                folder.clone(),
                 sqlite_writer.clone(),
                 config.sign_batch_workers,
                 config.sign_batch_max,
             )),
+            folder,
             sqlite_writer,
             outbox,
             public_url,
@@ -191,8 +193,13 @@ impl Application {
             tracing::info!(handle, "first admin ensured");
         }
         tokio::spawn(maintain(state.clone()));
+        // After any rebuild above, which takes the queue's atom changes as
+        // already counted.
+        state.folder.start();
         let schema = graphql::build(state.clone());
-        let routes = http::router(state.clone(), schema);
+        let fast_schema =
+            graphql::build_validating(state.clone(), async_graphql::ValidationMode::Fast);
+        let routes = http::router(state.clone(), schema, fast_schema);
         let metrics = match (config.metrics_addr, routes.metrics) {
             (Some(addr), Some(router)) => {
                 let listener = TcpListener::bind(addr)

@@ -40,6 +40,14 @@ pub struct Metrics {
     pub outbox_sent: AtomicU64,
     /// Outbox delivery attempts that failed (retried or given up).
     pub outbox_failures: AtomicU64,
+    /// Fold passes committed, queued writes and changes they folded, and
+    /// passes that failed (see `service::fold`).
+    pub fold_passes: AtomicU64,
+    pub fold_writes: AtomicU64,
+    pub fold_changes: AtomicU64,
+    pub fold_failures: AtomicU64,
+    /// How long the oldest write of the last pass had waited, in ms.
+    pub fold_last_lag_ms: AtomicU64,
 }
 
 fn label(operation: Option<&str>) -> String {
@@ -195,6 +203,26 @@ impl Metrics {
                 "consumact_outbox_failures_total",
                 "Outbox delivery attempts that failed on this instance (each is retried or given up).",
                 &self.outbox_failures,
+            ),
+            (
+                "consumact_fold_passes_total",
+                "Fold passes this instance committed.",
+                &self.fold_passes,
+            ),
+            (
+                "consumact_fold_writes_total",
+                "Queued writes this instance folded (a signing batch is one).",
+                &self.fold_writes,
+            ),
+            (
+                "consumact_fold_changes_total",
+                "Changes (one per signature, rating or pledge moved) this instance folded.",
+                &self.fold_changes,
+            ),
+            (
+                "consumact_fold_failures_total",
+                "Fold passes that failed on this instance (each is retried).",
+                &self.fold_failures,
             ),
         ] {
             let _ = writeln!(

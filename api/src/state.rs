@@ -40,6 +40,8 @@ pub struct AppState {
     pub sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
     /// Writes signatures in batches (see `service::signing::sign_batch`).
     pub signer: Arc<SignBatcher>,
+    /// Folds committed writes into the kept figures (see `service::fold`).
+    pub folder: Arc<crate::service::fold::Folder>,
     /// Mail (and later other messages) leaving the server.
     pub outbox: Arc<Outbox>,
     /// Base of the links in mails, without a trailing slash.

@@ -519,14 +519,30 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// Signs `campaign_id` and returns the whole response body.
+    /// Signs `campaign_id` and returns the whole response body, once the
+    /// kept figures (orderings, the observatory) include the signature: a
+    /// signer's answer comes at commit, the fold follows (see [`Self::folded`]).
     pub async fn sign(&self, token: &str, campaign_id: &str) -> Value {
+        let body = self.sign_only(token, campaign_id).await;
+        self.folded().await;
+        body
+    }
+
+    /// Signs `campaign_id` without waiting for the fold.
+    pub async fn sign_only(&self, token: &str, campaign_id: &str) -> Value {
         self.gql(
             Some(token),
             "mutation($id: ID!) { signCampaign(campaignId: $id) { id signer } }",
             json!({ "id": campaign_id }),
         )
         .await
+    }
+
+    /// Waits (up to 20 s) until no write waits to be folded into the kept
+    /// figures, as `/metrics` says (`consumact_fold_queued`); returns the
+    /// writes still queued (0 when the fold caught up).
+    pub async fn folded(&self) -> i64 {
+        eventually(20, 0, || fold_queued(self.addr)).await
     }
 
     /// The live signature counter of a campaign.
@@ -613,6 +629,23 @@ pub async fn metric_at(addr: SocketAddr, name: &str) -> u64 {
         .find_map(|line| line.strip_prefix(&format!("{name} ")))
         .and_then(|value| value.trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// Writes waiting to be folded on the database of the server at `addr`.
+pub async fn fold_queued(addr: SocketAddr) -> i64 {
+    let metrics = http_client()
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics text");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("consumact_fold_queued "))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .map_or(-1, |value| value as i64)
 }
 
 /// Polls `probe` every 100 ms until it returns `expected`, for at most

@@ -9,6 +9,7 @@ use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 
 mod access;
+mod fold;
 mod privacy;
 mod release;
 mod rollups;

@@ -72,6 +72,13 @@ pub struct Limits {
     #[arg(long, env = "CONSUMACT_PERSISTED_QUERIES_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub persisted_queries_bytes: usize,
 
+    /// Bytes of parsed and validated GraphQL documents kept per instance
+    /// (the least recently used go first; a document costs about ten
+    /// times its text): a document seen before is neither parsed nor fully
+    /// validated again. 0 turns the cache off.
+    #[arg(long, env = "CONSUMACT_DOCUMENT_CACHE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub document_cache_bytes: usize,
+
     /// Days a handle given up by an erased account stays refused to new
     /// accounts (0: free at once).
     #[arg(long, env = "CONSUMACT_HANDLE_QUARANTINE_DAYS", default_value_t = 90)]

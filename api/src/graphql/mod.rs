@@ -112,8 +112,16 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 
 /// The schema the server executes, with the configured limits.
 pub fn build(state: AppState) -> AppSchema {
+    build_validating(state, async_graphql::ValidationMode::Strict)
+}
+
+/// The schema, validating documents in `mode`: `Fast` only for documents
+/// that passed `Strict` before with variables of the same shape (see
+/// `http::documents`).
+pub fn build_validating(state: AppState, mode: async_graphql::ValidationMode) -> AppSchema {
     let config = state.config.clone();
     let mut schema = builder()
+        .validation_mode(mode)
         .limit_depth(config.graphql_max_depth)
         .limit_complexity(config.graphql_max_complexity)
         .limit_recursive_depth(config.graphql_max_recursion)

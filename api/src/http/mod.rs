@@ -4,6 +4,7 @@
 //! CORS and security headers.
 
 mod cacheable;
+mod documents;
 mod email_links;
 mod export;
 mod observatory;
@@ -38,6 +39,10 @@ use crate::state::AppState;
 struct HttpState {
     app: AppState,
     schema: AppSchema,
+    /// The same schema validating in async-graphql's `Fast` mode, for
+    /// documents already fully validated (see `documents`).
+    fast_schema: AppSchema,
+    documents: std::sync::Arc<documents::Documents>,
     persisted: std::sync::Arc<cacheable::PersistedQueries>,
     sockets: std::sync::Arc<websocket::Sockets>,
 }
@@ -57,7 +62,7 @@ pub struct Routes {
 }
 
 /// The application's routes.
-pub fn router(app: AppState, schema: AppSchema) -> Routes {
+pub fn router(app: AppState, schema: AppSchema, fast_schema: AppSchema) -> Routes {
     let body_limit = app.config.max_body_bytes;
     let cors = cors(&app.config.cors_origins);
     let sockets = websocket::Sockets::new(app.config.limits.ws_max_per_address);
@@ -66,9 +71,15 @@ pub fn router(app: AppState, schema: AppSchema) -> Routes {
         app.config.limits.persisted_queries_bytes,
     ));
     let apart = app.config.metrics_addr.is_some();
+    let documents = std::sync::Arc::new(documents::Documents::new(
+        &schema.sdl(),
+        app.config.limits.document_cache_bytes,
+    ));
     let state = HttpState {
         app,
         schema,
+        fast_schema,
+        documents,
         persisted,
         sockets,
     };
@@ -271,27 +282,31 @@ fn graphql_response(headers: &HeaderMap, response: async_graphql::Response) -> R
         .and_then(|value| value.to_str().ok())
         .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE_JSON));
     let failed_before_execution = policy::failed_before_execution(&response);
-    let mut body = match serde_json::to_value(&response) {
+    let (status, content_type) = match (modern, failed_before_execution) {
+        (true, true) => (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE_JSON),
+        (true, false) => (StatusCode::OK, GRAPHQL_RESPONSE_JSON),
+        (false, _) => (StatusCode::OK, "application/json"),
+    };
+    // Written straight to bytes; a modern client's request that failed
+    // before execution gets no `data` entry at all.
+    let written = if modern && failed_before_execution {
+        serde_json::to_value(&response).and_then(|mut body| {
+            if let Some(object) = body.as_object_mut() {
+                object.remove("data");
+            }
+            serde_json::to_vec(&body)
+        })
+    } else {
+        serde_json::to_vec(&response)
+    };
+    let body = match written {
         Ok(body) => body,
         Err(err) => {
             tracing::error!(%err, "cannot serialise a GraphQL response");
             return request_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into());
         }
     };
-    let (status, content_type) = if modern {
-        let status = if failed_before_execution {
-            if let Some(object) = body.as_object_mut() {
-                object.remove("data");
-            }
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        };
-        (status, GRAPHQL_RESPONSE_JSON)
-    } else {
-        (StatusCode::OK, "application/json")
-    };
-    let mut response = (status, Json(body)).into_response();
+    let mut response = (status, body).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -426,6 +441,14 @@ async fn metrics(State(state): State<HttpState>, headers: HeaderMap) -> Response
         }
         _ => (0, 0),
     };
+    // The queue as the database holds it, whichever instance folds it.
+    let (fold_queued, fold_lag_ms) = crate::service::fold::queue::backlog(&app.db)
+        .await
+        .unwrap_or_else(|err| {
+            tracing::warn!(code = err.code(), "the fold's queue could not be read");
+            (-1, -1)
+        });
+    let (documents_kept, documents_bytes) = state.documents.size();
     let gauges = [
         (
             "consumact_subscribers",
@@ -451,6 +474,50 @@ async fn metrics(State(state): State<HttpState>, headers: HeaderMap) -> Response
             "consumact_counters_degraded",
             "1 while the counter store does not answer.",
             f64::from(u8::from(app.counters.is_degraded())),
+        ),
+        (
+            "consumact_document_cache_hits",
+            "GraphQL requests whose document this instance had parsed before.",
+            state
+                .documents
+                .hits
+                .load(std::sync::atomic::Ordering::Relaxed) as f64,
+        ),
+        (
+            "consumact_document_cache_misses",
+            "GraphQL requests whose document this instance had not parsed before.",
+            state
+                .documents
+                .misses
+                .load(std::sync::atomic::Ordering::Relaxed) as f64,
+        ),
+        (
+            "consumact_document_cache_documents",
+            "Parsed GraphQL documents this instance keeps.",
+            documents_kept as f64,
+        ),
+        (
+            "consumact_document_cache_bytes",
+            "Estimated bytes of the parsed documents kept (CONSUMACT_DOCUMENT_CACHE_BYTES bounds it).",
+            documents_bytes as f64,
+        ),
+        (
+            "consumact_fold_queued",
+            "Writes waiting to be folded into the kept figures, on every instance (-1: unreadable).",
+            fold_queued as f64,
+        ),
+        (
+            "consumact_fold_lag_seconds",
+            "How long the oldest write waiting to be folded has waited (0: none waits).",
+            fold_lag_ms as f64 / 1_000.0,
+        ),
+        (
+            "consumact_fold_last_pass_lag_seconds",
+            "How long the oldest write of this instance's last fold pass had waited.",
+            app.metrics
+                .fold_last_lag_ms
+                .load(std::sync::atomic::Ordering::Relaxed) as f64
+                / 1_000.0,
         ),
         (
             "process_resident_memory_bytes",

@@ -27,9 +27,11 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::HttpState;
+use super::documents::{self, Documents, Lookup};
 use crate::graphql::guards::RequestAuth;
 use crate::graphql::loaders::DbLoader;
 use crate::metrics::Metrics;
+use async_graphql::parser::types::ExecutableDocument;
 
 /// Who sends an operation, as the transport saw it.
 #[derive(Clone, Debug)]
@@ -60,9 +62,15 @@ pub(crate) async fn execute(state: &HttpState, caller: &Caller, request: Request
         .operation_name
         .clone()
         .or_else(|| crate::metrics::operation_name_in(&request.query).map(str::to_owned));
+    let (request, fast, learn) = cached_document(state, request);
     let request = prepare(state, caller, request);
     let started = Instant::now();
-    let executed = tokio::time::timeout(limit, state.schema.execute(request))
+    let schema = if fast {
+        &state.fast_schema
+    } else {
+        &state.schema
+    };
+    let executed = tokio::time::timeout(limit, schema.execute(request))
         .instrument(span)
         .await;
     let metrics = &state.app.metrics;
@@ -80,6 +88,12 @@ pub(crate) async fn execute(state: &HttpState, caller: &Caller, request: Request
         started.elapsed(),
         !response.errors.is_empty(),
     );
+    if let Some(learn) = learn
+        && !timed_out
+        && !failed_before_execution(&response)
+    {
+        learn.apply(&state.documents);
+    }
     if response
         .errors
         .iter()
@@ -120,6 +134,82 @@ pub(crate) fn subscribe(
         .observe(operation.as_deref(), Duration::ZERO, false);
     let request = prepare(state, caller, request);
     Box::pin(state.schema.execute_stream(request))
+}
+
+/// What a request teaches the document cache once it passed validation.
+enum Learn {
+    /// A new document, with the shape of its variables.
+    Remember {
+        text: String,
+        operation: Option<String>,
+        shape: String,
+        document: ExecutableDocument,
+    },
+    /// A known document, validated with a new shape of variables.
+    Validated {
+        text: String,
+        operation: Option<String>,
+        shape: String,
+    },
+}
+
+impl Learn {
+    fn apply(self, documents: &Documents) {
+        match self {
+            Learn::Remember {
+                text,
+                operation,
+                shape,
+                document,
+            } => documents.remember(&text, operation.as_deref(), shape, document),
+            Learn::Validated {
+                text,
+                operation,
+                shape,
+            } => documents.validated(&text, operation.as_deref(), shape),
+        }
+    }
+}
+
+/// The request with its parsed document from the cache (or parsed here,
+/// to be kept), whether it may skip full validation, and what to keep
+/// once it ran (see `documents`).
+fn cached_document(state: &HttpState, mut request: Request) -> (Request, bool, Option<Learn>) {
+    let operation = request.operation_name.clone();
+    match state
+        .documents
+        .lookup(&request.query, operation.as_deref(), &request.variables)
+    {
+        Lookup::Validated(document) => {
+            request.set_parsed_query(document);
+            (request, true, None)
+        }
+        Lookup::Parsed(document, shape) => {
+            request.set_parsed_query(document);
+            let learn = Learn::Validated {
+                text: request.query.clone(),
+                operation,
+                shape,
+            };
+            (request, false, Some(learn))
+        }
+        Lookup::Unknown => {
+            // Unparsable: async-graphql parses it again and says why.
+            let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+                return (request, false, None);
+            };
+            let learn = documents::shape(&document, operation.as_deref(), &request.variables).map(
+                |shape| Learn::Remember {
+                    text: request.query.clone(),
+                    operation,
+                    shape,
+                    document: document.clone(),
+                },
+            );
+            request.set_parsed_query(document);
+            (request, false, learn)
+        }
+    }
 }
 
 /// The data every operation carries.

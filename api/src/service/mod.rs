@@ -7,6 +7,7 @@
 pub mod campaigns;
 pub mod catalogue;
 pub mod discovery;
+pub mod fold;
 pub mod fraud;
 pub mod identity;
 pub mod node;

@@ -23,7 +23,8 @@ use crate::bus::CounterChange;
 use crate::counters::Counter;
 use crate::error::{AppError, Result};
 use crate::service::campaigns::campaign::read as campaigns;
-use crate::service::observatory::rollup::{self, Delta};
+use crate::service::fold;
+use crate::service::observatory::rollup::Delta;
 use crate::service::validate;
 use crate::service::viewer::Viewer;
 use crate::state::AppState;
@@ -132,17 +133,17 @@ pub async fn pledge(
             "you have already pledged to this campaign",
         ))?,
     };
-    rollup::apply(
-        &txn,
-        rollup::AtomRule::of(&state.config),
+    let mut changes = fold::Changes::default();
+    changes.rollup(
         found.producer_id,
         saved.created_at,
         actor.id,
         &Delta::pledge(1, saved.kind, saved.monthly_amount_cents),
-    )
-    .await?;
+    );
+    fold::record(&txn, &changes).await?;
     txn.commit().await?;
     drop(writer);
+    state.folder.settle().await;
     publish(state, found.id, Counter::Pledges, 1).await;
     if status == PledgeStatus::Active {
         publish(state, found.id, Counter::ActivePledges, 1).await;
@@ -234,21 +235,23 @@ async fn move_own(
             "the pledge changed meanwhile; reload it".into(),
         ));
     }
+    let mut changes = fold::Changes::default();
     if to == PledgeStatus::Withdrawn
         && let Some(member) = found.member_id
     {
-        rollup::apply(
-            &txn,
-            rollup::AtomRule::of(&state.config),
+        changes.rollup(
             found.producer_id,
             found.created_at,
             member,
             &Delta::pledge(-1, found.kind, found.monthly_amount_cents),
-        )
-        .await?;
+        );
     }
+    fold::record(&txn, &changes).await?;
     txn.commit().await?;
     drop(writer);
+    if !changes.is_empty() {
+        state.folder.settle().await;
+    }
     if found.status == PledgeStatus::Active {
         publish(state, found.campaign_id, Counter::ActivePledges, -1).await;
     }

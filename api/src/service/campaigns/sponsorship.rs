@@ -23,11 +23,12 @@ use crate::error::{AppError, Result};
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::service::campaigns::campaign::moves as campaigns;
-use crate::service::observatory::rollup::{self, AtomRule, Delta};
+use crate::service::fold;
+use crate::service::observatory::rollup::AtomRule;
 use crate::service::oversight::moderation::require_moderator;
 use crate::service::secret::random_token;
 use crate::service::viewer::Viewer;
-use crate::service::{oversight::audit, signing::milestone, signing::standing, validate};
+use crate::service::{oversight::audit, signing::milestone, validate};
 use crate::state::AppState;
 
 /// Where a published draft goes first under this instance's settings.
@@ -246,18 +247,14 @@ async fn advance(
     }
     let moved = campaigns::apply_move(txn, AtomRule::of(&state.config), update, found.id).await?;
     if to == CampaignStatus::Open {
-        sponsors_sign(txn, state, &moved).await?;
+        sponsors_sign(txn, &moved).await?;
     }
     mail_organiser(txn, state, &moved).await?;
     Ok(moved)
 }
 
-/// Each sponsor's backing becomes their counted signature, with its rollup.
-async fn sponsors_sign(
-    txn: &impl ConnectionTrait,
-    state: &AppState,
-    opened: &campaign::Model,
-) -> Result<()> {
+/// Each sponsor's backing becomes their counted signature, queued for the fold.
+async fn sponsors_sign(txn: &impl ConnectionTrait, opened: &campaign::Model) -> Result<()> {
     let sponsors = campaign_sponsor::Entity::find()
         .filter(campaign_sponsor::Column::CampaignId.eq(opened.id))
         .all(txn)
@@ -292,38 +289,24 @@ async fn sponsors_sign(
         created_at: Set(now),
     });
     signature::Entity::insert_many(rows).exec(txn).await?;
-    let changes: Vec<_> = sponsors
-        .iter()
-        .map(|sponsor| {
-            (
-                opened.producer_id,
-                now,
-                sponsor.member_id,
-                Delta::signature(1),
-            )
-        })
-        .collect();
-    rollup::apply_many(txn, AtomRule::of(&state.config), &changes).await?;
-    let kept: Vec<_> = sponsors
-        .iter()
-        .map(|_| standing::SignatureChange {
-            campaign_id: opened.id,
-            community_id: opened.community_id,
-            at: now,
-            sign: 1,
-        })
-        .collect();
-    standing::signatures(
-        txn,
-        crate::service::signing::response_request::ResponseRule::of(&state.config),
-        &kept,
-    )
-    .await
+    let mut changes = fold::Changes::default();
+    for sponsor in &sponsors {
+        changes.signature(
+            opened.producer_id,
+            Some(sponsor.member_id),
+            opened.id,
+            opened.community_id,
+            now,
+            1,
+        );
+    }
+    fold::record(txn, &changes).await
 }
 
 /// After an opening commits: live counters from the database (sponsors'
 /// signatures included) and the milestones they already reach.
 pub async fn opened(state: &AppState, found: &campaign::Model) {
+    state.folder.settle().await;
     if let Err(err) = state.counters.prime(&state.db, found.id).await {
         tracing::warn!(campaign = %found.id, ?err, "counters not primed");
     }

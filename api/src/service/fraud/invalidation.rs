@@ -155,7 +155,7 @@ pub async fn invalidate(
             .filter(invalidation::Column::Id.eq(id))
             .exec(&txn)
             .await?;
-        signatures::rollup_moved(&txn, state, &found, &struck, -1).await?;
+        signatures::rollup_moved(&txn, &found, &struck, -1).await?;
         struck
     };
     let saved = invalidation::Entity::find_by_id(id)
@@ -267,7 +267,7 @@ pub async fn revalidate(
         .filter(signature::Column::Status.eq(SignatureStatus::Invalidated))
         .exec_with_returning(&txn)
         .await?;
-    signatures::rollup_moved(&txn, state, &found, &restored, 1).await?;
+    signatures::rollup_moved(&txn, &found, &restored, 1).await?;
     let note = format!("{} signatures restored", restored.len() as u64 + held);
     audit::record(
         &txn,

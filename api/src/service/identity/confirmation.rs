@@ -23,11 +23,9 @@ use crate::error::{AppError, Result};
 use crate::outbox::mail::Mail;
 use crate::outbox::templates::Template;
 use crate::ratelimit::Action;
-use crate::service::observatory::rollup::{self, AtomRule, Delta};
+use crate::service::fold;
 use crate::service::viewer::Viewer;
-use crate::service::{
-    identity::email_token, signing::signature as signatures, signing::standing, validate,
-};
+use crate::service::{identity::email_token, signing::signature as signatures, validate};
 use crate::state::AppState;
 
 /// Writes a confirmation link for `member` into the outbox, within the
@@ -97,7 +95,7 @@ pub async fn confirm(state: &AppState, token: &str) -> Result<member::Model> {
         .exec(&txn)
         .await?;
     email_token::revoke(&txn, member_id, TokenPurpose::Confirm).await?;
-    let (counted, campaigns) = count_pending(&txn, state, member_id, None).await?;
+    let (counted, campaigns) = count_pending(&txn, member_id, None).await?;
     let confirmed = member::Entity::find_by_id(member_id)
         .one(&txn)
         .await?
@@ -143,11 +141,10 @@ async fn announce(
 }
 
 /// Moves `member_id`'s pending signatures (made up to `up_to`, when given)
-/// to `COUNTED` and adds them to the rollups; returns the rows this call
+/// to `COUNTED` and queues them for the fold; returns the rows this call
 /// moved and their campaigns.
 async fn count_pending(
     txn: &impl ConnectionTrait,
-    state: &AppState,
     member_id: Uuid,
     up_to: Option<DateTime<Utc>>,
 ) -> Result<(Vec<signature::Model>, HashMap<Uuid, campaign::Model>)> {
@@ -174,35 +171,20 @@ async fn count_pending(
         .into_iter()
         .map(|found| (found.id, found))
         .collect();
-    let changes: Vec<_> = counted
-        .iter()
-        .map(|signature| {
-            (
-                signature.producer_id,
-                signature.created_at,
-                member_id,
-                Delta::signature(1),
-            )
-        })
-        .collect();
-    rollup::apply_many(txn, AtomRule::of(&state.config), &changes).await?;
-    let changes_to_standing: Vec<_> = counted
-        .iter()
-        .map(|signature| standing::SignatureChange {
-            campaign_id: signature.campaign_id,
-            community_id: campaigns
+    let mut changes = fold::Changes::default();
+    for signature in &counted {
+        changes.signature(
+            signature.producer_id,
+            Some(member_id),
+            signature.campaign_id,
+            campaigns
                 .get(&signature.campaign_id)
                 .and_then(|found| found.community_id),
-            at: signature.created_at,
-            sign: 1,
-        })
-        .collect();
-    standing::signatures(
-        txn,
-        crate::service::signing::response_request::ResponseRule::of(&state.config),
-        &changes_to_standing,
-    )
-    .await?;
+            signature.created_at,
+            1,
+        );
+    }
+    fold::record(txn, &changes).await?;
     Ok((counted, campaigns))
 }
 
@@ -237,8 +219,7 @@ pub async fn count_left_behind(state: &AppState) -> Result<usize> {
             continue;
         };
         let (writer, txn) = state.begin_write().await?;
-        let (counted, campaigns) =
-            count_pending(&txn, state, member_id, Some(confirmed_at)).await?;
+        let (counted, campaigns) = count_pending(&txn, member_id, Some(confirmed_at)).await?;
         txn.commit().await?;
         drop(writer);
         total += counted.len();

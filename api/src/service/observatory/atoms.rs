@@ -126,6 +126,27 @@ impl Delta {
         all
     }
 
+    /// The counts as [`values`](Self::values) lists them, then the
+    /// contributions (the fold's queue keeps a delta so).
+    pub(crate) fn from_values(values: &[i64; 15]) -> Self {
+        let part = |from: usize| -> [i64; 4] {
+            [
+                values[from],
+                values[from + 1],
+                values[from + 2],
+                values[from + 3],
+            ]
+        };
+        Self {
+            signatures: values[0],
+            ratings: part(1),
+            scores: part(5),
+            pledges: part(9),
+            pledged_cents: values[13],
+            contributions: values[14],
+        }
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self == &Self::default()
     }

@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::ratelimit::Action;
-use crate::service::observatory::rollup::{self, AtomRule, Delta};
+use crate::service::fold;
+use crate::service::observatory::rollup::Delta;
 use crate::service::validate;
 use crate::service::viewer::Viewer;
 use crate::state::AppState;
@@ -89,7 +90,7 @@ pub async fn rate(
     }
     let period = current_period();
     let now = validate::now();
-    let rule = AtomRule::of(&state.config);
+    let mut changes = fold::Changes::default();
     let (writer, txn) = state.begin_write().await?;
     for Score { dimension, score } in scores {
         let score = score as i16;
@@ -108,7 +109,7 @@ pub async fn rate(
                 changed.updated_at = Set(now);
                 changed.update(&txn).await?;
                 let delta = Delta::rating(dimension, Some(old_score), score);
-                rollup::apply(&txn, rule, producer_id, created_at, actor.id, &delta).await?;
+                changes.rollup(producer_id, created_at, actor.id, &delta);
             }
             None => {
                 trust_rating::ActiveModel {
@@ -127,12 +128,14 @@ pub async fn rate(
                     "this rating changed meanwhile; send it again",
                 ))?;
                 let delta = Delta::rating(dimension, None, score);
-                rollup::apply(&txn, rule, producer_id, now, actor.id, &delta).await?;
+                changes.rollup(producer_id, now, actor.id, &delta);
             }
         }
     }
+    fold::record(&txn, &changes).await?;
     txn.commit().await?;
     drop(writer);
+    state.folder.settle().await;
     of_member(&state.db, actor.id, producer_id, &period).await
 }
 

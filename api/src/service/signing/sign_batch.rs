@@ -1,7 +1,8 @@
 //! Signing in batches: signatures that arrive together share one
-//! transaction, so a burst on one campaign costs one commit (and one update
-//! of its producer's observatory atom and of its stored total and momentum)
-//! per batch instead of one per signature. Each signer still gets their own answer: their signature, or
+//! transaction, so a burst on one campaign costs one commit per batch
+//! instead of one per signature. The transaction appends: the signature
+//! rows and one queued description of what they move (`service::fold`),
+//! which the folder applies to the derived figures afterwards. Each signer still gets their own answer: their signature, or
 //! `CONFLICT` when they had already signed; a failed batch fails all of its
 //! signers, and none of its signatures is written.
 //!
@@ -21,9 +22,7 @@ use uuid::Uuid;
 use crate::db::begin_write;
 use crate::error::{AppError, Result};
 use crate::metrics::Metrics;
-use crate::service::observatory::rollup::{self, AtomRule, Delta};
-use crate::service::signing::response_request::ResponseRule;
-use crate::service::signing::standing;
+use crate::service::fold::{self, Folder};
 
 /// A signature to write.
 #[derive(Clone, Debug)]
@@ -84,8 +83,7 @@ pub struct SignBatcher {
 struct Worker {
     db: DatabaseConnection,
     metrics: Arc<Metrics>,
-    rule: AtomRule,
-    responses: ResponseRule,
+    folder: Arc<Folder>,
     sqlite_writer: Option<Arc<Mutex<()>>>,
     max_batch: usize,
     queue: Arc<Mutex<mpsc::Receiver<Job>>>,
@@ -96,8 +94,7 @@ impl SignBatcher {
     pub fn start(
         db: DatabaseConnection,
         metrics: Arc<Metrics>,
-        rule: AtomRule,
-        responses: ResponseRule,
+        folder: Arc<Folder>,
         sqlite_writer: Option<Arc<Mutex<()>>>,
         workers: usize,
         max_batch: usize,
@@ -109,8 +106,7 @@ impl SignBatcher {
             let worker = Worker {
                 db: db.clone(),
                 metrics: metrics.clone(),
-                rule,
-                responses,
+                folder: folder.clone(),
                 sqlite_writer: sqlite_writer.clone(),
                 max_batch,
                 queue: queue.clone(),
@@ -188,7 +184,7 @@ impl Worker {
     }
 
     /// Inserts the batch (a second signature of the same member on the same
-    /// campaign is skipped) and its rollup changes, in one transaction.
+    /// campaign is skipped) and queues what it moves, in one transaction.
     async fn write(&self, jobs: &[Job]) -> Result<HashMap<Uuid, signature::Model>> {
         // Key order, so that concurrent batches lock index entries alike.
         let mut order: Vec<&Job> = jobs.iter().collect();
@@ -219,37 +215,33 @@ impl Worker {
             TryInsertResult::Inserted(models) => models,
             TryInsertResult::Empty | TryInsertResult::Conflicted => Vec::new(),
         };
+        // What the counted signatures move, for the folder; nothing derived
+        // is written here.
         let signatures: HashMap<Uuid, &NewSignature> =
             jobs.iter().map(|job| (job.id, &job.signature)).collect();
-        let counted: Vec<(&signature::Model, &NewSignature)> = inserted
+        let mut changes = fold::Changes::default();
+        for model in inserted
             .iter()
             .filter(|model| model.status == SignatureStatus::Counted)
-            .filter_map(|model| Some((model, *signatures.get(&model.id)?)))
-            .collect();
-        let changes: Vec<_> = counted
-            .iter()
-            .filter_map(|(model, new)| {
-                Some((
-                    new.producer_id,
-                    model.created_at,
-                    model.member_id?,
-                    Delta::signature(1),
-                ))
-            })
-            .collect();
-        rollup::apply_many(&txn, self.rule, &changes).await?;
-        let kept: Vec<_> = counted
-            .iter()
-            .map(|(model, new)| standing::SignatureChange {
-                campaign_id: model.campaign_id,
-                community_id: new.community_id,
-                at: model.created_at,
-                sign: 1,
-            })
-            .collect();
-        standing::signatures(&txn, self.responses, &kept).await?;
+        {
+            let Some(new) = signatures.get(&model.id) else {
+                continue;
+            };
+            changes.signature(
+                new.producer_id,
+                model.member_id,
+                model.campaign_id,
+                new.community_id,
+                model.created_at,
+                1,
+            );
+        }
+        fold::record(&txn, &changes).await?;
         txn.commit().await?;
         drop(writer);
+        if !changes.is_empty() {
+            self.folder.wake();
+        }
         Metrics::increment(&self.metrics.signature_batches);
         Ok(inserted
             .into_iter()

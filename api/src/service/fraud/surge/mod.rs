@@ -213,7 +213,7 @@ pub async fn dismiss(state: &AppState, actor: Viewer, id: Uuid) -> Result<fraud_
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("campaign"))?;
-    signatures::rollup_moved(&txn, state, &found, &released, 1).await?;
+    signatures::rollup_moved(&txn, &found, &released, 1).await?;
     let note = format!("{} held signatures counted", released.len());
     audit::record(
         &txn,

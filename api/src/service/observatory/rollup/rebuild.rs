@@ -21,9 +21,13 @@ pub async fn rebuild(db: &DatabaseConnection, rule: AtomRule) -> Result<Rebuilt>
     let grain = rule.grain;
     let backend = db.get_database_backend();
     let txn = begin_rebuild(db).await?;
+    // A write first: on SQLite it takes the write lock at once.
     txn.execute_unprepared("DELETE FROM obs_contributor")
         .await?;
     txn.execute_unprepared("DELETE FROM obs_atom").await?;
+    // Queued writes are in the source rows read below: their atoms' part
+    // is counted here, their campaigns' part stays for the folder.
+    crate::service::fold::queue::strip_rollups(&txn).await?;
     set_aside_contributor_keys(&txn).await?;
     let signed = period_start(backend, grain, "s.created_at");
     let rated = period_start(backend, grain, "r.created_at");
@@ -116,11 +120,15 @@ pub async fn rebuild_above_atoms(db: &DatabaseConnection, rule: AtomRule) -> Res
 async fn begin_rebuild(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction> {
     let txn = db.begin().await?;
     if db.get_database_backend() == DbBackend::Postgres {
-        // In the order the writers take them (contributors, atoms, totals,
-        // period facts, facts, groups, windows), so a writer in flight
-        // finishes instead of deadlocking with the rebuild.
+        // No fold pass runs beside a rebuild (it waits for the pass in
+        // flight), and no write is queued meanwhile (a writer in flight
+        // commits first; the next waits): the queue and the source rows
+        // the rebuild reads agree. Then the rollup tables, in the order the
+        // folder takes them (contributors, atoms, totals, period facts,
+        // facts, groups, windows).
+        crate::service::fold::queue::lock(&txn).await?;
         txn.execute_unprepared(
-            "LOCK TABLE obs_contributor, obs_atom, obs_producer_total, obs_producer_period, \
+            "LOCK TABLE fold_change, obs_contributor, obs_atom, obs_producer_total, obs_producer_period, \
              obs_producer_fact, obs_group_member, obs_group_total, obs_group_period, \
              obs_window, obs_producer_window IN EXCLUSIVE MODE",
         )

@@ -1,8 +1,9 @@
 //! What follows a committed change in a campaign's counted signatures,
 //! whoever made it (signing, withdrawing, confirming, a surge released, an
-//! invalidation or its undoing): the observatory's rollups and the kept
-//! totals in the change's transaction, then the live counter, milestones and
-//! their announcements after it commits.
+//! invalidation or its undoing): what it moves in the observatory's
+//! rollups and the kept totals is queued in the change's transaction (and
+//! folded after it, `service::fold`), then the live counter, milestones and
+//! their announcements follow its commit.
 
 use entities::campaign;
 use entities::signature;
@@ -13,9 +14,9 @@ use crate::bus::CounterChange;
 use crate::counters::{Announced, BatchAdd, Counter};
 use crate::error::Result;
 use crate::outbox::event;
-use crate::service::observatory::rollup::{self, AtomRule, Delta};
+use crate::service::fold;
 use crate::service::signing::sign_batch::CountedIn;
-use crate::service::{signing::milestone, signing::standing, validate};
+use crate::service::{signing::milestone, validate};
 use crate::state::AppState;
 use crate::vocabulary::EventType;
 
@@ -37,7 +38,8 @@ impl From<&campaign::Model> for CountedCampaign {
     }
 }
 
-/// Counter, milestones and live update after a committed change; the new
+/// The fold that covers a committed change (its author then reads it in
+/// the kept figures), then the counter, milestones and live update; the new
 /// count. Failures are logged, never returned (`None`): the change itself
 /// is already safe, and reconciliation repairs the counter.
 pub(crate) async fn after_change(
@@ -45,6 +47,7 @@ pub(crate) async fn after_change(
     found: &campaign::Model,
     delta: i64,
 ) -> Option<i64> {
+    state.folder.settle().await;
     after_change_of(state, found.into(), delta).await
 }
 
@@ -193,41 +196,26 @@ pub(crate) async fn announce_milestones(
     state.outbox.wake();
 }
 
-/// Adds (`sign` 1) or takes away (-1) the observatory contributions and
-/// the stored total and momentum of signatures of `found` that just became,
-/// or stopped being, counted.
+/// Queues, in the caller's transaction, what the signatures of `found`
+/// that just became (`sign` 1) or stopped being (-1) counted move: the
+/// observatory's atoms and the campaign's kept total and momentum. The
+/// caller settles the fold after committing.
 pub(crate) async fn rollup_moved(
     txn: &impl ConnectionTrait,
-    state: &AppState,
     found: &campaign::Model,
     moved: &[signature::Model],
     sign: i64,
 ) -> Result<()> {
-    let changes: Vec<_> = moved
-        .iter()
-        .filter_map(|row| {
-            Some((
-                row.producer_id,
-                row.created_at,
-                row.member_id?,
-                Delta::signature(sign),
-            ))
-        })
-        .collect();
-    rollup::apply_many(txn, AtomRule::of(&state.config), &changes).await?;
-    let kept: Vec<_> = moved
-        .iter()
-        .map(|row| standing::SignatureChange {
-            campaign_id: found.id,
-            community_id: found.community_id,
-            at: row.created_at,
+    let mut changes = fold::Changes::default();
+    for row in moved {
+        changes.signature(
+            row.producer_id,
+            row.member_id,
+            found.id,
+            found.community_id,
+            row.created_at,
             sign,
-        })
-        .collect();
-    standing::signatures(
-        txn,
-        crate::service::signing::response_request::ResponseRule::of(&state.config),
-        &kept,
-    )
-    .await
+        );
+    }
+    fold::record(txn, &changes).await
 }

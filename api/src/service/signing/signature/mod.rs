@@ -1,7 +1,8 @@
 //! Signing, the hot path: rate limit → campaign open? → insert (the unique
-//! index is the last guard against double counting) and the observatory's
-//! rollup, in one transaction shared with the signatures that arrive at the
-//! same time (`sign_batch`) → after commit, bump
+//! index is the last guard against double counting) and the queued
+//! description of what it moves (`service::fold`), in one transaction
+//! shared with the signatures that arrive at the same time (`sign_batch`)
+//! → after commit, bump
 //! the live counter → record milestones → publish.
 //!
 //! Signing twice answers `CONFLICT` and counts once. Once the signature is
@@ -21,10 +22,10 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Result};
 use crate::ratelimit::Action;
-use crate::service::observatory::rollup::{self, AtomRule, Delta};
+use crate::service::fold;
 use crate::service::signing::sign_batch::NewSignature;
 use crate::service::viewer::Viewer;
-use crate::service::{campaigns::campaign as campaigns, fraud::surge, signing::standing, validate};
+use crate::service::{campaigns::campaign as campaigns, fraud::surge, validate};
 use crate::state::AppState;
 
 pub(crate) use counted::{after_batch, after_change, announce_milestones, rollup_moved};
@@ -168,26 +169,16 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
         txn.commit().await?;
         return Ok(true);
     }
-    rollup::apply(
-        &txn,
-        AtomRule::of(&state.config),
+    let mut changes = fold::Changes::default();
+    changes.signature(
         signed.producer_id,
+        Some(actor.id),
+        found.id,
+        found.community_id,
         signed.created_at,
-        actor.id,
-        &Delta::signature(-1),
-    )
-    .await?;
-    standing::signatures(
-        &txn,
-        crate::service::signing::response_request::ResponseRule::of(&state.config),
-        &[standing::SignatureChange {
-            campaign_id: found.id,
-            community_id: found.community_id,
-            at: signed.created_at,
-            sign: -1,
-        }],
-    )
-    .await?;
+        -1,
+    );
+    fold::record(&txn, &changes).await?;
     txn.commit().await?;
     drop(writer);
     after_change(state, &found, -1).await;
