@@ -136,3 +136,73 @@ async fn invalid_subscriptions_get_a_coded_error() {
         "nothing follows an error"
     );
 }
+
+#[tokio::test]
+async fn shared_frames_reach_exactly_the_subscribers_of_their_campaign() {
+    let app = TestApp::spawn().await;
+    let (organiser, first) = app.open_campaign("first_organiser", 1000).await;
+    let (_, second) = app.open_campaign("second_organiser", 1000).await;
+    // Eight anonymous readers of the first campaign, four of the second,
+    // and the first's organiser, signed in (never shared: they see more).
+    let mut readers = Vec::new();
+    for _ in 0..8 {
+        readers.push(Subscription::start(app.addr, COUNTERS, json!({ "id": first })).await);
+    }
+    let mut others = Vec::new();
+    for _ in 0..4 {
+        others.push(Subscription::start(app.addr, COUNTERS, json!({ "id": second })).await);
+    }
+    let mut own = Subscription::start_as(
+        app.addr,
+        Some(&organiser),
+        "subscription($id: ID!) { campaignCounters(campaignId: $id) { signatures pendingSignatures } }",
+        json!({ "id": first }),
+    )
+    .await;
+    for live in readers.iter_mut().chain(others.iter_mut()) {
+        assert_eq!(live.next_data(5).await["campaignCounters"]["signatures"], 0);
+    }
+    assert_eq!(own.next_data(5).await["campaignCounters"]["signatures"], 0);
+    // One feed per campaign for the anonymous readers.
+    assert_eq!(app.metric("consumact_subscription_feeds").await, 2);
+
+    let signers = app.register_many("signer", 3).await;
+    for (i, token) in signers.iter().enumerate() {
+        app.sign(token, &first).await;
+        let expected = i as i64 + 1;
+        for live in &mut readers {
+            let update = live.next_data(5).await;
+            assert_eq!(update["campaignCounters"]["signatures"], expected);
+            assert_eq!(update["campaignCounters"]["campaignId"], first);
+        }
+        let update = own.next_data(5).await;
+        assert_eq!(update["campaignCounters"]["signatures"], expected);
+        assert_eq!(update["campaignCounters"]["pendingSignatures"], 0);
+    }
+    // Nothing reached the second campaign's readers.
+    for live in &mut others {
+        let message = live.next_message(1).await;
+        assert!(
+            message.is_none() || message.as_ref().is_some_and(|m| m["type"] == "ping"),
+            "a frame of another campaign: {message:?}"
+        );
+    }
+    // A reader joining later gets the count now first, then what follows.
+    let mut late = Subscription::start(app.addr, COUNTERS, json!({ "id": first })).await;
+    assert_eq!(late.next_data(5).await["campaignCounters"]["signatures"], 3);
+    let (token, _) = app.register("last_signer").await;
+    app.sign(&token, &first).await;
+    assert_eq!(late.next_data(5).await["campaignCounters"]["signatures"], 4);
+    assert_eq!(
+        readers[0].next_data(5).await["campaignCounters"]["signatures"],
+        4
+    );
+    // The second campaign's feed ends with its last reader.
+    drop(others);
+    let feeds =
+        crate::common::eventually(10, 1, || app.metric("consumact_subscription_feeds")).await;
+    assert_eq!(
+        feeds, 1,
+        "the second campaign's feed ended with its readers"
+    );
+}

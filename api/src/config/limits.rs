@@ -26,6 +26,12 @@ pub struct Limits {
     #[arg(long, env = "CONSUMACT_WS_MAX_SUBSCRIPTIONS", default_value_t = 20)]
     pub ws_max_subscriptions: u32,
 
+    /// Anonymous subscribers of the same document and variables share one
+    /// execution and one serialised frame per event (`http::websocket::shared`);
+    /// off, each runs its own.
+    #[arg(long, env = "CONSUMACT_WS_SHARED_FEEDS", default_value = "true", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub ws_shared_feeds: bool,
+
     /// How long a websocket may wait before `connection_init`, in
     /// milliseconds (then it is closed with 4408).
     #[arg(long, env = "CONSUMACT_WS_INIT_TIMEOUT_MS", default_value_t = 10_000)]

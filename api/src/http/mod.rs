@@ -45,6 +45,8 @@ struct HttpState {
     documents: std::sync::Arc<documents::Documents>,
     persisted: std::sync::Arc<cacheable::PersistedQueries>,
     sockets: std::sync::Arc<websocket::Sockets>,
+    /// Shared subscription feeds (see `websocket::shared`).
+    feeds: std::sync::Arc<websocket::Feeds>,
 }
 
 impl axum::extract::FromRef<HttpState> for AppState {
@@ -80,6 +82,7 @@ pub fn router(app: AppState, schema: AppSchema, fast_schema: AppSchema) -> Route
         schema,
         fast_schema,
         documents,
+        feeds: std::sync::Arc::default(),
         persisted,
         sockets,
     };
@@ -454,6 +457,11 @@ async fn metrics(State(state): State<HttpState>, headers: HeaderMap) -> Response
             "consumact_subscribers",
             "Live subscriptions on this instance.",
             app.live.subscribers() as f64,
+        ),
+        (
+            "consumact_subscription_feeds",
+            "Shared subscription feeds on this instance (one execution each, for all their subscribers).",
+            state.feeds.len() as f64,
         ),
         (
             "consumact_websockets",

@@ -123,17 +123,22 @@ pub(crate) fn subscribe(
     caller: &Caller,
     request: Request,
 ) -> BoxStream<'static, Response> {
+    count_subscription(state, &request);
+    let request = prepare(state, caller, request);
+    Box::pin(state.schema.execute_stream(request))
+}
+
+/// Counts a subscription when it starts (its lifetime is no latency),
+/// whether it runs its own execution or joins a shared one.
+pub(crate) fn count_subscription(state: &HttpState, request: &Request) {
     let operation = request
         .operation_name
         .clone()
         .or_else(|| crate::metrics::operation_name_in(&request.query).map(str::to_owned));
-    // Counted once, when it starts: its lifetime is no latency.
     state
         .app
         .metrics
         .observe(operation.as_deref(), Duration::ZERO, false);
-    let request = prepare(state, caller, request);
-    Box::pin(state.schema.execute_stream(request))
 }
 
 /// What a request teaches the document cache once it passed validation.

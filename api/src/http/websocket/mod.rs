@@ -21,6 +21,7 @@
 
 mod protocol;
 mod registry;
+mod shared;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -40,6 +41,7 @@ use tokio::time::{Instant, sleep_until};
 use uuid::Uuid;
 
 pub(crate) use registry::Sockets;
+pub(crate) use shared::Feeds;
 
 use super::HttpState;
 use super::policy::{self, Caller};
@@ -362,6 +364,14 @@ impl Connection {
         let sender = sender.clone();
         let protocol = self.protocol;
         let task_id = id.clone();
+        // Anonymous subscribers of one document share its execution.
+        let share =
+            subscription && caller.token.is_none() && self.state.app.config.limits.ws_shared_feeds;
+        let work = if share {
+            Work::Shared(self.state.feeds.join(&self.state, &caller, request))
+        } else {
+            Work::Own(Box::new(request))
+        };
         let task = tokio::spawn(async move {
             let id = task_id;
             let send = |text: String, last: bool| {
@@ -376,6 +386,45 @@ impl Connection {
                     };
                     sender.send(outgoing).await.is_ok()
                 }
+            };
+            let request = match work {
+                Work::Shared(mut frames) => {
+                    let mut sent: Option<std::sync::Arc<str>> = None;
+                    loop {
+                        let frame = frames.borrow_and_update().clone();
+                        match frame {
+                            shared::Frame::Waiting => {}
+                            shared::Frame::Next(payload) => {
+                                if !send(protocol.next_serialised(&id, &payload), false).await {
+                                    return;
+                                }
+                                sent = Some(payload);
+                            }
+                            shared::Frame::Refused(errors) => {
+                                send(protocol.error(&id, &errors), true).await;
+                                return;
+                            }
+                            shared::Frame::Ended(last) => {
+                                // The last result, when this one skipped to the end.
+                                if let Some(last) = last
+                                    && !sent
+                                        .as_ref()
+                                        .is_some_and(|sent| std::sync::Arc::ptr_eq(sent, &last))
+                                {
+                                    send(protocol.next_serialised(&id, &last), false).await;
+                                }
+                                break;
+                            }
+                        }
+                        // The feed gone without a last frame: ended too.
+                        if frames.changed().await.is_err() {
+                            break;
+                        }
+                    }
+                    send(protocol.complete(&id), true).await;
+                    return;
+                }
+                Work::Own(request) => *request,
             };
             if subscription {
                 let mut stream = policy::subscribe(&state, &caller, request);
@@ -413,6 +462,12 @@ impl Connection {
         );
         Step::Nothing
     }
+}
+
+/// What an operation's task runs: a shared feed's frames, or its own request.
+enum Work {
+    Shared(tokio::sync::watch::Receiver<shared::Frame>),
+    Own(Box<Request>),
 }
 
 /// What the connection does after a client message.

@@ -56,11 +56,30 @@ impl Protocol {
 
     /// One result of operation `id`.
     pub fn next(self, id: &str, response: &Response) -> String {
+        let payload = serde_json::to_string(response).unwrap_or_else(|err| {
+            tracing::error!(%err, "cannot serialise a result");
+            "null".into()
+        });
+        self.next_serialised(id, &payload)
+    }
+
+    /// One result of operation `id`, already serialised (shared by the
+    /// subscribers of one feed, `shared`): only the envelope is written.
+    pub fn next_serialised(self, id: &str, payload: &str) -> String {
         let kind = match self {
             Protocol::TransportWs => "next",
             Protocol::Legacy => "data",
         };
-        json!({ "id": id, "type": kind, "payload": response }).to_string()
+        let id = Value::from(id).to_string();
+        let mut text = String::with_capacity(payload.len() + id.len() + 32);
+        text.push_str("{\"id\":");
+        text.push_str(&id);
+        text.push_str(",\"payload\":");
+        text.push_str(payload);
+        text.push_str(",\"type\":\"");
+        text.push_str(kind);
+        text.push_str("\"}");
+        text
     }
 
     /// Operation `id` failed before it ran (or was refused): no `complete`

@@ -25,6 +25,10 @@ pub struct Changes {
     signatures: Vec<SignatureEntry>,
 }
 
+/// A change to an atom as `rollup::apply_many` takes it: producer, time,
+/// member, delta.
+pub type AtomChange = (Uuid, DateTime<Utc>, Uuid, Delta);
+
 /// Producer, time (µs since the epoch), member, the 14 counts then the
 /// contributions.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -87,7 +91,7 @@ impl Changes {
     }
 
     /// The atoms' changes, as `rollup::apply_many` takes them.
-    pub fn rollup_changes(&self) -> Result<Vec<(Uuid, DateTime<Utc>, Uuid, Delta)>> {
+    pub fn rollup_changes(&self) -> Result<Vec<AtomChange>> {
         self.rollup
             .iter()
             .map(|RollupEntry(producer, at, member, values)| {
