@@ -365,3 +365,62 @@ async fn introspection_can_be_switched_off() {
     assert!(member["data"]["__type"].is_null(), "{member}");
     app.gql_ok(None, "{ valueTags { slug } }", json!({})).await;
 }
+
+/// A document the server parsed and validated before answers exactly as a
+/// fresh one would, whatever the variables: a shape of variables it has not
+/// validated (a string for an `Int`, an unknown enum value) is validated
+/// again, not run on the fast path.
+#[tokio::test]
+async fn a_cached_document_answers_as_a_fresh_one_for_every_shape_of_variables() {
+    let warm = TestApp::spawn().await;
+    let cold = TestApp::spawn_with(&["--document-cache-bytes", "0"]).await;
+    let query = "query Page($n: Int!, $order: CampaignOrder!) { campaigns(first: $n, orderBy: $order) { nodes { id } } }";
+    let ask = |app: &TestApp, variables: Value| {
+        let client = app.client.clone();
+        let url = app.url("/graphql");
+        async move {
+            let response = client
+                .post(url)
+                .header("accept", "application/graphql-response+json")
+                .json(&json!({ "query": query, "variables": variables }))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let valid = json!({ "n": 2, "order": "NEWEST" });
+    for _ in 0..3 {
+        let (status, body) = ask(&warm, valid.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body, json!({ "data": { "campaigns": { "nodes": [] } } }));
+    }
+    assert!(warm.metric("consumact_document_cache_hits").await >= 2);
+    for (other, refused) in [
+        (json!({ "n": "two", "order": "NEWEST" }), true),
+        (json!({ "n": 2, "order": "LOUDEST" }), true),
+        (json!({ "n": 5_000_000_000i64, "order": "NEWEST" }), true),
+        // async-graphql's own reading of these; the cache changes nothing.
+        (json!({ "n": null, "order": "NEWEST" }), false),
+        (json!({ "order": "NEWEST" }), false),
+    ] {
+        let cached = ask(&warm, other.clone()).await;
+        let fresh = ask(&cold, other.clone()).await;
+        assert_eq!(cached, fresh, "variables {other}");
+        if refused {
+            assert_eq!(
+                cached.0, 400,
+                "refused before running: {other} {}",
+                cached.1
+            );
+            assert_eq!(
+                error_code(&cached.1),
+                "GRAPHQL_VALIDATION_FAILED",
+                "{other}"
+            );
+        }
+    }
+    // And the valid shape still runs.
+    assert_eq!(ask(&warm, valid).await.0, 200);
+}

@@ -54,6 +54,13 @@ async fn every_workload_runs_for_a_second_without_errors() {
                 .any(|note| note.ends_with("lost or doubled: 0")),
             "{workload}: {notes:?}"
         );
+        // The fold caught up, and the kept ordering follows the counts.
+        assert!(
+            notes
+                .iter()
+                .any(|note| note.ends_with("MOST_SIGNED follows the live counts")),
+            "{workload}: {notes:?}"
+        );
     }
     // Three signatures, six subscribers: every subscriber sees each count.
     assert_eq!(report.outcome(Workload::Fanout).unwrap().ok, 18, "{text}");

@@ -96,8 +96,13 @@ impl Application {
         let live = bus::hub::CampaignHub::start(bus.subscribe(), Arc::downgrade(&counters));
         let notices =
             service::notify::notice_hub::NoticeHub::start(db.clone(), bus.subscribe_notices());
-        let folder =
-            service::fold::Folder::new(db.clone(), sqlite_writer.clone(), metrics.clone(), &config);
+        // Upkeep's connections: a large pass has no statement time limit.
+        let folder = service::fold::Folder::new(
+            upkeep_db.clone(),
+            sqlite_writer.clone(),
+            metrics.clone(),
+            &config,
+        );
         let state = AppState {
             observatory_db,
             upkeep_db,

@@ -259,6 +259,7 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
         };
         if matches!(workload, Workload::Sign | Workload::Mixed) {
             outcome.notes.push(verify(addr, &fixture).await?);
+            outcome.notes.push(folded(addr).await?);
         }
         outcome.rss_bytes = server_rss(addr).await;
         outcomes.push(outcome);
@@ -443,6 +444,64 @@ async fn verify(addr: SocketAddr, fixture: &Fixture) -> anyhow::Result<String> {
     ))
 }
 
+/// Waits for the server's fold to catch up (`consumact_fold_queued` 0 on
+/// `/metrics`), then checks the kept ordering against the live counts:
+/// `campaigns(orderBy: MOST_SIGNED)` walks the kept totals, which must
+/// give the live totals in non-increasing order.
+async fn folded(addr: SocketAddr) -> anyhow::Result<String> {
+    let started = std::time::Instant::now();
+    let mut lag_at_end = None;
+    loop {
+        let queued = metric(addr, "consumact_fold_queued").await.unwrap_or(-1.0);
+        if lag_at_end.is_none() {
+            lag_at_end = metric(addr, "consumact_fold_lag_seconds").await;
+        }
+        if queued == 0.0 {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            return Ok(format!(
+                "MISMATCH: the fold still had {queued} writes queued after 60 s"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drained = started.elapsed();
+    let body = json!({ "query": "{ campaigns(orderBy: MOST_SIGNED, first: 100) { nodes { counters { total } } } }" })
+        .to_string();
+    let data = data_of(Connection::new(addr).graphql(None, &body).await?)?;
+    let totals: Vec<i64> = data["campaigns"]["nodes"]
+        .as_array()
+        .map(|nodes| {
+            nodes
+                .iter()
+                .filter_map(|node| node["counters"]["total"].as_i64())
+                .collect()
+        })
+        .unwrap_or_default();
+    let ordered = totals.windows(2).all(|pair| pair[0] >= pair[1]);
+    Ok(format!(
+        "fold lag at the end {:.0} ms, drained {} ms later; MOST_SIGNED {}",
+        lag_at_end.unwrap_or(0.0) * 1_000.0,
+        drained.as_millis(),
+        if ordered {
+            "follows the live counts".to_owned()
+        } else {
+            format!("MISMATCH: out of order {totals:?}")
+        }
+    ))
+}
+
+/// A gauge or counter of the server's `/metrics`.
+async fn metric(addr: SocketAddr, name: &str) -> Option<f64> {
+    let response = Connection::new(addr).get("/metrics").await.ok()?;
+    let text = String::from_utf8(response.body).ok()?;
+    let prefix = format!("{name} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+}
+
 fn data_of(response: http::Response) -> anyhow::Result<Value> {
     let body = response.json()?;
     if let Some(errors) = body.get("errors") {
@@ -453,10 +512,7 @@ fn data_of(response: http::Response) -> anyhow::Result<Value> {
 
 /// The server's resident memory, from its `/metrics`.
 pub async fn server_rss(addr: SocketAddr) -> Option<u64> {
-    let response = Connection::new(addr).get("/metrics").await.ok()?;
-    let text = String::from_utf8(response.body).ok()?;
-    text.lines()
-        .find_map(|line| line.strip_prefix("process_resident_memory_bytes "))
-        .and_then(|value| value.trim().parse::<f64>().ok())
+    metric(addr, "process_resident_memory_bytes")
+        .await
         .map(|bytes| bytes as u64)
 }
