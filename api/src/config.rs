@@ -239,8 +239,9 @@ pub struct Config {
     pub log_format: LogFormat,
 
     /// Writers of signature batches (each takes what is queued when free).
-    /// Two measured best on PostgreSQL: more writers contend for the same
-    /// stored rows (campaign totals, observatory atoms) and make smaller batches.
+    /// A batch writes its rows and the fold's queue only, so writers no
+    /// longer wait on shared rows; two, four and eight measured alike on two
+    /// cores (docs/performance.md).
     #[arg(long, env = "CONSUMACT_SIGN_BATCH_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64).map(usize::from))]
     pub sign_batch_workers: usize,
 

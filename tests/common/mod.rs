@@ -616,23 +616,13 @@ impl TestApp {
 /// The value of a counter on the `/metrics` of the server at `addr` (0
 /// when absent).
 pub async fn metric_at(addr: SocketAddr, name: &str) -> u64 {
-    let metrics = http_client()
-        .get(format!("http://{addr}/metrics"))
-        .send()
+    metric_value(addr, name)
         .await
-        .expect("metrics answer")
-        .text()
-        .await
-        .expect("metrics text");
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(0)
+        .map_or(0, |value| value.max(0.0) as u64)
 }
 
-/// Writes waiting to be folded on the database of the server at `addr`.
-pub async fn fold_queued(addr: SocketAddr) -> i64 {
+/// A value on the `/metrics` of the server at `addr`, if it is there.
+pub async fn metric_value(addr: SocketAddr, name: &str) -> Option<f64> {
     let metrics = http_client()
         .get(format!("http://{addr}/metrics"))
         .send()
@@ -641,10 +631,18 @@ pub async fn fold_queued(addr: SocketAddr) -> i64 {
         .text()
         .await
         .expect("metrics text");
+    let prefix = format!("{name} ");
     metrics
         .lines()
-        .find_map(|line| line.strip_prefix("consumact_fold_queued "))
-        .and_then(|value| value.trim().parse::<f64>().ok())
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+/// Writes waiting to be folded on the database of the server at `addr`
+/// (-1 when `/metrics` does not say).
+pub async fn fold_queued(addr: SocketAddr) -> i64 {
+    metric_value(addr, "consumact_fold_queued")
+        .await
         .map_or(-1, |value| value as i64)
 }
 

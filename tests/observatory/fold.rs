@@ -29,6 +29,23 @@ async fn kept_and_counted(db: &sea_orm::DatabaseConnection) -> Vec<(uuid::Uuid, 
         .collect()
 }
 
+/// Every campaign's kept total equals its counted rows.
+async fn assert_kept_totals_counted(db: &sea_orm::DatabaseConnection, context: &str) {
+    for (campaign, kept, counted) in kept_and_counted(db).await {
+        assert_eq!(kept, counted, "{context}: campaign {campaign}");
+    }
+}
+
+/// The rollups as the fold left them equal a rebuild's.
+async fn assert_fold_equals_rebuild(db: &sea_orm::DatabaseConnection, context: &str) {
+    let folded = every_rollup_row(db).await;
+    assert!(!folded.0.is_empty(), "{context}: the atoms are there");
+    consumact_api::service::observatory::rollup::rebuild(db, rule(2))
+        .await
+        .unwrap();
+    assert_same_rollups(&folded, &every_rollup_row(db).await, context);
+}
+
 async fn queued(db: &sea_orm::DatabaseConnection) -> i64 {
     let row = db
         .query_one_raw(Statement::from_string(
@@ -148,22 +165,8 @@ async fn a_fold_that_dies_before_committing_loses_and_doubles_nothing() {
     // A sibling that folds catches up: once, everything.
     let sibling = app.spawn_sibling_with(&["--fold-worker", "true"]).await;
     assert_eq!(sibling.folded().await, 0, "the sibling folded the queue");
-    let folded = every_rollup_row(&db).await;
-    assert!(!folded.0.is_empty(), "the atoms are there now");
-    for (campaign, kept, counted) in kept_and_counted(&db).await {
-        assert_eq!(
-            kept, counted,
-            "campaign {campaign}: kept total = counted rows"
-        );
-    }
-    consumact_api::service::observatory::rollup::rebuild(&db, rule(2))
-        .await
-        .unwrap();
-    assert_same_rollups(
-        &folded,
-        &every_rollup_row(&db).await,
-        "rebuild after the fold",
-    );
+    assert_kept_totals_counted(&db, "after the sibling's fold").await;
+    assert_fold_equals_rebuild(&db, "rebuild after the fold").await;
 }
 
 #[tokio::test]
@@ -193,9 +196,7 @@ async fn two_instances_folding_concurrent_writes_agree_with_a_rebuild() {
     );
     assert_eq!(app.folded().await, 0);
     let db = Database::connect(app.database_url.as_str()).await.unwrap();
-    for (campaign, kept, counted) in kept_and_counted(&db).await {
-        assert_eq!(kept, counted, "struck: campaign {campaign}");
-    }
+    assert_kept_totals_counted(&db, "struck").await;
     sibling
         .gql_ok(
             Some(&admin),
@@ -204,16 +205,6 @@ async fn two_instances_folding_concurrent_writes_agree_with_a_rebuild() {
         )
         .await;
     assert_eq!(sibling.folded().await, 0);
-    for (campaign, kept, counted) in kept_and_counted(&db).await {
-        assert_eq!(kept, counted, "restored: campaign {campaign}");
-    }
-    let folded = every_rollup_row(&db).await;
-    consumact_api::service::observatory::rollup::rebuild(&db, rule(2))
-        .await
-        .unwrap();
-    assert_same_rollups(
-        &folded,
-        &every_rollup_row(&db).await,
-        "rebuild after two folders",
-    );
+    assert_kept_totals_counted(&db, "restored").await;
+    assert_fold_equals_rebuild(&db, "rebuild after two folders").await;
 }

@@ -18,6 +18,12 @@ pub struct Fold {
     #[arg(long, env = "CONSUMACT_FOLD_INTERVAL_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub fold_interval_ms: u64,
 
+    /// Least time between the starts of two passes, in milliseconds: under
+    /// load, writes queued meanwhile are folded together (fewer, larger
+    /// transactions); a quiet server folds a write at once.
+    #[arg(long, env = "CONSUMACT_FOLD_MIN_GAP_MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub fold_min_gap_ms: u64,
+
     /// How long a withdrawal, confirmation, invalidation, rating or pledge
     /// waits for the fold before answering, in milliseconds, so its author
     /// reads their change in the kept figures; signing never waits.

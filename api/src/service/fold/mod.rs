@@ -56,6 +56,7 @@ pub struct Folder {
     responses: ResponseRule,
     batch: u32,
     interval: Duration,
+    min_gap: Duration,
     wait: Duration,
     worker: bool,
     /// Tickets handed to writers that asked for a pass ([`Folder::settle`]).
@@ -81,6 +82,7 @@ impl Folder {
             responses: ResponseRule::of(config),
             batch: config.fold.fold_batch,
             interval: Duration::from_millis(config.fold.fold_interval_ms),
+            min_gap: Duration::from_millis(config.fold.fold_min_gap_ms),
             wait: Duration::from_millis(config.fold.fold_wait_ms),
             worker: config.fold.fold_worker,
             asked: AtomicU64::new(0),
@@ -172,7 +174,8 @@ impl Folder {
     }
 }
 
-/// The folding loop: a pass whenever a write is queued here, and every
+/// The folding loop: a pass whenever a write is queued here (but not
+/// within `CONSUMACT_FOLD_MIN_GAP_MS` of the last one's start), and every
 /// `CONSUMACT_FOLD_INTERVAL_MS` for writes queued elsewhere; after a
 /// failure it waits a second before trying again.
 async fn run(folder: Weak<Folder>) {
@@ -180,6 +183,7 @@ async fn run(folder: Weak<Folder>) {
         let Some(this) = folder.upgrade() else {
             return;
         };
+        let started = tokio::time::Instant::now();
         let ticket = this.asked.load(Ordering::SeqCst);
         let pause = match this.fold_all().await {
             Ok(_) => {
@@ -197,7 +201,10 @@ async fn run(folder: Weak<Folder>) {
             }
         };
         tokio::select! {
-            () = this.wake.notified() => {}
+            () = this.wake.notified() => {
+                // Under load, what is queued meanwhile joins this pass.
+                tokio::time::sleep_until(started + this.min_gap).await;
+            }
             () = tokio::time::sleep(pause) => {}
         }
     }

@@ -2,9 +2,10 @@
 //! transaction, so a burst on one campaign costs one commit per batch
 //! instead of one per signature. The transaction appends: the signature
 //! rows and one queued description of what they move (`service::fold`),
-//! which the folder applies to the derived figures afterwards. Each signer still gets their own answer: their signature, or
-//! `CONFLICT` when they had already signed; a failed batch fails all of its
-//! signers, and none of its signatures is written.
+//! which the folder applies to the derived figures afterwards. Each signer
+//! still gets their own answer: their signature, or `CONFLICT` when they had
+//! already signed; a failed batch fails all of its signers, and none of its
+//! signatures is written.
 //!
 //! Batches form by themselves: a worker takes whatever is queued when it
 //! becomes free (up to the batch limit), so a quiet server writes each
