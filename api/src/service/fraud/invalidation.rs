@@ -194,10 +194,11 @@ pub async fn invalidate(
     txn.commit().await?;
     drop(writer);
     state.outbox.wake();
-    if !struck.is_empty()
-        && let Some(count) = signatures::after_change(state, &found, -(struck.len() as i64)).await
-    {
-        crate::service::signing::milestone::mark_against(&state.db, campaign_id, count).await;
+    if !struck.is_empty() {
+        state.folder.settle().await;
+        if let Some(count) = signatures::after_change(state, &found, -(struck.len() as i64)).await {
+            crate::service::signing::milestone::mark_against(&state.db, campaign_id, count).await;
+        }
     }
     Ok(saved)
 }
@@ -280,10 +281,11 @@ pub async fn revalidate(
     .await?;
     txn.commit().await?;
     drop(writer);
-    if !restored.is_empty()
-        && let Some(count) = signatures::after_change(state, &found, restored.len() as i64).await
-    {
-        crate::service::signing::milestone::mark_against(&state.db, found.id, count).await;
+    if !restored.is_empty() {
+        state.folder.settle().await;
+        if let Some(count) = signatures::after_change(state, &found, restored.len() as i64).await {
+            crate::service::signing::milestone::mark_against(&state.db, found.id, count).await;
+        }
     }
     Ok(record)
 }

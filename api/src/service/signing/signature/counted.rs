@@ -38,16 +38,16 @@ impl From<&campaign::Model> for CountedCampaign {
     }
 }
 
-/// The fold that covers a committed change (its author then reads it in
-/// the kept figures), then the counter, milestones and live update; the new
+/// Counter, milestones and live update after a committed change; the new
 /// count. Failures are logged, never returned (`None`): the change itself
-/// is already safe, and reconciliation repairs the counter.
+/// is already safe, and reconciliation repairs the counter. The caller
+/// settles the fold first (`Folder::settle`), once for all its campaigns,
+/// so that its author reads the change in the kept figures.
 pub(crate) async fn after_change(
     state: &AppState,
     found: &campaign::Model,
     delta: i64,
 ) -> Option<i64> {
-    state.folder.settle().await;
     after_change_of(state, found.into(), delta).await
 }
 

@@ -181,6 +181,7 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
     fold::record(&txn, &changes).await?;
     txn.commit().await?;
     drop(writer);
+    state.folder.settle().await;
     after_change(state, &found, -1).await;
     Ok(true)
 }
