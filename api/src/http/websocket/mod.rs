@@ -35,7 +35,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::AbortHandle;
 use tokio::time::{Instant, sleep_until};
 use uuid::Uuid;
@@ -388,38 +388,33 @@ impl Connection {
                 }
             };
             let request = match work {
-                Work::Shared(mut frames) => {
-                    let mut sent: Option<std::sync::Arc<str>> = None;
+                Work::Shared(joined) => {
+                    let shared::Joined { first, mut rest } = joined;
+                    let mut frame = first;
                     loop {
-                        let frame = frames.borrow_and_update().clone();
                         match frame {
                             shared::Frame::Waiting => {}
                             shared::Frame::Next(payload) => {
                                 if !send(protocol.next_serialised(&id, &payload), false).await {
                                     return;
                                 }
-                                sent = Some(payload);
                             }
                             shared::Frame::Refused(errors) => {
                                 send(protocol.error(&id, &errors), true).await;
                                 return;
                             }
-                            shared::Frame::Ended(last) => {
-                                // The last result, when this one skipped to the end.
-                                if let Some(last) = last
-                                    && !sent
-                                        .as_ref()
-                                        .is_some_and(|sent| std::sync::Arc::ptr_eq(sent, &last))
-                                {
-                                    send(protocol.next_serialised(&id, &last), false).await;
+                            shared::Frame::Ended => break,
+                        }
+                        frame = loop {
+                            match rest.recv().await {
+                                Ok(frame) => break frame,
+                                // Fell behind: skip ahead (counts are cumulative).
+                                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                                Err(broadcast::error::RecvError::Closed) => {
+                                    break shared::Frame::Ended;
                                 }
-                                break;
                             }
-                        }
-                        // The feed gone without a last frame: ended too.
-                        if frames.changed().await.is_err() {
-                            break;
-                        }
+                        };
                     }
                     send(protocol.complete(&id), true).await;
                     return;
@@ -466,7 +461,7 @@ impl Connection {
 
 /// What an operation's task runs: a shared feed's frames, or its own request.
 enum Work {
-    Shared(tokio::sync::watch::Receiver<shared::Frame>),
+    Shared(shared::Joined),
     Own(Box<Request>),
 }
 

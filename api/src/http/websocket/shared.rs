@@ -5,8 +5,9 @@
 //! of its results is serialised once; every subscriber's task wraps those
 //! bytes in its own envelope (its id) and hands them to its socket. A
 //! subscriber that joins later gets the latest frame first (counts are
-//! cumulative, so the latest is the state now), then every following one;
-//! one that falls behind skips to the newest, as a campaign's channel does.
+//! cumulative, so the latest is the state now), then every following one
+//! (milestones ride on particular frames); one that falls more than 64
+//! frames behind skips ahead, as a campaign's channel does.
 //!
 //! Only anonymous subscriptions share: what they see depends on nothing of
 //! the subscriber (no member, no role; resolvers of subscriptions use no
@@ -21,10 +22,14 @@ use std::sync::{Arc, Mutex, Weak};
 
 use async_graphql::{Request, ServerError};
 use futures_util::StreamExt;
-use tokio::sync::watch;
+use tokio::sync::broadcast;
 
 use super::super::HttpState;
 use super::super::policy::{self, Caller};
+
+/// Frames a feed holds for a slow subscriber before it skips ahead (as a
+/// campaign's channel does, `bus::hub`).
+const PER_FEED: usize = 64;
 
 /// What a feed holds for its subscribers.
 #[derive(Clone, Debug)]
@@ -35,9 +40,8 @@ pub(crate) enum Frame {
     Next(Arc<str>),
     /// The subscription was refused before it started.
     Refused(Arc<Vec<ServerError>>),
-    /// The subscription ended, after its last result (which a subscriber
-    /// that skipped to this frame has not sent yet).
-    Ended(Option<Arc<str>>),
+    /// The subscription ended.
+    Ended,
 }
 
 /// The key of a feed: the document, the operation and the variables.
@@ -48,41 +52,76 @@ struct Key {
     variables: String,
 }
 
+/// One feed: its latest frame (for subscribers joining) and the channel of
+/// the frames that follow.
+struct Feed {
+    latest: Mutex<Frame>,
+    frames: broadcast::Sender<Frame>,
+}
+
+impl Feed {
+    fn latest(&self) -> std::sync::MutexGuard<'_, Frame> {
+        self.latest
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Publishes `frame`: the latest for those joining, and to every
+    /// subscriber, under one lock so a joiner misses none and gets none twice.
+    fn publish(&self, frame: Frame) {
+        let mut latest = self.latest();
+        *latest = frame.clone();
+        let _ = self.frames.send(frame);
+    }
+
+    /// The latest frame and a receiver of the following ones.
+    fn join(&self) -> (Frame, broadcast::Receiver<Frame>) {
+        let latest = self.latest();
+        (latest.clone(), self.frames.subscribe())
+    }
+}
+
+/// A subscriber's view of a feed: the frame it starts with, then the rest.
+pub(crate) struct Joined {
+    pub first: Frame,
+    pub rest: broadcast::Receiver<Frame>,
+}
+
 /// The feeds of one instance.
 #[derive(Default)]
 pub(crate) struct Feeds {
-    feeds: Mutex<HashMap<Key, watch::Sender<Frame>>>,
+    feeds: Mutex<HashMap<Key, Arc<Feed>>>,
 }
 
 impl Feeds {
-    /// A receiver of the feed of `request`'s results, started (under the
-    /// policy, for `caller`) when there is none.
-    pub fn join(
-        self: &Arc<Self>,
-        state: &HttpState,
-        caller: &Caller,
-        request: Request,
-    ) -> watch::Receiver<Frame> {
+    /// Joins the feed of `request`'s results, started (under the policy,
+    /// for `caller`) when there is none.
+    pub fn join(self: &Arc<Self>, state: &HttpState, caller: &Caller, request: Request) -> Joined {
         let key = Key {
             query: request.query.clone(),
             operation: request.operation_name.clone(),
             variables: serde_json::to_string(&request.variables).unwrap_or_default(),
         };
         let mut feeds = self.lock();
-        if let Some(frames) = feeds.get(&key) {
+        if let Some(feed) = feeds.get(&key) {
             policy::count_subscription(state, &request);
-            return frames.subscribe();
+            let (first, rest) = feed.join();
+            return Joined { first, rest };
         }
-        let (frames, receiver) = watch::channel(Frame::Waiting);
-        feeds.insert(key.clone(), frames.clone());
+        let feed = Arc::new(Feed {
+            latest: Mutex::new(Frame::Waiting),
+            frames: broadcast::channel(PER_FEED).0,
+        });
+        let (first, rest) = feed.join();
+        feeds.insert(key.clone(), feed.clone());
         drop(feeds);
-        tokio::spawn(feed(
+        tokio::spawn(run(
             Arc::downgrade(self),
             key,
-            frames,
+            feed,
             policy::subscribe(state, caller, request),
         ));
-        receiver
+        Joined { first, rest }
     }
 
     /// Feeds running on this instance.
@@ -90,7 +129,7 @@ impl Feeds {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, watch::Sender<Frame>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Feed>>> {
         self.feeds
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -102,7 +141,7 @@ impl Feeds {
         let mut feeds = self.lock();
         let unheard = feeds
             .get(key)
-            .is_none_or(|frames| frames.receiver_count() == 0);
+            .is_none_or(|feed| feed.frames.receiver_count() == 0);
         if unheard {
             feeds.remove(key);
         }
@@ -116,14 +155,13 @@ impl Feeds {
 
 /// Runs one feed: each result of the subscription serialised once, until
 /// it ends or nobody listens.
-async fn feed(
+async fn run(
     feeds: Weak<Feeds>,
     key: Key,
-    frames: watch::Sender<Frame>,
+    feed: Arc<Feed>,
     mut results: futures_util::stream::BoxStream<'static, async_graphql::Response>,
 ) {
     let mut first = true;
-    let mut last: Option<Arc<str>> = None;
     loop {
         tokio::select! {
             result = results.next() => {
@@ -133,23 +171,19 @@ async fn feed(
                     if let Some(feeds) = feeds.upgrade() {
                         feeds.forget(&key);
                     }
-                    frames.send_replace(Frame::Refused(Arc::new(response.errors)));
+                    feed.publish(Frame::Refused(Arc::new(response.errors)));
                     return;
                 }
                 first = false;
                 match serde_json::to_string(&response) {
-                    Ok(payload) => {
-                        let payload: Arc<str> = payload.into();
-                        last = Some(payload.clone());
-                        frames.send_replace(Frame::Next(payload));
-                    }
+                    Ok(payload) => feed.publish(Frame::Next(payload.into())),
                     Err(err) => {
                         tracing::error!(%err, "cannot serialise a subscription's result");
                         break;
                     }
                 }
             }
-            () = frames.closed() => {
+            () = feed.frames.closed() => {
                 match feeds.upgrade() {
                     Some(feeds) if !feeds.leave_if_unheard(&key) => continue,
                     _ => return,
@@ -160,5 +194,5 @@ async fn feed(
     if let Some(feeds) = feeds.upgrade() {
         feeds.forget(&key);
     }
-    frames.send_replace(Frame::Ended(last));
+    feed.publish(Frame::Ended);
 }

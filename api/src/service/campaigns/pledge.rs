@@ -143,11 +143,13 @@ pub async fn pledge(
     fold::record(&txn, &changes).await?;
     txn.commit().await?;
     drop(writer);
-    state.folder.settle().await;
     publish(state, found.id, Counter::Pledges, 1).await;
     if status == PledgeStatus::Active {
         publish(state, found.id, Counter::ActivePledges, 1).await;
     }
+    // Counters first, right after the commit (reconciliation leaves a
+    // counter alone only once it moved), then the fold.
+    state.folder.settle().await;
     activate_reached(state, found.id).await?;
     Ok(pledge::Entity::find_by_id(saved.id)
         .one(&state.db)
@@ -249,14 +251,14 @@ async fn move_own(
     fold::record(&txn, &changes).await?;
     txn.commit().await?;
     drop(writer);
-    if !changes.is_empty() {
-        state.folder.settle().await;
-    }
     if found.status == PledgeStatus::Active {
         publish(state, found.campaign_id, Counter::ActivePledges, -1).await;
     }
     if to == PledgeStatus::Withdrawn {
         publish(state, found.campaign_id, Counter::Pledges, -1).await;
+    }
+    if !changes.is_empty() {
+        state.folder.settle().await;
     }
     pledge::Entity::find_by_id(found.id)
         .one(&state.db)

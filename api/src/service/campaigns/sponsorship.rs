@@ -306,10 +306,11 @@ async fn sponsors_sign(txn: &impl ConnectionTrait, opened: &campaign::Model) -> 
 /// After an opening commits: live counters from the database (sponsors'
 /// signatures included) and the milestones they already reach.
 pub async fn opened(state: &AppState, found: &campaign::Model) {
-    state.folder.settle().await;
     if let Err(err) = state.counters.prime(&state.db, found.id).await {
         tracing::warn!(campaign = %found.id, ?err, "counters not primed");
     }
+    // Counters first (right after the commit), then the fold.
+    state.folder.settle().await;
     let sponsors = i64::from(found.sponsor_count);
     if sponsors > 0
         && let Err(err) =

@@ -195,10 +195,10 @@ pub async fn invalidate(
     drop(writer);
     state.outbox.wake();
     if !struck.is_empty() {
-        state.folder.settle().await;
         if let Some(count) = signatures::after_change(state, &found, -(struck.len() as i64)).await {
             crate::service::signing::milestone::mark_against(&state.db, campaign_id, count).await;
         }
+        state.folder.settle().await;
     }
     Ok(saved)
 }
@@ -282,10 +282,10 @@ pub async fn revalidate(
     txn.commit().await?;
     drop(writer);
     if !restored.is_empty() {
-        state.folder.settle().await;
         if let Some(count) = signatures::after_change(state, &found, restored.len() as i64).await {
             crate::service::signing::milestone::mark_against(&state.db, found.id, count).await;
         }
+        state.folder.settle().await;
     }
     Ok(record)
 }

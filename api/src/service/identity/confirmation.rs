@@ -133,13 +133,13 @@ async fn announce(
     counted: &[signature::Model],
     campaigns: &HashMap<Uuid, campaign::Model>,
 ) {
-    if !counted.is_empty() {
-        state.folder.settle().await;
-    }
     for signature in counted {
         if let Some(found) = campaigns.get(&signature.campaign_id) {
             signatures::after_change(state, found, 1).await;
         }
+    }
+    if !counted.is_empty() {
+        state.folder.settle().await;
     }
 }
 

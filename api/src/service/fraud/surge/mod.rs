@@ -227,8 +227,8 @@ pub async fn dismiss(state: &AppState, actor: Viewer, id: Uuid) -> Result<fraud_
     txn.commit().await?;
     drop(writer);
     if !released.is_empty() {
-        state.folder.settle().await;
         signatures::after_change(state, &found, released.len() as i64).await;
+        state.folder.settle().await;
     }
     state.surge.reload(&state.db).await?;
     state.bus.publish_reload(Reload::FraudSignals).await;

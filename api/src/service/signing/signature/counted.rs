@@ -40,9 +40,11 @@ impl From<&campaign::Model> for CountedCampaign {
 
 /// Counter, milestones and live update after a committed change; the new
 /// count. Failures are logged, never returned (`None`): the change itself
-/// is already safe, and reconciliation repairs the counter. The caller
-/// settles the fold first (`Folder::settle`), once for all its campaigns,
-/// so that its author reads the change in the kept figures.
+/// is already safe, and reconciliation repairs the counter. Run right after
+/// the commit: reconciliation leaves a counter alone only once this moved
+/// it. The caller settles the fold afterwards (`Folder::settle`), once for
+/// all its campaigns, so that its author reads the change in the kept
+/// figures.
 pub(crate) async fn after_change(
     state: &AppState,
     found: &campaign::Model,

@@ -181,8 +181,8 @@ pub async fn withdraw(state: &AppState, actor: Viewer, campaign_id: Uuid) -> Res
     fold::record(&txn, &changes).await?;
     txn.commit().await?;
     drop(writer);
-    state.folder.settle().await;
     after_change(state, &found, -1).await;
+    state.folder.settle().await;
     Ok(true)
 }
 
