@@ -1,7 +1,9 @@
 //! Values kept beside campaigns and communities so that every ordering a
 //! list offers walks an index instead of counting: a campaign's signature
-//! total, a community's member count, and the momentum of both. Each write
-//! path changes them in the transaction of its own change.
+//! total, a community's member count, and the momentum of both. Signature
+//! changes move them through the fold (`service::fold`, in its pass's
+//! transaction); joins and offline tallies in the transaction of their own
+//! change.
 //!
 //! Momentum is the sum of `exp(-age / 1 day)` over a campaign's counted
 //! signatures (for a community: over its joins and the signatures on its

@@ -1,7 +1,7 @@
-//! AtomRule the rollups current: every write that feeds the observatory
-//! applies a [`Delta`] to its producer-period atom in the same transaction,
-//! and [`rebuild`] (in [`mod@rebuild`]) recomputes every atom from the
-//! source tables.
+//! Keeps the rollups current: the fold (`service::fold`) applies the
+//! queued [`Delta`]s of committed writes to their producer-period atoms
+//! ([`apply_many`]), and [`rebuild`] (in [`mod@rebuild`]) recomputes every
+//! atom from the source tables.
 //!
 //! The same statements keep each producer's total (`obs_producer_total`):
 //! the sums of its *released* atoms (at least k members). An atom's change
@@ -36,21 +36,7 @@ pub use rebuild::{Rebuilt, ensure_current, ensure_trust_index, rebuild, rebuild_
 /// default, 64 MB, makes a 10-million-row index spill to disk).
 pub const BULK_SORT_MEMORY: &str = "SET LOCAL maintenance_work_mem = '512MB'";
 
-/// Applies `delta`, made by `member` at `at`, to the atom of `producer`.
-/// Runs inside the caller's transaction, so the atom and the source row
-/// change together.
-pub async fn apply(
-    conn: &impl ConnectionTrait,
-    rule: AtomRule,
-    producer: Uuid,
-    at: DateTime<Utc>,
-    member: Uuid,
-    delta: &Delta,
-) -> Result<()> {
-    apply_many(conn, rule, &[(producer, at, member, delta.clone())]).await
-}
-
-/// Applies many changes at once (a batch of signatures): contributions are
+/// Applies many changes at once (a fold pass): contributions are
 /// summed per member and atom, each atom is written once, then each
 /// producer's total. Rows are locked in key order (contributors, atoms,
 /// totals), so concurrent batches never deadlock.
