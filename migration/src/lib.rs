@@ -45,6 +45,7 @@ mod m20261202_000035_catalogue_proposals;
 mod m20261202_000036_product_category;
 mod m20261202_000037_observatory_release;
 mod m20261202_000038_fold_queue;
+mod m20261202_000039_cumulative_sums;
 
 /// The migrator the server and the `migrate` subcommand run.
 pub struct Migrator;
@@ -91,6 +92,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000036_product_category::Migration),
             Box::new(m20261202_000037_observatory_release::Migration),
             Box::new(m20261202_000038_fold_queue::Migration),
+            Box::new(m20261202_000039_cumulative_sums::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 
 mod access;
+mod cumulative;
 mod fold;
 mod privacy;
 mod release;
@@ -160,10 +161,15 @@ async fn stored_rows(
     ids: usize,
     columns: &[String],
 ) -> Vec<(Vec<String>, Vec<i64>)> {
+    let selected: Vec<&str> = keys
+        .iter()
+        .copied()
+        .chain(columns.iter().map(String::as_str))
+        .collect();
     let sql = format!(
-        "SELECT {keys}, {columns} FROM {table} ORDER BY {keys}",
+        "SELECT {selected} FROM {table} ORDER BY {keys}",
+        selected = selected.join(", "),
         keys = keys.join(", "),
-        columns = columns.join(", ")
     );
     db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
@@ -350,6 +356,29 @@ async fn window_rows(db: &sea_orm::DatabaseConnection) -> Vec<(Vec<String>, Vec<
     .await
 }
 
+/// The active periods, and every cumulative row ([producer, period], sums
+/// in the producer totals' order).
+async fn cumulative_rows(
+    db: &sea_orm::DatabaseConnection,
+) -> (Vec<String>, Vec<(Vec<String>, Vec<i64>)>) {
+    use consumact_api::service::observatory::rollup::total_columns;
+    let periods = stored_rows(db, "obs_cumulative_period", &["period_start"], 0, &[])
+        .await
+        .into_iter()
+        .map(|(key, _)| key[0].clone())
+        .collect();
+    let columns: Vec<String> = total_columns().map(str::to_owned).collect();
+    let rows = stored_rows(
+        db,
+        "obs_producer_cumulative",
+        &["producer_id", "period_start"],
+        1,
+        &columns,
+    )
+    .await;
+    (periods, rows)
+}
+
 /// Seeds `months` months of activity through `consumact seed` (k = 2, as
 /// the server keeps it).
 async fn seed_months(app: &TestApp, months: u32) -> sea_orm::DatabaseConnection {
@@ -418,7 +447,7 @@ async fn every_ranked(
 }
 
 /// Every rollup row, table by table: atoms, contributors, producer totals
-/// and facts, group totals and members, periods, windows.
+/// and facts, group totals and members, periods, windows, cumulative sums.
 type Rollups = (
     Vec<(Vec<String>, Vec<i64>)>,
     Vec<(Vec<String>, Vec<i64>)>,
@@ -428,6 +457,7 @@ type Rollups = (
     Vec<(String, String, uuid::Uuid)>,
     (Vec<(Vec<String>, Vec<i64>)>, Vec<(Vec<String>, Vec<i64>)>),
     Vec<(Vec<String>, Vec<i64>)>,
+    (Vec<String>, Vec<(Vec<String>, Vec<i64>)>),
 );
 
 /// Asserts two snapshots of the rollups equal, naming the first table that
@@ -444,6 +474,7 @@ fn assert_same_rollups(expected: &Rollups, actual: &Rollups, context: &str) {
         "producer and group periods, {context}"
     );
     assert_eq!(expected.7, actual.7, "window rows, {context}");
+    assert_eq!(expected.8, actual.8, "cumulative sums, {context}");
 }
 
 async fn every_rollup_row(db: &sea_orm::DatabaseConnection) -> Rollups {
@@ -477,6 +508,7 @@ async fn every_rollup_row(db: &sea_orm::DatabaseConnection) -> Rollups {
         group_members(db).await,
         stored_periods(db).await,
         window_rows(db).await,
+        cumulative_rows(db).await,
     )
 }
 

@@ -11,6 +11,7 @@
 //! suppressed atom, so no subtraction can bring one back.
 
 pub mod atoms;
+pub mod cumulative;
 pub mod facts;
 pub mod groups;
 pub mod metrics;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::service::observatory::atoms::{Prior, Window};
+use crate::service::observatory::cumulative;
 use crate::service::observatory::facts::{self, Facts};
 use crate::service::observatory::sql::Sql;
 
@@ -25,7 +26,8 @@ pub enum RankBy {
 /// Released sums per producer over the scope's periods: over all time,
 /// from each producer's stored total (less the open periods' released atoms,
 /// when only closed periods are published: one atom per producer at most);
-/// over a range, from the range's atoms.
+/// over a kept window, from its rows; over any other range, from two
+/// cumulative rows per producer; from the published cells of a release.
 pub async fn sums_by_producer(
     db: &DatabaseConnection,
     k: u32,
@@ -36,6 +38,9 @@ pub async fn sums_by_producer(
     }
     if let Some(window) = scope.window {
         return window_sums_by_producer(db, window, scope).await;
+    }
+    if !scope.released {
+        return range_sums_by_producer(db, scope).await;
     }
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT a.producer_id, ").push(SUM_COLUMNS);
@@ -88,6 +93,29 @@ pub(super) async fn stored_sums_by_producer(
         if found.atoms > 0 {
             sums.insert(row.try_get_by_index::<Uuid>(0)?, found);
         }
+    }
+    Ok(sums)
+}
+
+/// Released sums per producer over a range, from its cumulative rows.
+async fn range_sums_by_producer(
+    db: &DatabaseConnection,
+    scope: &Scope,
+) -> Result<HashMap<Uuid, Sums>> {
+    let range = cumulative::Range::of(db, scope).await?;
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT t.producer_id");
+    for column in stored_columns() {
+        sql.push(&format!(", t.{column}"));
+    }
+    sql.push(" FROM ");
+    range.push_sums(&mut sql);
+    sql.push(" t JOIN producer p ON p.id = t.producer_id WHERE t.atoms > 0");
+    push_producer_conditions(&mut sql, scope);
+    let rows = db.query_all_raw(sql.build()).await?;
+    let mut sums = HashMap::with_capacity(rows.len());
+    for row in rows {
+        sums.insert(row.try_get_by_index::<Uuid>(0)?, Sums::from_row(&row, 1)?);
     }
     Ok(sums)
 }
@@ -215,9 +243,9 @@ pub struct RankedRow {
 /// each with its own position to continue from and its figures: keyed
 /// producers by key (best first, then id), then the others by id. All time
 /// or over a kept window, read from the stored totals through their indexes;
-/// over any other range (or closed periods only), from each producer's
-/// released atoms of the range, summed in the same statement, and without
-/// the facts (the caller counts them for the page: [`ranged`]).
+/// over any other range (or closed periods only), from each producer's two
+/// cumulative rows (or a release's published cells), in the same statement,
+/// and without the facts (the caller counts them for the page: [`ranged`]).
 pub async fn ranked_producers(
     db: &DatabaseConnection,
     k: u32,
@@ -238,6 +266,10 @@ pub async fn ranked_producers(
     // The page's figures come with it: the total's (or the window's, or the
     // range's) sums, and the stored facts (the window's row holds them too).
     let ranged = ranged(scope);
+    let range = match ranged && !scope.released {
+        true => Some(cumulative::Range::of(db, scope).await?),
+        false => None,
+    };
     let (facts_of, facts_join) = match (scope.window, ranged) {
         (Some(_), _) => (Some("t"), ""),
         (None, true) => (None, ""),
@@ -247,10 +279,15 @@ pub async fn ranked_producers(
         ),
     };
     let push_source = |sql: &mut Sql| {
-        match (scope.window, ranged) {
-            (Some(_), _) => sql.push("obs_producer_window"),
-            (None, false) => sql.push("obs_producer_total"),
-            (None, true) => {
+        match (scope.window, ranged, &range) {
+            (Some(_), _, _) => sql.push("obs_producer_window"),
+            (None, false, _) => sql.push("obs_producer_total"),
+            (None, true, Some(range)) => {
+                range.push_sums(sql);
+                sql
+            }
+            // A release's published cells.
+            (None, true, None) => {
                 let sums: Vec<String> = stored_columns()
                     .map(|column| match column {
                         "atoms" => "COUNT(*) AS atoms".to_owned(),

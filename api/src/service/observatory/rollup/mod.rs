@@ -3,7 +3,8 @@
 //! ([`apply_many`]), and [`rebuild`] (in [`mod@rebuild`]) recomputes every
 //! atom from the source tables.
 //!
-//! The same statements keep each producer's total (`obs_producer_total`):
+//! The same statements keep each producer's total (`obs_producer_total`)
+//! and its cumulative sums by period (`super::cumulative`):
 //! the sums of its *released* atoms (at least k members). An atom's change
 //! enters the total while the atom is released; when the atom crosses k,
 //! its whole sums enter (upward) or leave (downward) the total, exactly
@@ -38,7 +39,7 @@ pub const BULK_SORT_MEMORY: &str = "SET LOCAL maintenance_work_mem = '512MB'";
 
 /// Applies many changes at once (a fold pass): contributions are
 /// summed per member and atom, each atom is written once, then each
-/// producer's total. Rows are locked in key order (contributors, atoms,
+/// producer's total, groups, windows and cumulative sums. Rows are locked in key order (contributors, atoms,
 /// totals), so concurrent batches never deadlock.
 pub async fn apply_many(
     conn: &impl ConnectionTrait,
@@ -77,6 +78,7 @@ pub async fn apply_many(
     let atoms: Vec<_> = atoms.into_iter().collect();
     let mut totals: BTreeMap<Uuid, [i64; TOTAL_COLUMNS]> = BTreeMap::new();
     let mut moved = Vec::new();
+    let mut released = Vec::new();
     for chunk in atoms.chunks(ATOMS_PER_STATEMENT) {
         for (producer, period, change) in upsert_atoms(conn, backend, rule.k, chunk).await? {
             if change.iter().all(|value| *value == 0) {
@@ -86,7 +88,8 @@ pub async fn apply_many(
             for (sum, part) in total.iter_mut().zip(change) {
                 *sum += part;
             }
-            moved.push((producer, period, groups::atom_change(&change)));
+            moved.push((producer, period.clone(), groups::atom_change(&change)));
+            released.push((producer, period, change));
         }
     }
     let totals: Vec<_> = totals.into_iter().collect();
@@ -96,7 +99,8 @@ pub async fn apply_many(
     // Read after the totals' rows are locked: a producer's groups do not
     // change meanwhile (see `groups`).
     groups::add_to_groups(conn, &moved).await?;
-    super::windows::add(conn, &moved).await
+    super::windows::add(conn, &moved).await?;
+    super::cumulative::add(conn, rule.k, &released).await
 }
 
 /// What an atom's move from `old` to `new` (members, then the count

@@ -1,7 +1,7 @@
 //! Rebuilding the rollups from the source tables: every atom and
 //! contributor, then what sits above the atoms (totals, windows, period
-//! sums, groups, producers' facts), at start-up when the grain, k or the
-//! facts' version changed, and after a bulk load.
+//! sums, cumulative sums, groups, producers' facts), at start-up when the
+//! grain, k or the facts' version changed, and after a bulk load.
 
 use super::*;
 
@@ -130,7 +130,8 @@ async fn begin_rebuild(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTrans
         txn.execute_unprepared(
             "LOCK TABLE fold_change, obs_contributor, obs_atom, obs_producer_total, obs_producer_period, \
              obs_producer_fact, obs_group_member, obs_group_total, obs_group_period, \
-             obs_window, obs_producer_window IN EXCLUSIVE MODE",
+             obs_window, obs_producer_window, obs_cumulative_period, obs_producer_cumulative \
+             IN EXCLUSIVE MODE",
         )
         .await?;
         // The contributors' keys are built again, from millions of rows.
@@ -177,8 +178,8 @@ async fn restore_contributor_keys(conn: &impl ConnectionTrait) -> Result<()> {
     Ok(())
 }
 
-/// Producer totals, facts, groups and windows from the atoms, then the
-/// grain, k and layout they were kept by.
+/// Producer totals, facts, groups, windows and cumulative sums from the
+/// atoms, then the grain, k and layout they were kept by.
 async fn rebuild_above_atoms_in(txn: &sea_orm::DatabaseTransaction, rule: AtomRule) -> Result<()> {
     let grain = rule.grain;
     if txn.get_database_backend() == DbBackend::Postgres {
@@ -221,6 +222,7 @@ async fn rebuild_above_atoms_in(txn: &sea_orm::DatabaseTransaction, rule: AtomRu
     crate::service::observatory::write_facts::rebuild(txn, grain).await?;
     groups::rebuild(txn, rule.k).await?;
     crate::service::observatory::windows::reset(txn, rule.k, Utc::now().date_naive()).await?;
+    crate::service::observatory::cumulative::rebuild(txn, rule.k).await?;
     for (key, value) in [
         ("grain", grain.as_str().to_owned()),
         ("k", rule.k.to_string()),
@@ -234,9 +236,9 @@ async fn rebuild_above_atoms_in(txn: &sea_orm::DatabaseTransaction, rule: AtomRu
 /// Version of the stored facts' and groups' layout (`obs_meta` key `facts`;
 /// 1: producer facts, 2: group totals, and a total row for every
 /// producer, 3: facts and group sums by period, 4: window totals, 5: the
-/// response requests' figures): rollups
+/// response requests' figures, 6: cumulative sums): rollups
 /// kept before them, or by another layout, are rebuilt.
-const FACTS_VERSION: &str = "5";
+const FACTS_VERSION: &str = "6";
 
 /// Rebuilds the rollups when they were built at another grain or k, before
 /// the stored facts, or never.
