@@ -48,8 +48,9 @@ use super::policy::{self, Caller};
 use crate::service::identity::auth;
 use protocol::{Close, Protocol};
 
-/// A websocket's read buffer, enough for any subscription request.
-const WS_READ_BUFFER: usize = 4 * 1024;
+/// A websocket's read buffer: what an idle socket holds; a longer message
+/// grows it while it is read.
+const WS_READ_BUFFER: usize = 1024;
 /// What a websocket may hold unsent before writes fail (a client that
 /// stopped reading).
 const WS_MAX_WRITE_BUFFER: usize = 1024 * 1024;
@@ -105,7 +106,9 @@ pub(super) fn upgrade(
 
 /// A message an operation's task sends back to its connection; `last`
 /// when it is the operation's end. `run` tells this operation from an
-/// earlier one the client completed and whose id it used again.
+/// earlier one the client completed and whose id it used again. Sent boxed:
+/// a channel allocates room for 32 messages at once, and every idle socket
+/// has one.
 struct Outgoing {
     id: String,
     run: u64,
@@ -151,7 +154,7 @@ impl Connection {
     async fn serve(mut self, socket: WebSocket) {
         let config = self.state.app.config.clone();
         let (mut sink, mut stream) = socket.split();
-        let (sender, mut results) = mpsc::channel::<Outgoing>(64);
+        let (sender, mut results) = mpsc::channel::<Box<Outgoing>>(64);
         let mut changes = self.state.sockets.changes();
         let opened = Instant::now();
         let init_deadline = opened + Duration::from_millis(config.limits.ws_init_timeout_ms.max(1));
@@ -162,9 +165,22 @@ impl Connection {
         let mut next_ping = ping_every.map(|every| opened + every);
         let mut last_heard = opened;
         let mut last_active = opened;
+        // The timers live as long as the socket and move only when their
+        // deadline does: an event written to many sockets registers no timer.
+        let init_timer = sleep_until(init_deadline);
+        let age_timer = sleep_until(max_age);
+        let idle_timer = sleep_until(last_active + idle_after);
+        let ping_timer = sleep_until(next_ping.unwrap_or(max_age));
+        tokio::pin!(init_timer, age_timer, idle_timer, ping_timer);
         let closing: Option<(u16, String)> = loop {
             let idle_deadline = last_active + idle_after;
+            if idle_timer.deadline() != idle_deadline {
+                idle_timer.as_mut().reset(idle_deadline);
+            }
             let ping_deadline = next_ping.unwrap_or(max_age);
+            if ping_timer.deadline() != ping_deadline {
+                ping_timer.as_mut().reset(ping_deadline);
+            }
             tokio::select! {
                 message = stream.next() => {
                     let Some(Ok(message)) = message else { break None };
@@ -193,7 +209,8 @@ impl Connection {
                         last_active = Instant::now();
                     }
                 }
-                Some(Outgoing { id, run, text, last }) = results.recv() => {
+                Some(outgoing) = results.recv() => {
+                    let Outgoing { id, run, text, last } = *outgoing;
                     // Nothing more of an operation the client completed.
                     if self.running.get(&id).is_none_or(|running| running.run != run) {
                         continue;
@@ -215,17 +232,17 @@ impl Connection {
                         break Some(close(protocol::SESSION_ENDED));
                     }
                 }
-                _ = sleep_until(init_deadline), if self.caller.is_none() => {
+                _ = &mut init_timer, if self.caller.is_none() => {
                     break Some(close(protocol::INIT_TIMEOUT));
                 }
-                _ = sleep_until(max_age) => break Some(close(protocol::TOO_OLD)),
-                _ = sleep_until(idle_deadline) => {
+                _ = &mut age_timer => break Some(close(protocol::TOO_OLD)),
+                _ = &mut idle_timer => {
                     if self.running.is_empty() {
                         break Some(close(protocol::IDLE));
                     }
                     last_active = Instant::now();
                 }
-                _ = sleep_until(ping_deadline), if next_ping.is_some() => {
+                _ = &mut ping_timer, if next_ping.is_some() => {
                     let every = ping_every.unwrap_or(idle_after);
                     // graphql-transport-ws clients answer pings; legacy ones never do.
                     if self.protocol == Protocol::TransportWs && last_heard.elapsed() > every * 3 {
@@ -255,7 +272,11 @@ impl Connection {
     }
 
     /// Answers one client message.
-    async fn handle(&mut self, message: ClientMessage, sender: &mpsc::Sender<Outgoing>) -> Step {
+    async fn handle(
+        &mut self,
+        message: ClientMessage,
+        sender: &mpsc::Sender<Box<Outgoing>>,
+    ) -> Step {
         match message {
             ClientMessage::ConnectionInit { payload } => {
                 if self.caller.is_some() {
@@ -320,7 +341,12 @@ impl Connection {
 
     /// `subscribe`: runs operation `id` in a task of its own, within the
     /// connection's bounds.
-    fn start(&mut self, id: String, request: Request, sender: &mpsc::Sender<Outgoing>) -> Step {
+    fn start(
+        &mut self,
+        id: String,
+        request: Request,
+        sender: &mpsc::Sender<Box<Outgoing>>,
+    ) -> Step {
         let Some(caller) = self.caller.clone() else {
             return Step::close(protocol::UNAUTHORIZED);
         };
@@ -378,12 +404,12 @@ impl Connection {
                 let id = id.clone();
                 let sender = sender.clone();
                 async move {
-                    let outgoing = Outgoing {
+                    let outgoing = Box::new(Outgoing {
                         id,
                         run,
                         text,
                         last,
-                    };
+                    });
                     sender.send(outgoing).await.is_ok()
                 }
             };
