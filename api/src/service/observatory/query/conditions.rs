@@ -137,6 +137,18 @@ pub fn trust_expression(prior: Prior) -> String {
     )
 }
 
+/// The same trust index in floating point throughout, for ordering sums a
+/// query computes (which no index holds): cheaper than the numerics of
+/// [`trust_expression`], and equal to it but for the last bits.
+pub fn trust_expression_float(prior: Prior) -> String {
+    format!(
+        "((CAST({weighted:?} AS DOUBLE PRECISION) + 25.0 * CAST({SCORES_SUM} - {RATINGS_SUM} AS DOUBLE PRECISION)) \
+         / (CAST({weight:?} AS DOUBLE PRECISION) + CAST({RATINGS_SUM} AS DOUBLE PRECISION)))",
+        weighted = prior.weight * prior.mean,
+        weight = prior.weight,
+    )
+}
+
 /// A stored total's ratings, over the four dimensions.
 pub const RATINGS_SUM: &str =
     "(ratings_transparency + ratings_fairness + ratings_commitment_keeping + ratings_quality)";

@@ -256,19 +256,25 @@ pub async fn ranked_producers(
     limit: u64,
 ) -> Result<Vec<RankedRow>> {
     let backend = db.get_database_backend();
-    let (key, keyed) = match by {
-        RankBy::Signatures => ("signatures".to_owned(), "atoms > 0".to_owned()),
-        _ => (
-            trust_expression(prior),
-            format!("atoms > 0 AND {RATINGS_SUM} > 0"),
-        ),
-    };
     // The page's figures come with it: the total's (or the window's, or the
     // range's) sums, and the stored facts (the window's row holds them too).
     let ranged = ranged(scope);
     let range = match ranged && !scope.released {
         true => Some(cumulative::Range::of(db, scope).await?),
         false => None,
+    };
+    let (key, keyed) = match by {
+        RankBy::Signatures => ("signatures".to_owned(), "atoms > 0".to_owned()),
+        // Sums computed by the query match no index: floating point is
+        // cheaper to order by than the indexed expression's numerics.
+        _ if ranged => (
+            trust_expression_float(prior),
+            format!("atoms > 0 AND {RATINGS_SUM} > 0"),
+        ),
+        _ => (
+            trust_expression(prior),
+            format!("atoms > 0 AND {RATINGS_SUM} > 0"),
+        ),
     };
     let (facts_of, facts_join) = match (scope.window, ranged) {
         (Some(_), _) => (Some("t"), ""),
