@@ -34,6 +34,7 @@ use async_graphql::{Request, ServerError};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::AbortHandle;
@@ -116,6 +117,19 @@ struct Outgoing {
     last: bool,
 }
 
+/// A socket's writing half, shared by its connection and the operations
+/// of shared feeds.
+type Sink = Arc<tokio::sync::Mutex<SplitSink<WebSocket, Message>>>;
+
+/// Where an operation's task sends what it answers: its messages to the
+/// connection (which keeps the operations' books), or, for a shared feed's
+/// frames, straight to the socket. An operation the client completed is
+/// aborted, so it writes nothing more.
+struct Outlet {
+    sender: mpsc::Sender<Box<Outgoing>>,
+    sink: Sink,
+}
+
 /// A running operation.
 struct Running {
     abort: AbortHandle,
@@ -153,8 +167,15 @@ impl Connection {
 
     async fn serve(mut self, socket: WebSocket) {
         let config = self.state.app.config.clone();
-        let (mut sink, mut stream) = socket.split();
+        let (sink, mut stream) = socket.split();
+        // Shared by the operations of shared feeds, which write their frames
+        // themselves: one task woken per subscriber and event, not two.
+        let sink: Sink = Arc::new(tokio::sync::Mutex::new(sink));
         let (sender, mut results) = mpsc::channel::<Box<Outgoing>>(64);
+        let outlet = Outlet {
+            sender,
+            sink: sink.clone(),
+        };
         let mut changes = self.state.sockets.changes();
         let opened = Instant::now();
         let init_deadline = opened + Duration::from_millis(config.limits.ws_init_timeout_ms.max(1));
@@ -195,9 +216,9 @@ impl Connection {
                     let Ok(message) = ClientMessage::from_bytes(text.as_str()) else {
                         break Some(close(protocol::BAD_MESSAGE));
                     };
-                    match self.handle(message, &sender).await {
+                    match self.handle(message, &outlet).await {
                         Step::Reply(reply) => {
-                            if sink.send(Message::text(reply)).await.is_err() {
+                            if sink.lock().await.send(Message::text(reply)).await.is_err() {
                                 break None;
                             }
                         }
@@ -219,7 +240,7 @@ impl Connection {
                         self.running.remove(&id);
                         last_active = Instant::now();
                     }
-                    if sink.send(Message::text(text)).await.is_err() {
+                    if sink.lock().await.send(Message::text(text)).await.is_err() {
                         break None;
                     }
                 }
@@ -250,7 +271,12 @@ impl Connection {
                     }
                     next_ping = Some(Instant::now() + every);
                     if self.caller.is_some()
-                        && sink.send(Message::text(self.protocol.keep_alive())).await.is_err()
+                        && sink
+                            .lock()
+                            .await
+                            .send(Message::text(self.protocol.keep_alive()))
+                            .await
+                            .is_err()
                     {
                         break None;
                     }
@@ -262,21 +288,19 @@ impl Connection {
         }
         if let Some((code, reason)) = closing {
             let _ = sink
+                .lock()
+                .await
                 .send(Message::Close(Some(CloseFrame {
                     code,
                     reason: reason.into(),
                 })))
                 .await;
         }
-        let _ = sink.close().await;
+        let _ = sink.lock().await.close().await;
     }
 
     /// Answers one client message.
-    async fn handle(
-        &mut self,
-        message: ClientMessage,
-        sender: &mpsc::Sender<Box<Outgoing>>,
-    ) -> Step {
+    async fn handle(&mut self, message: ClientMessage, outlet: &Outlet) -> Step {
         match message {
             ClientMessage::ConnectionInit { payload } => {
                 if self.caller.is_some() {
@@ -287,7 +311,7 @@ impl Connection {
                     Err(refusal) => Step::close(refusal),
                 }
             }
-            ClientMessage::Start { id, payload } => self.start(id, payload, sender),
+            ClientMessage::Start { id, payload } => self.start(id, payload, outlet),
             ClientMessage::Stop { id } => {
                 if let Some(running) = self.running.remove(&id) {
                     running.abort.abort();
@@ -341,12 +365,7 @@ impl Connection {
 
     /// `subscribe`: runs operation `id` in a task of its own, within the
     /// connection's bounds.
-    fn start(
-        &mut self,
-        id: String,
-        request: Request,
-        sender: &mpsc::Sender<Box<Outgoing>>,
-    ) -> Step {
+    fn start(&mut self, id: String, request: Request, outlet: &Outlet) -> Step {
         let Some(caller) = self.caller.clone() else {
             return Step::close(protocol::UNAUTHORIZED);
         };
@@ -387,7 +406,8 @@ impl Connection {
         self.runs += 1;
         let run = self.runs;
         let state = self.state.clone();
-        let sender = sender.clone();
+        let sender = outlet.sender.clone();
+        let sink = outlet.sink.clone();
         let protocol = self.protocol;
         let task_id = id.clone();
         // Anonymous subscribers of one document share its execution.
@@ -420,8 +440,10 @@ impl Connection {
                     loop {
                         match frame {
                             shared::Frame::Waiting => {}
+                            // Written here: the connection's task is not woken.
                             shared::Frame::Next(payload) => {
-                                if !send(protocol.next_serialised(&id, &payload), false).await {
+                                let text = protocol.next_serialised(&id, &payload);
+                                if sink.lock().await.send(Message::text(text)).await.is_err() {
                                     return;
                                 }
                             }
