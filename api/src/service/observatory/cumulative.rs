@@ -20,7 +20,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement, TransactionTrait, Value,
+};
 use uuid::Uuid;
 
 use super::atoms::{Scope, TOTAL_COLUMNS, total_columns};
@@ -191,14 +193,37 @@ async fn upsert(
     Ok(emptied)
 }
 
+/// Runs a statement that reads a range's rows. On PostgreSQL it runs
+/// without parallel workers: a range reads at most two periods' rows (up to
+/// 40 000 at 20 000 producers), which one process orders in milliseconds,
+/// while starting workers on a busy machine costs more than they save (a
+/// ranking over a custom range at 10 M signatures: 50 ms with them, 32 ms
+/// without).
+pub async fn read(db: &DatabaseConnection, statement: Statement) -> Result<Vec<QueryResult>> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(db.query_all_raw(statement).await?);
+    }
+    let txn = db.begin().await?;
+    txn.execute_unprepared("SET LOCAL max_parallel_workers_per_gather = 0")
+        .await?;
+    let rows = txn.query_all_raw(statement).await?;
+    txn.commit().await?;
+    Ok(rows)
+}
+
 /// Recomputes both tables from the atoms (released at `k` members), in the
 /// caller's transaction (a rebuild's): the rows [`add`] keeps. They are
 /// written period by period, so that a period's rows, which a range reads
 /// together, sit together on disk (twice as fast to read at 10 M
 /// signatures as in the producers' order).
 pub async fn rebuild(conn: &impl ConnectionTrait, k: u32) -> Result<()> {
-    conn.execute_unprepared("DELETE FROM obs_producer_cumulative")
-        .await?;
+    // Emptied at once on PostgreSQL (the rebuild holds the table): deleted
+    // rows would double the table until a vacuum, and a range's read with it.
+    conn.execute_unprepared(match conn.get_database_backend() {
+        DbBackend::Postgres => "TRUNCATE obs_producer_cumulative",
+        _ => "DELETE FROM obs_producer_cumulative",
+    })
+    .await?;
     conn.execute_unprepared("DELETE FROM obs_cumulative_period")
         .await?;
     conn.execute_unprepared(&format!(

@@ -112,7 +112,7 @@ async fn range_sums_by_producer(
     range.push_sums(&mut sql);
     sql.push(" t JOIN producer p ON p.id = t.producer_id WHERE t.atoms > 0");
     push_producer_conditions(&mut sql, scope);
-    let rows = db.query_all_raw(sql.build()).await?;
+    let rows = cumulative::read(db, sql.build()).await?;
     let mut sums = HashMap::with_capacity(rows.len());
     for row in rows {
         sums.insert(row.try_get_by_index::<Uuid>(0)?, Sums::from_row(&row, 1)?);
@@ -320,14 +320,35 @@ pub async fn ranked_producers(
         let facts = Facts::from_row(row, first + stored_columns().count())?;
         Ok(((sums.atoms > 0).then_some(sums), facts))
     };
+    let run = |sql: Sql| async {
+        match range {
+            Some(_) => cumulative::read(db, sql.build()).await,
+            None => Ok(db.query_all_raw(sql.build()).await?),
+        }
+    };
     let mut out = Vec::new();
     if !matches!(after, Some(RankAfter::Rest(_))) {
         let mut sql = Sql::new(backend);
-        sql.push(&format!("SELECT p.id, p.name, {key}, {figures} FROM "));
-        push_source(&mut sql);
-        sql.push(&format!(
-            " t JOIN producer p ON p.id = t.producer_id{facts_join} WHERE {keyed}"
-        ));
+        // Over a range, the page is chosen among the range's sums alone, and
+        // only its producers are joined (a join first would join them all).
+        let alias = match range {
+            Some(_) => {
+                sql.push(&format!(
+                    "SELECT p.id, p.name, t.rank_key, {figures} FROM (SELECT r.*, {key} AS rank_key FROM "
+                ));
+                push_source(&mut sql);
+                sql.push(&format!(" r WHERE {keyed}"));
+                "r"
+            }
+            None => {
+                sql.push(&format!("SELECT p.id, p.name, {key}, {figures} FROM "));
+                push_source(&mut sql);
+                sql.push(&format!(
+                    " t JOIN producer p ON p.id = t.producer_id{facts_join} WHERE {keyed}"
+                ));
+                "t"
+            }
+        };
         if let Some(window) = scope.window {
             sql.push(" AND t.span = ").bind(window.name());
         }
@@ -345,12 +366,25 @@ pub async fn ranked_producers(
             bind(&mut sql);
             sql.push(&format!(" AND ({key} < "));
             bind(&mut sql);
-            sql.push(" OR t.producer_id > ").bind(id).push(")");
+            sql.push(&format!(" OR {alias}.producer_id > "))
+                .bind(id)
+                .push(")");
         }
-        push_producer_conditions(&mut sql, scope);
-        sql.push(&format!(" ORDER BY {key} DESC, t.producer_id LIMIT "))
+        if range.is_none() {
+            push_producer_conditions(&mut sql, scope);
+        } else if has_producer_conditions(scope) {
+            sql.push(" AND r.producer_id IN (SELECT p.id FROM producer p WHERE 1 = 1");
+            push_producer_conditions(&mut sql, scope);
+            sql.push(")");
+        }
+        sql.push(&format!(" ORDER BY {key} DESC, {alias}.producer_id LIMIT "))
             .bind(limit as i64);
-        for row in db.query_all_raw(sql.build()).await? {
+        if range.is_some() {
+            sql.push(
+                ") t JOIN producer p ON p.id = t.producer_id ORDER BY t.rank_key DESC, t.producer_id",
+            );
+        }
+        for row in run(sql).await? {
             let id: Uuid = row.try_get_by_index(0)?;
             let value = match by {
                 RankBy::Signatures => RankKey::Signatures(row.try_get_by_index(2)?),
@@ -386,7 +420,7 @@ pub async fn ranked_producers(
         }
         push_producer_conditions(&mut sql, scope);
         sql.push(" ORDER BY p.id LIMIT ").bind(left as i64);
-        for row in db.query_all_raw(sql.build()).await? {
+        for row in run(sql).await? {
             let id: Uuid = row.try_get_by_index(0)?;
             let (sums, facts) = read(&row, 2)?;
             out.push(RankedRow {
