@@ -93,8 +93,13 @@ async fn cumulative_sums_follow_back_dated_changes_and_atoms_crossing_k_and_answ
     let admin = app.admin_token().await;
     let (organiser, _) = app.register("organiser").await;
     let mut producers = Vec::new();
-    for name in ["Acme Foods", "Borealis", "Cedar Mills", "Dune Dairy"] {
-        let id = producer(&app, &organiser, name, "food", "FR").await;
+    for (name, sector) in [
+        ("Acme Foods", "food"),
+        ("Borealis", "food"),
+        ("Cedar Mills", "food"),
+        ("Dune Dairy", "dairy"),
+    ] {
+        let id = producer(&app, &organiser, name, sector, "FR").await;
         producers.push(id.parse::<Uuid>().unwrap());
     }
     let db = Database::connect(app.database_url.as_str()).await.unwrap();
@@ -159,6 +164,7 @@ async fn cumulative_sums_follow_back_dated_changes_and_atoms_crossing_k_and_answ
         ("2025-07-01T00:00:00Z", "2026-01-01T00:00:00Z"),
         ("2020-01-01T00:00:00Z", "2030-01-01T00:00:00Z"),
     ];
+    let mut left_out = 0;
     for (from, to) in ranges {
         let first = format!("{}01", &from[..8]);
         // An atom counts when its period starts before `to` (the day after
@@ -178,12 +184,25 @@ async fn cumulative_sums_follow_back_dated_changes_and_atoms_crossing_k_and_answ
                 entry.1 += sums[2];
             }
         }
-        for order in ["SIGNATURES", "TRUST_INDEX"] {
+        // The same with a sector, which leaves Dune Dairy out.
+        let dairy = producers[3].to_string();
+        let food: BTreeMap<String, (i64, i64)> = expected
+            .iter()
+            .filter(|(id, _)| **id != dairy)
+            .map(|(id, figures)| (id.clone(), *figures))
+            .collect();
+        left_out += expected.len() - food.len();
+        for (order, sector, expected) in [
+            ("SIGNATURES", None, &expected),
+            ("TRUST_INDEX", None, &expected),
+            ("SIGNATURES", Some("food"), &food),
+            ("TRUST_INDEX", Some("food"), &food),
+        ] {
             let ranking = observatory(
                 &app,
                 Some(&admin),
                 "query($f: ObservatoryFilter, $o: RankingOrder!) { observatory { ranking(first: 10, orderBy: $o, filter: $f) { edges { node { producer { id } suppressed memberCount metrics { signatures } } } } } }",
-                json!({ "f": { "from": from, "to": to }, "o": order }),
+                json!({ "f": { "from": from, "to": to, "sector": sector }, "o": order }),
             )
             .await["ranking"]["edges"]
                 .clone();
@@ -200,7 +219,7 @@ async fn cumulative_sums_follow_back_dated_changes_and_atoms_crossing_k_and_answ
                     read.insert(node["producer"]["id"].as_str().unwrap().to_owned(), figures);
                 }
             }
-            assert_eq!(read, expected, "{from} to {to} by {order}");
+            assert_eq!(&read, expected, "{from} to {to} by {order} in {sector:?}");
             if order == "SIGNATURES" {
                 assert!(
                     signatures.windows(2).all(|pair| pair[0] >= pair[1]),
@@ -226,4 +245,5 @@ async fn cumulative_sums_follow_back_dated_changes_and_atoms_crossing_k_and_answ
             None => assert_eq!(one["suppressed"], true, "{from} to {to}: {one}"),
         }
     }
+    assert!(left_out > 0, "Dune Dairy was in no range");
 }
