@@ -39,6 +39,22 @@ impl Sql {
         self
     }
 
+    /// Appends `open`, what `body` appends, then `close`; nothing at all
+    /// when `body` appends nothing (a bound value always appends its
+    /// placeholder, so nothing bound is left behind).
+    pub fn wrap(&mut self, open: &str, body: impl FnOnce(&mut Self), close: &str) -> &mut Self {
+        let start = self.text.len();
+        self.text.push_str(open);
+        let inner = self.text.len();
+        body(self);
+        if self.text.len() == inner {
+            self.text.truncate(start);
+        } else {
+            self.text.push_str(close);
+        }
+        self
+    }
+
     /// Appends one row of a multi-row `VALUES` list: `(a, b, …)`, after a
     /// comma unless it is the `first`.
     pub fn push_row(&mut self, first: bool, values: impl IntoIterator<Item = Value>) -> &mut Self {
@@ -89,5 +105,25 @@ mod tests {
             .push(" AND ")
             .territory("t", "FR-ARA");
         assert_eq!(lite.text, "a = ? AND (t = ?)");
+    }
+
+    #[test]
+    fn a_wrap_around_nothing_leaves_nothing() {
+        let mut sql = Sql::new(DbBackend::Postgres);
+        sql.push("WHERE x = ").bind(1);
+        sql.wrap(" AND y IN (SELECT", |_| {}, ")");
+        assert_eq!(sql.text, "WHERE x = $1");
+        sql.wrap(
+            " AND y IN (SELECT z WHERE 1 = 1",
+            |sql| {
+                sql.push(" AND z = ").bind(2);
+            },
+            ")",
+        );
+        assert_eq!(
+            sql.text,
+            "WHERE x = $1 AND y IN (SELECT z WHERE 1 = 1 AND z = $2)"
+        );
+        assert_eq!(sql.values.len(), 2);
     }
 }

@@ -46,8 +46,7 @@ pub(super) fn push_atoms(sql: &mut Sql, scope: &Scope, k: u32, join_producer: bo
 pub(super) const VISIBLE_CAMPAIGN: &str = "c.status IN ('OPEN', 'VICTORY', 'CLOSED') \
     AND (c.hidden_at IS NULL OR c.hidden_scope = 'COMMUNITY')";
 
-/// Appends the conditions of `scope` on the producer aliased `p` (each
-/// one named in [`has_producer_conditions`] too).
+/// Appends the conditions of `scope` on the producer aliased `p`.
 pub(super) fn push_producer_conditions(sql: &mut Sql, scope: &Scope) {
     if let Some(id) = scope.producer {
         sql.push(" AND p.id = ").bind(id);
@@ -101,19 +100,6 @@ pub(super) fn push_producer_conditions(sql: &mut Sql, scope: &Scope) {
         .bind(community.clone())
         .push(")");
     }
-}
-
-/// Whether [`push_producer_conditions`] has anything to add for `scope`.
-pub(super) fn has_producer_conditions(scope: &Scope) -> bool {
-    scope.producer.is_some()
-        || scope.after.is_some()
-        || scope.through.is_some()
-        || scope.ids.is_some()
-        || scope.sector.is_some()
-        || scope.kind.is_some()
-        || scope.territory.is_some()
-        || scope.value_tag.is_some()
-        || scope.community.is_some()
 }
 
 pub(super) fn push_period_conditions(sql: &mut Sql, scope: &Scope) {

@@ -48,12 +48,14 @@ pub async fn sums_by_producer(
     push_producer_conditions(&mut sql, scope);
     push_period_conditions(&mut sql, scope);
     sql.push(" GROUP BY a.producer_id");
-    let rows = db.query_all_raw(sql.build()).await?;
-    let mut sums = HashMap::with_capacity(rows.len());
-    for row in rows {
-        sums.insert(row.try_get_by_index::<Uuid>(0)?, Sums::from_row(&row, 1)?);
-    }
-    Ok(sums)
+    by_producer(db.query_all_raw(sql.build()).await?)
+}
+
+/// Rows of a producer id then the sums' columns, by producer.
+fn by_producer(rows: Vec<QueryResult>) -> Result<HashMap<Uuid, Sums>> {
+    rows.iter()
+        .map(|row| Ok((row.try_get_by_index::<Uuid>(0)?, Sums::from_row(row, 1)?)))
+        .collect()
 }
 
 pub(super) async fn stored_sums_by_producer(
@@ -112,12 +114,7 @@ async fn range_sums_by_producer(
     range.push_sums(&mut sql);
     sql.push(" t JOIN producer p ON p.id = t.producer_id WHERE t.atoms > 0");
     push_producer_conditions(&mut sql, scope);
-    let rows = cumulative::read(db, sql.build()).await?;
-    let mut sums = HashMap::with_capacity(rows.len());
-    for row in rows {
-        sums.insert(row.try_get_by_index::<Uuid>(0)?, Sums::from_row(&row, 1)?);
-    }
-    Ok(sums)
+    by_producer(cumulative::read(db, sql.build()).await?)
 }
 
 /// Released sums per producer over a kept window, from its window rows.
@@ -134,12 +131,7 @@ pub(super) async fn window_sums_by_producer(
     sql.push(" FROM obs_producer_window t JOIN producer p ON p.id = t.producer_id WHERE t.atoms > 0 AND t.span = ")
         .bind(window.name());
     push_producer_conditions(&mut sql, scope);
-    let rows = db.query_all_raw(sql.build()).await?;
-    let mut sums = HashMap::with_capacity(rows.len());
-    for row in rows {
-        sums.insert(row.try_get_by_index::<Uuid>(0)?, Sums::from_row(&row, 1)?);
-    }
-    Ok(sums)
+    by_producer(db.query_all_raw(sql.build()).await?)
 }
 
 /// The stored facts (campaigns, answers, commitments) of the producers in
@@ -372,10 +364,12 @@ pub async fn ranked_producers(
         }
         if range.is_none() {
             push_producer_conditions(&mut sql, scope);
-        } else if has_producer_conditions(scope) {
-            sql.push(" AND r.producer_id IN (SELECT p.id FROM producer p WHERE 1 = 1");
-            push_producer_conditions(&mut sql, scope);
-            sql.push(")");
+        } else {
+            sql.wrap(
+                " AND r.producer_id IN (SELECT p.id FROM producer p WHERE 1 = 1",
+                |sql| push_producer_conditions(sql, scope),
+                ")",
+            );
         }
         sql.push(&format!(" ORDER BY {key} DESC, {alias}.producer_id LIMIT "))
             .bind(limit as i64);
